@@ -1,0 +1,63 @@
+/**
+ * What the network hands the visualiser for one layer after a probe pass
+ * (one forward and backward pass of P probe images, loss against their true labels).
+ * All arrays are batch first, NCHW, float32. The viz code never touches the network itself.
+ */
+export interface LayerProbe {
+  /** Position in the network, 0 = input layer. */
+  index: number;
+  /** Layer type in ConvNetJS words: input, conv, pool, fc, relu, sigmoid, tanh, maxout, dropout, lrn, softmax, svm, regression. */
+  type: string;
+  /** Short human description, e.g. "conv 5x5, 16 filters, stride 1, pad 2". */
+  description: string;
+  /** Output shape of one sample: [channels, height, width]. fc outputs are [units, 1, 1]. */
+  outShape: [number, number, number];
+  /** Number of trainable parameters (weights + biases). */
+  paramCount: number;
+  /**
+   * True when the layer's outputs can never be negative (relu, pool/maxout/dropout of non-negative
+   * input, sigmoid, softmax probabilities): shown on a sequential map from zero. Otherwise diverging.
+   */
+  activationsNonNegative: boolean;
+  /** (P, C, H, W): the layer's output for each probe image. For the input layer, the preprocessed image. */
+  activations: Float32Array;
+  /** (P, C, H, W): d(loss)/d(activations), loss = summed loss of the probe batch against true labels. */
+  activationGrads: Float32Array;
+  /**
+   * Filters, for layers with weights. conv: shape [outC, inC, kH, kW]. fc: shape [outUnits, inC, inH, inW]
+   * (each output unit's weights laid out in its input's shape).
+   */
+  weights?: { data: Float32Array; shape: [number, number, number, number] };
+  /** d(loss)/d(weights) from the probe pass, same shape as weights.data. */
+  weightGrads?: Float32Array;
+  /** Biases and their gradients (for stats only). */
+  biases?: Float32Array;
+  biasGrads?: Float32Array;
+}
+
+/** One probe pass over the whole network. */
+export interface ProbeResult {
+  /** Indices of the probe images in the test split. */
+  probeIndices: number[];
+  /** True labels of the probe images. */
+  labels: number[];
+  /** (P, classes) class probabilities from the final layer (softmax), or raw scores for svm/regression. */
+  probabilities: Float32Array;
+  /** Raw probe images, (P, 3, 32, 32) bytes 0..255 as stored (for showing the originals in colour). */
+  images: Uint8Array;
+  imageShape: [number, number, number];
+  layers: LayerProbe[];
+}
+
+/** Per-epoch metrics as the trainer records them (also one line of metrics.jsonl). */
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainDataLoss: number;
+  trainDecayLoss: number;
+  trainAccuracy: number;
+  testAccuracy: number;
+  testLoss: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
