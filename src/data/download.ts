@@ -1,0 +1,513 @@
+/**
+ * Getting CIFAR-10 onto the disk safely: download (or take a local tarball), check its MD5 before
+ * anything else, extract into a temporary folder refusing entries that would escape it, validate
+ * the extracted data with the reader, and only then rename it to `<dir>/cifar-10-batches-bin`.
+ * An interrupted or corrupted download therefore never looks like data, and temporary files are
+ * removed on failure (and, if a process died hard, by the next run).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, promises as fsp, renameSync, rmSync, type Stats } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { isAbsolute, join, sep } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SingleBar } from 'cli-progress';
+import { extract as tarExtract, type ReadEntry } from 'tar';
+import { UserError, errorMessage } from '../util/errors.js';
+import { CIFAR10_FOLDER, validateCifar10Dir } from './cifar10.js';
+
+export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
+/** Size of the official archive, as published with the dataset. */
+export const CIFAR10_ARCHIVE_BYTES = 170_052_171;
+/** Default parent folder of cifar-10-batches-bin, relative to the working directory. */
+export const DEFAULT_DATA_DIR = 'data';
+/** Environment variables that override the archive URL and its MD5 (for mirrors). */
+export const URL_ENV = 'CNNVIZ_CIFAR10_URL';
+export const MD5_ENV = 'CNNVIZ_CIFAR10_MD5';
+
+const TEMP_PREFIX = '.cnnviz-download.';
+const MAX_REDIRECTS = 10;
+
+/** Where progress goes: process.stderr by default. */
+export interface ProgressOutput {
+  write(s: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface DownloadOptions {
+  /** Parent folder: the data ends up in `<dir>/cifar-10-batches-bin`. */
+  dir: string;
+  /** Archive URL; default $CNNVIZ_CIFAR10_URL, else the official one. Ignored with `from`. */
+  url?: string;
+  /** Expected MD5 of the archive (32 hex digits); default $CNNVIZ_CIFAR10_MD5, else the official one. */
+  md5?: string;
+  /** Use this local tarball instead of downloading. */
+  from?: string;
+  /** Replace an existing `<dir>/cifar-10-batches-bin`. Without it an existing valid folder is kept. */
+  force?: boolean;
+  /** Status lines (default: to stderr). */
+  log?: (msg: string) => void;
+  /** 'auto' (default): a bar when `progressOutput` is a TTY, otherwise a line every 10%. */
+  progress?: 'auto' | 'bar' | 'lines' | 'off';
+  progressOutput?: ProgressOutput;
+  /** Give up when the connection is idle this long (ms). Default 60 s. */
+  idleTimeoutMs?: number;
+}
+
+const defaultLog = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+function resolveMd5(md5: string | undefined): string {
+  const value = (md5 ?? process.env[MD5_ENV] ?? CIFAR10_MD5).trim().toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(value)) throw new UserError(`--md5: expected 32 hexadecimal digits, got "${md5}"`);
+  return value;
+}
+
+function resolveUrl(url: string | undefined): URL {
+  const raw = url ?? (process.env[URL_ENV] || undefined) ?? CIFAR10_URL;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new UserError(`--url: not a valid URL: "${raw}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new UserError(`--url: only http and https URLs are supported, got "${raw}" (for a local file use --from)`);
+  }
+  return parsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+interface Progress {
+  update(bytes: number): void;
+  stop(): void;
+}
+
+function makeProgress(mode: DownloadOptions['progress'], out: ProgressOutput, total: number | null): Progress {
+  const useBar = mode === 'bar' || (mode === 'auto' && out.isTTY === true);
+  if (mode === 'off') return { update() {}, stop() {} };
+  if (useBar && total !== null) {
+    const bar = new SingleBar({
+      stream: out as NodeJS.WritableStream,
+      format: 'downloading CIFAR-10 [{bar}] {percentage}% | {done} / {size} MB | {speed} MB/s | eta {eta_formatted}',
+      hideCursor: true,
+      barsize: 30,
+    });
+    const t0 = Date.now();
+    bar.start(total, 0, { done: '0.0', size: mb(total), speed: '0.0' });
+    return {
+      update(bytes) {
+        const secs = Math.max((Date.now() - t0) / 1000, 1e-3);
+        bar.update(Math.min(bytes, total), { done: mb(bytes), speed: mb(bytes / secs) });
+      },
+      stop() {
+        bar.stop();
+      },
+    };
+  }
+  // Plain lines: every 10% of a known size, else every 20 MB.
+  const step = total !== null ? total / 10 : 20e6;
+  let next = step;
+  return {
+    update(bytes) {
+      if (bytes < next) return;
+      while (next <= bytes) next += step;
+      const pct = total !== null ? ` (${Math.floor((100 * bytes) / total)}%)` : '';
+      out.write(`downloading: ${mb(bytes)}${total !== null ? ` / ${mb(total)}` : ''} MB${pct}\n`);
+    },
+    stop() {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+function request(url: URL, signal: AbortSignal, idleMs: number, redirects: number): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const get = url.protocol === 'https:' ? https.get : http.get;
+    const req = get(
+      url,
+      { headers: { 'user-agent': 'cnnviz', 'accept-encoding': 'identity' }, signal },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          if (redirects >= MAX_REDIRECTS) {
+            reject(new UserError(`download of ${url.href} failed: more than ${MAX_REDIRECTS} redirects`));
+            return;
+          }
+          let next: URL;
+          try {
+            next = new URL(res.headers.location, url);
+          } catch {
+            reject(new UserError(`download of ${url.href} failed: bad redirect to "${res.headers.location}"`));
+            return;
+          }
+          if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+            reject(new UserError(`download of ${url.href} failed: redirect to unsupported URL ${next.href}`));
+            return;
+          }
+          request(next, signal, idleMs, redirects + 1).then(resolve, reject);
+          return;
+        }
+        if (status !== 200) {
+          res.resume();
+          reject(new UserError(`download of ${url.href} failed: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd()));
+          return;
+        }
+        resolve(res);
+      },
+    );
+    req.setTimeout(idleMs, () => {
+      req.destroy(new Error(`no data for ${Math.round(idleMs / 1000)} s`));
+    });
+    req.on('error', (e) => reject(e));
+  });
+}
+
+/** Stream `url` into `dest` (created, must not exist) and return the MD5 of what was received. */
+async function fetchToFile(
+  url: URL,
+  dest: string,
+  signal: AbortSignal,
+  opts: DownloadOptions,
+): Promise<{ md5: string; bytes: number }> {
+  const idleMs = opts.idleTimeoutMs ?? 60_000;
+  let res: http.IncomingMessage;
+  try {
+    res = await request(url, signal, idleMs, 0);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(
+      `download of ${url.href} failed: ${errorMessage(e)}. Check the network, or fetch the archive another way ` +
+        'and run `cnnviz download --from <file>`.',
+    );
+  }
+  const lengthHeader = res.headers['content-length'];
+  const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+  const progress = makeProgress(opts.progress ?? 'auto', opts.progressOutput ?? process.stderr, total);
+  const hash = createHash('md5');
+  let received = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      received += chunk.length;
+      progress.update(received);
+      cb(null, chunk);
+    },
+  });
+  // A server that closes early must not look like a clean end: IncomingMessage emits 'aborted' and
+  // an error when the body stops short of Content-Length; the explicit check below is a backstop.
+  try {
+    await pipeline(res, meter, createWriteStream(dest, { flags: 'wx' }), { signal });
+  } catch (e) {
+    progress.stop();
+    const of = total !== null ? ` of ${total}` : '';
+    throw new UserError(
+      `download of ${url.href} was cut off after ${received}${of} bytes (${errorMessage(e)}); nothing was kept, ` +
+        'run the command again',
+    );
+  }
+  progress.stop();
+  if (total !== null && received !== total) {
+    throw new UserError(
+      `download of ${url.href} was cut off after ${received} of ${total} bytes; nothing was kept, run the command again`,
+    );
+  }
+  return { md5: hash.digest('hex'), bytes: received };
+}
+
+async function md5OfFile(path: string): Promise<{ md5: string; bytes: number }> {
+  const hash = createHash('md5');
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb();
+    },
+  });
+  await pipeline(createReadStream(path), meter);
+  return { md5: hash.digest('hex'), bytes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extraction
+
+/** Why a tar entry must not be extracted, or null if it is fine. */
+export function tarEntryProblem(path: string, type: string): string | null {
+  const p = path.replace(/\\/g, '/');
+  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p) || isAbsolute(path)) return 'has an absolute path';
+  if (p.split('/').includes('..')) return "has a '..' path that escapes the target folder";
+  if (type === 'SymbolicLink' || type === 'Link') return 'is a link (not expected in a CIFAR-10 archive)';
+  if (!['File', 'OldFile', 'ContiguousFile', 'Directory'].includes(type)) return `is of unsupported type ${type}`;
+  return null;
+}
+
+async function extractArchive(archive: string, cwd: string, source: string): Promise<void> {
+  let refused: string | null = null;
+  try {
+    await tarExtract({
+      file: archive,
+      cwd,
+      strict: true,
+      preservePaths: false,
+      filter: (path: string, entry: ReadEntry | Stats) => {
+        if (refused !== null) return false;
+        const type = 'type' in entry ? String(entry.type) : 'File';
+        const problem = tarEntryProblem(path, type);
+        if (problem !== null) {
+          refused = `entry "${path}" ${problem}`;
+          return false;
+        }
+        return true;
+      },
+    });
+  } catch (e) {
+    if (refused === null) throw new UserError(`${source}: cannot extract the archive: ${errorMessage(e)}`);
+  }
+  if (refused !== null) throw new UserError(`${source}: refusing to extract: archive ${refused}`);
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await fsp.lstat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function hasFile(dir: string, name: string): Promise<boolean> {
+  try {
+    return (await fsp.lstat(join(dir, name))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The extracted folder holding the batches: cifar-10-batches-bin, or the one folder with data_batch_1.bin. */
+async function findDataFolder(root: string): Promise<string | null> {
+  const official = join(root, CIFAR10_FOLDER);
+  if (await isDir(official)) return official;
+  if (await hasFile(root, 'data_batch_1.bin')) return root;
+  const queue = [root];
+  for (let depth = 0; depth < 3 && queue.length > 0; depth++) {
+    const level = queue.splice(0);
+    for (const d of level) {
+      for (const ent of await fsp.readdir(d, { withFileTypes: true })) {
+        if (!ent.isDirectory()) continue;
+        const sub = join(d, ent.name);
+        if (await hasFile(sub, 'data_batch_1.bin')) return sub;
+        queue.push(sub);
+      }
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Temp files
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove temp files left in `dir` by downloads whose process no longer exists. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\.cnnviz-download\.(\d+)\./.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || pidAlive(pid)) continue;
+    await fsp.rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Download (or take `from`) the CIFAR-10 binary archive and install it as
+ * `<dir>/cifar-10-batches-bin`. Returns that folder. If it already exists and is valid it is kept
+ * (unless `force`).
+ */
+export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
+  const log = opts.log ?? defaultLog;
+  const md5 = resolveMd5(opts.md5);
+  const url = opts.from === undefined ? resolveUrl(opts.url) : null;
+  const dir = opts.dir;
+  const target = join(dir, CIFAR10_FOLDER);
+
+  if (!opts.force && (await isDir(target))) {
+    try {
+      await validateCifar10Dir(target);
+    } catch (e) {
+      throw new UserError(`${target} already exists but is not valid: ${errorMessage(e)} Use --force to replace it.`);
+    }
+    log(`CIFAR-10 is already in ${target} (use --force to fetch it again)`);
+    return target;
+  }
+  if (opts.from !== undefined) {
+    let st: Stats;
+    try {
+      st = await fsp.stat(opts.from);
+    } catch {
+      throw new UserError(`${opts.from}: file not found (--from expects cifar-10-binary.tar.gz)`);
+    }
+    if (!st.isFile()) throw new UserError(`${opts.from}: not a file (--from expects cifar-10-binary.tar.gz)`);
+  }
+
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`${dir}: cannot create the data folder (${errorMessage(e)})`);
+  }
+  await removeStaleTemps(dir);
+
+  const base = join(dir, `${TEMP_PREFIX}${process.pid}.${randomBytes(4).toString('hex')}`);
+  const partFile = `${base}.tar.gz.part`;
+  const extractDir = `${base}.extract`;
+  const oldDir = `${base}.old`;
+  const temps = [partFile, extractDir, oldDir];
+  const controller = new AbortController();
+
+  // Ctrl-C / SIGTERM: remove the temp files at once. If nobody else listens, die as the signal would
+  // have done; otherwise abort the transfer and let the other listener decide.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    // Interrupted between the two renames of --force: put the old folder back first.
+    if (existsSync(oldDir) && !existsSync(target)) renameSync(oldDir, target);
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    controller.abort();
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    let archive: string;
+    let got: { md5: string; bytes: number };
+    const source = opts.from ?? url!.href;
+    if (opts.from !== undefined) {
+      archive = opts.from;
+      log(`checking ${opts.from}`);
+      got = await md5OfFile(archive);
+    } else {
+      const sizeNote = md5 === CIFAR10_MD5 ? ` (${mb(CIFAR10_ARCHIVE_BYTES)} MB)` : '';
+      log(`downloading ${url!.href}${sizeNote} into ${dir}`);
+      archive = partFile;
+      got = await fetchToFile(url!, partFile, controller.signal, opts);
+    }
+    if (got.md5 !== md5) {
+      const official =
+        md5 === CIFAR10_MD5 ? `; the official archive is ${CIFAR10_ARCHIVE_BYTES.toLocaleString('en-US')} bytes` : '';
+      throw new UserError(
+        `${source}: MD5 mismatch: got ${got.md5}, expected ${md5} (${got.bytes.toLocaleString('en-US')} bytes${official}). ` +
+          'The archive is damaged or not the expected one; nothing was extracted. ' +
+          '(A mirror with its own archive needs --md5.)',
+      );
+    }
+    log(`MD5 ok (${md5}); extracting`);
+    await fsp.mkdir(extractDir);
+    await extractArchive(archive, extractDir, source);
+    if (archive === partFile) await fsp.rm(partFile, { force: true });
+
+    const found = await findDataFolder(extractDir);
+    if (found === null) {
+      throw new UserError(`${source}: the archive holds no ${CIFAR10_FOLDER} folder (no data_batch_1.bin in it)`);
+    }
+    let counts: { train: number; test: number };
+    try {
+      counts = await validateCifar10Dir(found);
+    } catch (e) {
+      // Name files inside the archive rather than by their temporary path.
+      const msg = errorMessage(e).split(extractDir + sep).join('');
+      throw new UserError(`${source}: the archive does not hold valid CIFAR-10 data: ${msg}`);
+    }
+
+    if (opts.force && (await isDir(target))) {
+      await fsp.rename(target, oldDir);
+    }
+    try {
+      await fsp.rename(found, target);
+    } catch (e) {
+      if (await isDir(oldDir)) await fsp.rename(oldDir, target).catch(() => undefined);
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'EEXIST' || code === 'ENOTEMPTY') && (await isDir(target))) {
+        // Another process installed it meanwhile; keep theirs if it is valid.
+        await validateCifar10Dir(target);
+        log(`CIFAR-10 appeared in ${target} meanwhile; keeping it`);
+        return target;
+      }
+      throw new UserError(`cannot move the extracted data to ${target}: ${errorMessage(e)}`);
+    }
+    log(`CIFAR-10 ready in ${target} (${counts.train} training and ${counts.test} test images)`);
+    return target;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    for (const t of temps) await fsp.rm(t, { recursive: true, force: true });
+  }
+}
+
+export interface EnsureOptions {
+  /** From `--no-download`: never download, fail with directions instead. */
+  noDownload: boolean;
+  log: (msg: string) => void;
+  /** Parent folder of the default data folder (default `data`, relative to the working directory). */
+  dataRoot?: string;
+  /** Passed to downloadCifar10 (defaults there: env, then official). */
+  url?: string;
+  md5?: string;
+  progress?: DownloadOptions['progress'];
+}
+
+/**
+ * The folder `cnnviz train` should read. `dataDir` (from `--data`) is returned as is; the reader
+ * validates it. Otherwise `data/cifar-10-batches-bin`, downloaded first when missing (unless
+ * `noDownload`).
+ */
+export async function ensureCifar10(dataDir: string | undefined, opts: EnsureOptions): Promise<string> {
+  if (dataDir !== undefined) return dataDir;
+  const root = opts.dataRoot ?? DEFAULT_DATA_DIR;
+  const target = join(root, CIFAR10_FOLDER);
+  try {
+    await fsp.stat(target);
+    return target;
+  } catch {
+    // missing: fall through
+  }
+  if (opts.noDownload) {
+    throw new UserError(
+      `CIFAR-10 not found in ${target}, and --no-download was given. Get it with \`cnnviz download\` ` +
+        `(${Math.round(CIFAR10_ARCHIVE_BYTES / 1e6)} MB), or offline with \`cnnviz download --from cifar-10-binary.tar.gz\`, ` +
+        'or point to a copy with --data <dir>.',
+    );
+  }
+  const url = resolveUrl(opts.url);
+  opts.log(
+    `CIFAR-10 not found in ${target}: downloading it first (about ${Math.round(CIFAR10_ARCHIVE_BYTES / 1e6)} MB from ` +
+      `${url.host}; --data <dir> uses a copy elsewhere, --no-download stops this)`,
+  );
+  return downloadCifar10({ dir: root, url: url.href, md5: opts.md5, log: opts.log, progress: opts.progress });
+}
