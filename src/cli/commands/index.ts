@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
+import { registerDownload } from './download.js';
+import { registerPredict } from './predict.js';
+import { registerSummary } from './summary.js';
+import { registerTrain } from './train.js';
 
 /** Each command lives in its own module and adds itself to the program here. */
-export function registerCommands(_program: Command): void {
-  // filled in as commands land
+export function registerCommands(program: Command): void {
+  registerTrain(program);
+  registerDownload(program);
+  registerSummary(program);
+  registerPredict(program);
 }

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import sharp from 'sharp';
+import { fillLookupTable, SCALE, type Preprocessing } from '../../data/preprocess.js';
+import { evalContext } from '../../nn/network.js';
+import { loadModel, networkFor } from '../../nn/snapshot.js';
+import { errorMessage, UserError } from '../../util/errors.js';
+
+/**
+ * Read an image file (PNG, JPEG, anything sharp reads) as the network's input: resized to its width
+ * and height (stretched, like the 32x32 CIFAR images), planar channels, preprocessed as in training.
+ * Returns the floats and the raw bytes (for drawing).
+ */
+export async function readImageAsInput(
+  path: string,
+  shape: [number, number, number],
+  pre: Preprocessing,
+): Promise<{ input: Float32Array; raw: Uint8Array }> {
+  const [c, h, w] = shape;
+  if (c !== 1 && c !== 3) throw new UserError(`the network takes ${c}-channel images; only 1 (grey) or 3 (RGB) channels can be read from an image file`);
+  let data: Buffer;
+  try {
+    let img = sharp(path).resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).removeAlpha();
+    if (c === 1) img = img.greyscale();
+    data = (await img.raw().toBuffer({ resolveWithObject: true })).data;
+  } catch (e) {
+    throw new UserError(`${path}: cannot read as an image (${errorMessage(e)})`);
+  }
+  const lut = new Float32Array(3 * 256);
+  fillLookupTable(pre, lut);
+  const input = new Float32Array(c * h * w);
+  const raw = new Uint8Array(c * h * w);
+  for (let ch = 0; ch < c; ch++) {
+    for (let p = 0; p < h * w; p++) {
+      const v = data[p * c + ch];
+      raw[ch * h * w + p] = v;
+      input[ch * h * w + p] = lut[ch * 256 + v];
+    }
+  }
+  return { input, raw };
+}
+
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description('classify an image with a trained network: class probabilities, best first')
+    .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint or a ConvNetJS snapshot (a bare spec or preset gives an untrained network)')
+    .requiredOption('--image <png|jpg>', 'the image to classify (resized to the network input)')
+    .option('--json', 'print {"probabilities": [...], "label": k} on stdout, probabilities in class order')
+    .option('--top <k>', 'how many classes to list (text output)', (v) => Number(v), 10)
+    .action(async (opts: { model: string; image: string; json?: boolean; top: number }) => {
+      const model = loadModel(opts.model);
+      const net = networkFor(model, 1);
+      const pre = model.snapshot?.preprocessing ?? SCALE;
+      const { input } = await readImageAsInput(opts.image, net.inputShape, pre);
+      const out = net.forward(input, 1, evalContext(net));
+      const k = net.outputSize;
+      const probabilities = Array.from(out.subarray(0, k));
+      let label = 0;
+      for (let i = 1; i < k; i++) if (probabilities[i] > probabilities[label]) label = i;
+      const names = model.snapshot?.classNames;
+      if (opts.json) {
+        const result: Record<string, unknown> = { probabilities, label };
+        if (names) result.className = names[label];
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        return;
+      }
+      if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; these are the predictions of a freshly initialised network\n`);
+      const order = probabilities.map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0]).slice(0, Math.max(1, opts.top));
+      const isProb = model.spec.layers[model.spec.layers.length - 1].type === 'softmax';
+      for (const [p, i] of order) {
+        const name = names?.[i] ?? `class ${i}`;
+        process.stdout.write(`${name.padEnd(12)} ${isProb ? `${(100 * p).toFixed(2).padStart(6)}%` : p.toFixed(4)}\n`);
+      }
+    });
+}

@@ -1,0 +1,195 @@
+import { Command, Option } from 'commander';
+import { accessSync, constants, mkdirSync, existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseAugment, formatAugment } from '../../data/augment.js';
+import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
+import { ensureCifar10 } from '../../data/download.js';
+import { makePreprocessing } from '../../data/preprocess.js';
+import { defaultOptimizerOptions, OPTIMIZER_METHODS, type OptimizerMethod } from '../../nn/optimizers.js';
+import { loadModel, networkFor } from '../../nn/snapshot.js';
+import { assertInputShape } from '../../nn/spec.js';
+import type { RunSettings, TrainConfig, VizScaleMode } from '../../train/config.js';
+import { TRAIN_DEFAULTS } from '../../train/config.js';
+import { parseProbeIndices } from '../../train/probe.js';
+import { makeReporter } from '../../train/reporter.js';
+import { writeRunJson } from '../../train/run-info.js';
+import { train } from '../../train/trainer.js';
+import { makeVisualizer } from '../../train/visualizer.js';
+import { UserError } from '../../util/errors.js';
+import { oneOf, realNumber, wholeNumber } from '../options.js';
+
+interface TrainCliOptions {
+  model: string;
+  data?: string;
+  download: boolean;
+  epochs: number;
+  batchSize: number;
+  microBatch: number;
+  optimizer: OptimizerMethod;
+  lr?: number;
+  momentum?: number;
+  l1: number;
+  l2: number;
+  ro?: number;
+  eps?: number;
+  beta1?: number;
+  beta2?: number;
+  workers: number;
+  seed: number;
+  out?: string;
+  name?: string;
+  trainLimit?: number;
+  testLimit?: number;
+  augment: string;
+  normalize?: boolean;
+  probe?: string;
+  probeCount: number;
+  viz: 'all' | 'none';
+  vizEvery: number;
+  vizScale: VizScaleMode;
+  resume?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** Fail before training when the output folder cannot be written. */
+function ensureWritable(out: string): void {
+  try {
+    mkdirSync(out, { recursive: true });
+    if (!statSync(out).isDirectory()) throw new Error('not a folder');
+    accessSync(out, constants.W_OK);
+  } catch (e) {
+    throw new UserError(`--out ${out}: cannot write there (${(e as Error).message})`);
+  }
+}
+
+export function registerTrain(program: Command): void {
+  const d = TRAIN_DEFAULTS;
+  const cmd = program
+    .command('train')
+    .description('train a CNN on CIFAR-10 and write per-layer pictures, metrics and checkpoints every epoch')
+    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint to start from', 'convnetjs-cifar10')
+    .option('--data <dir>', 'folder with the CIFAR-10 binaries (default: data/cifar-10-batches-bin, downloaded when missing)')
+    .option('--no-download', 'never download CIFAR-10; fail if it is missing')
+    .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
+    .option('--batch-size <n>', 'images per optimizer step', wholeNumber(1), d.batchSize)
+    .option('--micro-batch <n>', 'images per unit of parallel work; results do not depend on --workers for a fixed value', wholeNumber(1), d.microBatch)
+    .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods)').choices(OPTIMIZER_METHODS).default(d.optimizer))
+    .option('--lr <rate>', 'learning rate (default 0.01; adam 0.001; adadelta ignores it)', realNumber(0))
+    .option('--momentum <m>', 'momentum for sgd and nesterov (default 0.9)', realNumber(0, 1))
+    .option('--l1 <decay>', 'L1 weight decay (biases are never decayed)', realNumber(0), 0)
+    .option('--l2 <decay>', 'L2 weight decay (biases are never decayed)', realNumber(0), d.l2Decay)
+    .option('--ro <ro>', 'decay rate of adadelta and windowgrad (default 0.95)', realNumber(0, 1))
+    .option('--eps <eps>', 'epsilon of adagrad/adadelta/windowgrad (default 1e-6) and adam (default 1e-8)', realNumber(0))
+    .option('--beta1 <b>', 'adam first-moment decay (default 0.9)', realNumber(0, 1))
+    .option('--beta2 <b>', 'adam second-moment decay (default 0.999)', realNumber(0, 1))
+    .option('--workers <n>', 'worker threads for parallel batches', wholeNumber(1), availableParallelism())
+    .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe', wholeNumber(0), d.seed)
+    .option('--out <dir>', 'output folder (default: out/<run-name>)')
+    .option('--name <run-name>', 'run name, used for the default --out (default: <model>-<date>-<time>)')
+    .option('--train-limit <n>', 'use only the first N training images', wholeNumber(1))
+    .option('--test-limit <n>', 'use only the first N test images', wholeNumber(1))
+    .option('--augment <list>', 'on-the-fly augmentation: flip, shift (up to 2 px), both, or none', d.augment)
+    .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
+    .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
+    .option('--probe-count <n>', 'how many probe images when --probe is not given', wholeNumber(1), d.probeCount)
+    .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(['all', 'none']).default('all'))
+    .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
+    .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(['map', 'layer', 'run']).default(d.vizScale))
+    .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
+    .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
+    .option('--quiet', 'no progress output (errors and --json lines still appear)');
+
+  cmd.action(async (opts: TrainCliOptions) => {
+    const explicit = (name: keyof TrainCliOptions) => cmd.getOptionValueSource(name) === 'cli';
+    const reporterOpts = { json: opts.json === true, quiet: opts.quiet === true };
+    const log = (m: string) => {
+      if (!reporterOpts.quiet) process.stderr.write(`${m}\n`);
+    };
+
+    let config: TrainConfig;
+    let resumeSnapshot: ReturnType<typeof loadModel>['snapshot'];
+    let out: string;
+    if (opts.resume) {
+      const loaded = loadModel(opts.resume);
+      const snap = loaded.snapshot;
+      if (!snap?.training || !snap.optimizer) throw new UserError(`--resume ${opts.resume}: not a cnnviz training checkpoint (no optimizer state or progress)`);
+      resumeSnapshot = snap;
+      config = { ...(snap.training.config as unknown as TrainConfig) };
+      if (explicit('epochs')) config.epochs = opts.epochs;
+      if (explicit('data')) config.data = opts.data!;
+      for (const k of ['viz', 'vizEvery', 'vizScale'] as const) if (explicit(k)) (config as unknown as Record<string, unknown>)[k] = opts[k];
+      out = opts.out ?? dirname(dirname(resolve(opts.resume)));
+    } else {
+      const o = defaultOptimizerOptions(opts.optimizer);
+      const optimizer = {
+        ...o,
+        learningRate: opts.lr ?? o.learningRate, momentum: opts.momentum ?? o.momentum, l1Decay: opts.l1, l2Decay: opts.l2,
+        ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
+      };
+      const dataDir = await ensureCifar10(opts.data, { noDownload: !opts.download, log });
+      config = {
+        model: opts.model, data: dataDir, epochs: opts.epochs, batchSize: opts.batchSize, microBatch: Math.min(opts.microBatch, opts.batchSize),
+        optimizer, seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
+        normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
+        viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
+      };
+      const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : opts.model;
+      out = opts.out ?? join('out', opts.name ?? `${modelName}-${timestamp()}`);
+    }
+    const settings: RunSettings = { out, workers: opts.workers, json: reporterOpts.json, quiet: reporterOpts.quiet, resume: opts.resume };
+    ensureWritable(out);
+
+    const model = resumeSnapshot ? { kind: 'snapshot' as const, spec: resumeSnapshot.spec, snapshot: resumeSnapshot } : loadModel(config.model);
+    assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
+    const loadStart = performance.now();
+    const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
+    const classes = model.spec.shapes[model.spec.shapes.length - 1][0];
+    if (model.spec.layers[model.spec.layers.length - 1].type !== 'regression' && classes !== data.classNames.length) {
+      throw new UserError(`${model.spec.origin}: the last layer has ${classes} classes, but ${config.data} has ${data.classNames.length}`);
+    }
+    if (model.spec.layers[model.spec.layers.length - 1].type === 'regression') {
+      throw new UserError(`${model.spec.origin}: a regression network cannot be trained on CIFAR-10 class labels; use softmax or svm`);
+    }
+    const preprocessing = resumeSnapshot?.preprocessing ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
+    log(
+      `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
+        `(${((performance.now() - loadStart) / 1000).toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
+        `augment ${formatAugment(config.augmentation)}; output ${out}`,
+    );
+    const net = networkFor(model, config.seed);
+    await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
+
+    const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts += 1;
+      if (interrupts === 1) reporter.log('Ctrl-C: finishing this batch and writing a checkpoint (Ctrl-C again to quit now)');
+      else process.exit(130);
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const outcome = await train({
+        config, settings, spec: model.spec, data, preprocessing, initialParams: net.params,
+        resume: resumeSnapshot ? { optimizer: resumeSnapshot.optimizer!.state, progress: resumeSnapshot.training! } : undefined,
+        reporter,
+        visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec),
+        interrupted: () => interrupts > 0,
+      });
+      reporter.stop();
+      if (outcome.status === 'interrupted') {
+        process.exitCode = 130;
+        return;
+      }
+      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}; report ${join(out, 'index.html')}`);
+    } finally {
+      reporter.stop();
+      process.removeListener('SIGINT', onSigint);
+    }
+  });
+}

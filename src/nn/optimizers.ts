@@ -1,0 +1,159 @@
+import { UserError } from '../util/errors.js';
+import type { ParamRange } from './network.js';
+
+export const OPTIMIZER_METHODS = ['sgd', 'nesterov', 'adagrad', 'adadelta', 'windowgrad', 'adam'] as const;
+export type OptimizerMethod = (typeof OPTIMIZER_METHODS)[number];
+
+/** ConvNetJS trainer options, same names and meanings. */
+export interface OptimizerOptions {
+  method: OptimizerMethod;
+  learningRate: number;
+  momentum: number;
+  l1Decay: number;
+  l2Decay: number;
+  /** adadelta, windowgrad. */
+  ro: number;
+  eps: number;
+  /** adam. */
+  beta1: number;
+  beta2: number;
+}
+
+/** Defaults per method; ConvNetJS's where it has them. */
+export function defaultOptimizerOptions(method: OptimizerMethod): OptimizerOptions {
+  return {
+    method,
+    learningRate: method === 'adadelta' ? 1 : method === 'adam' ? 0.001 : 0.01,
+    momentum: 0.9,
+    l1Decay: 0,
+    l2Decay: 0,
+    ro: 0.95,
+    eps: method === 'adam' ? 1e-8 : 1e-6,
+    beta1: 0.9,
+    beta2: 0.999,
+  };
+}
+
+export function parseOptimizerMethod(s: string): OptimizerMethod {
+  if ((OPTIMIZER_METHODS as readonly string[]).includes(s)) return s as OptimizerMethod;
+  throw new UserError(`--optimizer: "${s}" is not one of ${OPTIMIZER_METHODS.join(', ')}`);
+}
+
+/** Loss from weight decay, reported beside the data loss as ConvNetJS does. */
+export interface DecayLoss {
+  l1: number;
+  l2: number;
+}
+
+/** State that must survive a checkpoint for a resumed run to reach the same weights. */
+export interface OptimizerState {
+  method: OptimizerMethod;
+  /** Updates applied so far. */
+  step: number;
+  /** First accumulator: momentum / velocity / squared-gradient sum / Adam's first moment. */
+  gsum: Float32Array;
+  /** Second accumulator: adadelta's squared-update sum / Adam's second moment. */
+  xsum: Float32Array;
+}
+
+/**
+ * The ConvNetJS trainer's update rules over a flat parameter vector. `grads` holds gradients summed over
+ * the mini-batch; as in ConvNetJS, the step uses (decay gradient + summed gradient) / batchSize.
+ * Adam's bias correction divides by (1 - beta^t) with t the update count (ConvNetJS multiplies, a bug).
+ */
+export class Optimizer {
+  readonly state: OptimizerState;
+
+  constructor(
+    readonly options: OptimizerOptions,
+    paramCount: number,
+    state?: OptimizerState,
+  ) {
+    if (state && (state.gsum.length !== paramCount || state.method !== options.method)) {
+      throw new UserError(`optimizer state is for ${state.method} over ${state.gsum.length} parameters, not ${options.method} over ${paramCount}`);
+    }
+    this.state = state ?? { method: options.method, step: 0, gsum: new Float32Array(paramCount), xsum: new Float32Array(paramCount) };
+  }
+
+  /** Decay loss of the current parameters (before an update), as ConvNetJS reports it. */
+  static decayLoss(params: Float32Array, ranges: ParamRange[], l1Decay: number, l2Decay: number): DecayLoss {
+    let l1 = 0;
+    let l2 = 0;
+    for (const r of ranges) {
+      const l1d = l1Decay * r.l1DecayMul;
+      const l2d = l2Decay * r.l2DecayMul;
+      if (l1d === 0 && l2d === 0) continue;
+      let s1 = 0;
+      let s2 = 0;
+      for (let j = r.offset; j < r.offset + r.length; j++) {
+        s1 += Math.abs(params[j]);
+        s2 += params[j] * params[j];
+      }
+      l1 += l1d * s1;
+      l2 += (l2d * s2) / 2;
+    }
+    return { l1, l2 };
+  }
+
+  /** Apply one update in place and zero the gradients. Returns the decay loss before the update. */
+  update(params: Float32Array, grads: Float32Array, ranges: ParamRange[], batchSize: number): DecayLoss {
+    const o = this.options;
+    const decay = Optimizer.decayLoss(params, ranges, o.l1Decay, o.l2Decay);
+    const s = this.state;
+    s.step += 1;
+    const { gsum, xsum } = s;
+    const lr = o.learningRate;
+    const mom = o.momentum;
+    const invBatch = 1 / batchSize;
+    const bias1 = 1 - Math.pow(o.beta1, s.step);
+    const bias2 = 1 - Math.pow(o.beta2, s.step);
+    for (const r of ranges) {
+      const l1 = o.l1Decay * r.l1DecayMul;
+      const l2 = o.l2Decay * r.l2DecayMul;
+      const end = r.offset + r.length;
+      for (let j = r.offset; j < end; j++) {
+        const p = params[j];
+        const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+        let dx: number;
+        switch (o.method) {
+          case 'sgd':
+            if (mom > 0) {
+              dx = mom * gsum[j] - lr * g;
+              gsum[j] = dx;
+            } else {
+              dx = -lr * g;
+            }
+            break;
+          case 'nesterov': {
+            const prev = gsum[j];
+            gsum[j] = prev * mom + lr * g;
+            dx = mom * prev - (1 + mom) * gsum[j];
+            break;
+          }
+          case 'adagrad':
+            gsum[j] += g * g;
+            dx = (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
+            break;
+          case 'windowgrad':
+            gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
+            dx = (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
+            break;
+          case 'adadelta':
+            gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
+            dx = -Math.sqrt((xsum[j] + o.eps) / (gsum[j] + o.eps)) * g;
+            xsum[j] = o.ro * xsum[j] + (1 - o.ro) * dx * dx;
+            break;
+          case 'adam': {
+            gsum[j] = gsum[j] * o.beta1 + (1 - o.beta1) * g;
+            xsum[j] = xsum[j] * o.beta2 + (1 - o.beta2) * g * g;
+            dx = (-lr * (gsum[j] / bias1)) / (Math.sqrt(xsum[j] / bias2) + o.eps);
+            break;
+          }
+        }
+        params[j] = p + dx;
+        grads[j] = 0;
+      }
+    }
+    return decay;
+  }
+}

@@ -1,0 +1,199 @@
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { Augmentation } from '../data/augment.js';
+import type { Cifar10Split } from '../data/cifar10.js';
+import type { Preprocessing } from '../data/preprocess.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { UserError } from '../util/errors.js';
+import { Command, Ctrl, shareSplit, type WorkerInit } from './shared.js';
+
+/** The compiled worker: beside this file in dist/, or dist/ when running from TypeScript sources (tests). */
+function workerUrl(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return new URL('../../dist/parallel/worker.js', import.meta.url);
+  return new URL('./worker.js', import.meta.url);
+}
+
+export interface PoolOptions {
+  spec: ModelSpec;
+  workers: number;
+  seed: number;
+  /** Images per micro-batch: the fixed unit of work whose gradients are summed in order. */
+  microBatch: number;
+  maxBatchSize: number;
+  evalMicroBatch: number;
+  preprocessing: Preprocessing;
+  augmentation: Augmentation | null;
+  train: Cifar10Split;
+  test: Cifar10Split;
+}
+
+export interface StepResult {
+  /** Data loss summed over the batch. */
+  lossSum: number;
+  correct: number;
+}
+
+export interface EvalResult {
+  lossSum: number;
+  correct: number;
+  /** Predicted class per test record evaluated. */
+  predictions: Int32Array;
+}
+
+/** Thrown when a worker fails; the run ends with its message. */
+export class WorkerFailure extends Error {}
+
+/**
+ * A pool of worker threads started once per run. The parameters live in a SharedArrayBuffer that
+ * every replica reads; each mini-batch is cut into fixed micro-batches whose gradients land in their
+ * own slots and are summed in micro-batch order, so the result does not depend on the worker count.
+ */
+export class WorkerPool {
+  readonly params: Float32Array;
+  /** Gradient of the last mini-batch, summed over its images. */
+  readonly grads: Float32Array;
+  readonly permutation: Int32Array;
+  private readonly ctrl: Int32Array;
+  private readonly gradSlots: Float32Array;
+  private readonly taskStats: Float64Array;
+  private readonly predictions: Int32Array;
+  private readonly workers: Worker[] = [];
+  private failure: Error | null = null;
+  private failed: Promise<never>;
+  private rejectFailed!: (e: Error) => void;
+  private stopped = false;
+  private readonly paramCount: number;
+
+  constructor(private readonly opts: PoolOptions, paramCount: number) {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UserError(`--workers must be a whole number >= 1, got ${opts.workers}`);
+    this.paramCount = paramCount;
+    const maxTasks = Math.max(Math.ceil(opts.maxBatchSize / opts.microBatch), Math.ceil(opts.test.count / opts.evalMicroBatch), 1);
+    const sab = {
+      ctrl: new SharedArrayBuffer(Ctrl.SIZE * 4),
+      params: new SharedArrayBuffer(paramCount * 4),
+      gradSlots: new SharedArrayBuffer(Math.ceil(opts.maxBatchSize / opts.microBatch) * paramCount * 4),
+      taskStats: new SharedArrayBuffer(maxTasks * 2 * 8),
+      permutation: new SharedArrayBuffer(Math.max(opts.train.count, 1) * 4),
+      predictions: new SharedArrayBuffer(Math.max(opts.test.count, 1) * 4),
+    };
+    this.ctrl = new Int32Array(sab.ctrl);
+    this.params = new Float32Array(sab.params);
+    this.grads = new Float32Array(paramCount);
+    this.gradSlots = new Float32Array(sab.gradSlots);
+    this.taskStats = new Float64Array(sab.taskStats);
+    this.permutation = new Int32Array(sab.permutation);
+    this.predictions = new Int32Array(sab.predictions);
+    this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
+    this.failed.catch(() => undefined);
+    const train = shareSplit(opts.train);
+    const test = shareSplit(opts.test);
+    for (let i = 0; i < opts.workers; i++) {
+      const init: WorkerInit = {
+        workerIndex: i, numWorkers: opts.workers, layers: opts.spec.layers, layerDefs: opts.spec.layerDefs, seed: opts.seed,
+        microBatch: opts.microBatch, evalMicroBatch: opts.evalMicroBatch, preprocessing: opts.preprocessing,
+        augmentation: opts.augmentation, ...sab, train, test,
+      };
+      const w = new Worker(workerUrl(), { workerData: init });
+      w.on('message', (m: { type: string; workerIndex: number; error: { message: string; stack?: string } }) => {
+        if (m.type === 'error') this.fail(new WorkerFailure(`worker ${m.workerIndex} failed: ${m.error.message}`, { cause: m.error.stack }));
+      });
+      w.on('error', (e) => this.fail(new WorkerFailure(`worker ${i} crashed: ${e.message}`, { cause: e.stack })));
+      w.on('exit', (code) => {
+        if (!this.stopped) this.fail(new WorkerFailure(`worker ${i} exited unexpectedly (code ${code})`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.rejectFailed(e);
+  }
+
+  /** Run one command on all workers and wait until every worker reports done (or one fails). */
+  private async run(cmd: number, numTasks: number, fields: Partial<Record<'EPOCH' | 'STEP' | 'START' | 'COUNT', number>>): Promise<void> {
+    if (this.failure) throw this.failure;
+    const c = this.ctrl;
+    for (const [k, v] of Object.entries(fields)) c[Ctrl[k as keyof typeof Ctrl]] = v;
+    c[Ctrl.CMD] = cmd;
+    c[Ctrl.NUM_TASKS] = numTasks;
+    Atomics.store(c, Ctrl.NEXT, 0);
+    Atomics.store(c, Ctrl.DONE, 0);
+    Atomics.store(c, Ctrl.ERROR, 0);
+    Atomics.add(c, Ctrl.SEQ, 1);
+    Atomics.notify(c, Ctrl.SEQ);
+    const done = (async () => {
+      for (let d = Atomics.load(c, Ctrl.DONE); d < this.workers.length; d = Atomics.load(c, Ctrl.DONE)) {
+        const r = Atomics.waitAsync(c, Ctrl.DONE, d);
+        if (r.async) await r.value;
+      }
+    })();
+    await Promise.race([done, this.failed]);
+    if (Atomics.load(c, Ctrl.ERROR) !== 0) {
+      // The worker posted its error before marking done; give the message a moment to arrive.
+      await Promise.race([this.failed, new Promise((r) => setTimeout(r, 1000))]);
+      throw this.failure ?? new WorkerFailure('a worker failed');
+    }
+  }
+
+  /**
+   * Forward and backward of the mini-batch at permutation[start .. start+count): leaves the summed
+   * gradient in `grads` (micro-batch slots added in order) and returns the summed loss and hits.
+   */
+  async trainStep(epoch: number, step: number, start: number, count: number): Promise<StepResult> {
+    const micro = this.opts.microBatch;
+    const tasks = Math.ceil(count / micro);
+    await this.run(Command.TRAIN, tasks, { EPOCH: epoch, STEP: step, START: start, COUNT: count });
+    const P = this.paramCount;
+    const g = this.grads;
+    g.set(this.gradSlots.subarray(0, P));
+    for (let t = 1; t < tasks; t++) {
+      const slot = this.gradSlots.subarray(t * P, (t + 1) * P);
+      for (let j = 0; j < P; j++) g[j] += slot[j];
+    }
+    let lossSum = 0;
+    let correct = 0;
+    for (let t = 0; t < tasks; t++) {
+      lossSum += this.taskStats[t * 2];
+      correct += this.taskStats[t * 2 + 1];
+    }
+    return { lossSum, correct };
+  }
+
+  /** Evaluate test records [0, count) with the current parameters. */
+  async evaluate(count: number): Promise<EvalResult> {
+    const micro = this.opts.evalMicroBatch;
+    const tasks = Math.ceil(count / micro);
+    if (tasks === 0) return { lossSum: 0, correct: 0, predictions: new Int32Array(0) };
+    await this.run(Command.EVAL, tasks, { START: 0, COUNT: count });
+    let lossSum = 0;
+    let correct = 0;
+    for (let t = 0; t < tasks; t++) {
+      lossSum += this.taskStats[t * 2];
+      correct += this.taskStats[t * 2 + 1];
+    }
+    return { lossSum, correct, predictions: this.predictions.slice(0, count) };
+  }
+
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const c = this.ctrl;
+    c[Ctrl.CMD] = Command.STOP;
+    Atomics.add(c, Ctrl.SEQ, 1);
+    Atomics.notify(c, Ctrl.SEQ);
+    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void w.terminate().then(() => resolve()), 2000);
+      w.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    })));
+  }
+}

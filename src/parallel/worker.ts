@@ -1,0 +1,60 @@
+/**
+ * A training worker: a replica of the network whose parameters live in shared memory. It sleeps on
+ * the control block, and on each command takes micro-batches (Atomics.add on NEXT) until none are left.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { specFromLayers } from '../nn/spec.js';
+import { MicroBatchRunner } from './micro-batch.js';
+import { Command, Ctrl, splitFromShared, type WorkerInit } from './shared.js';
+
+const init = workerData as WorkerInit;
+const ctrl = new Int32Array(init.ctrl);
+const params = new Float32Array(init.params);
+const spec = specFromLayers(init.layers, init.layerDefs, 'worker');
+const maxBatch = Math.max(init.microBatch, init.evalMicroBatch);
+const runner = new MicroBatchRunner(spec, params, init.preprocessing, init.augmentation, init.seed, maxBatch);
+const paramCount = params.length;
+const gradSlots = new Float32Array(init.gradSlots);
+const taskStats = new Float64Array(init.taskStats);
+const permutation = new Int32Array(init.permutation);
+const predictions = new Int32Array(init.predictions);
+const train = splitFromShared(init.train);
+const test = splitFromShared(init.test);
+const testOrder = Int32Array.from({ length: test.count }, (_, i) => i);
+
+function runTask(cmd: number, task: number): void {
+  const epoch = ctrl[Ctrl.EPOCH];
+  const start = ctrl[Ctrl.START];
+  const count = ctrl[Ctrl.COUNT];
+  let stats: [number, number];
+  if (cmd === Command.TRAIN) {
+    const slot = gradSlots.subarray(task * paramCount, (task + 1) * paramCount);
+    stats = runner.train(train, permutation, start, count, task, init.microBatch, epoch, ctrl[Ctrl.STEP], slot);
+  } else {
+    const first = start + task * init.evalMicroBatch;
+    const n = Math.min(init.evalMicroBatch, start + count - first);
+    stats = runner.evaluate(test, testOrder, first, n, predictions);
+  }
+  taskStats[task * 2] = stats[0];
+  taskStats[task * 2 + 1] = stats[1];
+}
+
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, Ctrl.SEQ, seen);
+  seen = Atomics.load(ctrl, Ctrl.SEQ);
+  const cmd = Atomics.load(ctrl, Ctrl.CMD);
+  if (cmd === Command.STOP) break;
+  const numTasks = Atomics.load(ctrl, Ctrl.NUM_TASKS);
+  try {
+    for (let task = Atomics.add(ctrl, Ctrl.NEXT, 1); task < numTasks; task = Atomics.add(ctrl, Ctrl.NEXT, 1)) {
+      runTask(cmd, task);
+    }
+  } catch (e) {
+    Atomics.store(ctrl, Ctrl.ERROR, 1);
+    const err = e instanceof Error ? { message: e.message, stack: e.stack, name: e.name } : { message: String(e) };
+    parentPort?.postMessage({ type: 'error', workerIndex: init.workerIndex, error: err });
+  }
+  Atomics.add(ctrl, Ctrl.DONE, 1);
+  Atomics.notify(ctrl, Ctrl.DONE);
+}

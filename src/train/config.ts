@@ -1,0 +1,52 @@
+import type { Augmentation } from '../data/augment.js';
+import type { OptimizerOptions } from '../nn/optimizers.js';
+
+export type VizMode = 'all' | 'none';
+export type VizScaleMode = 'map' | 'layer' | 'run';
+
+/** Everything that decides what a training run computes; recorded in run.json and in checkpoints. */
+export interface TrainConfig {
+  model: string;
+  /** Folder with the CIFAR-10 binaries. */
+  data: string;
+  epochs: number;
+  batchSize: number;
+  /** Images per micro-batch: the fixed unit whose gradients are summed in order (worker-count independent). */
+  microBatch: number;
+  optimizer: OptimizerOptions;
+  seed: number;
+  trainLimit?: number;
+  testLimit?: number;
+  augmentation: Augmentation | null;
+  normalize: boolean;
+  probe?: number[];
+  probeCount: number;
+  viz: VizMode;
+  vizEvery: number;
+  vizScale: VizScaleMode;
+}
+
+/** Settings that change how a run is carried out but not what it computes. */
+export interface RunSettings {
+  out: string;
+  workers: number;
+  json: boolean;
+  quiet: boolean;
+  /** Checkpoint to continue from. */
+  resume?: string;
+}
+
+export const TRAIN_DEFAULTS = {
+  epochs: 10,
+  batchSize: 32,
+  microBatch: 8,
+  optimizer: 'sgd',
+  learningRate: 0.01,
+  momentum: 0.9,
+  l2Decay: 0.0001,
+  seed: 1,
+  augment: 'flip,shift',
+  probeCount: 8,
+  vizEvery: 1,
+  vizScale: 'layer',
+} as const;

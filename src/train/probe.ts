@@ -1,0 +1,86 @@
+import { fillBatch } from '../data/batch.js';
+import type { Cifar10Split } from '../data/cifar10.js';
+import type { Preprocessing } from '../data/preprocess.js';
+import { evalContext, type Network } from '../nn/network.js';
+import { describeLayer } from '../nn/spec.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import type { LayerProbe, ProbeResult } from '../viz/types.js';
+
+export const DEFAULT_PROBE_COUNT = 8;
+
+/** The probe: test images chosen once per run from the seed (or given), the same every epoch. */
+export function chooseProbe(testCount: number, seed: number, count = DEFAULT_PROBE_COUNT, given?: number[]): number[] {
+  if (given) {
+    for (const i of given) {
+      if (!Number.isInteger(i) || i < 0 || i >= testCount) throw new UserError(`--probe: index ${i} is outside the test split (0..${testCount - 1})`);
+    }
+    return given;
+  }
+  // A stream of its own, so the probe does not shift when other draws change.
+  const perm = new Rng(seed ^ 0x70be5eed).permutation(testCount);
+  return Array.from(perm.subarray(0, Math.min(count, testCount)));
+}
+
+/** Parse `--probe 3,17,42`. */
+export function parseProbeIndices(s: string): number[] {
+  const parts = s.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const out = parts.map((p) => Number(p));
+  if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new UserError(`--probe: "${s}" is not a comma-separated list of test image indices`);
+  }
+  return out;
+}
+
+/**
+ * One forward and backward pass of the probe images (test mode: no dropout; loss against their true
+ * labels), capturing every layer's activations, activation gradients, weights and weight gradients.
+ * Uses the network's own gradient buffer, which it zeroes before and after.
+ */
+export function runProbe(net: Network, images: Float32Array, labels: Int32Array, rawImages: Uint8Array, probeIndices: number[]): ProbeResult {
+  const n = probeIndices.length;
+  const ctx = evalContext(net);
+  net.zeroGrads();
+  const out = net.forward(images, n, ctx);
+  const probabilities = out.slice(0, n * net.outputSize);
+  net.backward({ labels }, ctx, true);
+  const layers: LayerProbe[] = net.layers.map((layer, i) => {
+    const size = n * layer.outSize;
+    const probe: LayerProbe = {
+      index: i,
+      type: layer.type,
+      description: describeLayer(layer.config),
+      outShape: [...layer.outShape],
+      paramCount: layer.params.reduce((a, p) => a + p.data.length, 0),
+      activationsNonNegative: net.activationsNonNegative(i),
+      activations: net.acts[i].slice(0, size),
+      activationGrads: net.actGrads[i].slice(0, size),
+    };
+    const w = layer.params.find((p) => p.name === 'weights');
+    const b = layer.params.find((p) => p.name === 'biases');
+    if (w) {
+      const shape = w.shape.length === 4 ? w.shape : [w.shape[0], w.shape[1], 1, 1];
+      probe.weights = { data: w.data.slice(), shape: shape as [number, number, number, number] };
+      probe.weightGrads = w.grad.slice();
+    }
+    if (b) {
+      probe.biases = b.data.slice();
+      probe.biasGrads = b.grad.slice();
+    }
+    return probe;
+  });
+  net.zeroGrads();
+  return { probeIndices, labels: Array.from(labels.subarray(0, n)), probabilities, images: rawImages, imageShape: [...net.inputShape], layers };
+}
+
+/** Probe pass on test records of a CIFAR split. */
+export function probeSplit(net: Network, split: Cifar10Split, probeIndices: number[], pre: Preprocessing): ProbeResult {
+  const n = probeIndices.length;
+  const [c, h, w] = net.inputShape;
+  const images = new Float32Array(n * c * h * w);
+  const labels = new Int32Array(n);
+  fillBatch(split, probeIndices, 0, n, images, labels, pre, null, { seed: 0, epoch: 0 });
+  const raw = new Uint8Array(n * c * h * w);
+  probeIndices.forEach((r, i) => raw.set(split.pixels.subarray(r * c * h * w, (r + 1) * c * h * w), i * c * h * w));
+  return runProbe(net, images, labels, raw, probeIndices);
+}

@@ -1,0 +1,206 @@
+import { join } from 'node:path';
+import type { Cifar10 } from '../data/cifar10.js';
+import type { Preprocessing } from '../data/preprocess.js';
+import { Network } from '../nn/network.js';
+import { Optimizer, type OptimizerState } from '../nn/optimizers.js';
+import { saveSnapshot, type Snapshot, type TrainingProgress } from '../nn/snapshot.js';
+import type { ModelSpec } from '../nn/spec.js';
+import { WorkerPool } from '../parallel/pool.js';
+import { UserError } from '../util/errors.js';
+import { hashKeys, Rng } from '../util/rng.js';
+import type { ProbeResult } from '../viz/types.js';
+import type { RunSettings, TrainConfig } from './config.js';
+import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.js';
+import { chooseProbe, probeSplit } from './probe.js';
+
+/** Where the trainer reports to: progress while training, a record per epoch, messages. */
+export interface TrainReporter {
+  log(message: string): void;
+  batch(p: { epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number }): void;
+  epoch(record: EpochRecord): void;
+}
+
+/** Called at the end of an epoch whose pictures are due. Returns state to keep in checkpoints. */
+export interface EpochVisualizer {
+  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  /** After every epoch (pictures or not): the report page. */
+  report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  state(): Record<string, unknown> | undefined;
+  restore(state: Record<string, unknown> | undefined): void;
+}
+
+/** Progress inside an epoch, kept in a checkpoint written mid-epoch (Ctrl-C) so resuming is exact. */
+interface EpochProgress {
+  /** Next batch to run. */
+  batch: number;
+  lossSum: number;
+  decaySum: number;
+  correct: number;
+  seen: number;
+  trainSeconds: number;
+}
+
+export interface TrainRun {
+  config: TrainConfig;
+  settings: RunSettings;
+  spec: ModelSpec;
+  data: Cifar10;
+  preprocessing: Preprocessing;
+  /** Starting parameters: initialised, from a snapshot, or from the checkpoint being resumed. */
+  initialParams: Float32Array;
+  /** When resuming: the checkpoint's optimizer state and progress. */
+  resume?: { optimizer: OptimizerState; progress: TrainingProgress };
+  reporter: TrainReporter;
+  visualizer?: EpochVisualizer;
+  /** Checked between batches; when it returns true the run checkpoints and stops (exit 130). */
+  interrupted: () => boolean;
+}
+
+export interface TrainOutcome {
+  status: 'completed' | 'interrupted';
+  epochsCompleted: number;
+  records: EpochRecord[];
+  lastCheckpoint?: string;
+  params: Float32Array;
+}
+
+function epochPermutation(seed: number, epoch: number, n: number): Int32Array {
+  return new Rng(hashKeys(seed, 0x5eed0000 + epoch)).permutation(n);
+}
+
+export function checkpointPath(out: string, epochsCompleted: number, midEpoch = false): string {
+  const name = `epoch-${String(epochsCompleted).padStart(3, '0')}${midEpoch ? '-interrupted' : ''}.json`;
+  return join(out, 'checkpoints', name);
+}
+
+const now = (): number => performance.now() / 1000;
+
+/** Train for config.epochs epochs (from the resumed point, if any) on a pool of worker threads. */
+export async function train(run: TrainRun): Promise<TrainOutcome> {
+  const { config, settings, spec, data, reporter } = run;
+  const trainCount = data.train.count;
+  const testCount = data.test.count;
+  const classes = spec.shapes[spec.shapes.length - 1][0];
+  const pool = new WorkerPool(
+    {
+      spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: config.batchSize,
+      evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, train: data.train, test: data.test,
+    },
+    run.initialParams.length,
+  );
+  try {
+    pool.params.set(run.initialParams);
+    // The main thread's replica reads the shared parameters; it is used for probes and checkpoints.
+    const net = new Network(spec, { params: pool.params });
+    const optimizer = new Optimizer(config.optimizer, net.paramCount, run.resume?.optimizer);
+    const records: EpochRecord[] = (run.resume?.progress.metrics as EpochRecord[] | undefined)?.slice() ?? [];
+    let epoch = run.resume?.progress.epoch ?? 0;
+    const saved = run.resume?.progress.extra?.epochProgress as EpochProgress | undefined;
+    let progress: EpochProgress = saved ?? { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };
+    run.visualizer?.restore(run.resume?.progress.extra?.viz as Record<string, unknown> | undefined);
+    const probeIndices = chooseProbe(testCount, config.seed, config.probeCount, config.probe);
+    const batches = Math.ceil(trainCount / config.batchSize);
+    let lastCheckpoint: string | undefined;
+
+    const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
+      spec,
+      params: pool.params.slice(),
+      classNames: data.classNames,
+      preprocessing: run.preprocessing,
+      optimizer: { options: config.optimizer, state: optimizer.state },
+      training: {
+        epoch: epochsCompleted,
+        config: config as unknown as Record<string, unknown>,
+        metrics: records,
+        extra: { epochProgress, viz: run.visualizer?.state() },
+      },
+    });
+
+    for (; epoch < config.epochs; epoch++) {
+      const epochStart = now();
+      pool.permutation.set(epochPermutation(config.seed, epoch, trainCount));
+      for (; progress.batch < batches; progress.batch++) {
+        const b = progress.batch;
+        const start = b * config.batchSize;
+        const count = Math.min(config.batchSize, trainCount - start);
+        const t0 = now();
+        const step = await pool.trainStep(epoch, optimizer.state.step, start, count);
+        if (!Number.isFinite(step.lossSum)) {
+          throw new UserError(
+            `training diverged: the loss became ${step.lossSum} in epoch ${epoch + 1}, batch ${b + 1} of ${batches}; ` +
+              `try a smaller learning rate (--lr, now ${config.optimizer.learningRate})`,
+            3,
+          );
+        }
+        const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count);
+        progress.trainSeconds += now() - t0;
+        progress.lossSum += step.lossSum;
+        progress.decaySum += decay.l1 + decay.l2;
+        progress.correct += step.correct;
+        progress.seen += count;
+        reporter.batch({
+          epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches,
+          loss: progress.lossSum / progress.seen + progress.decaySum / (b + 1),
+          accuracy: progress.correct / progress.seen,
+          imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
+        });
+        if (run.interrupted() && b + 1 < batches) {
+          progress.batch = b + 1;
+          lastCheckpoint = checkpointPath(settings.out, epoch, true);
+          await saveSnapshot(lastCheckpoint, snapshot(epoch, progress));
+          reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
+          return { status: 'interrupted', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice() };
+        }
+      }
+
+      const evalStart = now();
+      const evaluation = await pool.evaluate(testCount);
+      const evalSeconds = now() - evalStart;
+      const confusion = confusionMatrix(data.test.labels, evaluation.predictions, testCount, classes);
+      const batchesRun = Math.max(batches, 1);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: progress.lossSum / Math.max(progress.seen, 1) + progress.decaySum / batchesRun,
+        trainDataLoss: progress.lossSum / Math.max(progress.seen, 1),
+        trainDecayLoss: progress.decaySum / batchesRun,
+        trainAccuracy: progress.correct / Math.max(progress.seen, 1),
+        testAccuracy: testCount ? evaluation.correct / testCount : 0,
+        testLoss: testCount ? evaluation.lossSum / testCount : 0,
+        seconds: 0,
+        trainSeconds: progress.trainSeconds,
+        evalSeconds,
+        vizSeconds: 0,
+        imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
+        trainImages: progress.seen,
+        testImages: testCount,
+        learningRate: config.optimizer.learningRate,
+      };
+      records.push(record);
+
+      const vizStart = now();
+      const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
+      if (run.visualizer && vizDue) {
+        const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
+        await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames });
+      }
+      record.vizSeconds = now() - vizStart;
+      record.seconds = now() - epochStart;
+
+      progress = { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };
+      lastCheckpoint = checkpointPath(settings.out, epoch + 1);
+      await Promise.all([
+        saveSnapshot(lastCheckpoint, snapshot(epoch + 1)),
+        writeMetricsFiles(settings.out, records),
+        run.visualizer?.report({ records, confusion, classNames: data.classNames }),
+      ]);
+      reporter.epoch(record);
+      if (run.interrupted()) {
+        reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
+        return { status: 'interrupted', epochsCompleted: epoch + 1, records, lastCheckpoint, params: pool.params.slice() };
+      }
+    }
+    return { status: 'completed', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice() };
+  } finally {
+    await pool.close();
+  }
+}
