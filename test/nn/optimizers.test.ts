@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import type { ParamRange } from '../../src/nn/network.js';
+import { defaultOptimizerOptions, Optimizer, type OptimizerMethod } from '../../src/nn/optimizers.js';
+
+/**
+ * Two updates of one weight p0 = 1 with a summed batch gradient of 0.5 each step, batch size 2,
+ * L2 decay 0.1 and learning rate 0.1: the ConvNetJS step gradient is g = (0.1 * p + 0.5) / 2.
+ * Expected values are worked out by hand below, one line per arithmetic step.
+ */
+function twoSteps(method: OptimizerMethod, extra: Partial<ReturnType<typeof defaultOptimizerOptions>> = {}): number[] {
+  const opts = { ...defaultOptimizerOptions(method), learningRate: 0.1, l2Decay: 0.1, ...extra };
+  const params = new Float32Array([1]);
+  const grads = new Float32Array(1);
+  const ranges: ParamRange[] = [{ layer: 1, name: 'weights', offset: 0, length: 1, l1DecayMul: 0, l2DecayMul: 1 }];
+  const opt = new Optimizer(opts, 1);
+  const out: number[] = [];
+  for (let s = 0; s < 2; s++) {
+    grads[0] = 0.5;
+    opt.update(params, grads, ranges, 2);
+    expect(grads[0]).toBe(0); // gradients are consumed
+    out.push(params[0]);
+  }
+  return out;
+}
+
+const close = (actual: number[], expected: number[]) => expected.forEach((e, i) => expect(actual[i]).toBeCloseTo(e, 6));
+
+describe('optimizers, two steps by hand', () => {
+  it('sgd with momentum 0.9', () => {
+    // step 1: g = (0.1*1 + 0.5)/2 = 0.3; v = 0.9*0 - 0.1*0.3 = -0.03; p = 0.97
+    // step 2: g = (0.097 + 0.5)/2 = 0.2985; v = 0.9*(-0.03) - 0.02985 = -0.05685; p = 0.91315
+    close(twoSteps('sgd'), [0.97, 0.91315]);
+  });
+
+  it('plain sgd (momentum 0)', () => {
+    // p = 1 - 0.1*0.3 = 0.97; then 0.97 - 0.1*0.2985 = 0.94015
+    close(twoSteps('sgd', { momentum: 0 }), [0.97, 0.94015]);
+  });
+
+  it('nesterov', () => {
+    // step 1: v = 0*0.9 + 0.1*0.3 = 0.03; dx = 0.9*0 - 1.9*0.03 = -0.057; p = 0.943
+    // step 2: g = (0.0943 + 0.5)/2 = 0.29715; v = 0.027 + 0.029715 = 0.056715;
+    //         dx = 0.9*0.03 - 1.9*0.056715 = -0.0807585; p = 0.8622415
+    close(twoSteps('nesterov'), [0.943, 0.8622415]);
+  });
+
+  it('adagrad (eps 1e-6)', () => {
+    // step 1: G = 0.09; dx = -0.1*0.3/sqrt(0.090001) = -0.099999444; p = 0.900000556
+    // step 2: g = (0.0900000556 + 0.5)/2 = 0.2950000278; G = 0.09 + 0.08702501640 = 0.1770250164;
+    //         dx = -0.1*0.2950000278/sqrt(0.1770260164) = -0.070113779; p = 0.829886777
+    close(twoSteps('adagrad'), [0.900000556, 0.829886777]);
+  });
+
+  it('windowgrad (ro 0.95, eps 1e-6)', () => {
+    // step 1: G = 0.05*0.09 = 0.0045; dx = -0.1*0.3/sqrt(0.004501) = -0.44716391; p = 0.55283609
+    // step 2: g = (0.055283609 + 0.5)/2 = 0.27764180; G = 0.95*0.0045 + 0.05*0.27764180^2 = 0.00812925;
+    //         dx = -0.1*0.27764180/sqrt(0.00813025) = -0.30791649; p = 0.24491960
+    close(twoSteps('windowgrad'), [0.55283609, 0.2449196]);
+  });
+
+  it('adadelta (ro 0.95, eps 1e-6; no learning rate)', () => {
+    // step 1: G = 0.0045; dx = -sqrt(1e-6/0.004501)*0.3 = -0.00447164; X = 0.05*dx^2 = 9.99778e-7; p = 0.99552836
+    // step 2: g = (0.099552836 + 0.5)/2 = 0.2997764185; G = 0.004275 + 0.05*0.0898658999 = 0.008768295;
+    //         dx = -sqrt((9.99778e-7 + 1e-6)/(0.008768295 + 1e-6))*0.2997764180 = -0.00452695; p = 0.99100141
+    close(twoSteps('adadelta'), [0.99552836, 0.99100141]);
+  });
+
+  it('adam (beta1 0.9, beta2 0.999, eps 1e-8), bias-corrected', () => {
+    // step 1: m = 0.03, v = 0.00009; m^ = 0.3, v^ = 0.09; dx = -0.1*0.3/(0.3 + 1e-8) = -0.0999999967; p = 0.9000000033
+    // step 2: g = (0.09 + 0.5)/2 = 0.295; m = 0.027 + 0.0295 = 0.0565; v = 0.00008991 + 0.000087025 = 0.000176935;
+    //         m^ = 0.0565/0.19 = 0.297368421; v^ = 0.000176935/0.001999 = 0.0885117559; sqrt = 0.297509253;
+    //         dx = -0.1*0.297368421/0.297509263 = -0.0999526617; p = 0.8000473416
+    close(twoSteps('adam', { learningRate: 0.1 }), [0.9000000033, 0.8000473416]);
+  });
+
+  it('honours L1 decay and per-layer decay multipliers, and reports decay loss as ConvNetJS does', () => {
+    const opts = { ...defaultOptimizerOptions('sgd'), learningRate: 0.1, momentum: 0, l1Decay: 0.2, l2Decay: 0.1 };
+    const params = new Float32Array([-2, 3]);
+    const grads = new Float32Array([0, 0]);
+    // Weight -2 decays with multipliers l1 x1, l2 x0.5; the bias 3 is never decayed (ConvNetJS multipliers 0).
+    const ranges: ParamRange[] = [
+      { layer: 1, name: 'weights', offset: 0, length: 1, l1DecayMul: 1, l2DecayMul: 0.5 },
+      { layer: 1, name: 'biases', offset: 1, length: 1, l1DecayMul: 0, l2DecayMul: 0 },
+    ];
+    const decay = new Optimizer(opts, 2).update(params, grads, ranges, 1);
+    // l1 loss = 0.2*|-2| = 0.4; l2 loss = 0.05*4/2 = 0.1
+    expect(decay.l1).toBeCloseTo(0.4, 6);
+    expect(decay.l2).toBeCloseTo(0.1, 6);
+    // g = 0.05*(-2) + 0.2*(-1) = -0.3; p = -2 + 0.03 = -1.97
+    expect(params[0]).toBeCloseTo(-1.97, 6);
+    expect(params[1]).toBe(3);
+  });
+});
