@@ -28,6 +28,7 @@ function runTask(cmd: number, task: number): void {
   const count = ctrl[Ctrl.COUNT];
   let stats: [number, number];
   if (cmd === Command.TRAIN) {
+    if (ctrl[Ctrl.STEP] === faultStep && task === 0) throw new Error(`injected fault at step ${faultStep}`);
     const slot = gradSlots.subarray(task * paramCount, (task + 1) * paramCount);
     stats = runner.train(train, permutation, start, count, task, init.microBatch, epoch, ctrl[Ctrl.STEP], slot);
   } else {
@@ -38,6 +39,10 @@ function runTask(cmd: number, task: number): void {
   taskStats[task * 2] = stats[0];
   taskStats[task * 2 + 1] = stats[1];
 }
+
+// Fault injection for tests of failure handling: CNNVIZ_TEST_WORKER_FAULT=<step> makes task 0 of
+// that optimizer step throw, as a kernel bug would.
+const faultStep = process.env.CNNVIZ_TEST_WORKER_FAULT === undefined ? -1 : Number(process.env.CNNVIZ_TEST_WORKER_FAULT);
 
 let seen = 0;
 for (;;) {
