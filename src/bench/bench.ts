@@ -28,12 +28,17 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = { seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, microBatch: 8 };
   for (let i = 0; i < argv.length; i++) {
-    const v = argv[i + 1];
-    if (argv[i] === '--seconds') (a.seconds = Number(v)), i++;
-    else if (argv[i] === '--workers') (a.workers = Number(v)), i++;
-    else if (argv[i] === '--peak-gflops') (a.peakGflops = Number(v)), i++;
-    else if (argv[i] === '--micro-batch') (a.microBatch = Number(v)), i++;
-    else if (argv[i] === '--json') a.json = true;
+    const key = argv[i];
+    if (key === '--json') {
+      a.json = true;
+      continue;
+    }
+    const value = Number(argv[++i]);
+    if (key === '--seconds') a.seconds = value;
+    else if (key === '--workers') a.workers = value;
+    else if (key === '--peak-gflops') a.peakGflops = value;
+    else if (key === '--micro-batch') a.microBatch = value;
+    else throw new Error(`unknown option ${key}`);
   }
   return a;
 }

@@ -18,10 +18,3 @@ export function realNumber(min = -Infinity, max = Infinity) {
     return n;
   };
 }
-
-export function oneOf<T extends string>(choices: readonly T[]) {
-  return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got "${value}"`);
-    return value as T;
-  };
-}

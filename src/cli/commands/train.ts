@@ -17,7 +17,7 @@ import { writeRunJson } from '../../train/run-info.js';
 import { train } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { UserError } from '../../util/errors.js';
-import { oneOf, realNumber, wholeNumber } from '../options.js';
+import { realNumber, wholeNumber } from '../options.js';
 
 interface TrainCliOptions {
   model: string;
