@@ -1,0 +1,85 @@
+/**
+ * Element-wise activations over the first `count` elements. Backward passes are computed from the layer's
+ * OUTPUT y (what ConvNetJS does, and what a layer keeps anyway):
+ *   relu:    y = max(0, x),          dx = dy * (y > 0)
+ *   sigmoid: y = 1 / (1 + e^-x),     dx = dy * y * (1 - y)
+ *   tanh:    y = tanh(x),            dx = dy * (1 - y^2)
+ * Input gradients are OVERWRITTEN; a null inputGrad means there is nothing to do.
+ * In-place use (output === input, or inputGrad === outputGrad) is fine: each element is read before written.
+ */
+
+export function reluForward(input: Float32Array, output: Float32Array, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const x = input[i];
+    output[i] = x > 0 ? x : 0;
+  }
+}
+
+export function reluBackward(
+  output: Float32Array,
+  outputGrad: Float32Array,
+  inputGrad: Float32Array | null,
+  count: number,
+): void {
+  if (inputGrad === null) return;
+  for (let i = 0; i < count; i++) inputGrad[i] = output[i] > 0 ? outputGrad[i] : 0;
+}
+
+export function sigmoidForward(input: Float32Array, output: Float32Array, count: number): void {
+  for (let i = 0; i < count; i++) output[i] = 1 / (1 + Math.exp(-input[i]));
+}
+
+export function sigmoidBackward(
+  output: Float32Array,
+  outputGrad: Float32Array,
+  inputGrad: Float32Array | null,
+  count: number,
+): void {
+  if (inputGrad === null) return;
+  for (let i = 0; i < count; i++) {
+    const y = output[i];
+    inputGrad[i] = outputGrad[i] * y * (1 - y);
+  }
+}
+
+export function tanhForward(input: Float32Array, output: Float32Array, count: number): void {
+  for (let i = 0; i < count; i++) output[i] = Math.tanh(input[i]);
+}
+
+export function tanhBackward(
+  output: Float32Array,
+  outputGrad: Float32Array,
+  inputGrad: Float32Array | null,
+  count: number,
+): void {
+  if (inputGrad === null) return;
+  for (let i = 0; i < count; i++) {
+    const y = output[i];
+    inputGrad[i] = outputGrad[i] * (1 - y * y);
+  }
+}
+
+/**
+ * Fused bias + ReLU over an [n, channels, spatial] tensor: output = max(0, input + bias[channel]).
+ * For a conv use spatial = H*W; for a dense layer channels = features, spatial = 1.
+ * Its backward is reluBackward (from the output), plus the bias gradient the conv/dense kernels compute.
+ */
+export function biasReluForward(
+  n: number,
+  channels: number,
+  spatial: number,
+  input: Float32Array,
+  bias: Float32Array,
+  output: Float32Array,
+): void {
+  let i = 0;
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < channels; c++) {
+      const bc = bias[c];
+      for (const end = i + spatial; i < end; i++) {
+        const x = input[i] + bc;
+        output[i] = x > 0 ? x : 0;
+      }
+    }
+  }
+}

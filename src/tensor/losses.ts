@@ -1,0 +1,120 @@
+/**
+ * Loss kernels over a batch [n, classes]. Each returns the SUM of the per-sample losses (not the mean)
+ * and OVERWRITES the gradient of that sum with respect to its input (skip it by passing null).
+ * Sums are accumulated in float64.
+ */
+
+/**
+ * Softmax + cross-entropy. probs[b, :] = softmax(logits[b, :]); loss_b = -log p_{b, y_b}, computed as
+ * logsumexp(z) - z_y with the max subtracted (stable; never Infinity even when p_y underflows to 0).
+ * logitsGrad = probs - onehot(labels).
+ */
+export function softmaxCrossEntropy(
+  n: number,
+  classes: number,
+  logits: Float32Array,
+  labels: Int32Array,
+  probs: Float32Array,
+  logitsGrad: Float32Array | null,
+): number {
+  let loss = 0;
+  for (let b = 0; b < n; b++) {
+    const row = b * classes;
+    const end = row + classes;
+    let max = -Infinity;
+    for (let i = row; i < end; i++) if (logits[i] > max) max = logits[i];
+    let sum = 0;
+    for (let i = row; i < end; i++) {
+      const e = Math.exp(logits[i] - max);
+      probs[i] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let i = row; i < end; i++) probs[i] *= inv;
+    const y = labels[b];
+    loss += max + Math.log(sum) - logits[row + y];
+    if (logitsGrad !== null) {
+      for (let i = row; i < end; i++) logitsGrad[i] = probs[i];
+      logitsGrad[row + y] -= 1;
+    }
+  }
+  return loss;
+}
+
+/** probs[b, :] = softmax(logits[b, :]) (max-subtracted). */
+export function softmax(n: number, classes: number, logits: Float32Array, probs: Float32Array): void {
+  for (let b = 0; b < n; b++) {
+    const row = b * classes;
+    const end = row + classes;
+    let max = -Infinity;
+    for (let i = row; i < end; i++) if (logits[i] > max) max = logits[i];
+    let sum = 0;
+    for (let i = row; i < end; i++) {
+      const e = Math.exp(logits[i] - max);
+      probs[i] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let i = row; i < end; i++) probs[i] *= inv;
+  }
+}
+
+/**
+ * Multiclass hinge (Weston-Watkins SVM) loss, margin 1: loss_b = sum_{i != y} max(0, s_i - s_y + 1).
+ * Gradient: +1 on each violating i, minus the number of violators on y.
+ * NOTE: ConvNetJS's SVMLayer also loops over i == y, adding a constant 1 per sample to the loss
+ * (its gradient contributions +1 and -1 cancel); we use the standard definition without it.
+ */
+export function svmLoss(
+  n: number,
+  classes: number,
+  scores: Float32Array,
+  labels: Int32Array,
+  scoresGrad: Float32Array | null,
+): number {
+  let loss = 0;
+  for (let b = 0; b < n; b++) {
+    const row = b * classes;
+    const y = labels[b];
+    const sy = scores[row + y];
+    let violators = 0;
+    for (let i = 0; i < classes; i++) {
+      if (i === y) {
+        if (scoresGrad !== null) scoresGrad[row + i] = 0;
+        continue;
+      }
+      const margin = scores[row + i] - sy + 1;
+      if (margin > 0) {
+        loss += margin;
+        violators++;
+        if (scoresGrad !== null) scoresGrad[row + i] = 1;
+      } else if (scoresGrad !== null) {
+        scoresGrad[row + i] = 0;
+      }
+    }
+    if (scoresGrad !== null) scoresGrad[row + y] = violators > 0 ? -violators : 0;
+  }
+  return loss;
+}
+
+/**
+ * L2 regression: loss = sum 0.5 * (x - t)^2 over n * dims outputs, gradient x - t.
+ * (ConvNetJS's RegressionLayer reports 2*(x-t)^2 as the loss with gradient x - t; we keep loss and
+ * gradient consistent.)
+ */
+export function l2RegressionLoss(
+  n: number,
+  dims: number,
+  outputs: Float32Array,
+  targets: Float32Array,
+  outputsGrad: Float32Array | null,
+): number {
+  let loss = 0;
+  const count = n * dims;
+  for (let i = 0; i < count; i++) {
+    const diff = outputs[i] - targets[i];
+    loss += 0.5 * diff * diff;
+    if (outputsGrad !== null) outputsGrad[i] = diff;
+  }
+  return loss;
+}

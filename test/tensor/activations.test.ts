@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import {
+  biasReluForward,
+  reluBackward,
+  reluForward,
+  sigmoidBackward,
+  sigmoidForward,
+  tanhBackward,
+  tanhForward,
+} from '../../src/tensor/activations.js';
+import { refBiasRelu, refRelu, refSigmoid, refTanh } from '../../src/tensor/reference.js';
+import { awayFromZero, expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
+
+type Fwd = (input: Float32Array, output: Float32Array, count: number) => void;
+type Bwd = (output: Float32Array, outputGrad: Float32Array, inputGrad: Float32Array | null, count: number) => void;
+
+const kernels: [string, Fwd, Bwd, (x: ArrayLike<number>) => Float64Array][] = [
+  ['relu', reluForward, reluBackward, refRelu],
+  ['sigmoid', sigmoidForward, sigmoidBackward, refSigmoid],
+  ['tanh', tanhForward, tanhBackward, refTanh],
+];
+
+describe('activations', () => {
+  for (const [name, fwd, bwd, ref] of kernels) {
+    it(`${name}: forward vs reference, gradient check, count respected, in place`, () => {
+      const rng = makeRng(name.length);
+      const count = 97;
+      // |x| >= 0.05 keeps ReLU inputs away from its kink at 0; range +-3 exercises sigmoid/tanh tails.
+      const input = awayFromZero(rng, count + 3, 0.05).map((x) => x * 2.5);
+      const r = randomArray(rng, count);
+      const out = new Float32Array(count + 3).fill(99);
+      fwd(input, out, count);
+      expectForwardClose(`${name}`, out.subarray(0, count), ref(input.subarray(0, count)));
+      expect(Array.from(out.subarray(count))).toEqual([99, 99, 99]); // only `count` elements touched
+
+      const inputGrad = new Float32Array(count).fill(NaN);
+      bwd(out, r, inputGrad, count);
+      const x = input.subarray(0, count);
+      expectGradClose(`${name} d/dinput`, inputGrad, numericGrad((xx) => project(ref(xx), r), x));
+
+      // In place: output === input, inputGrad === outputGrad.
+      const inPlace = x.slice();
+      fwd(inPlace, inPlace, count);
+      expect(Array.from(inPlace)).toEqual(Array.from(out.subarray(0, count)));
+      const gInPlace = r.slice();
+      bwd(inPlace, gInPlace, gInPlace, count);
+      expect(Array.from(gInPlace)).toEqual(Array.from(inputGrad));
+      bwd(inPlace, r, null, count);
+    });
+  }
+
+  it('biasReluForward = relu(input + bias[channel])', () => {
+    const rng = makeRng(9);
+    const [n, ch, sp] = [3, 5, 7];
+    const input = randomArray(rng, n * ch * sp);
+    const bias = randomArray(rng, ch);
+    const out = new Float32Array(n * ch * sp);
+    biasReluForward(n, ch, sp, input, bias, out);
+    expectForwardClose('biasRelu', out, refBiasRelu(n, ch, sp, input, bias));
+  });
+});
