@@ -1,24 +1,56 @@
+import { basename } from 'node:path';
+import { formatSummary } from '../cli/commands/summary.js';
+import { describePreprocessing, type Preprocessing } from '../data/preprocess.js';
+import { formatAugment } from '../data/augment.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { writeEpochViz } from '../viz/epoch.js';
+import { writeReport } from '../viz/report.js';
 import { coerceVizScaleState, createVizScaleState, type VizScaleState } from '../viz/scale.js';
 import type { TrainConfig } from './config.js';
 import type { EpochVisualizer } from './trainer.js';
 
+interface VisualizerState {
+  scale: VizScaleState;
+  confusion: { epoch: number; matrix: number[][] }[];
+}
+
 /** Connects the trainer to the picture writer: per-layer grids at the end of an epoch, then the report. */
-export function makeVisualizer(out: string, config: TrainConfig, _spec: ModelSpec): EpochVisualizer {
-  let scaleState: VizScaleState = createVizScaleState();
+export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec, preprocessing: Preprocessing): EpochVisualizer {
+  let state: VisualizerState = { scale: createVizScaleState(), confusion: [] };
+  const details: Record<string, string | number> = {
+    model: config.model,
+    data: config.data,
+    seed: config.seed,
+    optimizer: config.optimizer.method,
+    'learning rate': config.optimizer.learningRate,
+    'batch size': config.batchSize,
+    'L2 decay': config.optimizer.l2Decay,
+    augmentation: formatAugment(config.augmentation),
+    preprocessing: describePreprocessing(preprocessing),
+  };
   return {
-    async epochEnd({ epoch, probe, classNames }) {
-      await writeEpochViz(out, epoch, probe, { scale: config.vizScale, scaleState, classNames });
+    async epochEnd({ epoch, probe, confusion, classNames }) {
+      details['probe (test image indices)'] = probe.probeIndices.join(', ');
+      state.confusion = [...state.confusion.filter((c) => c.epoch !== epoch), { epoch, matrix: confusion }];
+      await writeEpochViz(out, epoch, probe, { scale: config.vizScale, scaleState: state.scale, classNames });
     },
-    async report() {
-      // filled in with the report writer
+    async report({ records, classNames }) {
+      await writeReport(out, {
+        name: basename(out),
+        model: formatSummary(spec),
+        classNames,
+        metrics: records,
+        confusion: state.confusion,
+        details: { ...details, epochs: `${records.length} of ${config.epochs}` },
+        scaleMode: config.vizScale,
+      });
     },
     state() {
-      return scaleState as unknown as Record<string, unknown>;
+      return state as unknown as Record<string, unknown>;
     },
-    restore(state) {
-      scaleState = state ? coerceVizScaleState(state) : createVizScaleState();
+    restore(saved) {
+      const s = saved as Partial<VisualizerState> | undefined;
+      state = { scale: s?.scale ? coerceVizScaleState(s.scale) : createVizScaleState(), confusion: s?.confusion ?? [] };
     },
   };
 }

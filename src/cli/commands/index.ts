@@ -3,6 +3,7 @@ import { registerDownload } from './download.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
 import { registerTrain } from './train.js';
+import { registerVisualize } from './visualize.js';
 
 /** Each command lives in its own module and adds itself to the program here. */
 export function registerCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerDownload(program);
   registerSummary(program);
   registerPredict(program);
+  registerVisualize(program);
 }

@@ -178,7 +178,7 @@ export function registerTrain(program: Command): void {
         config, settings, spec: model.spec, data, preprocessing, initialParams: net.params,
         resume: resumeSnapshot ? { optimizer: resumeSnapshot.optimizer!.state, progress: resumeSnapshot.training! } : undefined,
         reporter,
-        visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec),
+        visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
         interrupted: () => interrupts > 0,
       });
       reporter.stop();
