@@ -1,0 +1,573 @@
+/**
+ * All pictures of one epoch: for every layer its activations, activation gradients and (for layers
+ * with weights) weights and weight gradients, plus stats.json; the probe images with their top-3
+ * predictions; animation frames. Layout on disk:
+ *
+ *   <out>/epoch-NNN/epoch.json                 what was written (the report reads this)
+ *   <out>/epoch-NNN/probe.json, probe.png      probe images, true labels, top-3 predictions
+ *   <out>/epoch-NNN/LL-<type>/activations.png, activation-gradients.png, weights.png, weight-gradients.png
+ *   <out>/epoch-NNN/LL-<type>/stats.json       shape, parameter count, min/max/mean/std, scales used
+ *   <out>/animations/frames/LL-<type>-<quantity>/epoch-NNN.webp  frames at the run scale
+ *   <out>/animations/LL-<type>-<quantity>.webp                   animated, all epochs so far
+ *   <out>/viz-scale-state.json                 the run scales (VizScaleState), reloaded when not passed
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { LayerProbe, ProbeResult } from './types.js';
+import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
+import { colourNote, quantityLine } from './explain.js';
+import {
+  QUANTITIES,
+  drawImageTile,
+  hasPicture,
+  planPicture,
+  tileNaturalScale,
+  type LayerShapeInfo,
+  type PicturePlan,
+  type Quantity,
+} from './grid.js';
+import { composePicture, type ColorBarSpec, type PictureGeometry } from './picture.js';
+import {
+  coerceVizScaleState,
+  colorBarLabels,
+  computeStats,
+  countClipped,
+  formatNumber,
+  naturalScale,
+  resolveRunScale,
+  scaleText,
+  tileScaleLabel,
+  type ColorMapKind,
+  type QuantityStats,
+  type VizScaleMode,
+  type VizScaleState,
+} from './scale.js';
+import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
+
+export interface EpochVizOptions {
+  scale: VizScaleMode;
+  /**
+   * Run scales kept across epochs (create with createVizScaleState()). When absent, the state is
+   * loaded from <out>/viz-scale-state.json (or started fresh). Either way it is updated and saved there.
+   */
+  scaleState?: VizScaleState;
+  classNames: string[];
+  /**
+   * Animation work: 'update' (default) writes this epoch's frames and rebuilds the animated WebPs from
+   * all frames so far (spliced, not re-encoded: cheap); 'frames' only writes the frames (call writeAnimations() later); 'none' skips both.
+   */
+  animations?: 'update' | 'frames' | 'none';
+}
+
+/** What one picture used, as recorded in stats.json (`quantities.<q>.picture`). */
+export interface PictureSummary {
+  file: string;
+  colorMap: ColorMapKind | 'mixed';
+  scaleMode: VizScaleMode;
+  /** The scale s of the picture (layer/run mode), or the largest tile scale (map mode); 0 for images. */
+  scale: number;
+  /** Run mode: the epoch the scale was fixed at. */
+  fixedAtEpoch?: number;
+  /** Colour bars exactly as drawn: kind, scale and the three printed numbers. */
+  bars: { kind: ColorBarSpec['kind']; scale: number; labels: [string, string, string]; caption: string }[];
+  /** Values beyond the scale (clipped to the end colours): only possible in run mode. */
+  clipped: number;
+  /** Map mode: each tile's scale (row-major, rows x cols) and the label printed under it. */
+  tileScales?: number[];
+  tileLabels?: string[];
+  /** Where the grid is inside the PNG, and its layout. */
+  grid: { x: number; y: number; width: number; height: number; rows: number; cols: number; zoom: number; gutter: number; cellW: number; cellH: number };
+  width: number;
+  height: number;
+}
+
+export interface LayerStatsFile {
+  epoch: number;
+  layer: {
+    index: number;
+    type: string;
+    description: string;
+    outShape: [number, number, number];
+    paramCount: number;
+    weightShape?: [number, number, number, number];
+    activationsNonNegative: boolean;
+  };
+  probeCount: number;
+  scaleMode: VizScaleMode;
+  quantities: Partial<Record<Quantity, QuantityStats & { shape: number[]; picture: PictureSummary }>>;
+  biases?: QuantityStats;
+  biasGrads?: QuantityStats;
+}
+
+export interface LayerVizSummary {
+  index: number;
+  type: string;
+  description: string;
+  outShape: [number, number, number];
+  paramCount: number;
+  weightShape?: [number, number, number, number];
+  /** Folder relative to the output folder, e.g. "epoch-003/01-conv". */
+  dir: string;
+  /** Picture files relative to the output folder, by quantity. */
+  files: Partial<Record<Quantity, string>>;
+  /** stats.json relative to the output folder. */
+  statsFile: string;
+  ranges: Partial<Record<Quantity, { min: number; max: number; mean: number; std: number }>>;
+}
+
+export interface ProbePrediction {
+  /** Position in the probe (row in every picture). */
+  row: number;
+  /** Index in the test split. */
+  testIndex: number;
+  label: number;
+  labelName: string;
+  top3: { class: number; name: string; p: number }[];
+  correct: boolean;
+}
+
+export interface EpochVizSummary {
+  epoch: number;
+  /** Folder relative to the output folder, e.g. "epoch-003". */
+  dir: string;
+  scaleMode: VizScaleMode;
+  layers: LayerVizSummary[];
+  probe: { json: string; png: string; scoreKind: 'probability' | 'score'; predictions: ProbePrediction[] };
+  /** Animated files (relative to the output folder) rebuilt this epoch. */
+  animations: string[];
+  /** Every file written, relative to the output folder. */
+  files: string[];
+  /** Wall time of writeEpochViz in seconds. */
+  seconds: number;
+  textEngine: TextEngine;
+}
+
+export const SCALE_STATE_FILE = 'viz-scale-state.json';
+export const EPOCH_INDEX_FILE = 'epoch.json';
+
+/** JSON with 2-space indent, but arrays of numbers/strings kept on one line. */
+export function toJson(v: unknown): string {
+  return `${JSON.stringify(v, null, 2).replace(/\[\s+([^[\]{}]*?)\s+\]/g, (_m, inner: string) => `[${inner.replace(/\s*\n\s*/g, ' ')}]`)}\n`;
+}
+
+export function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+export function epochDirName(epoch: number): string {
+  return `epoch-${pad(epoch, 3)}`;
+}
+
+export function layerDirName(index: number, type: string): string {
+  return `${pad(index, 2)}-${type.toLowerCase().replace(/[^a-z0-9_-]/g, '_') || 'layer'}`;
+}
+
+function formatShape(s: readonly number[]): string {
+  return s.join('×');
+}
+
+/** The shape facts of every layer, with inputIsImage worked out from the previous layer. */
+export function layerShapeInfos(layers: readonly LayerProbe[]): LayerShapeInfo[] {
+  return layers.map((l, i) => {
+    const prev = i > 0 ? layers[i - 1] : undefined;
+    return {
+      index: l.index,
+      type: l.type,
+      outShape: l.outShape,
+      weightShape: l.weights?.shape,
+      inputIsImage: prev !== undefined && prev.type === 'input' && prev.outShape[0] === 3,
+      activationsNonNegative: l.activationsNonNegative,
+    };
+  });
+}
+
+/** Names for a layer's output channels when they are the classes (the final K x 1 x 1 layers). */
+function classChannelNames(layers: readonly LayerProbe[], i: number, classNames: string[]): string[] | undefined {
+  const K = classNames.length;
+  if (K === 0) return undefined;
+  for (let j = i; j < layers.length; j++) {
+    const [c, h, w] = layers[j].outShape;
+    if (c !== K || h !== 1 || w !== 1) return undefined;
+  }
+  return classNames;
+}
+
+/** The animated quantities: each layer's activations, and the weights of the first layer with weights. */
+export function animatedPictures(layers: readonly LayerProbe[]): { layer: number; quantity: Quantity }[] {
+  const out: { layer: number; quantity: Quantity }[] = layers.map((_, i) => ({ layer: i, quantity: 'activations' as Quantity }));
+  const first = layers.findIndex((l) => l.weights !== undefined);
+  if (first >= 0) out.push({ layer: first, quantity: 'weights' });
+  return out;
+}
+
+export function animationName(l: { index: number; type: string }, q: Quantity): string {
+  return `${layerDirName(l.index, l.type)}-${q}`;
+}
+
+function quantityData(l: LayerProbe, q: Quantity): Float32Array | undefined {
+  switch (q) {
+    case 'activations':
+      return l.activations;
+    case 'activation-gradients':
+      return l.activationGrads;
+    case 'weights':
+      return l.weights?.data;
+    case 'weight-gradients':
+      return l.weightGrads;
+  }
+}
+
+function quantityShape(l: LayerProbe, q: Quantity, P: number): number[] {
+  if (q === 'activations' || q === 'activation-gradients') return [P, ...l.outShape];
+  return l.weights ? [...l.weights.shape] : [];
+}
+
+function checkLength(what: string, data: Float32Array, shape: readonly number[]): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (data.length !== n) throw new Error(`viz: ${what} has ${data.length} values, expected ${n} for shape ${formatShape(shape)}`);
+}
+
+interface RenderedPicture {
+  canvas: Canvas;
+  summary: PictureSummary;
+}
+
+interface PictureJob {
+  layer: LayerProbe;
+  info: LayerShapeInfo;
+  plan: PicturePlan;
+  data: Float32Array;
+  images?: Uint8Array;
+  epoch: number;
+  probeCount: number;
+  mode: VizScaleMode;
+  /** Scale state key for run scales. */
+  key: string;
+  state: VizScaleState;
+  inputRange?: { min: number; max: number };
+}
+
+function picturePlanKind(plan: PicturePlan): ColorMapKind | 'mixed' {
+  return plan.mixed ? 'mixed' : plan.colorKind;
+}
+
+/**
+ * Decides the scales of a picture (mode rules), composes and encodes it.
+ * `forceRun`: use the run scale whatever the mode (animation frames).
+ */
+function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceRun = false): RenderedPicture {
+  const { plan, data, layer, epoch } = job;
+  const mode: VizScaleMode = forceRun ? 'run' : job.mode;
+  const kind = plan.colorKind;
+  const isImage = kind === 'image';
+  const own = isImage ? 0 : naturalScale(kind, data);
+  let tileScales: number[];
+  let scale = own;
+  let fixedAtEpoch: number | undefined;
+  const run = isImage ? { scale: 0, fixedAtEpoch: epoch } : resolveRunScale(job.state, job.key, own, epoch);
+  if (mode === 'map' && !isImage) {
+    tileScales = plan.tiles.map((t) => (t ? tileNaturalScale(t, plan, data) : 0));
+    scale = Math.max(0, ...tileScales);
+  } else if (mode === 'run') {
+    scale = run.scale;
+    fixedAtEpoch = run.fixedAtEpoch;
+    tileScales = [scale];
+  } else {
+    tileScales = [scale];
+  }
+  const clipped = isImage || mode !== 'run' ? 0 : countClipped(kind === 'sequential' ? 'sequential' : 'diverging', data, scale);
+  const nan = isImage ? 0 : countNaN(data);
+
+  const mapMode = mode === 'map' && !isImage;
+  const barFor = (k: ColorBarSpec['kind'], caption: string): ColorBarSpec => ({
+    kind: k,
+    scale,
+    labels: mapMode ? (k === 'sequential' ? ['0', 's/2', 's'] : ['-s', '0', 's']) : colorBarLabels(k, scale),
+    caption,
+  });
+  const bars: ColorBarSpec[] = [];
+  if (plan.mixed) {
+    bars.push(barFor('signed-rgb', 'gradient, each RGB channel'));
+    bars.push(barFor('sequential', 'max over RGB of |gradient|'));
+  } else if (kind === 'signed-rgb') {
+    bars.push(barFor('signed-rgb', layer.index === 0 ? 'value, each RGB channel' : 'weight, each RGB channel'));
+  } else if (kind === 'diverging' || kind === 'sequential') {
+    bars.push(barFor(kind, plan.quantity.endsWith('gradients') ? 'gradient value' : 'value'));
+  }
+
+  const isInput = layer.type === 'input' && layer.index === 0;
+  const captions = [
+    `Layer ${layer.index} · ${layer.description || layer.type} · epoch ${epoch}`,
+    `${quantityLine(plan.quantity, isInput, kind === 'signed-rgb' && !isInput)} Shape ${formatShape(quantityShape(layer, plan.quantity, job.probeCount))}.`,
+  ];
+  const barKind = kind === 'sequential' ? 'sequential' : 'diverging';
+  if (isImage) {
+    const r = job.inputRange;
+    captions.push(r ? `The network's input values span ${formatNumber(r.min)} .. ${formatNumber(r.max)} (after preprocessing).` : '');
+  } else if (mapMode) {
+    captions.push(`Colour scale: per tile (map): each tile uses its own s = ${kind === 'sequential' ? 'max value' : 'max |value|'}, printed under it.`);
+  } else if (mode === 'run') {
+    const total = data.length;
+    const clipText = clipped > 0 ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it and clipped.` : ' No values are beyond it.';
+    captions.push(`Colour scale: ${scaleText(barKind, scale)}, fixed at epoch ${fixedAtEpoch} (run scale).${clipText}`);
+  } else {
+    captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (layer scale: s = ${kind === 'sequential' ? 'max value' : 'max |value|'}).`);
+  }
+  const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
+  if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
+  if (scale === 0 && !isImage) notes.push('All values are zero.');
+
+  const { canvas, geometry } = composePicture(
+    { plan, data, images: job.images, captions: captions.filter((c) => c), tileScales, perTileLabels: mapMode, bars, notes },
+    engine,
+  );
+  return {
+    canvas,
+    summary: {
+      file,
+      colorMap: picturePlanKind(plan),
+      scaleMode: mode,
+      scale,
+      ...(fixedAtEpoch !== undefined ? { fixedAtEpoch } : {}),
+      bars: bars.map((b) => ({ kind: b.kind, scale: b.scale, labels: b.labels, caption: b.caption })),
+      clipped,
+      ...(mapMode
+        ? {
+            tileScales,
+            tileLabels: plan.tiles.map((t, i) => (t && t.kind !== 'image' ? tileScaleLabel(t.kind === 'magnitude' ? 'sequential' : kind, tileScales[i]) : '')),
+          }
+        : {}),
+      grid: gridSummary(geometry),
+      width: geometry.width,
+      height: geometry.height,
+    },
+  };
+}
+
+/** A fraction as a percentage for captions: "0.37%", "<0.01%". */
+export function percentText(f: number): string {
+  const p = 100 * f;
+  if (p > 0 && p < 0.01) return '<0.01%';
+  return `${p < 10 ? p.toFixed(2) : p.toFixed(1)}%`;
+}
+
+function gridSummary(g: PictureGeometry): PictureSummary['grid'] {
+  return {
+    x: g.gridX, y: g.gridY, width: g.grid.width, height: g.grid.height, rows: g.grid.rows, cols: g.grid.cols,
+    zoom: g.grid.zoom, gutter: g.grid.gutter, cellW: g.grid.cellW, cellH: g.grid.cellH,
+  };
+}
+
+function countNaN(data: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (Number.isNaN(data[i])) n++;
+  return n;
+}
+
+/** Reads <out>/viz-scale-state.json if present. */
+export async function loadScaleState(outDir: string): Promise<VizScaleState> {
+  try {
+    return coerceVizScaleState(JSON.parse(await fsp.readFile(join(outDir, SCALE_STATE_FILE), 'utf8')));
+  } catch {
+    return coerceVizScaleState(undefined);
+  }
+}
+
+function topK(probs: Float32Array, row: number, classes: number, k: number): { class: number; p: number }[] {
+  const idx = Array.from({ length: classes }, (_, i) => i);
+  idx.sort((a, b) => probs[row * classes + b] - probs[row * classes + a]);
+  return idx.slice(0, k).map((c) => ({ class: c, p: probs[row * classes + c] }));
+}
+
+/** Top-3 predictions of every probe image. */
+export function probePredictions(probe: ProbeResult, classNames: string[]): { predictions: ProbePrediction[]; scoreKind: 'probability' | 'score' } {
+  const P = probe.labels.length;
+  const classes = P > 0 ? Math.round(probe.probabilities.length / P) : 0;
+  let isProb = classes > 0;
+  for (let p = 0; p < P && isProb; p++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = probe.probabilities[p * classes + c];
+      if (!(v >= 0)) isProb = false;
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) isProb = false;
+  }
+  const name = (c: number): string => classNames[c] ?? `class ${c}`;
+  const predictions = probe.labels.map((label, p) => {
+    const top3 = topK(probe.probabilities, p, classes, Math.min(3, classes)).map((t) => ({ class: t.class, name: name(t.class), p: t.p }));
+    return { row: p, testIndex: probe.probeIndices[p] ?? -1, label, labelName: name(label), top3, correct: top3.length > 0 && top3[0].class === label };
+  });
+  return { predictions, scoreKind: isProb ? 'probability' : 'score' };
+}
+
+function formatScore(p: number, kind: 'probability' | 'score'): string {
+  return kind === 'probability' ? `${(100 * p).toFixed(p >= 0.995 || p < 0.1 ? 1 : 0)}%` : formatNumber(p);
+}
+
+/** The probe images enlarged 4x, each with its true label and top-3 predictions. */
+export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[], scoreKind: 'probability' | 'score', epoch: number, engine: TextEngine): Canvas {
+  const [ch, H, W] = probe.imageShape;
+  const P = preds.length;
+  const zoom = Math.max(1, Math.ceil(128 / Math.max(H, W)));
+  const cellW = Math.max(W * zoom, 120);
+  const gap = 14;
+  const perRow = Math.min(P, 8);
+  const rows = Math.ceil(P / Math.max(1, perRow));
+  const textLines = 5;
+  const textH = textLines * lineHeight(11) + 4;
+  const margin = 10;
+  const titleH = lineHeight(14) + lineHeight(11) + 8;
+  const width = Math.max(440, margin * 2 + perRow * cellW + (perRow - 1) * gap);
+  const height = margin * 2 + titleH + rows * (H * zoom + textH + gap);
+  const c = new Canvas(width, height);
+  c.text({ x: margin, y: margin, text: `Probe images · epoch ${epoch}`, size: 14, bold: true, color: '#111111' });
+  c.text({
+    x: margin, y: margin + lineHeight(14), size: 11, color: '#444444',
+    text: `The same ${P} test images every epoch: true label, then the network's top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'} (green = top-1 correct).`,
+  });
+  const img = { data: c.data, width, height };
+  preds.forEach((pr, i) => {
+    const x = margin + (i % perRow) * (cellW + gap);
+    const y = margin + titleH + Math.floor(i / perRow) * (H * zoom + textH + gap);
+    if (ch === 3) drawImageTile(img, x, y, probe.images, i * 3 * H * W, H, W, zoom);
+    let ty = y + H * zoom + 3;
+    const add = (text: string, color: string, bold = false): void => {
+      const max = cellW;
+      let t = text;
+      while (t.length > 3 && textWidth(t, 11, engine) > max) t = t.slice(0, -2);
+      c.text({ x, y: ty, text: t === text ? t : `${t}…`, size: 11, color, bold });
+      ty += lineHeight(11);
+    };
+    add(`${i}: test #${pr.testIndex}`, '#555555');
+    add(`true: ${pr.labelName}`, '#111111', true);
+    pr.top3.forEach((t, k) => add(`${k + 1}. ${t.name} ${formatScore(t.p, scoreKind)}`, k === 0 ? (pr.correct ? '#1a7f37' : '#c62828') : '#333333', k === 0));
+  });
+  return c;
+}
+
+/**
+ * Writes every picture of one epoch (see the module notes for the layout) and returns what it wrote.
+ * All files are written atomically (temp file, then rename). PNG encoding runs on sharp's threads,
+ * all pictures in parallel.
+ */
+export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeResult, opts: EpochVizOptions): Promise<EpochVizSummary> {
+  const t0 = performance.now();
+  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`viz: bad epoch ${epoch}`);
+  const engine = await textEngine();
+  const state = opts.scaleState ?? (await loadScaleState(outDir));
+  const animations = opts.animations ?? 'update';
+  const mode = opts.scale;
+  const P = probe.labels.length;
+  const epochDir = epochDirName(epoch);
+  const infos = layerShapeInfos(probe.layers);
+  const files: string[] = [];
+  const writes: Promise<void>[] = [];
+  const write = (rel: string, data: string | Uint8Array): void => {
+    files.push(rel);
+    writes.push(writeFileAtomic(join(outDir, rel), data));
+  };
+  const imageShapeOk = probe.layers.length > 0 && probe.imageShape.join() === probe.layers[0].outShape.join() && probe.images.length === P * probe.imageShape.reduce((a, b) => a * b, 1);
+  const animated = new Set(animatedPictures(probe.layers).map((a) => `${a.layer}/${a.quantity}`));
+
+  const layerSummaries: LayerVizSummary[] = [];
+  const layerDone: Promise<void>[] = [];
+  probe.layers.forEach((layer, li) => {
+    const info = infos[li];
+    const dirRel = `${epochDir}/${layerDirName(layer.index, layer.type)}`;
+    const channelNames = classChannelNames(probe.layers, li, opts.classNames);
+    const probeLabels = probe.labels.map((l) => opts.classNames[l] ?? `${l}`);
+    const stats: LayerStatsFile = {
+      epoch,
+      layer: {
+        index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
+        paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
+        activationsNonNegative: layer.activationsNonNegative,
+      },
+      probeCount: P,
+      scaleMode: mode,
+      quantities: {},
+      ...(layer.biases ? { biases: computeStats(layer.biases) } : {}),
+      ...(layer.biasGrads ? { biasGrads: computeStats(layer.biasGrads) } : {}),
+    };
+    const summary: LayerVizSummary = {
+      index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
+      paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
+      dir: dirRel, files: {}, statsFile: `${dirRel}/stats.json`, ranges: {},
+    };
+    layerSummaries.push(summary);
+    const pictures: Promise<void>[] = [];
+    for (const q of QUANTITIES) {
+      if (!hasPicture(info, q)) continue;
+      const data = quantityData(layer, q);
+      if (!data) continue;
+      const shape = quantityShape(layer, q, P);
+      checkLength(`layer ${layer.index} ${q}`, data, shape);
+      const st = computeStats(data);
+      summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std };
+      if (P === 0 && (q === 'activations' || q === 'activation-gradients')) continue;
+      const plan = planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk });
+      const job: PictureJob = {
+        layer, info, plan, data, images: imageShapeOk ? probe.images : undefined, epoch, probeCount: P, mode,
+        key: `${layerDirName(layer.index, layer.type)}/${q}`, state,
+        inputRange: q === 'activations' ? { min: st.min, max: st.max } : undefined,
+      };
+      const rel = `${dirRel}/${q}.png`;
+      const frameRel = `${FRAMES_DIR}/${animationName(layer, q)}/${epochDir}.${FRAME_EXT}`;
+      const wantFrame = animations !== 'none' && animated.has(`${li}/${q}`);
+      const r = renderPicture(job, engine, `${q}.png`);
+      stats.quantities[q] = { ...st, shape, picture: r.summary };
+      summary.files[q] = rel;
+      pictures.push(encodeCanvasPng(r.canvas, engine).then((png) => write(rel, png)));
+      if (wantFrame) {
+        const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
+        pictures.push(encodeCanvasWebp(frame, engine).then((webp) => write(frameRel, webp)));
+      }
+    }
+    layerDone.push(
+      Promise.all(pictures).then(() => {
+        // Keep the quantities in their fixed order in the JSON.
+        const ordered: LayerStatsFile['quantities'] = {};
+        for (const q of QUANTITIES) if (stats.quantities[q]) ordered[q] = stats.quantities[q];
+        stats.quantities = ordered;
+        write(`${dirRel}/stats.json`, toJson(stats));
+      }),
+    );
+  });
+
+  // Probe images and predictions.
+  const { predictions, scoreKind } = probePredictions(probe, opts.classNames);
+  const probeJson = `${epochDir}/probe.json`;
+  const probePng = `${epochDir}/probe.png`;
+  write(probeJson, toJson({ epoch, classNames: opts.classNames, scoreKind, imageShape: probe.imageShape, predictions }));
+  if (P > 0 && probe.imageShape[0] === 3 && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
+    layerDone.push(encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine), engine).then((png) => write(probePng, png)));
+  }
+
+  await Promise.all(layerDone);
+  await Promise.all(writes);
+  files.push(SCALE_STATE_FILE);
+  await writeFileAtomic(join(outDir, SCALE_STATE_FILE), toJson(state));
+
+  let animationFiles: string[] = [];
+  if (animations === 'update') animationFiles = await writeAnimations(outDir);
+  files.push(...animationFiles);
+
+  const result: EpochVizSummary = {
+    epoch,
+    dir: epochDir,
+    scaleMode: mode,
+    layers: layerSummaries,
+    probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions },
+    animations: animationFiles,
+    files,
+    seconds: 0,
+    textEngine: engine,
+  };
+  result.seconds = (performance.now() - t0) / 1000;
+  const index = { ...result, files: files.filter((f) => f.startsWith(epochDir)) };
+  await writeFileAtomic(join(outDir, epochDir, EPOCH_INDEX_FILE), toJson(index));
+  result.files.push(`${epochDir}/${EPOCH_INDEX_FILE}`);
+  return result;
+}

@@ -1,0 +1,374 @@
+/**
+ * <out>/index.html: one static page that opens from the file system (no server, no external URLs,
+ * inline CSS and JS only). It shows the training curves (<out>/plots/loss.png, accuracy.png), the
+ * test-set confusion matrix, and for each epoch (latest first, chosen with a <select>) the probe
+ * images with their top-3 predictions and every layer's four pictures with their shape, parameter
+ * count, ranges and a short explanation; then the animations across epochs.
+ * Every src/href on the page is checked with fs before it is written: the page links only files
+ * that exist.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { listAnimationFiles } from './animate.js';
+import { textEngine } from './canvas.js';
+import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
+import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, layerTypeNote } from './explain.js';
+import { QUANTITIES } from './grid.js';
+import { accuracyPlotSpec, lossPlotSpec, renderPlotPng } from './plots.js';
+import { formatNumber, type VizScaleMode } from './scale.js';
+import type { EpochMetrics } from './types.js';
+
+/** What the trainer (or `cnnviz visualize`) tells the report about the run. */
+export interface ReportRunInfo {
+  /** Run name, the page title. */
+  name: string;
+  /** Model description (free text; line breaks kept), e.g. the layer list. */
+  model: string;
+  classNames: string[];
+  /**
+   * Epochs that have pictures (epoch-NNN folders written by writeEpochViz). Default: every
+   * epoch-NNN folder in outDir that has an epoch.json.
+   */
+  epochs?: number[];
+  /** One entry per finished epoch (as in metrics.jsonl); empty for a snapshot without history. */
+  metrics: EpochMetrics[];
+  /** Test-set confusion matrices, rows = true class, columns = predicted class (counts). */
+  confusion?: { epoch: number; matrix: number[][] }[];
+  /** Extra facts shown in a table (data, seed, learning rate, batch size, probe indices...). */
+  details?: Record<string, string | number | boolean>;
+  /** Scale mode the pictures were drawn with (default: read from the epochs). */
+  scaleMode?: VizScaleMode;
+}
+
+export const PLOTS_DIR = 'plots';
+export const REPORT_FILE = 'index.html';
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
+/** A relative path as a URL path (each segment percent-encoded). */
+function url(rel: string): string {
+  return rel.split('/').map(encodeURIComponent).join('/');
+}
+
+/** Writes plots/loss.png and plots/accuracy.png from the metrics; returns the files written. */
+export async function writePlots(outDir: string, metrics: readonly EpochMetrics[]): Promise<string[]> {
+  if (metrics.length === 0) return [];
+  const engine = await textEngine();
+  const sorted = [...metrics].sort((a, b) => a.epoch - b.epoch);
+  const files: [string, Promise<Buffer>][] = [
+    [`${PLOTS_DIR}/loss.png`, renderPlotPng(lossPlotSpec(sorted), engine)],
+    [`${PLOTS_DIR}/accuracy.png`, renderPlotPng(accuracyPlotSpec(sorted), engine)],
+  ];
+  await Promise.all(files.map(async ([rel, png]) => writeFileAtomic(join(outDir, rel), await png)));
+  return files.map(([rel]) => rel);
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Epoch numbers with an epoch-NNN/epoch.json in outDir, ascending. */
+export async function listEpochs(outDir: string): Promise<number[]> {
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(outDir);
+  } catch {
+    return [];
+  }
+  const epochs: number[] = [];
+  await Promise.all(
+    names.map(async (n) => {
+      const m = /^epoch-(\d+)$/.exec(n);
+      if (!m) return;
+      try {
+        await fsp.access(join(outDir, n, EPOCH_INDEX_FILE));
+        epochs.push(Number(m[1]));
+      } catch {
+        // a folder without its index (being written, or not ours)
+      }
+    }),
+  );
+  return epochs.sort((a, b) => a - b);
+}
+
+/** Existence checks of relative paths, cached for one report. */
+class Files {
+  private readonly cache = new Map<string, Promise<boolean>>();
+  constructor(private readonly outDir: string) {}
+  exists(rel: string | undefined): Promise<boolean> {
+    if (!rel) return Promise.resolve(false);
+    let p = this.cache.get(rel);
+    if (!p) {
+      p = fsp.stat(join(this.outDir, rel)).then((s) => s.isFile(), () => false);
+      this.cache.set(rel, p);
+    }
+    return p;
+  }
+}
+
+const CSS = `
+:root { --fg:#1d1d1f; --muted:#5a5a5f; --line:#d8d8dc; --bg:#fafafa; --card:#fff; --accent:#2166ac; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color:var(--fg); background:var(--bg); }
+header, main, footer { max-width: 1500px; margin: 0 auto; padding: 0 20px; }
+header { padding-top: 18px; }
+h1 { margin: 0 0 4px; font-size: 26px; }
+h2 { margin: 32px 0 10px; font-size: 21px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { margin: 0 0 4px; font-size: 17px; }
+pre.model { background: var(--card); border: 1px solid var(--line); padding: 8px 12px; overflow-x: auto; font-size: 13px; }
+nav a { margin-right: 14px; }
+a { color: var(--accent); }
+.muted { color: var(--muted); }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { border: 1px solid var(--line); padding: 3px 7px; text-align: right; }
+th { background: #f0f0f3; }
+td.l, th.l { text-align: left; }
+.explain dt { font-weight: 600; margin-top: 6px; }
+.explain dd { margin: 0 0 4px 18px; }
+.plots { display: flex; flex-wrap: wrap; gap: 16px; }
+.plots img { max-width: 100%; border: 1px solid var(--line); background: #fff; }
+.epoch-picker { position: sticky; top: 0; background: var(--bg); padding: 8px 0; z-index: 2; border-bottom: 1px solid var(--line); }
+.epoch-picker select { font-size: 15px; padding: 2px 6px; }
+.js .epoch { display: none; }
+.js .epoch.shown { display: block; }
+.layer { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; margin: 14px 0; }
+.layer .facts { margin: 6px 0 10px; }
+.pics { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 14px; }
+figure { margin: 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); background: #fff; display: block; }
+figcaption { font-size: 13px; color: var(--muted); margin-top: 4px; }
+figcaption b { color: var(--fg); }
+.probe img { max-width: 100%; border: 1px solid var(--line); }
+.ok { color: #1a7f37; font-weight: 600; }
+.bad { color: #c62828; font-weight: 600; }
+.confusion td { min-width: 42px; }
+.confusion td.diag { font-weight: 700; outline: 1px solid #555; }
+.anims { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 14px; }
+`;
+
+const JS = `
+(function () {
+  document.documentElement.classList.add('js');
+  var sel = document.getElementById('epoch-select');
+  function show(id) {
+    var secs = document.querySelectorAll('section.epoch');
+    var found = false;
+    for (var i = 0; i < secs.length; i++) { var on = secs[i].id === id; secs[i].classList.toggle('shown', on); found = found || on; }
+    if (!found && secs.length) { secs[0].classList.add('shown'); id = secs[0].id; }
+    if (sel) sel.value = id;
+  }
+  if (sel) sel.addEventListener('change', function () { show(sel.value); history.replaceState(null, '', '#' + sel.value); });
+  function fromHash() { var h = location.hash.slice(1); if (/^epoch-\\d+$/.test(h)) show(h); else if (sel) show(sel.value); }
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
+})();
+`;
+
+function pct(v: number): string {
+  return `${(100 * v).toFixed(1)}%`;
+}
+
+function shape(s: readonly number[]): string {
+  return s.join(' × ');
+}
+
+function metricsTable(metrics: readonly EpochMetrics[]): string {
+  if (metrics.length === 0) return '';
+  const rows = [...metrics]
+    .sort((a, b) => b.epoch - a.epoch)
+    .map(
+      (m) =>
+        `<tr><td>${m.epoch}</td><td>${m.trainLoss.toFixed(4)}</td><td>${m.testLoss.toFixed(4)}</td><td>${pct(m.trainAccuracy)}</td><td>${pct(m.testAccuracy)}</td><td>${m.seconds.toFixed(1)}</td><td>${Math.round(m.imagesPerSecond)}</td></tr>`,
+    )
+    .join('\n');
+  return `<table><thead><tr><th>epoch</th><th>train loss</th><th>test loss</th><th>train acc.</th><th>test acc.</th><th>seconds</th><th>images/s</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}
+
+/** The confusion matrix as an HTML table, cells shaded by the fraction of the true class's images. */
+export function confusionTable(matrix: number[][], classNames: string[]): string {
+  const K = matrix.length;
+  const name = (i: number): string => esc(classNames[i] ?? `${i}`);
+  let total = 0;
+  let correct = 0;
+  const head = `<tr><th class="l">true \\ predicted</th>${Array.from({ length: K }, (_, j) => `<th>${name(j)}</th>`).join('')}<th>correct</th></tr>`;
+  const body = matrix
+    .map((row, i) => {
+      const n = row.reduce((a, b) => a + b, 0);
+      total += n;
+      correct += row[i] ?? 0;
+      const cells = row
+        .map((v, j) => {
+          const f = n > 0 ? v / n : 0;
+          const bg = `rgba(33,102,172,${(0.85 * f).toFixed(3)})`;
+          const fg = f > 0.5 ? '#fff' : '#1d1d1f';
+          return `<td class="${i === j ? 'diag' : ''}" style="background:${bg};color:${fg}" title="${name(i)} classified as ${name(j)}: ${v} of ${n}">${v}</td>`;
+        })
+        .join('');
+      return `<tr><th class="l">${name(i)}</th>${cells}<td>${n > 0 ? pct((row[i] ?? 0) / n) : '-'}</td></tr>`;
+    })
+    .join('\n');
+  const acc = total > 0 ? ` Overall: ${correct} of ${total} correct (${pct(correct / total)}).` : '';
+  return `<table class="confusion"><thead>${head}</thead><tbody>\n${body}\n</tbody></table><p class="muted">Rows: the true class; columns: the class the network chose. Darker = a larger share of that row's images.${acc}</p>`;
+}
+
+function probeTable(preds: ProbePrediction[], scoreKind: 'probability' | 'score'): string {
+  const fmt = (p: number): string => (scoreKind === 'probability' ? pct(p) : formatNumber(p));
+  const rows = preds
+    .map(
+      (p) =>
+        `<tr><td>${p.row}</td><td>${p.testIndex}</td><td class="l">${esc(p.labelName)}</td>${p.top3
+          .map((t, k) => `<td class="l${k === 0 ? (p.correct ? ' ok' : ' bad') : ''}">${esc(t.name)} ${fmt(t.p)}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('\n');
+  return `<table><thead><tr><th>row</th><th>test index</th><th class="l">true class</th><th class="l">1st</th><th class="l">2nd</th><th class="l">3rd</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}
+
+async function layerHtml(layer: LayerVizSummary, files: Files, epoch: number): Promise<string> {
+  const facts: string[] = [
+    `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
+    `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
+  ];
+  const ranges = QUANTITIES.filter((q) => layer.ranges[q])
+    .map((q) => {
+      const r = layer.ranges[q]!;
+      return `<tr><th class="l">${QUANTITY_TITLES[q]}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td><td>${formatNumber(r.std)}</td></tr>`;
+    })
+    .join('');
+  const figs: string[] = [];
+  for (const q of QUANTITIES) {
+    const f = layer.files[q];
+    if (!f || !(await files.exists(f))) continue;
+    const explain = layer.index === 0 && q === 'activation-gradients'
+      ? 'd(loss)/d(input pixels): a saliency map, showing which pixels the loss is sensitive to. Beside each image: the gradient in colour (grey = 0) and its size (black = 0).'
+      : REPORT_EXPLANATIONS[q];
+    figs.push(
+      `<figure><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a><figcaption><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</figcaption></figure>`,
+    );
+  }
+  const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
+  const note = layerTypeNote(layer.type);
+  return `<article class="layer" id="e${epoch}-l${layer.index}">
+<h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
+${note ? `<p class="muted">${esc(note)}</p>` : ''}
+<div class="facts"><table>${facts.join('')}</table>
+<table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
+<div class="pics">${figs.join('\n')}</div>
+</article>`;
+}
+
+async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files): Promise<string> {
+  const e = summary.epoch;
+  const parts: string[] = [`<section class="epoch" id="epoch-${e}">`, `<h2>Epoch ${e}</h2>`];
+  const m = run.metrics.find((x) => x.epoch === e);
+  if (m) {
+    parts.push(`<p>Training loss ${m.trainLoss.toFixed(4)}, test loss ${m.testLoss.toFixed(4)}; training accuracy ${pct(m.trainAccuracy)}, test accuracy ${pct(m.testAccuracy)}.</p>`);
+  }
+  parts.push(`<p class="muted">Colour scale of these pictures: <b>${esc(summary.scaleMode)}</b>.</p>`);
+  // Probe.
+  parts.push('<h3>Probe images and predictions</h3>');
+  parts.push('<p class="muted">The same test images every epoch; every picture below has one row per probe image, in this order.</p>');
+  const probe = summary.probe;
+  if (probe.png && (await files.exists(probe.png))) parts.push(`<p class="probe"><a href="${url(probe.png)}"><img src="${url(probe.png)}" loading="lazy" alt="probe images epoch ${e}"></a></p>`);
+  if (probe.predictions.length > 0) parts.push(probeTable(probe.predictions, probe.scoreKind));
+  if (await files.exists(probe.json)) parts.push(`<p><a href="${url(probe.json)}">probe.json</a></p>`);
+  // Confusion matrix.
+  const conf = run.confusion?.find((c) => c.epoch === e);
+  if (conf) {
+    parts.push(`<h3>Test-set confusion matrix, epoch ${e}</h3>`);
+    parts.push(confusionTable(conf.matrix, run.classNames));
+  }
+  parts.push('<h3>Layers</h3>');
+  for (const layer of summary.layers) parts.push(await layerHtml(layer, files, e));
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
+/**
+ * Writes <outDir>/index.html (and the plots). Reads each epoch's epoch-NNN/epoch.json written by
+ * writeEpochViz; links only files that exist.
+ */
+export async function writeReport(outDir: string, run: ReportRunInfo): Promise<void> {
+  const files = new Files(outDir);
+  await writePlots(outDir, run.metrics);
+  const epochs = [...(run.epochs ?? (await listEpochs(outDir)))].sort((a, b) => b - a);
+  const summaries = (
+    await Promise.all(epochs.map((e) => readJson<EpochVizSummary>(join(outDir, epochDirName(e), EPOCH_INDEX_FILE))))
+  ).filter((s): s is EpochVizSummary => s !== undefined && Array.isArray(s.layers));
+  const animations = await listAnimationFiles(outDir);
+  const scaleMode = run.scaleMode ?? summaries[0]?.scaleMode ?? 'layer';
+
+  const body: string[] = [];
+  body.push(`<header><h1>${esc(run.name)}</h1>`);
+  body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${summaries.length} epoch${summaries.length === 1 ? '' : 's'} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
+  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a>${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}</nav></header><main>`);
+  body.push('<h2 id="model">Model</h2>');
+  body.push(`<pre class="model">${esc(run.model)}</pre>`);
+  body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
+  if (run.details && Object.keys(run.details).length > 0) {
+    body.push(`<table>${Object.entries(run.details).map(([k, v]) => `<tr><th class="l">${esc(k)}</th><td class="l">${esc(String(v))}</td></tr>`).join('')}</table>`);
+  }
+
+  body.push('<h2 id="how-to-read">How to read the pictures</h2>');
+  body.push('<p>Every epoch, the same few test images (the <i>probe</i>) go through the network once forward and once backward (loss against their true labels). For every layer that gives four pictures:</p>');
+  body.push(`<dl class="explain">${QUANTITIES.map((q) => `<dt>${QUANTITY_TITLES[q]}</dt><dd>${esc(REPORT_EXPLANATIONS[q])}</dd>`).join('')}</dl>`);
+  body.push('<p><b>Colours.</b></p><ul>');
+  for (const c of COLOUR_EXPLANATION) body.push(`<li>${esc(c)}</li>`);
+  body.push('</ul><p class="muted">Each picture\u2019s caption names the layer, the quantity, the epoch and the scale; its colour bar prints the numbers at the ends. The same numbers are in the layer\u2019s stats.json.</p>');
+
+  body.push('<h2 id="curves">Training curves</h2>');
+  const plots: string[] = [];
+  for (const f of [`${PLOTS_DIR}/loss.png`, `${PLOTS_DIR}/accuracy.png`]) {
+    if (await files.exists(f)) plots.push(`<a href="${url(f)}"><img src="${url(f)}" alt="${esc(f)}"></a>`);
+  }
+  body.push(plots.length ? `<div class="plots">${plots.join('')}</div>` : '<p class="muted">No finished epochs yet.</p>');
+  body.push(metricsTable(run.metrics));
+  const latestConf = [...(run.confusion ?? [])].sort((a, b) => b.epoch - a.epoch)[0];
+  if (latestConf && !summaries.some((s) => s.epoch === latestConf.epoch)) {
+    body.push(`<h3>Test-set confusion matrix, epoch ${latestConf.epoch}</h3>`);
+    body.push(confusionTable(latestConf.matrix, run.classNames));
+  }
+
+  if (summaries.length > 0) {
+    body.push('<h2 id="epochs">Pictures by epoch</h2>');
+    body.push(
+      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="epoch-${s.epoch}">epoch ${s.epoch}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#epoch-${s.epoch}">${s.epoch}</a>`).join(' ')}</div>`,
+    );
+    for (const s of summaries) body.push(await epochHtml(s, run, files));
+  }
+
+  if (animations.length > 0) {
+    body.push('<h2 id="animations">Change across epochs</h2>');
+    body.push('<p class="muted">Each animation steps through the epochs so far (the last frame is held longer). All frames of one animation share one colour scale: the run scale, fixed the first epoch the picture was drawn; the caption of each frame names its epoch and counts values beyond the scale.</p>');
+    const figs: string[] = [];
+    for (const a of animations) {
+      if (!(await files.exists(a.file))) continue;
+      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(a.name)}</figcaption></figure>`);
+    }
+    body.push(`<div class="anims">${figs.join('\n')}</div>`);
+  }
+  body.push('</main><footer><p class="muted">Written by cnnviz. This page needs no server: open it from the file system.</p></footer>');
+
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(run.name)} · cnnviz</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body.join('\n')}
+<script>${JS}</script>
+</body>
+</html>
+`;
+  await writeFileAtomic(join(outDir, REPORT_FILE), html);
+}

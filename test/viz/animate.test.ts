@@ -1,0 +1,57 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { parseWebpFrame, sampleFrames, writeAnimation } from '../../src/viz/animate.js';
+import { writeEpochViz } from '../../src/viz/epoch.js';
+import { createVizScaleState } from '../../src/viz/scale.js';
+import { CIFAR_CLASSES, fakeCifarProbe } from './fake-probe.js';
+
+describe('animations across epochs', () => {
+  it('have one frame per epoch so far, all at the run scale', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cnnviz-viz-anim-'));
+    const state = createVizScaleState();
+    for (const e of [1, 2, 3]) {
+      const s = await writeEpochViz(out, e, fakeCifarProbe({ seed: e, weightGain: 1 + 0.5 * e }), { scale: 'layer', scaleState: state, classNames: CIFAR_CLASSES });
+      expect(s.animations).toContain('animations/01-conv-weights.webp');
+    }
+    const files = readdirSync(join(out, 'animations')).filter((f) => f.endsWith('.webp')).sort();
+    // Every layer's activations, and the first conv layer's weights.
+    expect(files).toHaveLength(13);
+    expect(files).toContain('01-conv-weights.webp');
+    expect(files).toContain('00-input-activations.webp');
+    for (const f of files) {
+      const meta = await sharp(join(out, 'animations', f), { animated: true }).metadata();
+      expect(meta.pages, f).toBe(3);
+      expect(meta.loop).toBe(0);
+      expect(meta.delay).toHaveLength(3);
+    }
+    // Frames decode; frame 3 of the weights animation is drawn at the scale fixed at epoch 1.
+    const last = await sharp(join(out, 'animations/01-conv-weights.webp'), { page: 2 }).raw().toBuffer({ resolveWithObject: true });
+    expect(last.info.width).toBeGreaterThan(100);
+    expect(state.entries['01-conv/weights'].epoch).toBe(1);
+
+    // GIF on request (re-encoded by sharp).
+    const gif = await writeAnimation(out, '01-conv-weights', { format: 'gif', maxFrames: 2 });
+    expect(gif).toBe('animations/01-conv-weights.gif');
+    const gm = await sharp(join(out, 'animations/01-conv-weights.gif'), { animated: true }).metadata();
+    expect(gm.pages).toBe(2);
+  });
+
+  it('parses single-image WebP frames', async () => {
+    const buf = await sharp({ create: { width: 7, height: 5, channels: 3, background: '#336699' } }).webp({ lossless: true }).toBuffer();
+    const f = parseWebpFrame(buf);
+    expect([f.width, f.height]).toEqual([7, 5]);
+    expect(() => parseWebpFrame(Buffer.from('not a webp file at all'))).toThrow();
+  });
+});
+
+describe('sampleFrames', () => {
+  it('keeps all frames when few, else evenly spaced with first and last', () => {
+    expect(sampleFrames(3, 40)).toEqual([0, 1, 2]);
+    expect(sampleFrames(0, 40)).toEqual([]);
+    const s = sampleFrames(100, 5);
+    expect(s).toEqual([0, 25, 50, 74, 99]);
+  });
+});
