@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'out/', 'data/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'out/', 'data/', 'coverage/', 'src/tensor/wasm/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

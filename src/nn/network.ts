@@ -1,3 +1,4 @@
+import { WasmKernels } from '../tensor/wasm.js';
 import { Workspace } from '../tensor/workspace.js';
 import { Rng } from '../util/rng.js';
 import { ActivationLayer } from './layers/activation.js';
@@ -71,6 +72,11 @@ export class Network {
   /** actGrads[i]: d(loss)/d(acts[i]) after backward. */
   readonly actGrads: Float32Array[];
   readonly ws = new Workspace();
+  /**
+   * The WebAssembly kernels' instance when they are selected (CNNVIZ_KERNELS, see src/tensor/wasm.ts):
+   * then acts and actGrads are views into its memory, so the kernels work on them in place.
+   */
+  readonly wasm: WasmKernels | null;
   private capacity = 0;
   private batchSize = 0;
 
@@ -103,6 +109,7 @@ export class Network {
     });
     this.acts = this.layers.map(() => new Float32Array(0));
     this.actGrads = this.layers.map(() => new Float32Array(0));
+    this.wasm = WasmKernels.forSelectedKernels();
   }
 
   get paramCount(): number {
@@ -137,6 +144,19 @@ export class Network {
 
   private ensureCapacity(n: number): void {
     if (n <= this.capacity) return;
+    const wk = this.wasm;
+    if (wk) {
+      // Lay everything out again for n samples: addresses first (the memory may grow), views after.
+      wk.reset();
+      const at = this.layers.map((layer) => [wk.alloc(n * layer.outSize), wk.alloc(n * layer.outSize)]);
+      for (const layer of this.layers) layer.reserveWasm(wk, n);
+      this.layers.forEach((layer, i) => {
+        this.acts[i] = wk.f32(at[i][0], n * layer.outSize);
+        this.actGrads[i] = wk.f32(at[i][1], n * layer.outSize);
+      });
+      this.capacity = n;
+      return;
+    }
     this.layers.forEach((layer, i) => {
       this.acts[i] = new Float32Array(n * layer.outSize);
       this.actGrads[i] = new Float32Array(n * layer.outSize);

@@ -1,3 +1,4 @@
+import type { WasmKernels } from '../../tensor/wasm.js';
 import type { Workspace } from '../../tensor/workspace.js';
 import type { LayerConfig, Shape3 } from '../spec.js';
 
@@ -44,6 +45,15 @@ export abstract class Layer {
 
   get type(): LayerConfig['type'] {
     return this.config.type;
+  }
+
+  /**
+   * Called by a network on the WebAssembly kernels whenever it lays out its buffers for batches of up
+   * to n samples: reserve any scratch this layer needs in `wk` (addresses only: the memory may grow, and
+   * views made now would detach). Layers that keep nothing there ignore it.
+   */
+  reserveWasm(_wk: WasmKernels, _n: number): void {
+    // nothing by default
   }
 
   abstract forward(input: Float32Array, output: Float32Array, n: number, ctx: PassContext): void;

@@ -1,0 +1,109 @@
+/**
+ * Convolution on the WebAssembly SIMD kernels: the same contract as conv2dForward / conv2dBackward in
+ * conv2d.ts (NCHW, zero padding, any kernel / stride / channels), with every tensor at a byte address
+ * in one WasmKernels instance's memory.
+ *
+ * Forward unfolds each sample with im2col into its own slice of `cols` ([n][K][P]) and keeps it, so the
+ * backward pass reuses the unfolded input instead of unfolding again:
+ *   out_b[outC, P] = bias + W[outC, K] * col_b                  (one gemm per sample)
+ *   dW[outC, K]   += dY_b[outC, P] * col_b^T                    (accumulated sample by sample)
+ *   db[o]         += sum dY[:, o, :]
+ *   dcol[K, P]     = W^T * dY_b,  dX_b = col2im(dcol)
+ * A 1x1 / stride 1 / pad 0 convolution skips im2col. Summation order depends only on the shapes.
+ */
+import type { Conv2dDims } from './conv2d.js';
+import type { WasmKernels } from './wasm.js';
+
+/** Byte addresses of a conv layer's buffers in wasm memory. */
+export interface ConvWasmBuffers {
+  weights: number;
+  bias: number;
+  weightGrad: number;
+  biasGrad: number;
+  /** n unfolded samples, K*P floats each (unused for pointwise convs). */
+  cols: number;
+  /** K*P floats for the input gradient of one sample before col2im. */
+  dcol: number;
+  /** Samples whose cols are valid (set by forward). */
+  colsFor: { input: number; n: number };
+}
+
+function pointwise(d: Conv2dDims): boolean {
+  return d.kH === 1 && d.kW === 1 && d.stride === 1 && d.pad === 0;
+}
+
+/** Reserve a conv layer's buffers for batches of up to n samples. */
+export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number): ConvWasmBuffers {
+  const K = d.inC * d.kH * d.kW;
+  const P = d.outH * d.outW;
+  const pw = pointwise(d);
+  return {
+    weights: wk.alloc(d.outC * K),
+    bias: wk.alloc(d.outC),
+    weightGrad: wk.alloc(d.outC * K),
+    biasGrad: wk.alloc(d.outC),
+    cols: pw ? 0 : wk.alloc(n * K * P),
+    dcol: pw ? 0 : wk.alloc(K * P),
+    colsFor: { input: -1, n: 0 },
+  };
+}
+
+/** out = conv(input) + bias; weights and bias must already be at buf.weights / buf.bias. */
+export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number, output: number, buf: ConvWasmBuffers): void {
+  const x = wk.x;
+  const { n, inC, inH, inW, outC, kH, kW, stride, pad, outH, outW } = d;
+  const P = outH * outW;
+  const K = inC * kH * kW;
+  const inBytes = inC * inH * inW * 4;
+  const outBytes = outC * P * 4;
+  x.broadcastBias(n, outC, P, buf.bias, output);
+  const pw = pointwise(d);
+  for (let b = 0; b < n; b++) {
+    let col = input + b * inBytes;
+    if (!pw) {
+      col = buf.cols + b * K * P * 4;
+      x.im2col(inC, inH, inW, kH, kW, stride, pad, outH, outW, input + b * inBytes, col, P);
+    }
+    x.sgemm(0, 0, outC, P, K, 1, buf.weights, K, col, P, 1, output + b * outBytes, P);
+  }
+  buf.colsFor.input = input;
+  buf.colsFor.n = n;
+}
+
+/**
+ * Gradients: buf.weightGrad / buf.biasGrad += dL/dW, dL/db; inputGrad (address, or -1 to skip) = dL/dx.
+ * Reuses the cols of the last forward when it ran on the same input address and batch size.
+ */
+export function conv2dBackwardWasm(
+  wk: WasmKernels, d: Conv2dDims, input: number, outputGrad: number, inputGrad: number, buf: ConvWasmBuffers,
+): void {
+  const x = wk.x;
+  const { n, inC, inH, inW, outC, kH, kW, stride, pad, outH, outW } = d;
+  const P = outH * outW;
+  const K = inC * kH * kW;
+  const inBytes = inC * inH * inW * 4;
+  const outBytes = outC * P * 4;
+  const pw = pointwise(d);
+  const cached = buf.colsFor.input === input && buf.colsFor.n === n;
+  x.biasGradAdd(n, outC, P, outputGrad, buf.biasGrad);
+  for (let b = 0; b < n; b++) {
+    const dy = outputGrad + b * outBytes;
+    let col = input + b * inBytes;
+    if (!pw) {
+      col = buf.cols + b * K * P * 4;
+      if (!cached) x.im2col(inC, inH, inW, kH, kW, stride, pad, outH, outW, input + b * inBytes, col, P);
+    }
+    x.sgemm(0, 1, outC, K, P, 1, dy, P, col, P, 1, buf.weightGrad, K);
+    if (inputGrad < 0) continue;
+    const dx = inputGrad + b * inBytes;
+    if (pw) {
+      x.sgemm(1, 0, K, P, outC, 1, buf.weights, K, dy, P, 0, dx, P);
+    } else {
+      x.sgemm(1, 0, K, P, outC, 1, buf.weights, K, dy, P, 0, buf.dcol, P);
+      wk.heap.fill(0, dx / 4, (dx + inBytes) / 4);
+      x.col2imAdd(inC, inH, inW, kH, kW, stride, pad, outH, outW, buf.dcol, P, dx);
+    }
+  }
+  buf.colsFor.input = input;
+  buf.colsFor.n = n;
+}

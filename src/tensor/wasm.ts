@@ -1,0 +1,159 @@
+/**
+ * Loader for the WebAssembly SIMD kernels (src/tensor/wasm/kernels.ts, AssemblyScript, compiled by
+ * `npm run build:wasm` into dist/tensor/wasm/kernels.wasm).
+ *
+ * Which kernels run is chosen by the environment variable CNNVIZ_KERNELS:
+ * - `wasm` (default): WebAssembly SIMD kernels for convolution and ReLU; throws if the module is missing.
+ * - `js`: the plain TypeScript kernels of src/tensor/*.ts (the reference path).
+ * Unset: `wasm` when the compiled module is there and the engine has WebAssembly SIMD, otherwise `js`.
+ * Worker threads inherit the environment, so every replica of a run uses the same kernels (results
+ * are deterministic for either choice, and independent of the number of workers).
+ *
+ * Each Network owns one instance (its own linear memory): its activation buffers live inside that
+ * memory, so the kernels read and write them in place. Memory is laid out by a bump allocator that is
+ * reset whenever the network re-lays out its buffers; growing the memory detaches old views, so owners
+ * keep addresses and read through `heap`, and make views only after allocating.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type KernelKind = 'js' | 'wasm';
+
+// The project's lib settings carry no WebAssembly typings (they come with the DOM lib): the little used here.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+type WasmModule = object;
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export interface WasmExports {
+  memory: WasmMemory;
+  scratchFloats(): number;
+  setScratch(base: number): void;
+  sgemm(
+    transA: number, transB: number, M: number, N: number, K: number, alpha: number,
+    A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number,
+  ): void;
+  im2col(inC: number, inH: number, inW: number, kH: number, kW: number, stride: number, pad: number, outH: number, outW: number, input: number, col: number, ldcol: number): void;
+  col2imAdd(inC: number, inH: number, inW: number, kH: number, kW: number, stride: number, pad: number, outH: number, outW: number, col: number, ldcol: number, grad: number): void;
+  broadcastBias(n: number, channels: number, spatial: number, bias: number, out: number): void;
+  biasGradAdd(n: number, channels: number, spatial: number, grad: number, biasGrad: number): void;
+  reluForward(input: number, out: number, count: number): void;
+  reluBackward(out: number, outGrad: number, inGrad: number, count: number): void;
+}
+
+/** The compiled module: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */
+function wasmUrl(): URL {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return new URL('../../dist/tensor/wasm/kernels.wasm', import.meta.url);
+  return new URL('./wasm/kernels.wasm', import.meta.url);
+}
+
+let compiled: WasmModule | null | undefined;
+let loadError = '';
+
+/** The compiled module, or null (with the reason in `wasmUnavailableReason`) when it cannot be loaded. */
+export function wasmModule(): WasmModule | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = new WA.Module(readFileSync(wasmUrl()));
+  } catch (e) {
+    compiled = null;
+    loadError = e instanceof Error ? e.message : String(e);
+  }
+  return compiled;
+}
+
+export function wasmUnavailableReason(): string {
+  wasmModule();
+  return loadError;
+}
+
+/** The kernels selected by CNNVIZ_KERNELS (see the file comment). */
+export function kernelKind(): KernelKind {
+  const env = process.env.CNNVIZ_KERNELS;
+  if (env === 'js') return 'js';
+  if (env === 'wasm') {
+    if (!wasmModule()) throw new Error(`CNNVIZ_KERNELS=wasm but the WebAssembly kernels cannot be loaded: ${wasmUnavailableReason()} (run npm run build)`);
+    return 'wasm';
+  }
+  if (env !== undefined && env !== '') throw new Error(`CNNVIZ_KERNELS must be js or wasm, got ${env}`);
+  return wasmModule() ? 'wasm' : 'js';
+}
+
+const PAGE = 65536;
+/** Allocations are aligned to a cache line. */
+const ALIGN = 64;
+
+/** One instance of the kernels with its own linear memory and a bump allocator over it. */
+export class WasmKernels {
+  readonly x: WasmExports;
+  readonly memory: WasmMemory;
+  private readonly base: number;
+  private top: number;
+  private view: Float32Array;
+
+  constructor(module: WasmModule) {
+    const instance = new WA.Instance(module, {
+      env: {
+        abort: () => {
+          throw new Error('wasm kernels: abort');
+        },
+      },
+    });
+    this.x = instance.exports as unknown as WasmExports;
+    this.memory = this.x.memory;
+    // The module keeps no data of its own; start above its first page, then the gemm scratch.
+    this.top = PAGE;
+    const scratch = this.alloc(this.x.scratchFloats());
+    this.x.setScratch(scratch);
+    this.base = this.top;
+    this.view = new Float32Array(this.memory.buffer);
+  }
+
+  /** A new instance when the wasm kernels are selected, else null. */
+  static forSelectedKernels(): WasmKernels | null {
+    if (kernelKind() !== 'wasm') return null;
+    return new WasmKernels(wasmModule()!);
+  }
+
+  /** Reserve `floats` float32 values; returns the byte address. May grow (and so detach) the memory. */
+  alloc(floats: number): number {
+    const ptr = this.top;
+    this.top = ptr + Math.ceil((floats * 4) / ALIGN) * ALIGN;
+    const need = this.top - this.memory.buffer.byteLength;
+    if (need > 0) this.memory.grow(Math.ceil(need / PAGE));
+    return ptr;
+  }
+
+  /** Forget every allocation made after construction (the owner lays its buffers out again). */
+  reset(): void {
+    this.top = this.base;
+  }
+
+  /** Bytes in use. */
+  get used(): number {
+    return this.top;
+  }
+
+  /** The whole memory as float32 (index = byte address / 4); refreshed after the memory grows. */
+  get heap(): Float32Array {
+    if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
+    return this.view;
+  }
+
+  /** A view of `length` floats at byte address `ptr` (invalid once the memory grows). */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  /** Whether `a` is a view into this instance's memory (so its byteOffset is its address). */
+  owns(a: Float32Array): boolean {
+    return a.buffer === this.memory.buffer;
+  }
+}

@@ -1,0 +1,500 @@
+/**
+ * WebAssembly SIMD kernels (AssemblyScript). Compiled by `npm run build:wasm` (asc, --enable simd -O3
+ * --runtime stub) into dist/tensor/wasm/kernels.wasm, and once more with --enable relaxed-simd into
+ * kernels-relaxed.wasm (f32x4.relaxed_madd = FMA). Loaded by src/tensor/wasm.ts.
+ *
+ * Everything works on byte addresses in this module's linear memory; the JavaScript side owns the
+ * memory layout (a bump allocator in src/tensor/wasm.ts). This module allocates nothing itself: the
+ * packing buffers are handed in once through `setScratch`.
+ *
+ * Matrices are row-major float32, with the same contract as `sgemm` in src/tensor/gemm.ts:
+ *   C[M x N] = alpha * op(A)[M x K] * op(B)[K x N] + beta * C   (beta = 0: C is write-only)
+ * Results depend only on the shapes, never on which thread runs them (deterministic).
+ */
+
+/** Rows of the register tile. */
+const MR: i32 = 4;
+/** Columns of the register tile: 3 x f32x4. */
+const NR: i32 = 12;
+/** Depth of a K slice. */
+const KC: i32 = 256;
+/** Rows of op(A) packed at once. Multiple of MR. */
+const MC: i32 = 128;
+/** Columns of op(B) packed at once. Multiple of NR. */
+const NC: i32 = 768;
+
+let packA: usize = 0;
+let packB: usize = 0;
+let edgeTile: usize = 0;
+
+/** Floats of scratch the caller must provide: packA, packB, edge tile. */
+export function scratchFloats(): i32 {
+  return MC * KC + KC * NC + MR * NR;
+}
+
+/** Hand the module its scratch area (scratchFloats() floats at `base`, 16-byte aligned). */
+export function setScratch(base: usize): void {
+  packA = base;
+  packB = base + <usize>(MC * KC) * 4;
+  edgeTile = packB + <usize>(KC * NC) * 4;
+}
+
+// @ts-ignore: decorator
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(c, f32x4.mul(a, b));
+  }
+}
+
+/** C = beta * C on an M x N block. */
+function scaleMatrix(M: i32, N: i32, beta: f32, C: usize, ldc: i32): void {
+  for (let i = 0; i < M; i++) {
+    const row = C + <usize>(i * ldc) * 4;
+    if (beta == 0) {
+      memory.fill(row, 0, <usize>N * 4);
+    } else {
+      for (let j = 0; j < N; j++) {
+        const p = row + <usize>j * 4;
+        store<f32>(p, load<f32>(p) * beta);
+      }
+    }
+  }
+}
+
+/**
+ * C[4 x 12 tile, row stride ldc bytes] += alpha * Ap[4 x kc] * Bp[kc x 12].
+ * Ap: packed [k][4]; Bp: packed [k][12].
+ */
+function micro(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c22 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0), c32 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    c02 = madd(av, b2, c02);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    c12 = madd(av, b2, c12);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    c22 = madd(av, b2, c22);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    c32 = madd(av, b2, c32);
+    a += 16;
+    b += 48;
+  }
+  const al = f32x4.splat(alpha);
+  let o = c;
+  v128.store(o, madd(al, c00, v128.load(o)));
+  v128.store(o, madd(al, c01, v128.load(o, 16)), 16);
+  v128.store(o, madd(al, c02, v128.load(o, 32)), 32);
+  o += ldc;
+  v128.store(o, madd(al, c10, v128.load(o)));
+  v128.store(o, madd(al, c11, v128.load(o, 16)), 16);
+  v128.store(o, madd(al, c12, v128.load(o, 32)), 32);
+  o += ldc;
+  v128.store(o, madd(al, c20, v128.load(o)));
+  v128.store(o, madd(al, c21, v128.load(o, 16)), 16);
+  v128.store(o, madd(al, c22, v128.load(o, 32)), 32);
+  o += ldc;
+  v128.store(o, madd(al, c30, v128.load(o)));
+  v128.store(o, madd(al, c31, v128.load(o, 16)), 16);
+  v128.store(o, madd(al, c32, v128.load(o, 32)), 32);
+}
+
+/** Edge tile (mb < MR rows or nb < NR columns) through a scratch tile, same arithmetic as `micro`. */
+function microEdge(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: i32, mb: i32, nb: i32): void {
+  const t = edgeTile;
+  memory.fill(t, 0, <usize>(MR * NR) * 4);
+  for (let r = 0; r < mb; r++) {
+    memory.copy(t + <usize>(r * NR) * 4, c + <usize>(r * ldc) * 4, <usize>nb * 4);
+  }
+  micro(kc, a, b, alpha, t, <usize>NR * 4);
+  for (let r = 0; r < mb; r++) {
+    memory.copy(c + <usize>(r * ldc) * 4, t + <usize>(r * NR) * 4, <usize>nb * 4);
+  }
+}
+
+/** Pack op(A)[ic:ic+mc, pc:pc+kc] as MR-row panels [k][MR], rows past mc zero. */
+function packBlockA(transA: bool, A: usize, lda: i32, ic: i32, pc: i32, mc: i32, kc: i32): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mb = min(MR, mc - ir);
+    let dst = packA + <usize>(ir * kc) * 4;
+    if (transA) {
+      // op(A)[i, k] = A[k*lda + i]: MR contiguous values per k.
+      let src = A + <usize>(pc * lda + ic + ir) * 4;
+      const step = <usize>lda * 4;
+      if (mb == MR) {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, v128.load(src));
+          dst += 16;
+          src += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let r = 0; r < MR; r++) {
+            store<f32>(dst + <usize>r * 4, r < mb ? load<f32>(src + <usize>r * 4) : 0);
+          }
+          dst += 16;
+          src += step;
+        }
+      }
+    } else {
+      // op(A)[i, k] = A[i*lda + k]: interleave MR rows.
+      if (mb == MR) {
+        const s0 = A + <usize>((ic + ir) * lda + pc) * 4;
+        const step = <usize>lda * 4;
+        const s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
+        let k = 0;
+        for (; k + 4 <= kc; k += 4) {
+          // 4x4 transpose of rows r0..r3, columns k..k+3.
+          const r0 = v128.load(s0 + <usize>k * 4);
+          const r1 = v128.load(s1 + <usize>k * 4);
+          const r2 = v128.load(s2 + <usize>k * 4);
+          const r3 = v128.load(s3 + <usize>k * 4);
+          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
+          v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
+          v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+          dst += 64;
+        }
+        for (; k < kc; k++) {
+          store<f32>(dst, load<f32>(s0 + <usize>k * 4));
+          store<f32>(dst, load<f32>(s1 + <usize>k * 4), 4);
+          store<f32>(dst, load<f32>(s2 + <usize>k * 4), 8);
+          store<f32>(dst, load<f32>(s3 + <usize>k * 4), 12);
+          dst += 16;
+        }
+      } else {
+        for (let r = 0; r < MR; r++) {
+          let o = dst + <usize>r * 4;
+          if (r < mb) {
+            let src = A + <usize>((ic + ir + r) * lda + pc) * 4;
+            for (let k = 0; k < kc; k++) {
+              store<f32>(o, load<f32>(src));
+              src += 4;
+              o += 16;
+            }
+          } else {
+            for (let k = 0; k < kc; k++) {
+              store<f32>(o, 0);
+              o += 16;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Pack op(B)[pc:pc+kc, jc:jc+nc] as NR-column panels [k][NR] at packB + jp*kc*NR, columns past nc zero. */
+function packBlockB(transB: bool, B: usize, ldb: i32, pc: i32, jc: i32, nc: i32, kc: i32): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nb = min(NR, nc - jr);
+    const panel = packB + <usize>(jr * kc) * 4;
+    if (!transB) {
+      let src = B + <usize>(pc * ldb + jc + jr) * 4;
+      const step = <usize>ldb * 4;
+      let dst = panel;
+      if (nb == NR) {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, v128.load(src));
+          v128.store(dst, v128.load(src, 16), 16);
+          v128.store(dst, v128.load(src, 32), 32);
+          dst += 48;
+          src += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let c = 0; c < NR; c++) {
+            store<f32>(dst + <usize>c * 4, c < nb ? load<f32>(src + <usize>c * 4) : 0);
+          }
+          dst += 48;
+          src += step;
+        }
+      }
+    } else {
+      // op(B)[k, j] = B[j*ldb + k]: column c of the panel is a contiguous run of B.
+      if (nb < NR) memory.fill(panel, 0, <usize>(kc * NR) * 4);
+      let c = 0;
+      if (nb == NR) {
+        // 4 columns at a time, 4x4 transposes.
+        for (; c < NR; c += 4) {
+          const s0 = B + <usize>((jc + jr + c) * ldb + pc) * 4;
+          const step = <usize>ldb * 4;
+          const s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
+          let dst = panel + <usize>c * 4;
+          let k = 0;
+          for (; k + 4 <= kc; k += 4) {
+            const r0 = v128.load(s0 + <usize>k * 4);
+            const r1 = v128.load(s1 + <usize>k * 4);
+            const r2 = v128.load(s2 + <usize>k * 4);
+            const r3 = v128.load(s3 + <usize>k * 4);
+            const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+            const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+            const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+            const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+            v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+            v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 48);
+            v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 96);
+            v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 144);
+            dst += 192;
+          }
+          for (; k < kc; k++) {
+            store<f32>(dst, load<f32>(s0 + <usize>k * 4));
+            store<f32>(dst, load<f32>(s1 + <usize>k * 4), 4);
+            store<f32>(dst, load<f32>(s2 + <usize>k * 4), 8);
+            store<f32>(dst, load<f32>(s3 + <usize>k * 4), 12);
+            dst += 48;
+          }
+        }
+      } else {
+        for (; c < nb; c++) {
+          let src = B + <usize>((jc + jr + c) * ldb + pc) * 4;
+          let dst = panel + <usize>c * 4;
+          for (let k = 0; k < kc; k++) {
+            store<f32>(dst, load<f32>(src));
+            src += 4;
+            dst += 48;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The gemm (see the file comment). Addresses in bytes, leading dimensions in floats. */
+export function sgemm(
+  transA: bool, transB: bool, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (beta != 1) scaleMatrix(M, N, beta, C, ldc);
+  if (K <= 0 || alpha == 0) return;
+  const ldcBytes = <usize>ldc * 4;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      packBlockB(transB, B, ldb, pc, jc, nc, kc);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packBlockA(transA, A, lda, ic, pc, mc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nb = min(NR, nc - jr);
+          const bp = packB + <usize>(jr * kc) * 4;
+          const cCol = C + <usize>((ic * ldc) + jc + jr) * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mb = min(MR, mc - ir);
+            const ap = packA + <usize>(ir * kc) * 4;
+            const cp = cCol + <usize>(ir * ldc) * 4;
+            if (mb == MR && nb == NR) micro(kc, ap, bp, alpha, cp, ldcBytes);
+            else microEdge(kc, ap, bp, alpha, cp, ldc, mb, nb);
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// im2col / col2im (same geometry as src/tensor/conv2d.ts), col rows of length P at stride ldcol.
+
+// @ts-ignore: decorator
+@inline function firstValidOut(kOff: i32, stride: i32, pad: i32, outSize: i32): i32 {
+  // ceil((pad - kOff) / stride) for any sign.
+  const num = pad - kOff;
+  let lo = num > 0 ? (num + stride - 1) / stride : -((-num) / stride);
+  return lo < 0 ? 0 : lo > outSize ? outSize : lo;
+}
+
+// @ts-ignore: decorator
+@inline function endValidOut(kOff: i32, stride: i32, pad: i32, inSize: i32, outSize: i32, lo: i32): i32 {
+  // floor((inSize - 1 + pad - kOff) / stride) + 1
+  const num = inSize - 1 + pad - kOff;
+  const hi = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+  return hi < lo ? lo : hi > outSize ? outSize : hi;
+}
+
+/** Unfold one sample (inC x inH x inW at `input`) into col rows (K = inC*kH*kW rows of P = outH*outW at stride ldcol). */
+export function im2col(
+  inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, stride: i32, pad: i32, outH: i32, outW: i32,
+  input: usize, col: usize, ldcol: i32,
+): void {
+  let row = col;
+  const rowStep = <usize>ldcol * 4;
+  for (let c = 0; c < inC; c++) {
+    const plane = input + <usize>(c * inH * inW) * 4;
+    for (let ky = 0; ky < kH; ky++) {
+      for (let kx = 0; kx < kW; kx++) {
+        const oxLo = firstValidOut(kx, stride, pad, outW);
+        const oxHi = endValidOut(kx, stride, pad, inW, outW, oxLo);
+        const ixLo = oxLo * stride - pad + kx;
+        for (let oy = 0; oy < outH; oy++) {
+          const dst = row + <usize>(oy * outW) * 4;
+          const iy = oy * stride - pad + ky;
+          if (iy < 0 || iy >= inH) {
+            memory.fill(dst, 0, <usize>outW * 4);
+            continue;
+          }
+          if (oxLo > 0) memory.fill(dst, 0, <usize>oxLo * 4);
+          const src = plane + <usize>(iy * inW + ixLo) * 4;
+          if (stride == 1) {
+            memory.copy(dst + <usize>oxLo * 4, src, <usize>(oxHi - oxLo) * 4);
+          } else {
+            let s = src;
+            const sStep = <usize>stride * 4;
+            for (let ox = oxLo; ox < oxHi; ox++) {
+              store<f32>(dst + <usize>ox * 4, load<f32>(s));
+              s += sStep;
+            }
+          }
+          if (oxHi < outW) memory.fill(dst + <usize>oxHi * 4, 0, <usize>(outW - oxHi) * 4);
+        }
+        row += rowStep;
+      }
+    }
+  }
+}
+
+/** Fold col rows back, ADDING each entry into grad (inC x inH x inW) where im2col read it. */
+export function col2imAdd(
+  inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, stride: i32, pad: i32, outH: i32, outW: i32,
+  col: usize, ldcol: i32, grad: usize,
+): void {
+  let row = col;
+  const rowStep = <usize>ldcol * 4;
+  for (let c = 0; c < inC; c++) {
+    const plane = grad + <usize>(c * inH * inW) * 4;
+    for (let ky = 0; ky < kH; ky++) {
+      for (let kx = 0; kx < kW; kx++) {
+        const oxLo = firstValidOut(kx, stride, pad, outW);
+        const oxHi = endValidOut(kx, stride, pad, inW, outW, oxLo);
+        const ixLo = oxLo * stride - pad + kx;
+        const cnt = oxHi - oxLo;
+        for (let oy = 0; oy < outH; oy++) {
+          const iy = oy * stride - pad + ky;
+          if (iy < 0 || iy >= inH) continue;
+          let src = row + <usize>(oy * outW + oxLo) * 4;
+          let dst = plane + <usize>(iy * inW + ixLo) * 4;
+          if (stride == 1) {
+            let i = 0;
+            for (; i + 4 <= cnt; i += 4) {
+              v128.store(dst, f32x4.add(v128.load(dst), v128.load(src)));
+              dst += 16;
+              src += 16;
+            }
+            for (; i < cnt; i++) {
+              store<f32>(dst, load<f32>(dst) + load<f32>(src));
+              dst += 4;
+              src += 4;
+            }
+          } else {
+            const dStep = <usize>stride * 4;
+            for (let i = 0; i < cnt; i++) {
+              store<f32>(dst, load<f32>(dst) + load<f32>(src));
+              dst += dStep;
+              src += 4;
+            }
+          }
+        }
+        row += rowStep;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers over [n, channels, spatial] tensors.
+
+/** out[b, c, :] = bias[c] for every sample (the conv output before W*col is added on top). */
+export function broadcastBias(n: i32, channels: i32, spatial: i32, bias: usize, out: usize): void {
+  let o = out;
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < channels; c++) {
+      const v = f32x4.splat(load<f32>(bias + <usize>c * 4));
+      const s = load<f32>(bias + <usize>c * 4);
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        v128.store(o, v);
+        o += 16;
+      }
+      for (; i < spatial; i++) {
+        store<f32>(o, s);
+        o += 4;
+      }
+    }
+  }
+}
+
+/**
+ * biasGrad[c] += sum over samples and positions of grad[b, c, :]. Each (b, c) row is summed in 4 lanes
+ * then reduced, in a fixed order (deterministic).
+ */
+export function biasGradAdd(n: i32, channels: i32, spatial: i32, grad: usize, biasGrad: usize): void {
+  for (let c = 0; c < channels; c++) {
+    let total: f32 = 0;
+    for (let b = 0; b < n; b++) {
+      let p = grad + <usize>((b * channels + c) * spatial) * 4;
+      let acc = f32x4.splat(0);
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        acc = f32x4.add(acc, v128.load(p));
+        p += 16;
+      }
+      let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (; i < spatial; i++) {
+        s += load<f32>(p);
+        p += 4;
+      }
+      total += s;
+    }
+    const q = biasGrad + <usize>c * 4;
+    store<f32>(q, load<f32>(q) + total);
+  }
+}
+
+/** out = max(0, in) over count floats. */
+export function reluForward(input: usize, out: usize, count: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(out + o, f32x4.pmax(z, v128.load(input + o)));
+  }
+  for (; i < count; i++) {
+    const x = load<f32>(input + <usize>i * 4);
+    store<f32>(out + <usize>i * 4, x > 0 ? x : 0);
+  }
+}
+
+/** inGrad = outGrad where out > 0, else 0. */
+export function reluBackward(out: usize, outGrad: usize, inGrad: usize, count: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i * 4;
+    const mask = f32x4.gt(v128.load(out + o), z);
+    v128.store(inGrad + o, v128.and(v128.load(outGrad + o), mask));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i * 4;
+    store<f32>(inGrad + o, load<f32>(out + o) > 0 ? load<f32>(outGrad + o) : 0);
+  }
+}

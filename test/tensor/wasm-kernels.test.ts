@@ -1,0 +1,228 @@
+/**
+ * The WebAssembly SIMD kernels (src/tensor/wasm/kernels.ts via src/tensor/wasm.ts) against the plain
+ * TypeScript kernels, which are the reference path (themselves checked against float64 references and
+ * finite differences in the other tests here). Same awkward shapes as the gradient checks: non-square,
+ * stride 2 and 3, padding (also >= kernel), odd channel counts, 1x1, kernel larger than the input, batch > 1.
+ * The two paths sum in different orders, so they agree to float32 rounding, not bit for bit. Entries of
+ * long dot products of random signs can cancel to ~0, where an element-wise relative error means nothing,
+ * so each case prints and bounds the normwise relative error max|a - b| / max|b| (1e-5, about 100 float32
+ * roundings: the gemm and conv cases land at 1e-7 .. 1e-6); a wrong index or missing term is off by O(1).
+ */
+import { describe, expect, it } from 'vitest';
+import { Network } from '../../src/nn/network.js';
+import type { PassContext } from '../../src/nn/layers/layer.js';
+import { parseSpec, presetSpec } from '../../src/nn/spec.js';
+import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '../../src/tensor/conv2d.js';
+import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm } from '../../src/tensor/conv2d-wasm.js';
+import { sgemm } from '../../src/tensor/gemm.js';
+import { reluBackward, reluForward } from '../../src/tensor/activations.js';
+import { kernelKind, WasmKernels, wasmModule } from '../../src/tensor/wasm.js';
+import { Workspace } from '../../src/tensor/workspace.js';
+import { makeRng, maxRelErr, randomArray } from './helpers.js';
+
+const TOL = 1e-5;
+
+function agree(label: string, fast: ArrayLike<number>, ref: ArrayLike<number>, tol = TOL): void {
+  expect(fast.length).toBe(ref.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(fast[i] - ref[i]);
+    if (!(d <= diff)) diff = d; // NaN propagates as a failure
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  const err = diff / scale;
+  console.log(`wasm vs js ${label}: normwise rel err ${err.toExponential(2)}, element-wise ${maxRelErr(fast, ref).toExponential(2)} (n=${ref.length})`);
+  expect(scale).toBeGreaterThan(0);
+  expect(err).toBeLessThanOrEqual(tol);
+}
+
+function kernels(): WasmKernels {
+  const m = wasmModule();
+  if (!m) throw new Error('the WebAssembly kernels are not built (npm run build)');
+  return new WasmKernels(m);
+}
+
+/** Copy `a` into wasm memory; returns its address. */
+function put(wk: WasmKernels, a: Float32Array): number {
+  const p = wk.alloc(a.length);
+  wk.heap.set(a, p / 4);
+  return p;
+}
+
+const get = (wk: WasmKernels, p: number, n: number): Float32Array => wk.heap.slice(p / 4, p / 4 + n);
+
+describe('kernel selection', () => {
+  it('defaults to wasm when built, and CNNVIZ_KERNELS=js selects the TypeScript kernels', () => {
+    const old = process.env.CNNVIZ_KERNELS;
+    try {
+      delete process.env.CNNVIZ_KERNELS;
+      expect(kernelKind()).toBe('wasm');
+      process.env.CNNVIZ_KERNELS = 'js';
+      expect(kernelKind()).toBe('js');
+      expect(new Network(presetSpec('convnetjs-cifar10')).wasm).toBeNull();
+      process.env.CNNVIZ_KERNELS = 'fortran';
+      expect(() => kernelKind()).toThrow(/js or wasm/);
+    } finally {
+      if (old === undefined) delete process.env.CNNVIZ_KERNELS;
+      else process.env.CNNVIZ_KERNELS = old;
+    }
+  });
+});
+
+describe('wasm sgemm vs TypeScript sgemm', () => {
+  // Odd sizes cross every edge: partial row/column tiles, K beyond one slice, M beyond one block.
+  const shapes: [number, number, number][] = [[1, 1, 1], [5, 13, 7], [20, 75, 1024], [130, 27, 300], [400, 64, 20], [3, 770, 9]];
+  for (const [M, N, K] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        it(`M${M} N${N} K${K} ${transA ? 'At' : 'A'} ${transB ? 'Bt' : 'B'}`, () => {
+          const rng = makeRng(M * 7 + N * 3 + K);
+          const A = randomArray(rng, M * K);
+          const B = randomArray(rng, K * N);
+          const C0 = randomArray(rng, M * N);
+          const lda = transA ? M : K;
+          const ldb = transB ? K : N;
+          for (const [alpha, beta] of [[1, 0], [0.5, 1], [1, -0.25]]) {
+            const ref = C0.slice();
+            sgemm(transA, transB, M, N, K, alpha, A, 0, lda, B, 0, ldb, beta, ref, 0, N);
+            const wk = kernels();
+            const a = put(wk, A);
+            const b = put(wk, B);
+            const c = put(wk, beta === 0 ? new Float32Array(M * N).fill(NaN) : C0);
+            wk.x.sgemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, alpha, a, lda, b, ldb, beta, c, N);
+            agree(`sgemm M${M} N${N} K${K} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`, get(wk, c, M * N), ref);
+          }
+        });
+      }
+    }
+  }
+});
+
+describe('wasm conv2d vs TypeScript conv2d', () => {
+  const cases: { label: string; d: Conv2dDims }[] = [
+    { label: 'n3 c3 7x5 k3x2 s2 p1 -> 5', d: makeConv2dDims(3, 3, 7, 5, 5, 3, 2, 2, 1) },
+    { label: 'n2 c5 4x3 k1x1 s1 p0 -> 3 (pointwise)', d: makeConv2dDims(2, 5, 4, 3, 3, 1, 1, 1, 0) },
+    { label: 'n2 c2 6x9 k4x1 s3 p2 -> 3', d: makeConv2dDims(2, 2, 6, 9, 3, 4, 1, 3, 2) },
+    { label: 'n1 c3 3x2 k5x5 s1 p2 -> 2 (kernel > input)', d: makeConv2dDims(1, 3, 3, 2, 2, 5, 5, 1, 2) },
+    { label: 'n2 c1 5x4 k1x2 s2 p1 -> 4 (pad >= kH)', d: makeConv2dDims(2, 1, 5, 4, 4, 1, 2, 2, 1) },
+    { label: 'n3 c7 11x13 k3x3 s1 p1 -> 9', d: makeConv2dDims(3, 7, 11, 13, 9, 3, 3, 1, 1) },
+    { label: 'CIFAR conv1 n2 c3 32x32 k5 p2 -> 16', d: makeConv2dDims(2, 3, 32, 32, 16, 5, 5, 1, 2) },
+    { label: 'CIFAR conv2 n2 c16 16x16 k5 p2 -> 20', d: makeConv2dDims(2, 16, 16, 16, 20, 5, 5, 1, 2) },
+  ];
+  for (const { label, d } of cases) {
+    it(label, () => {
+      const rng = makeRng(d.inC * 31 + d.inH);
+      const inCount = d.n * d.inC * d.inH * d.inW;
+      const outCount = d.n * d.outC * d.outH * d.outW;
+      const input = randomArray(rng, inCount);
+      const weights = randomArray(rng, d.outC * d.inC * d.kH * d.kW);
+      const bias = randomArray(rng, d.outC);
+      const dy = randomArray(rng, outCount);
+      const wg0 = randomArray(rng, weights.length); // gradients accumulate onto whatever is there
+      const bg0 = randomArray(rng, bias.length);
+
+      const ws = new Workspace();
+      const out = new Float32Array(outCount);
+      conv2dForward(d, input, weights, bias, out, ws);
+      const dx = new Float32Array(inCount);
+      const wg = wg0.slice();
+      const bg = bg0.slice();
+      conv2dBackward(d, input, weights, dy, dx, wg, bg, ws);
+
+      const wk = kernels();
+      const buf = allocConvWasm(wk, d, d.n);
+      const pIn = put(wk, input);
+      const pOut = put(wk, new Float32Array(outCount).fill(NaN));
+      const pDy = put(wk, dy);
+      const pDx = put(wk, new Float32Array(inCount).fill(NaN)); // overwritten, so garbage must vanish
+      wk.heap.set(weights, buf.weights / 4);
+      wk.heap.set(bias, buf.bias / 4);
+      wk.heap.set(wg0, buf.weightGrad / 4);
+      wk.heap.set(bg0, buf.biasGrad / 4);
+      conv2dForwardWasm(wk, d, pIn, pOut, buf);
+      conv2dBackwardWasm(wk, d, pIn, pDy, pDx, buf);
+      agree(`conv2d ${label} forward`, get(wk, pOut, outCount), out);
+      agree(`conv2d ${label} d/dinput`, get(wk, pDx, inCount), dx);
+      agree(`conv2d ${label} d/dweights (accumulated)`, get(wk, buf.weightGrad, weights.length), wg);
+      agree(`conv2d ${label} d/dbias (accumulated)`, get(wk, buf.biasGrad, bias.length), bg);
+
+      // Backward without a forward first (nothing cached) gives the same weight gradient.
+      const buf2 = allocConvWasm(wk, d, d.n);
+      wk.heap.set(weights, buf2.weights / 4);
+      wk.heap.set(wg0, buf2.weightGrad / 4);
+      wk.heap.set(bg0, buf2.biasGrad / 4);
+      conv2dBackwardWasm(wk, d, pIn, pDy, -1, buf2);
+      expect(get(wk, buf2.weightGrad, weights.length)).toEqual(get(wk, buf.weightGrad, weights.length));
+    });
+  }
+});
+
+describe('wasm relu vs TypeScript relu', () => {
+  it('is bit-identical, including -0 and odd lengths', () => {
+    const rng = makeRng(5);
+    const count = 1031;
+    const x = randomArray(rng, count);
+    x[0] = -0;
+    x[1] = 0;
+    const g = randomArray(rng, count);
+    const y = new Float32Array(count);
+    reluForward(x, y, count);
+    const dx = new Float32Array(count);
+    reluBackward(y, g, dx, count);
+    const wk = kernels();
+    const px = put(wk, x);
+    const py = put(wk, new Float32Array(count));
+    const pg = put(wk, g);
+    const pdx = put(wk, new Float32Array(count));
+    wk.x.reluForward(px, py, count);
+    wk.x.reluBackward(py, pg, pdx, count);
+    expect(Object.is(get(wk, py, count)[0], 0)).toBe(true);
+    expect(get(wk, py, count)).toEqual(y);
+    expect(get(wk, pdx, count)).toEqual(dx);
+  });
+});
+
+describe('whole network on wasm vs TypeScript kernels', () => {
+  function run(kind: 'js' | 'wasm', defs: unknown[] | null, n: number) {
+    const old = process.env.CNNVIZ_KERNELS;
+    process.env.CNNVIZ_KERNELS = kind;
+    try {
+      const spec = defs ? parseSpec(defs, 'wasm-test') : presetSpec('convnetjs-cifar10');
+      const net = new Network(spec);
+      expect(net.wasm === null).toBe(kind === 'js');
+      net.initialize(4);
+      const rng = makeRng(9);
+      const [c, h, w] = spec.shapes[0];
+      const x = randomArray(rng, n * c * h * w, -0.5, 0.5);
+      const labels = Int32Array.from({ length: n }, (_, i) => i % net.outputSize);
+      const ctx: PassContext = { training: true, ws: net.ws, seed: 1, step: 0, firstSample: 0 };
+      net.zeroGrads();
+      const probs = net.forward(x, n, ctx).slice(0, n * net.outputSize);
+      const loss = net.backward({ labels }, ctx, true);
+      return { probs, loss, grads: net.grads.slice(), inputGrad: net.actGrads[0].slice(0, x.length) };
+    } finally {
+      if (old === undefined) delete process.env.CNNVIZ_KERNELS;
+      else process.env.CNNVIZ_KERNELS = old;
+    }
+  }
+
+  const awkward = [
+    { type: 'input', out_sx: 9, out_sy: 7, out_depth: 3 },
+    { type: 'conv', sx: 3, filters: 5, stride: 2, pad: 1, activation: 'relu' },
+    { type: 'conv', sx: 1, filters: 3, stride: 1, pad: 0, activation: 'relu' },
+    { type: 'pool', sx: 2, stride: 2 },
+    { type: 'conv', sx: 2, filters: 7, stride: 1, pad: 1, activation: 'tanh' },
+    { type: 'softmax', num_classes: 4 },
+  ];
+  for (const [label, defs, n] of [['convnetjs-cifar10, batch 3', null, 3], ['awkward (non-square, stride 2, 1x1, odd channels), batch 5', awkward, 5]] as const) {
+    it(label, () => {
+      const js = run('js', defs as unknown[] | null, n);
+      const wasm = run('wasm', defs as unknown[] | null, n);
+      agree(`network ${label} probabilities`, wasm.probs, js.probs);
+      agree(`network ${label} parameter gradients`, wasm.grads, js.grads);
+      agree(`network ${label} input gradient`, wasm.inputGrad, js.inputGrad);
+      expect(Math.abs(wasm.loss - js.loss) / js.loss).toBeLessThan(1e-5);
+    });
+  }
+});
