@@ -252,8 +252,11 @@ export async function writeAnimations(outDir: string, opts: AnimationOptions = {
   return out.filter((r): r is string => r !== undefined);
 }
 
-/** Animated files present for the report: name -> path relative to outDir (webp preferred). */
-export async function listAnimationFiles(outDir: string): Promise<{ name: string; file: string }[]> {
+/**
+ * Animated files present, for the report: name, path relative to outDir (webp preferred over gif)
+ * and how many epoch frames exist for it.
+ */
+export async function listAnimationFiles(outDir: string): Promise<{ name: string; file: string; frames: number }[]> {
   const files = await listDir(join(outDir, ANIMATIONS_DIR));
   const byName = new Map<string, string>();
   for (const f of files.sort()) {
@@ -261,5 +264,6 @@ export async function listAnimationFiles(outDir: string): Promise<{ name: string
     if (!m) continue;
     if (!byName.has(m[1]) || m[2] === 'webp') byName.set(m[1], `${ANIMATIONS_DIR}/${f}`);
   }
-  return [...byName.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, file]) => ({ name, file }));
+  const names = [...byName.keys()].sort();
+  return Promise.all(names.map(async (name) => ({ name, file: byName.get(name)!, frames: (await listFrames(outDir, name)).length })));
 }

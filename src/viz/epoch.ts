@@ -20,6 +20,7 @@ import { colourNote, quantityLine } from './explain.js';
 import {
   QUANTITIES,
   drawImageTile,
+  gutterColor,
   hasPicture,
   planPicture,
   tileNaturalScale,
@@ -77,7 +78,7 @@ export interface PictureSummary {
   tileScales?: number[];
   tileLabels?: string[];
   /** Where the grid is inside the PNG, and its layout. */
-  grid: { x: number; y: number; width: number; height: number; rows: number; cols: number; zoom: number; gutter: number; cellW: number; cellH: number };
+  grid: { x: number; y: number; width: number; height: number; rows: number; cols: number; zoom: number; gutter: number; gutterRgb: number[]; cellW: number; cellH: number };
   width: number;
   height: number;
 }
@@ -244,6 +245,8 @@ interface PictureJob {
   mode: VizScaleMode;
   /** Scale state key for run scales. */
   key: string;
+  /** Type of the next layer (for the note on class scores before a softmax). */
+  nextType?: string;
   state: VizScaleState;
   inputRange?: { min: number; max: number };
 }
@@ -316,7 +319,17 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
-  if (scale === 0 && !isImage) notes.push('All values are zero.');
+  const lossLayer = layer.type === 'softmax' || layer.type === 'svm' || layer.type === 'regression';
+  if (scale === 0 && !isImage) {
+    notes.push(
+      lossLayer && plan.quantity === 'activation-gradients'
+        ? "All values are zero: this is the loss layer. Backpropagation starts from the loss at this layer's input, so the gradient appears on the previous layer's activation gradients, not here."
+        : 'All values are zero.',
+    );
+  }
+  if (job.nextType === 'softmax' && plan.quantity === 'activation-gradients') {
+    notes.push('These outputs are the class scores fed to the softmax: d(loss)/d(score) = probability − 1 for the true class (blue) and the probability for every other class (red).');
+  }
 
   const { canvas, geometry } = composePicture(
     { plan, data, images: job.images, captions: captions.filter((c) => c), tileScales, perTileLabels: mapMode, bars, notes },
@@ -338,7 +351,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
             tileLabels: plan.tiles.map((t, i) => (t && t.kind !== 'image' ? tileScaleLabel(t.kind === 'magnitude' ? 'sequential' : kind, tileScales[i]) : '')),
           }
         : {}),
-      grid: gridSummary(geometry),
+      grid: { ...gridSummary(geometry), gutterRgb: [...gutterColor(plan)] },
       width: geometry.width,
       height: geometry.height,
     },
@@ -352,7 +365,7 @@ export function percentText(f: number): string {
   return `${p < 10 ? p.toFixed(2) : p.toFixed(1)}%`;
 }
 
-function gridSummary(g: PictureGeometry): PictureSummary['grid'] {
+function gridSummary(g: PictureGeometry): Omit<PictureSummary['grid'], 'gutterRgb'> {
   return {
     x: g.gridX, y: g.gridY, width: g.grid.width, height: g.grid.height, rows: g.grid.rows, cols: g.grid.cols,
     zoom: g.grid.zoom, gutter: g.grid.gutter, cellW: g.grid.cellW, cellH: g.grid.cellH,
@@ -510,7 +523,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const plan = planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk });
       const job: PictureJob = {
         layer, info, plan, data, images: imageShapeOk ? probe.images : undefined, epoch, probeCount: P, mode,
-        key: `${layerDirName(layer.index, layer.type)}/${q}`, state,
+        key: `${layerDirName(layer.index, layer.type)}/${q}`, state, nextType: probe.layers[li + 1]?.type,
         inputRange: q === 'activations' ? { min: st.min, max: st.max } : undefined,
       };
       const rel = `${dirRel}/${q}.png`;

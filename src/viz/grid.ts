@@ -11,12 +11,13 @@
  *   the image (for reference), the gradient in colour (each RGB channel as 0.5 + g/(2s): grey = 0),
  *   and its magnitude max_c |g_c| on the sequential map.
  * - weights / weight gradients of a layer whose input is the 3-channel image: one colour tile per
- *   filter (RGB per filter, each channel 0.5 + w/(2s)), up to 16 per row.
+ *   filter (RGB per filter, each channel 0.5 + w/(2s)), 8 per row, tiles at least 80 px.
  * - other weights (deeper conv, fc): a row per filter/unit, a tile per input channel, each tile the
  *   kernel (conv: kH x kW) or the unit's weights over that input channel (fc: inH x inW).
  * Tiles are upscaled by an integer zoom (nearest neighbour) so that a tile is at least `minTile` px
  * (48; 56 for 1x1 cells), reduced while the grid is wider than `maxWidth` (2000). A `gutter` (2 px,
- * neutral grey) separates the tiles and frames the grid.
+ * neutral grey; dark grey in colour pictures, whose zero is mid grey) separates the tiles and frames
+ * the grid.
  */
 import {
   DIVERGING_LUT,
@@ -29,13 +30,23 @@ import {
 } from './colormap.js';
 import type { ColorMapKind } from './scale.js';
 
+/** Gutter between tiles: neutral mid grey, distinct from black (sequential 0) and near-white (diverging 0). */
 export const GUTTER_RGB: RGB = [112, 112, 112];
+/** Gutter for colour pictures (signed RGB, whose zero is mid grey 128): dark grey, so tiles stand apart. */
+export const DARK_GUTTER_RGB: RGB = [40, 40, 40];
+
+/** The gutter colour a plan uses. */
+export function gutterColor(plan: Pick<PicturePlan, 'colorKind' | 'mixed'>): RGB {
+  return plan.colorKind === 'signed-rgb' || plan.mixed ? DARK_GUTTER_RGB : GUTTER_RGB;
+}
 export const DEFAULT_GUTTER = 2;
 export const DEFAULT_MIN_TILE = 48;
 export const DEFAULT_MIN_CELL = 56;
 export const DEFAULT_MAX_WIDTH = 2000;
 /** Colour-weight tiles per row before wrapping. */
-export const RGB_FILTERS_PER_ROW = 16;
+export const RGB_FILTERS_PER_ROW = 8;
+/** Smallest tile side for colour filters (bigger than scalar tiles: they are few and the point). */
+export const RGB_FILTER_MIN_TILE = 80;
 
 export interface GridOptions {
   gutter?: number;
@@ -158,6 +169,8 @@ export interface PicturePlan {
   valueLabels: boolean;
   /** Whether tile kinds other than colorKind appear (input gradient: image + signed-rgb + magnitude). */
   mixed: boolean;
+  /** Smallest tile side in px for this picture, when it differs from the default. */
+  minTile?: number;
 }
 
 export interface PlanLabels {
@@ -242,9 +255,10 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
     for (let i = 0; i < rows * cols; i++) tiles.push(i < O ? { kind: 'signed-rgb', offset: i * 3 * KH * KW, stride: KH * KW } : null);
     return {
       quantity: q, rows, cols, tileH: KH, tileW: KW, colorKind: 'signed-rgb', tiles,
-      rowLabels: range(rows, (r) => (rows === 1 ? '' : `${r * cols}-${Math.min(O, (r + 1) * cols) - 1}`)),
-      colLabels: range(cols, (c) => `${c}`), rowTitle: rows === 1 ? '' : `${unitName}s`, colTitle: `${unitName} (RGB)`,
-      valueLabels: false, mixed: false,
+      rowLabels: range(rows, (r) => (rows === 1 ? '' : `${r * cols}–${Math.min(O, (r + 1) * cols) - 1}`)),
+      colLabels: range(cols, (c) => (rows === 1 ? `${c}` : '')), rowTitle: rows === 1 ? '' : `${unitName}s, ${cols} per row`,
+      colTitle: rows === 1 ? `${unitName} (RGB)` : '',
+      valueLabels: false, mixed: false, minTile: RGB_FILTER_MIN_TILE,
     };
   }
   const tiles: TileSource[] = [];
@@ -261,7 +275,7 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
 /** The pixel layout of a picture of a layer: shape + layout rules -> grid size in px. */
 export function pictureGridLayout(info: LayerShapeInfo, q: Quantity, probeCount: number, opts: GridOptions = {}): GridLayout {
   const plan = planPicture(info, q, probeCount, {});
-  return gridLayout(plan.rows, plan.cols, plan.tileH, plan.tileW, opts);
+  return gridLayout(plan.rows, plan.cols, plan.tileH, plan.tileW, { minTile: plan.minTile, ...opts });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -275,8 +289,8 @@ export interface RawImage {
 }
 
 /** Paints the grid's gutters (everything of the grid area, tiles are drawn over it). */
-export function paintGutters(img: RawImage, x0: number, y0: number, l: GridLayout, labelBg: RGB = [255, 255, 255]): void {
-  fillRect(img, x0, y0, l.width, l.height, GUTTER_RGB);
+export function paintGutters(img: RawImage, x0: number, y0: number, l: GridLayout, color: RGB = GUTTER_RGB, labelBg: RGB = [255, 255, 255]): void {
+  fillRect(img, x0, y0, l.width, l.height, color);
   if (l.labelBelow > 0) {
     for (let r = 0; r < l.rows; r++) {
       for (let c = 0; c < l.cols; c++) {
@@ -455,7 +469,7 @@ export function drawPlan(
   img: RawImage, x0: number, y0: number, l: GridLayout, plan: PicturePlan,
   data: ArrayLike<number>, images: Uint8Array | undefined, scaleOf: (r: number, c: number) => number,
 ): void {
-  paintGutters(img, x0, y0, l);
+  paintGutters(img, x0, y0, l, gutterColor(plan));
   for (let r = 0; r < plan.rows; r++) {
     for (let c = 0; c < plan.cols; c++) {
       const src = plan.tiles[r * plan.cols + c];

@@ -107,7 +107,7 @@ function drawColorBar(img: RawImage, x: number, y: number, kind: ColorBarSpec['k
 export function pictureGeometry(spec: PictureSpec, engine: TextEngine): PictureGeometry & { layout: InternalLayout } {
   const { plan } = spec;
   const labelBelow = spec.perTileLabels ? lineHeight(TILE_LABEL_SIZE) + 2 : 0;
-  const grid = gridLayout(plan.rows, plan.cols, plan.tileH, plan.tileW, { labelBelow });
+  const grid = gridLayout(plan.rows, plan.cols, plan.tileH, plan.tileW, { labelBelow, minTile: plan.minTile });
   const rowLabelW = Math.max(0, ...plan.rowLabels.map((s) => textWidth(s, LABEL_SIZE, engine))) + (plan.rowLabels.some((s) => s) ? 8 : 0);
   const barsW = spec.bars.reduce((acc, b) => acc + Math.max(DIVERGING_SIZE, textWidth(b.caption, LABEL_SIZE, engine)) + 40, 0);
   const width = Math.max(MIN_WIDTH, MARGIN * 2 + rowLabelW + grid.width, MARGIN * 2 + barsW);

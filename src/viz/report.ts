@@ -171,6 +171,12 @@ const JS = `
 })();
 `;
 
+/** "01-conv-activations" -> "Layer 1 (conv): activations". */
+function animationTitle(name: string): string {
+  const m = /^(\d+)-(.+?)-(activations|activation-gradients|weights|weight-gradients)$/.exec(name);
+  return m ? `Layer ${Number(m[1])} (${m[2]}): ${m[3].replace('-', ' ')}` : name;
+}
+
 function pct(v: number): string {
   return `${(100 * v).toFixed(1)}%`;
 }
@@ -302,13 +308,14 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const summaries = (
     await Promise.all(epochs.map((e) => readJson<EpochVizSummary>(join(outDir, epochDirName(e), EPOCH_INDEX_FILE))))
   ).filter((s): s is EpochVizSummary => s !== undefined && Array.isArray(s.layers));
-  const animations = await listAnimationFiles(outDir);
+  // An animation of one frame shows no change: list animations from the second epoch with pictures.
+  const animations = (await listAnimationFiles(outDir)).filter((a) => a.frames >= 2);
   const scaleMode = run.scaleMode ?? summaries[0]?.scaleMode ?? 'layer';
 
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${summaries.length} epoch${summaries.length === 1 ? '' : 's'} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a>${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}</nav></header><main>`);
+  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -336,6 +343,16 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(confusionTable(latestConf.matrix, run.classNames));
   }
 
+  if (animations.length > 0) {
+    body.push('<h2 id="animations">Change across epochs</h2>');
+    body.push('<p class="muted">Each animation steps through the epochs so far (the last frame is held longer). All frames of one animation share one colour scale: the run scale, fixed the first epoch the picture was drawn; the caption of each frame names its epoch and counts values beyond the scale.</p>');
+    const figs: string[] = [];
+    for (const a of animations) {
+      if (!(await files.exists(a.file))) continue;
+      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(animationTitle(a.name))} · ${a.frames} epochs</figcaption></figure>`);
+    }
+    body.push(`<div class="anims">${figs.join('\n')}</div>`);
+  }
   if (summaries.length > 0) {
     body.push('<h2 id="epochs">Pictures by epoch</h2>');
     body.push(
@@ -344,16 +361,6 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     for (const s of summaries) body.push(await epochHtml(s, run, files));
   }
 
-  if (animations.length > 0) {
-    body.push('<h2 id="animations">Change across epochs</h2>');
-    body.push('<p class="muted">Each animation steps through the epochs so far (the last frame is held longer). All frames of one animation share one colour scale: the run scale, fixed the first epoch the picture was drawn; the caption of each frame names its epoch and counts values beyond the scale.</p>');
-    const figs: string[] = [];
-    for (const a of animations) {
-      if (!(await files.exists(a.file))) continue;
-      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(a.name)}</figcaption></figure>`);
-    }
-    body.push(`<div class="anims">${figs.join('\n')}</div>`);
-  }
   body.push('</main><footer><p class="muted">Written by cnnviz. This page needs no server: open it from the file system.</p></footer>');
 
   const html = `<!doctype html>

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIVERGING_LUT, DIVERGING_SIZE, DIVERGING_ZERO_RGB, SEQUENTIAL_ZERO_RGB } from '../../src/viz/colormap.js';
 import { resetTextEngine } from '../../src/viz/canvas.js';
 import { layerShapeInfos, writeEpochViz, type LayerStatsFile } from '../../src/viz/epoch.js';
-import { GUTTER_RGB, QUANTITIES, pictureGridLayout } from '../../src/viz/grid.js';
+import { DARK_GUTTER_RGB, GUTTER_RGB, QUANTITIES, pictureGridLayout } from '../../src/viz/grid.js';
 import { colorBarLabels, computeStats, createVizScaleState, maxAbs, maxPositive } from '../../src/viz/scale.js';
 import type { LayerProbe, ProbeResult } from '../../src/viz/types.js';
 import { CIFAR_CLASSES, fakeCifarProbe } from './fake-probe.js';
@@ -86,8 +86,10 @@ describe('writeEpochViz on the CIFAR net shapes (layer scale)', () => {
         // The grid's frame is where stats.json says: gutter colour at its four corners.
         const g = pic.grid;
         for (const [x, y] of [[g.x, g.y], [g.x + g.width - 1, g.y], [g.x, g.y + g.height - 1], [g.x + g.width - 1, g.y + g.height - 1]]) {
-          expect(png.px(x, y)).toEqual([...GUTTER_RGB]);
+          expect(png.px(x, y)).toEqual(g.gutterRgb);
         }
+        // Colour pictures (zero = mid grey) get a dark gutter, the rest a neutral grey one.
+        expect(g.gutterRgb).toEqual(pic.colorMap === 'signed-rgb' || pic.colorMap === 'mixed' ? [...DARK_GUTTER_RGB] : [...GUTTER_RGB]);
         expect(g.x + g.width).toBeLessThanOrEqual(png.width);
         expect(g.y + g.height).toBeLessThanOrEqual(png.height);
       }

@@ -72,6 +72,20 @@ describe('index.html', () => {
   });
 });
 
+describe('index.html after a single epoch', () => {
+  it('shows no animations (one frame shows no change) and no plots without metrics', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cnnviz-viz-report1-'));
+    await writeEpochViz(out, 5, fakeCifarProbe({ seed: 5 }), { scale: 'layer', classNames: CIFAR_CLASSES });
+    await writeReport(out, { name: 'snapshot', model: 'm', classNames: CIFAR_CLASSES, metrics: [] });
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    const refs = references(html);
+    expect(refs.some((r) => r.startsWith('animations/'))).toBe(false);
+    expect(refs.some((r) => r.startsWith('plots/'))).toBe(false);
+    expect(refs).toContain('epoch-005/11-softmax/activations.png');
+    for (const r of refs) expect(existsSync(join(out, r)), r).toBe(true);
+  });
+});
+
 describe('confusionTable', () => {
   it('has a row per true class and a cell per predicted class, with the overall accuracy', () => {
     const html = confusionTable([[3, 1], [0, 4]], ['cat', 'dog']);

@@ -19,9 +19,11 @@ describe('writeEpochViz timing (CIFAR net, 8 probe images)', () => {
     for (let epoch = 1; epoch <= 3; epoch++) {
       const probe = fakeCifarProbe({ seed: epoch, weightGain: 1 + 0.1 * epoch });
       const t = performance.now();
+      const cpu = process.cpuUsage();
       const s = await writeEpochViz(out, epoch, probe, { scale: 'layer', scaleState: state, classNames: CIFAR_CLASSES });
       const ms = performance.now() - t;
-      times.push(`epoch ${epoch}: ${ms.toFixed(0)} ms (${s.files.length} files, text ${s.textEngine})`);
+      const c = process.cpuUsage(cpu);
+      times.push(`epoch ${epoch}: ${ms.toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms CPU over all threads (${s.files.length} files, text ${s.textEngine})`);
       expect(s.layers).toHaveLength(12);
     }
     const probe = fakeCifarProbe({ seed: 9 });
