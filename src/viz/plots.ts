@@ -131,7 +131,7 @@ export function lossPlotSpec(metrics: readonly EpochMetrics[]): LinePlotSpec {
   return {
     title: 'Loss per epoch',
     xLabel: 'epoch',
-    yLabel: 'loss (cross-entropy, mean per image)',
+    yLabel: 'loss (mean per image)',
     series: [
       { name: 'training loss', color: '#1f77b4', points: metrics.map((m) => [m.epoch, m.trainLoss]) },
       { name: 'training data loss (no weight decay)', color: '#1f77b4', dashed: true, points: metrics.map((m) => [m.epoch, m.trainDataLoss]) },
