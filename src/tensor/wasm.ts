@@ -45,6 +45,11 @@ export interface WasmExports {
   biasGradAdd(n: number, channels: number, spatial: number, grad: number, biasGrad: number): void;
   reluForward(input: number, out: number, count: number): void;
   reluBackward(out: number, outGrad: number, inGrad: number, count: number): void;
+  maxPoolForward(
+    planes: number, inH: number, inW: number, kH: number, kW: number, stride: number, pad: number, outH: number, outW: number,
+    input: number, output: number, argmax: number,
+  ): void;
+  maxPoolBackward(outCount: number, inCount: number, outputGrad: number, argmax: number, inputGrad: number): void;
 }
 
 /** The compiled module: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */

@@ -16,6 +16,7 @@ import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm } from '../../src/tensor/conv2d-wasm.js';
 import { sgemm } from '../../src/tensor/gemm.js';
 import { reluBackward, reluForward } from '../../src/tensor/activations.js';
+import { makePool2dDims, maxPool2dBackward, maxPool2dForward } from '../../src/tensor/pool2d.js';
 import { kernelKind, WasmKernels, wasmModule } from '../../src/tensor/wasm.js';
 import { Workspace } from '../../src/tensor/workspace.js';
 import { makeRng, maxRelErr, randomArray } from './helpers.js';
@@ -181,6 +182,44 @@ describe('wasm relu vs TypeScript relu', () => {
     expect(get(wk, py, count)).toEqual(y);
     expect(get(wk, pdx, count)).toEqual(dx);
   });
+});
+
+describe('wasm max pool vs TypeScript max pool', () => {
+  const cases = [
+    { label: 'n2 c3 32x32 2x2 s2 (SIMD path)', d: makePool2dDims(2, 3, 32, 32, 2, 2, 2, 0) },
+    { label: 'n3 c5 8x9 2x2 s2 (odd width: general path)', d: makePool2dDims(3, 5, 8, 9, 2, 2, 2, 0) },
+    { label: 'n2 c2 7x5 3x2 s2 p1', d: makePool2dDims(2, 2, 7, 5, 3, 2, 2, 1) },
+    { label: 'n1 c3 6x6 3x3 s3 p2 (windows only in padding)', d: makePool2dDims(1, 3, 6, 6, 3, 3, 3, 2) },
+  ];
+  for (const { label, d } of cases) {
+    it(`${label}: bit-identical outputs, argmax and gradients (ties and NaN included)`, () => {
+      const rng = makeRng(d.c * 13 + d.inW);
+      const inCount = d.n * d.c * d.inH * d.inW;
+      const outCount = d.n * d.c * d.outH * d.outW;
+      // Coarse values make ties common (the first maximum wins); a few NaN never win.
+      const x = new Float32Array(inCount).map(() => Math.round(rng.next() * 4) - 2);
+      for (let i = 0; i < inCount; i += 17) x[i] = NaN;
+      x[1] = x[2] = x[inCount - 1] = -Infinity;
+      const dy = randomArray(rng, outCount);
+      const y = new Float32Array(outCount);
+      const am = new Int32Array(outCount);
+      maxPool2dForward(d, x, y, am);
+      const dx = new Float32Array(inCount);
+      maxPool2dBackward(d, dy, am, dx);
+
+      const wk = kernels();
+      const px = put(wk, x);
+      const py = put(wk, new Float32Array(outCount).fill(NaN));
+      const pam = wk.alloc(outCount);
+      const pdy = put(wk, dy);
+      const pdx = put(wk, new Float32Array(inCount).fill(NaN));
+      wk.x.maxPoolForward(d.n * d.c, d.inH, d.inW, d.kH, d.kW, d.stride, d.pad, d.outH, d.outW, px, py, pam);
+      wk.x.maxPoolBackward(outCount, inCount, pdy, pam, pdx);
+      expect(new Int32Array(wk.memory.buffer, pam, outCount)).toEqual(am);
+      expect(get(wk, py, outCount)).toEqual(y);
+      expect(get(wk, pdx, inCount)).toEqual(dx);
+    });
+  }
 });
 
 describe('whole network on wasm vs TypeScript kernels', () => {

@@ -48,6 +48,38 @@ export function setScratch(base: usize): void {
   }
 }
 
+// memory.copy / memory.fill are calls into the engine: slow for the short rows (16-32 floats) of
+// im2col, so short runs are copied with inline SIMD loops (unaligned v128 is fine in wasm).
+
+// @ts-ignore: decorator
+@inline function copyF32(dst: usize, src: usize, count: i32): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(dst, v128.load(src));
+    dst += 16;
+    src += 16;
+  }
+  for (; i < count; i++) {
+    store<f32>(dst, load<f32>(src));
+    dst += 4;
+    src += 4;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function zeroF32(dst: usize, count: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(dst, z);
+    dst += 16;
+  }
+  for (; i < count; i++) {
+    store<f32>(dst, 0);
+    dst += 4;
+  }
+}
+
 /** C = beta * C on an M x N block. */
 function scaleMatrix(M: i32, N: i32, beta: f32, C: usize, ldc: i32): void {
   for (let i = 0; i < M; i++) {
@@ -117,14 +149,10 @@ function micro(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: usize): v
 /** Edge tile (mb < MR rows or nb < NR columns) through a scratch tile, same arithmetic as `micro`. */
 function microEdge(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: i32, mb: i32, nb: i32): void {
   const t = edgeTile;
-  memory.fill(t, 0, <usize>(MR * NR) * 4);
-  for (let r = 0; r < mb; r++) {
-    memory.copy(t + <usize>(r * NR) * 4, c + <usize>(r * ldc) * 4, <usize>nb * 4);
-  }
+  zeroF32(t, MR * NR);
+  for (let r = 0; r < mb; r++) copyF32(t + <usize>(r * NR) * 4, c + <usize>(r * ldc) * 4, nb);
   micro(kc, a, b, alpha, t, <usize>NR * 4);
-  for (let r = 0; r < mb; r++) {
-    memory.copy(c + <usize>(r * ldc) * 4, t + <usize>(r * NR) * 4, <usize>nb * 4);
-  }
+  for (let r = 0; r < mb; r++) copyF32(c + <usize>(r * ldc) * 4, t + <usize>(r * NR) * 4, nb);
 }
 
 /** Pack op(A)[ic:ic+mc, pc:pc+kc] as MR-row panels [k][MR], rows past mc zero. */
@@ -350,13 +378,13 @@ export function im2col(
           const dst = row + <usize>(oy * outW) * 4;
           const iy = oy * stride - pad + ky;
           if (iy < 0 || iy >= inH) {
-            memory.fill(dst, 0, <usize>outW * 4);
+            zeroF32(dst, outW);
             continue;
           }
-          if (oxLo > 0) memory.fill(dst, 0, <usize>oxLo * 4);
+          if (oxLo > 0) zeroF32(dst, oxLo);
           const src = plane + <usize>(iy * inW + ixLo) * 4;
           if (stride == 1) {
-            memory.copy(dst + <usize>oxLo * 4, src, <usize>(oxHi - oxLo) * 4);
+            copyF32(dst + <usize>oxLo * 4, src, oxHi - oxLo);
           } else {
             let s = src;
             const sStep = <usize>stride * 4;
@@ -365,7 +393,7 @@ export function im2col(
               s += sStep;
             }
           }
-          if (oxHi < outW) memory.fill(dst + <usize>oxHi * 4, 0, <usize>(outW - oxHi) * 4);
+          if (oxHi < outW) zeroF32(dst + <usize>oxHi * 4, outW - oxHi);
         }
         row += rowStep;
       }
@@ -496,5 +524,115 @@ export function reluBackward(out: usize, outGrad: usize, inGrad: usize, count: i
   for (; i < count; i++) {
     const o = <usize>i * 4;
     store<f32>(inGrad + o, load<f32>(out + o) > 0 ? load<f32>(outGrad + o) : 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling with the semantics of src/tensor/pool2d.ts: only in-bounds positions compete, the first
+// maximum in row-major window order wins (strict >, so NaN never wins), argmax = flat index into the
+// whole input (i32), a window with no winner outputs 0 with argmax -1.
+
+/** planes = n * channels. */
+export function maxPoolForward(
+  planes: i32, inH: i32, inW: i32, kH: i32, kW: i32, stride: i32, pad: i32, outH: i32, outW: i32,
+  input: usize, output: usize, argmax: usize,
+): void {
+  if (kH == 2 && kW == 2 && stride == 2 && pad == 0 && (outW & 3) == 0 && inW == 2 * outW && inH >= 2 * outH) {
+    maxPool2x2(planes, inH, inW, outH, outW, input, output, argmax);
+    return;
+  }
+  const inPlane = inH * inW;
+  let o: usize = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const base = plane * inPlane;
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * stride - pad;
+      const yLo = y0 < 0 ? 0 : y0;
+      const yHi = y0 + kH > inH ? inH : y0 + kH;
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * stride - pad;
+        const xLo = x0 < 0 ? 0 : x0;
+        const xHi = x0 + kW > inW ? inW : x0 + kW;
+        let best: f32 = -Infinity;
+        let bestIdx: i32 = -1;
+        for (let y = yLo; y < yHi; y++) {
+          const row = base + y * inW;
+          for (let i = row + xLo, end = row + xHi; i < end; i++) {
+            const v = load<f32>(input + <usize>i * 4);
+            if (v > best) {
+              best = v;
+              bestIdx = i;
+            }
+          }
+        }
+        if (bestIdx < 0) best = 0;
+        store<f32>(output + o * 4, best);
+        store<i32>(argmax + o * 4, bestIdx);
+        o++;
+      }
+    }
+  }
+}
+
+/** 2x2 windows, stride 2, no padding, outW a multiple of 4: four outputs per step. */
+function maxPool2x2(planes: i32, inH: i32, inW: i32, outH: i32, outW: i32, input: usize, output: usize, argmax: usize): void {
+  const inPlane = inH * inW;
+  const ninf = f32x4.splat(-Infinity);
+  const none = i32x4.splat(-1);
+  const zero = f32x4.splat(0);
+  // Flat index of the top-left of lanes 0..3: base + 2*lane.
+  const lane2 = i32x4(0, 2, 4, 6);
+  let o = output;
+  let am = argmax;
+  for (let plane = 0; plane < planes; plane++) {
+    const base = plane * inPlane;
+    for (let oy = 0; oy < outH; oy++) {
+      const rowIdx = base + 2 * oy * inW;
+      const r0 = input + <usize>rowIdx * 4;
+      const r1 = r0 + <usize>inW * 4;
+      for (let ox = 0; ox < outW; ox += 4) {
+        const off = <usize>(2 * ox) * 4;
+        const u0 = v128.load(r0 + off);
+        const u1 = v128.load(r0 + off, 16);
+        const l0 = v128.load(r1 + off);
+        const l1 = v128.load(r1 + off, 16);
+        const a = v128.shuffle<f32>(u0, u1, 0, 2, 4, 6);
+        const b = v128.shuffle<f32>(u0, u1, 1, 3, 5, 7);
+        const c = v128.shuffle<f32>(l0, l1, 0, 2, 4, 6);
+        const d = v128.shuffle<f32>(l0, l1, 1, 3, 5, 7);
+        const ia = i32x4.add(i32x4.splat(rowIdx + 2 * ox), lane2);
+        let best = ninf;
+        let idx = none;
+        let m = f32x4.gt(a, best);
+        best = v128.bitselect(a, best, m);
+        idx = v128.bitselect(ia, idx, m);
+        m = f32x4.gt(b, best);
+        best = v128.bitselect(b, best, m);
+        idx = v128.bitselect(i32x4.add(ia, i32x4.splat(1)), idx, m);
+        m = f32x4.gt(c, best);
+        best = v128.bitselect(c, best, m);
+        idx = v128.bitselect(i32x4.add(ia, i32x4.splat(inW)), idx, m);
+        m = f32x4.gt(d, best);
+        best = v128.bitselect(d, best, m);
+        idx = v128.bitselect(i32x4.add(ia, i32x4.splat(inW + 1)), idx, m);
+        best = v128.bitselect(zero, best, i32x4.lt_s(idx, zero));
+        v128.store(o, best);
+        v128.store(am, idx);
+        o += 16;
+        am += 16;
+      }
+    }
+  }
+}
+
+/** inputGrad (inCount floats) = 0, then inputGrad[argmax[o]] += outputGrad[o] in order. */
+export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, argmax: usize, inputGrad: usize): void {
+  memory.fill(inputGrad, 0, <usize>inCount * 4);
+  for (let o = 0; o < outCount; o++) {
+    const i = load<i32>(argmax + <usize>o * 4);
+    if (i >= 0) {
+      const p = inputGrad + <usize>i * 4;
+      store<f32>(p, load<f32>(p) + load<f32>(outputGrad + <usize>o * 4));
+    }
   }
 }
