@@ -5,7 +5,9 @@
  *
  * Options: --seconds <s> per measurement (default 6), --workers <n> (default: available parallelism),
  * --peak-gflops <g> the machine's arithmetic limit for the "share" column (default 235: 2 cores of
- * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --json for machine-readable output.
+ * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8, as training),
+ * --json for machine-readable output. The kernels are those CNNVIZ_KERNELS selects (default: the
+ * WebAssembly SIMD ones; CNNVIZ_KERNELS=js measures the TypeScript reference kernels).
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -14,6 +16,7 @@ import { Network } from '../nn/network.js';
 import { defaultOptimizerOptions, Optimizer } from '../nn/optimizers.js';
 import { DEFAULT_PRESET, presetLayerDefs, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { WorkerPool } from '../parallel/pool.js';
+import { kernelKind } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
 
 interface Args {
@@ -157,17 +160,18 @@ async function main(): Promise<void> {
   const train = syntheticSplit(4096, 1);
   const test = syntheticSplit(1000, 2);
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`cnnviz bench: ${DEFAULT_PRESET}, batch ${args.batch}, micro-batch ${args.microBatch}, ${args.seconds} s per measurement, ` +
+  const kernels = kernelKind();
+  log(`cnnviz bench: ${DEFAULT_PRESET}, batch ${args.batch}, micro-batch ${args.microBatch}, ${kernels} kernels, ${args.seconds} s per measurement, ` +
     `${(trainFlops / 1e6).toFixed(1)} MFLOP per training image, ${(fwd / 1e6).toFixed(2)} MFLOP per evaluated image`);
 
-  const rows: { system: string; threads: number; trainIps: number; evalIps: number }[] = [];
+  const rows: { system: string; kernels: string; threads: number; trainIps: number; evalIps: number }[] = [];
   log('measuring ConvNetJS ...');
   const cj = benchConvNetJS(args, train);
-  if (cj) rows.push({ system: 'ConvNetJS 0.3.0 (npm)', threads: 1, ...cj });
+  if (cj) rows.push({ system: 'ConvNetJS 0.3.0 (npm)', kernels: 'js', threads: 1, ...cj });
   const counts = [...new Set([1, args.workers])];
   for (const w of counts) {
     log(`measuring cnnviz with ${w} worker(s) ...`);
-    rows.push({ system: `cnnviz, ${w} worker${w > 1 ? 's' : ''}`, threads: w, ...(await benchCnnviz(spec, w, args, train, test)) });
+    rows.push({ system: `cnnviz, ${w} worker${w > 1 ? 's' : ''}`, kernels, threads: w, ...(await benchCnnviz(spec, w, args, train, test)) });
   }
   const base = cj?.trainIps;
   const one = rows.find((r) => r.system.startsWith('cnnviz') && r.threads === 1)!;
@@ -180,12 +184,12 @@ async function main(): Promise<void> {
     vsOneWorker: r.system.startsWith('cnnviz') ? r.trainIps / one.trainIps : null,
   }));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ batch: args.batch, microBatch: args.microBatch, trainMflopPerImage: trainFlops / 1e6, peakGflops: args.peakGflops, rows: result })}\n`);
+    process.stdout.write(`${JSON.stringify({ batch: args.batch, microBatch: args.microBatch, kernels, trainMflopPerImage: trainFlops / 1e6, peakGflops: args.peakGflops, rows: result })}\n`);
     return;
   }
-  const header = ['system', 'threads', 'train img/s', 'x ConvNetJS', 'x 1 worker', 'train GFLOP/s', '% of peak', 'eval img/s', 'eval GFLOP/s'];
+  const header = ['system', 'kernels', 'threads', 'train img/s', 'x ConvNetJS', 'x 1 worker', 'train GFLOP/s', '% of peak', 'eval img/s', 'eval GFLOP/s'];
   const table = result.map((r) => [
-    r.system, String(r.threads), r.trainIps.toFixed(1), r.vsConvNetJS === null ? '-' : r.vsConvNetJS.toFixed(1),
+    r.system, r.kernels, String(r.threads), r.trainIps.toFixed(1), r.vsConvNetJS === null ? '-' : r.vsConvNetJS.toFixed(1),
     r.vsOneWorker === null ? '-' : r.vsOneWorker.toFixed(2), r.trainGflops.toFixed(2), (100 * r.shareOfPeak).toFixed(1),
     r.evalIps.toFixed(0), r.evalGflops.toFixed(2),
   ]);

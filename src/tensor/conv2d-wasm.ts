@@ -3,8 +3,8 @@
  * conv2d.ts (NCHW, zero padding, any kernel / stride / channels), with every tensor at a byte address
  * in one WasmKernels instance's memory.
  *
- * Forward unfolds each sample with im2col into its own slice of `cols` ([n][K][P]) and keeps it, so the
- * backward pass reuses the unfolded input instead of unfolding again:
+ * Forward unfolds each sample with im2col into its own slice of `cols` ([n][K][P]) and keeps it (up to
+ * COL_CACHE_SAMPLES samples), so the backward pass reuses the unfolded input instead of unfolding again:
  *   out_b[outC, P] = bias + W[outC, K] * col_b                  (one gemm per sample)
  *   dW[outC, K]   += dY_b[outC, P] * col_b^T                    (accumulated sample by sample)
  *   db[o]         += sum dY[:, o, :]
@@ -20,8 +20,9 @@ export interface ConvWasmBuffers {
   bias: number;
   weightGrad: number;
   biasGrad: number;
-  /** n unfolded samples, K*P floats each (unused for pointwise convs). */
+  /** colSlots unfolded samples, K*P floats each (unused for pointwise convs). */
   cols: number;
+  colSlots: number;
   /** K*P floats for the input gradient of one sample before col2im. */
   dcol: number;
   /** Samples whose cols are valid (set by forward). */
@@ -32,17 +33,26 @@ function pointwise(d: Conv2dDims): boolean {
   return d.kH === 1 && d.kW === 1 && d.stride === 1 && d.pad === 0;
 }
 
+/**
+ * At most this many samples' unfolded input is kept from forward to backward (for the CIFAR network
+ * ~0.8 MB per sample). Training micro-batches are smaller; a larger batch (evaluation, 50 by default,
+ * which never runs backward) unfolds every sample into slot 0 and backward unfolds again.
+ */
+export const COL_CACHE_SAMPLES = 16;
+
 /** Reserve a conv layer's buffers for batches of up to n samples. */
 export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number): ConvWasmBuffers {
   const K = d.inC * d.kH * d.kW;
   const P = d.outH * d.outW;
   const pw = pointwise(d);
+  const colSlots = Math.min(Math.max(n, 1), COL_CACHE_SAMPLES);
   return {
     weights: wk.alloc(d.outC * K),
     bias: wk.alloc(d.outC),
     weightGrad: wk.alloc(d.outC * K),
     biasGrad: wk.alloc(d.outC),
-    cols: pw ? 0 : wk.alloc(n * K * P),
+    cols: pw ? 0 : wk.alloc(colSlots * K * P),
+    colSlots,
     dcol: pw ? 0 : wk.alloc(K * P),
     colsFor: { input: -1, n: 0 },
   };
@@ -58,16 +68,17 @@ export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number,
   const outBytes = outC * P * 4;
   x.broadcastBias(n, outC, P, buf.bias, output);
   const pw = pointwise(d);
+  const keep = n <= buf.colSlots;
   for (let b = 0; b < n; b++) {
     let col = input + b * inBytes;
     if (!pw) {
-      col = buf.cols + b * K * P * 4;
+      col = buf.cols + (keep ? b : 0) * K * P * 4;
       x.im2col(inC, inH, inW, kH, kW, stride, pad, outH, outW, input + b * inBytes, col, P);
     }
     x.sgemm(0, 0, outC, P, K, 1, buf.weights, K, col, P, 1, output + b * outBytes, P);
   }
   buf.colsFor.input = input;
-  buf.colsFor.n = n;
+  buf.colsFor.n = keep ? n : 0;
 }
 
 /**
@@ -84,13 +95,14 @@ export function conv2dBackwardWasm(
   const inBytes = inC * inH * inW * 4;
   const outBytes = outC * P * 4;
   const pw = pointwise(d);
-  const cached = buf.colsFor.input === input && buf.colsFor.n === n;
+  const keep = n <= buf.colSlots;
+  const cached = keep && buf.colsFor.input === input && buf.colsFor.n === n;
   x.biasGradAdd(n, outC, P, outputGrad, buf.biasGrad);
   for (let b = 0; b < n; b++) {
     const dy = outputGrad + b * outBytes;
     let col = input + b * inBytes;
     if (!pw) {
-      col = buf.cols + b * K * P * 4;
+      col = buf.cols + (keep ? b : 0) * K * P * 4;
       if (!cached) x.im2col(inC, inH, inW, kH, kW, stride, pad, outH, outW, input + b * inBytes, col, P);
     }
     x.sgemm(0, 1, outC, K, P, 1, dy, P, col, P, 1, buf.weightGrad, K);
@@ -105,5 +117,5 @@ export function conv2dBackwardWasm(
     }
   }
   buf.colsFor.input = input;
-  buf.colsFor.n = n;
+  buf.colsFor.n = keep ? n : 0;
 }
