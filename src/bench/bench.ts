@@ -16,7 +16,7 @@ import { Network } from '../nn/network.js';
 import { defaultOptimizerOptions, Optimizer } from '../nn/optimizers.js';
 import { DEFAULT_PRESET, presetLayerDefs, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { WorkerPool } from '../parallel/pool.js';
-import { kernelKind } from '../tensor/wasm.js';
+import { kernelKind, wasmVariant } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
 
 interface Args {
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   const train = syntheticSplit(4096, 1);
   const test = syntheticSplit(1000, 2);
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const kernels = kernelKind();
+  const kernels = kernelKind() === 'wasm' ? `wasm ${wasmVariant()}` : 'js';
   log(`cnnviz bench: ${DEFAULT_PRESET}, batch ${args.batch}, micro-batch ${args.microBatch}, ${kernels} kernels, ${args.seconds} s per measurement, ` +
     `${(trainFlops / 1e6).toFixed(1)} MFLOP per training image, ${(fwd / 1e6).toFixed(2)} MFLOP per evaluated image`);
 

@@ -9,6 +9,13 @@
  * Worker threads inherit the environment, so every replica of a run uses the same kernels (results
  * are deterministic for either choice, and independent of the number of workers).
  *
+ * Two builds of the same source: kernels-relaxed.wasm (relaxed SIMD: f32x4.relaxed_madd, a fused
+ * multiply-add on this hardware; Node 20 needs --experimental-wasm-relaxed-simd, set here before
+ * compiling) is used when the engine accepts it, else kernels.wasm (plain SIMD128). Set
+ * CNNVIZ_WASM_FMA=0 to force the plain build. Every thread of a process makes the same choice, so
+ * replicas stay bit-identical; FMA rounds differently from mul+add, so the two builds agree to
+ * float32 rounding, not bit for bit.
+ *
  * Each Network owns one instance (its own linear memory): its activation buffers live inside that
  * memory, so the kernels read and write them in place. Memory is laid out by a bump allocator that is
  * reset whenever the network re-lays out its buffers; growing the memory detaches old views, so owners
@@ -16,6 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 export type KernelKind = 'js' | 'wasm';
 
@@ -52,26 +60,45 @@ export interface WasmExports {
   maxPoolBackward(outCount: number, inCount: number, outputGrad: number, argmax: number, inputGrad: number): void;
 }
 
-/** The compiled module: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */
-function wasmUrl(): URL {
+/** A compiled module file: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */
+function wasmUrl(file: string): URL {
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return new URL('../../dist/tensor/wasm/kernels.wasm', import.meta.url);
-  return new URL('./wasm/kernels.wasm', import.meta.url);
+  if (here.endsWith('.ts')) return new URL(`../../dist/tensor/wasm/${file}`, import.meta.url);
+  return new URL(`./wasm/${file}`, import.meta.url);
 }
 
 let compiled: WasmModule | null | undefined;
+let variant: 'relaxed-simd' | 'simd' | 'none' = 'none';
 let loadError = '';
 
 /** The compiled module, or null (with the reason in `wasmUnavailableReason`) when it cannot be loaded. */
 export function wasmModule(): WasmModule | null {
   if (compiled !== undefined) return compiled;
-  try {
-    compiled = new WA.Module(readFileSync(wasmUrl()));
-  } catch (e) {
-    compiled = null;
-    loadError = e instanceof Error ? e.message : String(e);
+  compiled = null;
+  if (process.env.CNNVIZ_WASM_FMA !== '0') {
+    try {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+      compiled = new WA.Module(readFileSync(wasmUrl('kernels-relaxed.wasm')));
+      variant = 'relaxed-simd';
+    } catch {
+      compiled = null; // no relaxed SIMD in this engine (or not built): the plain SIMD build below
+    }
+  }
+  if (!compiled) {
+    try {
+      compiled = new WA.Module(readFileSync(wasmUrl('kernels.wasm')));
+      variant = 'simd';
+    } catch (e) {
+      loadError = e instanceof Error ? e.message : String(e);
+    }
   }
   return compiled;
+}
+
+/** Which build is loaded: 'relaxed-simd' (FMA), 'simd', or 'none'. */
+export function wasmVariant(): 'relaxed-simd' | 'simd' | 'none' {
+  wasmModule();
+  return variant;
 }
 
 export function wasmUnavailableReason(): string {

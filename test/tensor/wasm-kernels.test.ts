@@ -17,7 +17,7 @@ import { allocConvWasm, COL_CACHE_SAMPLES, conv2dBackwardWasm, conv2dForwardWasm
 import { sgemm } from '../../src/tensor/gemm.js';
 import { reluBackward, reluForward } from '../../src/tensor/activations.js';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward } from '../../src/tensor/pool2d.js';
-import { kernelKind, WasmKernels, wasmModule } from '../../src/tensor/wasm.js';
+import { kernelKind, WasmKernels, wasmModule, wasmVariant } from '../../src/tensor/wasm.js';
 import { Workspace } from '../../src/tensor/workspace.js';
 import { makeRng, maxRelErr, randomArray } from './helpers.js';
 
@@ -33,7 +33,7 @@ function agree(label: string, fast: ArrayLike<number>, ref: ArrayLike<number>, t
     scale = Math.max(scale, Math.abs(ref[i]));
   }
   const err = diff / scale;
-  console.log(`wasm vs js ${label}: normwise rel err ${err.toExponential(2)}, element-wise ${maxRelErr(fast, ref).toExponential(2)} (n=${ref.length})`);
+  console.log(`wasm (${wasmVariant()}) vs js ${label}: normwise rel err ${err.toExponential(2)}, element-wise ${maxRelErr(fast, ref).toExponential(2)} (n=${ref.length})`);
   expect(scale).toBeGreaterThan(0);
   expect(err).toBeLessThanOrEqual(tol);
 }
