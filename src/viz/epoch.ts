@@ -145,6 +145,25 @@ export interface EpochVizSummary {
 }
 
 export const SCALE_STATE_FILE = 'viz-scale-state.json';
+
+/** Pictures drawn and encoded at the same time: enough to keep sharp's threads busy, few enough to bound memory. */
+const PICTURES_IN_FLIGHT = 4;
+
+/** Run async jobs with at most `n` in flight, in the order they were queued. */
+export function concurrencyLimit(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(job: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await job();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
 export const EPOCH_INDEX_FILE = 'epoch.json';
 
 /** JSON with 2-space indent, but arrays of numbers/strings kept on one line. */
@@ -486,6 +505,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
 
   const layerSummaries: LayerVizSummary[] = [];
   const layerDone: Promise<void>[] = [];
+  const limit = concurrencyLimit(PICTURES_IN_FLIGHT);
   probe.layers.forEach((layer, li) => {
     const info = infos[li];
     const dirRel = `${epochDir}/${layerDirName(layer.index, layer.type)}`;
@@ -529,14 +549,19 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const rel = `${dirRel}/${q}.png`;
       const frameRel = `${FRAMES_DIR}/${animationName(layer, q)}/${epochDir}.${FRAME_EXT}`;
       const wantFrame = animations !== 'none' && animated.has(`${li}/${q}`);
-      const r = renderPicture(job, engine, `${q}.png`);
-      stats.quantities[q] = { ...st, shape, picture: r.summary };
       summary.files[q] = rel;
-      pictures.push(encodeCanvasPng(r.canvas, engine).then((png) => write(rel, png)));
-      if (wantFrame) {
-        const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
-        pictures.push(encodeCanvasWebp(frame, engine).then((webp) => write(frameRel, webp)));
-      }
+      // Drawn only when a slot is free: all pictures' raw canvases at once cost hundreds of MB.
+      pictures.push(
+        limit(async () => {
+          const r = renderPicture(job, engine, `${q}.png`);
+          stats.quantities[q] = { ...st, shape, picture: r.summary };
+          write(rel, await encodeCanvasPng(r.canvas, engine));
+          if (wantFrame) {
+            const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
+            write(frameRel, await encodeCanvasWebp(frame, engine));
+          }
+        }),
+      );
     }
     layerDone.push(
       Promise.all(pictures).then(() => {
