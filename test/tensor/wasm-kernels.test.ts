@@ -13,7 +13,7 @@ import { Network } from '../../src/nn/network.js';
 import type { PassContext } from '../../src/nn/layers/layer.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
 import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '../../src/tensor/conv2d.js';
-import { allocConvWasm, COL_CACHE_SAMPLES, conv2dBackwardWasm, conv2dForwardWasm } from '../../src/tensor/conv2d-wasm.js';
+import { allocConvWasm, COL_CACHE_SAMPLES, colStride, conv2dBackwardWasm, conv2dForwardWasm } from '../../src/tensor/conv2d-wasm.js';
 import { sgemm } from '../../src/tensor/gemm.js';
 import { reluBackward, reluForward } from '../../src/tensor/activations.js';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward } from '../../src/tensor/pool2d.js';
@@ -110,6 +110,8 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
     { label: 'n3 c7 11x13 k3x3 s1 p1 -> 9', d: makeConv2dDims(3, 7, 11, 13, 9, 3, 3, 1, 1) },
     { label: 'CIFAR conv1 n2 c3 32x32 k5 p2 -> 16', d: makeConv2dDims(2, 3, 32, 32, 16, 5, 5, 1, 2) },
     { label: 'CIFAR conv2 n2 c16 16x16 k5 p2 -> 20', d: makeConv2dDims(2, 16, 16, 16, 20, 5, 5, 1, 2) },
+    { label: 'CIFAR conv3 n3 c20 8x8 k5 p2 -> 20 (padded col rows)', d: makeConv2dDims(3, 20, 8, 8, 20, 5, 5, 1, 2) },
+    { label: `n${COL_CACHE_SAMPLES + 1} c2 8x16 k3x3 s1 p1 -> 4 (padded col rows, more samples than kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 1, 2, 8, 16, 4, 3, 3, 1, 1) },
     { label: `n${COL_CACHE_SAMPLES + 3} c2 5x6 k3x3 s1 p1 -> 3 (more samples than unfolded ones kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 3, 2, 5, 6, 3, 3, 3, 1, 1) },
   ];
   for (const { label, d } of cases) {
@@ -158,6 +160,15 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
       expect(get(wk, buf2.weightGrad, weights.length)).toEqual(get(wk, buf.weightGrad, weights.length));
     });
   }
+});
+
+describe('conv col row stride', () => {
+  it('pads rows whose length is a multiple of 64 floats (4 KiB-aliasing strides), and only those', () => {
+    expect(colStride(1024)).toBe(1040);
+    expect(colStride(64)).toBe(80);
+    expect(colStride(25)).toBe(25);
+    expect(colStride(100)).toBe(100);
+  });
 });
 
 describe('wasm relu vs TypeScript relu', () => {

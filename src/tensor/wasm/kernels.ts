@@ -123,19 +123,22 @@ function micro(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: usize): v
     a += 16;
     b += 32;
   }
+  // Every load of C before any store: with a row stride of a multiple of 4 KiB, a load issued after
+  // a store to another row looks (to the low 12 address bits) like it depends on it and stalls.
   const al = f32x4.splat(alpha);
-  let o = c;
-  v128.store(o, madd(al, c00, v128.load(o)));
-  v128.store(o, madd(al, c01, v128.load(o, 16)), 16);
-  o += ldc;
-  v128.store(o, madd(al, c10, v128.load(o)));
-  v128.store(o, madd(al, c11, v128.load(o, 16)), 16);
-  o += ldc;
-  v128.store(o, madd(al, c20, v128.load(o)));
-  v128.store(o, madd(al, c21, v128.load(o, 16)), 16);
-  o += ldc;
-  v128.store(o, madd(al, c30, v128.load(o)));
-  v128.store(o, madd(al, c31, v128.load(o, 16)), 16);
+  const o0 = c, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+  const d00 = v128.load(o0), d01 = v128.load(o0, 16);
+  const d10 = v128.load(o1), d11 = v128.load(o1, 16);
+  const d20 = v128.load(o2), d21 = v128.load(o2, 16);
+  const d30 = v128.load(o3), d31 = v128.load(o3, 16);
+  v128.store(o0, madd(al, c00, d00));
+  v128.store(o0, madd(al, c01, d01), 16);
+  v128.store(o1, madd(al, c10, d10));
+  v128.store(o1, madd(al, c11, d11), 16);
+  v128.store(o2, madd(al, c20, d20));
+  v128.store(o2, madd(al, c21, d21), 16);
+  v128.store(o3, madd(al, c30, d30));
+  v128.store(o3, madd(al, c31, d31), 16);
 }
 
 /** Edge tile (mb < MR rows or nb < NR columns) through a scratch tile, same arithmetic as `micro`. */
