@@ -11,7 +11,7 @@ import { LossLayer, type LossTarget } from './layers/loss.js';
 import { LrnLayer } from './layers/lrn.js';
 import { MaxoutLayer } from './layers/maxout.js';
 import { MaxPoolLayer } from './layers/pool.js';
-import type { LayerConfig, ModelSpec, Shape3 } from './spec.js';
+import { paramCountOf, type LayerConfig, type ModelSpec, type Shape3 } from './spec.js';
 
 /** Where a parameter tensor sits in the network's flat parameter vector. */
 export interface ParamRange {
@@ -24,13 +24,7 @@ export interface ParamRange {
 }
 
 function countParams(spec: ModelSpec): number {
-  let total = 0;
-  spec.layers.forEach((l, i) => {
-    const inShape = spec.shapes[i - 1];
-    if (l.type === 'conv') total += l.filters * inShape[0] * l.kernelH * l.kernelW + l.filters;
-    if (l.type === 'fc') total += l.units * inShape[0] * inShape[1] * inShape[2] + l.units;
-  });
-  return total;
+  return spec.layers.reduce((total, layer, i) => total + paramCountOf(layer, spec.shapes[i - 1]), 0);
 }
 
 function buildLayer(config: LayerConfig, index: number, inShape: Shape3, outShape: Shape3, alloc: ParamAllocator): Layer {

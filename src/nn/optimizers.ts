@@ -99,61 +99,100 @@ export class Optimizer {
   update(params: Float32Array, grads: Float32Array, ranges: ParamRange[], batchSize: number): DecayLoss {
     const o = this.options;
     const decay = Optimizer.decayLoss(params, ranges, o.l1Decay, o.l2Decay);
-    const s = this.state;
-    s.step += 1;
-    const { gsum, xsum } = s;
-    const lr = o.learningRate;
-    const mom = o.momentum;
-    const invBatch = 1 / batchSize;
-    const bias1 = 1 - Math.pow(o.beta1, s.step);
-    const bias2 = 1 - Math.pow(o.beta2, s.step);
+    this.state.step += 1;
     for (const r of ranges) {
-      const l1 = o.l1Decay * r.l1DecayMul;
-      const l2 = o.l2Decay * r.l2DecayMul;
-      const end = r.offset + r.length;
-      for (let j = r.offset; j < end; j++) {
-        const p = params[j];
-        const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
-        let dx: number;
-        switch (o.method) {
-          case 'sgd':
-            if (mom > 0) {
-              dx = mom * gsum[j] - lr * g;
-              gsum[j] = dx;
-            } else {
-              dx = -lr * g;
-            }
-            break;
-          case 'nesterov': {
-            const prev = gsum[j];
-            gsum[j] = prev * mom + lr * g;
-            dx = mom * prev - (1 + mom) * gsum[j];
-            break;
-          }
-          case 'adagrad':
-            gsum[j] += g * g;
-            dx = (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
-            break;
-          case 'windowgrad':
-            gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
-            dx = (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
-            break;
-          case 'adadelta':
-            gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
-            dx = -Math.sqrt((xsum[j] + o.eps) / (gsum[j] + o.eps)) * g;
-            xsum[j] = o.ro * xsum[j] + (1 - o.ro) * dx * dx;
-            break;
-          case 'adam': {
-            gsum[j] = gsum[j] * o.beta1 + (1 - o.beta1) * g;
-            xsum[j] = xsum[j] * o.beta2 + (1 - o.beta2) * g * g;
-            dx = (-lr * (gsum[j] / bias1)) / (Math.sqrt(xsum[j] / bias2) + o.eps);
-            break;
-          }
-        }
-        params[j] = p + dx;
-        grads[j] = 0;
-      }
+      // One tight loop per method and range: a method switch per parameter costs more than the update.
+      const step = STEPS[o.method];
+      step(params, grads, this.state, o, r.offset, r.offset + r.length, o.l1Decay * r.l1DecayMul, o.l2Decay * r.l2DecayMul, 1 / batchSize);
     }
     return decay;
   }
 }
+
+/** Updates params[begin, end) with ConvNetJS's step gradient g = (l2*p + l1*sign(p) + grad) / batch; zeroes grads. */
+type StepFn = (
+  params: Float32Array, grads: Float32Array, s: OptimizerState, o: OptimizerOptions,
+  begin: number, end: number, l1: number, l2: number, invBatch: number,
+) => void;
+
+const STEPS: Record<OptimizerMethod, StepFn> = {
+  sgd(params, grads, s, o, begin, end, l1, l2, invBatch) {
+    const { gsum } = s;
+    const lr = o.learningRate;
+    const mom = o.momentum;
+    for (let j = begin; j < end; j++) {
+      const p = params[j];
+      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      let dx: number;
+      if (mom > 0) {
+        dx = mom * gsum[j] - lr * g;
+        gsum[j] = dx;
+      } else {
+        dx = -lr * g;
+      }
+      params[j] = p + dx;
+      grads[j] = 0;
+    }
+  },
+  nesterov(params, grads, s, o, begin, end, l1, l2, invBatch) {
+    const { gsum } = s;
+    const lr = o.learningRate;
+    const mom = o.momentum;
+    for (let j = begin; j < end; j++) {
+      const p = params[j];
+      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      const prev = gsum[j];
+      gsum[j] = prev * mom + lr * g;
+      params[j] = p + (mom * prev - (1 + mom) * gsum[j]);
+      grads[j] = 0;
+    }
+  },
+  adagrad(params, grads, s, o, begin, end, l1, l2, invBatch) {
+    const { gsum } = s;
+    const lr = o.learningRate;
+    for (let j = begin; j < end; j++) {
+      const p = params[j];
+      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      gsum[j] += g * g;
+      params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
+      grads[j] = 0;
+    }
+  },
+  windowgrad(params, grads, s, o, begin, end, l1, l2, invBatch) {
+    const { gsum } = s;
+    const lr = o.learningRate;
+    for (let j = begin; j < end; j++) {
+      const p = params[j];
+      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
+      params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
+      grads[j] = 0;
+    }
+  },
+  adadelta(params, grads, s, o, begin, end, l1, l2, invBatch) {
+    const { gsum, xsum } = s;
+    for (let j = begin; j < end; j++) {
+      const p = params[j];
+      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
+      const dx = -Math.sqrt((xsum[j] + o.eps) / (gsum[j] + o.eps)) * g;
+      xsum[j] = o.ro * xsum[j] + (1 - o.ro) * dx * dx;
+      params[j] = p + dx;
+      grads[j] = 0;
+    }
+  },
+  adam(params, grads, s, o, begin, end, l1, l2, invBatch) {
+    const { gsum, xsum } = s;
+    const lr = o.learningRate;
+    const bias1 = 1 - Math.pow(o.beta1, s.step);
+    const bias2 = 1 - Math.pow(o.beta2, s.step);
+    for (let j = begin; j < end; j++) {
+      const p = params[j];
+      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      gsum[j] = gsum[j] * o.beta1 + (1 - o.beta1) * g;
+      xsum[j] = xsum[j] * o.beta2 + (1 - o.beta2) * g * g;
+      params[j] = p + (-lr * (gsum[j] / bias1)) / (Math.sqrt(xsum[j] / bias2) + o.eps);
+      grads[j] = 0;
+    }
+  },
+};
