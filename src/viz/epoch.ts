@@ -83,17 +83,19 @@ export interface PictureSummary {
   height: number;
 }
 
+/** What identifies a layer in stats.json and epoch.json. */
+export interface LayerFacts {
+  index: number;
+  type: string;
+  description: string;
+  outShape: [number, number, number];
+  paramCount: number;
+  weightShape?: [number, number, number, number];
+}
+
 export interface LayerStatsFile {
   epoch: number;
-  layer: {
-    index: number;
-    type: string;
-    description: string;
-    outShape: [number, number, number];
-    paramCount: number;
-    weightShape?: [number, number, number, number];
-    activationsNonNegative: boolean;
-  };
+  layer: LayerFacts & { activationsNonNegative: boolean };
   probeCount: number;
   scaleMode: VizScaleMode;
   quantities: Partial<Record<Quantity, QuantityStats & { shape: number[]; picture: PictureSummary }>>;
@@ -101,13 +103,7 @@ export interface LayerStatsFile {
   biasGrads?: QuantityStats;
 }
 
-export interface LayerVizSummary {
-  index: number;
-  type: string;
-  description: string;
-  outShape: [number, number, number];
-  paramCount: number;
-  weightShape?: [number, number, number, number];
+export interface LayerVizSummary extends LayerFacts {
   /** Folder relative to the output folder, e.g. "epoch-003/01-conv". */
   dir: string;
   /** Picture files relative to the output folder, by quantity. */
@@ -511,13 +507,13 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     const dirRel = `${epochDir}/${layerDirName(layer.index, layer.type)}`;
     const channelNames = classChannelNames(probe.layers, li, opts.classNames);
     const probeLabels = probe.labels.map((l) => opts.classNames[l] ?? `${l}`);
+    const facts: LayerFacts = {
+      index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
+      paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
+    };
     const stats: LayerStatsFile = {
       epoch,
-      layer: {
-        index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
-        paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
-        activationsNonNegative: layer.activationsNonNegative,
-      },
+      layer: { ...facts, activationsNonNegative: layer.activationsNonNegative },
       probeCount: P,
       scaleMode: mode,
       quantities: {},
@@ -525,8 +521,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       ...(layer.biasGrads ? { biasGrads: computeStats(layer.biasGrads) } : {}),
     };
     const summary: LayerVizSummary = {
-      index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
-      paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
+      ...facts,
       dir: dirRel, files: {}, statsFile: `${dirRel}/stats.json`, ranges: {},
     };
     layerSummaries.push(summary);
