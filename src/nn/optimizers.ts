@@ -109,7 +109,12 @@ export class Optimizer {
   }
 }
 
-/** Updates params[begin, end) with ConvNetJS's step gradient g = (l2*p + l1*sign(p) + grad) / batch; zeroes grads. */
+/** ConvNetJS's step gradient: decay gradients plus the batch-summed gradient, over the batch size. */
+function stepGradient(p: number, summedGrad: number, l1: number, l2: number, invBatch: number): number {
+  return (l2 * p + l1 * (p > 0 ? 1 : -1) + summedGrad) * invBatch;
+}
+
+/** Updates params[begin, end) with stepGradient and zeroes grads[begin, end). */
 type StepFn = (
   params: Float32Array, grads: Float32Array, s: OptimizerState, o: OptimizerOptions,
   begin: number, end: number, l1: number, l2: number, invBatch: number,
@@ -122,7 +127,7 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
     const mom = o.momentum;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      const g = stepGradient(p, grads[j], l1, l2, invBatch);
       let dx: number;
       if (mom > 0) {
         dx = mom * gsum[j] - lr * g;
@@ -140,7 +145,7 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
     const mom = o.momentum;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      const g = stepGradient(p, grads[j], l1, l2, invBatch);
       const prev = gsum[j];
       gsum[j] = prev * mom + lr * g;
       params[j] = p + (mom * prev - (1 + mom) * gsum[j]);
@@ -152,7 +157,7 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
     const lr = o.learningRate;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      const g = stepGradient(p, grads[j], l1, l2, invBatch);
       gsum[j] += g * g;
       params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
       grads[j] = 0;
@@ -163,7 +168,7 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
     const lr = o.learningRate;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      const g = stepGradient(p, grads[j], l1, l2, invBatch);
       gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
       params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
       grads[j] = 0;
@@ -173,7 +178,7 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
     const { gsum, xsum } = s;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      const g = stepGradient(p, grads[j], l1, l2, invBatch);
       gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
       const dx = -Math.sqrt((xsum[j] + o.eps) / (gsum[j] + o.eps)) * g;
       xsum[j] = o.ro * xsum[j] + (1 - o.ro) * dx * dx;
@@ -188,7 +193,7 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
     const bias2 = 1 - Math.pow(o.beta2, s.step);
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = (l2 * p + l1 * (p > 0 ? 1 : -1) + grads[j]) * invBatch;
+      const g = stepGradient(p, grads[j], l1, l2, invBatch);
       gsum[j] = gsum[j] * o.beta1 + (1 - o.beta1) * g;
       xsum[j] = xsum[j] * o.beta2 + (1 - o.beta2) * g * g;
       params[j] = p + (-lr * (gsum[j] / bias1)) / (Math.sqrt(xsum[j] / bias2) + o.eps);
