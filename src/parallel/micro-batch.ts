@@ -75,14 +75,15 @@ export class MicroBatchRunner {
     this.ctx.training = false;
     const out = this.net.forward(this.images, n, this.ctx);
     const k = this.net.outputSize;
+    // Test loss is the cross-entropy of the softmax probabilities; other loss layers report 0.
+    const softmaxOutput = this.net.layers[this.net.layers.length - 1].type === 'softmax';
     let loss = 0;
     let correct = 0;
     for (let i = 0; i < n; i++) {
       const predicted = argmaxRow(out, i, k);
       predictions[start + i] = predicted;
       if (predicted === this.labels[i]) correct++;
-      // Cross-entropy of the probabilities (softmax output); other losses report 0 here.
-      if (this.net.layers[this.net.layers.length - 1].type === 'softmax') loss -= Math.log(Math.max(out[i * k + this.labels[i]], 1e-30));
+      if (softmaxOutput) loss -= Math.log(Math.max(out[i * k + this.labels[i]], 1e-30));
     }
     return [loss, correct];
   }
