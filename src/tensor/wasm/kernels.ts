@@ -141,6 +141,40 @@ function micro(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: usize): v
   v128.store(o3, madd(al, c31, d31), 16);
 }
 
+/** Tile[4 x 8, row stride 32 bytes] = Ap[4 x kc] * Bp[kc x 8]: `micro` with beta = 0, no loads of the tile. */
+function microSet(kc: i32, a: usize, b: usize, t: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    a += 16;
+    b += 32;
+  }
+  v128.store(t, c00);
+  v128.store(t, c01, 16);
+  v128.store(t, c10, 32);
+  v128.store(t, c11, 48);
+  v128.store(t, c20, 64);
+  v128.store(t, c21, 80);
+  v128.store(t, c30, 96);
+  v128.store(t, c31, 112);
+}
+
 /** Edge tile (mb < MR rows or nb < NR columns) through a scratch tile, same arithmetic as `micro`. */
 function microEdge(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: i32, mb: i32, nb: i32): void {
   const t = edgeTile;
@@ -437,6 +471,97 @@ export function col2imAdd(
           }
         }
         row += rowStep;
+      }
+    }
+  }
+}
+
+/**
+ * Input gradient of a stride-1 convolution for one sample without the dcol matrix:
+ *   grad (inC x inH x inW) = col2im(W^T * dY)
+ * W [outC x K] (K = inC*kH*kW), dY [outC x P] (P = outH*outW). Each 4 x 8 tile of W^T * dY is added
+ * straight into grad, so nothing of K x P size is written, zeroed or read back. A tile's 4 rows are
+ * the same kernel offset (ky, kx) of 4 channels (needs inC % 4 == 0), so they land in 4 different
+ * planes at the same place: rows of adjacent kx would overlap by all but one float, and each
+ * read-modify-write would wait for the previous store. Its 8 columns are 8 positions of one output
+ * row (needs outW % 8 == 0). Sums in a fixed order (deterministic).
+ */
+export function convBackwardData(
+  inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, pad: i32, outC: i32, outH: i32, outW: i32,
+  W: usize, dy: usize, grad: usize,
+): void {
+  memory.fill(grad, 0, <usize>(inC * inH * inW) * 4);
+  const M = inC * kH * kW;
+  const N = outH * outW;
+  const kk = kH * kW;
+  const groups = inC / MR;
+  const tiles = groups * kk;
+  const tilesPerBlock = MC / MR;
+  const planeBytes = <usize>(inH * inW) * 4;
+  const t = edgeTile;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < outC; pc += KC) {
+      const kc = min(KC, outC - pc);
+      packBlockB(false, dy, N, pc, jc, nc, kc);
+      for (let t0 = 0; t0 < tiles; t0 += tilesPerBlock) {
+        const tn = min(tilesPerBlock, tiles - t0);
+        // Pack the tiles' rows of W^T: tile tt is offset s = tt / groups of channels 4g .. 4g+3.
+        let dst = packA;
+        for (let tt = t0; tt < t0 + tn; tt++) {
+          const sOff = tt / groups;
+          const g = tt - sOff * groups;
+          const col0 = W + <usize>(pc * M + g * MR * kk + sOff) * 4;
+          const kkBytes = <usize>kk * 4;
+          const mBytes = <usize>M * 4;
+          let src = col0;
+          for (let k = 0; k < kc; k++) {
+            store<f32>(dst, load<f32>(src));
+            store<f32>(dst, load<f32>(src + kkBytes), 4);
+            store<f32>(dst, load<f32>(src + 2 * kkBytes), 8);
+            store<f32>(dst, load<f32>(src + 3 * kkBytes), 12);
+            dst += 16;
+            src += mBytes;
+          }
+        }
+        for (let tt = t0; tt < t0 + tn; tt++) {
+          const sOff = tt / groups;
+          const g = tt - sOff * groups;
+          const ky = sOff / kW;
+          const kx = sOff - ky * kW;
+          const ap = packA + <usize>((tt - t0) * MR * kc) * 4;
+          const plane0 = grad + <usize>(g * MR) * planeBytes;
+          for (let jr = 0; jr < nc; jr += NR) {
+            const p = jc + jr;
+            const oy = p / outW;
+            const iy = oy + ky - pad;
+            if (iy < 0 || iy >= inH) continue;
+            const ix = p - oy * outW + kx - pad;
+            microSet(kc, ap, packB + <usize>(jr * kc) * 4, t);
+            const d0 = plane0 + <usize>(iy * inW + ix) * 4;
+            if (ix >= 0 && ix + NR <= inW) {
+              let d = d0;
+              let sp = t;
+              for (let r = 0; r < MR; r++) {
+                v128.store(d, f32x4.add(v128.load(d), v128.load(sp)));
+                v128.store(d, f32x4.add(v128.load(d, 16), v128.load(sp, 16)), 16);
+                d += planeBytes;
+                sp += 32;
+              }
+            } else {
+              const lo = ix < 0 ? -ix : 0;
+              const hi = ix + NR > inW ? inW - ix : NR;
+              for (let r = 0; r < MR; r++) {
+                const d = d0 + <usize>r * planeBytes;
+                const sp = t + <usize>(r * NR) * 4;
+                for (let q = lo; q < hi; q++) {
+                  const a = d + <usize>q * 4;
+                  store<f32>(a, load<f32>(a) + load<f32>(sp + <usize>q * 4));
+                }
+              }
+            }
+          }
+        }
       }
     }
   }
