@@ -49,6 +49,10 @@ export interface WasmExports {
   ): void;
   im2col(inC: number, inH: number, inW: number, kH: number, kW: number, stride: number, pad: number, outH: number, outW: number, input: number, col: number, ldcol: number): void;
   col2imAdd(inC: number, inH: number, inW: number, kH: number, kW: number, stride: number, pad: number, outH: number, outW: number, col: number, ldcol: number, grad: number): void;
+  convForward(
+    inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
+    W: number, input: number, padded: number, out: number,
+  ): void;
   convBackwardData(
     inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
     W: number, dy: number, grad: number,

@@ -477,6 +477,119 @@ export function col2imAdd(
 }
 
 /**
+ * Copy input (inC x inH x inW) into padded (inC x (inH + 2 pad) x (inW + 2 pad)) with zero borders, so
+ * that packConvB reads every unfolded row without bounds checks.
+ */
+function padInput(inC: i32, inH: i32, inW: i32, pad: i32, input: usize, padded: usize): void {
+  const wp = inW + 2 * pad;
+  let dst = padded;
+  let src = input;
+  const rowBytes = <usize>wp * 4;
+  for (let c = 0; c < inC; c++) {
+    for (let y = 0; y < pad; y++) {
+      zeroF32(dst, wp);
+      dst += rowBytes;
+    }
+    for (let y = 0; y < inH; y++) {
+      zeroF32(dst, pad);
+      copyF32(dst + <usize>pad * 4, src, inW);
+      zeroF32(dst + <usize>(pad + inW) * 4, pad);
+      dst += rowBytes;
+      src += <usize>inW * 4;
+    }
+    for (let y = 0; y < pad; y++) {
+      zeroF32(dst, wp);
+      dst += rowBytes;
+    }
+  }
+}
+
+/**
+ * Pack op(B)[pc:pc+kc, jc:jc+nc] of B = im2col(input) straight from the zero-padded input (stride 1,
+ * outW % 8 == 0: a panel's 8 columns are 8 positions of one output row, so each of its rows is 8
+ * consecutive floats of a padded row). Same layout as packBlockB.
+ */
+function packConvB(
+  hp: i32, wp: i32, kH: i32, kW: i32, outW: i32,
+  padded: usize, pc: i32, jc: i32, nc: i32, kc: i32,
+): void {
+  const kk = kH * kW;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const p = jc + jr;
+    const oy = p / outW;
+    const ox = p - oy * outW;
+    let dst = packB + <usize>(jr * kc) * 4;
+    let c = pc / kk;
+    const rem = pc - c * kk;
+    let ky = rem / kW;
+    let kx = rem - ky * kW;
+    let k = 0;
+    while (k < kc) {
+      // A run of kernel columns kx .. kx+run-1 of one (c, ky): consecutive padded floats.
+      const run = min(kW - kx, kc - k);
+      let src = padded + <usize>((c * hp + oy + ky) * wp + ox + kx) * 4;
+      for (let r = 0; r < run; r++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        dst += 32;
+        src += 4;
+      }
+      k += run;
+      kx += run;
+      if (kx == kW) {
+        kx = 0;
+        if (++ky == kH) {
+          ky = 0;
+          c++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Forward of a stride-1 convolution for one sample without an unfolded copy of the input:
+ *   out[outC x P] += W[outC x K] * im2col(input)       (outW % 8 == 0; out holds the bias already)
+ * padded: scratch of inC x (inH + 2 pad) x (inW + 2 pad) floats.
+ * The gemm of `sgemm` (beta = 1) with op(B) packed from the input by packConvB, so the K x P unfolded
+ * matrix is never written and read back.
+ */
+export function convForward(
+  inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, pad: i32, outC: i32, outH: i32, outW: i32,
+  W: usize, input: usize, padded: usize, out: usize,
+): void {
+  padInput(inC, inH, inW, pad, input, padded);
+  const hp = inH + 2 * pad;
+  const wp = inW + 2 * pad;
+  const M = outC;
+  const N = outH * outW;
+  const K = inC * kH * kW;
+  const ldcBytes = <usize>N * 4;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      packConvB(hp, wp, kH, kW, outW, padded, pc, jc, nc, kc);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packBlockA(false, W, K, ic, pc, mc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const bp = packB + <usize>(jr * kc) * 4;
+          const cCol = out + <usize>((ic * N) + jc + jr) * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mb = min(MR, mc - ir);
+            const ap = packA + <usize>(ir * kc) * 4;
+            const cp = cCol + <usize>(ir * N) * 4;
+            if (mb == MR) micro(kc, ap, bp, 1, cp, ldcBytes);
+            else microEdge(kc, ap, bp, 1, cp, N, mb, NR);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
  * Input gradient of a stride-1 convolution for one sample without the dcol matrix:
  *   grad (inC x inH x inW) = col2im(W^T * dY)
  * W [outC x K] (K = inC*kH*kW), dY [outC x P] (P = outH*outW). Each 4 x 8 tile of W^T * dY is added
