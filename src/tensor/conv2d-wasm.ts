@@ -3,9 +3,9 @@
  * conv2d.ts (NCHW, zero padding, any kernel / stride / channels), with every tensor at a byte address
  * in one WasmKernels instance's memory.
  *
- * Stride-1 convolutions with output rows of a multiple of 8 (implicitForward) never unfold the input in
- * forward: the gemm packs its panels straight from a zero-padded copy (convForward), and backward
- * unfolds each sample into one slot that stays in cache. Other convolutions unfold each sample with
+ * Stride-1 convolutions with output rows of a multiple of 8 (implicitForward) never unfold the input:
+ * the forward and weight-gradient gemms pack their panels straight from a zero-padded copy of the
+ * sample (convForward, convBackwardFilter). Other convolutions unfold each sample with
  * im2col into its own slice of `cols` ([n][K][P]) and keep it (up to COL_CACHE_SAMPLES samples), so the
  * backward pass reuses the unfolded input instead of unfolding again:
  *   out_b[outC, P] = bias + W[outC, K] * col_b                  (one gemm per sample)
@@ -23,7 +23,7 @@ export interface ConvWasmBuffers {
   bias: number;
   weightGrad: number;
   biasGrad: number;
-  /** colSlots unfolded samples, K rows of ldcol floats each (unused for pointwise convs). */
+  /** colSlots unfolded samples, K rows of ldcol floats each (none for pointwise and implicitForward convs). */
   cols: number;
   colSlots: number;
   /** Row stride of cols and dcol (floats): see colStride. */
@@ -42,10 +42,11 @@ function pointwise(d: Conv2dDims): boolean {
 
 /**
  * Whether the forward packs the gemm's unfolded input straight from the input (convForward: no im2col
- * pass, nothing of K x P size written): stride 1 and output rows of a multiple of 8 positions. Then
- * nothing is kept for backward, which unfolds each sample again into one L2-resident slot (cheaper than
- * reading back megabytes of cached unfolded samples). CIFAR net, one sample: forward im2col + gemm
- * 77 / 129 / 49 us -> convForward 62 / 97 / 31 us (conv1 / conv2 / conv3).
+ * pass, nothing of K x P size written): stride 1 and output rows of a multiple of 8 positions. The
+ * weight gradient packs im2col(input)^T the same way (convBackwardFilter), so nothing is kept from
+ * forward to backward. CIFAR net, one sample: forward im2col + gemm 77 / 129 / 49 us -> convForward
+ * 62 / 97 / 31 us (conv1 / conv2 / conv3); whole-network backward 484 -> 444 us per image without the
+ * backward im2col.
  */
 export function implicitForward(d: Conv2dDims): boolean {
   return !pointwise(d) && d.stride === 1 && d.outW % 8 === 0;
@@ -83,14 +84,14 @@ export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number): ConvWa
   const K = d.inC * d.kH * d.kW;
   const P = d.outH * d.outW;
   const pw = pointwise(d);
-  const colSlots = implicitForward(d) ? 1 : Math.min(Math.max(n, 1), COL_CACHE_SAMPLES);
+  const colSlots = implicitForward(d) ? 0 : Math.min(Math.max(n, 1), COL_CACHE_SAMPLES);
   const ldcol = colStride(P);
   return {
     weights: wk.alloc(d.outC * K),
     bias: wk.alloc(d.outC),
     weightGrad: wk.alloc(d.outC * K),
     biasGrad: wk.alloc(d.outC),
-    cols: pw ? 0 : wk.alloc(colSlots * K * ldcol),
+    cols: pw || implicitForward(d) ? 0 : wk.alloc(colSlots * K * ldcol),
     colSlots,
     ldcol,
     dcol: pw || fusedInputGrad(d) ? 0 : wk.alloc(K * ldcol),
@@ -147,15 +148,20 @@ export function conv2dBackwardWasm(
   const cached = keep && buf.colsFor.input === input && buf.colsFor.n === n;
   const ld = pw ? P : buf.ldcol;
   const fused = fusedInputGrad(d);
+  const implicit = implicitForward(d);
   x.biasGradAdd(n, outC, P, outputGrad, buf.biasGrad);
   for (let b = 0; b < n; b++) {
     const dy = outputGrad + b * outBytes;
-    let col = input + b * inBytes;
-    if (!pw) {
-      col = buf.cols + (keep ? b : 0) * K * ld * 4;
-      if (!cached) x.im2col(inC, inH, inW, kH, kW, stride, pad, outH, outW, input + b * inBytes, col, ld);
+    if (implicit) {
+      x.convBackwardFilter(inC, inH, inW, kH, kW, pad, outC, outH, outW, dy, input + b * inBytes, buf.padded, buf.weightGrad);
+    } else {
+      let col = input + b * inBytes;
+      if (!pw) {
+        col = buf.cols + (keep ? b : 0) * K * ld * 4;
+        if (!cached) x.im2col(inC, inH, inW, kH, kW, stride, pad, outH, outW, input + b * inBytes, col, ld);
+      }
+      x.sgemm(0, 1, outC, K, P, 1, dy, P, col, ld, 1, buf.weightGrad, K);
     }
-    x.sgemm(0, 1, outC, K, P, 1, dy, P, col, ld, 1, buf.weightGrad, K);
     if (inputGrad < 0) continue;
     const dx = inputGrad + b * inBytes;
     if (pw) {

@@ -115,6 +115,7 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
     { label: 'n1 c4 24x24 k3x3 s1 p1 -> 5 (fused input gradient, P beyond one N block)', d: makeConv2dDims(1, 4, 24, 24, 5, 3, 3, 1, 1) },
     { label: 'n2 c4 3x4 k5x5 s1 p4 -> 3 (fused input gradient, pad and kernel > input)', d: makeConv2dDims(2, 4, 3, 4, 3, 5, 5, 1, 4) },
     { label: 'n2 c12 9x16 k5x5 s1 p2 -> 7 (fused input gradient, more tiles than one packed block)', d: makeConv2dDims(2, 12, 9, 16, 7, 5, 5, 1, 2) },
+    { label: 'n1 c24 8x8 k5x5 s1 p2 -> 6 (fused input gradient, K beyond one N block of the weight gradient)', d: makeConv2dDims(1, 24, 8, 8, 6, 5, 5, 1, 2) },
     { label: `n${COL_CACHE_SAMPLES + 1} c2 8x16 k3x3 s1 p1 -> 4 (padded col rows, more samples than kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 1, 2, 8, 16, 4, 3, 3, 1, 1) },
     { label: `n${COL_CACHE_SAMPLES + 3} c2 5x6 k3x3 s1 p1 -> 3 (more samples than unfolded ones kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 3, 2, 5, 6, 3, 3, 3, 1, 1) },
   ];

@@ -590,6 +590,126 @@ export function convForward(
 }
 
 /**
+ * 4 columns of a transposed-B panel (row stride 32 bytes) from 4 unfolded rows at padded addresses
+ * a0..a3: for positions pc .. pc+kc (kc % 4 == 0, outW % 4 == 0), row r's values at those positions are
+ * runs of 4 consecutive floats of one padded row, so each step is one 4 x 4 transpose.
+ */
+// @ts-ignore: decorator
+@inline function packConvRows4(dst: usize, a0: usize, a1: usize, a2: usize, a3: usize, pc: i32, kc: i32, outW: i32, wp: i32): void {
+  let oy = pc / outW;
+  let ox = pc - oy * outW;
+  for (let k = 0; k < kc; k += 4) {
+    const o = <usize>(oy * wp + ox) * 4;
+    const r0 = v128.load(a0 + o);
+    const r1 = v128.load(a1 + o);
+    const r2 = v128.load(a2 + o);
+    const r3 = v128.load(a3 + o);
+    const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+    const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+    const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+    v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+    v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32);
+    v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64);
+    v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96);
+    dst += 128;
+    ox += 4;
+    if (ox == outW) {
+      ox = 0;
+      oy++;
+    }
+  }
+}
+
+/** Padded address of unfolded row j = (c, ky, kx) at output position 0. */
+// @ts-ignore: decorator
+@inline function unfoldedRow(padded: usize, j: i32, kk: i32, kW: i32, hp: i32, wp: i32): usize {
+  const c = j / kk;
+  const rem = j - c * kk;
+  const ky = rem / kW;
+  return padded + <usize>((c * hp + ky) * wp + rem - ky * kW) * 4;
+}
+
+/**
+ * Pack op(B)[pc:pc+kc, jc:jc+nc] of op(B) = im2col(input)^T (positions x unfolded rows) straight from
+ * the zero-padded input (stride 1, outW % 4 == 0, kc % 4 == 0). Same layout as packBlockB.
+ */
+function packConvBT(
+  hp: i32, wp: i32, kH: i32, kW: i32, outW: i32,
+  padded: usize, pc: i32, jc: i32, nc: i32, kc: i32,
+): void {
+  const kk = kH * kW;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nb = min(NR, nc - jr);
+    const panel = packB + <usize>(jr * kc) * 4;
+    const j = jc + jr;
+    if (nb == NR) {
+      packConvRows4(panel, unfoldedRow(padded, j, kk, kW, hp, wp), unfoldedRow(padded, j + 1, kk, kW, hp, wp),
+        unfoldedRow(padded, j + 2, kk, kW, hp, wp), unfoldedRow(padded, j + 3, kk, kW, hp, wp), pc, kc, outW, wp);
+      packConvRows4(panel + 16, unfoldedRow(padded, j + 4, kk, kW, hp, wp), unfoldedRow(padded, j + 5, kk, kW, hp, wp),
+        unfoldedRow(padded, j + 6, kk, kW, hp, wp), unfoldedRow(padded, j + 7, kk, kW, hp, wp), pc, kc, outW, wp);
+    } else {
+      memory.fill(panel, 0, <usize>(kc * NR) * 4);
+      for (let q = 0; q < nb; q++) {
+        const a = unfoldedRow(padded, j + q, kk, kW, hp, wp);
+        let dst = panel + <usize>q * 4;
+        let oy = pc / outW;
+        let ox = pc - oy * outW;
+        for (let k = 0; k < kc; k++) {
+          store<f32>(dst, load<f32>(a + <usize>(oy * wp + ox) * 4));
+          dst += 32;
+          if (++ox == outW) {
+            ox = 0;
+            oy++;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Weight gradient of a stride-1 convolution for one sample without an unfolded copy of the input:
+ *   dW[outC x K] += dY[outC x P] * im2col(input)^T     (outW % 8 == 0)
+ * padded: scratch of inC x (inH + 2 pad) x (inW + 2 pad) floats (filled here from input).
+ */
+export function convBackwardFilter(
+  inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, pad: i32, outC: i32, outH: i32, outW: i32,
+  dy: usize, input: usize, padded: usize, dW: usize,
+): void {
+  padInput(inC, inH, inW, pad, input, padded);
+  const hp = inH + 2 * pad;
+  const wp = inW + 2 * pad;
+  const M = outC;
+  const N = inC * kH * kW;
+  const K = outH * outW;
+  const ldcBytes = <usize>N * 4;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      packConvBT(hp, wp, kH, kW, outW, padded, pc, jc, nc, kc);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packBlockA(false, dy, K, ic, pc, mc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nb = min(NR, nc - jr);
+          const bp = packB + <usize>(jr * kc) * 4;
+          const cCol = dW + <usize>((ic * N) + jc + jr) * 4;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mb = min(MR, mc - ir);
+            const ap = packA + <usize>(ir * kc) * 4;
+            const cp = cCol + <usize>(ir * N) * 4;
+            if (mb == MR && nb == NR) micro(kc, ap, bp, 1, cp, ldcBytes);
+            else microEdge(kc, ap, bp, 1, cp, N, mb, nb);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
  * Input gradient of a stride-1 convolution for one sample without the dcol matrix:
  *   grad (inC x inH x inW) = col2im(W^T * dY)
  * W [outC x K] (K = inC*kH*kW), dY [outC x P] (P = outH*outW). Each 4 x 8 tile of W^T * dY is added
