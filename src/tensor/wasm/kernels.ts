@@ -175,6 +175,44 @@ function microSet(kc: i32, a: usize, b: usize, t: usize): void {
   v128.store(t, c31, 112);
 }
 
+/**
+ * d[r * planeBytes .. + 32) += (Ap[4 x kc] * Bp[kc x 8]) row r, for r = 0..3: `microSet` whose tile is
+ * added straight from the registers into 4 planes of an input gradient (convBackwardData).
+ */
+function microAddPlanes(kc: i32, a: usize, b: usize, d: usize, planeBytes: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = madd(av, b0, c00);
+    c01 = madd(av, b1, c01);
+    av = v128.load32_splat(a, 4);
+    c10 = madd(av, b0, c10);
+    c11 = madd(av, b1, c11);
+    av = v128.load32_splat(a, 8);
+    c20 = madd(av, b0, c20);
+    c21 = madd(av, b1, c21);
+    av = v128.load32_splat(a, 12);
+    c30 = madd(av, b0, c30);
+    c31 = madd(av, b1, c31);
+    a += 16;
+    b += 32;
+  }
+  const d1 = d + planeBytes, d2 = d1 + planeBytes, d3 = d2 + planeBytes;
+  v128.store(d, f32x4.add(v128.load(d), c00));
+  v128.store(d, f32x4.add(v128.load(d, 16), c01), 16);
+  v128.store(d1, f32x4.add(v128.load(d1), c10));
+  v128.store(d1, f32x4.add(v128.load(d1, 16), c11), 16);
+  v128.store(d2, f32x4.add(v128.load(d2), c20));
+  v128.store(d2, f32x4.add(v128.load(d2, 16), c21), 16);
+  v128.store(d3, f32x4.add(v128.load(d3), c30));
+  v128.store(d3, f32x4.add(v128.load(d3, 16), c31), 16);
+}
+
 /** Edge tile (mb < MR rows or nb < NR columns) through a scratch tile, same arithmetic as `micro`. */
 function microEdge(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: i32, mb: i32, nb: i32): void {
   const t = edgeTile;
@@ -770,18 +808,12 @@ export function convBackwardData(
             const iy = oy + ky - pad;
             if (iy < 0 || iy >= inH) continue;
             const ix = p - oy * outW + kx - pad;
-            microSet(kc, ap, packB + <usize>(jr * kc) * 4, t);
             const d0 = plane0 + <usize>(iy * inW + ix) * 4;
+            const bp = packB + <usize>(jr * kc) * 4;
             if (ix >= 0 && ix + NR <= inW) {
-              let d = d0;
-              let sp = t;
-              for (let r = 0; r < MR; r++) {
-                v128.store(d, f32x4.add(v128.load(d), v128.load(sp)));
-                v128.store(d, f32x4.add(v128.load(d, 16), v128.load(sp, 16)), 16);
-                d += planeBytes;
-                sp += 32;
-              }
+              microAddPlanes(kc, ap, bp, d0, planeBytes);
             } else {
+              microSet(kc, ap, bp, t);
               const lo = ix < 0 ? -ix : 0;
               const hi = ix + NR > inW ? inW - ix : NR;
               for (let r = 0; r < MR; r++) {
