@@ -53,6 +53,14 @@ export function implicitForward(d: Conv2dDims): boolean {
 }
 
 /**
+ * Implicit convolutions with output rows at least this long take the weight gradient as dot products
+ * along the rows (convBackwardFilterDot, nothing packed) rather than as a packed gemm: with 8+ vector
+ * steps per row it is faster (CIFAR conv1, 32-wide rows: 76 -> 64 us per sample); with 16- or 8-wide
+ * rows (conv2, conv3) the per-row loop overhead makes it slower (109 -> 134, 37 -> 60 us).
+ */
+export const DOT_FILTER_MIN_OUT_W = 32;
+
+/**
  * Whether the input gradient goes through the fused kernel convBackwardData (W^T * dY added tile by
  * tile into dX, no dcol matrix to zero, write and read back): stride 1, inC a multiple of 4 and output
  * rows of a multiple of 8 positions (see the kernel). CIFAR net, one sample: conv2 dcol gemm + zero +
@@ -152,7 +160,9 @@ export function conv2dBackwardWasm(
   x.biasGradAdd(n, outC, P, outputGrad, buf.biasGrad);
   for (let b = 0; b < n; b++) {
     const dy = outputGrad + b * outBytes;
-    if (implicit) {
+    if (implicit && outW >= DOT_FILTER_MIN_OUT_W) {
+      x.convBackwardFilterDot(inC, inH, inW, kH, kW, pad, outC, outH, outW, dy, input + b * inBytes, buf.padded, buf.weightGrad);
+    } else if (implicit) {
       x.convBackwardFilter(inC, inH, inW, kH, kW, pad, outC, outH, outW, dy, input + b * inBytes, buf.padded, buf.weightGrad);
     } else {
       let col = input + b * inBytes;

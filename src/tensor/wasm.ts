@@ -57,6 +57,10 @@ export interface WasmExports {
     inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
     dy: number, input: number, padded: number, dW: number,
   ): void;
+  convBackwardFilterDot(
+    inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
+    dy: number, input: number, padded: number, dW: number,
+  ): void;
   convBackwardData(
     inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
     W: number, dy: number, grad: number,

@@ -13,7 +13,7 @@ import { Network } from '../../src/nn/network.js';
 import type { PassContext } from '../../src/nn/layers/layer.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
 import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '../../src/tensor/conv2d.js';
-import { allocConvWasm, COL_CACHE_SAMPLES, colStride, conv2dBackwardWasm, conv2dForwardWasm, fusedInputGrad, implicitForward } from '../../src/tensor/conv2d-wasm.js';
+import { allocConvWasm, COL_CACHE_SAMPLES, colStride, DOT_FILTER_MIN_OUT_W, conv2dBackwardWasm, conv2dForwardWasm, fusedInputGrad, implicitForward } from '../../src/tensor/conv2d-wasm.js';
 import { sgemm } from '../../src/tensor/gemm.js';
 import { reluBackward, reluForward } from '../../src/tensor/activations.js';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward } from '../../src/tensor/pool2d.js';
@@ -116,12 +116,14 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
     { label: 'n2 c4 3x4 k5x5 s1 p4 -> 3 (fused input gradient, pad and kernel > input)', d: makeConv2dDims(2, 4, 3, 4, 3, 5, 5, 1, 4) },
     { label: 'n2 c12 9x16 k5x5 s1 p2 -> 7 (fused input gradient, more tiles than one packed block)', d: makeConv2dDims(2, 12, 9, 16, 7, 5, 5, 1, 2) },
     { label: 'n1 c24 8x8 k5x5 s1 p2 -> 6 (fused input gradient, K beyond one N block of the weight gradient)', d: makeConv2dDims(1, 24, 8, 8, 6, 5, 5, 1, 2) },
+    { label: 'n2 c5 3x32 k3x3 s1 p1 -> 3 (implicit forward, dot-product weight gradient with odd outC and K)', d: makeConv2dDims(2, 5, 3, 32, 3, 3, 3, 1, 1) },
     { label: `n${COL_CACHE_SAMPLES + 1} c2 8x16 k3x3 s1 p1 -> 4 (padded col rows, more samples than kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 1, 2, 8, 16, 4, 3, 3, 1, 1) },
     { label: `n${COL_CACHE_SAMPLES + 3} c2 5x6 k3x3 s1 p1 -> 3 (more samples than unfolded ones kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 3, 2, 5, 6, 3, 3, 3, 1, 1) },
   ];
   for (const { label, d } of cases) {
     it(label, () => {
       if (label.includes('fused')) expect(fusedInputGrad(d) && implicitForward(d)).toBe(true);
+      if (label.includes('dot-product')) expect(implicitForward(d) && d.outW >= DOT_FILTER_MIN_OUT_W).toBe(true);
       const rng = makeRng(d.inC * 31 + d.inH);
       const inCount = d.n * d.inC * d.inH * d.inW;
       const outCount = d.n * d.outC * d.outH * d.outW;

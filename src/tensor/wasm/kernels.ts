@@ -747,6 +747,81 @@ export function convBackwardFilter(
   }
 }
 
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/**
+ * Weight gradient of a stride-1 convolution for one sample as dot products, nothing packed:
+ *   dW[o, j] += sum over positions p of dY[o, p] * im2col(input)[j, p]      (outW % 4 == 0)
+ * Both factors are contiguous along p (a row of dY; 4-float runs of one padded input row), so a tile of
+ * 2 outputs x 4 unfolded rows accumulates 8 x 4 lanes over all positions and is reduced once at the end.
+ * padded: scratch of inC x (inH + 2 pad) x (inW + 2 pad) floats (filled here from input).
+ */
+export function convBackwardFilterDot(
+  inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, pad: i32, outC: i32, outH: i32, outW: i32,
+  dy: usize, input: usize, padded: usize, dW: usize,
+): void {
+  padInput(inC, inH, inW, pad, input, padded);
+  const hp = inH + 2 * pad;
+  const wp = inW + 2 * pad;
+  const kk = kH * kW;
+  const N = inC * kk;
+  const P = outH * outW;
+  const rowBytes = <usize>outW * 4;
+  const wpBytes = <usize>wp * 4;
+  for (let o = 0; o < outC; o += 2) {
+    const two = o + 1 < outC;
+    const y0p = dy + <usize>(o * P) * 4;
+    const y1p = two ? y0p + <usize>P * 4 : y0p;
+    for (let j = 0; j < N; j += 4) {
+      const jn = min(4, N - j);
+      const a0 = unfoldedRow(padded, j, kk, kW, hp, wp);
+      const a1 = jn > 1 ? unfoldedRow(padded, j + 1, kk, kW, hp, wp) : a0;
+      const a2 = jn > 2 ? unfoldedRow(padded, j + 2, kk, kW, hp, wp) : a0;
+      const a3 = jn > 3 ? unfoldedRow(padded, j + 3, kk, kW, hp, wp) : a0;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+      let yRow: usize = 0;
+      let xRow: usize = 0;
+      for (let oy = 0; oy < outH; oy++) {
+        for (let q: usize = 0; q < rowBytes; q += 16) {
+          const y0 = v128.load(y0p + yRow + q);
+          const y1 = v128.load(y1p + yRow + q);
+          const xo = xRow + q;
+          const x0 = v128.load(a0 + xo);
+          s00 = madd(y0, x0, s00);
+          s10 = madd(y1, x0, s10);
+          const x1 = v128.load(a1 + xo);
+          s01 = madd(y0, x1, s01);
+          s11 = madd(y1, x1, s11);
+          const x2 = v128.load(a2 + xo);
+          s02 = madd(y0, x2, s02);
+          s12 = madd(y1, x2, s12);
+          const x3 = v128.load(a3 + xo);
+          s03 = madd(y0, x3, s03);
+          s13 = madd(y1, x3, s13);
+        }
+        yRow += rowBytes;
+        xRow += wpBytes;
+      }
+      const d0 = dW + <usize>(o * N + j) * 4;
+      store<f32>(d0, load<f32>(d0) + hsum(s00));
+      if (jn > 1) store<f32>(d0, load<f32>(d0, 4) + hsum(s01), 4);
+      if (jn > 2) store<f32>(d0, load<f32>(d0, 8) + hsum(s02), 8);
+      if (jn > 3) store<f32>(d0, load<f32>(d0, 12) + hsum(s03), 12);
+      if (two) {
+        const d1 = d0 + <usize>N * 4;
+        store<f32>(d1, load<f32>(d1) + hsum(s10));
+        if (jn > 1) store<f32>(d1, load<f32>(d1, 4) + hsum(s11), 4);
+        if (jn > 2) store<f32>(d1, load<f32>(d1, 8) + hsum(s12), 8);
+        if (jn > 3) store<f32>(d1, load<f32>(d1, 12) + hsum(s13), 12);
+      }
+    }
+  }
+}
+
 /**
  * Input gradient of a stride-1 convolution for one sample without the dcol matrix:
  *   grad (inC x inH x inW) = col2im(W^T * dY)
