@@ -222,6 +222,18 @@ function microEdge(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: i32, 
   for (let r = 0; r < mb; r++) copyF32(c + <usize>(r * ldc) * 4, t + <usize>(r * NR) * 4, nb);
 }
 
+/** Transposes the 4x4 block whose rows are r0..r3 and stores its 4 columns at dst + i*rowBytes. */
+@inline function transposeStore4(dst: usize, rowBytes: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + rowBytes, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * rowBytes, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * rowBytes, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
 /** Pack op(A)[ic:ic+mc, pc:pc+kc] as MR-row panels [k][MR], rows past mc zero. */
 function packBlockA(transA: bool, A: usize, lda: i32, ic: i32, pc: i32, mc: i32, kc: i32): void {
   for (let ir = 0; ir < mc; ir += MR) {
@@ -254,19 +266,9 @@ function packBlockA(transA: bool, A: usize, lda: i32, ic: i32, pc: i32, mc: i32,
         const s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
         let k = 0;
         for (; k + 4 <= kc; k += 4) {
-          // 4x4 transpose of rows r0..r3, columns k..k+3.
-          const r0 = v128.load(s0 + <usize>k * 4);
-          const r1 = v128.load(s1 + <usize>k * 4);
-          const r2 = v128.load(s2 + <usize>k * 4);
-          const r3 = v128.load(s3 + <usize>k * 4);
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 16);
-          v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 32);
-          v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 48);
+          // Rows ic+ir..+3, columns k..k+3, stored transposed.
+          const o = <usize>k * 4;
+          transposeStore4(dst, 16, v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o));
           dst += 64;
         }
         for (; k < kc; k++) {
@@ -336,18 +338,8 @@ function packBlockB(transB: bool, B: usize, ldb: i32, pc: i32, jc: i32, nc: i32,
           let dst = panel + <usize>c * 4;
           let k = 0;
           for (; k + 4 <= kc; k += 4) {
-            const r0 = v128.load(s0 + <usize>k * 4);
-            const r1 = v128.load(s1 + <usize>k * 4);
-            const r2 = v128.load(s2 + <usize>k * 4);
-            const r3 = v128.load(s3 + <usize>k * 4);
-            const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-            const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-            const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-            const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-            v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-            v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32);
-            v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64);
-            v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96);
+            const o = <usize>k * 4;
+            transposeStore4(dst, 32, v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o));
             dst += 128;
           }
           for (; k < kc; k++) {
@@ -638,18 +630,7 @@ export function convForward(
   let ox = pc - oy * outW;
   for (let k = 0; k < kc; k += 4) {
     const o = <usize>(oy * wp + ox) * 4;
-    const r0 = v128.load(a0 + o);
-    const r1 = v128.load(a1 + o);
-    const r2 = v128.load(a2 + o);
-    const r3 = v128.load(a3 + o);
-    const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-    const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-    const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-    const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-    v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-    v128.store(dst, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32);
-    v128.store(dst, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64);
-    v128.store(dst, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96);
+    transposeStore4(dst, 32, v128.load(a0 + o), v128.load(a1 + o), v128.load(a2 + o), v128.load(a3 + o));
     dst += 128;
     ox += 4;
     if (ox == outW) {
