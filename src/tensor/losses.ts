@@ -21,18 +21,8 @@ export function softmaxCrossEntropy(
   for (let b = 0; b < n; b++) {
     const row = b * classes;
     const end = row + classes;
-    let max = -Infinity;
-    for (let i = row; i < end; i++) if (logits[i] > max) max = logits[i];
-    let sum = 0;
-    for (let i = row; i < end; i++) {
-      const e = Math.exp(logits[i] - max);
-      probs[i] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let i = row; i < end; i++) probs[i] *= inv;
     const y = labels[b];
-    loss += max + Math.log(sum) - logits[row + y];
+    loss += softmaxRow(logits, probs, row, end) - logits[row + y];
     if (logitsGrad !== null) {
       for (let i = row; i < end; i++) logitsGrad[i] = probs[i];
       logitsGrad[row + y] -= 1;
@@ -43,20 +33,22 @@ export function softmaxCrossEntropy(
 
 /** probs[b, :] = softmax(logits[b, :]) (max-subtracted). */
 export function softmax(n: number, classes: number, logits: Float32Array, probs: Float32Array): void {
-  for (let b = 0; b < n; b++) {
-    const row = b * classes;
-    const end = row + classes;
-    let max = -Infinity;
-    for (let i = row; i < end; i++) if (logits[i] > max) max = logits[i];
-    let sum = 0;
-    for (let i = row; i < end; i++) {
-      const e = Math.exp(logits[i] - max);
-      probs[i] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let i = row; i < end; i++) probs[i] *= inv;
+  for (let b = 0; b < n; b++) softmaxRow(logits, probs, b * classes, (b + 1) * classes);
+}
+
+/** Softmax of logits[row, end) into probs (max-subtracted); returns log(sum(exp(logits))) of the row. */
+function softmaxRow(logits: Float32Array, probs: Float32Array, row: number, end: number): number {
+  let max = -Infinity;
+  for (let i = row; i < end; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = row; i < end; i++) {
+    const e = Math.exp(logits[i] - max);
+    probs[i] = e;
+    sum += e;
   }
+  const inv = 1 / sum;
+  for (let i = row; i < end; i++) probs[i] *= inv;
+  return max + Math.log(sum);
 }
 
 /**
