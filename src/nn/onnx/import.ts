@@ -422,7 +422,9 @@ class Importer {
     const ks = a.ints('kernel_shape');
     if (!ks || ks.length !== 2) a.fail('kernel_shape', 'must give the 2 window sizes of an image pool');
     const [kH, kW] = ks;
-    let { stride, pad } = this.geometry(node, a, [kH, kW], v.shape);
+    const geometry = this.geometry(node, a, [kH, kW], v.shape);
+    const stride = geometry.stride;
+    let pad = geometry.pad;
     if (a.int('storage_order', 0) !== 0) a.fail('storage_order', 'must be 0 (row major)');
     const avg = node.op_type === 'AveragePool';
     let countIncludePad = avg && a.int('count_include_pad', 0) === 1;
