@@ -4,6 +4,7 @@ import { fillLookupTable, SCALE, type Preprocessing } from '../../data/preproces
 import { evalContext } from '../../nn/network.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { errorMessage, UserError } from '../../util/errors.js';
+import { PREPROCESS_HELP, preprocessText } from '../options.js';
 
 /**
  * Read an image file (PNG, JPEG, anything sharp reads) as the network's input: resized to its width
@@ -43,14 +44,15 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description('classify an image with a trained network: class probabilities, best first')
-    .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint or a ConvNetJS snapshot (a bare spec or preset gives an untrained network)')
+    .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model (a bare spec or preset gives an untrained network)')
     .requiredOption('--image <png|jpg>', 'the image to classify (resized to the network input)')
     .option('--json', 'print {"probabilities": [...], "label": k} on stdout, probabilities in class order')
     .option('--top <k>', 'how many classes to list (text output)', (v) => Number(v), 10)
-    .action(async (opts: { model: string; image: string; json?: boolean; top: number }) => {
-      const model = loadModel(opts.model);
+    .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
+    .action(async (opts: { model: string; image: string; json?: boolean; top: number; preprocess?: Preprocessing }) => {
+      const model = loadModel(opts.model, { preprocess: opts.preprocess });
       const net = networkFor(model, 1);
-      const pre = model.snapshot?.preprocessing ?? SCALE;
+      const pre = opts.preprocess ?? model.snapshot?.preprocessing ?? SCALE;
       const { input } = await readImageAsInput(opts.image, net.inputShape, pre);
       const out = net.forward(input, 1, evalContext(net));
       const k = net.outputSize;

@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseAugment, formatAugment } from '../../data/augment.js';
 import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
-import { makePreprocessing } from '../../data/preprocess.js';
+import { makePreprocessing, type Preprocessing } from '../../data/preprocess.js';
 import { defaultOptimizerOptions, OPTIMIZER_METHODS, type OptimizerMethod } from '../../nn/optimizers.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
@@ -17,7 +17,7 @@ import { writeRunJson } from '../../train/run-info.js';
 import { train } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { UserError } from '../../util/errors.js';
-import { realNumber, wholeNumber } from '../options.js';
+import { preprocessText, realNumber, wholeNumber } from '../options.js';
 
 interface TrainCliOptions {
   model: string;
@@ -51,6 +51,7 @@ interface TrainCliOptions {
   resume?: string;
   json?: boolean;
   quiet?: boolean;
+  preprocess?: Preprocessing;
 }
 
 function timestamp(): string {
@@ -73,7 +74,7 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train a CNN on CIFAR-10 and write per-layer pictures, metrics and checkpoints every epoch')
-    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint to start from', 'convnetjs-cifar10')
+    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', 'convnetjs-cifar10')
     .option('--data <dir>', 'folder with the CIFAR-10 binaries (default: data/cifar-10-batches-bin, downloaded when missing)')
     .option('--no-download', 'never download CIFAR-10; fail if it is missing')
     .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
@@ -96,6 +97,7 @@ export function registerTrain(program: Command): void {
     .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
     .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none', d.augment)
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
+    .option('--preprocess <mean=r,g,b std=r,g,b>', 'input scaling, "mean=r,g,b std=r,g,b" on pixel/255 as in torchvision, e.g. what an ONNX model was trained with (default: what the model records, else --normalize or pixel/255 - 0.5)', preprocessText)
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
     .option('--probe-count <n>', 'how many probe images when --probe is not given', wholeNumber(1), d.probeCount)
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(['all', 'none']).default('all'))
@@ -139,13 +141,13 @@ export function registerTrain(program: Command): void {
         normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
         viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
       };
-      const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : opts.model;
+      const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.(json|onnx)$/i, '') : opts.model;
       out = opts.out ?? join('out', opts.name ?? `${modelName}-${timestamp()}`);
     }
     const settings: RunSettings = { out, workers: opts.workers, json: reporterOpts.json, quiet: reporterOpts.quiet, resume: opts.resume };
     ensureWritable(out);
 
-    const model = resumeSnapshot ? { kind: 'snapshot' as const, spec: resumeSnapshot.spec, snapshot: resumeSnapshot } : loadModel(config.model);
+    const model = resumeSnapshot ? { kind: 'snapshot' as const, spec: resumeSnapshot.spec, snapshot: resumeSnapshot } : loadModel(config.model, { preprocess: opts.preprocess });
     assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
     const loadStart = performance.now();
     const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
@@ -156,7 +158,8 @@ export function registerTrain(program: Command): void {
     if (model.spec.layers[model.spec.layers.length - 1].type === 'regression') {
       throw new UserError(`${model.spec.origin}: a regression network cannot be trained on CIFAR-10 class labels; use softmax or svm`);
     }
-    const preprocessing = resumeSnapshot?.preprocessing ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
+    const preprocessing =
+      resumeSnapshot?.preprocessing ?? opts.preprocess ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
     log(
       `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
         `(${((performance.now() - loadStart) / 1000).toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { basename, join } from 'node:path';
 import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
-import { SCALE } from '../../data/preprocess.js';
+import { SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
@@ -12,7 +12,7 @@ import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
 import type { VizScaleMode } from '../../viz/scale.js';
-import { wholeNumber } from '../options.js';
+import { PREPROCESS_HELP, preprocessText, wholeNumber } from '../options.js';
 import { readImageAsInput } from './predict.js';
 import { formatSummary } from './summary.js';
 
@@ -27,6 +27,7 @@ interface VisualizeOptions {
   seed: number;
   out: string;
   vizScale: VizScaleMode;
+  preprocess?: Preprocessing;
 }
 
 const CIFAR10_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -35,7 +36,7 @@ export function registerVisualize(program: Command): void {
   program
     .command('visualize')
     .description("draw every layer's pictures and the report for a saved network, on test images or on your own image")
-    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint or a ConvNetJS snapshot')
+    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model')
     .requiredOption('--out <dir>', 'output folder for the pictures and index.html')
     .option('--image <png|jpg>', 'visualise this image instead of CIFAR-10 test images')
     .option('--label <k>', 'with --image: the class the loss (and so every gradient) is measured against (default: the predicted class)', wholeNumber(0))
@@ -45,12 +46,13 @@ export function registerVisualize(program: Command): void {
     .option('--probe-count <n>', 'how many test images when --probe is not given', wholeNumber(1), 8)
     .option('--seed <n>', 'seed that chooses the probe images', wholeNumber(0), 1)
     .option('--viz-scale <mode>', 'colour scale: map, layer or run', 'layer')
+    .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
     .action(async (opts: VisualizeOptions) => {
       if (!['map', 'layer', 'run'].includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of map, layer, run`);
-      const model = loadModel(opts.model);
+      const model = loadModel(opts.model, { preprocess: opts.preprocess });
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; showing a freshly initialised network\n`);
       const net = networkFor(model, opts.seed);
-      const pre = model.snapshot?.preprocessing ?? SCALE;
+      const pre = opts.preprocess ?? model.snapshot?.preprocessing ?? SCALE;
       const classes = net.outputSize;
       let classNames = model.snapshot?.classNames ?? (classes === 10 ? CIFAR10_NAMES : Array.from({ length: classes }, (_, i) => `class ${i}`));
       let probe;

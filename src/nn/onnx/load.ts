@@ -7,8 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Preprocessing } from '../../data/preprocess.js';
 import { UserError } from '../../util/errors.js';
 import { Network } from '../network.js';
-import type { Snapshot } from '../snapshot.js';
-import { parseSpec } from '../spec.js';
+import { parseSpec, type ModelSpec } from '../spec.js';
 import { importOnnxGraph, type ImportedGraph } from './import.js';
 import { readModelFile } from './proto.js';
 
@@ -40,12 +39,20 @@ function setTensors(net: Network, g: ImportedGraph, file: string): void {
   });
 }
 
-export function loadOnnxSnapshot(path: string, preprocess?: Preprocessing): Snapshot {
+/** What an ONNX file gives: a snapshot's spec, parameters, preprocessing and class names (see snapshot.ts). */
+export interface OnnxSnapshot {
+  spec: ModelSpec;
+  params: Float32Array;
+  preprocessing?: Preprocessing;
+  classNames?: string[];
+}
+
+export function loadOnnxSnapshot(path: string, preprocess?: Preprocessing): OnnxSnapshot {
   const g = importOnnxGraph(readModelFile(path), path);
   const spec = parseSpec(g.layerDefs, path);
   const net = new Network(spec);
   setTensors(net, g, path);
-  const snap: Snapshot = { spec, params: net.params };
+  const snap: OnnxSnapshot = { spec, params: net.params };
   const pre = preprocess ?? g.preprocessing;
   if (pre) snap.preprocessing = pre;
   if (g.classNames) snap.classNames = g.classNames;
