@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Writes a tiny CIFAR-10-format folder (the layout of test/data/fixtures.ts) for the packaging check:
 // node tiny-cifar.mjs <dir> [trainPerFile] [testCount]
+/* global process, Buffer */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
