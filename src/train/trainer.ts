@@ -64,6 +64,7 @@ export interface TrainOutcome {
   records: EpochRecord[];
   lastCheckpoint?: string;
   params: Float32Array;
+  state: Float32Array;
 }
 
 function epochPermutation(seed: number, epoch: number, n: number): Int32Array {
@@ -153,7 +154,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           lastCheckpoint = checkpointPath(settings.out, epoch, true);
           await saveSnapshot(lastCheckpoint, snapshot(epoch, progress));
           reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
-          return { status: 'interrupted', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice() };
+          return { status: 'interrupted', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice(), state: pool.state.slice() };
         }
       }
 
@@ -200,10 +201,10 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       reporter.epoch(record);
       if (run.interrupted()) {
         reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
-        return { status: 'interrupted', epochsCompleted: epoch + 1, records, lastCheckpoint, params: pool.params.slice() };
+        return { status: 'interrupted', epochsCompleted: epoch + 1, records, lastCheckpoint, params: pool.params.slice(), state: pool.state.slice() };
       }
     }
-    return { status: 'completed', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice() };
+    return { status: 'completed', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice(), state: pool.state.slice() };
   } finally {
     await pool.close();
   }
