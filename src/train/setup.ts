@@ -3,18 +3,21 @@
  * configuration, output folder, model and data checks, starting weights and state. The commander action
  * (src/cli/commands/train.ts) only parses options and reports.
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseAugment } from '../data/augment.js';
+import { formatAugment, parseAugment } from '../data/augment.js';
 import { CIFAR10_IMAGE, loadCifar10, type Cifar10 } from '../data/cifar10.js';
 import { ensureCifar10 } from '../data/download.js';
 import { makePreprocessing, type Preprocessing } from '../data/preprocess.js';
+import { assertFiniteParams } from '../nn/finite.js';
+import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
 import { defaultOptimizerOptions, type OptimizerMethod } from '../nn/optimizers.js';
 import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
 import { assertInputShape, lossOf, type ModelSpec } from '../nn/spec.js';
+import { ensureWritableDir, removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
-import { parseProbeIndices } from './probe.js';
+import { MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
 
 /** The `train` command's options, as commander gives them. */
 export interface TrainOptions {
@@ -49,6 +52,8 @@ export interface TrainOptions {
   resume?: string;
   json?: boolean;
   quiet?: boolean;
+  /** --max-memory in bytes (the CLI sets the limit with setMemoryLimit). */
+  maxMemory?: number;
 }
 
 /** Whether the user gave an option on the command line (not its default). */
@@ -72,21 +77,11 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** Fail before training when the output folder cannot be written. */
-export function ensureWritable(out: string): void {
-  try {
-    mkdirSync(out, { recursive: true });
-    if (!statSync(out).isDirectory()) throw new Error('not a folder');
-    accessSync(out, constants.W_OK);
-  } catch (e) {
-    throw new UserError(`--out ${out}: cannot write there (${(e as Error).message})`);
-  }
-}
-
 /** A checkpoint to resume, or a user error saying why it is not one. */
 export function loadCheckpoint(path: string): NonNullable<RunSetup['resume']> {
   const snap = loadModel(path).snapshot;
   if (!snap?.training || !snap.optimizer) throw new UserError(`--resume ${path}: not a cnnviz training checkpoint (no optimizer state or progress)`);
+  assertFiniteParams(snap.params, path);
   return snap as NonNullable<RunSetup['resume']>;
 }
 
@@ -119,7 +114,7 @@ export function newConfig(opts: TrainOptions, dataDir: string): TrainConfig {
 
 /** A new run's default output folder: out/<model name>-<date>-<time> (or --name). */
 export function defaultOut(opts: TrainOptions): string {
-  const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : opts.model;
+  const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : basename(opts.model);
   return join('out', opts.name ?? `${modelName}-${timestamp()}`);
 }
 
@@ -150,17 +145,33 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
     out = opts.out ?? defaultOut(opts);
   }
   const settings: RunSettings = { out, workers: opts.workers, json: opts.json === true, quiet: opts.quiet === true, resume: opts.resume };
-  ensureWritable(out);
+  ensureWritableDir(out, '--out');
+  removeStaleTemps(out);
+  removeStaleTemps(join(out, 'checkpoints'));
 
   const model: LoadedModel = resume ? { kind: 'snapshot', spec: resume.spec, snapshot: resume } : loadModel(config.model);
+  if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
   assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
   const loadStart = performance.now();
   const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
   checkModelForData(model.spec, { dir: config.data, classNames: data.classNames });
   const preprocessing = model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  log(
+    `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
+      `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
+      `augment ${formatAugment(config.augmentation)}; output ${out}`,
+  );
+  // Before anything big is allocated (the network's parameters included): refuse what cannot fit.
+  assertMemoryFits(
+    trainingMemory(model.spec, {
+      batchSize: Math.min(config.batchSize, data.train.count), microBatch: config.microBatch, evalMicroBatch: 50, workers: settings.workers,
+      trainImages: data.train.count, testImages: data.test.count, imageBytes: CIFAR10_IMAGE.channels * CIFAR10_IMAGE.height * CIFAR10_IMAGE.width,
+      probeCount: config.viz === 'none' ? 0 : Math.min(config.probe?.length ?? config.probeCount, MAX_PROBE_COUNT),
+    }),
+    `${model.spec.origin} with --batch-size ${config.batchSize}, --micro-batch ${config.microBatch} and ${settings.workers} worker(s)`,
+    { wasm: true },
+  );
   const net = networkFor(model, config.seed);
-  return {
-    config, settings, model, data, preprocessing, initialParams: net.params, initialState: net.state, resume,
-    loadSeconds: (performance.now() - loadStart) / 1000,
-  };
+  return { config, settings, model, data, preprocessing, initialParams: net.params, initialState: net.state, resume, loadSeconds };
 }

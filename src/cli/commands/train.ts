@@ -1,15 +1,19 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { formatAugment } from '../../data/augment.js';
+import { setMemoryLimit } from '../../nn/memory.js';
 import { OPTIMIZER_METHODS } from '../../nn/optimizers.js';
 import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.js';
+import { MAX_PROBE_COUNT } from '../../train/probe.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
 import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { realNumber, wholeNumber } from '../options.js';
+import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
+
+/** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
@@ -31,26 +35,28 @@ export function registerTrain(program: Command): void {
     .option('--eps <eps>', 'epsilon of adagrad/adadelta/windowgrad (default 1e-6) and adam (default 1e-8)', realNumber(0))
     .option('--beta1 <b>', 'adam first-moment decay (default 0.9)', realNumber(0, 1))
     .option('--beta2 <b>', 'adam second-moment decay (default 0.999)', realNumber(0, 1))
-    .option('--workers <n>', 'worker threads for parallel batches', wholeNumber(1), availableParallelism())
-    .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe', wholeNumber(0), d.seed)
+    .addOption(new Option('--workers <n>', `worker threads for parallel batches (this machine: ${availableParallelism()})`).argParser(wholeNumber(1)).default(availableParallelism(), 'available cores'))
+    .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe (0 to 4294967295)', seedNumber, d.seed)
     .option('--out <dir>', 'output folder (default: out/<run-name>)')
-    .option('--name <run-name>', 'run name, used for the default --out (default: <model>-<date>-<time>)')
+    .option('--name <run-name>', 'run name (one folder name), used for the default --out (default: <model>-<date>-<time>)', runName)
     .option('--train-limit <n>', 'use only the first N training images (default: all 50,000)', wholeNumber(1))
     .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
-    .option('--augment <list>', 'on-the-fly augmentation: flip, shift (up to 2 px), both, or none', d.augment)
+    .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none', d.augment)
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
-    .option('--probe-count <n>', 'how many probe images when --probe is not given', wholeNumber(1), d.probeCount)
+    .option('--probe-count <n>', `how many probe images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), d.probeCount)
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
     .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
-    .option('--quiet', 'no progress output (errors and --json lines still appear)');
+    .option('--quiet', 'no progress output (errors and --json lines still appear)')
+    .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize);
 
   cmd.action(async (opts: TrainOptions) => {
     const explicit = (name: keyof TrainOptions) => cmd.getOptionValueSource(name) === 'cli';
     const reporterOpts = { json: opts.json === true, quiet: opts.quiet === true };
+    setMemoryLimit(opts.maxMemory);
     const log = (m: string) => {
       if (!reporterOpts.quiet) process.stderr.write(`${m}\n`);
     };
@@ -58,21 +64,23 @@ export function registerTrain(program: Command): void {
     const run = await setupRun(opts, explicit, log);
     const { config, settings, model, data, preprocessing } = run;
     const out = settings.out;
-    log(
-      `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
-        `(${run.loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
-        `augment ${formatAugment(config.augmentation)}; output ${out}`,
-    );
     await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
 
     const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
+    // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
     let interrupts = 0;
-    const onSigint = () => {
+    let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
+    const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
       interrupts += 1;
-      if (interrupts === 1) reporter.log('Ctrl-C: finishing this batch and writing a checkpoint (Ctrl-C again to quit now)');
-      else process.exit(130);
+      if (interrupts === 1) {
+        stopSignal = sig;
+        reporter.log(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this batch and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`);
+      } else {
+        process.exit(SIGNAL_EXIT[sig]);
+      }
     };
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       const outcome = await train({
         config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
@@ -83,13 +91,15 @@ export function registerTrain(program: Command): void {
       });
       reporter.stop();
       if (outcome.status === 'interrupted') {
-        process.exitCode = 130;
+        process.exitCode = SIGNAL_EXIT[stopSignal];
         return;
       }
-      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}; report ${join(out, 'index.html')}`);
+      const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
+      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
     } finally {
       reporter.stop();
-      process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
   });
 }
