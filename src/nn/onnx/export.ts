@@ -12,6 +12,7 @@
  */
 import type { Preprocessing } from '../../data/preprocess.js';
 import { formatPreprocessText, PREPROCESS_METADATA_KEY } from '../../data/preprocess-option.js';
+import { UserError } from '../../util/errors.js';
 import type { Shape3 } from '../spec.js';
 import { CLASS_NAMES_METADATA_KEY } from './import.js';
 import { AttrType, DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
@@ -99,6 +100,13 @@ class Builder {
 
 }
 
+/** cnnviz layer types the exporter writes (the ONNX ops for each are in emitNode). */
+export const EXPORTABLE_TYPES = [
+  'input', 'conv', 'pool', 'fc', 'relu', 'sigmoid', 'tanh', 'leakyrelu', 'dropout', 'lrn', 'maxout', 'batchnorm', 'add', 'concat', 'gap',
+  'softmax', 'svm', 'regression',
+];
+
+/** ONNX nodes of one cnnviz layer (a switch on the type: the ONNX mapping of every layer type in one place). */
 function emitNode(b: Builder, n: ExportNode, outputName: (n: ExportNode) => string): void {
   const x = n.inputs[0];
   const out = outputName(n);
@@ -226,10 +234,11 @@ function emitNode(b: Builder, n: ExportNode, outputName: (n: ExportNode) => stri
       b.op('Identity', [b.as2d(x)], out, n.name, [], 2, shape);
       return;
     default:
-      throw new Error(`ONNX export: node "${n.name}" has type "${n.type}", which the exporter does not know`);
+      throw new UserError(`cannot export layer "${n.name}" (${n.type}) to ONNX: cnnviz's exporter knows ${EXPORTABLE_TYPES.join(', ')}`);
   }
 }
 
+const INPUT_NAME = 'input';
 const OUTPUT_NAMES: Record<string, string> = { softmax: 'probabilities', svm: 'scores', regression: 'outputs' };
 
 /** Build the ONNX model of a network given as built nodes in order (input first, loss last). */
@@ -240,9 +249,11 @@ export function exportOnnxModel(nodes: ExportNode[], opts: ExportOptions = {}): 
   if (input.type !== 'input') throw new Error('ONNX export: the first node must be the input');
   const outName = OUTPUT_NAMES[last.type];
   if (!outName) throw new Error(`ONNX export: the last node must be a loss layer, got ${last.type}`);
-  b.declare(input.name, 4, input.outShape);
+  // ONNX value names: "input", the node names, and the output name for the last node.
+  const rename = new Map([[input.name, INPUT_NAME]]);
+  b.declare(INPUT_NAME, 4, input.outShape);
   const outputName = (n: ExportNode) => (n === last ? outName : n.name);
-  for (const n of nodes.slice(1)) emitNode(b, n, outputName);
+  for (const n of nodes.slice(1)) emitNode(b, { ...n, inputs: n.inputs.map((i) => rename.get(i) ?? i) }, () => outputName(n));
 
   const [c, h, w] = input.outShape;
   const dim = (v: number | string) => (typeof v === 'string' ? { dim_param: v } : { dim_value: v });
@@ -261,7 +272,7 @@ export function exportOnnxModel(nodes: ExportNode[], opts: ExportOptions = {}): 
       name: opts.graphName ?? 'cnnviz',
       node: b.nodes,
       initializer: b.inits,
-      input: [valueInfo(input.name, ['batch', c, h, w])],
+      input: [valueInfo(INPUT_NAME, ['batch', c, h, w])],
       output: [valueInfo(outName, ['batch', last.outShape[0]])],
     },
   };

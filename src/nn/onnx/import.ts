@@ -643,8 +643,13 @@ class Importer {
       );
     }
     if (i !== this.defs.length - 1) throw new UserError(`${this.file}: nodes after the output layer "${def.name}" compute nothing that reaches the output; remove them`);
-    const { num_neurons: classes, ...rest } = def;
-    this.defs[i] = { ...rest, type: 'softmax', num_classes: classes } as LayerDef;
+    // The softmax definition builds the fully connected layer (named by its position, e.g. "10-fc")
+    // and the softmax layer, which takes the definition's name.
+    const { num_neurons: classes, name: fcName, ...rest } = def;
+    const name = this.uniqueName('softmax');
+    this.defs[i] = { name, ...rest, type: 'softmax', num_classes: classes } as LayerDef;
+    this.tensors[name] = this.tensors[fcName];
+    delete this.tensors[fcName];
   }
 }
 

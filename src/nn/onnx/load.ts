@@ -22,14 +22,18 @@ export function isOnnxPath(path: string): boolean {
   }
 }
 
-/** Copy the imported tensors into a built network's parameters, by node and tensor name. */
+/**
+ * Copy the imported tensors into a built network's parameters and state, by node and tensor name.
+ * A definition can build more than one layer (softmax = its fully connected layer + the softmax), so
+ * the tensors go to the layers its definition (`source`) built.
+ */
 function setTensors(net: Network, g: ImportedGraph, file: string): void {
   g.layerDefs.forEach((def, index) => {
     const tensors = g.tensors[def.name];
     if (!tensors) return;
-    const layers = net.layers.filter((l) => l.config.source === index && l.params.length > 0);
+    const layers = net.layers.filter((l) => l.config.source === index);
     for (const [name, t] of Object.entries(tensors)) {
-      const p = layers.flatMap((l) => l.params).find((q) => q.name === name);
+      const p = layers.flatMap((l) => [...l.params, ...l.state]).find((q) => q.name === name);
       if (!p) throw new UserError(`${file}: node "${def.name}" (${def.type}) has no parameter "${name}" in cnnviz`);
       if (p.data.length !== t.data.length) {
         throw new UserError(`${file}: node "${def.name}": "${name}" holds ${t.data.length} values, cnnviz's ${def.type} needs ${p.data.length} ([${p.shape.join(', ')}])`);
@@ -43,6 +47,7 @@ function setTensors(net: Network, g: ImportedGraph, file: string): void {
 export interface OnnxSnapshot {
   spec: ModelSpec;
   params: Float32Array;
+  state: Float32Array;
   preprocessing?: Preprocessing;
   classNames?: string[];
 }
@@ -51,8 +56,9 @@ export function loadOnnxSnapshot(path: string, preprocess?: Preprocessing): Onnx
   const g = importOnnxGraph(readModelFile(path), path);
   const spec = parseSpec(g.layerDefs, path);
   const net = new Network(spec);
+  net.resetState();
   setTensors(net, g, path);
-  const snap: OnnxSnapshot = { spec, params: net.params };
+  const snap: OnnxSnapshot = { spec, params: net.params, state: net.state };
   const pre = preprocess ?? g.preprocessing;
   if (pre) snap.preprocessing = pre;
   if (g.classNames) snap.classNames = g.classNames;

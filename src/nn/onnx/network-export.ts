@@ -8,14 +8,13 @@ import { exportOnnxModel, type ExportNode, type ExportOptions } from './export.j
 import { encodeModel } from './proto.js';
 
 export function exportNodes(net: Network): ExportNode[] {
-  const names = net.layers.map((l, i) => `${String(i).padStart(2, '0')}-${l.type}`);
-  return net.layers.map((layer, i) => ({
-    name: names[i],
+  return net.layers.map((layer) => ({
+    name: layer.name,
     type: layer.type,
-    inputs: i === 0 ? [] : [names[i - 1]],
+    inputs: layer.inputs.map((i) => net.layers[i].name),
     outShape: layer.outShape,
-    settings: layer.config as unknown as Record<string, unknown>,
-    tensors: Object.fromEntries(layer.params.map((p) => [p.name, p.data])),
+    settings: layer.config,
+    tensors: Object.fromEntries([...layer.params, ...layer.state].map((t) => [t.name, t.data])),
   }));
 }
 

@@ -102,6 +102,7 @@ describe('ONNX export, checked with onnxruntime', () => {
     expect(snap.params).toEqual(net.params);
     const back = new Network(snap.spec);
     back.params.set(snap.params);
+    back.state.set(snap.state);
     const { batch, n } = images(STANDARD);
     expect(back.forward(batch, n, evalContext(back))).toEqual(net.forward(batch, n, evalContext(net)));
   });

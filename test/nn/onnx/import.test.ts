@@ -80,8 +80,8 @@ describe('ONNX graph import', () => {
     expect(byName.get('layer2.add')).toEqual({ name: 'layer2.add', type: 'add', inputs: ['layer2.bn2', 'layer2.shortcut.1.bn'] });
     expect(byName.get('layer1.bn1')).toEqual({ name: 'layer1.bn1', type: 'batchnorm', momentum: 0.1, eps: 1e-5, affine: true });
     expect(Object.keys(g.tensors['layer1.bn1'])).toEqual(['gamma', 'beta', 'runningMean', 'runningVar']);
-    expect(g.layerDefs[g.layerDefs.length - 1]).toEqual({ name: 'fc', type: 'softmax', num_classes: 10 });
-    expect(g.tensors.fc.weights.shape).toEqual([10, 32, 1, 1]);
+    expect(g.layerDefs[g.layerDefs.length - 1]).toEqual({ name: 'softmax', type: 'softmax', num_classes: 10 });
+    expect(g.tensors.softmax.weights.shape).toEqual([10, 32, 1, 1]);
     // Running statistics are the file's bytes.
     const init = decoded('resnet_bn').graph!.initializer!.find((t) => t.name === 'layer1.bn1.running_var')!;
     expect(g.tensors['layer1.bn1'].runningVar.data).toEqual(toFloat32(init, ''));
@@ -115,6 +115,7 @@ describe('ONNX models from PyTorch, run by cnnviz', () => {
       const snap = loadOnnxSnapshot(fixturePath(name), pre);
       const net = new Network(snap.spec);
       net.params.set(snap.params);
+      net.state.set(snap.state);
       const { batch, n } = fixtureImages(pre);
       const out = net.forward(batch, n, evalContext(net));
       let worst = 0;
