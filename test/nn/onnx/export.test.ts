@@ -62,7 +62,7 @@ describe('ONNX export, checked with onnxruntime', () => {
     expect(maxDiff(ours, theirs)).toBeLessThan(1e-5);
   });
 
-  it('every sequential layer type (LRN of odd and even size, maxout with leftover channels, dropout, sigmoid, tanh) and svm/regression outputs', async () => {
+  it('every sequential layer type (leaky relu, LRN of odd and even size, maxout with leftover channels, dropout, sigmoid, tanh) and svm/regression outputs', async () => {
     const body = [
       { type: 'input', out_sx: 32, out_sy: 32, out_depth: 3 },
       { type: 'conv', sx: 3, filters: 7, stride: 2, pad: 1, activation: 'tanh' },
@@ -70,6 +70,7 @@ describe('ONNX export, checked with onnxruntime', () => {
       { type: 'pool', sx: 3, stride: 2, pad: 1 },
       { type: 'conv', sx: 3, sy: 1, filters: 9, stride: 1, pad: 1, activation: 'maxout', group_size: 2 },
       { type: 'lrn', k: 2, n: 4, alpha: 0.1, beta: 0.6 },
+      { type: 'leakyrelu', alpha: 0.2 },
       { type: 'fc', num_neurons: 12, activation: 'sigmoid', drop_prob: 0.3 },
       { type: 'fc', num_neurons: 9, activation: 'relu' },
     ];
@@ -104,6 +105,31 @@ describe('ONNX export, checked with onnxruntime', () => {
     back.params.set(snap.params);
     back.state.set(snap.state);
     const { batch, n } = images(STANDARD);
+    expect(back.forward(batch, n, evalContext(back))).toEqual(net.forward(batch, n, evalContext(net)));
+  });
+});
+
+describe('ONNX round trip of every importable layer type', () => {
+  it('conv, leaky relu, pools, fc, sigmoid, tanh, dropout: export then import predicts bit for bit the same', () => {
+    const spec = parseSpec([
+      { type: 'input', out_sx: 32, out_sy: 32, out_depth: 3 },
+      { type: 'conv', sx: 5, filters: 6, stride: 1, pad: 2 },
+      { type: 'leakyrelu', alpha: 0.05 },
+      { type: 'pool', sx: 3, stride: 2, pad: 1 },
+      { type: 'conv', sx: 3, sy: 1, filters: 5, stride: 2, pad: 0, activation: 'sigmoid' },
+      { type: 'fc', num_neurons: 16, activation: 'tanh', drop_prob: 0.25 },
+      { type: 'softmax', num_classes: 10 },
+    ], 'mixed');
+    const net = trainedLooking(spec, 11);
+    const dir = mkdtempSync(join(tmpdir(), 'cnnviz-onnx-'));
+    const file = join(dir, 'mixed.onnx');
+    writeFileSync(file, snapshotToOnnx({ spec, params: net.params }, net));
+    const snap = loadOnnxSnapshot(file);
+    expect(snap.spec.layers.map((l) => l.type)).toEqual(spec.layers.map((l) => l.type));
+    expect(snap.params).toEqual(net.params);
+    const back = new Network(snap.spec);
+    back.params.set(snap.params);
+    const { batch, n } = images({ kind: 'scale' });
     expect(back.forward(batch, n, evalContext(back))).toEqual(net.forward(batch, n, evalContext(net)));
   });
 });
