@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../../src/nn/onnx/proto.js';
-import { tempDir } from '../data/fixtures.js';
+import { tempDir, writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { expected, fixtureBytes, fixturePath } from '../nn/onnx/fixtures.js';
 
@@ -83,5 +83,23 @@ describe('cnnviz with ONNX models', () => {
     expect(layers).toEqual(['00-input', '01-conv', '02-relu', '03-pool', '04-conv', '05-sigmoid', '06-pool', '07-fc', '08-tanh', '09-fc', '10-softmax']);
     for (const l of layers) expect(existsSync(join(out, 'epoch-000', l, 'activations.png')), l).toBe(true);
     expect(existsSync(join(out, 'epoch-000', '01-conv', 'weights.png'))).toBe(true);
+  });
+
+  it('train fine-tunes an imported model from its weights, with the scaling given by --preprocess', async () => {
+    const data = writeCifarDir(join(dir, 'cifar'), [8, 8, 8, 8, 8], 8);
+    const out = join(dir, 'finetune');
+    const r = await runCli([
+      'train', '--model', fixturePath('plain_cnn'), '--data', data, '--epochs', '1', '--batch-size', '8', '--workers', '1', '--viz', 'none',
+      '--lr', '0', '--momentum', '0', '--l2', '0', '--preprocess', 'mean=0.4914,0.4822,0.4465 std=0.247,0.2435,0.2616', '--out', out, '--quiet',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { preprocessing: unknown };
+    expect(run.preprocessing).toMatchObject({ kind: 'standardize', mean: [0.4914 * 255, 0.4822 * 255, 0.4465 * 255] });
+    // With a learning rate of 0 the checkpoint holds exactly PyTorch's weights: export it and compare with the file.
+    const again = join(dir, 'finetuned.onnx');
+    expect((await runCli(['export', '--model', join(out, 'checkpoints', 'epoch-001.json'), '--out', again])).code).toBe(0);
+    const weights = (bytes: Uint8Array) => decodeModel(bytes, 'x').graph!.initializer!.filter((t) => t.dims!.length > 1).map((t) => Buffer.from(t.raw_data!).toString('hex'));
+    expect(weights(readFileSync(again))).toEqual(weights(fixtureBytes('plain_cnn')));
   });
 });
