@@ -38,6 +38,8 @@ export class MicroBatchRunner {
     private readonly augmentation: Augmentation | null,
     seed: number,
     maxBatch: number,
+    /** Label smoothing of the softmax loss in training (0: none). */
+    private readonly labelSmoothing = 0,
   ) {
     this.net = new Network(spec, { params });
     const [c, h, w] = spec.shapes[0];
@@ -64,7 +66,7 @@ export class MicroBatchRunner {
     net.zeroGrads();
     const out = net.forward(this.images, n, this.ctx);
     const correct = this.countCorrect(out, n);
-    const loss = net.backward({ labels: this.labels }, this.ctx);
+    const loss = net.backward({ labels: this.labels, smoothing: this.labelSmoothing }, this.ctx);
     gradOut.set(net.grads);
     return [loss, correct];
   }

@@ -37,6 +37,7 @@ export interface WorkerInit {
   evalMicroBatch: number;
   preprocessing: Preprocessing;
   augmentation: Augmentation | null;
+  labelSmoothing: number;
   ctrl: SharedArrayBuffer;
   params: SharedArrayBuffer;
   /** maxTasks gradient slots of paramCount floats: slot j holds the summed gradient of micro-batch j. */

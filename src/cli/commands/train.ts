@@ -12,6 +12,8 @@ import { assertInputShape } from '../../nn/spec.js';
 import type { RunSettings, TrainConfig, VizScaleMode } from '../../train/config.js';
 import { TRAIN_DEFAULTS } from '../../train/config.js';
 import { parseProbeIndices } from '../../train/probe.js';
+import { presetRecipe } from '../../train/recipes.js';
+import { describeSchedule, LR_SCHEDULES, parseStepEpochs, type LrScheduleKind } from '../../train/schedule.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
 import { train } from '../../train/trainer.js';
@@ -35,6 +37,13 @@ interface TrainCliOptions {
   eps?: number;
   beta1?: number;
   beta2?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  lrSchedule: LrScheduleKind;
+  warmup?: number;
+  lrSteps?: string;
+  lrStepFactor: number;
+  labelSmoothing: number;
   workers: number;
   seed: number;
   out?: string;
@@ -79,9 +88,16 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
     .option('--batch-size <n>', 'images per optimizer step', wholeNumber(1), d.batchSize)
     .option('--micro-batch <n>', 'images per unit of parallel work; results do not depend on --workers for a fixed value', wholeNumber(1), d.microBatch)
-    .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods)').choices(OPTIMIZER_METHODS).default(d.optimizer))
-    .option('--lr <rate>', 'learning rate (default 0.01; adam 0.001; adadelta ignores it)', realNumber(0))
+    .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods, and adamw)').choices(OPTIMIZER_METHODS).default(d.optimizer))
+    .option('--nesterov', 'Nesterov momentum (the same as --optimizer nesterov)')
+    .option('--lr <rate>', 'learning rate (default 0.01; adam and adamw 0.001; adadelta ignores it)', realNumber(0))
+    .addOption(new Option('--lr-schedule <kind>', 'how the learning rate changes over the run').choices(LR_SCHEDULES).default('constant'))
+    .option('--warmup <epochs>', 'epochs of learning-rate warm-up (onecycle default: 30% of the run)', realNumber(0))
+    .option('--lr-steps <epochs>', 'step schedule: epochs at which the rate is multiplied by --lr-step-factor (default: at 50% and 75%)')
+    .option('--lr-step-factor <f>', 'step schedule: the multiplier at each of --lr-steps', realNumber(0, 1), 0.1)
+    .option('--label-smoothing <e>', 'softmax loss against (1 - e) * one-hot + e / classes', realNumber(0, 0.99), 0)
     .option('--momentum <m>', 'momentum for sgd and nesterov (default 0.9)', realNumber(0, 1))
+    .option('--weight-decay <wd>', 'PyTorch-style weight decay on the mean gradient (adamw: decoupled; default 0, adamw 0.01)', realNumber(0))
     .option('--l1 <decay>', 'L1 weight decay (biases are never decayed)', realNumber(0), 0)
     .option('--l2 <decay>', 'L2 weight decay (biases are never decayed)', realNumber(0), d.l2Decay)
     .option('--ro <ro>', 'decay rate of adadelta and windowgrad (default 0.95)', realNumber(0, 1))
@@ -126,16 +142,36 @@ export function registerTrain(program: Command): void {
       for (const k of ['viz', 'vizEvery', 'vizScale'] as const) if (explicit(k)) (config as unknown as Record<string, unknown>)[k] = opts[k];
       out = opts.out ?? dirname(dirname(resolve(opts.resume)));
     } else {
-      const o = defaultOptimizerOptions(opts.optimizer);
+      // A preset's recipe replaces the general defaults of the options not given (src/train/recipes.ts).
+      const recipe = presetRecipe(opts.model);
+      const pick = <K extends keyof TrainCliOptions, V>(k: K, fromRecipe: V | undefined): TrainCliOptions[K] | V =>
+        explicit(k) || fromRecipe === undefined ? opts[k] : fromRecipe;
+      let method = pick('optimizer', recipe?.optimizer);
+      if (opts.nesterov) {
+        if (method !== 'sgd' && method !== 'nesterov') throw new UserError(`--nesterov: applies to sgd, not --optimizer ${method}`);
+        method = 'nesterov';
+      }
+      const o = defaultOptimizerOptions(method);
       const optimizer = {
         ...o,
-        learningRate: opts.lr ?? o.learningRate, momentum: opts.momentum ?? o.momentum, l1Decay: opts.l1, l2Decay: opts.l2,
+        learningRate: opts.lr ?? recipe?.learningRate ?? o.learningRate, momentum: opts.momentum ?? recipe?.momentum ?? o.momentum,
+        l1Decay: opts.l1, l2Decay: pick('l2', recipe?.l2Decay), weightDecay: opts.weightDecay ?? recipe?.weightDecay ?? o.weightDecay,
         ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
       };
+      const lrSchedule = explicit('lrSchedule') || explicit('warmup') || explicit('lrSteps') || explicit('lrStepFactor') || !recipe
+        ? {
+            kind: opts.lrSchedule, stepFactor: opts.lrStepFactor,
+            ...(opts.warmup !== undefined ? { warmupEpochs: opts.warmup } : {}),
+            ...(opts.lrSteps !== undefined ? { stepEpochs: parseStepEpochs(opts.lrSteps) } : {}),
+          }
+        : recipe.lrSchedule;
+      const batchSize = pick('batchSize', recipe?.batchSize);
       const dataDir = await ensureCifar10(opts.data, { noDownload: !opts.download, log });
       config = {
-        model: opts.model, data: dataDir, epochs: opts.epochs, batchSize: opts.batchSize, microBatch: Math.min(opts.microBatch, opts.batchSize),
-        optimizer, seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
+        model: opts.model, data: dataDir, epochs: pick('epochs', recipe?.epochs), batchSize,
+        microBatch: Math.min(pick('microBatch', recipe?.microBatch), batchSize),
+        optimizer, lrSchedule, labelSmoothing: pick('labelSmoothing', recipe?.labelSmoothing),
+        seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
         normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
         viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
       };
@@ -160,7 +196,8 @@ export function registerTrain(program: Command): void {
     log(
       `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
         `(${((performance.now() - loadStart) / 1000).toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
-        `augment ${formatAugment(config.augmentation)}; output ${out}`,
+        `augment ${formatAugment(config.augmentation)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
+        `(${describeSchedule(config.lrSchedule ?? { kind: 'constant', stepFactor: 0.1 })}), batch ${config.batchSize}/${config.microBatch}; output ${out}`,
     );
     const net = networkFor(model, config.seed);
     await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });

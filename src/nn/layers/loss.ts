@@ -7,6 +7,8 @@ export interface LossTarget {
   labels?: Int32Array;
   /** (n, outputs) for regression. */
   values?: Float32Array;
+  /** Label smoothing of the softmax cross-entropy (training only; 0 or absent: none). */
+  smoothing?: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export class LossLayer extends Layer {
     for (let i = 0; i < n; i++) {
       if (labels[i] < 0 || labels[i] >= k) throw new Error(`${where}: label ${labels[i]} of sample ${i} is outside 0..${k - 1}`);
     }
-    if (this.config.type === 'softmax') return softmaxCrossEntropy(n, k, input, labels, output, inputGrad);
+    if (this.config.type === 'softmax') return softmaxCrossEntropy(n, k, input, labels, output, inputGrad, target.smoothing ?? 0);
     return svmLoss(n, k, input, labels, inputGrad);
   }
 }
