@@ -1076,3 +1076,185 @@ export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, 
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm over [n, channels, spatial] (see src/tensor/batchnorm.ts for the contract). Each (b, c)
+// row is summed in 4 lanes, reduced, and added to a float64 channel total in sample order
+// (deterministic, and float64 across rows keeps large batches accurate).
+
+// @ts-ignore: decorator
+@inline function rowSum(p: usize, count: i32): f64 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    acc = f32x4.add(acc, v128.load(p));
+    p += 16;
+  }
+  let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; i < count; i++) {
+    s += load<f32>(p);
+    p += 4;
+  }
+  return <f64>s;
+}
+
+/** mean[c], variance[c] (biased) of x[:, c, :], two passes. */
+export function batchNormStats(n: i32, channels: i32, spatial: i32, input: usize, mean: usize, variance: usize): void {
+  const m = <f64>n * <f64>spatial;
+  const rowBytes = <usize>spatial * 4;
+  const sampleBytes = rowBytes * <usize>channels;
+  for (let c = 0; c < channels; c++) {
+    let sum: f64 = 0;
+    let p = input + <usize>c * rowBytes;
+    for (let b = 0; b < n; b++) {
+      sum += rowSum(p, spatial);
+      p += sampleBytes;
+    }
+    const mu = <f32>(sum / m);
+    const muv = f32x4.splat(mu);
+    let sq: f64 = 0;
+    p = input + <usize>c * rowBytes;
+    for (let b = 0; b < n; b++) {
+      let acc = f32x4.splat(0);
+      let q = p;
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        const t = f32x4.sub(v128.load(q), muv);
+        acc = madd(t, t, acc);
+        q += 16;
+      }
+      let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (; i < spatial; i++) {
+        const t = load<f32>(q) - mu;
+        s += t * t;
+        q += 4;
+      }
+      sq += <f64>s;
+      p += sampleBytes;
+    }
+    store<f32>(mean + <usize>c * 4, mu);
+    store<f32>(variance + <usize>c * 4, <f32>(sq / m));
+  }
+}
+
+/** out[b, c, :] = scale[c] * x[b, c, :] + shift[c]. */
+export function channelScaleShift(n: i32, channels: i32, spatial: i32, input: usize, scale: usize, shift: usize, out: usize): void {
+  let p = input;
+  let o = out;
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < channels; c++) {
+      const a = load<f32>(scale + <usize>c * 4);
+      const z = load<f32>(shift + <usize>c * 4);
+      const av = f32x4.splat(a);
+      const zv = f32x4.splat(z);
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        v128.store(o, madd(v128.load(p), av, zv));
+        p += 16;
+        o += 16;
+      }
+      for (; i < spatial; i++) {
+        store<f32>(o, load<f32>(p) * a + z);
+        p += 4;
+        o += 4;
+      }
+    }
+  }
+}
+
+/**
+ * Batch-norm backward. sums[c] = sum(dy), sums[channels + c] = sum(dy * xhat) (written; the caller adds
+ * them to the beta / gamma gradients), xhat = (x - mean[c]) * invStd[c]. When dx != 0 it ADDS:
+ *   training:   dx += k (dy - sum(dy)/m - xhat * sum(dy xhat)/m),  k = gamma[c] * invStd[c]
+ *   evaluation: dx += k dy
+ * gamma: address of the per-channel scale (the caller passes ones when the layer has no gamma).
+ */
+export function batchNormBackward(
+  n: i32, channels: i32, spatial: i32, training: i32,
+  input: usize, gamma: usize, mean: usize, invStd: usize, dy: usize, dx: usize, sums: usize,
+): void {
+  const m = <f64>n * <f64>spatial;
+  const rowBytes = <usize>spatial * 4;
+  const sampleBytes = rowBytes * <usize>channels;
+  for (let c = 0; c < channels; c++) {
+    const mu = load<f32>(mean + <usize>c * 4);
+    const is = load<f32>(invStd + <usize>c * 4);
+    const muv = f32x4.splat(mu);
+    let sumDy: f64 = 0;
+    let sumDyX: f64 = 0;
+    const off = <usize>c * rowBytes;
+    for (let b = 0; b < n; b++) {
+      const bo = off + <usize>b * sampleBytes;
+      let pg = dy + bo;
+      let px = input + bo;
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        const g = v128.load(pg);
+        a1 = f32x4.add(a1, g);
+        a2 = madd(g, f32x4.sub(v128.load(px), muv), a2);
+        pg += 16;
+        px += 16;
+      }
+      let s1: f32 = (f32x4.extract_lane(a1, 0) + f32x4.extract_lane(a1, 1)) + (f32x4.extract_lane(a1, 2) + f32x4.extract_lane(a1, 3));
+      let s2: f32 = (f32x4.extract_lane(a2, 0) + f32x4.extract_lane(a2, 1)) + (f32x4.extract_lane(a2, 2) + f32x4.extract_lane(a2, 3));
+      for (; i < spatial; i++) {
+        const g = load<f32>(pg);
+        s1 += g;
+        s2 += g * (load<f32>(px) - mu);
+        pg += 4;
+        px += 4;
+      }
+      sumDy += <f64>s1;
+      sumDyX += <f64>s2;
+    }
+    sumDyX *= <f64>is;
+    store<f32>(sums + <usize>c * 4, <f32>sumDy);
+    store<f32>(sums + <usize>(channels + c) * 4, <f32>sumDyX);
+    if (dx == 0) continue;
+    const k = load<f32>(gamma + <usize>c * 4) * is;
+    const kv = f32x4.splat(k);
+    // training: dx += k*dy - k*a - (x - mu) * (k * is * q)   with a = sumDy/m, q = sumDyX/m
+    const ka = training ? <f32>(<f64>k * sumDy / m) : 0;
+    const kq = training ? <f32>(<f64>k * <f64>is * sumDyX / m) : 0;
+    const kav = f32x4.splat(ka);
+    const kqv = f32x4.splat(kq);
+    for (let b = 0; b < n; b++) {
+      const bo = off + <usize>b * sampleBytes;
+      let pg = dy + bo;
+      let px = input + bo;
+      let pd = dx + bo;
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        const t = f32x4.sub(f32x4.mul(kv, v128.load(pg)), f32x4.add(kav, f32x4.mul(kqv, f32x4.sub(v128.load(px), muv))));
+        v128.store(pd, f32x4.add(v128.load(pd), t));
+        pg += 16;
+        px += 16;
+        pd += 16;
+      }
+      for (; i < spatial; i++) {
+        store<f32>(pd, load<f32>(pd) + (k * load<f32>(pg) - (ka + kq * (load<f32>(px) - mu))));
+        pg += 4;
+        px += 4;
+        pd += 4;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise joins (src/tensor/elementwise.ts).
+
+/** out = a + b over count floats (out may be a or b). */
+export function addTwo(count: i32, a: usize, b: usize, out: usize): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i * 4;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
