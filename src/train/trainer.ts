@@ -49,6 +49,8 @@ export interface TrainRun {
   preprocessing: Preprocessing;
   /** Starting parameters: initialised, from a snapshot, or from the checkpoint being resumed. */
   initialParams: Float32Array;
+  /** Starting state (running statistics) likewise; absent: the layers' initial values. */
+  initialState?: Float32Array;
   /** When resuming: the checkpoint's optimizer state and progress. */
   resume?: { optimizer: OptimizerState; progress: TrainingProgress };
   reporter: TrainReporter;
@@ -91,18 +93,18 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
   const trainCount = data.train.count;
   const testCount = data.test.count;
   const classes = spec.shapes[spec.shapes.length - 1][0];
-  const pool = new WorkerPool(
-    {
-      spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: config.batchSize,
-      evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, labelSmoothing: config.labelSmoothing ?? 0,
-      train: data.train, test: data.test,
-    },
-    run.initialParams.length,
-  );
+  const pool = new WorkerPool({
+    spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: config.batchSize,
+    evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, labelSmoothing: config.labelSmoothing ?? 0,
+    train: data.train, test: data.test,
+  });
   try {
     pool.params.set(run.initialParams);
-    // The main thread's replica reads the shared parameters; it is used for probes and checkpoints.
-    const net = new Network(spec, { params: pool.params });
+    // The main thread's replica reads the shared parameters and state; it folds each step's statistics
+    // into the state and is used for probes and checkpoints.
+    const net = new Network(spec, { params: pool.params, state: pool.state });
+    if (run.initialState) pool.state.set(run.initialState);
+    else net.resetState();
     const optimizer = new Optimizer(config.optimizer, net.paramCount, run.resume?.optimizer);
     const records: EpochRecord[] = (run.resume?.progress.metrics as EpochRecord[] | undefined)?.slice() ?? [];
     let epoch = run.resume?.progress.epoch ?? 0;
@@ -121,6 +123,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
       spec,
       params: pool.params.slice(),
+      state: pool.state.slice(),
       classNames: data.classNames,
       preprocessing: run.preprocessing,
       optimizer: { options: config.optimizer, state: optimizer.state },
@@ -150,6 +153,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           );
         }
         const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count, learningRate);
+        net.foldState(step.stats, step.counts);
         progress.trainSeconds += now() - t0;
         progress.lossSum += step.lossSum;
         progress.decaySum += decay.l1 + decay.l2;

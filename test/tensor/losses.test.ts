@@ -59,7 +59,7 @@ describe('softmax / cross-entropy', () => {
       }
       return loss;
     };
-    const grad = new Float32Array(n * classes).fill(NaN);
+    const grad = new Float32Array(n * classes);
     const loss = softmaxCrossEntropy(n, classes, logits, y, new Float32Array(n * classes), grad, e);
     expect(Math.abs(loss - ref(logits)) / ref(logits)).toBeLessThan(1e-6);
     expectGradClose('softmaxCrossEntropy smoothed d/dlogits', grad, numericGrad(ref, logits));

@@ -17,7 +17,7 @@ export function summarize(spec: ModelSpec): { rows: SummaryRow[]; totalParams: n
     type: layer.type,
     description: describeLayer(layer),
     outShape: spec.shapes[i],
-    params: paramCountOf(layer, spec.shapes[i - 1]),
+    params: paramCountOf(spec, i),
   }));
   return { rows, totalParams: rows.reduce((a, r) => a + r.params, 0) };
 }

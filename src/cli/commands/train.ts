@@ -212,7 +212,7 @@ export function registerTrain(program: Command): void {
     process.on('SIGINT', onSigint);
     try {
       const outcome = await train({
-        config, settings, spec: model.spec, data, preprocessing, initialParams: net.params,
+        config, settings, spec: model.spec, data, preprocessing, initialParams: net.params, initialState: net.state,
         resume: resumeSnapshot ? { optimizer: resumeSnapshot.optimizer!.state, progress: resumeSnapshot.training! } : undefined,
         reporter,
         visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),

@@ -1,0 +1,58 @@
+/**
+ * The layer registry: every layer type, one line each. A new type is one file in this folder (its
+ * LayerDef: fields, shapes, parameters, state, description, picture hints, forward and backward), one
+ * line here, and its tests.
+ */
+import { UserError } from '../../util/errors.js';
+import { reluLayer, sigmoidLayer, tanhLayer } from './activation.js';
+import { convLayer } from './conv.js';
+import { dropoutLayer } from './dropout.js';
+import { fcLayer } from './fc.js';
+import { inputLayer } from './input.js';
+import type { LayerDef } from './layer.js';
+import { leakyReluLayer } from './leakyrelu.js';
+import { regressionLayer, softmaxLayer, svmLayer } from './loss.js';
+import { lrnLayer } from './lrn.js';
+import { maxoutLayer } from './maxout.js';
+import { poolLayer } from './pool.js';
+
+const LAYER_DEFS: LayerDef[] = [
+  inputLayer,
+  convLayer,
+  poolLayer,
+  fcLayer,
+  reluLayer,
+  sigmoidLayer,
+  tanhLayer,
+  maxoutLayer,
+  dropoutLayer,
+  lrnLayer,
+  softmaxLayer,
+  svmLayer,
+  regressionLayer,
+  leakyReluLayer,
+];
+
+const BY_TYPE = new Map<string, LayerDef>();
+
+/** Add a layer type (tests register test-only types such as a join; real types go in LAYER_DEFS). */
+export function registerLayer(def: LayerDef): void {
+  if (BY_TYPE.has(def.type)) throw new Error(`layer type "${def.type}" is registered twice`);
+  BY_TYPE.set(def.type, def);
+}
+for (const def of LAYER_DEFS) registerLayer(def);
+
+export function layerTypes(): string[] {
+  return [...BY_TYPE.keys()];
+}
+
+export function findLayerDef(type: string): LayerDef | undefined {
+  return BY_TYPE.get(type);
+}
+
+/** The def of a type known to be registered (built layers). */
+export function layerDef(type: string): LayerDef {
+  const def = BY_TYPE.get(type);
+  if (!def) throw new UserError(`layer type "${type}" is not known (known: ${layerTypes().join(', ')})`);
+  return def;
+}
