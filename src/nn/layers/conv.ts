@@ -13,6 +13,8 @@ export interface ConvFields {
   biasPref: number;
   l1DecayMul: number;
   l2DecayMul: number;
+  /** false: no biases (a conv followed by batch norm, whose beta does their job). */
+  bias: boolean;
 }
 
 /** ConvNetJS defaults: no L1 decay unless asked for per layer, full L2 decay. */
@@ -52,8 +54,13 @@ class ConvImpl implements LayerImpl {
   private wk: WasmKernels | null = null;
   private wbuf: ConvWasmBuffers | null = null;
   private wcap = 0;
+  /** Without biases: zeros in their place, and a gradient nobody reads. */
+  private readonly zeroBias: Float32Array;
+  private readonly unusedBiasGrad: Float32Array;
 
   constructor(private readonly node: LayerNode<ConvFields>) {
+    this.zeroBias = new Float32Array(node.config.bias ? 0 : node.config.filters);
+    this.unusedBiasGrad = new Float32Array(this.zeroBias.length);
     const c = node.config;
     const [inC, inH, inW] = node.inShapes[0];
     this.dims = {
@@ -75,8 +82,16 @@ class ConvImpl implements LayerImpl {
     return this.wbuf;
   }
 
+  /** The biases' values and gradient: the parameter's, or zeros and a scratch gradient (bias: false). */
+  private biasTensor(): { data: Float32Array; grad: Float32Array } {
+    if (this.node.config.bias) return this.node.params[1];
+    this.unusedBiasGrad.fill(0);
+    return { data: this.zeroBias, grad: this.unusedBiasGrad };
+  }
+
   forward(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext): void {
-    const [weights, biases] = this.node.params;
+    const weights = this.node.params[0];
+    const biases = this.biasTensor();
     this.dims.n = n;
     const input = inputs[0];
     const buf = this.wasmFor(n, input, output);
@@ -92,7 +107,8 @@ class ConvImpl implements LayerImpl {
   }
 
   backward(inputs: Float32Array[], _output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number, ctx: PassContext): void {
-    const [weights, biases] = this.node.params;
+    const weights = this.node.params[0];
+    const biases = this.biasTensor();
     this.dims.n = n;
     const input = inputs[0];
     const inputGrad = inputGrads[0];
@@ -121,7 +137,7 @@ export const convLayer = defineLayer<ConvFields>({
     const kernelW = r.int('sx', 1);
     return {
       filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad: r.int('pad', 0, 0),
-      biasPref: biasPrefField(r), ...decayFields(r),
+      biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true),
     };
   },
   outShape(c, [prev], fail) {
@@ -131,9 +147,9 @@ export const convLayer = defineLayer<ConvFields>({
   params: (c, [prev]) => [
     { name: 'weights', shape: [c.filters, prev[0], c.kernelH, c.kernelW], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
     // ConvNetJS never decays biases.
-    { name: 'biases', shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } },
+    ...(c.bias ? [{ name: 'biases' as const, shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
-  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}`,
+  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${c.bias ? '' : ', no bias'}`,
   hints: { negative: 'can', explain: 'conv', weights: 'filters' },
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),

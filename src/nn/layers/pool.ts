@@ -1,3 +1,4 @@
+import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import type { WasmKernels } from '../../tensor/wasm.js';
 import { windowShape } from './conv.js';
@@ -8,6 +9,31 @@ export interface PoolFields {
   kernelW: number;
   stride: number;
   pad: number;
+  /** "max" (ConvNetJS, the default) or "avg". */
+  mode: 'max' | 'avg';
+  /** avg: whether padding positions count in the divisor (PyTorch's count_include_pad; default false). */
+  countIncludePad: boolean;
+}
+
+/** Average pooling ({"mode": "avg"}): src/tensor/avgpool.ts, TypeScript kernels only. */
+class AvgPoolImpl implements LayerImpl {
+  private readonly dims: Pool2dDims;
+
+  constructor(private readonly node: LayerNode<PoolFields>) {
+    const c = node.config;
+    const [ch, inH, inW] = node.inShapes[0];
+    this.dims = { n: 0, c: ch, inH, inW, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
+  }
+
+  forward(inputs: Float32Array[], output: Float32Array, n: number): void {
+    this.dims.n = n;
+    avgPool2dForward(this.dims, inputs[0], output, this.node.config.countIncludePad);
+  }
+
+  backward(_inputs: Float32Array[], _output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number): void {
+    this.dims.n = n;
+    avgPool2dBackward(this.dims, outputGrad, inputGrads[0], this.node.config.countIncludePad);
+  }
 }
 
 class MaxPoolImpl implements LayerImpl {
@@ -70,15 +96,21 @@ export const poolLayer = defineLayer<PoolFields>({
   type: 'pool',
   parse(r) {
     const kernelW = r.int('sx', 1);
-    return { kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0) };
+    const mode = r.str('mode') ?? 'max';
+    if (mode !== 'max' && mode !== 'avg') r.fail('mode', `must be "max" or "avg", got ${JSON.stringify(mode)}`);
+    if (mode === 'max' && r.has('count_include_pad')) r.fail('count_include_pad', 'applies to "mode": "avg" only');
+    return {
+      kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0), mode: mode as PoolFields['mode'],
+      countIncludePad: r.bool('count_include_pad', false),
+    };
   },
   outShape(c, [prev], fail) {
     const [h, w] = windowShape(c, prev, fail);
     if (c.pad >= Math.min(c.kernelH, c.kernelW)) fail('pad', `(${c.pad}) must be smaller than the pooling window`);
     return [prev[0], h, w];
   },
-  describe: (c) => `max pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}`,
+  describe: (c) => `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}`,
   hints: { negative: 'if-inputs-can', explain: 'pool' },
   fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
-  create: (node) => new MaxPoolImpl(node),
+  create: (node) => (node.config.mode === 'avg' ? new AvgPoolImpl(node) : new MaxPoolImpl(node)),
 });
