@@ -61,9 +61,10 @@ export interface WasmExports {
     inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
     dy: number, input: number, padded: number, dW: number,
   ): void;
+  packConvDataWeights(inC: number, kH: number, kW: number, outC: number, W: number, Wp: number): void;
   convBackwardData(
     inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
-    W: number, dy: number, grad: number,
+    Wp: number, dy: number, grad: number, padded: number,
   ): void;
   broadcastBias(n: number, channels: number, spatial: number, bias: number, out: number): void;
   biasGradAdd(n: number, channels: number, spatial: number, grad: number, biasGrad: number): void;

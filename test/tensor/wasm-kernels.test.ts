@@ -357,3 +357,37 @@ describe('batch norm and add on wasm vs the TypeScript kernels', () => {
     expect(Array.from(get(wk, po, 23))).toEqual(Array.from(ref));
   });
 });
+
+describe('3x3 convolutions of the ResNets on wasm vs the TypeScript kernels (gradients added onto existing ones)', () => {
+  const shapes: [string, Conv2dDims][] = [
+    ['16 -> 16, 32x32', makeConv2dDims(2, 16, 32, 32, 16, 3, 3, 1, 1)],
+    ['32 -> 32, 16x16', makeConv2dDims(2, 32, 16, 16, 32, 3, 3, 1, 1)],
+    ['64 -> 64, 8x8 (every tile at a border)', makeConv2dDims(3, 64, 8, 8, 64, 3, 3, 1, 1)],
+    ['32 -> 64, stride 2', makeConv2dDims(2, 32, 16, 16, 64, 3, 3, 2, 1)],
+    ['16 -> 32, 1x1 stride 2', makeConv2dDims(2, 16, 32, 32, 32, 1, 1, 2, 0)],
+  ];
+  for (const [label, d] of shapes) {
+    it(label, () => {
+      const rng = makeRng(d.inC + d.outH);
+      const inCount = d.n * d.inC * d.inH * d.inW;
+      const outCount = d.n * d.outC * d.outH * d.outW;
+      const input = randomArray(rng, inCount);
+      const weights = randomArray(rng, d.outC * d.inC * d.kH * d.kW);
+      const dy = randomArray(rng, outCount);
+      const start = randomArray(rng, inCount);
+      const dx = start.slice();
+      const dW = new Float32Array(weights.length).fill(0.5);
+      conv2dBackward(d, input, weights, dy, dx, dW, new Float32Array(d.outC), new Workspace());
+      const wk = kernels();
+      const buf = allocConvWasm(wk, d, d.n);
+      wk.heap.set(weights, buf.weights / 4);
+      wk.heap.fill(0.5, buf.weightGrad / 4, buf.weightGrad / 4 + weights.length);
+      const pin = put(wk, input);
+      const pdy = put(wk, dy);
+      const pdx = put(wk, start);
+      conv2dBackwardWasm(wk, d, pin, pdy, pdx, buf);
+      agree(`resnet conv ${label} d/dinput`, get(wk, pdx, inCount), dx);
+      agree(`resnet conv ${label} d/dweights`, get(wk, buf.weightGrad, weights.length), dW);
+    });
+  }
+});

@@ -804,86 +804,100 @@ export function convBackwardFilterDot(
 }
 
 /**
+ * The weights of a stride-1 convolution packed once for convBackwardData (the same for every sample of
+ * a batch, so packing them per sample repeated the work): W [outC x K] (K = inC*kH*kW) as the rows of
+ * W^T grouped in tiles, tile tt = kernel offset s = tt / (inC/4) of channels 4g .. 4g+3
+ * (g = tt mod (inC/4)), each tile's panel [outC][4] contiguous: Wp[(tt*outC + o)*4 + r] = W[o, (4g + r)*kk + s].
+ * Wp holds inC*kH*kW*outC floats.
+ */
+export function packConvDataWeights(inC: i32, kH: i32, kW: i32, outC: i32, W: usize, Wp: usize): void {
+  const kk = kH * kW;
+  const M = inC * kk;
+  const groups = inC / MR;
+  const tiles = groups * kk;
+  const kkBytes = <usize>kk * 4;
+  const mBytes = <usize>M * 4;
+  let dst = Wp;
+  for (let tt = 0; tt < tiles; tt++) {
+    const sOff = tt / groups;
+    const g = tt - sOff * groups;
+    let src = W + <usize>(g * MR * kk + sOff) * 4;
+    for (let o = 0; o < outC; o++) {
+      store<f32>(dst, load<f32>(src));
+      store<f32>(dst, load<f32>(src + kkBytes), 4);
+      store<f32>(dst, load<f32>(src + 2 * kkBytes), 8);
+      store<f32>(dst, load<f32>(src + 3 * kkBytes), 12);
+      dst += 16;
+      src += mBytes;
+    }
+  }
+}
+
+/**
  * Input gradient of a stride-1 convolution for one sample without the dcol matrix:
  *   grad (inC x inH x inW) += col2im(W^T * dY)   (ACCUMULATED: the caller zeroes grad once per pass)
- * W [outC x K] (K = inC*kH*kW), dY [outC x P] (P = outH*outW). Each 4 x 8 tile of W^T * dY is added
- * straight into grad, so nothing of K x P size is written, zeroed or read back. A tile's 4 rows are
- * the same kernel offset (ky, kx) of 4 channels (needs inC % 4 == 0), so they land in 4 different
- * planes at the same place: rows of adjacent kx would overlap by all but one float, and each
- * read-modify-write would wait for the previous store. Its 8 columns are 8 positions of one output
+ * Wp: the weights packed by packConvDataWeights; dY [outC x P] (P = outH*outW). Each 4 x 8 tile of
+ * W^T * dY is added straight into a zero-padded gradient (inC x (inH + 2 pad) x (inW + 2 pad) floats
+ * at `padded`), where every tile lands in bounds, so no tile needs the scalar edge path (8x8 images
+ * with pad 1: two thirds of the tiles did); the padded gradient's interior is then added into grad.
+ * A tile's 4 rows are the same kernel offset (ky, kx) of 4 channels (needs inC % 4 == 0), so they land
+ * in 4 different planes at the same place: rows of adjacent kx would overlap by all but one float, and
+ * each read-modify-write would wait for the previous store. Its 8 columns are 8 positions of one output
  * row (needs outW % 8 == 0). Sums in a fixed order (deterministic).
  */
 export function convBackwardData(
   inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, pad: i32, outC: i32, outH: i32, outW: i32,
-  W: usize, dy: usize, grad: usize,
+  Wp: usize, dy: usize, grad: usize, padded: usize,
 ): void {
-  const M = inC * kH * kW;
   const N = outH * outW;
   const kk = kH * kW;
   const groups = inC / MR;
   const tiles = groups * kk;
-  const tilesPerBlock = MC / MR;
-  const planeBytes = <usize>(inH * inW) * 4;
-  const t = edgeTile;
+  const hp = inH + 2 * pad;
+  const wp = inW + 2 * pad;
+  const planeBytes = <usize>(hp * wp) * 4;
+  zeroF32(padded, inC * hp * wp);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < outC; pc += KC) {
       const kc = min(KC, outC - pc);
       packBlockB(false, dy, N, pc, jc, nc, kc);
-      for (let t0 = 0; t0 < tiles; t0 += tilesPerBlock) {
-        const tn = min(tilesPerBlock, tiles - t0);
-        // Pack the tiles' rows of W^T: tile tt is offset s = tt / groups of channels 4g .. 4g+3.
-        let dst = packA;
-        for (let tt = t0; tt < t0 + tn; tt++) {
-          const sOff = tt / groups;
-          const g = tt - sOff * groups;
-          const col0 = W + <usize>(pc * M + g * MR * kk + sOff) * 4;
-          const kkBytes = <usize>kk * 4;
-          const mBytes = <usize>M * 4;
-          let src = col0;
-          for (let k = 0; k < kc; k++) {
-            store<f32>(dst, load<f32>(src));
-            store<f32>(dst, load<f32>(src + kkBytes), 4);
-            store<f32>(dst, load<f32>(src + 2 * kkBytes), 8);
-            store<f32>(dst, load<f32>(src + 3 * kkBytes), 12);
-            dst += 16;
-            src += mBytes;
-          }
-        }
-        for (let tt = t0; tt < t0 + tn; tt++) {
-          const sOff = tt / groups;
-          const g = tt - sOff * groups;
-          const ky = sOff / kW;
-          const kx = sOff - ky * kW;
-          const ap = packA + <usize>((tt - t0) * MR * kc) * 4;
-          const plane0 = grad + <usize>(g * MR) * planeBytes;
-          for (let jr = 0; jr < nc; jr += NR) {
-            const p = jc + jr;
-            const oy = p / outW;
-            const iy = oy + ky - pad;
-            if (iy < 0 || iy >= inH) continue;
-            const ix = p - oy * outW + kx - pad;
-            const d0 = plane0 + <usize>(iy * inW + ix) * 4;
-            const bp = packB + <usize>(jr * kc) * 4;
-            if (ix >= 0 && ix + NR <= inW) {
-              microAddPlanes(kc, ap, bp, d0, planeBytes);
-            } else {
-              microSet(kc, ap, bp, t);
-              const lo = ix < 0 ? -ix : 0;
-              const hi = ix + NR > inW ? inW - ix : NR;
-              for (let r = 0; r < MR; r++) {
-                const d = d0 + <usize>r * planeBytes;
-                const sp = t + <usize>(r * NR) * 4;
-                for (let q = lo; q < hi; q++) {
-                  const a = d + <usize>q * 4;
-                  store<f32>(a, load<f32>(a) + load<f32>(sp + <usize>q * 4));
-                }
-              }
-            }
-          }
+      for (let tt = 0; tt < tiles; tt++) {
+        const sOff = tt / groups;
+        const g = tt - sOff * groups;
+        const ky = sOff / kW;
+        const kx = sOff - ky * kW;
+        const ap = Wp + <usize>((tt * outC + pc) * MR) * 4;
+        const plane0 = padded + <usize>(g * MR) * planeBytes;
+        for (let jr = 0; jr < nc; jr += NR) {
+          const p = jc + jr;
+          const oy = p / outW;
+          const d0 = plane0 + <usize>((oy + ky) * wp + p - oy * outW + kx) * 4;
+          microAddPlanes(kc, ap, packB + <usize>(jr * kc) * 4, d0, planeBytes);
         }
       }
     }
+  }
+  // grad += the interior of the padded gradient.
+  let src = padded + <usize>(pad * wp + pad) * 4;
+  let dst = grad;
+  const wpBytes = <usize>wp * 4;
+  for (let c = 0; c < inC; c++) {
+    let row = src;
+    for (let y = 0; y < inH; y++) {
+      let i = 0;
+      for (; i + 4 <= inW; i += 4) {
+        const o = <usize>i * 4;
+        v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(row + o)));
+      }
+      for (; i < inW; i++) {
+        const o = <usize>i * 4;
+        store<f32>(dst + o, load<f32>(dst + o) + load<f32>(row + o));
+      }
+      dst += <usize>inW * 4;
+      row += wpBytes;
+    }
+    src += planeBytes;
   }
 }
 
