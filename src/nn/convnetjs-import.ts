@@ -1,8 +1,7 @@
 import { UserError } from '../util/errors.js';
 import { Network } from './network.js';
-import type { Snapshot } from './snapshot.js';
 import { findLayerDef } from './layers/registry.js';
-import { parseSpec } from './spec.js';
+import { parseSpec, type ModelSpec } from './spec.js';
 
 /**
  * Load a ConvNetJS snapshot (`JSON.stringify(net.toJSON())`). ConvNetJS stores volumes channels-last,
@@ -38,7 +37,8 @@ function num(l: Json, field: string, where: string, fallback?: number): number {
   return v;
 }
 
-export function importConvNetJS(json: Json, file: string): Snapshot {
+/** The spec and weights of a ConvNetJS snapshot (a cnnviz Snapshot without the extras). */
+export function importConvNetJS(json: Json, file: string): { spec: ModelSpec; params: Float32Array } {
   const src = json.layers as Json[];
   const layerDefs: Json[] = [];
   src.forEach((l, i) => {

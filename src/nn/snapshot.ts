@@ -3,7 +3,8 @@ import type { Preprocessing } from '../data/preprocess.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { importConvNetJS, isConvNetJSSnapshot } from './convnetjs-import.js';
-import { Network } from './network.js';
+import { Network, networkSizes } from './network.js';
+import { parseJsonText } from '../util/json-text.js';
 import type { OptimizerOptions, OptimizerState } from './optimizers.js';
 import { DEFAULT_PRESET, paramDecls, parseSpec, presetNames, presetSpec, type ModelSpec } from './spec.js';
 
@@ -150,12 +151,14 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
     if (!Array.isArray(json.paramShapes)) throw new UserError(`${file}: snapshot has no "paramShapes" list`);
     checkParamShapes(spec, json.paramShapes as [string, string, unknown][], file);
   }
-  const net = new Network(spec);
+  // Counted from the spec: building the network here would allocate before the memory check.
+  const sizes = networkSizes(spec);
+  const net = { paramCount: sizes.params };
   if (typeof json.params !== 'string') throw new UserError(`${file}: snapshot has no "params"`);
   const params = base64ToF32(json.params, net.paramCount, 'params', file);
   const snap: Snapshot = { spec, params };
-  if (typeof json.state === 'string') snap.state = base64ToF32(json.state, net.state.length, 'state', file);
-  else if (net.state.length > 0 && version > 1) throw new UserError(`${file}: snapshot has no "state", its network needs ${net.state.length} values`);
+  if (typeof json.state === 'string') snap.state = base64ToF32(json.state, sizes.state, 'state', file);
+  else if (sizes.state > 0 && version > 1) throw new UserError(`${file}: snapshot has no "state", its network needs ${sizes.state} values`);
   if (Array.isArray(json.classNames)) snap.classNames = json.classNames as string[];
   if (json.preprocessing && typeof json.preprocessing === 'object') snap.preprocessing = json.preprocessing as Preprocessing;
   const opt = json.optimizer as Record<string, unknown> | undefined;
@@ -176,9 +179,9 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
 }
 
 function readJson(path: string): unknown {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -186,11 +189,7 @@ function readJson(path: string): unknown {
     }
     throw new UserError(`${path}: cannot read: ${errorMessage(e)}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON: ${errorMessage(e)}`);
-  }
+  return parseJsonText(bytes, path, 'a model spec or snapshot .json');
 }
 
 /** Resolve `--model <preset|spec.json|snapshot.json|convnetjs.json>`. */

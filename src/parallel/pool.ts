@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Augmentation } from '../data/augment.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
+import { layerModules } from '../nn/layers/registry.js';
 import { networkSizes } from '../nn/network.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
@@ -108,7 +109,7 @@ export class WorkerPool {
     const test = shareSplit(opts.test);
     for (let i = 0; i < opts.workers; i++) {
       const init: WorkerInit = {
-        workerIndex: i, numWorkers: opts.workers, layerDefs: opts.spec.layerDefs, origin: opts.spec.origin, seed: opts.seed,
+        workerIndex: i, numWorkers: opts.workers, layerDefs: opts.spec.layerDefs, origin: opts.spec.origin, layerModules: layerModules(), seed: opts.seed,
         microBatch: opts.microBatch, evalMicroBatch: opts.evalMicroBatch, preprocessing: opts.preprocessing, labelSmoothing: opts.labelSmoothing ?? 0,
         augmentation: opts.augmentation, ...sab, train, test,
       };

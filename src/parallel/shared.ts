@@ -32,6 +32,8 @@ export interface WorkerInit {
   /** The spec's definitions (parsed again in the worker by the same parser) and where they came from. */
   layerDefs: Record<string, unknown>[];
   origin: string;
+  /** Modules of layer types registered outside the registry file (registerLayerModule), loaded first. */
+  layerModules: string[];
   seed: number;
   microBatch: number;
   evalMicroBatch: number;

@@ -3,6 +3,7 @@
  * the control block, and on each command takes micro-batches (Atomics.add on NEXT) until none are left.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { registerLayerModule } from '../nn/layers/registry.js';
 import { parseSpec } from '../nn/spec.js';
 import { MicroBatchRunner } from './micro-batch.js';
 import { Command, Ctrl, splitFromShared, type WorkerInit } from './shared.js';
@@ -10,6 +11,7 @@ import { Command, Ctrl, splitFromShared, type WorkerInit } from './shared.js';
 const init = workerData as WorkerInit;
 const ctrl = new Int32Array(init.ctrl);
 const params = new Float32Array(init.params);
+for (const url of init.layerModules) await registerLayerModule(url);
 const spec = parseSpec(init.layerDefs, init.origin);
 const maxBatch = Math.max(init.microBatch, init.evalMicroBatch);
 const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch, init.labelSmoothing);

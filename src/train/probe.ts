@@ -2,12 +2,15 @@ import { fillBatch } from '../data/batch.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { evalContext, type Network } from '../nn/network.js';
-import { describeLayer } from '../nn/spec.js';
+import { describeLayer, layerHints } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
+import { TRAIN_DEFAULTS } from './config.js';
 import { Rng } from '../util/rng.js';
 import type { LayerProbe, ProbeResult } from '../viz/types.js';
 
-export const DEFAULT_PROBE_COUNT = 8;
+export const DEFAULT_PROBE_COUNT: number = TRAIN_DEFAULTS.probeCount;
+/** Most probe images: every activation picture has a row per probe image (and a probe pass holds all their activations). */
+export const MAX_PROBE_COUNT = 64;
 
 /** The probe: test images chosen once per run from the seed (or given), the same every epoch. */
 export function chooseProbe(testCount: number, seed: number, count = DEFAULT_PROBE_COUNT, given?: number[]): number[] {
@@ -15,11 +18,12 @@ export function chooseProbe(testCount: number, seed: number, count = DEFAULT_PRO
     for (const i of given) {
       if (!Number.isInteger(i) || i < 0 || i >= testCount) throw new UserError(`--probe: index ${i} is outside the test split (0..${testCount - 1})`);
     }
+    if (given.length > MAX_PROBE_COUNT) throw new UserError(`--probe: ${given.length} images, at most ${MAX_PROBE_COUNT} can be visualised`);
     return given;
   }
   // A stream of its own, so the probe does not shift when other draws change.
   const perm = new Rng(seed ^ 0x70be5eed).permutation(testCount);
-  return Array.from(perm.subarray(0, Math.min(count, testCount)));
+  return Array.from(perm.subarray(0, Math.min(count, testCount, MAX_PROBE_COUNT)));
 }
 
 /** Parse `--probe 3,17,42`. */
@@ -29,6 +33,7 @@ export function parseProbeIndices(s: string): number[] {
   if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 0)) {
     throw new UserError(`--probe: "${s}" is not a comma-separated list of test image indices`);
   }
+  if (out.length > MAX_PROBE_COUNT) throw new UserError(`--probe: ${out.length} images, at most ${MAX_PROBE_COUNT} can be visualised`);
   return out;
 }
 
@@ -46,9 +51,16 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
   net.backward({ labels }, ctx, true);
   const layers: LayerProbe[] = net.layers.map((layer, i) => {
     const size = n * layer.outSize;
+    const hints = layerHints(layer.config);
     const probe: LayerProbe = {
       index: i,
       type: layer.type,
+      name: layer.name,
+      inputs: [...layer.inputs],
+      explain: hints.explain,
+      isLoss: hints.loss !== undefined,
+      outputsProbabilities: hints.loss?.probabilities === true,
+      ...(hints.weights ? { weightLayout: hints.weights } : {}),
       description: describeLayer(layer.config),
       outShape: [...layer.outShape],
       paramCount: layer.params.reduce((a, p) => a + p.data.length, 0),

@@ -3,11 +3,11 @@
  * code (see test/fixtures/README.md). Probabilities to 1e-6, resumed weights bit for bit.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evalContext } from '../../src/nn/network.js';
-import { loadModel, networkFor } from '../../src/nn/snapshot.js';
+import { loadModel, networkFor, saveSnapshot } from '../../src/nn/snapshot.js';
 import { tempDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { smallCifar } from '../helpers/train.js';
@@ -69,4 +69,39 @@ describe('compatibility with version-1 checkpoints and the old engine', () => {
       expect(sha).toBe(expected[`resumedParamsSha256_${kernels}`]);
     });
   }
+});
+
+describe('snapshots whose weights do not fit their spec', () => {
+  const v1 = JSON.parse(readFileSync(CHECKPOINT, 'utf8')) as Record<string, unknown>;
+
+  async function refused(json: Record<string, unknown>, message: RegExp): Promise<void> {
+    const file = join(tempDir('cnnviz-bad-snap-'), 'bad.json');
+    writeFileSync(file, JSON.stringify(json));
+    const r = await runCli(['summary', '--model', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  }
+
+  it('refuses a v1 file whose layers disagree with its layer_defs (exit 2)', async () => {
+    const layers = structuredClone(v1.layers) as Record<string, unknown>[];
+    layers[1].filters = 5;
+    await refused({ ...v1, layers }, /bad\.json: layer 1 \(conv\) has filters 5 in the snapshot's layers, but 4 in its layer_defs/);
+  });
+
+  it('refuses a v2 file whose parameter shapes or count do not match its spec (exit 2)', async () => {
+    const dir = tempDir('cnnviz-v2-');
+    const file = join(dir, 'v2.json');
+    const loaded = loadModel(CHECKPOINT);
+    await saveSnapshot(file, loaded.snapshot!);
+    const v2 = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(v2.version).toBe(2);
+    expect(loadModel(file).snapshot!.params).toEqual(loaded.snapshot!.params);
+    const shapes = structuredClone(v2.paramShapes) as [string, string, number[]][];
+    shapes[0][2] = [4, 3, 3, 2];
+    await refused({ ...v2, paramShapes: shapes }, /bad\.json: parameter tensor 1 is 01-conv weights 4x3x3x2 in the snapshot, but its spec builds 01-conv weights 4x3x3x3/);
+    await refused({ ...v2, paramShapes: shapes.slice(1) }, /records 9 parameter tensors, its spec builds 10/);
+    await refused({ ...v2, params: Buffer.from(new Float32Array(3).buffer).toString('base64') }, /params holds 3 values, the network needs 570/);
+    await refused({ ...v2, version: 3 }, /snapshot version 3 is not supported/);
+  });
 });

@@ -1,81 +1,20 @@
 import { Command, Option } from 'commander';
-import { accessSync, constants, mkdirSync, existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { parseAugment, formatAugment } from '../../data/augment.js';
-import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
-import { ensureCifar10 } from '../../data/download.js';
-import { makePreprocessing } from '../../data/preprocess.js';
-import { defaultOptimizerOptions, OPTIMIZER_METHODS, type OptimizerMethod } from '../../nn/optimizers.js';
-import { loadModel, networkFor } from '../../nn/snapshot.js';
-import { assertInputShape } from '../../nn/spec.js';
-import type { RunSettings, TrainConfig, VizScaleMode } from '../../train/config.js';
-import { TRAIN_DEFAULTS } from '../../train/config.js';
-import { parseProbeIndices } from '../../train/probe.js';
-import { presetRecipe } from '../../train/recipes.js';
-import { describeSchedule, LR_SCHEDULES, parseStepEpochs, type LrScheduleKind } from '../../train/schedule.js';
+import { join } from 'node:path';
+import { setMemoryLimit } from '../../nn/memory.js';
+import { OPTIMIZER_METHODS } from '../../nn/optimizers.js';
+import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.js';
+import { MAX_PROBE_COUNT } from '../../train/probe.js';
+import { LR_SCHEDULES } from '../../train/schedule.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
+import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { UserError } from '../../util/errors.js';
-import { realNumber, wholeNumber } from '../options.js';
+import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
 
-interface TrainCliOptions {
-  model: string;
-  data?: string;
-  download: boolean;
-  epochs: number;
-  batchSize: number;
-  microBatch: number;
-  optimizer: OptimizerMethod;
-  lr?: number;
-  momentum?: number;
-  l1: number;
-  l2: number;
-  ro?: number;
-  eps?: number;
-  beta1?: number;
-  beta2?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-  lrSchedule: LrScheduleKind;
-  warmup?: number;
-  lrSteps?: string;
-  lrStepFactor: number;
-  labelSmoothing: number;
-  workers: number;
-  seed: number;
-  out?: string;
-  name?: string;
-  trainLimit?: number;
-  testLimit?: number;
-  augment: string;
-  normalize?: boolean;
-  probe?: string;
-  probeCount: number;
-  viz: 'all' | 'none';
-  vizEvery: number;
-  vizScale: VizScaleMode;
-  resume?: string;
-  json?: boolean;
-  quiet?: boolean;
-}
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-/** Fail before training when the output folder cannot be written. */
-function ensureWritable(out: string): void {
-  try {
-    mkdirSync(out, { recursive: true });
-    if (!statSync(out).isDirectory()) throw new Error('not a folder');
-    accessSync(out, constants.W_OK);
-  } catch (e) {
-    throw new UserError(`--out ${out}: cannot write there (${(e as Error).message})`);
-  }
-}
+/** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
@@ -90,7 +29,7 @@ export function registerTrain(program: Command): void {
     .option('--micro-batch <n>', 'images per unit of parallel work; results do not depend on --workers for a fixed value', wholeNumber(1), d.microBatch)
     .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods, and adamw)').choices(OPTIMIZER_METHODS).default(d.optimizer))
     .option('--nesterov', 'Nesterov momentum (the same as --optimizer nesterov)')
-    .option('--lr <rate>', 'learning rate (default 0.01; adam and adamw 0.001; adadelta ignores it)', realNumber(0))
+    .option('--lr <rate>', 'learning rate (default 0.01; adam and adamw 0.001; adadelta ignores it); with a schedule, its peak', realNumber(0))
     .addOption(new Option('--lr-schedule <kind>', 'how the learning rate changes over the run').choices(LR_SCHEDULES).default('constant'))
     .option('--warmup <epochs>', 'epochs of learning-rate warm-up (onecycle default: 30% of the run)', realNumber(0))
     .option('--lr-steps <epochs>', 'step schedule: epochs at which the rate is multiplied by --lr-step-factor (default: at 50% and 75%)')
@@ -104,129 +43,71 @@ export function registerTrain(program: Command): void {
     .option('--eps <eps>', 'epsilon of adagrad/adadelta/windowgrad (default 1e-6) and adam (default 1e-8)', realNumber(0))
     .option('--beta1 <b>', 'adam first-moment decay (default 0.9)', realNumber(0, 1))
     .option('--beta2 <b>', 'adam second-moment decay (default 0.999)', realNumber(0, 1))
-    .option('--workers <n>', 'worker threads for parallel batches', wholeNumber(1), availableParallelism())
-    .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe', wholeNumber(0), d.seed)
+    .addOption(new Option('--workers <n>', `worker threads for parallel batches (this machine: ${availableParallelism()})`).argParser(wholeNumber(1)).default(availableParallelism(), 'available cores'))
+    .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe (0 to 4294967295)', seedNumber, d.seed)
     .option('--out <dir>', 'output folder (default: out/<run-name>)')
-    .option('--name <run-name>', 'run name, used for the default --out (default: <model>-<date>-<time>)')
+    .option('--name <run-name>', 'run name (one folder name), used for the default --out (default: <model>-<date>-<time>)', runName)
     .option('--train-limit <n>', 'use only the first N training images (default: all 50,000)', wholeNumber(1))
     .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
-    .option('--augment <list>', 'on-the-fly augmentation: flip, shift (up to 2 px), both, or none', d.augment)
+    .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none', d.augment)
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
-    .option('--probe-count <n>', 'how many probe images when --probe is not given', wholeNumber(1), d.probeCount)
-    .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(['all', 'none']).default('all'))
+    .option('--probe-count <n>', `how many probe images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), d.probeCount)
+    .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
-    .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(['map', 'layer', 'run']).default(d.vizScale))
+    .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
-    .option('--quiet', 'no progress output (errors and --json lines still appear)');
+    .option('--quiet', 'no progress output (errors and --json lines still appear)')
+    .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize);
 
-  cmd.action(async (opts: TrainCliOptions) => {
-    const explicit = (name: keyof TrainCliOptions) => cmd.getOptionValueSource(name) === 'cli';
+  cmd.action(async (opts: TrainOptions) => {
+    const explicit = (name: keyof TrainOptions) => cmd.getOptionValueSource(name) === 'cli';
     const reporterOpts = { json: opts.json === true, quiet: opts.quiet === true };
+    setMemoryLimit(opts.maxMemory);
     const log = (m: string) => {
       if (!reporterOpts.quiet) process.stderr.write(`${m}\n`);
     };
 
-    let config: TrainConfig;
-    let resumeSnapshot: ReturnType<typeof loadModel>['snapshot'];
-    let out: string;
-    if (opts.resume) {
-      const loaded = loadModel(opts.resume);
-      const snap = loaded.snapshot;
-      if (!snap?.training || !snap.optimizer) throw new UserError(`--resume ${opts.resume}: not a cnnviz training checkpoint (no optimizer state or progress)`);
-      resumeSnapshot = snap;
-      config = { ...(snap.training.config as unknown as TrainConfig) };
-      if (explicit('epochs')) config.epochs = opts.epochs;
-      if (explicit('data')) config.data = opts.data!;
-      for (const k of ['viz', 'vizEvery', 'vizScale'] as const) if (explicit(k)) (config as unknown as Record<string, unknown>)[k] = opts[k];
-      out = opts.out ?? dirname(dirname(resolve(opts.resume)));
-    } else {
-      // A preset's recipe replaces the general defaults of the options not given (src/train/recipes.ts).
-      const recipe = presetRecipe(opts.model);
-      const pick = <K extends keyof TrainCliOptions, V>(k: K, fromRecipe: V | undefined): TrainCliOptions[K] | V =>
-        explicit(k) || fromRecipe === undefined ? opts[k] : fromRecipe;
-      let method = pick('optimizer', recipe?.optimizer);
-      if (opts.nesterov) {
-        if (method !== 'sgd' && method !== 'nesterov') throw new UserError(`--nesterov: applies to sgd, not --optimizer ${method}`);
-        method = 'nesterov';
-      }
-      const o = defaultOptimizerOptions(method);
-      const optimizer = {
-        ...o,
-        learningRate: opts.lr ?? recipe?.learningRate ?? o.learningRate, momentum: opts.momentum ?? recipe?.momentum ?? o.momentum,
-        l1Decay: opts.l1, l2Decay: pick('l2', recipe?.l2Decay), weightDecay: opts.weightDecay ?? recipe?.weightDecay ?? o.weightDecay,
-        ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
-      };
-      const lrSchedule = explicit('lrSchedule') || explicit('warmup') || explicit('lrSteps') || explicit('lrStepFactor') || !recipe
-        ? {
-            kind: opts.lrSchedule, stepFactor: opts.lrStepFactor,
-            ...(opts.warmup !== undefined ? { warmupEpochs: opts.warmup } : {}),
-            ...(opts.lrSteps !== undefined ? { stepEpochs: parseStepEpochs(opts.lrSteps) } : {}),
-          }
-        : recipe.lrSchedule;
-      const batchSize = pick('batchSize', recipe?.batchSize);
-      const dataDir = await ensureCifar10(opts.data, { noDownload: !opts.download, log });
-      config = {
-        model: opts.model, data: dataDir, epochs: pick('epochs', recipe?.epochs), batchSize,
-        microBatch: Math.min(pick('microBatch', recipe?.microBatch), batchSize),
-        optimizer, lrSchedule, labelSmoothing: pick('labelSmoothing', recipe?.labelSmoothing),
-        seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
-        normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
-        viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
-      };
-      const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : opts.model;
-      out = opts.out ?? join('out', opts.name ?? `${modelName}-${timestamp()}`);
-    }
-    const settings: RunSettings = { out, workers: opts.workers, json: reporterOpts.json, quiet: reporterOpts.quiet, resume: opts.resume };
-    ensureWritable(out);
-
-    const model = resumeSnapshot ? { kind: 'snapshot' as const, spec: resumeSnapshot.spec, snapshot: resumeSnapshot } : loadModel(config.model);
-    assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
-    const loadStart = performance.now();
-    const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
-    const classes = model.spec.shapes[model.spec.shapes.length - 1][0];
-    if (model.spec.layers[model.spec.layers.length - 1].type !== 'regression' && classes !== data.classNames.length) {
-      throw new UserError(`${model.spec.origin}: the last layer has ${classes} classes, but ${config.data} has ${data.classNames.length}`);
-    }
-    if (model.spec.layers[model.spec.layers.length - 1].type === 'regression') {
-      throw new UserError(`${model.spec.origin}: a regression network cannot be trained on CIFAR-10 class labels; use softmax or svm`);
-    }
-    const preprocessing = resumeSnapshot?.preprocessing ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
-    log(
-      `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
-        `(${((performance.now() - loadStart) / 1000).toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
-        `augment ${formatAugment(config.augmentation)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
-        `(${describeSchedule(config.lrSchedule ?? { kind: 'constant', stepFactor: 0.1 })}), batch ${config.batchSize}/${config.microBatch}; output ${out}`,
-    );
-    const net = networkFor(model, config.seed);
+    const run = await setupRun(opts, explicit, log);
+    const { config, settings, model, data, preprocessing } = run;
+    const out = settings.out;
     await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
 
     const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
+    // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
     let interrupts = 0;
-    const onSigint = () => {
+    let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
+    const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
       interrupts += 1;
-      if (interrupts === 1) reporter.log('Ctrl-C: finishing this batch and writing a checkpoint (Ctrl-C again to quit now)');
-      else process.exit(130);
+      if (interrupts === 1) {
+        stopSignal = sig;
+        reporter.log(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this batch and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`);
+      } else {
+        process.exit(SIGNAL_EXIT[sig]);
+      }
     };
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       const outcome = await train({
-        config, settings, spec: model.spec, data, preprocessing, initialParams: net.params, initialState: net.state,
-        resume: resumeSnapshot ? { optimizer: resumeSnapshot.optimizer!.state, progress: resumeSnapshot.training! } : undefined,
+        config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
+        resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
         reporter,
         visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
         interrupted: () => interrupts > 0,
       });
       reporter.stop();
       if (outcome.status === 'interrupted') {
-        process.exitCode = 130;
+        process.exitCode = SIGNAL_EXIT[stopSignal];
         return;
       }
-      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}; report ${join(out, 'index.html')}`);
+      const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
+      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
     } finally {
       reporter.stop();
-      process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
   });
 }

@@ -50,6 +50,27 @@ export function registerLayer(def: LayerDef): void {
 }
 for (const def of LAYER_DEFS) registerLayer(def);
 
+const modules: string[] = [];
+
+/**
+ * Register the layer types a module exports (every export with a `type` and `create`), by URL, so that
+ * worker threads can load the same module before parsing a spec (the pool passes layerModules() on).
+ * For layer types that live outside this folder, e.g. test-only ones.
+ */
+export async function registerLayerModule(url: string): Promise<void> {
+  if (modules.includes(url)) return;
+  const m = (await import(url)) as Record<string, unknown>;
+  for (const value of Object.values(m)) {
+    const def = value as Partial<LayerDef> | null;
+    if (def && typeof def === 'object' && typeof def.type === 'string' && typeof def.create === 'function' && !BY_TYPE.has(def.type)) registerLayer(def as LayerDef);
+  }
+  modules.push(url);
+}
+
+export function layerModules(): string[] {
+  return [...modules];
+}
+
 export function layerTypes(): string[] {
   return [...BY_TYPE.keys()];
 }
