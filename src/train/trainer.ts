@@ -169,7 +169,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         if (!Number.isFinite(step.lossSum)) {
           throw new UserError(
             `training diverged: the loss became ${step.lossSum} in epoch ${epoch + 1}, batch ${b + 1} of ${batches}; ` +
-              `try a smaller learning rate (--lr, now ${config.optimizer.learningRate}; this step's rate ${learningRate.toPrecision(3)})`,
+              `try a smaller learning rate (--lr, now ${config.optimizer.learningRate}); this step's rate was ${learningRate.toPrecision(3)}`,
             3,
           );
         }

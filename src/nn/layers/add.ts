@@ -10,7 +10,7 @@ import { defineLayer } from './layer.js';
 
 export const addLayer = defineLayer<Record<string, never>>({
   type: 'add',
-  arity: { min: 2, max: 64 },
+  arity: { min: 2, max: Infinity },
   parse: () => ({}),
   outShape(_c, inShapes, fail) {
     const [first] = inShapes;

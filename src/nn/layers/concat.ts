@@ -7,7 +7,7 @@ import { defineLayer } from './layer.js';
 
 export const concatLayer = defineLayer<Record<string, never>>({
   type: 'concat',
-  arity: { min: 2, max: 64 },
+  arity: { min: 2, max: Infinity },
   parse: () => ({}),
   outShape(_c, inShapes, fail) {
     const [first] = inShapes;
