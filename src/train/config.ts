@@ -48,5 +48,5 @@ export const TRAIN_DEFAULTS = {
   augment: 'flip,shift',
   probeCount: 8,
   vizEvery: 1,
-  vizScale: 'layer',
+  vizScale: 'robust',
 } as const;

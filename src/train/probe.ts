@@ -56,6 +56,8 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
       activations: net.acts[i].slice(0, size),
       activationGrads: net.actGrads[i].slice(0, size),
     };
+    const win = windowOf(layer.config);
+    if (win) probe.window = win;
     const w = layer.params.find((p) => p.name === 'weights');
     const b = layer.params.find((p) => p.name === 'biases');
     if (w) {
@@ -71,6 +73,13 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
   });
   net.zeroGrads();
   return { probeIndices, labels: Array.from(labels.subarray(0, n)), probabilities, images: rawImages, imageShape: [...net.inputShape], layers };
+}
+
+/** The sliding-window geometry of a conv or pool layer's config (pool winners, receptive fields). */
+export function windowOf(config: unknown): LayerProbe['window'] {
+  const c = config as { type?: string; kernelH?: unknown; kernelW?: unknown; stride?: unknown; pad?: unknown };
+  if ((c.type !== 'conv' && c.type !== 'pool') || typeof c.kernelH !== 'number' || typeof c.kernelW !== 'number') return undefined;
+  return { kernelH: c.kernelH, kernelW: c.kernelW, stride: typeof c.stride === 'number' ? c.stride : 1, pad: typeof c.pad === 'number' ? c.pad : 0 };
 }
 
 /** Probe pass on test records of a CIFAR split. */

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { LayerProbe, ProbeResult } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
-import { colourNote, quantityLine } from './explain.js';
+import { colourNote, explanationKey, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
   drawImageTile,
@@ -37,6 +37,8 @@ import {
   formatNumber,
   naturalScale,
   resolveRunScale,
+  robustScale,
+  ROBUST_PERCENTILE,
   scaleText,
   tileScaleLabel,
   type ColorMapKind,
@@ -72,7 +74,7 @@ export interface PictureSummary {
   fixedAtEpoch?: number;
   /** Colour bars exactly as drawn: kind, scale and the three printed numbers. */
   bars: { kind: ColorBarSpec['kind']; scale: number; labels: [string, string, string]; caption: string }[];
-  /** Values beyond the scale (clipped to the end colours): only possible in run mode. */
+  /** Values beyond the scale (clipped to the end colours): run and robust modes. */
   clipped: number;
   /** Map mode: each tile's scale (row-major, rows x cols) and the label printed under it. */
   tileScales?: number[];
@@ -91,6 +93,8 @@ export interface LayerFacts {
   outShape: [number, number, number];
   paramCount: number;
   weightShape?: [number, number, number, number];
+  /** The explanation key (layer kind) the report's words are looked up by. */
+  explanationKey?: string;
 }
 
 export interface LayerStatsFile {
@@ -101,6 +105,7 @@ export interface LayerStatsFile {
   quantities: Partial<Record<Quantity, QuantityStats & { shape: number[]; picture: PictureSummary }>>;
   biases?: QuantityStats;
   biasGrads?: QuantityStats;
+  noPicture?: Partial<Record<Quantity, string>>;
 }
 
 export interface LayerVizSummary extends LayerFacts {
@@ -110,7 +115,11 @@ export interface LayerVizSummary extends LayerFacts {
   files: Partial<Record<Quantity, string>>;
   /** stats.json relative to the output folder. */
   statsFile: string;
-  ranges: Partial<Record<Quantity, { min: number; max: number; mean: number; std: number }>>;
+  ranges: Partial<Record<Quantity, { min: number; max: number; mean: number; std: number; zeroFraction: number }>>;
+  /** Quantities without a picture for this layer kind, with the reason (e.g. the softmax's gradient). */
+  noPicture?: Partial<Record<Quantity, string>>;
+  /** Per picture: scale used and values beyond it. */
+  scales?: Partial<Record<Quantity, { scale: number; clipped: number; count: number }>>;
 }
 
 export interface ProbePrediction {
@@ -281,7 +290,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   const isImage = kind === 'image';
   const own = isImage ? 0 : naturalScale(kind, data);
   let tileScales: number[];
-  let scale = own;
+  let scale = mode === 'robust' && !isImage ? robustScale(kind, data) : own;
   let fixedAtEpoch: number | undefined;
   const run = isImage ? { scale: 0, fixedAtEpoch: epoch } : resolveRunScale(job.state, job.key, own, epoch);
   if (mode === 'map' && !isImage) {
@@ -294,7 +303,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   } else {
     tileScales = [scale];
   }
-  const clipped = isImage || mode !== 'run' ? 0 : countClipped(kind === 'sequential' ? 'sequential' : 'diverging', data, scale);
+  const clipped = isImage || (mode !== 'run' && mode !== 'robust') ? 0 : countClipped(kind === 'sequential' ? 'sequential' : 'diverging', data, scale);
   const nan = isImage ? 0 : countNaN(data);
 
   const mapMode = mode === 'map' && !isImage;
@@ -309,7 +318,8 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
     bars.push(barFor('signed-rgb', 'gradient, each RGB channel'));
     bars.push(barFor('sequential', 'max over RGB of |gradient|'));
   } else if (kind === 'signed-rgb') {
-    bars.push(barFor('signed-rgb', layer.index === 0 ? 'value, each RGB channel' : 'weight, each RGB channel'));
+    const what = plan.quantity === 'weight-gradients' ? 'weight gradient' : plan.quantity === 'weights' ? 'weight' : 'value';
+    bars.push(barFor('signed-rgb', `${what}, each RGB channel`));
   } else if (kind === 'diverging' || kind === 'sequential') {
     bars.push(barFor(kind, plan.quantity.endsWith('gradients') ? 'gradient value' : 'value'));
   }
@@ -322,9 +332,17 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   const barKind = kind === 'sequential' ? 'sequential' : 'diverging';
   if (isImage) {
     const r = job.inputRange;
-    captions.push(r ? `The network's input values span ${formatNumber(r.min)} .. ${formatNumber(r.max)} (after preprocessing).` : '');
+    captions.push(r ? `Drawn as stored (bytes 0..255) so you can recognise it; the network receives them preprocessed, spanning ${formatNumber(r.min)} .. ${formatNumber(r.max)}.` : '');
   } else if (mapMode) {
     captions.push(`Colour scale: per tile (map): each tile uses its own s = ${kind === 'sequential' ? 'max value' : 'max |value|'}, printed under it.`);
+  } else if (mode === 'robust') {
+    const total = data.length;
+    const what = kind === 'sequential' ? 'value' : '|value|';
+    const clipText = clipped > 0
+      ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it, drawn in the end colour (largest ${what} ${formatNumber(own)}).`
+      : ` No values are beyond it (largest ${what} ${formatNumber(own)}).`;
+    const how = scale === own ? `s = the largest ${what}` : `robust: s = the ${ROBUST_PERCENTILE}th percentile of ${what}`;
+    captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (${how}). Zero is the middle colour.${clipText}`);
   } else if (mode === 'run') {
     const total = data.length;
     const clipText = clipped > 0 ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it and clipped.` : ' No values are beyond it.';
@@ -510,6 +528,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     const facts: LayerFacts = {
       index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
       paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
+      explanationKey: explanationKey(layer.type, layer.explanationKey),
     };
     const stats: LayerStatsFile = {
       epoch,
@@ -533,7 +552,13 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const shape = quantityShape(layer, q, P);
       checkLength(`layer ${layer.index} ${q}`, data, shape);
       const st = computeStats(data);
-      summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std };
+      summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
+      const skip = skipsPicture(explanationKey(layer.type, layer.explanationKey), q);
+      if (skip) {
+        summary.noPicture = { ...summary.noPicture, [q]: skip };
+        stats.noPicture = { ...stats.noPicture, [q]: skip };
+        continue;
+      }
       if (P === 0 && (q === 'activations' || q === 'activation-gradients')) continue;
       const plan = planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk });
       const job: PictureJob = {
@@ -550,6 +575,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
         limit(async () => {
           const r = renderPicture(job, engine, `${q}.png`);
           stats.quantities[q] = { ...st, shape, picture: r.summary };
+          summary.scales = { ...summary.scales, [q]: { scale: r.summary.scale, clipped: r.summary.clipped, count: data.length } };
           write(rel, await encodeCanvasPng(r.canvas, engine));
           if (wantFrame) {
             const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;

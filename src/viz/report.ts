@@ -13,8 +13,8 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { listAnimationFiles } from './animate.js';
 import { textEngine } from './canvas.js';
 import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
-import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, layerTypeNote } from './explain.js';
-import { QUANTITIES } from './grid.js';
+import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, layerTypeNote, pct as explainPct, type PictureFacts } from './explain.js';
+import { QUANTITIES, type Quantity } from './grid.js';
 import { accuracyPlotSpec, lossPlotSpec, renderPlotPng } from './plots.js';
 import { formatNumber, type VizScaleMode } from './scale.js';
 import type { EpochMetrics } from './types.js';
@@ -140,7 +140,15 @@ td.l, th.l { text-align: left; }
 .js .epoch.shown { display: block; }
 .layer { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; margin: 14px 0; }
 .layer .facts { margin: 6px 0 10px; }
-.pics { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 14px; }
+.pics { display: block; }
+.layer p.what { margin: 4px 0 8px; }
+.pics figure { margin: 18px 0 6px; border-top: 1px solid var(--line); padding-top: 10px; }
+.pics figure.nopic { background: #f4f6fa; padding: 8px 12px; border-radius: 4px; }
+p.explain-q { margin: 0 0 4px; max-width: 1100px; }
+p.numbers { margin: 0 0 6px; font-size: 13px; color: var(--muted); }
+/* Pictures show at their drawn size (1 image px = 1 CSS px), so their text stays readable; wider ones scroll. */
+.scroll { overflow-x: auto; }
+.scroll img { max-width: none; }
 figure { margin: 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); background: #fff; display: block; }
 figcaption { font-size: 13px; color: var(--muted); margin-top: 4px; }
@@ -150,7 +158,9 @@ figcaption b { color: var(--fg); }
 .bad { color: #c62828; font-weight: 600; }
 .confusion td { min-width: 42px; }
 .confusion td.diag { font-weight: 700; outline: 1px solid #555; }
-.anims { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 14px; }
+.anims { display: block; }
+.anims figure { margin: 14px 0; overflow-x: auto; }
+.anims figure img { max-width: none; }
 `;
 
 const JS = `
@@ -237,7 +247,32 @@ function probeTable(preds: ProbePrediction[], scoreKind: 'probability' | 'score'
   return `<table><thead><tr><th>row</th><th>test index</th><th class="l">true class</th><th class="l">1st</th><th class="l">2nd</th><th class="l">3rd</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
-async function layerHtml(layer: LayerVizSummary, files: Files, epoch: number): Promise<string> {
+/** The measured facts about a layer's neighbours that its explanations mention. */
+function pictureFacts(layers: readonly LayerVizSummary[], i: number, q: Quantity): PictureFacts {
+  const l = layers[i];
+  const key = (x: LayerVizSummary): string => x.explanationKey ?? explanationKey(x.type);
+  const prev = layers[i - 1];
+  const next = layers[i + 1];
+  return {
+    zeroFraction: l.ranges[q]?.zeroFraction,
+    ...(prev ? { prev: { key: key(prev), index: prev.index, actGradZeroFraction: prev.ranges['activation-gradients']?.zeroFraction, actZeroFraction: prev.ranges.activations?.zeroFraction } } : {}),
+    ...(next ? { next: { key: key(next), index: next.index, actGradZeroFraction: next.ranges['activation-gradients']?.zeroFraction } } : {}),
+  };
+}
+
+/** The numbers under a picture: range, zero fraction, scale and clipped count. */
+function pictureNumbers(layer: LayerVizSummary, q: Quantity): string {
+  const r = layer.ranges[q];
+  if (!r) return '';
+  const parts = [`min ${formatNumber(r.min)}`, `max ${formatNumber(r.max)}`, `mean ${formatNumber(r.mean)}`, `std ${formatNumber(r.std)}`, `<b>exactly zero: ${explainPct(r.zeroFraction)}</b>`];
+  const sc = layer.scales?.[q];
+  if (sc && sc.scale > 0) parts.push(`colour scale s = ${formatNumber(sc.scale)}${sc.clipped > 0 ? `, ${sc.clipped.toLocaleString('en-US')} of ${sc.count.toLocaleString('en-US')} values beyond s (drawn in the end colour)` : ''}`);
+  return parts.join(' · ');
+}
+
+async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number, extra: (l: LayerVizSummary, q: Quantity) => Promise<string> = async () => ''): Promise<string> {
+  const layer = layers[li];
+  const key = layer.explanationKey ?? explanationKey(layer.type);
   const facts: string[] = [
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
     `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
@@ -250,20 +285,24 @@ async function layerHtml(layer: LayerVizSummary, files: Files, epoch: number): P
     .join('');
   const figs: string[] = [];
   for (const q of QUANTITIES) {
+    const reason = layer.noPicture?.[q];
+    if (reason) {
+      figs.push(`<figure class="nopic" data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(reason)}</p></figure>`);
+      continue;
+    }
     const f = layer.files[q];
     if (!f || !(await files.exists(f))) continue;
-    const explain = layer.index === 0 && q === 'activation-gradients'
-      ? 'd(loss)/d(input pixels): a saliency map, showing which pixels the loss is sensitive to. Beside each image: the gradient in colour (grey = 0) and its size (black = 0).'
-      : REPORT_EXPLANATIONS[q];
+    const explain = explainPicture(key, q, pictureFacts(layers, li, q));
     figs.push(
-      `<figure><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a><figcaption><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</figcaption></figure>`,
+      `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a></div></figure>`,
     );
+    figs.push(await extra(layer, q));
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
-  const note = layerTypeNote(layer.type);
-  return `<article class="layer" id="e${epoch}-l${layer.index}">
+  const note = layerTypeNote(layer.type, key);
+  return `<article class="layer" id="e${epoch}-l${layer.index}" data-kind="${esc(key)}">
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
-${note ? `<p class="muted">${esc(note)}</p>` : ''}
+${note ? `<p class="what">${esc(note)}</p>` : ''}
 <div class="facts"><table>${facts.join('')}</table>
 <table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
 <div class="pics">${figs.join('\n')}</div>
@@ -292,7 +331,7 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
     parts.push(confusionTable(conf.matrix, run.classNames));
   }
   parts.push('<h3>Layers</h3>');
-  for (const layer of summary.layers) parts.push(await layerHtml(layer, files, e));
+  for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e));
   parts.push('</section>');
   return parts.join('\n');
 }
@@ -343,6 +382,14 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(confusionTable(latestConf.matrix, run.classNames));
   }
 
+  if (summaries.length > 0) {
+    body.push('<h2 id="epochs">Pictures by epoch</h2>');
+    body.push(
+      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="epoch-${s.epoch}">epoch ${s.epoch}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#epoch-${s.epoch}">${s.epoch}</a>`).join(' ')}</div>`,
+    );
+    for (const s of summaries) body.push(await epochHtml(s, run, files));
+  }
+
   if (animations.length > 0) {
     body.push('<h2 id="animations">Change across epochs</h2>');
     body.push('<p class="muted">Each animation steps through the epochs so far (the last frame is held longer). All frames of one animation share one colour scale: the run scale, fixed the first epoch the picture was drawn; the caption of each frame names its epoch and counts values beyond the scale.</p>');
@@ -353,14 +400,6 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     }
     body.push(`<div class="anims">${figs.join('\n')}</div>`);
   }
-  if (summaries.length > 0) {
-    body.push('<h2 id="epochs">Pictures by epoch</h2>');
-    body.push(
-      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="epoch-${s.epoch}">epoch ${s.epoch}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#epoch-${s.epoch}">${s.epoch}</a>`).join(' ')}</div>`,
-    );
-    for (const s of summaries) body.push(await epochHtml(s, run, files));
-  }
-
   body.push('</main><footer><p class="muted">Written by cnnviz. This page needs no server: open it from the file system.</p></footer>');
 
   const html = `<!doctype html>

@@ -30,6 +30,10 @@ export interface LayerProbe {
   weights?: { data: Float32Array; shape: [number, number, number, number] };
   /** d(loss)/d(weights) from the probe pass, same shape as weights.data. */
   weightGrads?: Float32Array;
+  /** The layer kind's explanation key (declared by its type in the registry); default: the type. */
+  explanationKey?: string;
+  /** Window geometry of layers that slide a window (conv, pool): for pool winners and receptive fields. */
+  window?: { kernelH: number; kernelW: number; stride: number; pad: number };
   /** Biases and their gradients (for stats only). */
   biases?: Float32Array;
   biasGrads?: Float32Array;

@@ -11,7 +11,7 @@ import { chooseProbe, parseProbeIndices, probeSplit, runProbe } from '../../trai
 import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
-import type { VizScaleMode } from '../../viz/scale.js';
+import { parseVizScaleMode, VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
 import { wholeNumber } from '../options.js';
 import { readImageAsInput } from './predict.js';
 import { formatSummary } from './summary.js';
@@ -44,9 +44,9 @@ export function registerVisualize(program: Command): void {
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
     .option('--probe-count <n>', 'how many test images when --probe is not given', wholeNumber(1), 8)
     .option('--seed <n>', 'seed that chooses the probe images', wholeNumber(0), 1)
-    .option('--viz-scale <mode>', 'colour scale: map, layer or run', 'layer')
+    .option('--viz-scale <mode>', 'colour scale: robust, map, layer or run', 'robust')
     .action(async (opts: VisualizeOptions) => {
-      if (!['map', 'layer', 'run'].includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of map, layer, run`);
+      if (!parseVizScaleMode(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       const model = loadModel(opts.model);
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; showing a freshly initialised network\n`);
       const net = networkFor(model, opts.seed);
