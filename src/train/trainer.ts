@@ -11,6 +11,8 @@ import { hashKeys, Rng } from '../util/rng.js';
 import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
 import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.js';
+import { HealthMeter } from './health.js';
+import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
@@ -22,7 +24,7 @@ export interface TrainReporter {
 
 /** Called at the end of an epoch whose pictures are due. Returns state to keep in checkpoints. */
 export interface EpochVisualizer {
-  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[]; patches?: PatchPassResult }): Promise<void>;
   /** After every epoch (pictures or not): the report page. */
   report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
   state(): Record<string, unknown> | undefined;
@@ -100,6 +102,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     run.visualizer?.restore(run.resume?.progress.extra?.viz as Record<string, unknown> | undefined);
     const probeIndices = chooseProbe(testCount, config.seed, config.probeCount, config.probe);
     const batches = Math.ceil(trainCount / config.batchSize);
+    const health = new HealthMeter(net.paramRanges, batches);
     let lastCheckpoint: string | undefined;
 
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
@@ -132,7 +135,9 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
             3,
           );
         }
+        health.beforeUpdate(pool.params, pool.grads, count);
         const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count);
+        health.afterUpdate(pool.params, epoch, b);
         progress.trainSeconds += now() - t0;
         progress.lossSum += step.lossSum;
         progress.decaySum += decay.l1 + decay.l2;
@@ -179,9 +184,12 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
 
       const vizStart = now();
       const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
+      // Every epoch: activation health over a fixed test subset; on picture epochs also the top patches.
+      const pass = patchPass(net, data.test, run.preprocessing, SUBSET_SIZE, Boolean(vizDue));
+      record.health = health.takeEpoch(net.layers.map((l) => l.type), pass.health, pass.testIndices.length);
       if (run.visualizer && vizDue) {
         const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
-        await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames });
+        await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames, patches: pass });
       }
       record.vizSeconds = now() - vizStart;
       record.seconds = now() - epochStart;

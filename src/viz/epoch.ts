@@ -5,8 +5,10 @@
  *
  *   <out>/epoch-NNN/epoch.json                 what was written (the report reads this)
  *   <out>/epoch-NNN/probe.json, probe.png      probe images, true labels, top-3 predictions
+ *   <out>/epoch-NNN/walkthrough.png, .json     probe image 0 through the first conv, ReLU and pool, forward and backward
  *   <out>/epoch-NNN/LL-<type>/activations.png, activation-gradients.png, weights.png, weight-gradients.png
  *   <out>/epoch-NNN/LL-<type>/stats.json       shape, parameter count, min/max/mean/std, scales used
+ *   <out>/epoch-NNN/LL-<type>/top-patches.png, .json   conv/ReLU/pool: the 9 test patches that excite each channel most
  *   <out>/animations/frames/LL-<type>-<quantity>/epoch-NNN.webp  frames at the run scale
  *   <out>/animations/LL-<type>-<quantity>.webp                   animated, all epochs so far
  *   <out>/viz-scale-state.json                 the run scales (VizScaleState), reloaded when not passed
@@ -47,6 +49,8 @@ import {
   type VizScaleState,
 } from './scale.js';
 import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
+import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './walkthrough.js';
+import { composeTopPatches, type PatchSet } from './patches.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -61,6 +65,8 @@ export interface EpochVizOptions {
    * all frames so far (spliced, not re-encoded: cheap); 'frames' only writes the frames (call writeAnimations() later); 'none' skips both.
    */
   animations?: 'update' | 'frames' | 'none';
+  /** Top receptive-field patches per conv/ReLU/pool channel (from a pass over a fixed test subset). */
+  patches?: PatchSet;
 }
 
 /** What one picture used, as recorded in stats.json (`quantities.<q>.picture`). */
@@ -118,6 +124,8 @@ export interface LayerVizSummary extends LayerFacts {
   ranges: Partial<Record<Quantity, { min: number; max: number; mean: number; std: number; zeroFraction: number }>>;
   /** Quantities without a picture for this layer kind, with the reason (e.g. the softmax's gradient). */
   noPicture?: Partial<Record<Quantity, string>>;
+  /** What each channel responds to: top-patches.png and .json (relative to the output folder). */
+  patches?: { png: string; json: string; subsetImages: number };
   /** Per picture: scale used and values beyond it. */
   scales?: Partial<Record<Quantity, { scale: number; clipped: number; count: number }>>;
 }
@@ -140,6 +148,8 @@ export interface EpochVizSummary {
   scaleMode: VizScaleMode;
   layers: LayerVizSummary[];
   probe: { json: string; png: string; scoreKind: 'probability' | 'score'; predictions: ProbePrediction[] };
+  /** The walkthrough (first conv -> ReLU -> pool for one probe image), when the network has that chain. */
+  walkthrough?: { png: string; json: string; data: WalkthroughData };
   /** Animated files (relative to the output folder) rebuilt this epoch. */
   animations: string[];
   /** Every file written, relative to the output folder. */
@@ -584,6 +594,14 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
         }),
       );
     }
+    const lp = opts.patches?.patches.find((t) => t.layer === layer.index);
+    if (lp && opts.patches) {
+      const set = opts.patches;
+      summary.patches = { png: `${dirRel}/top-patches.png`, json: `${dirRel}/top-patches.json`, subsetImages: set.testIndices.length };
+      const { png, json } = summary.patches;
+      write(json, toJson({ epoch, layer: layer.index, type: layer.type, subsetImages: set.testIndices.length, rule: 'per channel: each image scores its largest activation over positions; the 9 best images, one patch each (the receptive field at that position)', rf: lp.rf, channels: lp.channels }));
+      pictures.push(limit(async () => write(png, await encodeCanvasPng(composeTopPatches(lp, set.images, set.imageShape, set.testIndices.length, epoch, engine, layer.description), engine))));
+    }
     layerDone.push(
       Promise.all(pictures).then(() => {
         // Keep the quantities in their fixed order in the JSON.
@@ -604,6 +622,16 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     layerDone.push(encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine), engine).then((png) => write(probePng, png)));
   }
 
+  // The walkthrough: one probe image through the first conv, ReLU and pool, forward and backward.
+  const walk = computeWalkthrough(probe, 0);
+  let walkthrough: EpochVizSummary['walkthrough'];
+  if (walk) {
+    walkthrough = { png: `${epochDir}/walkthrough.png`, json: `${epochDir}/walkthrough.json`, data: walk };
+    write(walkthrough.json, toJson(walk));
+    const png = walkthrough.png;
+    layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, opts.classNames, engine), engine).then((b) => write(png, b)));
+  }
+
   await Promise.all(layerDone);
   await Promise.all(writes);
   files.push(SCALE_STATE_FILE);
@@ -619,6 +647,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     scaleMode: mode,
     layers: layerSummaries,
     probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions },
+    ...(walkthrough ? { walkthrough } : {}),
     animations: animationFiles,
     files,
     seconds: 0,

@@ -9,6 +9,8 @@
  * the words and the picture always agree.
  */
 import type { Quantity } from './grid.js';
+import { formatNumber } from './scale.js';
+import type { EpochHealth } from './types.js';
 
 export const QUANTITY_TITLES: Record<Quantity, string> = {
   activations: 'Activations',
@@ -319,6 +321,58 @@ export const REPORT_EXPLANATIONS: Record<Quantity, string> = {
 /** One sentence about what a layer type does, for the report. */
 export function layerTypeNote(type: string, hint?: string): string {
   return layerExplanation(explanationKey(type, hint)).what;
+}
+
+/** The layer-health plots and how to read them (report, "Layer health over training"). */
+export const HEALTH_EXPLANATIONS: { plot: string; title: string; what: string; healthy: string; problem: string }[] = [
+  {
+    plot: 'health-gradient-norm',
+    title: 'Gradient norm',
+    what: 'The size (L2 norm) of the mini-batch mean gradient of each layer\u2019s weights: how hard the loss is pushing on that layer.',
+    healthy: 'roughly steady or slowly falling as the loss falls, and of a similar order of magnitude in every layer.',
+    problem: 'early layers orders of magnitude below the last ones, or falling towards 0 (vanishing gradients: those layers stop learning); norms growing by orders of magnitude (exploding: the loss is about to become NaN).',
+  },
+  {
+    plot: 'health-update-ratio',
+    title: 'Update-to-weight ratio',
+    what: '||\u0394w|| / ||w|| for each step: how much one update changes the layer\u2019s weights, relative to their size.',
+    healthy: 'about 1e-3 (the dashed line): each step changes the weights by about a thousandth.',
+    problem: 'well above 1e-2 (the learning rate is too high: the weights thrash and the loss jumps around or explodes); well below 1e-4 (too low: learning crawls).',
+  },
+  {
+    plot: 'health-dead-relu',
+    title: 'Dead ReLUs',
+    what: 'The fraction of each ReLU layer\u2019s units (a channel at one position) that output 0 for every one of the fixed test images: they receive no gradient, so they cannot learn.',
+    healthy: 'near 0, at most a few percent.',
+    problem: 'a large or growing fraction, typically after too high a learning rate knocked the biases far negative; dead units rarely come back.',
+  },
+  {
+    plot: 'health-activations',
+    title: 'Activation mean and standard deviation',
+    what: 'The mean (dashed) and standard deviation (solid) of each layer\u2019s outputs over the fixed test images.',
+    healthy: 'standard deviations of a similar size from layer to layer and epoch to epoch (here about 0.1 to a few); ReLU and pool means positive, conv means near 0.',
+    problem: 'standard deviations shrinking towards 0 layer after layer (the signal dies out and so do the gradients) or growing by orders of magnitude (saturation, explosion).',
+  },
+];
+
+/** The latest epoch's health numbers per layer, formatted, with a one-phrase reading. */
+export function healthVerdicts(h: EpochHealth): { layer: string; gradNorm: string; updateRatio: string; mean: string; std: string; dead: string; verdict: string }[] {
+  const f = (v: number | undefined): string => (v === undefined ? '' : formatNumber(v));
+  return h.layers.map((l) => {
+    const notes: string[] = [];
+    if (l.updateRatio !== undefined) {
+      if (l.updateRatio > 1e-2) notes.push('updates large (learning rate high?)');
+      else if (l.updateRatio < 1e-4) notes.push('updates tiny (learning rate low?)');
+      else notes.push('update size healthy');
+    }
+    if (l.gradNorm !== undefined && l.gradNorm < 1e-6) notes.push('gradient vanishing');
+    if (l.deadFraction !== undefined) notes.push(l.deadFraction > 0.2 ? `${pct(l.deadFraction)} dead: many units never fire` : 'few dead units');
+    if (l.std !== undefined && l.std < 1e-3) notes.push('activations nearly constant');
+    return {
+      layer: `${l.layer} ${l.type}`, gradNorm: f(l.gradNorm), updateRatio: f(l.updateRatio), mean: f(l.mean), std: f(l.std),
+      dead: l.deadFraction === undefined ? '' : pct(l.deadFraction), verdict: notes.join('; '),
+    };
+  });
 }
 
 export const COLOUR_EXPLANATION = [

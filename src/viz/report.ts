@@ -15,8 +15,10 @@ import { textEngine } from './canvas.js';
 import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
 import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, layerTypeNote, pct as explainPct, type PictureFacts } from './explain.js';
 import { QUANTITIES, type Quantity } from './grid.js';
-import { accuracyPlotSpec, lossPlotSpec, renderPlotPng } from './plots.js';
+import { accuracyPlotSpec, healthPlotSpecs, lossPlotSpec, renderPlotPng } from './plots.js';
+import { HEALTH_EXPLANATIONS, healthVerdicts } from './explain.js';
 import { formatNumber, type VizScaleMode } from './scale.js';
+import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
 
 /** What the trainer (or `cnnviz visualize`) tells the report about the run. */
@@ -62,6 +64,7 @@ export async function writePlots(outDir: string, metrics: readonly EpochMetrics[
     [`${PLOTS_DIR}/loss.png`, renderPlotPng(lossPlotSpec(sorted), engine)],
     [`${PLOTS_DIR}/accuracy.png`, renderPlotPng(accuracyPlotSpec(sorted), engine)],
   ];
+  for (const h of healthPlotSpecs(sorted)) files.push([`${PLOTS_DIR}/${h.name}.png`, renderPlotPng({ ...h.spec, width: 660, height: 420 }, engine)]);
   await Promise.all(files.map(async ([rel, png]) => writeFileAtomic(join(outDir, rel), await png)));
   return files.map(([rel]) => rel);
 }
@@ -145,6 +148,9 @@ td.l, th.l { text-align: left; }
 .pics figure { margin: 18px 0 6px; border-top: 1px solid var(--line); padding-top: 10px; }
 .pics figure.nopic { background: #f4f6fa; padding: 8px 12px; border-radius: 4px; }
 p.explain-q { margin: 0 0 4px; max-width: 1100px; }
+.side { display: flex; flex-wrap: wrap; gap: 0 24px; align-items: flex-start; }
+.side > figure { flex: 0 1 auto; min-width: 0; max-width: 100%; }
+.side p.explain-q { max-width: 660px; }
 p.numbers { margin: 0 0 6px; font-size: 13px; color: var(--muted); }
 /* Pictures show at their drawn size (1 image px = 1 CSS px), so their text stays readable; wider ones scroll. */
 .scroll { overflow-x: auto; }
@@ -157,6 +163,9 @@ figcaption b { color: var(--fg); }
 .ok { color: #1a7f37; font-weight: 600; }
 .bad { color: #c62828; font-weight: 600; }
 .confusion td { min-width: 42px; }
+.healthgrid { display: flex; flex-wrap: wrap; gap: 10px 20px; }
+.healthgrid figure { flex: 0 1 660px; }
+.healthgrid img { max-width: 100%; }
 .confusion td.diag { font-weight: 700; outline: 1px solid #555; }
 .anims { display: block; }
 .anims figure { margin: 14px 0; overflow-x: auto; }
@@ -193,6 +202,24 @@ function pct(v: number): string {
 
 function shape(s: readonly number[]): string {
   return s.join(' × ');
+}
+
+/** Layer health: the four plots, each with its plain-words reading, and the latest epoch's numbers. */
+async function healthHtml(metrics: readonly EpochMetrics[], files: Files): Promise<string> {
+  const last = [...metrics].sort((a, b) => a.epoch - b.epoch).filter((m) => m.health).pop();
+  if (!last?.health) return '';
+  const parts = ['<h2 id="health">Layer health over training</h2>',
+    `<p class="explain-q">The CS231n checklist, measured while training: gradient norm and update-to-weight ratio on every step (averaged over tenths of an epoch), activation statistics and dead ReLUs on ${last.health.subsetImages} fixed test images at the end of each epoch. All numbers are in metrics.jsonl (field <code>health</code>).</p>`];
+  const figs: string[] = [];
+  for (const h of HEALTH_EXPLANATIONS) {
+    const f = `${PLOTS_DIR}/${h.plot}.png`;
+    if (!(await files.exists(f))) continue;
+    figs.push(`<figure class="health"><p class="explain-q"><b>${esc(h.title)}.</b> ${esc(h.what)} <b>Healthy:</b> ${esc(h.healthy)} <b>A problem:</b> ${esc(h.problem)}</p><a href="${url(f)}"><img src="${url(f)}" alt="${esc(h.title)}"></a></figure>`);
+  }
+  parts.push(`<div class="healthgrid">${figs.join('\n')}</div>`);
+  const rows = healthVerdicts(last.health).map((v) => `<tr><td class="l">${esc(v.layer)}</td><td>${v.gradNorm}</td><td>${v.updateRatio}</td><td>${v.mean}</td><td>${v.std}</td><td>${v.dead}</td><td class="l">${esc(v.verdict)}</td></tr>`);
+  parts.push(`<p>Epoch ${last.epoch}, per layer:</p><table class="healthtable"><thead><tr><th class="l">layer</th><th>gradient norm</th><th>update / weight</th><th>activation mean</th><th>activation std</th><th>dead ReLUs</th><th class="l">reading</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+  return parts.join('\n');
 }
 
 function metricsTable(metrics: readonly EpochMetrics[]): string {
@@ -270,7 +297,16 @@ function pictureNumbers(layer: LayerVizSummary, q: Quantity): string {
   return parts.join(' · ');
 }
 
-async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number, extra: (l: LayerVizSummary, q: Quantity) => Promise<string> = async () => ''): Promise<string> {
+function patchesFigure(layer: LayerVizSummary, key: string, png: string, subset: number, epoch: number): string {
+  const which = key === 'conv'
+    ? 'Row k belongs to filter k on the left: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.'
+    : key === 'pool'
+      ? 'A pooled channel responds to the same things as the ReLU channel below it, over a slightly larger patch.'
+      : 'A ReLU is monotonic, so its channels rank images as the conv below does (except channels that never fire: their patches show values of 0).';
+  return `<figure class="patches" data-quantity="top-patches"><p class="explain-q"><b>What each channel responds to.</b> For every channel, the 9 patches of the ${subset} fixed test images that excite it most (best first, its value under each), cropped to the channel\u2019s receptive field: the image pixels its output depends on. ${esc(which)}</p><div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="layer ${layer.index} top patches epoch ${epoch}"></a></div></figure>`;
+}
+
+async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number): Promise<string> {
   const layer = layers[li];
   const key = layer.explanationKey ?? explanationKey(layer.type);
   const facts: string[] = [
@@ -293,10 +329,15 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     const f = layer.files[q];
     if (!f || !(await files.exists(f))) continue;
     const explain = explainPicture(key, q, pictureFacts(layers, li, q));
-    figs.push(
-      `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a></div></figure>`,
-    );
-    figs.push(await extra(layer, q));
+    const fig = `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a></div></figure>`;
+    // What each channel responds to: beside the filters (conv), or after the activations (ReLU, pool).
+    const p = layer.patches;
+    const besideThis = p && (q === 'weights' || (q === 'activations' && !layer.weightShape));
+    if (p && besideThis && (await files.exists(p.png))) {
+      figs.push(`<div class="side">${fig}${patchesFigure(layer, key, p.png, p.subsetImages, epoch)}</div>`);
+    } else {
+      figs.push(fig);
+    }
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
   const note = layerTypeNote(layer.type, key);
@@ -307,6 +348,18 @@ ${note ? `<p class="what">${esc(note)}</p>` : ''}
 <table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
 <div class="pics">${figs.join('\n')}</div>
 </article>`;
+}
+
+/** The walkthrough section: the answers to "what is the ReLU's / the pool's gradient" on one image. */
+function walkthroughHtml(png: string, d: WalkthroughData, epoch: number): string {
+  const z = d.zeroFractions;
+  const L = d.layers;
+  return `<section class="walkthrough" id="e${epoch}-walkthrough">
+<h3>Walkthrough: one image through conv → ReLU → pool, forward and backward</h3>
+<p class="explain-q">Probe image ${d.row}, channels ${d.channels.join(', ')}. <b>Forward</b>: the conv (layer ${L.conv}) outputs a signed map; the ReLU (layer ${L.relu}) keeps the positive values and sets the rest to 0 (it was off at <b>${explainPct(z.reluActivations)}</b> of this image’s positions); the max pool (layer ${L.pool}) keeps only the largest value of each window, the <i>winner</i> (${explainPct(d.winnerFraction)} of positions win).</p>
+<p class="explain-q"><b>Backward</b>, right to left: the gradient arriving at the pool’s output, d(loss)/d(pool output), is dense (<b>${explainPct(z.poolOutputGradient)}</b> zeros). The pool sends each of those values to its window’s winner and 0 to the other positions, so the <b>ReLU’s activation gradient</b>, d(loss)/d(ReLU output), is sparse: <b>${explainPct(z.reluOutputGradient)}</b> exactly zero. The ReLU passes that gradient only where it fired (its derivative is 1 for x &gt; 0 and 0 otherwise), so the <b>conv’s activation gradient</b> is zero at those positions too: <b>${explainPct(z.convOutputGradient)}</b> zeros. The conv’s weight gradient sums input patches weighted by exactly this sparse map.</p>
+<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough epoch ${epoch}"></a></div>
+</section>`;
 }
 
 async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files): Promise<string> {
@@ -330,6 +383,8 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
     parts.push(`<h3>Test-set confusion matrix, epoch ${e}</h3>`);
     parts.push(confusionTable(conf.matrix, run.classNames));
   }
+  const walk = summary.walkthrough;
+  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e));
   parts.push('<h3>Layers</h3>');
   for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e));
   parts.push('</section>');
@@ -354,7 +409,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${summaries.length} epoch${summaries.length === 1 ? '' : 's'} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
+  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -376,6 +431,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   }
   body.push(plots.length ? `<div class="plots">${plots.join('')}</div>` : '<p class="muted">No finished epochs yet.</p>');
   body.push(metricsTable(run.metrics));
+  body.push(await healthHtml(run.metrics, files));
   const latestConf = [...(run.confusion ?? [])].sort((a, b) => b.epoch - a.epoch)[0];
   if (latestConf && !summaries.some((s) => s.epoch === latestConf.epoch)) {
     body.push(`<h3>Test-set confusion matrix, epoch ${latestConf.epoch}</h3>`);

@@ -53,6 +53,36 @@ export interface ProbeResult {
   layers: LayerProbe[];
 }
 
+/** One layer's health in an epoch (one entry of metrics.jsonl's `health.layers`). */
+export interface LayerHealth {
+  layer: number;
+  type: string;
+  /** Mean over the epoch's steps of ||mean gradient of the weights||. Layers with weights only. */
+  gradNorm?: number;
+  /** Mean over the epoch's steps of ||Δw|| / ||w||. Layers with weights only. */
+  updateRatio?: number;
+  /** Activation mean and standard deviation over the fixed test subset, end of epoch. */
+  mean?: number;
+  std?: number;
+  /** ReLU layers: fraction of units zero for every image of the subset, end of epoch. */
+  deadFraction?: number;
+}
+
+export interface HealthTracePoint {
+  /** Fractional epoch at the end of the segment (1.0 = end of the first epoch). */
+  x: number;
+  gradNorm: Record<string, number>;
+  updateRatio: Record<string, number>;
+}
+
+export interface EpochHealth {
+  layers: LayerHealth[];
+  /** Within-epoch segments: per layer (key = layer index) the segment's means. */
+  trace: HealthTracePoint[];
+  /** Size of the test subset the activation numbers come from. */
+  subsetImages: number;
+}
+
 /** Per-epoch metrics as the trainer records them (also one line of metrics.jsonl). */
 export interface EpochMetrics {
   epoch: number;
@@ -64,4 +94,6 @@ export interface EpochMetrics {
   testLoss: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Layer health (gradient norm, update/weight ratio, activation mean/std, dead ReLUs). */
+  health?: EpochHealth;
 }
