@@ -14,9 +14,9 @@
  *   <out>/viz-scale-state.json                 the run scales (VizScaleState), reloaded when not passed
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { LayerProbe, ProbeResult } from './types.js';
+import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
 import { colourNote, explanationKey, quantityLine, skipsPicture } from './explain.js';
 import {
@@ -147,7 +147,7 @@ export interface EpochVizSummary {
   dir: string;
   scaleMode: VizScaleMode;
   layers: LayerVizSummary[];
-  probe: { json: string; png: string; scoreKind: 'probability' | 'score'; predictions: ProbePrediction[] };
+  probe: { json: string; png: string; scoreKind: 'probability' | 'score'; predictions: ProbePrediction[]; userImage?: UserImageInfo };
   /** The walkthrough (first conv -> ReLU -> pool for one probe image), when the network has that chain. */
   walkthrough?: { png: string; json: string; data: WalkthroughData };
   /** Animated files (relative to the output folder) rebuilt this epoch. */
@@ -467,7 +467,8 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
   const [ch, H, W] = probe.imageShape;
   const P = preds.length;
   const zoom = Math.max(1, Math.ceil(128 / Math.max(H, W)));
-  const cellW = Math.max(W * zoom, 120);
+  const user = probe.userImage;
+  const cellW = Math.max(W * zoom, user ? 260 : 120);
   const gap = 14;
   const perRow = Math.min(P, 8);
   const rows = Math.ceil(P / Math.max(1, perRow));
@@ -475,13 +476,15 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
   const textH = textLines * lineHeight(11) + 4;
   const margin = 10;
   const titleH = lineHeight(14) + lineHeight(11) + 8;
-  const width = Math.max(440, margin * 2 + perRow * cellW + (perRow - 1) * gap);
+  const width = Math.max(user ? 560 : 440, margin * 2 + perRow * cellW + (perRow - 1) * gap);
   const height = margin * 2 + titleH + rows * (H * zoom + textH + gap);
   const c = new Canvas(width, height);
-  c.text({ x: margin, y: margin, text: `Probe images · epoch ${epoch}`, size: 14, bold: true, color: '#111111' });
+  c.text({ x: margin, y: margin, text: user ? `Your image · model of epoch ${epoch}` : `Probe images · epoch ${epoch}`, size: 14, bold: true, color: '#111111' });
   c.text({
     x: margin, y: margin + lineHeight(14), size: 11, color: '#444444',
-    text: `The same ${P} test images every epoch: true label, then the network's top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'} (green = top-1 correct).`,
+    text: user
+      ? `${user.width}x${user.height} px${user.width === W && user.height === H ? '' : `, stretched to ${W}x${H}`}: what the network sees. No true label; its top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'}.`
+      : `The same ${P} test images every epoch: true label, then the network's top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'} (green = top-1 correct).`,
   });
   const img = { data: c.data, width, height };
   preds.forEach((pr, i) => {
@@ -496,6 +499,13 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
       c.text({ x, y: ty, text: t === text ? t : `${t}…`, size: 11, color, bold });
       ty += lineHeight(11);
     };
+    if (user) {
+      add(`${i}: ${basename(user.file)}`, '#555555');
+      add(user.labelFrom === 'option' ? `loss vs: ${pr.labelName} (--label)` : `loss vs: ${pr.labelName} (predicted)`, '#111111', true);
+      // No true label: nothing to mark right or wrong.
+      pr.top3.forEach((t, k) => add(`${k + 1}. ${t.name} ${formatScore(t.p, scoreKind)}`, '#333333', k === 0));
+      return;
+    }
     add(`${i}: test #${pr.testIndex}`, '#555555');
     add(`true: ${pr.labelName}`, '#111111', true);
     pr.top3.forEach((t, k) => add(`${k + 1}. ${t.name} ${formatScore(t.p, scoreKind)}`, k === 0 ? (pr.correct ? '#1a7f37' : '#c62828') : '#333333', k === 0));
@@ -617,7 +627,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const { predictions, scoreKind } = probePredictions(probe, opts.classNames);
   const probeJson = `${epochDir}/probe.json`;
   const probePng = `${epochDir}/probe.png`;
-  write(probeJson, toJson({ epoch, classNames: opts.classNames, scoreKind, imageShape: probe.imageShape, predictions }));
+  write(probeJson, toJson({ epoch, classNames: opts.classNames, scoreKind, imageShape: probe.imageShape, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) }));
   if (P > 0 && probe.imageShape[0] === 3 && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
     layerDone.push(encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine), engine).then((png) => write(probePng, png)));
   }
@@ -646,7 +656,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     dir: epochDir,
     scaleMode: mode,
     layers: layerSummaries,
-    probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions },
+    probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) },
     ...(walkthrough ? { walkthrough } : {}),
     animations: animationFiles,
     files,

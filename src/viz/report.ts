@@ -371,11 +371,18 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
   }
   parts.push(`<p class="muted">Colour scale of these pictures: <b>${esc(summary.scaleMode)}</b>.</p>`);
   // Probe.
-  parts.push('<h3>Probe images and predictions</h3>');
-  parts.push('<p class="muted">The same test images every epoch; every picture below has one row per probe image, in this order.</p>');
   const probe = summary.probe;
+  const user = probe.userImage;
+  if (user) {
+    const label = probe.predictions[0]?.labelName ?? '';
+    parts.push('<h3>Your image and the prediction</h3>');
+    parts.push(`<p class="explain-q">${esc(user.file)}, ${user.width}\u00d7${user.height} px${user.width === 32 && user.height === 32 ? '' : ', resized (stretched, not cropped) to the network\u2019s input size: that small picture is what every layer below sees'}. There is no true label: the loss, and so every gradient below, is measured against <b>${esc(label)}</b> (${user.labelFrom === 'option' ? 'the class you gave with --label' : 'the network\u2019s own prediction; choose another with --label'}).</p>`);
+  } else {
+    parts.push('<h3>Probe images and predictions</h3>');
+    parts.push('<p class="muted">The same test images every epoch; every picture below has one row per probe image, in this order.</p>');
+  }
   if (probe.png && (await files.exists(probe.png))) parts.push(`<p class="probe"><a href="${url(probe.png)}"><img src="${url(probe.png)}" loading="lazy" alt="probe images epoch ${e}"></a></p>`);
-  if (probe.predictions.length > 0) parts.push(probeTable(probe.predictions, probe.scoreKind));
+  if (probe.predictions.length > 0 && !user) parts.push(probeTable(probe.predictions, probe.scoreKind));
   if (await files.exists(probe.json)) parts.push(`<p><a href="${url(probe.json)}">probe.json</a></p>`);
   // Confusion matrix.
   const conf = run.confusion?.find((c) => c.epoch === e);

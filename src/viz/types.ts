@@ -51,6 +51,18 @@ export interface ProbeResult {
   images: Uint8Array;
   imageShape: [number, number, number];
   layers: LayerProbe[];
+  /** Set when the probe is the user's own image (`visualize --image`) rather than test images. */
+  userImage?: UserImageInfo;
+}
+
+export interface UserImageInfo {
+  /** File name as given. */
+  file: string;
+  /** Its size before it was resized to the network input. */
+  width: number;
+  height: number;
+  /** Where the class the loss is measured against came from: --label, or the network's own prediction. */
+  labelFrom: 'option' | 'prediction';
 }
 
 /** One layer's health in an epoch (one entry of metrics.jsonl's `health.layers`). */
