@@ -5,7 +5,7 @@
  * - layer health: each layer's activation mean and standard deviation over the subset, and for ReLU
  *   layers the fraction of dead units (a unit = one channel at one position; dead = zero for every
  *   subset image).
- * Cost: one forward pass of SUBSET_SIZE images; measured about 0.3 s for 500 images on the
+ * Cost: one forward pass of SUBSET_SIZE images; measured 0.45-0.7 s for 500 images on the
  * ConvNetJS CIFAR-10 net (see the issue-11 note).
  */
 import { fillBatch } from '../data/batch.js';
