@@ -12,7 +12,8 @@ import { fillBatch } from '../data/batch.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { evalContext, type Network } from '../nn/network.js';
-import { ChannelTopK, PATCH_LAYER_TYPES, receptiveFields, TOP_PATCHES, type LayerTopPatches, type PatchSet } from '../viz/patches.js';
+import { layerHints } from '../nn/spec.js';
+import { ChannelTopK, PATCH_LAYER_KINDS, receptiveFields, TOP_PATCHES, type LayerTopPatches, type PatchSet } from '../viz/patches.js';
 import { windowOf } from './probe.js';
 
 /** How many test images the patch/health pass looks at: the first SUBSET_SIZE of the test split. */
@@ -38,11 +39,13 @@ export function patchPass(net: Network, split: Cifar10Split, pre: Preprocessing,
   const count = Math.min(size, split.count);
   const testIndices = Array.from({ length: count }, (_, i) => i);
   const [c, h, w] = net.inputShape;
-  const layers = net.layers.map((l) => ({ type: l.type as string, outShape: l.outShape as [number, number, number], window: windowOf(l.config) }));
+  const layers = net.layers.map((l) => ({
+    type: l.type as string, kind: layerHints(l.config).explain, inputs: [...l.inputs], outShape: l.outShape as [number, number, number], window: windowOf(l.config),
+  }));
   const rfs = receptiveFields(layers);
-  const trackers = layers.map((l, i) => (withPatches && PATCH_LAYER_TYPES.includes(l.type) && rfs[i] ? new ChannelTopK(l.outShape[0], TOP_PATCHES) : undefined));
+  const trackers = layers.map((l, i) => (withPatches && PATCH_LAYER_KINDS.includes(l.kind) && rfs[i] ? new ChannelTopK(l.outShape[0], TOP_PATCHES) : undefined));
   const sums = layers.map(() => ({ sum: 0, sq: 0, n: 0 }));
-  const fired = layers.map((l) => (l.type === 'relu' || l.type === 'leakyrelu' ? new Uint8Array(l.outShape[0] * l.outShape[1] * l.outShape[2]) : undefined));
+  const fired = layers.map((l) => (l.kind === 'relu' ? new Uint8Array(l.outShape[0] * l.outShape[1] * l.outShape[2]) : undefined));
   const images = new Float32Array(CHUNK * c * h * w);
   const labels = new Int32Array(CHUNK);
   const ctx = evalContext(net);
@@ -69,7 +72,7 @@ export function patchPass(net: Network, split: Cifar10Split, pre: Preprocessing,
   const raw = split.pixels.subarray(0, count * c * h * w).slice();
   const patches: LayerTopPatches[] = [];
   trackers.forEach((t, i) => {
-    if (t) patches.push({ layer: i, type: layers[i].type, rf: rfs[i]!, channels: t.top });
+    if (t) patches.push({ layer: i, kind: layers[i].kind, rf: rfs[i]!, channels: t.top });
   });
   const health: LayerActivationHealth[] = [];
   for (let i = 1; i < layers.length; i++) {

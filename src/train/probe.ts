@@ -2,12 +2,13 @@ import { fillBatch } from '../data/batch.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { evalContext, type Network } from '../nn/network.js';
-import { describeLayer } from '../nn/spec.js';
+import { describeLayer, layerHints } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
+import { TRAIN_DEFAULTS } from './config.js';
 import { Rng } from '../util/rng.js';
 import type { LayerProbe, ProbeResult } from '../viz/types.js';
 
-export const DEFAULT_PROBE_COUNT = 8;
+export const DEFAULT_PROBE_COUNT: number = TRAIN_DEFAULTS.probeCount;
 /** Most probe images: every activation picture has a row per probe image (and a probe pass holds all their activations). */
 export const MAX_PROBE_COUNT = 64;
 
@@ -50,9 +51,16 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
   net.backward({ labels }, ctx, true);
   const layers: LayerProbe[] = net.layers.map((layer, i) => {
     const size = n * layer.outSize;
+    const hints = layerHints(layer.config);
     const probe: LayerProbe = {
       index: i,
       type: layer.type,
+      name: layer.name,
+      inputs: [...layer.inputs],
+      explain: hints.explain,
+      isLoss: hints.loss !== undefined,
+      outputsProbabilities: hints.loss?.probabilities === true,
+      ...(hints.weights ? { weightLayout: hints.weights } : {}),
       description: describeLayer(layer.config),
       outShape: [...layer.outShape],
       paramCount: layer.params.reduce((a, p) => a + p.data.length, 0),
@@ -79,11 +87,14 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
   return { probeIndices, labels: Array.from(labels.subarray(0, n)), probabilities, images: rawImages, imageShape: [...net.inputShape], layers };
 }
 
-/** The sliding-window geometry of a conv or pool layer's config (pool winners, receptive fields). */
+/**
+ * The sliding-window geometry of a layer's config (conv, pool: any config with kernelH/kernelW), for
+ * pool winners and receptive fields. `max` is false for an average pool (`mode: "avg"`).
+ */
 export function windowOf(config: unknown): LayerProbe['window'] {
-  const c = config as { type?: string; kernelH?: unknown; kernelW?: unknown; stride?: unknown; pad?: unknown };
-  if ((c.type !== 'conv' && c.type !== 'pool') || typeof c.kernelH !== 'number' || typeof c.kernelW !== 'number') return undefined;
-  return { kernelH: c.kernelH, kernelW: c.kernelW, stride: typeof c.stride === 'number' ? c.stride : 1, pad: typeof c.pad === 'number' ? c.pad : 0 };
+  const c = config as { kernelH?: unknown; kernelW?: unknown; stride?: unknown; pad?: unknown; mode?: unknown };
+  if (typeof c.kernelH !== 'number' || typeof c.kernelW !== 'number') return undefined;
+  return { kernelH: c.kernelH, kernelW: c.kernelW, stride: typeof c.stride === 'number' ? c.stride : 1, pad: typeof c.pad === 'number' ? c.pad : 0, max: c.mode !== 'avg' };
 }
 
 /** Probe pass on test records of a CIFAR split. */

@@ -375,6 +375,14 @@ export function healthVerdicts(h: EpochHealth): { layer: string; gradNorm: strin
   });
 }
 
+/** One sentence per explanation key (what the layer does), as the registry's hints.explain names it. */
+export const LAYER_NOTES: Record<string, string> = Object.fromEntries(Object.entries(EXPLANATIONS).map(([k, e]) => [k, e.what]));
+
+/** The note for an explanation key ('' when there is none). */
+export function layerNote(key: string): string {
+  return LAYER_NOTES[key] ?? '';
+}
+
 export const COLOUR_EXPLANATION = [
   'Sequential map (black \u2192 purple \u2192 orange \u2192 yellow): for values that are never negative, such as ReLU and pooling outputs or probabilities. Zero is black, so a ReLU map is black wherever the unit is off and coloured where it fires.',
   'Diverging map (blue \u2192 white \u2192 red): for signed values: gradients, weights, and outputs that can be negative. Zero is exactly the middle (near-white) colour and the range is symmetric, \u00b1s, so the same shade of blue and red mean the same size.',

@@ -14,10 +14,10 @@ import { fillRect, type RawImage } from './grid.js';
 import { formatNumber } from './scale.js';
 
 export const TOP_PATCHES = 9;
-/** Layer types whose channels get top patches. */
-export const PATCH_LAYER_TYPES: readonly string[] = ['conv', 'relu', 'leakyrelu', 'pool'];
-/** Layer types that keep positions and the receptive field (one output value per input value). */
-const ELEMENTWISE = new Set(['relu', 'leakyrelu', 'sigmoid', 'tanh', 'dropout', 'lrn', 'batchnorm', 'maxout']);
+/** Layer kinds (explanation keys) whose channels get top patches. */
+export const PATCH_LAYER_KINDS: readonly string[] = ['conv', 'relu', 'leakyrelu', 'pool'];
+/** Layer kinds that keep positions and the receptive field (one output value per input value). */
+const ELEMENTWISE = new Set(['relu', 'leakyrelu', 'sigmoid', 'tanh', 'dropout', 'lrn', 'batchnorm', 'maxout', 'add', 'concat']);
 
 /** Output position (y, x) of a layer sees image rows [y*jump - offset, ... + size) (the same for columns). */
 export interface ReceptiveField {
@@ -29,18 +29,33 @@ export interface ReceptiveField {
 }
 
 export interface PatchLayerInfo {
-  type: string;
+  /** Explanation key (layer kind). */
+  kind: string;
+  /** Indices of the layers it reads (default: the previous one). */
+  inputs?: readonly number[];
   outShape: readonly [number, number, number];
   window?: { kernelH: number; kernelW: number; stride: number; pad: number };
 }
 
-/** Receptive field of every layer of a chain that starts with the image; undefined once it is not spatial. */
+/**
+ * Receptive field of every layer of a network whose layer 0 is the image (topological order);
+ * undefined once it is not spatial. A layer with several inputs (add, concat) gets its inputs' field
+ * when they all agree, else undefined.
+ */
 export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveField | undefined)[] {
-  let rf: ReceptiveField | undefined = { sizeH: 1, sizeW: 1, jump: 1, offsetH: 0, offsetW: 0 };
-  return layers.map((l, i) => {
-    if (i === 0) return rf;
-    if (!rf) return undefined;
-    if ((l.type === 'conv' || l.type === 'pool') && l.window) {
+  const out: (ReceptiveField | undefined)[] = [];
+  layers.forEach((l, i) => {
+    if (i === 0) {
+      out.push({ sizeH: 1, sizeW: 1, jump: 1, offsetH: 0, offsetW: 0 });
+      return;
+    }
+    const ins = (l.inputs ?? [i - 1]).map((k) => out[k]);
+    let rf: ReceptiveField | undefined = ins[0];
+    if (!rf || ins.some((x) => !x || JSON.stringify(x) !== JSON.stringify(rf))) {
+      out.push(undefined);
+      return;
+    }
+    if (l.window) {
       const w = l.window;
       rf = {
         sizeH: rf.sizeH + (w.kernelH - 1) * rf.jump,
@@ -49,11 +64,12 @@ export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveFi
         offsetW: rf.offsetW + w.pad * rf.jump,
         jump: rf.jump * w.stride,
       };
-    } else if (!ELEMENTWISE.has(l.type)) {
+    } else if (!ELEMENTWISE.has(l.kind)) {
       rf = undefined;
     }
-    return rf;
+    out.push(rf);
   });
+  return out;
 }
 
 /** One top patch: which subset image, its score, and the output position that scored. */
@@ -118,7 +134,8 @@ export class ChannelTopK {
 /** What one layer's top-patch picture shows (also its JSON). */
 export interface LayerTopPatches {
   layer: number;
-  type: string;
+  /** Explanation key (layer kind). */
+  kind: string;
   rf: ReceptiveField;
   channels: TopPatch[][];
 }
@@ -161,7 +178,7 @@ export function composeTopPatches(
   const width = Math.max(520, margin * 2 + rowLabelW + K * (pw + gap));
   const textW = width - 2 * margin;
   const captions = [
-    `Layer ${t.layer} · ${description || t.type} · epoch ${epoch} · what each channel responds to`,
+    `Layer ${t.layer} · ${description || t.kind} · epoch ${epoch} · what each channel responds to`,
     `Each row is one channel; the ${K} patches are the parts of the ${K} test images (of a fixed set of ${subsetSize}) that excite it most, best first. ` +
       `A patch is the channel's receptive field: the ${rf.sizeW}x${rf.sizeH} image pixels that one of its output values depends on (grey = outside the image).`,
   ];

@@ -13,10 +13,9 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { listAnimationFiles } from './animate.js';
 import { textEngine } from './canvas.js';
 import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
-import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, layerTypeNote, pct as explainPct, type PictureFacts } from './explain.js';
+import { COLOUR_EXPLANATION, HEALTH_EXPLANATIONS, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, healthVerdicts, layerNote, pct as explainPct, type PictureFacts } from './explain.js';
 import { QUANTITIES, type Quantity } from './grid.js';
 import { accuracyPlotSpec, healthPlotSpecs, lossPlotSpec, renderPlotPng } from './plots.js';
-import { HEALTH_EXPLANATIONS, healthVerdicts } from './explain.js';
 import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
@@ -277,7 +276,7 @@ function probeTable(preds: ProbePrediction[], scoreKind: 'probability' | 'score'
 /** The measured facts about a layer's neighbours that its explanations mention. */
 function pictureFacts(layers: readonly LayerVizSummary[], i: number, q: Quantity): PictureFacts {
   const l = layers[i];
-  const key = (x: LayerVizSummary): string => x.explanationKey ?? explanationKey(x.type);
+  const key = (x: LayerVizSummary): string => explanationKey(x.type, x.explain);
   const prev = layers[i - 1];
   const next = layers[i + 1];
   return {
@@ -308,7 +307,7 @@ function patchesFigure(layer: LayerVizSummary, key: string, png: string, subset:
 
 async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number): Promise<string> {
   const layer = layers[li];
-  const key = layer.explanationKey ?? explanationKey(layer.type);
+  const key = explanationKey(layer.type, layer.explain);
   const facts: string[] = [
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
     `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
@@ -340,7 +339,7 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     }
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
-  const note = layerTypeNote(layer.type, key);
+  const note = layerNote(key);
   return `<article class="layer" id="e${epoch}-l${layer.index}" data-kind="${esc(key)}">
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
 ${note ? `<p class="what">${esc(note)}</p>` : ''}

@@ -22,8 +22,10 @@ export const WALKTHROUGH_CHANNELS = 4;
 export function findWalkthroughLayers(layers: readonly LayerProbe[]): { conv: number; relu: number; pool: number } | undefined {
   for (let i = 0; i + 2 < layers.length; i++) {
     const [a, b, c] = [layers[i], layers[i + 1], layers[i + 2]];
-    if (a.type === 'conv' && (b.type === 'relu' || b.type === 'leakyrelu') && c.type === 'pool' && c.window) {
+    // By explanation key (the kind its registry entry declares), each reading the one before.
+    if (a.explain === 'conv' && (b.explain === 'relu' || b.explain === 'leakyrelu') && c.explain === 'pool' && c.window && c.window.max !== false) {
       if (a.outShape.join() !== b.outShape.join()) continue;
+      if (b.inputs.join() !== `${a.index}` || c.inputs.join() !== `${b.index}`) continue;
       return { conv: i, relu: i + 1, pool: i + 2 };
     }
   }

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SCALE } from '../../src/data/preprocess.js';
 import { Network } from '../../src/nn/network.js';
-import { presetSpec } from '../../src/nn/spec.js';
+import { layerHints, presetSpec } from '../../src/nn/spec.js';
 import { patchPass } from '../../src/train/patch-pass.js';
-import { runProbe } from '../../src/train/probe.js';
+import { runProbe, windowOf } from '../../src/train/probe.js';
 import { Rng } from '../../src/util/rng.js';
 import { writeEpochViz, type LayerStatsFile } from '../../src/viz/epoch.js';
 import { EXPLANATIONS, explainPicture, layerTypeNote, pct, skipsPicture } from '../../src/viz/explain.js';
@@ -196,7 +196,7 @@ describe('top patches', () => {
   it('receptive fields of the ConvNetJS CIFAR-10 net', () => {
     const spec = presetSpec('convnetjs-cifar10');
     const net = new Network(spec);
-    const rf = receptiveFields(net.layers.map((l) => ({ type: l.type, outShape: l.outShape, window: 'kernelH' in l.config ? { kernelH: l.config.kernelH, kernelW: l.config.kernelW, stride: l.config.stride, pad: l.config.pad } : undefined })));
+    const rf = receptiveFields(net.layers.map((l) => ({ kind: layerHints(l.config).explain, inputs: l.inputs, outShape: l.outShape, window: windowOf(l.config) })));
     expect(rf.map((r) => r?.sizeH)).toEqual([1, 5, 5, 6, 14, 14, 16, 32, 32, 36, undefined, undefined]);
     expect(rf[4]).toEqual({ sizeH: 14, sizeW: 14, jump: 2, offsetH: 6, offsetW: 6 });
   });

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import sharp from 'sharp';
+import { CIFAR10_CLASS_NAMES } from '../../data/cifar10.js';
 import { fillLookupTable, SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
 import { assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, networkFootprint, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
+import { lossOf } from '../../nn/spec.js';
 import { byteSize } from '../options.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import { wholeNumber } from '../options.js';
@@ -49,10 +51,8 @@ export async function readImageAsInput(
 /** The class names of a model: its snapshot's, else CIFAR-10's for a 10-class network, else "class k". */
 export function modelClassNames(snapshotNames: string[] | undefined, classes: number): string[] {
   if (snapshotNames && snapshotNames.length === classes) return snapshotNames;
-  return classes === CIFAR10_NAMES.length ? [...CIFAR10_NAMES] : Array.from({ length: classes }, (_, i) => `class ${i}`);
+  return classes === CIFAR10_CLASS_NAMES.length ? [...CIFAR10_CLASS_NAMES] : Array.from({ length: classes }, (_, i) => `class ${i}`);
 }
-
-export const CIFAR10_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export function registerPredict(program: Command): void {
   program
@@ -87,7 +87,7 @@ export function registerPredict(program: Command): void {
       }
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; these are the predictions of a freshly initialised network\n`);
       const order = probabilities.map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0]).slice(0, opts.top);
-      const isProb = model.spec.layers[model.spec.layers.length - 1].type === 'softmax';
+      const isProb = lossOf(model.spec).probabilities;
       for (const [p, i] of order) {
         const name = names[i];
         process.stdout.write(`${name.padEnd(12)} ${isProb ? `${(100 * p).toFixed(2).padStart(6)}%` : p.toFixed(4)}\n`);

@@ -10,15 +10,15 @@ import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memo
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
-import { chooseProbe, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
 import { ensureWritableDir } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
-import { parseVizScaleMode, VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
+import { VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
 import { byteSize, seedNumber, wholeNumber } from '../options.js';
 import { modelClassNames, readImageAsInput } from './predict.js';
-import { formatSummary } from './summary.js';
+import { formatSummary } from '../../nn/summary.js';
 
 interface VisualizeOptions {
   model: string;
@@ -61,12 +61,12 @@ export function registerVisualize(program: Command): void {
     .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)')
     .option('--no-download', 'never download CIFAR-10')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
-    .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), 8)
+    .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), DEFAULT_PROBE_COUNT)
     .option('--seed <n>', 'seed that chooses the probe images (0 to 4294967295)', seedNumber, 1)
     .option('--viz-scale <mode>', 'colour scale: robust, map, layer or run', 'robust')
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .action(async (opts: VisualizeOptions) => {
-      if (!parseVizScaleMode(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
+      if (!VIZ_SCALE_MODES.includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       setMemoryLimit(opts.maxMemory);
       const outDir = opts.out ?? join('out', `visualize-${basename(opts.model).replace(/\.json$/i, '')}${opts.image ? `-${basename(opts.image).replace(/\.[a-z0-9]+$/i, '')}` : ''}`);
       ensureWritableDir(outDir, '--out');
