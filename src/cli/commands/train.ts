@@ -14,10 +14,12 @@ import { TRAIN_DEFAULTS } from '../../train/config.js';
 import { parseProbeIndices } from '../../train/probe.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
-import { train } from '../../train/trainer.js';
+import { LiveLog } from '../../serve/live-log.js';
+import { train, type TrainReporter } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { UserError } from '../../util/errors.js';
 import { realNumber, wholeNumber } from '../options.js';
+import { startAndAnnounce } from './serve.js';
 
 interface TrainCliOptions {
   model: string;
@@ -51,6 +53,19 @@ interface TrainCliOptions {
   resume?: string;
   json?: boolean;
   quiet?: boolean;
+  serve?: boolean | number;
+}
+
+/** The reporter the trainer talks to, also feeding the live log. */
+function withLiveLog(reporter: TrainReporter, live: LiveLog): TrainReporter {
+  return {
+    log: (m) => reporter.log(m),
+    batch: (p) => {
+      live.batch(p);
+      reporter.batch(p);
+    },
+    epoch: (r) => reporter.epoch(r),
+  };
 }
 
 function timestamp(): string {
@@ -103,7 +118,8 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(['map', 'layer', 'run']).default(d.vizScale))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
-    .option('--quiet', 'no progress output (errors and --json lines still appear)');
+    .option('--quiet', 'no progress output (errors and --json lines still appear)')
+    .option('--serve [port]', 'serve the live report on 127.0.0.1 while training, and after it until Ctrl-C (default port: 8080 or the next free one)', wholeNumber(0));
 
   cmd.action(async (opts: TrainCliOptions) => {
     const explicit = (name: keyof TrainCliOptions) => cmd.getOptionValueSource(name) === 'cli';
@@ -166,6 +182,11 @@ export function registerTrain(program: Command): void {
     await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
 
     const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
+    // live.jsonl always (cheap: one short line per half second); `cnnviz serve` in another terminal shows it too.
+    const live = new LiveLog(out, { append: resumeSnapshot !== undefined });
+    const server = opts.serve === undefined
+      ? undefined
+      : await startAndAnnounce({ root: resolve(out), host: '127.0.0.1', port: typeof opts.serve === 'number' ? opts.serve : undefined, singleRun: true, log: (m) => process.stderr.write(`${m}\n`) });
     let interrupts = 0;
     const onSigint = () => {
       interrupts += 1;
@@ -177,7 +198,7 @@ export function registerTrain(program: Command): void {
       const outcome = await train({
         config, settings, spec: model.spec, data, preprocessing, initialParams: net.params,
         resume: resumeSnapshot ? { optimizer: resumeSnapshot.optimizer!.state, progress: resumeSnapshot.training! } : undefined,
-        reporter,
+        reporter: withLiveLog(reporter, live),
         visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
         interrupted: () => interrupts > 0,
       });
@@ -187,9 +208,15 @@ export function registerTrain(program: Command): void {
         return;
       }
       log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}; report ${join(out, 'index.html')}`);
+      if (server) {
+        process.removeListener('SIGINT', onSigint);
+        process.stderr.write(`training finished; still serving at ${server.url} (Ctrl-C to stop)\n`);
+        await new Promise<void>((done) => process.once('SIGINT', () => done()));
+      }
     } finally {
       reporter.stop();
       process.removeListener('SIGINT', onSigint);
+      await server?.close();
     }
   });
 }
