@@ -94,8 +94,9 @@ const PAGE_SCRIPT = String.raw`
       res.j.layers.forEach(function (l) {
         html += '<div class="layer"><h3>' + esc(l.title) + '</h3>';
         l.quantities.forEach(function (qq) {
-          html += '<h4>' + esc(qq.title) + '</h4><div class="side">' + qq.files.map(function (f, i) {
-            return '<figure><img src="' + esc(f) + '" loading="lazy" alt="' + esc(sel[i].name + ' ' + l.title + ' ' + qq.title) + '"><figcaption><span style="color:' + colour(sel[i].name) + '">&#9632;</span> ' + esc(sel[i].name) + '</figcaption></figure>';
+          html += '<h4>' + esc(qq.title) + (typeof qq.scale === 'number' && qq.scale > 0 ? ' <span class="muted">· shared scale s = ' + esc(qq.scale.toPrecision(3)) + '</span>' : '') + '</h4><div class="side">' + qq.files.map(function (f, i) {
+            var cap = '<figcaption><span style="color:' + colour(sel[i].name) + '">&#9632;</span> ' + esc(sel[i].name) + '</figcaption>';
+            return f ? '<figure><img src="' + esc(f) + '" loading="lazy" alt="' + esc(sel[i].name + ' ' + l.title + ' ' + qq.title) + '">' + cap + '</figure>' : '<figure><p class="muted">(no such picture in this run)</p>' + cap + '</figure>';
           }).join('') + '</div>';
         });
         html += '</div>';

@@ -11,11 +11,13 @@
  * A run folder without index.html yet (training before its first epoch) answers with a small page
  * that has the live chart and turns into the report when it is written. Folders are never listed.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { errorMessage, isUserError, UserError } from '../util/errors.js';
 import { liveScript } from '../viz/live-client.js';
 import { RunFeed, listPictureFolders } from './feed.js';
 import { runsPage } from './runs-page.js';
@@ -37,7 +39,19 @@ export interface ServeOptions {
   maxClients?: number;
   /** First port tried when `port` is not given (default DEFAULT_PORT; tests use their own). */
   basePort?: number;
+  /**
+   * Draws the chosen runs' pictures of one epoch at shared scales into outDir (see
+   * src/train/compare.ts; passed in by the CLI so this folder does not depend on training code).
+   * Without it the runs page shows each run's own pictures.
+   */
+  compare?: CompareFn;
 }
+
+/** Returns JSON with `layers[].quantities[].files[]` relative to outDir (or null). */
+export type CompareFn = (runDirs: string[], names: string[], epoch: number, outDir: string) => Promise<{ layers: { quantities: { files: (string | null)[] }[] }[] }>;
+
+/** Comparisons kept on disk (a temp folder removed on close), newest last. */
+const COMPARE_CACHE = 6;
 
 export interface RunningServer {
   url: string;
@@ -151,6 +165,67 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let streams = 0;
 
   const runDir = (root: string, run: string): string => (run === '' ? root : join(root, run));
+  let compareRoot: string | undefined;
+  const comparisons = new Map<string, Promise<unknown>>();
+
+  /** GET /.cnnviz/compare?epoch=N&run=a&run=b: the comparison as JSON, drawn once and kept. */
+  async function compareRoute(root: string, query: URLSearchParams, res: ServerResponse): Promise<void> {
+    const json = (status: number, v: unknown) => sendText(res, status, JSON.stringify(v), 'application/json; charset=utf-8');
+    const names = query.getAll('run');
+    const epoch = Number(query.get('epoch'));
+    if (!Number.isInteger(epoch) || epoch < 1) return json(400, { error: 'epoch: a whole number >= 1' });
+    if (names.length < 1 || names.length > 8) return json(400, { error: 'choose 1 to 8 runs' });
+    for (const n of names) {
+      if (n.includes('/') || !checkUrlPath(`/${n}`).ok || !(await isRunFolder(join(root, n)))) return json(404, { error: `no such run: ${n}` });
+    }
+    const dirs = names.map((n) => join(root, n));
+    if (!opts.compare) {
+      // Each run's own pictures (their own scales).
+      const layers = new Map<string, { title: string; quantities: Map<string, (string | null)[]> }>();
+      for (let i = 0; i < dirs.length; i++) {
+        const summary = (await readJson(join(dirs[i], `epoch-${String(epoch).padStart(3, '0')}`, 'epoch.json'))) as
+          | { layers?: { index: number; type: string; description: string; files: Record<string, string> }[] }
+          | undefined;
+        for (const l of summary?.layers ?? []) {
+          const key = `${l.index}-${l.type}`;
+          if (!layers.has(key)) layers.set(key, { title: `Layer ${l.index} · ${l.type} — ${l.description}`, quantities: new Map() });
+          for (const [q, f] of Object.entries(l.files)) {
+            const files = layers.get(key)!.quantities.get(q) ?? new Array<string | null>(dirs.length).fill(null);
+            files[i] = `/${encodeURIComponent(names[i])}/${f.split('/').map(encodeURIComponent).join('/')}`;
+            layers.get(key)!.quantities.set(q, files);
+          }
+        }
+      }
+      return json(200, {
+        note: 'Each picture at its own colour scale (printed on its colour bar).',
+        layers: [...layers.values()].map((l) => ({ title: l.title, quantities: [...l.quantities].map(([q, files]) => ({ title: q, files })) })),
+      });
+    }
+    const marks = await Promise.all(dirs.map((d) => fsp.stat(join(d, 'checkpoints', `epoch-${String(epoch).padStart(3, '0')}.json`)).then((s) => s.mtimeMs, () => 0)));
+    const key = createHash('sha1').update(JSON.stringify([names, epoch, marks])).digest('hex').slice(0, 16);
+    let job = comparisons.get(key);
+    if (!job) {
+      compareRoot ??= await fsp.mkdtemp(join(tmpdir(), 'cnnviz-compare-'));
+      const out = join(compareRoot, key);
+      const compare = opts.compare;
+      job = compare(dirs, names, epoch, out).then((r) => {
+        for (const l of r.layers) for (const q of l.quantities) q.files = q.files.map((f) => (f ? `/.cnnviz/compare-files/${key}/${f.split('/').map(encodeURIComponent).join('/')}` : null));
+        return r;
+      });
+      comparisons.set(key, job);
+      job.catch(() => comparisons.delete(key));
+      while (comparisons.size > COMPARE_CACHE) {
+        const oldest = comparisons.keys().next().value as string;
+        comparisons.delete(oldest);
+        void fsp.rm(join(compareRoot, oldest), { recursive: true, force: true });
+      }
+    }
+    try {
+      return json(200, await job);
+    } catch (e) {
+      return json(isUserError(e) ? 400 : 500, { error: errorMessage(e) });
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -183,6 +258,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       req.socket.setNoDelay(true);
       await feed.add(res);
       return;
+    }
+    if (rawPath === '/.cnnviz/compare' && !single) return compareRoute(root, query, res);
+    if (rawPath.startsWith('/.cnnviz/compare-files/') && compareRoot) {
+      const r = await resolveRequestPath(compareRoot, rawPath.slice('/.cnnviz/compare-files'.length));
+      if (r.ok && (await sendFile(req, res, r.abs))) return;
+      return sendText(res, r.ok ? 404 : r.status, 'not found\n');
     }
     if (rawPath === '/favicon.ico') {
       res.writeHead(204, { 'Cache-Control': 'max-age=86400' });
@@ -266,6 +347,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     close: () =>
       new Promise<void>((resolve) => {
         for (const f of [...feeds.values()]) f.stop();
+        if (compareRoot) void fsp.rm(compareRoot, { recursive: true, force: true });
         server.close(() => resolve());
         server.closeAllConnections();
       }),

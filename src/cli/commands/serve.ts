@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostWarning, startServer, type RunningServer } from '../../serve/server.js';
+import { drawComparison } from '../../train/compare.js';
 import { UserError } from '../../util/errors.js';
 import { wholeNumber } from '../options.js';
 
@@ -14,7 +15,7 @@ interface ServeCliOptions {
 export async function startAndAnnounce(opts: { root: string; host: string; port?: number; singleRun?: boolean; log: (m: string) => void }): Promise<RunningServer> {
   const warning = hostWarning(opts.host, opts.root);
   if (warning) opts.log(warning);
-  const server = await startServer({ root: opts.root, host: opts.host, port: opts.port, singleRun: opts.singleRun });
+  const server = await startServer({ root: opts.root, host: opts.host, port: opts.port, singleRun: opts.singleRun, compare: drawComparison });
   opts.log(`serving ${opts.root} at ${server.url} (Ctrl-C to stop)`);
   return server;
 }
