@@ -8,8 +8,11 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** Exit codes: 0 ok, 1 internal error, 2 user error (bad input), 130 interrupted (SIGINT). */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * The whole command tree, without parsing anything: main() runs it, and test/cli/readme-options.test.ts
+ * reads its options to check README.md's option tables against --help.
+ */
+export function createProgram(): Command {
   const program = new Command();
   program
     .name('cnnviz')
@@ -19,7 +22,12 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCommands(program);
+  return program;
+}
 
+/** Exit codes: 0 ok, 1 internal error, 2 user error (bad input), 130 interrupted (SIGINT). */
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -14,6 +14,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SingleBar } from 'cli-progress';
 import { extract as tarExtract, type ReadEntry } from 'tar';
+import { makeDirs } from '../util/atomic-write.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { CIFAR10_FOLDER, validateCifar10Dir } from './cifar10.js';
 
@@ -54,6 +55,25 @@ export interface DownloadOptions {
   progressOutput?: ProgressOutput;
   /** Give up when the connection is idle this long (ms). Default 60 s. */
   idleTimeoutMs?: number;
+  /**
+   * Give up when the average rate since the start stays below this (bytes/s) once `rateGraceMs` have
+   * passed, so a server that trickles a byte now and then cannot hold the command forever. Default 16 KiB/s.
+   */
+  minBytesPerSecond?: number;
+  /** Time before the minimum rate applies (ms). Default 60 s. */
+  rateGraceMs?: number;
+  /** Most bytes accepted (a body without Content-Length has no other bound). Default: 5% above the official archive's size. */
+  maxBytes?: number;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_MIN_BYTES_PER_SECOND = 16 * 1024;
+export const DEFAULT_RATE_GRACE_MS = 60_000;
+/** The official archive plus 5%: room for a mirror's slightly different packing, nothing like 200 MB extra. */
+export const DEFAULT_MAX_BYTES = Math.ceil(CIFAR10_ARCHIVE_BYTES * 1.05);
+
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }
 
 const defaultLog = (msg: string): void => {
@@ -131,7 +151,12 @@ function makeProgress(mode: DownloadOptions['progress'], out: ProgressOutput, to
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-function request(url: URL, signal: AbortSignal, idleMs: number, redirects: number): Promise<http.IncomingMessage> {
+/** Why a transfer was stopped by us (timeouts, size cap), so the message says that rather than "aborted". */
+interface StopReason {
+  reason?: string;
+}
+
+function request(url: URL, signal: AbortSignal, idleMs: number, redirects: number, stop: StopReason): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const get = url.protocol === 'https:' ? https.get : http.get;
     const req = get(
@@ -156,7 +181,7 @@ function request(url: URL, signal: AbortSignal, idleMs: number, redirects: numbe
             reject(new UserError(`download of ${url.href} failed: redirect to unsupported URL ${next.href}`));
             return;
           }
-          request(next, signal, idleMs, redirects + 1).then(resolve, reject);
+          request(next, signal, idleMs, redirects + 1, stop).then(resolve, reject);
           return;
         }
         if (status !== 200) {
@@ -168,7 +193,8 @@ function request(url: URL, signal: AbortSignal, idleMs: number, redirects: numbe
       },
     );
     req.setTimeout(idleMs, () => {
-      req.destroy(new Error(`no data for ${Math.round(idleMs / 1000)} s`));
+      stop.reason ??= `no data for ${seconds(idleMs)} (idle timeout)`;
+      req.destroy(new Error(stop.reason));
     });
     req.on('error', (e) => reject(e));
   });
@@ -181,30 +207,65 @@ async function fetchToFile(
   signal: AbortSignal,
   opts: DownloadOptions,
 ): Promise<{ md5: string; bytes: number }> {
-  const idleMs = opts.idleTimeoutMs ?? 60_000;
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const minRate = opts.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
+  const graceMs = opts.rateGraceMs ?? DEFAULT_RATE_GRACE_MS;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const stop: StopReason = {};
+  const t0 = Date.now();
   let res: http.IncomingMessage;
   try {
-    res = await request(url, signal, idleMs, 0);
+    res = await request(url, signal, idleMs, 0, stop);
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(
-      `download of ${url.href} failed: ${errorMessage(e)}. Check the network, or fetch the archive another way ` +
+      `download of ${url.href} failed: ${stop.reason ?? errorMessage(e)}. Check the network, or fetch the archive another way ` +
         'and run `cnnviz download --from <file>`.',
     );
   }
   const lengthHeader = res.headers['content-length'];
   const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
+  if (total !== null && total > maxBytes) {
+    res.destroy();
+    throw new UserError(
+      `download of ${url.href} refused: the server announces ${total.toLocaleString('en-US')} bytes, more than the ` +
+        `${maxBytes.toLocaleString('en-US')} a CIFAR-10 archive can be; nothing was kept`,
+    );
+  }
   const progress = makeProgress(opts.progress ?? 'auto', opts.progressOutput ?? process.stderr, total);
   const hash = createHash('md5');
   let received = 0;
+  let lastData = Date.now();
+  const halt = (reason: string): void => {
+    stop.reason ??= reason;
+    res.destroy(new Error(reason));
+  };
   const meter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
       received += chunk.length;
+      lastData = Date.now();
+      if (received > maxBytes) {
+        const reason = `more than ${maxBytes.toLocaleString('en-US')} bytes received, more than a CIFAR-10 archive can be (size cap)`;
+        stop.reason ??= reason;
+        cb(new Error(reason));
+        return;
+      }
+      hash.update(chunk);
       progress.update(received);
       cb(null, chunk);
     },
   });
+  // Idle and minimum-rate watch: the socket timeout alone misses a server that trickles a byte at a time.
+  const watch = setInterval(() => {
+    const now = Date.now();
+    if (now - lastData >= idleMs) halt(`no data for ${seconds(idleMs)} (idle timeout)`);
+    else if (now - t0 >= graceMs && received / ((now - t0) / 1000) < minRate) {
+      halt(
+        `too slow: ${received.toLocaleString('en-US')} bytes in ${seconds(now - t0)}, below the minimum average of ` +
+          `${(minRate / 1024).toFixed(minRate < 10240 ? 1 : 0)} KiB/s (rate timeout after ${seconds(graceMs)})`,
+      );
+    }
+  }, Math.max(10, Math.min(1000, Math.floor(Math.min(idleMs, graceMs) / 4))));
   // A server that closes early must not look like a clean end: IncomingMessage emits 'aborted' and
   // an error when the body stops short of Content-Length; the explicit check below is a backstop.
   try {
@@ -212,10 +273,15 @@ async function fetchToFile(
   } catch (e) {
     progress.stop();
     const of = total !== null ? ` of ${total}` : '';
+    if (stop.reason) {
+      throw new UserError(`download of ${url.href} stopped after ${received}${of} bytes: ${stop.reason}; nothing was kept, run the command again`);
+    }
     throw new UserError(
       `download of ${url.href} was cut off after ${received}${of} bytes (${errorMessage(e)}); nothing was kept, ` +
         'run the command again',
     );
+  } finally {
+    clearInterval(watch);
   }
   progress.stop();
   if (total !== null && received !== total) {
@@ -377,7 +443,7 @@ export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
   }
 
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     throw new UserError(`${dir}: cannot create the data folder (${errorMessage(e)})`);
   }

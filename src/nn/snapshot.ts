@@ -4,6 +4,8 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { importConvNetJS, isConvNetJSSnapshot } from './convnetjs-import.js';
 import { Network } from './network.js';
+import { specParamCount } from './memory.js';
+import { parseJsonText } from '../util/json-text.js';
 import type { OptimizerOptions, OptimizerState } from './optimizers.js';
 import { DEFAULT_PRESET, parseSpec, presetNames, presetSpec, specFromLayers, type LayerConfig, type ModelSpec } from './spec.js';
 
@@ -84,7 +86,8 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
   if (json.version !== SNAPSHOT_VERSION) throw new UserError(`${file}: snapshot version ${String(json.version)} is not supported (expected ${SNAPSHOT_VERSION})`);
   if (!Array.isArray(json.layers) || !Array.isArray(json.layer_defs)) throw new UserError(`${file}: snapshot has no "layers" list`);
   const spec = specFromLayers(json.layers as LayerConfig[], json.layer_defs as Record<string, unknown>[], file);
-  const net = new Network(spec);
+  // Counted from the spec: building the network here would allocate before the memory check.
+  const net = { paramCount: specParamCount(spec) };
   if (typeof json.params !== 'string') throw new UserError(`${file}: snapshot has no "params"`);
   const params = base64ToF32(json.params, net.paramCount, 'params', file);
   const snap: Snapshot = { spec, params };
@@ -108,9 +111,9 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
 }
 
 function readJson(path: string): unknown {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -118,11 +121,7 @@ function readJson(path: string): unknown {
     }
     throw new UserError(`${path}: cannot read: ${errorMessage(e)}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON: ${errorMessage(e)}`);
-  }
+  return parseJsonText(bytes, path, 'a model spec or snapshot .json');
 }
 
 /** Resolve `--model <preset|spec.json|snapshot.json|convnetjs.json>`. */

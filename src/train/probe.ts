@@ -8,6 +8,8 @@ import { Rng } from '../util/rng.js';
 import type { LayerProbe, ProbeResult } from '../viz/types.js';
 
 export const DEFAULT_PROBE_COUNT = 8;
+/** Most probe images: every activation picture has a row per probe image (and a probe pass holds all their activations). */
+export const MAX_PROBE_COUNT = 64;
 
 /** The probe: test images chosen once per run from the seed (or given), the same every epoch. */
 export function chooseProbe(testCount: number, seed: number, count = DEFAULT_PROBE_COUNT, given?: number[]): number[] {
@@ -15,11 +17,12 @@ export function chooseProbe(testCount: number, seed: number, count = DEFAULT_PRO
     for (const i of given) {
       if (!Number.isInteger(i) || i < 0 || i >= testCount) throw new UserError(`--probe: index ${i} is outside the test split (0..${testCount - 1})`);
     }
+    if (given.length > MAX_PROBE_COUNT) throw new UserError(`--probe: ${given.length} images, at most ${MAX_PROBE_COUNT} can be visualised`);
     return given;
   }
   // A stream of its own, so the probe does not shift when other draws change.
   const perm = new Rng(seed ^ 0x70be5eed).permutation(testCount);
-  return Array.from(perm.subarray(0, Math.min(count, testCount)));
+  return Array.from(perm.subarray(0, Math.min(count, testCount, MAX_PROBE_COUNT)));
 }
 
 /** Parse `--probe 3,17,42`. */
@@ -29,6 +32,7 @@ export function parseProbeIndices(s: string): number[] {
   if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 0)) {
     throw new UserError(`--probe: "${s}" is not a comma-separated list of test image indices`);
   }
+  if (out.length > MAX_PROBE_COUNT) throw new UserError(`--probe: ${out.length} images, at most ${MAX_PROBE_COUNT} can be visualised`);
   return out;
 }
 

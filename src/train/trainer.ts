@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import type { Cifar10 } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
+import { countNonFinite } from '../nn/finite.js';
 import { Network } from '../nn/network.js';
 import { Optimizer, type OptimizerState } from '../nn/optimizers.js';
 import { saveSnapshot, type Snapshot, type TrainingProgress } from '../nn/snapshot.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { WorkerPool } from '../parallel/pool.js';
-import { UserError } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
 import { hashKeys, Rng } from '../util/rng.js';
 import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
@@ -87,7 +88,8 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
   const classes = spec.shapes[spec.shapes.length - 1][0];
   const pool = new WorkerPool(
     {
-      spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: config.batchSize,
+      // Buffers sized by the data actually used: --batch-size 10000000 on 64 images needs 64 images' worth.
+      spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: Math.max(1, Math.min(config.batchSize, trainCount)),
       evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, train: data.train, test: data.test,
     },
     run.initialParams.length,
@@ -120,6 +122,24 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       },
     });
 
+    /**
+     * Nothing non-finite may reach a checkpoint: the NaN check on each batch's loss runs before the
+     * update, so the last update of a run (and a test loss that overflowed) is only caught here.
+     */
+    const assertFinite = (epochNumber: number, where: string, testLoss?: number): void => {
+      const bad = countNonFinite(pool.params);
+      const lossBad = testLoss !== undefined && !Number.isFinite(testLoss);
+      if (bad === 0 && !lossBad) return;
+      const what = bad > 0
+        ? `${bad.toLocaleString('en-US')} of ${pool.params.length.toLocaleString('en-US')} parameters became NaN or infinite`
+        : `the test loss became ${testLoss}`;
+      throw new UserError(
+        `training diverged: ${what} in epoch ${epochNumber} (${where}); no checkpoint was written for it; ` +
+          `try a smaller learning rate (--lr, now ${config.optimizer.learningRate})`,
+        3,
+      );
+    };
+
     for (; epoch < config.epochs; epoch++) {
       const epochStart = now();
       pool.permutation.set(epochPermutation(config.seed, epoch, trainCount));
@@ -151,6 +171,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         });
         if (run.interrupted() && b + 1 < batches) {
           progress.batch = b + 1;
+          assertFinite(epoch + 1, `after batch ${b + 1} of ${batches}`);
           lastCheckpoint = checkpointPath(settings.out, epoch, true);
           await saveSnapshot(lastCheckpoint, snapshot(epoch, progress));
           reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
@@ -181,23 +202,35 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         learningRate: config.optimizer.learningRate,
       };
       records.push(record);
+      assertFinite(epoch + 1, 'at its end', testCount ? record.testLoss : undefined);
+
+      // The checkpoint (and metrics) first: a picture that fails must not cost the epoch.
+      progress = { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };
+      lastCheckpoint = checkpointPath(settings.out, epoch + 1);
+      record.seconds = now() - epochStart;
+      await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);
 
       const vizStart = now();
       const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
       if (run.visualizer && vizDue) {
-        const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
-        await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames });
+        try {
+          const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
+          await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames });
+        } catch (e) {
+          reporter.log(`pictures of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
+        }
+        record.vizSeconds = now() - vizStart;
+        record.seconds = now() - epochStart;
+        // Again with the pictures' timings and scale state, so a resumed run draws as this one would.
+        await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);
       }
-      record.vizSeconds = now() - vizStart;
-      record.seconds = now() - epochStart;
-
-      progress = { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };
-      lastCheckpoint = checkpointPath(settings.out, epoch + 1);
-      await Promise.all([
-        saveSnapshot(lastCheckpoint, snapshot(epoch + 1)),
-        writeMetricsFiles(settings.out, records),
-        run.visualizer?.report({ records, confusion, classNames: data.classNames }),
-      ]);
+      if (run.visualizer) {
+        try {
+          await run.visualizer.report({ records, confusion, classNames: data.classNames });
+        } catch (e) {
+          reporter.log(`the report page of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
+        }
+      }
       reporter.epoch(record);
       if (run.interrupted()) {
         reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);

@@ -10,6 +10,7 @@
  */
 import sharp, { type Sharp } from 'sharp';
 import { BITMAP_HEIGHT, bitmapTextWidth, drawBitmapText } from './bitmap-font.js';
+import { canvasSizeProblem } from './bounds.js';
 
 export type TextEngine = 'svg' | 'bitmap';
 
@@ -46,6 +47,8 @@ export class Canvas {
     if (!(width > 0 && height > 0) || !Number.isInteger(width) || !Number.isInteger(height)) {
       throw new Error(`bad canvas size ${width}x${height}`);
     }
+    const tooLarge = canvasSizeProblem(width, height);
+    if (tooLarge) throw new Error(tooLarge);
     this.data = new Uint8Array(width * height * 3);
     this.fillRect(0, 0, width, height, background);
   }

@@ -14,6 +14,8 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
 import { colourNote, quantityLine } from './explain.js';
@@ -492,10 +494,23 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const infos = layerShapeInfos(probe.layers);
   const files: string[] = [];
   const writes: Promise<void>[] = [];
+  // A picture that fails (too large, disk full...) is recorded and the others go on; see the end.
+  const failures: { file: string; message: string }[] = [];
+  const failed = (rel: string, e: unknown): void => {
+    const message = errorMessage(e).split('\n')[0];
+    failures.push({ file: rel, message: message.includes(rel) ? message : `${rel}: ${message}` });
+  };
   const write = (rel: string, data: string | Uint8Array): void => {
     files.push(rel);
-    writes.push(writeFileAtomic(join(outDir, rel), data));
+    writes.push(
+      writeFileAtomic(join(outDir, rel), data).catch((e: unknown) => {
+        files.splice(files.indexOf(rel), 1);
+        failed(rel, e);
+      }),
+    );
   };
+  // Class names label rows and columns: a 5,000-character name must not make a 30,000 px picture.
+  const classNames = opts.classNames.map((n) => truncateLabel(n));
   const imageShapeOk = probe.layers.length > 0 && probe.imageShape.join() === probe.layers[0].outShape.join() && probe.images.length === P * probe.imageShape.reduce((a, b) => a * b, 1);
   const animated = new Set(animatedPictures(probe.layers).map((a) => `${a.layer}/${a.quantity}`));
 
@@ -505,8 +520,8 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   probe.layers.forEach((layer, li) => {
     const info = infos[li];
     const dirRel = `${epochDir}/${layerDirName(layer.index, layer.type)}`;
-    const channelNames = classChannelNames(probe.layers, li, opts.classNames);
-    const probeLabels = probe.labels.map((l) => opts.classNames[l] ?? `${l}`);
+    const channelNames = classChannelNames(probe.layers, li, classNames);
+    const probeLabels = probe.labels.map((l) => classNames[l] ?? `${l}`);
     const facts: LayerFacts = {
       index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
       paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
@@ -535,7 +550,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const st = computeStats(data);
       summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std };
       if (P === 0 && (q === 'activations' || q === 'activation-gradients')) continue;
-      const plan = planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk });
+      const plan = boundPlan(planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk }));
       const job: PictureJob = {
         layer, info, plan, data, images: imageShapeOk ? probe.images : undefined, epoch, probeCount: P, mode,
         key: `${layerDirName(layer.index, layer.type)}/${q}`, state, nextType: probe.layers[li + 1]?.type,
@@ -548,12 +563,17 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       // Drawn only when a slot is free: all pictures' raw canvases at once cost hundreds of MB.
       pictures.push(
         limit(async () => {
-          const r = renderPicture(job, engine, `${q}.png`);
-          stats.quantities[q] = { ...st, shape, picture: r.summary };
-          write(rel, await encodeCanvasPng(r.canvas, engine));
-          if (wantFrame) {
-            const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
-            write(frameRel, await encodeCanvasWebp(frame, engine));
+          try {
+            const r = renderPicture(job, engine, `${q}.png`);
+            stats.quantities[q] = { ...st, shape, picture: r.summary };
+            write(rel, await encodeCanvasPng(r.canvas, engine));
+            if (wantFrame) {
+              const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
+              write(frameRel, await encodeCanvasWebp(frame, engine));
+            }
+          } catch (e) {
+            delete summary.files[q];
+            failed(rel, e);
           }
         }),
       );
@@ -570,12 +590,17 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   });
 
   // Probe images and predictions.
-  const { predictions, scoreKind } = probePredictions(probe, opts.classNames);
+  const { predictions, scoreKind } = probePredictions(probe, classNames);
   const probeJson = `${epochDir}/probe.json`;
   const probePng = `${epochDir}/probe.png`;
-  write(probeJson, toJson({ epoch, classNames: opts.classNames, scoreKind, imageShape: probe.imageShape, predictions }));
+  write(probeJson, toJson({ epoch, classNames, scoreKind, imageShape: probe.imageShape, predictions }));
   if (P > 0 && probe.imageShape[0] === 3 && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
-    layerDone.push(encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine), engine).then((png) => write(probePng, png)));
+    layerDone.push(
+      (async () => encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine), engine))().then(
+        (png) => write(probePng, png),
+        (e: unknown) => failed(probePng, e),
+      ),
+    );
   }
 
   await Promise.all(layerDone);
@@ -584,7 +609,13 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   await writeFileAtomic(join(outDir, SCALE_STATE_FILE), toJson(state));
 
   let animationFiles: string[] = [];
-  if (animations === 'update') animationFiles = await writeAnimations(outDir);
+  if (animations === 'update') {
+    try {
+      animationFiles = await writeAnimations(outDir);
+    } catch (e) {
+      failed('animations', e);
+    }
+  }
   files.push(...animationFiles);
 
   const result: EpochVizSummary = {
@@ -602,5 +633,9 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const index = { ...result, files: files.filter((f) => f.startsWith(epochDir)) };
   await writeFileAtomic(join(outDir, epochDir, EPOCH_INDEX_FILE), toJson(index));
   result.files.push(`${epochDir}/${EPOCH_INDEX_FILE}`);
+  if (failures.length > 0) {
+    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
+    throw new UserError(`${failures.length} picture file(s) of epoch ${epoch} could not be written${more}: ${failures[0].message}`);
+  }
   return result;
 }

@@ -37,7 +37,7 @@ function findRecord(aug: { flip: boolean; shift: number }, seed: number, epoch: 
 }
 
 describe('parseAugment', () => {
-  it('accepts flip, shift, both, none', () => {
+  it('accepts flip, shift, flip,shift (in any order), shift=N and none', () => {
     expect(parseAugment('flip,shift')).toEqual({ flip: true, shift: 2 });
     expect(parseAugment('shift, flip')).toEqual({ flip: true, shift: 2 });
     expect(parseAugment('flip')).toEqual({ flip: true, shift: 0 });
@@ -54,6 +54,8 @@ describe('parseAugment', () => {
     expect(() => parseAugment('')).toThrow(/empty/);
     expect(() => parseAugment('none,flip')).toThrow(/"none" cannot be combined/);
     expect(() => parseAugment('shift=99')).toThrow(/"shift=99"/);
+    // --help once offered "both"; the list form flip,shift is the one spelling.
+    expect(() => parseAugment('both')).toThrow(/unknown item "both"/);
   });
 });
 

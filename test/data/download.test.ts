@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerDownload } from '../../src/cli/commands/download.js';
 import { loadCifar10 } from '../../src/data/cifar10.js';
-import { CIFAR10_MD5, URL_ENV, downloadCifar10, ensureCifar10, tarEntryProblem } from '../../src/data/download.js';
+import { CIFAR10_ARCHIVE_BYTES, CIFAR10_MD5, DEFAULT_MAX_BYTES, URL_ENV, downloadCifar10, ensureCifar10, tarEntryProblem } from '../../src/data/download.js';
 import { UserError } from '../../src/util/errors.js';
 import { TEST_COUNT, cifarEntries, makeTarball, md5, rawTarGz, tempDir } from './fixtures.js';
 
@@ -55,6 +55,30 @@ beforeAll(async () => {
       res.write(goodBytes.subarray(0, Math.floor(goodBytes.length / 2)), () => {
         setTimeout(() => res.socket?.destroy(), 20);
       });
+    } else if (url === '/stall') {
+      // Headers, a few bytes, then silence (the connection stays open).
+      res.writeHead(200, { 'content-length': String(goodBytes.length) });
+      res.write(goodBytes.subarray(0, 10));
+    } else if (url === '/trickle') {
+      // One byte at a time, never idle for long: only a minimum rate ends it.
+      res.writeHead(200, { 'content-length': String(goodBytes.length) });
+      let i = 0;
+      const timer = setInterval(() => res.write(goodBytes.subarray(i, ++i)), 20);
+      res.on('close', () => clearInterval(timer));
+    } else if (url === '/nolength') {
+      // No Content-Length, and more bytes than any archive: only a size cap ends it.
+      res.writeHead(200, { 'content-type': 'application/gzip' });
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 50 * goodBytes.length && res.write(goodBytes)) sent += goodBytes.length;
+        if (sent < 50 * goodBytes.length) res.once('drain', more);
+        else res.end();
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      more();
+    } else if (url === '/announces-too-much') {
+      res.writeHead(200, { 'content-length': String(10 * goodBytes.length) });
+      res.write(goodBytes);
     } else if (files.has(url)) {
       const body = files.get(url)!;
       res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/gzip' });
@@ -125,6 +149,36 @@ describe('downloadCifar10 from a local http server', () => {
     const e = await fails(downloadCifar10({ dir, url: `${base}/cut`, md5: good.md5, ...quiet }));
     expect(e.message).toMatch(/cut off after \d+ of \d+ bytes/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a stalled server: the message names the idle timeout; nothing left', async () => {
+    const dir = freshDir();
+    const e = await fails(downloadCifar10({ dir, url: `${base}/stall`, md5: good.md5, ...quiet, idleTimeoutMs: 300 }));
+    expect(e.message).toMatch(/stopped after 10 of \d+ bytes: no data for 300 ms \(idle timeout\)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a server that trickles bytes: the minimum rate ends it; nothing left', async () => {
+    const dir = freshDir();
+    const e = await fails(downloadCifar10({ dir, url: `${base}/trickle`, md5: good.md5, ...quiet, idleTimeoutMs: 5000, minBytesPerSecond: 1000, rateGraceMs: 300 }));
+    expect(e.message).toMatch(/too slow: \d+ bytes in \d+ ms, below the minimum average of 1\.0 KiB\/s \(rate timeout after 300 ms\)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a body without Content-Length is capped; an announced size above the cap is refused', async () => {
+    const dir = freshDir();
+    const maxBytes = 3 * goodBytes.length;
+    const e = await fails(downloadCifar10({ dir, url: `${base}/nolength`, md5: good.md5, ...quiet, maxBytes }));
+    expect(e.message).toMatch(/more than [\d,]+ bytes received, more than a CIFAR-10 archive can be \(size cap\)/);
+    expect(readdirSync(dir)).toEqual([]);
+    const big = await fails(downloadCifar10({ dir, url: `${base}/announces-too-much`, md5: good.md5, ...quiet, maxBytes }));
+    expect(big.message).toMatch(/refused: the server announces [\d,]+ bytes, more than the [\d,]+ a CIFAR-10 archive can be/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('the default cap is a little above the official archive size', () => {
+    expect(DEFAULT_MAX_BYTES).toBeGreaterThan(CIFAR10_ARCHIVE_BYTES);
+    expect(DEFAULT_MAX_BYTES).toBeLessThan(CIFAR10_ARCHIVE_BYTES * 1.1);
   });
 
   it('HTTP error and refused connection: error, nothing left', async () => {

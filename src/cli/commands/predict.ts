@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import sharp from 'sharp';
 import { fillLookupTable, SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
+import { assertFiniteParams } from '../../nn/finite.js';
+import { assertMemoryFits, inferenceMemory, networkFootprint, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
+import { byteSize } from '../options.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 
 /**
@@ -47,8 +50,14 @@ export function registerPredict(program: Command): void {
     .requiredOption('--image <png|jpg>', 'the image to classify (resized to the network input)')
     .option('--json', 'print {"probabilities": [...], "label": k} on stdout, probabilities in class order')
     .option('--top <k>', 'how many classes to list (text output)', (v) => Number(v), 10)
-    .action(async (opts: { model: string; image: string; json?: boolean; top: number }) => {
+    .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
+    .action(async (opts: { model: string; image: string; json?: boolean; top: number; maxMemory?: number }) => {
+      setMemoryLimit(opts.maxMemory);
       const model = loadModel(opts.model);
+      if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
+      // The image is decoded and resized to the input size: that buffer (bytes, then floats) counts too.
+      const imageBytes = 9 * networkFootprint(model.spec).inputValues;
+      assertMemoryFits(inferenceMemory(model.spec, 1, [{ what: 'the resized image', bytes: imageBytes }]), opts.model);
       const net = networkFor(model, 1);
       const pre = model.snapshot?.preprocessing ?? SCALE;
       const { input } = await readImageAsInput(opts.image, net.inputShape, pre);

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { accessSync, constants, mkdirSync, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseAugment, formatAugment } from '../../data/augment.js';
@@ -7,18 +7,21 @@ import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
 import { makePreprocessing } from '../../data/preprocess.js';
 import { defaultOptimizerOptions, OPTIMIZER_METHODS, type OptimizerMethod } from '../../nn/optimizers.js';
+import { assertFiniteParams } from '../../nn/finite.js';
+import { assertMemoryFits, setMemoryLimit, trainingMemory } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
 import type { RunSettings, TrainConfig, VizScaleMode } from '../../train/config.js';
 import { TRAIN_DEFAULTS } from '../../train/config.js';
-import { parseProbeIndices } from '../../train/probe.js';
+import { MAX_PROBE_COUNT, parseProbeIndices } from '../../train/probe.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
 import { LiveLog } from '../../serve/live-log.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
+import { ensureWritableDir, removeStaleTemps } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
-import { realNumber, wholeNumber } from '../options.js';
+import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 interface TrainCliOptions {
@@ -53,6 +56,7 @@ interface TrainCliOptions {
   resume?: string;
   json?: boolean;
   quiet?: boolean;
+  maxMemory?: number;
   serve?: boolean | number;
 }
 
@@ -72,16 +76,8 @@ function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** Fail before training when the output folder cannot be written. */
-function ensureWritable(out: string): void {
-  try {
-    mkdirSync(out, { recursive: true });
-    if (!statSync(out).isDirectory()) throw new Error('not a folder');
-    accessSync(out, constants.W_OK);
-  } catch (e) {
-    throw new UserError(`--out ${out}: cannot write there (${(e as Error).message})`);
-  }
-}
+/** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
@@ -103,27 +99,29 @@ export function registerTrain(program: Command): void {
     .option('--eps <eps>', 'epsilon of adagrad/adadelta/windowgrad (default 1e-6) and adam (default 1e-8)', realNumber(0))
     .option('--beta1 <b>', 'adam first-moment decay (default 0.9)', realNumber(0, 1))
     .option('--beta2 <b>', 'adam second-moment decay (default 0.999)', realNumber(0, 1))
-    .option('--workers <n>', 'worker threads for parallel batches', wholeNumber(1), availableParallelism())
-    .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe', wholeNumber(0), d.seed)
+    .addOption(new Option('--workers <n>', `worker threads for parallel batches (this machine: ${availableParallelism()})`).argParser(wholeNumber(1)).default(availableParallelism(), 'available cores'))
+    .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe (0 to 4294967295)', seedNumber, d.seed)
     .option('--out <dir>', 'output folder (default: out/<run-name>)')
-    .option('--name <run-name>', 'run name, used for the default --out (default: <model>-<date>-<time>)')
+    .option('--name <run-name>', 'run name (one folder name), used for the default --out (default: <model>-<date>-<time>)', runName)
     .option('--train-limit <n>', 'use only the first N training images (default: all 50,000)', wholeNumber(1))
     .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
-    .option('--augment <list>', 'on-the-fly augmentation: flip, shift (up to 2 px), both, or none', d.augment)
+    .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none', d.augment)
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
-    .option('--probe-count <n>', 'how many probe images when --probe is not given', wholeNumber(1), d.probeCount)
+    .option('--probe-count <n>', `how many probe images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), d.probeCount)
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(['all', 'none']).default('all'))
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
     .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(['map', 'layer', 'run']).default(d.vizScale))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')
+    .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize)
     .option('--serve [port]', 'serve the live report on 127.0.0.1 while training, and after it until Ctrl-C (default port: 8080 or the next free one)', wholeNumber(0));
 
   cmd.action(async (opts: TrainCliOptions) => {
     const explicit = (name: keyof TrainCliOptions) => cmd.getOptionValueSource(name) === 'cli';
     const reporterOpts = { json: opts.json === true, quiet: opts.quiet === true };
+    setMemoryLimit(opts.maxMemory);
     const log = (m: string) => {
       if (!reporterOpts.quiet) process.stderr.write(`${m}\n`);
     };
@@ -135,6 +133,7 @@ export function registerTrain(program: Command): void {
       const loaded = loadModel(opts.resume);
       const snap = loaded.snapshot;
       if (!snap?.training || !snap.optimizer) throw new UserError(`--resume ${opts.resume}: not a cnnviz training checkpoint (no optimizer state or progress)`);
+      assertFiniteParams(snap.params, opts.resume);
       resumeSnapshot = snap;
       config = { ...(snap.training.config as unknown as TrainConfig) };
       if (explicit('epochs')) config.epochs = opts.epochs;
@@ -155,13 +154,16 @@ export function registerTrain(program: Command): void {
         normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
         viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
       };
-      const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : opts.model;
+      const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : basename(opts.model);
       out = opts.out ?? join('out', opts.name ?? `${modelName}-${timestamp()}`);
     }
     const settings: RunSettings = { out, workers: opts.workers, json: reporterOpts.json, quiet: reporterOpts.quiet, resume: opts.resume };
-    ensureWritable(out);
+    ensureWritableDir(out, '--out');
+    removeStaleTemps(out);
+    removeStaleTemps(join(out, 'checkpoints'));
 
     const model = resumeSnapshot ? { kind: 'snapshot' as const, spec: resumeSnapshot.spec, snapshot: resumeSnapshot } : loadModel(config.model);
+    if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
     assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
     const loadStart = performance.now();
     const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
@@ -178,6 +180,16 @@ export function registerTrain(program: Command): void {
         `(${((performance.now() - loadStart) / 1000).toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
         `augment ${formatAugment(config.augmentation)}; output ${out}`,
     );
+    // Before anything big is allocated (the network's parameters included): refuse what cannot fit.
+    assertMemoryFits(
+      trainingMemory(model.spec, {
+        batchSize: Math.min(config.batchSize, data.train.count), microBatch: config.microBatch, evalMicroBatch: 50, workers: settings.workers,
+        trainImages: data.train.count, testImages: data.test.count, imageBytes: CIFAR10_IMAGE.channels * CIFAR10_IMAGE.height * CIFAR10_IMAGE.width,
+        probeCount: config.viz === 'none' ? 0 : Math.min(config.probe?.length ?? config.probeCount, MAX_PROBE_COUNT),
+      }),
+      `${model.spec.origin} with --batch-size ${config.batchSize}, --micro-batch ${config.microBatch} and ${settings.workers} worker(s)`,
+      { wasm: true },
+    );
     const net = networkFor(model, config.seed);
     await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
 
@@ -187,13 +199,20 @@ export function registerTrain(program: Command): void {
     const server = opts.serve === undefined
       ? undefined
       : await startAndAnnounce({ root: resolve(out), host: '127.0.0.1', port: typeof opts.serve === 'number' ? opts.serve : undefined, singleRun: true, log: (m) => process.stderr.write(`${m}\n`) });
+    // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
     let interrupts = 0;
-    const onSigint = () => {
+    let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
+    const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
       interrupts += 1;
-      if (interrupts === 1) reporter.log('Ctrl-C: finishing this batch and writing a checkpoint (Ctrl-C again to quit now)');
-      else process.exit(130);
+      if (interrupts === 1) {
+        stopSignal = sig;
+        reporter.log(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this batch and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`);
+      } else {
+        process.exit(SIGNAL_EXIT[sig]);
+      }
     };
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       const outcome = await train({
         config, settings, spec: model.spec, data, preprocessing, initialParams: net.params,
@@ -204,18 +223,24 @@ export function registerTrain(program: Command): void {
       });
       reporter.stop();
       if (outcome.status === 'interrupted') {
-        process.exitCode = 130;
+        process.exitCode = SIGNAL_EXIT[stopSignal];
         return;
       }
-      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}; report ${join(out, 'index.html')}`);
+      const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
+      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
       if (server) {
-        process.removeListener('SIGINT', onSigint);
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
         process.stderr.write(`training finished; still serving at ${server.url} (Ctrl-C to stop)\n`);
-        await new Promise<void>((done) => process.once('SIGINT', () => done()));
+        await new Promise<void>((done) => {
+          process.once('SIGINT', () => done());
+          process.once('SIGTERM', () => done());
+        });
       }
     } finally {
       reporter.stop();
-      process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       await server?.close();
     }
   });

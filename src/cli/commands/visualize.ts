@@ -4,15 +4,18 @@ import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
 import { SCALE } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
+import { assertFiniteParams } from '../../nn/finite.js';
+import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
-import { chooseProbe, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { chooseProbe, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { ensureWritableDir } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
 import type { VizScaleMode } from '../../viz/scale.js';
-import { wholeNumber } from '../options.js';
+import { byteSize, seedNumber, wholeNumber } from '../options.js';
 import { readImageAsInput } from './predict.js';
 import { formatSummary } from './summary.js';
 
@@ -27,6 +30,7 @@ interface VisualizeOptions {
   seed: number;
   out: string;
   vizScale: VizScaleMode;
+  maxMemory?: number;
 }
 
 const CIFAR10_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -42,12 +46,18 @@ export function registerVisualize(program: Command): void {
     .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: data/cifar-10-batches-bin)')
     .option('--no-download', 'never download CIFAR-10')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
-    .option('--probe-count <n>', 'how many test images when --probe is not given', wholeNumber(1), 8)
-    .option('--seed <n>', 'seed that chooses the probe images', wholeNumber(0), 1)
+    .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), 8)
+    .option('--seed <n>', 'seed that chooses the probe images (0 to 4294967295)', seedNumber, 1)
     .option('--viz-scale <mode>', 'colour scale: map, layer or run', 'layer')
+    .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .action(async (opts: VisualizeOptions) => {
       if (!['map', 'layer', 'run'].includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of map, layer, run`);
+      setMemoryLimit(opts.maxMemory);
+      ensureWritableDir(opts.out, '--out');
       const model = loadModel(opts.model);
+      if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
+      const probeCount = opts.image ? 1 : opts.probe ? parseProbeIndices(opts.probe).length : opts.probeCount;
+      assertMemoryFits(inferenceMemory(model.spec, probeCount), `${opts.model} on ${probeCount} image(s)`);
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; showing a freshly initialised network\n`);
       const net = networkFor(model, opts.seed);
       const pre = model.snapshot?.preprocessing ?? SCALE;
