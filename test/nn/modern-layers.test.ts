@@ -13,7 +13,7 @@ import { Network } from '../../src/nn/network.js';
 import { defaultOptimizerOptions } from '../../src/nn/optimizers.js';
 import { parseSnapshot, type Snapshot } from '../../src/nn/snapshot.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
-import { refBatchNormForward } from '../../src/tensor/reference.js';
+import { refBatchNormForward } from '../tensor/reference.js';
 import type { TrainConfig } from '../../src/train/config.js';
 import { train, type TrainOutcome } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';

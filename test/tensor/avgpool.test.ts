@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { avgPool2dBackward, avgPool2dForward, globalAvgPoolBackward, globalAvgPoolForward } from '../../src/tensor/avgpool.js';
 import { makePool2dDims, type Pool2dDims } from '../../src/tensor/pool2d.js';
-import { refAvgPool2dForward } from '../../src/tensor/reference.js';
+import { refAvgPool2dForward } from './reference.js';
 import { expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 const cases: { label: string; d: Pool2dDims }[] = [

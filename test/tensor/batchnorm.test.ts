@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   batchNormBackward, batchNormForwardEval, batchNormForwardTrain, invStdOf, updateRunningStats, type BatchNormDims,
 } from '../../src/tensor/batchnorm.js';
-import { refBatchNormForward } from '../../src/tensor/reference.js';
+import { refBatchNormForward } from './reference.js';
 import { expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 const cases: { label: string; d: BatchNormDims; affine: boolean }[] = [

@@ -5,7 +5,6 @@
  * skip path carries the gradient back undiminished.
  */
 import { addBackward, addForward } from '../../tensor/elementwise.js';
-import type { WasmKernels } from '../../tensor/wasm.js';
 import { defineLayer } from './layer.js';
 
 export const addLayer = defineLayer<Record<string, never>>({
@@ -24,11 +23,8 @@ export const addLayer = defineLayer<Record<string, never>>({
   describe: () => 'add (element-wise sum of its inputs)',
   hints: { negative: 'can', explain: 'add' },
   create: (node) => {
-    let wk: WasmKernels | null = null;
+    const wk = node.wasm;
     return {
-      reserveWasm(k) {
-        wk = k;
-      },
       forward(inputs, output, n) {
         const count = n * node.outSize;
         if (wk && inputs.length === 2 && wk.owns(inputs[0]) && wk.owns(inputs[1]) && wk.owns(output)) {
@@ -39,7 +35,7 @@ export const addLayer = defineLayer<Record<string, never>>({
       },
       backward(_inputs, _output, outputGrad, inputGrads, n) {
         const count = n * node.outSize;
-        if (wk && wk.owns(outputGrad) && inputGrads.every((g) => g === null || wk!.owns(g))) {
+        if (wk && wk.owns(outputGrad) && inputGrads.every((g) => g === null || wk.owns(g))) {
           for (const g of inputGrads) if (g) wk.x.addTwo(count, g.byteOffset, outputGrad.byteOffset, g.byteOffset);
           return;
         }

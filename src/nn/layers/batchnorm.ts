@@ -35,7 +35,7 @@ class BatchNormImpl implements LayerImpl {
   private readonly invStd: Float32Array;
   /** Whether the last forward normalised with batch statistics (then backward must too). */
   private lastTraining = false;
-  private wk: WasmKernels | null = null;
+  private readonly wk: WasmKernels | null;
   private wbuf: BatchNormWasmBuffers | null = null;
 
   constructor(private readonly node: LayerNode<BatchNormFields>) {
@@ -44,6 +44,7 @@ class BatchNormImpl implements LayerImpl {
     this.mean = new Float32Array(c);
     this.variance = new Float32Array(c);
     this.invStd = new Float32Array(c);
+    this.wk = node.wasm;
   }
 
   private get gamma(): Float32Array | null {
@@ -54,9 +55,8 @@ class BatchNormImpl implements LayerImpl {
     return this.node.config.affine ? this.node.params[1].data : null;
   }
 
-  reserveWasm(wk: WasmKernels): void {
-    this.wk = wk;
-    this.wbuf = allocBatchNormWasm(wk, this.dims.c);
+  reserveWasm(): void {
+    if (this.wk) this.wbuf = allocBatchNormWasm(this.wk, this.dims.c);
   }
 
   private onWasm(...arrays: (Float32Array | null)[]): boolean {
