@@ -14,7 +14,7 @@ const params = new Float32Array(init.params);
 for (const url of init.layerModules) await registerLayerModule(url);
 const spec = parseSpec(init.layerDefs, init.origin);
 const maxBatch = Math.max(init.microBatch, init.evalMicroBatch);
-const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch);
+const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch, init.labelSmoothing);
 const paramCount = params.length;
 const statsCount = runner.net.stats.length;
 const gradSlots = new Float32Array(init.gradSlots);
@@ -53,6 +53,7 @@ let seen = 0;
 for (;;) {
   Atomics.wait(ctrl, Ctrl.SEQ, seen);
   seen = Atomics.load(ctrl, Ctrl.SEQ);
+  runner.setParamsKey(seen);
   const cmd = Atomics.load(ctrl, Ctrl.CMD);
   if (cmd === Command.STOP) break;
   const numTasks = Atomics.load(ctrl, Ctrl.NUM_TASKS);

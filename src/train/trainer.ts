@@ -12,18 +12,25 @@ import { hashKeys, Rng } from '../util/rng.js';
 import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
 import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.js';
+import { HealthMeter } from './health.js';
+import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
+import { DEFAULT_LR_SCHEDULE, learningRateAt } from './schedule.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
 export interface TrainReporter {
   log(message: string): void;
-  batch(p: { epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number }): void;
+  batch(p: {
+    epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number;
+    /** This batch alone (loss with decay, accuracy, images): what the live log (live.jsonl) plots. */
+    stepLoss?: number; stepAccuracy?: number; images?: number;
+  }): void;
   epoch(record: EpochRecord): void;
 }
 
 /** Called at the end of an epoch whose pictures are due. Returns state to keep in checkpoints. */
 export interface EpochVisualizer {
-  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[]; patches?: PatchPassResult }): Promise<void>;
   /** After every epoch (pictures or not): the report page. */
   report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
   state(): Record<string, unknown> | undefined;
@@ -79,6 +86,15 @@ export function checkpointPath(out: string, epochsCompleted: number, midEpoch = 
 
 const now = (): number => performance.now() / 1000;
 
+/** Test records whose accuracy is also reported on its own (CIFAR-10's first 1,000, see EpochRecord). */
+const FIRST_TEST_RECORDS = 1000;
+
+function accuracyOfFirst(labels: Uint8Array, predictions: Int32Array, count: number): number {
+  let correct = 0;
+  for (let i = 0; i < count; i++) if (predictions[i] === labels[i]) correct++;
+  return correct / count;
+}
+
 /** Train for config.epochs epochs (from the resumed point, if any) on a pool of worker threads. */
 export async function train(run: TrainRun): Promise<TrainOutcome> {
   const { config, settings, spec, data, reporter } = run;
@@ -88,7 +104,8 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
   const pool = new WorkerPool({
     // Buffers sized by the data actually used: --batch-size 10000000 on 64 images needs 64 images' worth.
     spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: Math.max(1, Math.min(config.batchSize, trainCount)),
-    evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, train: data.train, test: data.test,
+    evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, labelSmoothing: config.labelSmoothing ?? 0,
+    train: data.train, test: data.test,
   });
   try {
     pool.params.set(run.initialParams);
@@ -105,7 +122,13 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     run.visualizer?.restore(run.resume?.progress.extra?.viz as Record<string, unknown> | undefined);
     const probeIndices = chooseProbe(testCount, config.seed, config.probeCount, config.probe);
     const batches = Math.ceil(trainCount / config.batchSize);
+    const health = new HealthMeter(net.paramRanges, batches);
     let lastCheckpoint: string | undefined;
+    // The rate of each step is a function of the optimizer's step count (kept in checkpoints), so a
+    // resumed run continues on the same curve.
+    const schedule = config.lrSchedule ?? DEFAULT_LR_SCHEDULE;
+    const scheduleLength = { epochs: config.epochs, stepsPerEpoch: Math.max(batches, 1) };
+    const rateAt = (step: number) => learningRateAt(schedule, config.optimizer.learningRate, step, scheduleLength);
 
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
       spec,
@@ -148,15 +171,18 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         const start = b * config.batchSize;
         const count = Math.min(config.batchSize, trainCount - start);
         const t0 = now();
+        const learningRate = rateAt(optimizer.state.step);
         const step = await pool.trainStep(epoch, optimizer.state.step, start, count);
         if (!Number.isFinite(step.lossSum)) {
           throw new UserError(
             `training diverged: the loss became ${step.lossSum} in epoch ${epoch + 1}, batch ${b + 1} of ${batches}; ` +
-              `try a smaller learning rate (--lr, now ${config.optimizer.learningRate})`,
+              `try a smaller learning rate (--lr, now ${config.optimizer.learningRate}); this step's rate was ${learningRate.toPrecision(3)}`,
             3,
           );
         }
-        const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count);
+        health.beforeUpdate(pool.params, pool.grads, count);
+        const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count, learningRate);
+        health.afterUpdate(pool.params, epoch, b);
         net.foldState(step.stats, step.counts);
         progress.trainSeconds += now() - t0;
         progress.lossSum += step.lossSum;
@@ -168,6 +194,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           loss: progress.lossSum / progress.seen + progress.decaySum / (b + 1),
           accuracy: progress.correct / progress.seen,
           imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
+          stepLoss: step.lossSum / count + decay.l1 + decay.l2, stepAccuracy: step.correct / count, images: count,
         });
         if (run.interrupted() && b + 1 < batches) {
           progress.batch = b + 1;
@@ -199,10 +226,16 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
         trainImages: progress.seen,
         testImages: testCount,
-        learningRate: config.optimizer.learningRate,
+        learningRate: rateAt(Math.max(optimizer.state.step - 1, 0)),
       };
+      if (testCount > FIRST_TEST_RECORDS) record.testAccuracyFirst1000 = accuracyOfFirst(data.test.labels, evaluation.predictions, FIRST_TEST_RECORDS);
       records.push(record);
       assertFinite(epoch + 1, 'at its end', testCount ? record.testLoss : undefined);
+      // Every epoch: layer health, with activation statistics over a fixed test subset (one forward
+      // pass, ~0.5 s); on picture epochs the same pass also collects the top patches.
+      const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
+      const pass = patchPass(net, data.test, run.preprocessing, SUBSET_SIZE, Boolean(vizDue));
+      record.health = health.takeEpoch(net.layers.map((l) => l.type), pass.health, pass.testIndices.length);
 
       // The checkpoint (and metrics) first: a picture that fails must not cost the epoch.
       progress = { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };
@@ -211,11 +244,10 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);
 
       const vizStart = now();
-      const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
       if (run.visualizer && vizDue) {
         try {
           const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
-          await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames });
+          await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames, patches: pass });
         } catch (e) {
           reporter.log(`pictures of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
         }

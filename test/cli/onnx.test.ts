@@ -102,4 +102,21 @@ describe('cnnviz with ONNX models', () => {
     const weights = (bytes: Uint8Array) => decodeModel(bytes, 'x').graph!.initializer!.filter((t) => t.dims!.length > 1).map((t) => Buffer.from(t.raw_data!).toString('hex'));
     expect(weights(readFileSync(again))).toEqual(weights(fixtureBytes('plain_cnn')));
   });
+
+  it("draws the pictures of PyTorch's ResNet (batch norm, residual adds) on an image", async () => {
+    const image = await fixturePng(dir, 3);
+    const out = join(dir, 'vis-resnet');
+    const pre = expected.models.resnet_bn.preprocess;
+    const r = await runCli([
+      'visualize', '--model', fixturePath('resnet_bn'), '--out', out, '--image', image,
+      '--preprocess', `mean=${pre.mean.join(',')} std=${pre.std.join(',')}`,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const layers = readdirSync(join(out, 'epoch-000')).filter((f) => /^\d\d-/.test(f));
+    expect(layers.length).toBe(32);
+    for (const l of layers) expect(existsSync(join(out, 'epoch-000', l, 'activations.png')), l).toBe(true);
+    const types = new Set(layers.map((l) => l.slice(3)));
+    for (const t of ['conv', 'batchnorm', 'add', 'gap', 'fc', 'softmax']) expect(types, t).toContain(t);
+  });
 });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerDownload } from './download.js';
 import { registerExport } from './export.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerSummary } from './summary.js';
 import { registerTrain } from './train.js';
 import { registerVisualize } from './visualize.js';
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerPredict(program);
   registerVisualize(program);
   registerExport(program);
+  registerServe(program);
 }

@@ -5,9 +5,9 @@
  * Used for finite-difference gradient checks and to test fast (JS now, WebAssembly later) kernels.
  * Not for production: they allocate and are O(naive).
  */
-import type { Conv2dDims } from './conv2d.js';
-import type { LrnDims } from './lrn.js';
-import type { Pool2dDims } from './pool2d.js';
+import type { Conv2dDims } from '../../src/tensor/conv2d.js';
+import type { LrnDims } from '../../src/tensor/lrn.js';
+import type { Pool2dDims } from '../../src/tensor/pool2d.js';
 
 type Numbers = ArrayLike<number>;
 
@@ -93,26 +93,16 @@ export function refRelu(input: Numbers): Float64Array {
   return map(input, (x) => Math.max(0, x));
 }
 
+export function refLeakyRelu(input: Numbers, alpha: number): Float64Array {
+  return map(input, (x) => (x > 0 ? x : alpha * x));
+}
+
 export function refSigmoid(input: Numbers): Float64Array {
   return map(input, (x) => 1 / (1 + Math.exp(-x)));
 }
 
 export function refTanh(input: Numbers): Float64Array {
   return map(input, (x) => Math.tanh(x));
-}
-
-/** max(0, in[b,c,p] + bias[c]) over [n, channels, spatial]. */
-export function refBiasRelu(n: number, channels: number, spatial: number, input: Numbers, bias: Numbers): Float64Array {
-  const out = new Float64Array(n * channels * spatial);
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < channels; c++) {
-      for (let p = 0; p < spatial; p++) {
-        const i = (b * channels + c) * spatial + p;
-        out[i] = Math.max(0, input[i] + bias[c]);
-      }
-    }
-  }
-  return out;
 }
 
 /** out[b,i,p] = max_{j < g} in[b, i*g + j, p], i < floor(inC / g). */
@@ -204,4 +194,74 @@ export function refL2RegressionLoss(n: number, dims: number, outputs: Numbers, t
   let loss = 0;
   for (let i = 0; i < n * dims; i++) loss += 0.5 * (outputs[i] - targets[i]) ** 2;
   return loss;
+}
+
+/**
+ * Batch norm straight from the definition: per channel c, the m = n*spatial values x[b, c, s];
+ * training: normalise with their mean and biased variance; evaluation: with runningMean / runningVar.
+ */
+export function refBatchNormForward(
+  d: { n: number; c: number; spatial: number },
+  input: Numbers,
+  gamma: Numbers | null,
+  beta: Numbers | null,
+  eps: number,
+  running: { mean: Numbers; variance: Numbers } | null,
+): Float64Array {
+  const { n, c: C, spatial } = d;
+  const out = new Float64Array(n * C * spatial);
+  const at = (b: number, c: number, s: number) => (b * C + c) * spatial + s;
+  for (let c = 0; c < C; c++) {
+    let mean: number;
+    let variance: number;
+    if (running) {
+      mean = running.mean[c];
+      variance = running.variance[c];
+    } else {
+      let sum = 0;
+      for (let b = 0; b < n; b++) for (let s = 0; s < spatial; s++) sum += input[at(b, c, s)];
+      mean = sum / (n * spatial);
+      let sq = 0;
+      for (let b = 0; b < n; b++) for (let s = 0; s < spatial; s++) sq += (input[at(b, c, s)] - mean) ** 2;
+      variance = sq / (n * spatial);
+    }
+    for (let b = 0; b < n; b++) {
+      for (let s = 0; s < spatial; s++) {
+        const xhat = (input[at(b, c, s)] - mean) / Math.sqrt(variance + eps);
+        out[at(b, c, s)] = (gamma ? gamma[c] : 1) * xhat + (beta ? beta[c] : 0);
+      }
+    }
+  }
+  return out;
+}
+
+/** Average of each window: in-bounds values / (kH*kW with countIncludePad, else the in-bounds count). */
+export function refAvgPool2dForward(d: Pool2dDims, input: Numbers, countIncludePad: boolean): Float64Array {
+  const { n, c: C, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const out = new Float64Array(n * C * outH * outW);
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < outH; y++) {
+        for (let x = 0; x < outW; x++) {
+          let sum = 0;
+          let inBounds = 0;
+          let padded = 0;
+          for (let ky = 0; ky < kH; ky++) {
+            for (let kx = 0; kx < kW; kx++) {
+              const iy = y * stride - pad + ky;
+              const ix = x * stride - pad + kx;
+              // PyTorch counts padding positions, but not window positions beyond the padding.
+              if (iy < inH + pad && ix < inW + pad) padded++;
+              if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+              sum += input[((b * C + c) * inH + iy) * inW + ix];
+              inBounds++;
+            }
+          }
+          const count = countIncludePad ? padded : inBounds;
+          out[((b * C + c) * outH + y) * outW + x] = count > 0 ? sum / count : 0;
+        }
+      }
+    }
+  }
+  return out;
 }
