@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import type { Cifar10Split } from '../data/cifar10.js';
 import { Network } from '../nn/network.js';
 import { defaultOptimizerOptions, Optimizer } from '../nn/optimizers.js';
-import { DEFAULT_PRESET, presetLayerDefs, presetSpec, type ModelSpec } from '../nn/spec.js';
+import { DEFAULT_PRESET, paramDecls, presetLayerDefs, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { WorkerPool } from '../parallel/pool.js';
 import { kernelKind, wasmVariant } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
@@ -49,11 +49,10 @@ function parseArgs(argv: string[]): Args {
 /** Multiply-adds x2 of one forward pass; training is counted as 3x (forward, weight and input gradients). */
 export function forwardFlops(spec: ModelSpec): number {
   let flops = 0;
-  spec.layers.forEach((l, i) => {
-    const inShape = spec.shapes[i - 1];
-    const [c, h, w] = spec.shapes[i];
-    if (l.type === 'conv') flops += 2 * c * h * w * inShape[0] * l.kernelH * l.kernelW;
-    if (l.type === 'fc') flops += 2 * c * inShape[0] * inShape[1] * inShape[2];
+  spec.layers.forEach((_, i) => {
+    // Each weight is used once per output position (conv: H x W positions; fc: one).
+    const [, h, w] = spec.shapes[i];
+    for (const p of paramDecls(spec, i)) if (p.name === 'weights') flops += 2 * p.shape.reduce((a, b) => a * b, 1) * h * w;
   });
   return flops;
 }
@@ -72,23 +71,23 @@ const now = (): number => performance.now() / 1000;
 async function benchCnnviz(spec: ModelSpec, workers: number, args: Args, train: Cifar10Split, test: Cifar10Split): Promise<{ trainIps: number; evalIps: number }> {
   const net = new Network(spec);
   net.initialize(1);
-  const pool = new WorkerPool(
-    {
+  const pool = new WorkerPool({
       spec, workers, seed: 1, microBatch: args.microBatch, maxBatchSize: args.batch, evalMicroBatch: 50, preprocessing: { kind: 'scale' },
       augmentation: { flip: true, shift: 2 }, train, test,
-    },
-    net.paramCount,
-  );
+  });
   try {
     pool.params.set(net.params);
+    pool.state.set(net.state);
+    const shared = new Network(spec, { params: pool.params, state: pool.state });
     const opt = new Optimizer({ ...defaultOptimizerOptions('sgd'), l2Decay: 0.0001 }, net.paramCount);
     pool.permutation.set(new Rng(2).permutation(train.count));
     const batches = Math.floor(train.count / args.batch);
     let b = 0;
     const step = async () => {
       const start = (b % batches) * args.batch;
-      await pool.trainStep(0, opt.state.step, start, args.batch);
+      const r = await pool.trainStep(0, opt.state.step, start, args.batch);
       opt.update(pool.params, pool.grads, net.paramRanges, args.batch);
+      shared.foldState(r.stats, r.counts);
       b++;
     };
     for (let i = 0; i < 5; i++) await step(); // warm up the JIT

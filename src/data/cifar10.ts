@@ -40,6 +40,9 @@ export interface LoadCifar10Options {
   shared?: boolean;
 }
 
+/** CIFAR-10's classes in label order (as batches.meta.txt lists them), for networks without their own names. */
+export const CIFAR10_CLASS_NAMES: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
 export const CIFAR10_IMAGE = { channels: 3, height: 32, width: 32 } as const;
 /** Bytes of one image (3 planes of 32x32). */
 export const CIFAR10_PIXELS = 3 * 32 * 32;

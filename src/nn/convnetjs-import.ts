@@ -1,7 +1,7 @@
 import { UserError } from '../util/errors.js';
 import { Network } from './network.js';
-import type { Snapshot } from './snapshot.js';
-import { specFromLayers, type LayerConfig } from './spec.js';
+import { findLayerDef } from './layers/registry.js';
+import { parseSpec, type ModelSpec } from './spec.js';
 
 /**
  * Load a ConvNetJS snapshot (`JSON.stringify(net.toJSON())`). ConvNetJS stores volumes channels-last,
@@ -37,81 +37,31 @@ function num(l: Json, field: string, where: string, fallback?: number): number {
   return v;
 }
 
-export function importConvNetJS(json: Json, file: string): Snapshot {
+/** The spec and weights of a ConvNetJS snapshot (a cnnviz Snapshot without the extras). */
+export function importConvNetJS(json: Json, file: string): { spec: ModelSpec; params: Float32Array } {
   const src = json.layers as Json[];
-  const layers: LayerConfig[] = [];
   const layerDefs: Json[] = [];
   src.forEach((l, i) => {
     const where = `${file}: ConvNetJS layer ${i} (${String(l.layer_type)})`;
-    const decay = { l1DecayMul: num(l, 'l1_decay_mul', where, 0), l2DecayMul: num(l, 'l2_decay_mul', where, 1) };
-    switch (l.layer_type) {
-      case 'input':
-        layers.push({ type: 'input', source: i, channels: num(l, 'out_depth', where), height: num(l, 'out_sy', where), width: num(l, 'out_sx', where) });
-        layerDefs.push({ type: 'input', out_sx: l.out_sx, out_sy: l.out_sy, out_depth: l.out_depth });
-        break;
-      case 'conv':
-        layers.push({
-          type: 'conv', source: i, filters: num(l, 'out_depth', where), kernelW: num(l, 'sx', where), kernelH: num(l, 'sy', where),
-          stride: num(l, 'stride', where), pad: num(l, 'pad', where, 0), biasPref: 0, ...decay,
-        });
-        layerDefs.push({ type: 'conv', sx: l.sx, sy: l.sy, filters: l.out_depth, stride: l.stride, pad: l.pad ?? 0, l1_decay_mul: decay.l1DecayMul, l2_decay_mul: decay.l2DecayMul });
-        break;
-      case 'pool':
-        layers.push({ type: 'pool', source: i, kernelW: num(l, 'sx', where), kernelH: num(l, 'sy', where), stride: num(l, 'stride', where), pad: num(l, 'pad', where, 0) });
-        layerDefs.push({ type: 'pool', sx: l.sx, sy: l.sy, stride: l.stride, pad: l.pad ?? 0 });
-        break;
-      case 'fc': {
-        layers.push({ type: 'fc', source: i, units: num(l, 'out_depth', where), biasPref: 0, ...decay });
-        // An fc right before a loss layer is the one ConvNetJS adds itself; the loss def implies it.
-        const next = src[i + 1]?.layer_type;
-        if (next !== 'softmax' && next !== 'svm' && next !== 'regression') {
-          layerDefs.push({ type: 'fc', num_neurons: l.out_depth, l1_decay_mul: decay.l1DecayMul, l2_decay_mul: decay.l2DecayMul });
-        }
-        break;
-      }
-      case 'relu':
-      case 'sigmoid':
-      case 'tanh':
-        layers.push({ type: l.layer_type, source: i });
-        layerDefs.push({ type: l.layer_type });
-        break;
-      case 'maxout':
-        layers.push({ type: 'maxout', source: i, groupSize: num(l, 'group_size', where, 2) });
-        layerDefs.push({ type: 'maxout', group_size: l.group_size ?? 2 });
-        break;
-      case 'dropout':
-        layers.push({ type: 'dropout', source: i, dropProb: num(l, 'drop_prob', where, 0.5) });
-        layerDefs.push({ type: 'dropout', drop_prob: l.drop_prob ?? 0.5 });
-        break;
-      case 'lrn': {
-        const lrn = { k: num(l, 'k', where), n: num(l, 'n', where), alpha: num(l, 'alpha', where), beta: num(l, 'beta', where) };
-        layers.push({ type: 'lrn', source: i, ...lrn });
-        layerDefs.push({ type: 'lrn', ...lrn });
-        break;
-      }
-      case 'softmax':
-      case 'svm':
-        layers.push({ type: l.layer_type, source: i, classes: num(l, 'out_depth', where) });
-        layerDefs.push({ type: l.layer_type, num_classes: l.out_depth });
-        break;
-      case 'regression':
-        layers.push({ type: 'regression', source: i, outputs: num(l, 'out_depth', where) });
-        layerDefs.push({ type: 'regression', num_neurons: l.out_depth });
-        break;
-      default:
-        throw new UserError(`${where}: layer type "${String(l.layer_type)}" is not supported`);
-    }
+    const def = findLayerDef(String(l.layer_type));
+    if (!def?.fromConvNetJS) throw new UserError(`${where}: layer type "${String(l.layer_type)}" is not supported`);
+    // A layer the next one implies (the fc before a loss layer, which ConvNetJS adds itself) comes back from its definition.
+    const next = findLayerDef(String(src[i + 1]?.layer_type));
+    if (next?.implies?.({}).some((x) => x.type === l.layer_type)) return;
+    layerDefs.push(def.fromConvNetJS(l, (field, fallback) => num(l, field, where, fallback)));
   });
 
-  const spec = specFromLayers(layers, layerDefs, file);
+  const spec = parseSpec(layerDefs, file);
+  if (spec.layers.length !== src.length) throw new UserError(`${file}: its ${src.length} ConvNetJS layers build ${spec.layers.length} layers here`);
   const net = new Network(spec);
   net.layers.forEach((layer, i) => {
-    if (layer.type !== 'conv' && layer.type !== 'fc') return;
+    const weights = layer.params.find((p) => p.name === 'weights');
+    const biases = layer.params.find((p) => p.name === 'biases');
+    if (!weights || !biases) return;
     const where = `${file}: ConvNetJS layer ${i} (${layer.type})`;
     const l = src[i];
     const filters = l.filters as unknown[];
-    const weights = net.param(i, 'weights')!;
-    const biases = net.param(i, 'biases')!;
+    // conv [outC, inC, kH, kW]; fc [units, inC, inH, inW]: both read as ConvNetJS volumes (x, y, depth).
     const [outC, inC, kH, kW] = weights.shape;
     if (!Array.isArray(filters) || filters.length !== outC) throw new UserError(`${where}: expected ${outC} filters`);
     const perFilter = inC * kH * kW;

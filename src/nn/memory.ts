@@ -11,7 +11,7 @@
 import { totalmem } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { UserError } from '../util/errors.js';
-import { paramCountOf, type ModelSpec } from './spec.js';
+import { layerHints, paramCountOf, paramDecls, type ModelSpec } from './spec.js';
 
 /** Node, V8 and the loaded modules before any of our buffers. */
 export const BASELINE_BYTES = 100 * 2 ** 20;
@@ -20,7 +20,7 @@ export const WASM_MEMORY_BYTES = 2 ** 32;
 
 /** Trainable parameters of a spec, counted without allocating the network. */
 export function specParamCount(spec: ModelSpec): number {
-  return spec.layers.reduce((total, layer, i) => total + paramCountOf(layer, spec.shapes[i - 1]), 0);
+  return spec.layers.reduce((total, _layer, i) => total + paramCountOf(spec, i), 0);
 }
 
 /** Per-sample facts of a network that decide its buffer sizes. */
@@ -45,9 +45,11 @@ export function networkFootprint(spec: ModelSpec): NetworkFootprint {
     const size = c * h * w;
     activationValues += size;
     largestLayerValues = Math.max(largestLayerValues, size);
-    if (layer.type === 'conv' && i > 0) {
-      const inC = spec.shapes[i - 1][0];
-      scratchValues = Math.max(scratchValues, inC * layer.kernelH * layer.kernelW * h * w);
+    // A convolution unfolds one sample's input: inC x kH x kW rows of H x W output positions.
+    const filters = layerHints(layer).weights === 'filters' ? paramDecls(spec, i).find((p) => p.name === 'weights') : undefined;
+    if (filters) {
+      const [, inC, kH, kW] = filters.shape;
+      scratchValues = Math.max(scratchValues, inC * kH * kW * h * w);
     }
   });
   const [c, h, w] = spec.shapes[0];

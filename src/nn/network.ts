@@ -1,47 +1,62 @@
 import { WasmKernels } from '../tensor/wasm.js';
 import { Workspace } from '../tensor/workspace.js';
 import { Rng } from '../util/rng.js';
-import { ActivationLayer } from './layers/activation.js';
-import { ConvLayer, type ParamAllocator } from './layers/conv.js';
-import { DropoutLayer } from './layers/dropout.js';
-import { FullyConnectedLayer } from './layers/fc.js';
-import { InputLayer } from './layers/input.js';
-import { type Layer, type ParamTensor, type PassContext } from './layers/layer.js';
-import { LossLayer, type LossTarget } from './layers/loss.js';
-import { LrnLayer } from './layers/lrn.js';
-import { MaxoutLayer } from './layers/maxout.js';
-import { MaxPoolLayer } from './layers/pool.js';
-import { paramCountOf, type LayerConfig, type ModelSpec, type Shape3 } from './spec.js';
+import type {
+  LayerConfig, LayerDef, LayerImpl, LayerNode, LossTarget, ParamName, ParamTensor, PassContext, Shape3, StateName, StateTensor,
+} from './layers/layer.js';
+import { layerDef } from './layers/registry.js';
+import { inputShapes, paramDecls, stateDecls, type ModelSpec } from './spec.js';
 
 /** Where a parameter tensor sits in the network's flat parameter vector. */
 export interface ParamRange {
   layer: number;
-  name: ParamTensor['name'];
+  name: ParamName;
   offset: number;
   length: number;
   l1DecayMul: number;
   l2DecayMul: number;
 }
 
-function countParams(spec: ModelSpec): number {
-  return spec.layers.reduce((total, layer, i) => total + paramCountOf(layer, spec.shapes[i - 1]), 0);
+/** Where a state tensor sits in the network's flat state vector. */
+export interface StateRange {
+  layer: number;
+  name: StateName;
+  offset: number;
+  length: number;
 }
 
-function buildLayer(config: LayerConfig, index: number, inShape: Shape3, outShape: Shape3, alloc: ParamAllocator): Layer {
-  switch (config.type) {
-    case 'input': return new InputLayer(config, outShape);
-    case 'conv': return new ConvLayer(config, index, inShape, outShape, alloc);
-    case 'fc': return new FullyConnectedLayer(config, index, inShape, outShape, alloc);
-    case 'pool': return new MaxPoolLayer(config, index, inShape, outShape);
-    case 'relu':
-    case 'sigmoid':
-    case 'tanh': return new ActivationLayer(config, index, inShape);
-    case 'maxout': return new MaxoutLayer(config, index, inShape, outShape);
-    case 'dropout': return new DropoutLayer(config, index, inShape);
-    case 'lrn': return new LrnLayer(config, index, inShape);
-    case 'softmax':
-    case 'svm':
-    case 'regression': return new LossLayer(config, index, inShape, outShape);
+/** A built layer: a node of the graph with its type's definition, tensors and computation. */
+export class Layer implements LayerNode {
+  readonly inSizes: number[];
+  readonly outSize: number;
+  readonly impl: LayerImpl;
+
+  constructor(
+    readonly def: LayerDef,
+    readonly config: LayerConfig,
+    readonly index: number,
+    readonly inShapes: Shape3[],
+    readonly outShape: Shape3,
+    readonly params: ParamTensor[],
+    readonly state: StateTensor[],
+    readonly stats: Float32Array,
+  ) {
+    this.inSizes = inShapes.map((s) => s[0] * s[1] * s[2]);
+    this.outSize = outShape[0] * outShape[1] * outShape[2];
+    this.impl = def.create(this);
+  }
+
+  get type(): string {
+    return this.config.type;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Indices of the layers it reads. */
+  get inputs(): number[] {
+    return this.config.inputs;
   }
 }
 
@@ -50,17 +65,41 @@ export interface NetworkBuffers {
   params?: Float32Array;
   /** Flat gradient vector, same layout as params. */
   grads?: Float32Array;
+  /** Flat state vector (non-trainable tensors such as running statistics), shared like params. */
+  state?: Float32Array;
+}
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Sizes of the flat vectors a spec's network needs. */
+export function networkSizes(spec: ModelSpec): { params: number; state: number; stats: number } {
+  let params = 0;
+  let state = 0;
+  let stats = 0;
+  spec.layers.forEach((c, i) => {
+    for (const p of paramDecls(spec, i)) params += size(p.shape);
+    for (const s of stateDecls(spec, i)) state += size(s.shape);
+    stats += layerDef(c.type).stats?.(c, inputShapes(spec, i)) ?? 0;
+  });
+  return { params, state, stats };
 }
 
 /**
- * A network: layers in order, all parameters in one flat vector (so replicas can share it and an
- * optimizer can walk it), and per-layer activation and activation-gradient buffers for a batch.
+ * A network: a directed acyclic graph of layers in topological order (spec order), all parameters in
+ * one flat vector and all non-trainable state in a second one (so replicas can share them and an
+ * optimizer can walk them), and per-layer activation and activation-gradient buffers for a batch.
+ * Forward runs the layers in order, backward in reverse; backward kernels add into the activation
+ * gradients, which are zeroed once per pass, so a layer read by two others gets the sum.
  */
 export class Network {
   readonly layers: Layer[];
   readonly params: Float32Array;
   readonly grads: Float32Array;
+  readonly state: Float32Array;
+  /** Per-micro-batch statistics written by a training forward (see LayerDef.stats); folded into state by foldState. */
+  readonly stats: Float32Array;
   readonly paramRanges: ParamRange[] = [];
+  readonly stateRanges: StateRange[] = [];
   /** acts[i]: output of layer i for the current batch (N, C, H, W). */
   readonly acts: Float32Array[];
   /** actGrads[i]: d(loss)/d(acts[i]) after backward. */
@@ -78,28 +117,42 @@ export class Network {
     readonly spec: ModelSpec,
     buffers: NetworkBuffers = {},
   ) {
-    const total = countParams(spec);
-    this.params = buffers.params ?? new Float32Array(total);
-    this.grads = buffers.grads ?? new Float32Array(total);
-    if (this.params.length !== total || this.grads.length !== total) {
-      throw new Error(`parameter buffers hold ${this.params.length}/${this.grads.length} values, the network needs ${total}`);
+    const sizes = networkSizes(spec);
+    this.params = buffers.params ?? new Float32Array(sizes.params);
+    this.grads = buffers.grads ?? new Float32Array(sizes.params);
+    this.state = buffers.state ?? new Float32Array(sizes.state);
+    this.stats = new Float32Array(sizes.stats);
+    if (this.params.length !== sizes.params || this.grads.length !== sizes.params) {
+      throw new Error(`parameter buffers hold ${this.params.length}/${this.grads.length} values, the network needs ${sizes.params}`);
     }
-    let offset = 0;
-    let layerIndex = 0;
-    const alloc: ParamAllocator = (name, shape, l1DecayMul, l2DecayMul) => {
-      const length = shape.reduce((a, b) => a * b, 1);
-      const t: ParamTensor = {
-        name, shape, l1DecayMul, l2DecayMul,
-        data: this.params.subarray(offset, offset + length),
-        grad: this.grads.subarray(offset, offset + length),
-      };
-      this.paramRanges.push({ layer: layerIndex, name, offset, length, l1DecayMul, l2DecayMul });
-      offset += length;
-      return t;
-    };
+    if (this.state.length !== sizes.state) throw new Error(`the state buffer holds ${this.state.length} values, the network needs ${sizes.state}`);
+    let paramAt = 0;
+    let stateAt = 0;
+    let statsAt = 0;
     this.layers = spec.layers.map((config, i) => {
-      layerIndex = i;
-      return buildLayer(config, i, spec.shapes[Math.max(0, i - 1)], spec.shapes[i], alloc);
+      const def = layerDef(config.type);
+      const ins = inputShapes(spec, i);
+      const params = paramDecls(spec, i).map((d): ParamTensor => {
+        const length = size(d.shape);
+        const t = {
+          name: d.name, shape: d.shape, l1DecayMul: d.l1DecayMul, l2DecayMul: d.l2DecayMul,
+          data: this.params.subarray(paramAt, paramAt + length), grad: this.grads.subarray(paramAt, paramAt + length),
+        };
+        this.paramRanges.push({ layer: i, name: d.name, offset: paramAt, length, l1DecayMul: d.l1DecayMul, l2DecayMul: d.l2DecayMul });
+        paramAt += length;
+        return t;
+      });
+      const state = stateDecls(spec, i).map((d): StateTensor => {
+        const length = size(d.shape);
+        this.stateRanges.push({ layer: i, name: d.name, offset: stateAt, length });
+        const t = { name: d.name, shape: d.shape, data: this.state.subarray(stateAt, stateAt + length) };
+        stateAt += length;
+        return t;
+      });
+      const statsLength = def.stats?.(config, ins) ?? 0;
+      const stats = this.stats.subarray(statsAt, statsAt + statsLength);
+      statsAt += statsLength;
+      return new Layer(def, config, i, ins, spec.shapes[i], params, state, stats);
     });
     this.acts = this.layers.map(() => new Float32Array(0));
     this.actGrads = this.layers.map(() => new Float32Array(0));
@@ -118,21 +171,33 @@ export class Network {
     return this.layers[this.layers.length - 1].outSize;
   }
 
-  /** Initialise as ConvNetJS does: weights ~ N(0, 1/fan_in), biases = bias_pref; seeded, in layer order. */
+  /**
+   * Initialise as ConvNetJS does: weights ~ N(0, 1/fan_in), biases = bias_pref; seeded, in layer
+   * order. State tensors get their declared initial values.
+   */
   initialize(seed: number): void {
     const rng = new Rng(seed);
     for (const layer of this.layers) {
-      const config = layer.config;
-      if (config.type !== 'conv' && config.type !== 'fc') continue;
-      for (const p of layer.params) {
-        if (p.name === 'biases') {
-          p.data.fill(config.biasPref);
-        } else {
+      const decls = paramDecls(this.spec, layer.index);
+      layer.params.forEach((p, k) => {
+        const init = decls[k].init;
+        if (init === 'fan-in') {
           const fanIn = p.shape.slice(1).reduce((a, b) => a * b, 1);
           const std = Math.sqrt(1 / fanIn);
           for (let i = 0; i < p.data.length; i++) p.data[i] = rng.normal(0, std);
+        } else {
+          p.data.fill(init.fill);
         }
-      }
+      });
+    }
+    this.resetState();
+  }
+
+  /** Every state tensor to its declared initial value. */
+  resetState(): void {
+    for (const layer of this.layers) {
+      const decls = stateDecls(this.spec, layer.index);
+      layer.state.forEach((s, k) => s.data.fill(decls[k].init));
     }
   }
 
@@ -143,7 +208,7 @@ export class Network {
       // Lay everything out again for n samples: addresses first (the memory may grow), views after.
       wk.reset();
       const at = this.layers.map((layer) => [wk.alloc(n * layer.outSize), wk.alloc(n * layer.outSize)]);
-      for (const layer of this.layers) layer.reserveWasm(wk, n);
+      for (const layer of this.layers) layer.impl.reserveWasm?.(wk, n);
       this.layers.forEach((layer, i) => {
         this.acts[i] = wk.f32(at[i][0], n * layer.outSize);
         this.actGrads[i] = wk.f32(at[i][1], n * layer.outSize);
@@ -165,25 +230,37 @@ export class Network {
     const first = this.layers[0];
     if (images.length < n * first.outSize) throw new Error(`input holds ${images.length} values, ${n} images need ${n * first.outSize}`);
     this.acts[0].set(images.subarray(0, n * first.outSize));
+    const acts = this.acts;
     for (let i = 1; i < this.layers.length; i++) {
-      this.layers[i].forward(this.acts[i - 1], this.acts[i], n, ctx);
+      const layer = this.layers[i];
+      layer.impl.forward(layer.inputs.map((j) => acts[j]), acts[i], n, ctx);
     }
-    return this.acts[this.layers.length - 1];
+    return acts[this.layers.length - 1];
   }
 
   /**
-   * Backward after forward: returns the data loss summed over the batch, accumulates parameter
-   * gradients into `grads` and fills actGrads. `inputGrad` also computes d(loss)/d(image) (probe pass).
+   * Backward after forward: returns the data loss summed over the batch, adds parameter gradients into
+   * `grads` and fills actGrads (zeroed here first, once). `inputGrad` also computes d(loss)/d(image)
+   * (probe pass).
    */
   backward(target: LossTarget, ctx: PassContext, inputGrad = false): number {
     const n = this.batchSize;
     const last = this.layers.length - 1;
-    const lossLayer = this.layers[last] as LossLayer;
-    const loss = lossLayer.loss(this.acts[last - 1], this.acts[last], this.actGrads[last - 1], n, target);
-    this.actGrads[last].fill(0);
+    const { acts, actGrads } = this;
+    for (let i = inputGrad ? 0 : 1; i <= last; i++) actGrads[i].fill(0, 0, n * this.layers[i].outSize);
+    const lossLayer = this.layers[last];
+    const lossInput = lossLayer.inputs[0];
+    const loss = lossLayer.impl.loss!(acts[lossInput], acts[last], actGrads[lossInput], n, target);
     for (let i = last - 1; i >= 1; i--) {
-      const wantInputGrad = i > 1 || inputGrad;
-      this.layers[i].backward(this.acts[i - 1], this.acts[i], this.actGrads[i], wantInputGrad ? this.actGrads[i - 1] : null, n, ctx);
+      const layer = this.layers[i];
+      layer.impl.backward(
+        layer.inputs.map((j) => acts[j]),
+        acts[i],
+        actGrads[i],
+        layer.inputs.map((j) => (j > 0 || inputGrad ? actGrads[j] : null)),
+        n,
+        ctx,
+      );
     }
     return loss;
   }
@@ -192,16 +269,32 @@ export class Network {
     this.grads.fill(0);
   }
 
+  /**
+   * Fold per-micro-batch statistics into the state, in the order given (micro-batch order), as each
+   * layer type defines (LayerDef.foldState). `stats[t]` is a vector laid out like `this.stats`.
+   */
+  foldState(stats: Float32Array[], counts: number[]): void {
+    let at = 0;
+    for (const layer of this.layers) {
+      const len = layer.stats.length;
+      if (layer.def.foldState && layer.state.length > 0) {
+        layer.def.foldState(layer.config, layer.state, stats.map((s) => s.subarray(at, at + len)), counts);
+      }
+      at += len;
+    }
+  }
+
   /** Whether a layer's outputs can never be negative (choose a sequential colour map for them). */
   activationsNonNegative(index: number): boolean {
-    const type = this.layers[index].type;
-    if (type === 'relu' || type === 'sigmoid' || type === 'softmax') return true;
-    if (type === 'pool' || type === 'maxout' || type === 'dropout' || type === 'lrn') return index > 0 && this.activationsNonNegative(index - 1);
-    return false;
+    const layer = this.layers[index];
+    const negative = layer.def.hints.negative;
+    if (negative === 'never') return true;
+    if (negative === 'can') return false;
+    return layer.inputs.length > 0 && layer.inputs.every((j) => this.activationsNonNegative(j));
   }
 
   /** Parameter tensors of a layer by name. */
-  param(layer: number, name: ParamTensor['name']): ParamTensor | undefined {
+  param(layer: number, name: ParamName): ParamTensor | undefined {
     return this.layers[layer].params.find((p) => p.name === name);
   }
 }

@@ -3,14 +3,20 @@ import type { Preprocessing } from '../data/preprocess.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { importConvNetJS, isConvNetJSSnapshot } from './convnetjs-import.js';
-import { Network } from './network.js';
-import { specParamCount } from './memory.js';
+import { Network, networkSizes } from './network.js';
 import { parseJsonText } from '../util/json-text.js';
 import type { OptimizerOptions, OptimizerState } from './optimizers.js';
-import { DEFAULT_PRESET, parseSpec, presetNames, presetSpec, specFromLayers, type LayerConfig, type ModelSpec } from './spec.js';
+import { DEFAULT_PRESET, paramDecls, parseSpec, presetNames, presetSpec, type ModelSpec } from './spec.js';
 
 export const SNAPSHOT_FORMAT = 'cnnviz-snapshot';
-export const SNAPSHOT_VERSION = 1;
+/**
+ * Version 2 (graph engine): the spec is stored only as the user's `layer_defs` and parsed by the same
+ * parser as a spec file; `paramShapes` records every parameter tensor so a file whose weights do not fit
+ * its spec is refused; `state` holds the non-trainable tensors. Version 1 files (desugared `layers` next
+ * to `layer_defs`, no state) still load: their `layer_defs` are parsed and checked against `layers`.
+ */
+export const SNAPSHOT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 
 /** Training progress stored in a checkpoint, enough to resume exactly. */
 export interface TrainingProgress {
@@ -28,6 +34,8 @@ export interface TrainingProgress {
 export interface Snapshot {
   spec: ModelSpec;
   params: Float32Array;
+  /** Non-trainable state (e.g. batch-norm running statistics); absent: the layers' initial values. */
+  state?: Float32Array;
   classNames?: string[];
   preprocessing?: Preprocessing;
   optimizer?: { options: OptimizerOptions; state: OptimizerState };
@@ -55,17 +63,26 @@ function base64ToF32(s: string, expected: number, what: string, file: string): F
   return out;
 }
 
+/** Every parameter tensor of a spec, in the order of the flat vector: [layer name, tensor name, shape]. */
+export function paramShapes(spec: ModelSpec): [string, string, number[]][] {
+  return spec.layers.flatMap((l, i) => paramDecls(spec, i).map((p): [string, string, number[]] => [l.name, p.name, p.shape]));
+}
+
 export function serializeSnapshot(s: Snapshot): string {
   const json: Record<string, unknown> = {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
     layer_defs: s.spec.layerDefs,
-    layers: s.spec.layers,
     classNames: s.classNames ?? null,
     preprocessing: s.preprocessing ?? { kind: 'scale' },
     paramCount: s.params.length,
+    paramShapes: paramShapes(s.spec),
     params: f32ToBase64(s.params),
   };
+  if (s.state && s.state.length > 0) {
+    json.stateCount = s.state.length;
+    json.state = f32ToBase64(s.state);
+  }
   if (s.optimizer) {
     json.optimizer = {
       options: s.optimizer.options,
@@ -82,15 +99,66 @@ export async function saveSnapshot(path: string, s: Snapshot): Promise<void> {
   await writeFileAtomic(path, serializeSnapshot(s));
 }
 
+const shapeText = (shape: unknown): string => (Array.isArray(shape) ? shape.join('x') : JSON.stringify(shape));
+
+/** Refuse a file whose recorded tensors are not those its spec builds (exit 2). */
+function checkParamShapes(spec: ModelSpec, recorded: [string, string, unknown][], file: string): void {
+  const want = paramShapes(spec);
+  if (recorded.length !== want.length) {
+    throw new UserError(`${file}: the snapshot records ${recorded.length} parameter tensors, its spec builds ${want.length} (file damaged or edited)`);
+  }
+  want.forEach(([layer, name, shape], k) => {
+    const [rl, rn, rs] = recorded[k];
+    if (rn !== name || shapeText(rs) !== shapeText(shape)) {
+      throw new UserError(
+        `${file}: parameter tensor ${k + 1} is ${String(rl)} ${String(rn)} ${shapeText(rs)} in the snapshot, but its spec builds ${layer} ${name} ${shapeText(shape)} (file damaged or edited)`,
+      );
+    }
+  });
+}
+
+/**
+ * Version 1 stored the desugared layers next to layer_defs: they must be what layer_defs parse to
+ * (same types, and the same value for every field both have), else the file was damaged or edited.
+ */
+function checkV1Layers(layers: Record<string, unknown>[], spec: ModelSpec, file: string): void {
+  if (layers.length !== spec.layers.length) {
+    throw new UserError(`${file}: the snapshot lists ${layers.length} layers, but its layer_defs build ${spec.layers.length} (file damaged or edited)`);
+  }
+  layers.forEach((old, i) => {
+    const now = spec.layers[i];
+    for (const [field, value] of Object.entries(old)) {
+      if (field === 'source' || !(field in now) || now[field] === value) continue;
+      throw new UserError(
+        `${file}: layer ${i} (${now.type}) has ${field} ${JSON.stringify(value)} in the snapshot's layers, but ${JSON.stringify(now[field])} in its layer_defs (file damaged or edited)`,
+      );
+    }
+  });
+}
+
 export function parseSnapshot(json: Record<string, unknown>, file: string): Snapshot {
-  if (json.version !== SNAPSHOT_VERSION) throw new UserError(`${file}: snapshot version ${String(json.version)} is not supported (expected ${SNAPSHOT_VERSION})`);
-  if (!Array.isArray(json.layers) || !Array.isArray(json.layer_defs)) throw new UserError(`${file}: snapshot has no "layers" list`);
-  const spec = specFromLayers(json.layers as LayerConfig[], json.layer_defs as Record<string, unknown>[], file);
+  const version = json.version;
+  if (typeof version !== 'number' || !READABLE_VERSIONS.includes(version)) {
+    throw new UserError(`${file}: snapshot version ${String(version)} is not supported (this cnnviz reads versions ${READABLE_VERSIONS.join(' and ')})`);
+  }
+  if (!Array.isArray(json.layer_defs)) throw new UserError(`${file}: snapshot has no "layer_defs" list`);
+  // The same parser and checks as a spec file.
+  const spec = parseSpec(json.layer_defs, file);
+  if (version === 1) {
+    if (!Array.isArray(json.layers)) throw new UserError(`${file}: snapshot has no "layers" list`);
+    checkV1Layers(json.layers as Record<string, unknown>[], spec, file);
+  } else {
+    if (!Array.isArray(json.paramShapes)) throw new UserError(`${file}: snapshot has no "paramShapes" list`);
+    checkParamShapes(spec, json.paramShapes as [string, string, unknown][], file);
+  }
   // Counted from the spec: building the network here would allocate before the memory check.
-  const net = { paramCount: specParamCount(spec) };
+  const sizes = networkSizes(spec);
+  const net = { paramCount: sizes.params };
   if (typeof json.params !== 'string') throw new UserError(`${file}: snapshot has no "params"`);
   const params = base64ToF32(json.params, net.paramCount, 'params', file);
   const snap: Snapshot = { spec, params };
+  if (typeof json.state === 'string') snap.state = base64ToF32(json.state, sizes.state, 'state', file);
+  else if (sizes.state > 0 && version > 1) throw new UserError(`${file}: snapshot has no "state", its network needs ${sizes.state} values`);
   if (Array.isArray(json.classNames)) snap.classNames = json.classNames as string[];
   if (json.preprocessing && typeof json.preprocessing === 'object') snap.preprocessing = json.preprocessing as Preprocessing;
   const opt = json.optimizer as Record<string, unknown> | undefined;
@@ -146,7 +214,12 @@ export function loadModel(model: string | undefined): LoadedModel {
 /** Build the network of a loaded model: snapshot weights if it has them, otherwise seeded initialisation. */
 export function networkFor(model: LoadedModel, seed: number): Network {
   const net = new Network(model.spec);
-  if (model.snapshot) net.params.set(model.snapshot.params);
-  else net.initialize(seed);
+  if (model.snapshot) {
+    net.params.set(model.snapshot.params);
+    if (model.snapshot.state) net.state.set(model.snapshot.state);
+    else net.resetState();
+  } else {
+    net.initialize(seed);
+  }
   return net;
 }

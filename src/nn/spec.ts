@@ -1,37 +1,9 @@
 import { UserError } from '../util/errors.js';
+import { DefReader } from './def-reader.js';
+import type { LayerConfig, LayerDef, LayerHints, ParamDecl, Shape3, StateDecl } from './layers/layer.js';
+import { findLayerDef, layerDef, layerTypes } from './layers/registry.js';
 
-/** Shape of one sample: [channels, height, width]. */
-export type Shape3 = [number, number, number];
-
-/**
- * A layer after desugaring ConvNetJS's shorthands (activation, drop_prob, the fc layer implied by a
- * softmax/svm/regression): what the network is actually built from. `source` is the index of the layer
- * definition in the user's spec that produced it, for error messages.
- */
-export type LayerConfig =
-  | { type: 'input'; source: number; channels: number; height: number; width: number }
-  | {
-      type: 'conv';
-      source: number;
-      filters: number;
-      kernelH: number;
-      kernelW: number;
-      stride: number;
-      pad: number;
-      biasPref: number;
-      l1DecayMul: number;
-      l2DecayMul: number;
-    }
-  | { type: 'pool'; source: number; kernelH: number; kernelW: number; stride: number; pad: number }
-  | { type: 'fc'; source: number; units: number; biasPref: number; l1DecayMul: number; l2DecayMul: number }
-  | { type: 'relu' | 'sigmoid' | 'tanh'; source: number }
-  | { type: 'maxout'; source: number; groupSize: number }
-  | { type: 'dropout'; source: number; dropProb: number }
-  | { type: 'lrn'; source: number; k: number; n: number; alpha: number; beta: number }
-  | { type: 'softmax' | 'svm'; source: number; classes: number }
-  | { type: 'regression'; source: number; outputs: number };
-
-export type LayerType = LayerConfig['type'];
+export type { LayerConfig, Shape3 } from './layers/layer.js';
 
 /** A model spec as parsed: the user's definitions (kept for the record) and the layers to build. */
 export interface ModelSpec {
@@ -69,207 +41,179 @@ export function presetLayerDefs(name: string): Record<string, unknown>[] | undef
   return defs ? defs.map((d) => ({ ...d })) : undefined;
 }
 
-const KNOWN_TYPES = new Set([
-  'input', 'conv', 'pool', 'fc', 'relu', 'sigmoid', 'tanh', 'maxout', 'dropout', 'lrn', 'softmax', 'svm', 'regression',
-]);
-
-/** Reads typed fields of one layer definition, failing with a message naming the layer and field. */
-class DefReader {
-  constructor(
-    private readonly def: Record<string, unknown>,
-    private readonly where: string,
-  ) {}
-
-  fail(field: string, problem: string): never {
-    throw new UserError(`${this.where}: field "${field}" ${problem}`);
-  }
-
-  private num(field: string, fallback: number | undefined): number {
-    const v = this.def[field];
-    if (v === undefined) {
-      if (fallback === undefined) this.fail(field, 'is missing');
-      return fallback;
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(field, `must be a number, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  /** A whole number >= min. */
-  int(field: string, min: number, fallback?: number): number {
-    const v = this.num(field, fallback);
-    if (!Number.isInteger(v) || v < min) this.fail(field, `must be a whole number >= ${min}, got ${v}`);
-    return v;
-  }
-
-  real(field: string, fallback?: number, range?: [number, number]): number {
-    const v = this.num(field, fallback);
-    if (range && (v < range[0] || v > range[1])) this.fail(field, `must be between ${range[0]} and ${range[1]}, got ${v}`);
-    return v;
-  }
-
-  has(field: string): boolean {
-    return this.def[field] !== undefined;
-  }
-
-  str(field: string): string | undefined {
-    const v = this.def[field];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') this.fail(field, `must be a string, got ${JSON.stringify(v)}`);
-    return v;
-  }
+function layerWhere(origin: string, index: number, type?: string, name?: string): string {
+  return `${origin}: layer ${index}${type ? ` (${type}${name ? ` "${name}"` : ''})` : ''}`;
 }
 
-function layerWhere(origin: string, index: number, type?: string): string {
-  return `${origin}: layer ${index}${type ? ` (${type})` : ''}`;
+/** The picture folder name of a layer, also its default node name: "01-conv". */
+export function defaultLayerName(index: number, type: string): string {
+  return `${String(index).padStart(2, '0')}-${type.toLowerCase().replace(/[^a-z0-9_-]/g, '_') || 'layer'}`;
 }
 
-/** Desugar ConvNetJS layer_defs into the layers to build (same rules as ConvNetJS's Net.makeLayers). */
-function desugar(defs: Record<string, unknown>[], origin: string): LayerConfig[] {
-  const out: LayerConfig[] = [];
+/** One built layer before the graph is ordered: which definition made it and what it reads. */
+interface Piece {
+  config: LayerConfig;
+  def: LayerDef;
+  /** Name the user gave (on the last piece of a definition). */
+  userName?: string;
+  /** Input names as the user wrote them (first piece of a definition), or the previous piece. */
+  inputNames?: string[];
+  where: string;
+}
+
+/**
+ * Desugar ConvNetJS layer_defs into the layers to build (same rules as ConvNetJS's Net.makeLayers:
+ * "activation", "drop_prob", and the fc a loss layer implies), reading each type's fields through the
+ * registry. A definition's `inputs` go to its first layer, its `name` to its last.
+ */
+function desugar(defs: Record<string, unknown>[], origin: string): Piece[] {
+  const pieces: Piece[] = [];
+  const sugar = layerTypes().filter((t) => layerDef(t).activationSugar);
   defs.forEach((def, i) => {
     if (def === null || typeof def !== 'object' || Array.isArray(def)) {
       throw new UserError(`${layerWhere(origin, i)}: must be an object like {"type": "conv", ...}`);
     }
     const type = def.type;
     if (typeof type !== 'string') throw new UserError(`${layerWhere(origin, i)}: field "type" is missing or not a string`);
-    if (!KNOWN_TYPES.has(type)) {
-      throw new UserError(`${layerWhere(origin, i)}: field "type" is "${type}", not one of ${[...KNOWN_TYPES].join(', ')}`);
+    const ldef = findLayerDef(type);
+    if (!ldef) throw new UserError(`${layerWhere(origin, i)}: field "type" is "${type}", not one of ${layerTypes().join(', ')}`);
+    const rawName = def.name;
+    if (rawName !== undefined && (typeof rawName !== 'string' || rawName.length === 0)) {
+      throw new UserError(`${layerWhere(origin, i, type)}: field "name" must be a non-empty string, got ${JSON.stringify(rawName)}`);
     }
-    const r = new DefReader(def, layerWhere(origin, i, type));
-    if (i === 0 && type !== 'input') r.fail('type', 'must be "input" for the first layer');
-    if (i > 0 && type === 'input') r.fail('type', 'is "input", which is only allowed as the first layer');
+    const userName = rawName as string | undefined;
+    const where = layerWhere(origin, i, type, userName);
+    const r: DefReader = new DefReader(def, where);
+    const isInput = (ldef.arity?.max ?? 1) === 0;
+    if (i === 0 && !isInput) r.fail('type', `must be "input" for the first layer`);
+    if (i > 0 && isInput) r.fail('type', `is "${type}", which is only allowed as the first layer`);
+    const inputNames = r.strings('inputs');
+    if (isInput && inputNames) r.fail('inputs', 'is not allowed on the input layer');
 
+    const built: { type: string; fields: Record<string, unknown>; def: LayerDef }[] = [];
+    const fields = ldef.parse(r) as Record<string, unknown>;
+    for (const extra of ldef.implies?.(fields) ?? []) built.push({ ...extra, def: layerDef(extra.type) });
+    built.push({ type, fields, def: ldef });
     const activation = r.str('activation');
-    // ConvNetJS defaults: no L1 decay unless asked for per layer, full L2 decay.
-    const decay = () => ({ l1DecayMul: r.real('l1_decay_mul', 0), l2DecayMul: r.real('l2_decay_mul', 1) });
-    // ConvNetJS: relus like a bit of positive bias to get gradients early.
-    const biasPref = () => r.real('bias_pref', activation === 'relu' ? 0.1 : 0);
-
-    switch (type) {
-      case 'input':
-        out.push({ type, source: i, channels: r.int('out_depth', 1), height: r.int('out_sy', 1), width: r.int('out_sx', 1) });
-        break;
-      case 'conv': {
-        const kernelW = r.int('sx', 1);
-        out.push({
-          type, source: i, filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW),
-          stride: r.int('stride', 1, 1), pad: r.int('pad', 0, 0), biasPref: biasPref(), ...decay(),
-        });
-        break;
-      }
-      case 'pool': {
-        const kernelW = r.int('sx', 1);
-        out.push({ type, source: i, kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0) });
-        break;
-      }
-      case 'fc':
-        out.push({ type, source: i, units: r.int('num_neurons', 1), biasPref: biasPref(), ...decay() });
-        break;
-      case 'relu':
-      case 'sigmoid':
-      case 'tanh':
-        out.push({ type, source: i });
-        break;
-      case 'maxout':
-        out.push({ type, source: i, groupSize: r.int('group_size', 1, 2) });
-        break;
-      case 'dropout':
-        out.push({ type, source: i, dropProb: r.real('drop_prob', 0.5, [0, 0.999]) });
-        break;
-      case 'lrn':
-        out.push({ type, source: i, k: r.real('k'), n: r.int('n', 1), alpha: r.real('alpha'), beta: r.real('beta') });
-        break;
-      case 'softmax':
-      case 'svm': {
-        const classes = r.int('num_classes', 2);
-        out.push({ type: 'fc', source: i, units: classes, biasPref: 0, l1DecayMul: 0, l2DecayMul: 1 });
-        out.push({ type, source: i, classes });
-        break;
-      }
-      case 'regression': {
-        const outputs = r.int('num_neurons', 1);
-        out.push({ type: 'fc', source: i, units: outputs, biasPref: 0, l1DecayMul: 0, l2DecayMul: 1 });
-        out.push({ type, source: i, outputs });
-        break;
-      }
-    }
-
     if (activation !== undefined) {
-      if (type !== 'conv' && type !== 'fc') r.fail('activation', 'is only allowed on conv and fc layers');
-      if (activation === 'relu' || activation === 'sigmoid' || activation === 'tanh') out.push({ type: activation, source: i });
-      else if (activation === 'maxout') out.push({ type: 'maxout', source: i, groupSize: r.int('group_size', 1, 2) });
-      else r.fail('activation', `is "${activation}", not one of relu, sigmoid, tanh, maxout`);
+      if (!ldef.takesActivation) r.fail('activation', `is only allowed on ${layerTypes().filter((t) => layerDef(t).takesActivation).join(' and ')} layers`);
+      const adef = findLayerDef(activation);
+      if (!adef || !adef.activationSugar) r.fail('activation', `is "${activation}", not one of ${sugar.join(', ')}`);
+      built.push({ type: activation, fields: adef.parse(r) as Record<string, unknown>, def: adef });
     }
-    if (r.has('drop_prob') && type !== 'dropout') {
-      out.push({ type: 'dropout', source: i, dropProb: r.real('drop_prob', undefined, [0, 0.999]) });
-    }
+    const dropout = layerDef('dropout');
+    if (r.has('drop_prob') && ldef !== dropout) built.push({ type: 'dropout', fields: dropout.parse(r) as Record<string, unknown>, def: dropout });
+
+    built.forEach((b, k) => {
+      const last = k === built.length - 1;
+      pieces.push({
+        config: { ...b.fields, type: b.type, name: '', inputs: [], source: i },
+        def: b.def,
+        userName: last ? userName : undefined,
+        inputNames: k === 0 ? inputNames : undefined,
+        where: layerWhere(origin, i, b.type, last ? userName : undefined),
+      });
+    });
   });
-  return out;
+  return pieces;
 }
 
-function outSize(input: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((input + 2 * pad - kernel) / stride) + 1;
-}
-
-/** Output shape of every layer, checking that each fits its input. */
-export function inferShapes(layers: LayerConfig[], origin: string): Shape3[] {
-  const shapes: Shape3[] = [];
-  layers.forEach((layer, i) => {
-    const where = layerWhere(origin, layer.source, layer.type);
-    const prev = shapes[i - 1];
-    let shape: Shape3;
-    switch (layer.type) {
-      case 'input':
-        shape = [layer.channels, layer.height, layer.width];
-        break;
-      case 'conv':
-      case 'pool': {
-        const h = outSize(prev[1], layer.kernelH, layer.stride, layer.pad);
-        const w = outSize(prev[2], layer.kernelW, layer.stride, layer.pad);
-        if (h < 1 || w < 1) {
-          const field = prev[2] + 2 * layer.pad < layer.kernelW ? 'sx' : 'sy';
-          throw new UserError(
-            `${where}: field "${field}" (${layer.kernelW}x${layer.kernelH} window, stride ${layer.stride}, pad ${layer.pad}) ` +
-              `does not fit its ${prev[1]}x${prev[2]} input: output would be ${h}x${w}, smaller than 1x1`,
-          );
-        }
-        if (layer.type === 'pool' && layer.pad >= Math.min(layer.kernelH, layer.kernelW)) {
-          throw new UserError(`${where}: field "pad" (${layer.pad}) must be smaller than the pooling window`);
-        }
-        shape = [layer.type === 'conv' ? layer.filters : prev[0], h, w];
-        break;
-      }
-      case 'fc':
-        shape = [layer.units, 1, 1];
-        break;
-      case 'maxout': {
-        const c = Math.floor(prev[0] / layer.groupSize);
-        if (c < 1) throw new UserError(`${where}: field "group_size" (${layer.groupSize}) is larger than the ${prev[0]} input channels`);
-        shape = [c, prev[1], prev[2]];
-        break;
-      }
-      case 'softmax':
-      case 'svm':
-        shape = [layer.classes, 1, 1];
-        break;
-      case 'regression':
-        shape = [layer.outputs, 1, 1];
-        break;
-      default:
-        shape = [prev[0], prev[1], prev[2]];
-    }
-    shapes.push(shape);
+/** Resolve names to pieces, order the graph (inputs before readers, spec order otherwise) and check it. */
+function orderGraph(pieces: Piece[]): Piece[] {
+  const byName = new Map<string, number>();
+  pieces.forEach((p, i) => {
+    if (p.userName === undefined) return;
+    if (byName.has(p.userName)) throw new UserError(`${p.where}: field "name" "${p.userName}" is used by another layer too`);
+    byName.set(p.userName, i);
   });
-  const last = layers[layers.length - 1];
-  if (!['softmax', 'svm', 'regression'].includes(last.type)) {
-    throw new UserError(`${layerWhere(origin, last.source, last.type)}: the last layer must be a loss layer (softmax, svm or regression)`);
+  // Inputs as piece indices: named, or the piece before (the input layer reads nothing).
+  const reads: number[][] = pieces.map((p, i) => {
+    if (p.inputNames) {
+      return p.inputNames.map((name) => {
+        const j = byName.get(name);
+        if (j === undefined) {
+          const known = [...byName.keys()];
+          throw new UserError(`${p.where}: field "inputs" names "${name}", which is no layer's name${known.length ? ` (named: ${known.join(', ')})` : ' (no layer has a "name")'}`);
+        }
+        if (j === i) throw new UserError(`${p.where}: field "inputs" names the layer itself ("${name}")`);
+        return j;
+      });
+    }
+    return (p.def.arity?.max ?? 1) === 0 ? [] : [i - 1];
+  });
+  // Kahn's algorithm, always taking the earliest ready piece: a chain keeps its spec order.
+  const pending = reads.map((r) => r.length);
+  const readers: number[][] = pieces.map(() => []);
+  reads.forEach((r, i) => r.forEach((j) => readers[j].push(i)));
+  const ready = pending.flatMap((c, i) => (c === 0 ? [i] : []));
+  const order: number[] = [];
+  while (ready.length > 0) {
+    ready.sort((a, b) => a - b);
+    const i = ready.shift()!;
+    order.push(i);
+    for (const k of readers[i]) if (--pending[k] === 0) ready.push(k);
   }
-  layers.slice(0, -1).forEach((l) => {
-    if (['softmax', 'svm', 'regression'].includes(l.type)) {
-      throw new UserError(`${layerWhere(origin, l.source, l.type)}: a loss layer (${l.type}) is only allowed as the last layer`);
+  if (order.length < pieces.length) {
+    // Walk back along inputs from a piece left over until a piece repeats: that is a cycle.
+    const left = new Set(pieces.flatMap((_, i) => (pending[i] > 0 ? [i] : [])));
+    let at = Math.min(...left);
+    const path: number[] = [];
+    while (!path.includes(at)) {
+      path.push(at);
+      at = reads[at].find((j) => left.has(j))!;
     }
+    const cycle = path.slice(path.indexOf(at)).reverse();
+    const label = (i: number) => pieces[i].userName ?? `layer ${pieces[i].config.source} (${pieces[i].config.type})`;
+    const first = pieces[cycle[0]];
+    throw new UserError(`${first.where}: field "inputs" makes a cycle: ${[...cycle, cycle[0]].map(label).join(' -> ')}`);
+  }
+  const position = new Map(order.map((p, k) => [p, k]));
+  return order.map((p, k) => {
+    const piece = pieces[p];
+    piece.config.inputs = reads[p].map((j) => position.get(j)!);
+    piece.config.name = piece.userName ?? defaultLayerName(k, piece.config.type);
+    return piece;
   });
+}
+
+/** Check each piece's number of inputs, infer every output shape, and check the loss layer and branches. */
+function checkGraph(pieces: Piece[]): Shape3[] {
+  const names = new Map<string, number>();
+  const shapes: Shape3[] = [];
+  pieces.forEach((p, i) => {
+    const c = p.config;
+    const other = names.get(c.name);
+    if (other !== undefined) throw new UserError(`${p.where}: field "name" "${c.name}" is also the name of layer ${pieces[other].config.source} (${pieces[other].config.type})`);
+    names.set(c.name, i);
+    const arity = p.def.arity ?? { min: 1, max: 1 };
+    if (c.inputs.length < arity.min || c.inputs.length > arity.max) {
+      const want = arity.min === arity.max ? `${arity.min}` : arity.max === Infinity ? `${arity.min} or more` : `${arity.min} to ${arity.max}`;
+      throw new UserError(`${p.where}: field "inputs" gives ${c.inputs.length} input(s); a ${c.type} layer reads ${want}`);
+    }
+    const fail = (field: string, problem: string): never => {
+      throw new UserError(`${p.where}: field "${field}" ${problem}`);
+    };
+    shapes.push(p.def.outShape(c, c.inputs.map((j) => shapes[j]), fail));
+  });
+  const last = pieces[pieces.length - 1];
+  if (!last.def.hints.loss) {
+    throw new UserError(`${last.where}: the last layer must be a loss layer (${lossTypes().join('')})`);
+  }
+  for (const p of pieces.slice(0, -1)) {
+    if (p.def.hints.loss) throw new UserError(`${p.where}: a loss layer (${p.config.type}) is only allowed as the last layer`);
+  }
+  const read = new Set(pieces.flatMap((p) => p.config.inputs));
+  for (const p of pieces.slice(0, -1)) {
+    if (!read.has(pieces.indexOf(p))) {
+      throw new UserError(`${p.where}: no layer reads its output (an unused branch): every layer but the loss must be an input of another`);
+    }
+  }
   return shapes;
+}
+
+function lossTypes(): string[] {
+  const types = layerTypes().filter((t) => layerDef(t).hints.loss);
+  return types.length > 1 ? [`${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}`] : types;
 }
 
 /**
@@ -287,14 +231,9 @@ export function parseSpec(json: unknown, origin: string): ModelSpec {
   }
   if (defs.length < 2) throw new UserError(`${origin}: a model spec needs at least an input layer and a loss layer, got ${defs.length} layer(s)`);
   const layerDefs = defs as Record<string, unknown>[];
-  const layers = desugar(layerDefs, origin);
-  const shapes = inferShapes(layers, origin);
-  return { origin, layerDefs, layers, shapes };
-}
-
-/** Build a spec from already desugared layers (snapshots and ConvNetJS imports). */
-export function specFromLayers(layers: LayerConfig[], layerDefs: Record<string, unknown>[], origin: string): ModelSpec {
-  return { origin, layerDefs, layers, shapes: inferShapes(layers, origin) };
+  const pieces = orderGraph(desugar(layerDefs, origin));
+  const shapes = checkGraph(pieces);
+  return { origin, layerDefs, layers: pieces.map((p) => p.config), shapes };
 }
 
 export function presetSpec(name: string): ModelSpec {
@@ -314,25 +253,48 @@ export function assertInputShape(spec: ModelSpec, data: Shape3, dataName: string
   }
 }
 
-export function paramCountOf(layer: LayerConfig, inShape: Shape3 | undefined): number {
-  if (layer.type === 'conv' && inShape) return layer.filters * inShape[0] * layer.kernelH * layer.kernelW + layer.filters;
-  if (layer.type === 'fc' && inShape) return layer.units * inShape[0] * inShape[1] * inShape[2] + layer.units;
-  return 0;
+/** Shapes of a layer's inputs. */
+export function inputShapes(spec: ModelSpec, index: number): Shape3[] {
+  return spec.layers[index].inputs.map((j) => spec.shapes[j]);
+}
+
+/** The parameter tensors a layer of the spec has (none for most types). */
+export function paramDecls(spec: ModelSpec, index: number): ParamDecl[] {
+  const c = spec.layers[index];
+  return layerDef(c.type).params?.(c, inputShapes(spec, index)) ?? [];
+}
+
+export function stateDecls(spec: ModelSpec, index: number): StateDecl[] {
+  const c = spec.layers[index];
+  return layerDef(c.type).state?.(c, inputShapes(spec, index)) ?? [];
+}
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+export function paramCountOf(spec: ModelSpec, index: number): number {
+  return paramDecls(spec, index).reduce((a, p) => a + size(p.shape), 0);
+}
+
+export function stateCountOf(spec: ModelSpec, index: number): number {
+  return stateDecls(spec, index).reduce((a, p) => a + size(p.shape), 0);
 }
 
 /** Short human description of a layer, e.g. "conv 5x5, 16 filters, stride 1, pad 2". */
 export function describeLayer(layer: LayerConfig): string {
-  switch (layer.type) {
-    case 'input': return `input ${layer.width}x${layer.height}x${layer.channels}`;
-    case 'conv': return `conv ${layer.kernelW}x${layer.kernelH}, ${layer.filters} filters, stride ${layer.stride}, pad ${layer.pad}`;
-    case 'pool': return `max pool ${layer.kernelW}x${layer.kernelH}, stride ${layer.stride}${layer.pad ? `, pad ${layer.pad}` : ''}`;
-    case 'fc': return `fully connected, ${layer.units} units`;
-    case 'maxout': return `maxout, groups of ${layer.groupSize}`;
-    case 'dropout': return `dropout p=${layer.dropProb}`;
-    case 'lrn': return `local response norm k=${layer.k} n=${layer.n} alpha=${layer.alpha} beta=${layer.beta}`;
-    case 'softmax': return `softmax, ${layer.classes} classes`;
-    case 'svm': return `svm (hinge loss), ${layer.classes} classes`;
-    case 'regression': return `L2 regression, ${layer.outputs} outputs`;
-    default: return layer.type;
-  }
+  return layerDef(layer.type).describe(layer);
+}
+
+/** What the pictures need to know about a layer's type. */
+export function layerHints(layer: LayerConfig): LayerHints {
+  return layerDef(layer.type).hints;
+}
+
+/** The loss of the spec's last layer: what it is trained against, and whether it outputs probabilities. */
+export function lossOf(spec: ModelSpec): NonNullable<LayerHints['loss']> {
+  return layerHints(spec.layers[spec.layers.length - 1]).loss!;
+}
+
+/** Whether the layers form a plain chain (every layer reads the one before), as ConvNetJS networks do. */
+export function isChain(spec: ModelSpec): boolean {
+  return spec.layers.every((l, i) => (i === 0 ? l.inputs.length === 0 : l.inputs.length === 1 && l.inputs[0] === i - 1));
 }

@@ -2,9 +2,9 @@ import { fillBatch } from '../data/batch.js';
 import type { Augmentation } from '../data/augment.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
-import { Network } from '../nn/network.js';
 import type { PassContext } from '../nn/layers/layer.js';
-import type { ModelSpec } from '../nn/spec.js';
+import { Network } from '../nn/network.js';
+import { lossOf, type ModelSpec } from '../nn/spec.js';
 
 /** Index of the largest value in row i of an (n, k) matrix. */
 export function argmaxRow(values: Float32Array, i: number, k: number): number {
@@ -33,13 +33,13 @@ export class MicroBatchRunner {
 
   constructor(
     spec: ModelSpec,
-    params: Float32Array,
+    shared: { params: Float32Array; state: Float32Array },
     private readonly preprocessing: Preprocessing,
     private readonly augmentation: Augmentation | null,
     seed: number,
     maxBatch: number,
   ) {
-    this.net = new Network(spec, { params });
+    this.net = new Network(spec, shared);
     const [c, h, w] = spec.shapes[0];
     this.images = new Float32Array(maxBatch * c * h * w);
     this.labels = new Int32Array(maxBatch);
@@ -48,11 +48,12 @@ export class MicroBatchRunner {
 
   /**
    * Micro-batch `task` of a mini-batch that starts at `batchStart` in `order`: writes the gradient
-   * summed over its images to `gradOut` and returns [summed data loss, correct predictions].
+   * summed over its images to `gradOut`, its layers' statistics (for the state update) to `statsOut`,
+   * and returns [summed data loss, correct predictions].
    */
   train(
     split: Cifar10Split, order: Int32Array, batchStart: number, batchCount: number, task: number, microBatch: number,
-    epoch: number, step: number, gradOut: Float32Array,
+    epoch: number, step: number, gradOut: Float32Array, statsOut: Float32Array,
   ): [number, number] {
     const first = task * microBatch;
     const n = Math.min(microBatch, batchCount - first);
@@ -66,6 +67,7 @@ export class MicroBatchRunner {
     const correct = this.countCorrect(out, n);
     const loss = net.backward({ labels: this.labels }, this.ctx);
     gradOut.set(net.grads);
+    statsOut.set(net.stats);
     return [loss, correct];
   }
 
@@ -75,8 +77,8 @@ export class MicroBatchRunner {
     this.ctx.training = false;
     const out = this.net.forward(this.images, n, this.ctx);
     const k = this.net.outputSize;
-    // Test loss is the cross-entropy of the softmax probabilities; other loss layers report 0.
-    const softmaxOutput = this.net.layers[this.net.layers.length - 1].type === 'softmax';
+    // Test loss is the cross-entropy of the probabilities (softmax); other loss layers report 0.
+    const softmaxOutput = lossOf(this.net.spec).probabilities;
     let loss = 0;
     let correct = 0;
     for (let i = 0; i < n; i++) {

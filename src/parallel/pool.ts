@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Augmentation } from '../data/augment.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
+import { layerModules } from '../nn/layers/registry.js';
+import { networkSizes } from '../nn/network.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
 import { Command, Ctrl, shareSplit, type WorkerInit } from './shared.js';
@@ -32,6 +34,9 @@ export interface StepResult {
   /** Data loss summed over the batch. */
   lossSum: number;
   correct: number;
+  /** Per micro-batch, in order: the statistics its layers wrote (Network.stats layout) and its image count. */
+  stats: Float32Array[];
+  counts: number[];
 }
 
 export interface EvalResult {
@@ -51,11 +56,15 @@ export class WorkerFailure extends Error {}
  */
 export class WorkerPool {
   readonly params: Float32Array;
+  /** The network's state vector, shared by every replica; the trainer folds each step's statistics into it. */
+  readonly state: Float32Array;
   /** Gradient of the last mini-batch, summed over its images. */
   readonly grads: Float32Array;
   readonly permutation: Int32Array;
   private readonly ctrl: Int32Array;
   private readonly gradSlots: Float32Array;
+  private readonly statSlots: Float32Array;
+  private readonly statsCount: number;
   private readonly taskStats: Float64Array;
   private readonly predictions: Int32Array;
   private readonly workers: Worker[] = [];
@@ -65,22 +74,30 @@ export class WorkerPool {
   private stopped = false;
   private readonly paramCount: number;
 
-  constructor(private readonly opts: PoolOptions, paramCount: number) {
+  constructor(private readonly opts: PoolOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UserError(`--workers must be a whole number >= 1, got ${opts.workers}`);
+    const sizes = networkSizes(opts.spec);
+    const paramCount = sizes.params;
     this.paramCount = paramCount;
-    const maxTasks = Math.max(Math.ceil(opts.maxBatchSize / opts.microBatch), Math.ceil(opts.test.count / opts.evalMicroBatch), 1);
+    this.statsCount = sizes.stats;
+    const maxTrainTasks = Math.ceil(opts.maxBatchSize / opts.microBatch);
+    const maxTasks = Math.max(maxTrainTasks, Math.ceil(opts.test.count / opts.evalMicroBatch), 1);
     const sab = {
       ctrl: new SharedArrayBuffer(Ctrl.SIZE * 4),
       params: new SharedArrayBuffer(paramCount * 4),
-      gradSlots: new SharedArrayBuffer(Math.ceil(opts.maxBatchSize / opts.microBatch) * paramCount * 4),
+      state: new SharedArrayBuffer(sizes.state * 4),
+      gradSlots: new SharedArrayBuffer(maxTrainTasks * paramCount * 4),
+      statSlots: new SharedArrayBuffer(maxTrainTasks * sizes.stats * 4),
       taskStats: new SharedArrayBuffer(maxTasks * 2 * 8),
       permutation: new SharedArrayBuffer(Math.max(opts.train.count, 1) * 4),
       predictions: new SharedArrayBuffer(Math.max(opts.test.count, 1) * 4),
     };
     this.ctrl = new Int32Array(sab.ctrl);
     this.params = new Float32Array(sab.params);
+    this.state = new Float32Array(sab.state);
     this.grads = new Float32Array(paramCount);
     this.gradSlots = new Float32Array(sab.gradSlots);
+    this.statSlots = new Float32Array(sab.statSlots);
     this.taskStats = new Float64Array(sab.taskStats);
     this.permutation = new Int32Array(sab.permutation);
     this.predictions = new Int32Array(sab.predictions);
@@ -90,7 +107,7 @@ export class WorkerPool {
     const test = shareSplit(opts.test);
     for (let i = 0; i < opts.workers; i++) {
       const init: WorkerInit = {
-        workerIndex: i, numWorkers: opts.workers, layers: opts.spec.layers, layerDefs: opts.spec.layerDefs, seed: opts.seed,
+        workerIndex: i, numWorkers: opts.workers, layerDefs: opts.spec.layerDefs, origin: opts.spec.origin, layerModules: layerModules(), seed: opts.seed,
         microBatch: opts.microBatch, evalMicroBatch: opts.evalMicroBatch, preprocessing: opts.preprocessing,
         augmentation: opts.augmentation, ...sab, train, test,
       };
@@ -163,7 +180,10 @@ export class WorkerPool {
       lossSum += this.taskStats[t * 2];
       correct += this.taskStats[t * 2 + 1];
     }
-    return { lossSum, correct };
+    const S = this.statsCount;
+    const stats = Array.from({ length: tasks }, (_, t) => this.statSlots.subarray(t * S, (t + 1) * S));
+    const counts = Array.from({ length: tasks }, (_, t) => Math.min(micro, count - t * micro));
+    return { lossSum, correct, stats, counts };
   }
 
   /** Evaluate test records [0, count) with the current parameters. */

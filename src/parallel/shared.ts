@@ -1,7 +1,6 @@
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Augmentation } from '../data/augment.js';
 import type { Preprocessing } from '../data/preprocess.js';
-import type { LayerConfig } from '../nn/spec.js';
 
 /** Slots of the control block that the main thread and the workers share (Int32Array). */
 export const Ctrl = {
@@ -30,8 +29,11 @@ export const Command = { TRAIN: 1, EVAL: 2, STOP: 3 } as const;
 export interface WorkerInit {
   workerIndex: number;
   numWorkers: number;
-  layers: LayerConfig[];
+  /** The spec's definitions (parsed again in the worker by the same parser) and where they came from. */
   layerDefs: Record<string, unknown>[];
+  origin: string;
+  /** Modules of layer types registered outside the registry file (registerLayerModule), loaded first. */
+  layerModules: string[];
   seed: number;
   microBatch: number;
   evalMicroBatch: number;
@@ -39,8 +41,12 @@ export interface WorkerInit {
   augmentation: Augmentation | null;
   ctrl: SharedArrayBuffer;
   params: SharedArrayBuffer;
+  /** The network's state vector (running statistics), read by every replica, updated by the main thread. */
+  state: SharedArrayBuffer;
   /** maxTasks gradient slots of paramCount floats: slot j holds the summed gradient of micro-batch j. */
   gradSlots: SharedArrayBuffer;
+  /** Likewise for the statistics a training forward writes (Network.stats): slot j = micro-batch j. */
+  statSlots: SharedArrayBuffer;
   /** Per task: [summed loss, correct count]. Float64. */
   taskStats: SharedArrayBuffer;
   /** The epoch's order of training records. Int32. */

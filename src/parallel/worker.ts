@@ -3,18 +3,22 @@
  * the control block, and on each command takes micro-batches (Atomics.add on NEXT) until none are left.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { specFromLayers } from '../nn/spec.js';
+import { registerLayerModule } from '../nn/layers/registry.js';
+import { parseSpec } from '../nn/spec.js';
 import { MicroBatchRunner } from './micro-batch.js';
 import { Command, Ctrl, splitFromShared, type WorkerInit } from './shared.js';
 
 const init = workerData as WorkerInit;
 const ctrl = new Int32Array(init.ctrl);
 const params = new Float32Array(init.params);
-const spec = specFromLayers(init.layers, init.layerDefs, 'worker');
+for (const url of init.layerModules) await registerLayerModule(url);
+const spec = parseSpec(init.layerDefs, init.origin);
 const maxBatch = Math.max(init.microBatch, init.evalMicroBatch);
-const runner = new MicroBatchRunner(spec, params, init.preprocessing, init.augmentation, init.seed, maxBatch);
+const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch);
 const paramCount = params.length;
+const statsCount = runner.net.stats.length;
 const gradSlots = new Float32Array(init.gradSlots);
+const statSlots = new Float32Array(init.statSlots);
 const taskStats = new Float64Array(init.taskStats);
 const permutation = new Int32Array(init.permutation);
 const predictions = new Int32Array(init.predictions);
@@ -30,7 +34,8 @@ function runTask(cmd: number, task: number): void {
   if (cmd === Command.TRAIN) {
     if (ctrl[Ctrl.STEP] === faultStep && task === 0) throw new Error(`injected fault at step ${faultStep}`);
     const slot = gradSlots.subarray(task * paramCount, (task + 1) * paramCount);
-    stats = runner.train(train, permutation, start, count, task, init.microBatch, epoch, ctrl[Ctrl.STEP], slot);
+    const statSlot = statSlots.subarray(task * statsCount, (task + 1) * statsCount);
+    stats = runner.train(train, permutation, start, count, task, init.microBatch, epoch, ctrl[Ctrl.STEP], slot, statSlot);
   } else {
     const first = start + task * init.evalMicroBatch;
     const n = Math.min(init.evalMicroBatch, start + count - first);

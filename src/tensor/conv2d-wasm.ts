@@ -139,7 +139,7 @@ export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number,
 }
 
 /**
- * Gradients: buf.weightGrad / buf.biasGrad += dL/dW, dL/db; inputGrad (address, or -1 to skip) = dL/dx.
+ * Gradients: buf.weightGrad / buf.biasGrad += dL/dW, dL/db; inputGrad (address, or -1 to skip) += dL/dx.
  * Reuses the cols of the last forward when it ran on the same input address and batch size.
  */
 export function conv2dBackwardWasm(
@@ -175,12 +175,11 @@ export function conv2dBackwardWasm(
     if (inputGrad < 0) continue;
     const dx = inputGrad + b * inBytes;
     if (pw) {
-      x.sgemm(1, 0, K, P, outC, 1, buf.weights, K, dy, P, 0, dx, P);
+      x.sgemm(1, 0, K, P, outC, 1, buf.weights, K, dy, P, 1, dx, P);
     } else if (fused) {
       x.convBackwardData(inC, inH, inW, kH, kW, pad, outC, outH, outW, buf.weights, dy, dx);
     } else {
       x.sgemm(1, 0, K, P, outC, 1, buf.weights, K, dy, P, 0, buf.dcol, ld);
-      wk.heap.fill(0, dx / 4, (dx + inBytes) / 4);
       x.col2imAdd(inC, inH, inW, kH, kW, stride, pad, outH, outW, buf.dcol, ld, dx);
     }
   }

@@ -166,7 +166,7 @@ export function conv2dForward(
 /**
  * Gradients of conv2dForward given outputGrad (dL/d output):
  * weightGrad[outC, inC, kH, kW] += dL/dW, biasGrad[outC] += dL/db (ACCUMULATED),
- * inputGrad[n, inC, inH, inW] = dL/d input (OVERWRITTEN); pass null to skip it (first layer).
+ * inputGrad[n, inC, inH, inW] += dL/d input (ACCUMULATED); pass null to skip it (first layer).
  */
 export function conv2dBackward(
   d: Conv2dDims,
@@ -200,10 +200,9 @@ export function conv2dBackward(
     if (inputGrad === null) continue;
     if (dcol === null) {
       // Pointwise: dX_b[inC, P] = W^T * dY_b directly.
-      sgemm(true, false, K, P, outC, 1, weights, 0, K, outputGrad, gOff, P, 0, inputGrad, b * inSize, P);
+      sgemm(true, false, K, P, outC, 1, weights, 0, K, outputGrad, gOff, P, 1, inputGrad, b * inSize, P);
     } else {
       sgemm(true, false, K, P, outC, 1, weights, 0, K, outputGrad, gOff, P, 0, dcol, 0, P);
-      inputGrad.fill(0, b * inSize, (b + 1) * inSize);
       col2imAdd(d, dcol, inputGrad, b * inSize);
     }
   }

@@ -4,7 +4,7 @@
  * All three products go through sgemm:
  *   Y[n, outF]   = X[n, inF] * W^T + bias
  *   dW[outF, inF] += dY^T * X,   db[o] += sum_b dY[b, o]      (ACCUMULATED)
- *   dX[n, inF]    = dY * W                                  (OVERWRITTEN; skipped when null)
+ *   dX[n, inF]   += dY * W                                  (ACCUMULATED; skipped when null)
  */
 import { sgemm } from './gemm.js';
 
@@ -42,6 +42,6 @@ export function denseBackward(
   }
   sgemm(true, false, outF, inF, n, 1, outputGrad, 0, outF, input, 0, inF, 1, weightGrad, 0, inF);
   if (inputGrad !== null) {
-    sgemm(false, false, n, inF, outF, 1, outputGrad, 0, outF, weights, 0, inF, 0, inputGrad, 0, inF);
+    sgemm(false, false, n, inF, outF, 1, outputGrad, 0, outF, weights, 0, inF, 1, inputGrad, 0, inF);
   }
 }

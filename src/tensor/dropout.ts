@@ -27,7 +27,7 @@ export function dropoutForward(
   for (let i = 0; i < count; i++) output[i] = keep[i] !== 0 ? input[i] * scale : 0;
 }
 
-/** inputGrad = outputGrad * keep / (1 - p) (OVERWRITTEN; null: skip). Training-mode backward. */
+/** inputGrad += outputGrad * keep / (1 - p) (ACCUMULATED; null: skip). Training-mode backward. */
 export function dropoutBackward(
   outputGrad: Float32Array,
   inputGrad: Float32Array | null,
@@ -37,7 +37,7 @@ export function dropoutBackward(
 ): void {
   if (inputGrad === null) return;
   const scale = keepScale(dropProb);
-  for (let i = 0; i < count; i++) inputGrad[i] = keep[i] !== 0 ? outputGrad[i] * scale : 0;
+  for (let i = 0; i < count; i++) inputGrad[i] += keep[i] !== 0 ? outputGrad[i] * scale : 0;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Loss kernels over a batch [n, classes]. Each returns the SUM of the per-sample losses (not the mean)
- * and OVERWRITES the gradient of that sum with respect to its input (skip it by passing null).
+ * and ADDS the gradient of that sum with respect to its input into the gradient buffer (+=, like every
+ * backward kernel; skip it by passing null).
  * Sums are accumulated in float64.
  */
 
@@ -24,7 +25,7 @@ export function softmaxCrossEntropy(
     const y = labels[b];
     loss += softmaxRow(logits, probs, row, end) - logits[row + y];
     if (logitsGrad !== null) {
-      for (let i = row; i < end; i++) logitsGrad[i] = probs[i];
+      for (let i = row; i < end; i++) logitsGrad[i] += probs[i];
       logitsGrad[row + y] -= 1;
     }
   }
@@ -72,19 +73,16 @@ export function svmLoss(
     let violators = 0;
     for (let i = 0; i < classes; i++) {
       if (i === y) {
-        if (scoresGrad !== null) scoresGrad[row + i] = 0;
         continue;
       }
       const margin = scores[row + i] - sy + 1;
       if (margin > 0) {
         loss += margin;
         violators++;
-        if (scoresGrad !== null) scoresGrad[row + i] = 1;
-      } else if (scoresGrad !== null) {
-        scoresGrad[row + i] = 0;
+        if (scoresGrad !== null) scoresGrad[row + i] += 1;
       }
     }
-    if (scoresGrad !== null) scoresGrad[row + y] = violators > 0 ? -violators : 0;
+    if (scoresGrad !== null) scoresGrad[row + y] -= violators;
   }
   return loss;
 }
@@ -106,7 +104,7 @@ export function l2RegressionLoss(
   for (let i = 0; i < count; i++) {
     const diff = outputs[i] - targets[i];
     loss += 0.5 * diff * diff;
-    if (outputsGrad !== null) outputsGrad[i] = diff;
+    if (outputsGrad !== null) outputsGrad[i] += diff;
   }
   return loss;
 }

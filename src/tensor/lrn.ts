@@ -61,7 +61,7 @@ export function lrnForward(d: LrnDims, input: Float32Array, output: Float32Array
 }
 
 /**
- * inputGrad[n, c, h, w] = dL/d input (OVERWRITTEN; null: skip), from lrnForward's input and scale.
+ * inputGrad[n, c, h, w] += dL/d input (ACCUMULATED; null: skip), from lrnForward's input and scale.
  * Scratch 'lrn.t' and 'lrn.sb' (one sample each) come from ws.
  */
 export function lrnBackward(
@@ -98,7 +98,7 @@ export function lrnBackward(
         let sum = 0;
         for (let q = first + p, end = q + span; q <= end; q += HW) sum += t[q];
         const g = base + row + p;
-        inputGrad[g] = outputGrad[g] * sb[row + p] - coef * input[g] * sum;
+        inputGrad[g] += outputGrad[g] * sb[row + p] - coef * input[g] * sum;
       }
     }
   }

@@ -43,7 +43,7 @@ export function maxoutForward(
   }
 }
 
-/** inputGrad[n, inC, spatial] = 0 except inputGrad[argmax[o]] = outputGrad[o] (OVERWRITTEN; null: skip). */
+/** inputGrad[argmax[o]] += outputGrad[o] (ACCUMULATED into inputGrad[n, inC, spatial]; null: skip). */
 export function maxoutBackward(
   n: number,
   inC: number,
@@ -54,7 +54,6 @@ export function maxoutBackward(
   inputGrad: Float32Array | null,
 ): void {
   if (inputGrad === null) return;
-  inputGrad.fill(0, 0, n * inC * spatial);
   const count = n * Math.floor(inC / groupSize) * spatial;
   for (let o = 0; o < count; o++) inputGrad[argmax[o]] += outputGrad[o];
 }

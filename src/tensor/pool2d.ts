@@ -80,7 +80,7 @@ export function maxPool2dForward(d: Pool2dDims, input: Float32Array, output: Flo
   }
 }
 
-/** inputGrad[n, c, inH, inW] = scatter of outputGrad through argmax (OVERWRITTEN). null: nothing to do. */
+/** inputGrad[n, c, inH, inW] += scatter of outputGrad through argmax (ACCUMULATED). null: nothing to do. */
 export function maxPool2dBackward(
   d: Pool2dDims,
   outputGrad: Float32Array,
@@ -88,7 +88,6 @@ export function maxPool2dBackward(
   inputGrad: Float32Array | null,
 ): void {
   if (inputGrad === null) return;
-  inputGrad.fill(0, 0, d.n * d.c * d.inH * d.inW);
   const count = d.n * d.c * d.outH * d.outW;
   for (let o = 0; o < count; o++) {
     const i = argmax[o];

@@ -1,8 +1,11 @@
 import type { Augmentation } from '../data/augment.js';
 import type { OptimizerOptions } from '../nn/optimizers.js';
 
+import { VIZ_SCALE_MODES, type VizScaleMode } from '../viz/scale.js';
+
+export { VIZ_SCALE_MODES, type VizScaleMode };
 export type VizMode = 'all' | 'none';
-export type VizScaleMode = 'map' | 'layer' | 'run';
+export const VIZ_MODES: readonly VizMode[] = ['all', 'none'];
 
 /** Everything that decides what a training run computes; recorded in run.json and in checkpoints. */
 export interface TrainConfig {
@@ -46,6 +49,7 @@ export const TRAIN_DEFAULTS = {
   l2Decay: 0.0001,
   seed: 1,
   augment: 'flip,shift',
+  /** Probe images when --probe is not given (train and visualize). */
   probeCount: 8,
   vizEvery: 1,
   vizScale: 'layer',

@@ -2,12 +2,13 @@ import { fillBatch } from '../data/batch.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { evalContext, type Network } from '../nn/network.js';
-import { describeLayer } from '../nn/spec.js';
+import { describeLayer, layerHints } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
+import { TRAIN_DEFAULTS } from './config.js';
 import { Rng } from '../util/rng.js';
 import type { LayerProbe, ProbeResult } from '../viz/types.js';
 
-export const DEFAULT_PROBE_COUNT = 8;
+export const DEFAULT_PROBE_COUNT: number = TRAIN_DEFAULTS.probeCount;
 /** Most probe images: every activation picture has a row per probe image (and a probe pass holds all their activations). */
 export const MAX_PROBE_COUNT = 64;
 
@@ -50,9 +51,16 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
   net.backward({ labels }, ctx, true);
   const layers: LayerProbe[] = net.layers.map((layer, i) => {
     const size = n * layer.outSize;
+    const hints = layerHints(layer.config);
     const probe: LayerProbe = {
       index: i,
       type: layer.type,
+      name: layer.name,
+      inputs: [...layer.inputs],
+      explain: hints.explain,
+      isLoss: hints.loss !== undefined,
+      outputsProbabilities: hints.loss?.probabilities === true,
+      ...(hints.weights ? { weightLayout: hints.weights } : {}),
       description: describeLayer(layer.config),
       outShape: [...layer.outShape],
       paramCount: layer.params.reduce((a, p) => a + p.data.length, 0),

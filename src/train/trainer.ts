@@ -49,6 +49,8 @@ export interface TrainRun {
   preprocessing: Preprocessing;
   /** Starting parameters: initialised, from a snapshot, or from the checkpoint being resumed. */
   initialParams: Float32Array;
+  /** Starting state (running statistics) likewise; absent: the layers' initial values. */
+  initialState?: Float32Array;
   /** When resuming: the checkpoint's optimizer state and progress. */
   resume?: { optimizer: OptimizerState; progress: TrainingProgress };
   reporter: TrainReporter;
@@ -63,6 +65,7 @@ export interface TrainOutcome {
   records: EpochRecord[];
   lastCheckpoint?: string;
   params: Float32Array;
+  state: Float32Array;
 }
 
 function epochPermutation(seed: number, epoch: number, n: number): Int32Array {
@@ -82,18 +85,18 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
   const trainCount = data.train.count;
   const testCount = data.test.count;
   const classes = spec.shapes[spec.shapes.length - 1][0];
-  const pool = new WorkerPool(
-    {
-      // Buffers sized by the data actually used: --batch-size 10000000 on 64 images needs 64 images' worth.
-      spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: Math.max(1, Math.min(config.batchSize, trainCount)),
-      evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, train: data.train, test: data.test,
-    },
-    run.initialParams.length,
-  );
+  const pool = new WorkerPool({
+    // Buffers sized by the data actually used: --batch-size 10000000 on 64 images needs 64 images' worth.
+    spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: Math.max(1, Math.min(config.batchSize, trainCount)),
+    evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, train: data.train, test: data.test,
+  });
   try {
     pool.params.set(run.initialParams);
-    // The main thread's replica reads the shared parameters; it is used for probes and checkpoints.
-    const net = new Network(spec, { params: pool.params });
+    // The main thread's replica reads the shared parameters and state; it folds each step's statistics
+    // into the state and is used for probes and checkpoints.
+    const net = new Network(spec, { params: pool.params, state: pool.state });
+    if (run.initialState) pool.state.set(run.initialState);
+    else net.resetState();
     const optimizer = new Optimizer(config.optimizer, net.paramCount, run.resume?.optimizer);
     const records: EpochRecord[] = (run.resume?.progress.metrics as EpochRecord[] | undefined)?.slice() ?? [];
     let epoch = run.resume?.progress.epoch ?? 0;
@@ -107,6 +110,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
       spec,
       params: pool.params.slice(),
+      state: pool.state.slice(),
       classNames: data.classNames,
       preprocessing: run.preprocessing,
       optimizer: { options: config.optimizer, state: optimizer.state },
@@ -153,6 +157,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           );
         }
         const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count);
+        net.foldState(step.stats, step.counts);
         progress.trainSeconds += now() - t0;
         progress.lossSum += step.lossSum;
         progress.decaySum += decay.l1 + decay.l2;
@@ -170,7 +175,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           lastCheckpoint = checkpointPath(settings.out, epoch, true);
           await saveSnapshot(lastCheckpoint, snapshot(epoch, progress));
           reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
-          return { status: 'interrupted', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice() };
+          return { status: 'interrupted', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice(), state: pool.state.slice() };
         }
       }
 
@@ -229,10 +234,10 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       reporter.epoch(record);
       if (run.interrupted()) {
         reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
-        return { status: 'interrupted', epochsCompleted: epoch + 1, records, lastCheckpoint, params: pool.params.slice() };
+        return { status: 'interrupted', epochsCompleted: epoch + 1, records, lastCheckpoint, params: pool.params.slice(), state: pool.state.slice() };
       }
     }
-    return { status: 'completed', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice() };
+    return { status: 'completed', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice(), state: pool.state.slice() };
   } finally {
     await pool.close();
   }

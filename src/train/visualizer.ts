@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { formatSummary } from '../cli/commands/summary.js';
+import { formatSummary } from '../nn/summary.js';
 import { describePreprocessing, type Preprocessing } from '../data/preprocess.js';
 import { formatAugment } from '../data/augment.js';
 import type { ModelSpec } from '../nn/spec.js';

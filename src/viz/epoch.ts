@@ -89,6 +89,9 @@ export interface PictureSummary {
 export interface LayerFacts {
   index: number;
   type: string;
+  name: string;
+  /** Key of the layer type's explanation (LAYER_NOTES in explain.ts). */
+  explain: string;
   description: string;
   outShape: [number, number, number];
   paramCount: number;
@@ -185,19 +188,18 @@ function formatShape(s: readonly number[]): string {
   return s.join('×');
 }
 
-/** The shape facts of every layer, with inputIsImage worked out from the previous layer. */
+/** The shape facts of every layer, with inputIsImage worked out from what it reads. */
 export function layerShapeInfos(layers: readonly LayerProbe[]): LayerShapeInfo[] {
-  return layers.map((l, i) => {
-    const prev = i > 0 ? layers[i - 1] : undefined;
-    return {
-      index: l.index,
-      type: l.type,
-      outShape: l.outShape,
-      weightShape: l.weights?.shape,
-      inputIsImage: prev !== undefined && prev.type === 'input' && prev.outShape[0] === 3,
-      activationsNonNegative: l.activationsNonNegative,
-    };
-  });
+  return layers.map((l) => ({
+    index: l.index,
+    type: l.type,
+    outShape: l.outShape,
+    weightShape: l.weights?.shape,
+    weightLayout: l.weightLayout,
+    // Layer 0 is the input layer: the image, when it has 3 channels.
+    inputIsImage: l.inputs.length === 1 && l.inputs[0] === 0 && layers[0].outShape[0] === 3,
+    activationsNonNegative: l.activationsNonNegative,
+  }));
 }
 
 /** Names for a layer's output channels when they are the classes (the final K x 1 x 1 layers). */
@@ -262,8 +264,8 @@ interface PictureJob {
   mode: VizScaleMode;
   /** Scale state key for run scales. */
   key: string;
-  /** Type of the next layer (for the note on class scores before a softmax). */
-  nextType?: string;
+  /** Whether a softmax-like loss layer reads this layer's outputs (the note on class scores). */
+  feedsProbabilities: boolean;
   state: VizScaleState;
   inputRange?: { min: number; max: number };
 }
@@ -316,7 +318,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
     bars.push(barFor(kind, plan.quantity.endsWith('gradients') ? 'gradient value' : 'value'));
   }
 
-  const isInput = layer.type === 'input' && layer.index === 0;
+  const isInput = layer.index === 0;
   const captions = [
     `Layer ${layer.index} · ${layer.description || layer.type} · epoch ${epoch}`,
     `${quantityLine(plan.quantity, isInput, kind === 'signed-rgb' && !isInput)} Shape ${formatShape(quantityShape(layer, plan.quantity, job.probeCount))}.`,
@@ -336,7 +338,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
-  const lossLayer = layer.type === 'softmax' || layer.type === 'svm' || layer.type === 'regression';
+  const lossLayer = layer.isLoss;
   if (scale === 0 && !isImage) {
     notes.push(
       lossLayer && plan.quantity === 'activation-gradients'
@@ -344,7 +346,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
         : 'All values are zero.',
     );
   }
-  if (job.nextType === 'softmax' && plan.quantity === 'activation-gradients') {
+  if (job.feedsProbabilities && plan.quantity === 'activation-gradients') {
     notes.push('These outputs are the class scores fed to the softmax: d(loss)/d(score) = probability − 1 for the true class (blue) and the probability for every other class (red).');
   }
 
@@ -523,7 +525,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     const channelNames = classChannelNames(probe.layers, li, classNames);
     const probeLabels = probe.labels.map((l) => classNames[l] ?? `${l}`);
     const facts: LayerFacts = {
-      index: layer.index, type: layer.type, description: layer.description, outShape: layer.outShape,
+      index: layer.index, type: layer.type, name: layer.name, explain: layer.explain, description: layer.description, outShape: layer.outShape,
       paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
     };
     const stats: LayerStatsFile = {
@@ -553,7 +555,8 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const plan = boundPlan(planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk }));
       const job: PictureJob = {
         layer, info, plan, data, images: imageShapeOk ? probe.images : undefined, epoch, probeCount: P, mode,
-        key: `${layerDirName(layer.index, layer.type)}/${q}`, state, nextType: probe.layers[li + 1]?.type,
+        key: `${layerDirName(layer.index, layer.type)}/${q}`, state,
+        feedsProbabilities: probe.layers.some((l) => l.outputsProbabilities && l.inputs.includes(layer.index)),
         inputRange: q === 'activations' ? { min: st.min, max: st.max } : undefined,
       };
       const rel = `${dirRel}/${q}.png`;

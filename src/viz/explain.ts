@@ -59,38 +59,30 @@ export const REPORT_EXPLANATIONS: Record<Quantity, string> = {
     'd(loss)/d(weights) from the probe images: the direction that would increase the loss. The update moves the weights the opposite way, scaled by the learning rate.',
 };
 
-/** One sentence about what a layer type does, for the report. */
-export function layerTypeNote(type: string): string {
-  switch (type) {
-    case 'input':
-      return 'The images as the network receives them (after preprocessing).';
-    case 'conv':
-      return 'Convolution: slides each filter over its input and outputs one map per filter.';
-    case 'relu':
-      return 'ReLU: max(0, x) on every value, so its maps are zero (black) wherever the input was negative.';
-    case 'pool':
-      return 'Max pooling: keeps the largest value of each small window, halving width and height.';
-    case 'fc':
-      return 'Fully connected: every output unit is a weighted sum of all inputs (for the last layer, one score per class).';
-    case 'softmax':
-      return 'Softmax: turns the class scores into probabilities that sum to 1.';
-    case 'svm':
-      return 'SVM loss layer: passes class scores through; the loss is a multiclass hinge loss.';
-    case 'regression':
-      return 'Regression loss layer: passes values through; the loss is the squared error.';
-    case 'dropout':
-      return 'Dropout: during training sets random values to zero; at test time passes values through.';
-    case 'sigmoid':
-      return 'Sigmoid: squashes every value into (0, 1).';
-    case 'tanh':
-      return 'Tanh: squashes every value into (-1, 1).';
-    case 'maxout':
-      return 'Maxout: the largest of each group of channels.';
-    case 'lrn':
-      return 'Local response normalisation: divides each value by the activity of neighbouring channels.';
-    default:
-      return '';
-  }
+/**
+ * One sentence about what a layer type does, for the report, by the explanation key its registry entry
+ * declares (LayerDef.hints.explain in src/nn/layers/).
+ */
+export const LAYER_NOTES: Record<string, string> = {
+  input: 'The images as the network receives them (after preprocessing).',
+  conv: 'Convolution: slides each filter over its input and outputs one map per filter.',
+  relu: 'ReLU: max(0, x) on every value, so its maps are zero (black) wherever the input was negative.',
+  leakyrelu: 'Leaky ReLU: x where x is positive, a small multiple (alpha) of x where it is negative, so negative inputs still pass a little gradient.',
+  pool: 'Max pooling: keeps the largest value of each small window, halving width and height.',
+  fc: 'Fully connected: every output unit is a weighted sum of all inputs (for the last layer, one score per class).',
+  softmax: 'Softmax: turns the class scores into probabilities that sum to 1.',
+  svm: 'SVM loss layer: passes class scores through; the loss is a multiclass hinge loss.',
+  regression: 'Regression loss layer: passes values through; the loss is the squared error.',
+  dropout: 'Dropout: during training sets random values to zero; at test time passes values through.',
+  sigmoid: 'Sigmoid: squashes every value into (0, 1).',
+  tanh: 'Tanh: squashes every value into (-1, 1).',
+  maxout: 'Maxout: the largest of each group of channels.',
+  lrn: 'Local response normalisation: divides each value by the activity of neighbouring channels.',
+};
+
+/** The note for an explanation key ('' when there is none). */
+export function layerNote(key: string): string {
+  return LAYER_NOTES[key] ?? '';
 }
 
 export const COLOUR_EXPLANATION = [

@@ -134,7 +134,9 @@ export interface LayerShapeInfo {
   outShape: readonly [number, number, number];
   /** [outC, inC, kH, kW] for layers with weights. */
   weightShape?: readonly [number, number, number, number];
-  /** True when the layer's input is the 3-channel image (the previous layer is the input layer). */
+  /** 'units': fc weights (one row per unit); otherwise conv filters. */
+  weightLayout?: 'filters' | 'units';
+  /** True when the layer's input is the 3-channel image (it reads the input layer). */
   inputIsImage: boolean;
   /** Whether outputs are never negative (sequential map for activations). */
   activationsNonNegative: boolean;
@@ -192,7 +194,7 @@ export function hasPicture(info: LayerShapeInfo, q: Quantity): boolean {
 }
 
 function isImageInput(info: LayerShapeInfo): boolean {
-  return info.index === 0 && info.type === 'input' && info.outShape[0] === 3;
+  return info.index === 0 && info.outShape[0] === 3; // layer 0 is always the input layer
 }
 
 function range(n: number, f: (i: number) => string): string[] {
@@ -246,8 +248,7 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
   }
   if (!info.weightShape) throw new Error(`layer ${info.index} (${info.type}) has no weights to draw`);
   const [O, I, KH, KW] = info.weightShape;
-  const isFc = info.type === 'fc' || info.type === 'regression' || info.type === 'svm' || info.type === 'softmax';
-  const unitName = isFc ? 'unit' : 'filter';
+  const unitName = info.weightLayout === 'units' ? 'unit' : 'filter';
   if (info.inputIsImage && I === 3) {
     const cols = Math.min(O, RGB_FILTERS_PER_ROW);
     const rows = Math.ceil(O / cols);
@@ -263,7 +264,7 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
   }
   const tiles: TileSource[] = [];
   for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) tiles.push({ kind: 'scalar', offset: (o * I + i) * KH * KW });
-  const named = labels.channelNames && labels.channelNames.length === O && isFc;
+  const named = labels.channelNames && labels.channelNames.length === O && info.weightLayout === 'units';
   return {
     quantity: q, rows: O, cols: I, tileH: KH, tileW: KW, colorKind: 'diverging', tiles,
     rowLabels: range(O, (o) => (named ? labels.channelNames![o] : `${o}`)),

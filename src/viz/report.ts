@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { listAnimationFiles } from './animate.js';
 import { textEngine } from './canvas.js';
 import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
-import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, layerTypeNote } from './explain.js';
+import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, layerNote } from './explain.js';
 import { QUANTITIES } from './grid.js';
 import { accuracyPlotSpec, lossPlotSpec, renderPlotPng } from './plots.js';
 import { formatNumber, type VizScaleMode } from './scale.js';
@@ -260,7 +260,7 @@ async function layerHtml(layer: LayerVizSummary, files: Files, epoch: number): P
     );
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
-  const note = layerTypeNote(layer.type);
+  const note = layerNote(layer.explain ?? layer.type);
   return `<article class="layer" id="e${epoch}-l${layer.index}">
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
 ${note ? `<p class="muted">${esc(note)}</p>` : ''}

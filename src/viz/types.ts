@@ -6,8 +6,19 @@
 export interface LayerProbe {
   /** Position in the network, 0 = input layer. */
   index: number;
-  /** Layer type in ConvNetJS words: input, conv, pool, fc, relu, sigmoid, tanh, maxout, dropout, lrn, softmax, svm, regression. */
+  /** Layer type (a key of the layer registry, src/nn/layers/registry.ts), e.g. input, conv, pool, fc, relu, softmax. */
   type: string;
+  /** Unique name of the layer in the network (default: its picture folder name, e.g. "01-conv"). */
+  name: string;
+  /** Indices of the layers whose outputs it reads (empty for the input layer). */
+  inputs: number[];
+  /** Key of the layer type's explanation (LAYER_NOTES in explain.ts). */
+  explain: string;
+  /** A loss layer (the last one); `outputsProbabilities` when its outputs are class probabilities (softmax). */
+  isLoss: boolean;
+  outputsProbabilities: boolean;
+  /** How `weights` are drawn: conv filters, or fc units laid out in their input's shape. */
+  weightLayout?: 'filters' | 'units';
   /** Short human description, e.g. "conv 5x5, 16 filters, stride 1, pad 2". */
   description: string;
   /** Output shape of one sample: [channels, height, width]. fc outputs are [units, 1, 1]. */

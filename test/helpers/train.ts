@@ -37,9 +37,9 @@ export function smallConfig(data: string, overrides: Partial<TrainConfig> = {}):
 /** Train in-process on the worker pool, optionally resuming from a checkpoint snapshot. */
 export async function trainSmall(
   config: TrainConfig,
-  opts: { workers: number; out?: string; resume?: Snapshot; interruptAfterBatches?: number },
+  opts: { workers: number; out?: string; resume?: Snapshot; interruptAfterBatches?: number; spec?: unknown[] },
 ): Promise<TrainOutcome> {
-  const spec = parseSpec(SMALL_SPEC, 'small.json');
+  const spec = parseSpec(opts.spec ?? SMALL_SPEC, 'small.json');
   const data = await loadCifar10(config.data, { shared: true });
   const net = new Network(spec);
   net.initialize(config.seed);
@@ -48,6 +48,7 @@ export async function trainSmall(
     config, settings: { out: opts.out ?? tempDir('cnnviz-out-'), workers: opts.workers, json: false, quiet: true },
     spec, data, preprocessing: makePreprocessing(config.normalize, data.train),
     initialParams: opts.resume ? opts.resume.params : net.params,
+    initialState: opts.resume?.state,
     resume: opts.resume ? { optimizer: opts.resume.optimizer!.state, progress: opts.resume.training! } : undefined,
     reporter: { ...silentReporter, batch: () => void (batches += 1) },
     interrupted: () => opts.interruptAfterBatches !== undefined && batches >= opts.interruptAfterBatches,

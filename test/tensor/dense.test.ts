@@ -35,7 +35,7 @@ describe('denseBackward finite-difference gradient checks', () => {
   for (const [n, inF, outF] of shapes.slice(0, 3)) {
     it(`n=${n} inF=${inF} outF=${outF}`, () => {
       const t = tensors(n, inF, outF, 2);
-      const inputGrad = new Float32Array(n * inF).fill(NaN);
+      const inputGrad = new Float32Array(n * inF); // accumulated into (+=)
       const weightGrad = new Float32Array(outF * inF);
       const biasGrad = new Float32Array(outF);
       denseBackward(n, inF, outF, t.input, t.weights, t.r, inputGrad, weightGrad, biasGrad);
@@ -50,7 +50,7 @@ describe('denseBackward finite-difference gradient checks', () => {
 });
 
 describe('denseBackward conventions', () => {
-  it('accumulates weight/bias gradients, overwrites the input gradient, accepts null', () => {
+  it('accumulates weight/bias gradients and the input gradient (+=), accepts null', () => {
     const [n, inF, outF] = shapes[0];
     const t = tensors(n, inF, outF, 3);
     const g1 = new Float32Array(n * inF);
@@ -62,7 +62,7 @@ describe('denseBackward conventions', () => {
     const b2 = new Float32Array(outF).fill(1);
     denseBackward(n, inF, outF, t.input, t.weights, t.r, g2, w2, b2);
     denseBackward(n, inF, outF, t.input, t.weights, t.r, null, w2, b2);
-    for (let i = 0; i < g1.length; i++) expect(g2[i]).toBeCloseTo(g1[i], 6);
+    for (let i = 0; i < g1.length; i++) expect(g2[i]).toBeCloseTo(7 + g1[i], 5);
     for (let i = 0; i < w1.length; i++) expect(w2[i]).toBeCloseTo(1 + 2 * w1[i], 5);
     for (let i = 0; i < b1.length; i++) expect(b2[i]).toBeCloseTo(1 + 2 * b1[i], 5);
   });

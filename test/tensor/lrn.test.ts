@@ -52,7 +52,7 @@ describe('lrn', () => {
       // scale = S, the denominator before the power: out = a / S^beta.
       for (let i = 0; i < out.length; i++) expect(out[i]).toBeCloseTo(input[i] / Math.pow(scale[i], d.beta), 5);
 
-      const inputGrad = new Float32Array(size(d)).fill(NaN);
+      const inputGrad = new Float32Array(size(d));
       lrnBackward(d, input, scale, r, inputGrad, new Workspace());
       const numeric = numericGrad((x) => project(refLrnForward(d, x), r), input);
       expectGradClose(`lrn ${label} d/dinput`, inputGrad, numeric);

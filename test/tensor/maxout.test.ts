@@ -25,7 +25,7 @@ describe('maxout', () => {
       for (let o = 0; o < out.length; o++) expect(input[argmax[o]]).toBe(out[o]);
 
       const r = randomArray(rng, out.length);
-      const inputGrad = new Float32Array(input.length).fill(NaN);
+      const inputGrad = new Float32Array(input.length); // accumulated into (+=)
       maxoutBackward(n, inC, spatial, g, r, argmax, inputGrad);
       expectGradClose(
         `maxout ${label} d/dinput`,

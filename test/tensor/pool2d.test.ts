@@ -48,7 +48,7 @@ describe('maxPool2dBackward finite-difference gradient checks', () => {
       const out = new Float32Array(outCount(d));
       const argmax = new Int32Array(outCount(d));
       maxPool2dForward(d, input, out, argmax);
-      const inputGrad = new Float32Array(input.length).fill(NaN);
+      const inputGrad = new Float32Array(input.length); // accumulated into (+=)
       maxPool2dBackward(d, r, argmax, inputGrad);
       expectGradClose(`maxpool ${label} d/dinput`, inputGrad, numericGrad((x) => project(refMaxPool2dForward(d, x), r), input));
     });

@@ -137,7 +137,9 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
       const ws = new Workspace();
       const out = new Float32Array(outCount);
       conv2dForward(d, input, weights, bias, out, ws);
-      const dx = new Float32Array(inCount);
+      // Both add into a gradient that already holds something (another branch's share).
+      const dx0 = Float32Array.from({ length: inCount }, (_, i) => ((i * 7) % 5) * 0.25 - 0.5);
+      const dx = dx0.slice();
       const wg = wg0.slice();
       const bg = bg0.slice();
       conv2dBackward(d, input, weights, dy, dx, wg, bg, ws);
@@ -147,7 +149,7 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
       const pIn = put(wk, input);
       const pOut = put(wk, new Float32Array(outCount).fill(NaN));
       const pDy = put(wk, dy);
-      const pDx = put(wk, new Float32Array(inCount).fill(NaN)); // overwritten, so garbage must vanish
+      const pDx = put(wk, dx0);
       wk.heap.set(weights, buf.weights / 4);
       wk.heap.set(bias, buf.bias / 4);
       wk.heap.set(wg0, buf.weightGrad / 4);
@@ -189,13 +191,14 @@ describe('wasm relu vs TypeScript relu', () => {
     const g = randomArray(rng, count);
     const y = new Float32Array(count);
     reluForward(x, y, count);
-    const dx = new Float32Array(count);
+    const dx0 = randomArray(rng, count); // both add into what is there
+    const dx = dx0.slice();
     reluBackward(y, g, dx, count);
     const wk = kernels();
     const px = put(wk, x);
     const py = put(wk, new Float32Array(count));
     const pg = put(wk, g);
-    const pdx = put(wk, new Float32Array(count));
+    const pdx = put(wk, dx0);
     wk.x.reluForward(px, py, count);
     wk.x.reluBackward(py, pg, pdx, count);
     expect(Object.is(get(wk, py, count)[0], 0)).toBe(true);
@@ -224,7 +227,8 @@ describe('wasm max pool vs TypeScript max pool', () => {
       const y = new Float32Array(outCount);
       const am = new Int32Array(outCount);
       maxPool2dForward(d, x, y, am);
-      const dx = new Float32Array(inCount);
+      const dx0 = Float32Array.from({ length: inCount }, (_, i) => ((i * 3) % 4) * 0.5 - 0.75);
+      const dx = dx0.slice();
       maxPool2dBackward(d, dy, am, dx);
 
       const wk = kernels();
@@ -232,7 +236,7 @@ describe('wasm max pool vs TypeScript max pool', () => {
       const py = put(wk, new Float32Array(outCount).fill(NaN));
       const pam = wk.alloc(outCount);
       const pdy = put(wk, dy);
-      const pdx = put(wk, new Float32Array(inCount).fill(NaN));
+      const pdx = put(wk, dx0);
       wk.x.maxPoolForward(d.n * d.c, d.inH, d.inW, d.kH, d.kW, d.stride, d.pad, d.outH, d.outW, px, py, pam);
       wk.x.maxPoolBackward(outCount, inCount, pdy, pam, pdx);
       expect(new Int32Array(wk.memory.buffer, pam, outCount)).toEqual(am);

@@ -147,6 +147,11 @@ describe('writeEpochViz on the CIFAR net shapes (layer scale)', () => {
 });
 
 /** A two-layer probe with known values: input 3x2x2 and a conv whose single map is [[-1, 0], [0, 1]]. */
+/** The graph fields of layer i of a chain. */
+function chain(i: number, type: string) {
+  return { name: `0${i}-${type}`, inputs: i === 0 ? [] : [i - 1], explain: type, isLoss: false, outputsProbabilities: false };
+}
+
 function knownProbe(convValues: number[]): ProbeResult {
   const input = new Float32Array(12).fill(0.25);
   return {
@@ -156,13 +161,13 @@ function knownProbe(convValues: number[]): ProbeResult {
     images: new Uint8Array(12).fill(200),
     imageShape: [3, 2, 2],
     layers: [
-      { index: 0, type: 'input', description: 'input 2x2x3', outShape: [3, 2, 2], paramCount: 0, activationsNonNegative: false, activations: input, activationGrads: new Float32Array(12) },
+      { index: 0, type: 'input', ...chain(0, 'input'), description: 'input 2x2x3', outShape: [3, 2, 2], paramCount: 0, activationsNonNegative: false, activations: input, activationGrads: new Float32Array(12) },
       {
-        index: 1, type: 'conv', description: 'conv 1x1, 1 filter', outShape: [1, 2, 2], paramCount: 4, activationsNonNegative: false,
+        index: 1, type: 'conv', ...chain(1, 'conv'), description: 'conv 1x1, 1 filter', outShape: [1, 2, 2], paramCount: 4, activationsNonNegative: false,
         activations: Float32Array.from(convValues), activationGrads: Float32Array.from([0, 0, 0, 0]),
         weights: { data: Float32Array.from([0.5, 0, -0.5]), shape: [1, 3, 1, 1] }, weightGrads: new Float32Array(3),
       },
-      { index: 2, type: 'relu', description: 'relu', outShape: [1, 2, 2], paramCount: 0, activationsNonNegative: true, activations: Float32Array.from(convValues.map((v) => Math.max(0, v))), activationGrads: new Float32Array(4) },
+      { index: 2, type: 'relu', ...chain(2, 'relu'), description: 'relu', outShape: [1, 2, 2], paramCount: 0, activationsNonNegative: true, activations: Float32Array.from(convValues.map((v) => Math.max(0, v))), activationGrads: new Float32Array(4) },
     ],
   };
 }

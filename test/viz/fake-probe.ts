@@ -99,9 +99,15 @@ export function fakeCifarProbe(opts: FakeProbeOptions = {}): ProbeResult {
   }
   const gradScores = probs.map((v, i) => v - (labels[Math.floor(i / 10)] === i % 10 ? 1 : 0));
 
-  const layer = (l: Omit<LayerProbe, 'activationGrads'> & { activationGrads?: Float32Array }, gradStd: number): LayerProbe => {
+  type GraphFields = 'name' | 'inputs' | 'explain' | 'isLoss' | 'outputsProbabilities' | 'weightLayout';
+  const layer = (l: Omit<LayerProbe, 'activationGrads' | GraphFields> & { activationGrads?: Float32Array }, gradStd: number): LayerProbe => {
     const [C, H, W] = l.outShape;
-    return { ...l, activationGrads: l.activationGrads ?? smoothMaps(rng, P, [C, H, W], gradStd) };
+    // A chain, as the network would report it (the registry's hints for these types).
+    const graph = {
+      name: `${String(l.index).padStart(2, '0')}-${l.type}`, inputs: l.index === 0 ? [] : [l.index - 1], explain: l.type,
+      isLoss: l.type === 'softmax', outputsProbabilities: l.type === 'softmax', ...(l.type === 'fc' ? { weightLayout: 'units' as const } : {}),
+    };
+    return { ...l, ...graph, activationGrads: l.activationGrads ?? smoothMaps(rng, P, [C, H, W], gradStd) };
   };
   const weights = (shape: [number, number, number, number]): { data: Float32Array; shape: [number, number, number, number] } => {
     const fanIn = shape[1] * shape[2] * shape[3];

@@ -5,6 +5,7 @@ import { evalContext } from '../../nn/network.js';
 import { assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, networkFootprint, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
+import { lossOf } from '../../nn/spec.js';
 import { byteSize } from '../options.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 
@@ -75,7 +76,7 @@ export function registerPredict(program: Command): void {
       }
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; these are the predictions of a freshly initialised network\n`);
       const order = probabilities.map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0]).slice(0, Math.max(1, opts.top));
-      const isProb = model.spec.layers[model.spec.layers.length - 1].type === 'softmax';
+      const isProb = lossOf(model.spec).probabilities;
       for (const [p, i] of order) {
         const name = names?.[i] ?? `class ${i}`;
         process.stdout.write(`${name.padEnd(12)} ${isProb ? `${(100 * p).toFixed(2).padStart(6)}%` : p.toFixed(4)}\n`);

@@ -1,65 +1,16 @@
 import { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { parseAugment, formatAugment } from '../../data/augment.js';
-import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
-import { ensureCifar10 } from '../../data/download.js';
-import { makePreprocessing } from '../../data/preprocess.js';
-import { defaultOptimizerOptions, OPTIMIZER_METHODS, type OptimizerMethod } from '../../nn/optimizers.js';
-import { assertFiniteParams } from '../../nn/finite.js';
-import { assertMemoryFits, setMemoryLimit, trainingMemory } from '../../nn/memory.js';
-import { loadModel, networkFor } from '../../nn/snapshot.js';
-import { assertInputShape } from '../../nn/spec.js';
-import type { RunSettings, TrainConfig, VizScaleMode } from '../../train/config.js';
-import { TRAIN_DEFAULTS } from '../../train/config.js';
-import { MAX_PROBE_COUNT, parseProbeIndices } from '../../train/probe.js';
+import { join } from 'node:path';
+import { setMemoryLimit } from '../../nn/memory.js';
+import { OPTIMIZER_METHODS } from '../../nn/optimizers.js';
+import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.js';
+import { MAX_PROBE_COUNT } from '../../train/probe.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
+import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { ensureWritableDir, removeStaleTemps } from '../../util/atomic-write.js';
-import { UserError } from '../../util/errors.js';
 import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
-
-interface TrainCliOptions {
-  model: string;
-  data?: string;
-  download: boolean;
-  epochs: number;
-  batchSize: number;
-  microBatch: number;
-  optimizer: OptimizerMethod;
-  lr?: number;
-  momentum?: number;
-  l1: number;
-  l2: number;
-  ro?: number;
-  eps?: number;
-  beta1?: number;
-  beta2?: number;
-  workers: number;
-  seed: number;
-  out?: string;
-  name?: string;
-  trainLimit?: number;
-  testLimit?: number;
-  augment: string;
-  normalize?: boolean;
-  probe?: string;
-  probeCount: number;
-  viz: 'all' | 'none';
-  vizEvery: number;
-  vizScale: VizScaleMode;
-  resume?: string;
-  json?: boolean;
-  quiet?: boolean;
-  maxMemory?: number;
-}
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -94,87 +45,25 @@ export function registerTrain(program: Command): void {
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
     .option('--probe-count <n>', `how many probe images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), d.probeCount)
-    .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(['all', 'none']).default('all'))
+    .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
-    .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(['map', 'layer', 'run']).default(d.vizScale))
+    .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')
     .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize);
 
-  cmd.action(async (opts: TrainCliOptions) => {
-    const explicit = (name: keyof TrainCliOptions) => cmd.getOptionValueSource(name) === 'cli';
+  cmd.action(async (opts: TrainOptions) => {
+    const explicit = (name: keyof TrainOptions) => cmd.getOptionValueSource(name) === 'cli';
     const reporterOpts = { json: opts.json === true, quiet: opts.quiet === true };
     setMemoryLimit(opts.maxMemory);
     const log = (m: string) => {
       if (!reporterOpts.quiet) process.stderr.write(`${m}\n`);
     };
 
-    let config: TrainConfig;
-    let resumeSnapshot: ReturnType<typeof loadModel>['snapshot'];
-    let out: string;
-    if (opts.resume) {
-      const loaded = loadModel(opts.resume);
-      const snap = loaded.snapshot;
-      if (!snap?.training || !snap.optimizer) throw new UserError(`--resume ${opts.resume}: not a cnnviz training checkpoint (no optimizer state or progress)`);
-      assertFiniteParams(snap.params, opts.resume);
-      resumeSnapshot = snap;
-      config = { ...(snap.training.config as unknown as TrainConfig) };
-      if (explicit('epochs')) config.epochs = opts.epochs;
-      if (explicit('data')) config.data = opts.data!;
-      for (const k of ['viz', 'vizEvery', 'vizScale'] as const) if (explicit(k)) (config as unknown as Record<string, unknown>)[k] = opts[k];
-      out = opts.out ?? dirname(dirname(resolve(opts.resume)));
-    } else {
-      const o = defaultOptimizerOptions(opts.optimizer);
-      const optimizer = {
-        ...o,
-        learningRate: opts.lr ?? o.learningRate, momentum: opts.momentum ?? o.momentum, l1Decay: opts.l1, l2Decay: opts.l2,
-        ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
-      };
-      const dataDir = await ensureCifar10(opts.data, { noDownload: !opts.download, log });
-      config = {
-        model: opts.model, data: dataDir, epochs: opts.epochs, batchSize: opts.batchSize, microBatch: Math.min(opts.microBatch, opts.batchSize),
-        optimizer, seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
-        normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
-        viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
-      };
-      const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : basename(opts.model);
-      out = opts.out ?? join('out', opts.name ?? `${modelName}-${timestamp()}`);
-    }
-    const settings: RunSettings = { out, workers: opts.workers, json: reporterOpts.json, quiet: reporterOpts.quiet, resume: opts.resume };
-    ensureWritableDir(out, '--out');
-    removeStaleTemps(out);
-    removeStaleTemps(join(out, 'checkpoints'));
-
-    const model = resumeSnapshot ? { kind: 'snapshot' as const, spec: resumeSnapshot.spec, snapshot: resumeSnapshot } : loadModel(config.model);
-    if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
-    assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
-    const loadStart = performance.now();
-    const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
-    const classes = model.spec.shapes[model.spec.shapes.length - 1][0];
-    if (model.spec.layers[model.spec.layers.length - 1].type !== 'regression' && classes !== data.classNames.length) {
-      throw new UserError(`${model.spec.origin}: the last layer has ${classes} classes, but ${config.data} has ${data.classNames.length}`);
-    }
-    if (model.spec.layers[model.spec.layers.length - 1].type === 'regression') {
-      throw new UserError(`${model.spec.origin}: a regression network cannot be trained on CIFAR-10 class labels; use softmax or svm`);
-    }
-    const preprocessing = resumeSnapshot?.preprocessing ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
-    log(
-      `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
-        `(${((performance.now() - loadStart) / 1000).toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
-        `augment ${formatAugment(config.augmentation)}; output ${out}`,
-    );
-    // Before anything big is allocated (the network's parameters included): refuse what cannot fit.
-    assertMemoryFits(
-      trainingMemory(model.spec, {
-        batchSize: Math.min(config.batchSize, data.train.count), microBatch: config.microBatch, evalMicroBatch: 50, workers: settings.workers,
-        trainImages: data.train.count, testImages: data.test.count, imageBytes: CIFAR10_IMAGE.channels * CIFAR10_IMAGE.height * CIFAR10_IMAGE.width,
-        probeCount: config.viz === 'none' ? 0 : Math.min(config.probe?.length ?? config.probeCount, MAX_PROBE_COUNT),
-      }),
-      `${model.spec.origin} with --batch-size ${config.batchSize}, --micro-batch ${config.microBatch} and ${settings.workers} worker(s)`,
-      { wasm: true },
-    );
-    const net = networkFor(model, config.seed);
+    const run = await setupRun(opts, explicit, log);
+    const { config, settings, model, data, preprocessing } = run;
+    const out = settings.out;
     await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
 
     const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
@@ -194,8 +83,8 @@ export function registerTrain(program: Command): void {
     process.on('SIGTERM', onSignal);
     try {
       const outcome = await train({
-        config, settings, spec: model.spec, data, preprocessing, initialParams: net.params,
-        resume: resumeSnapshot ? { optimizer: resumeSnapshot.optimizer!.state, progress: resumeSnapshot.training! } : undefined,
+        config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
+        resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
         reporter,
         visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
         interrupted: () => interrupts > 0,

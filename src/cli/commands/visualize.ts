@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
-import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
+import { CIFAR10_CLASS_NAMES, CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
 import { SCALE } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
@@ -9,15 +9,15 @@ import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memo
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
-import { chooseProbe, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
 import { ensureWritableDir } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
-import type { VizScaleMode } from '../../viz/scale.js';
+import { VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
 import { byteSize, seedNumber, wholeNumber } from '../options.js';
 import { readImageAsInput } from './predict.js';
-import { formatSummary } from './summary.js';
+import { formatSummary } from '../../nn/summary.js';
 
 interface VisualizeOptions {
   model: string;
@@ -33,7 +33,6 @@ interface VisualizeOptions {
   maxMemory?: number;
 }
 
-const CIFAR10_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export function registerVisualize(program: Command): void {
   program
@@ -46,12 +45,12 @@ export function registerVisualize(program: Command): void {
     .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: data/cifar-10-batches-bin)')
     .option('--no-download', 'never download CIFAR-10')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
-    .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), 8)
+    .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), DEFAULT_PROBE_COUNT)
     .option('--seed <n>', 'seed that chooses the probe images (0 to 4294967295)', seedNumber, 1)
     .option('--viz-scale <mode>', 'colour scale: map, layer or run', 'layer')
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .action(async (opts: VisualizeOptions) => {
-      if (!['map', 'layer', 'run'].includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of map, layer, run`);
+      if (!VIZ_SCALE_MODES.includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       setMemoryLimit(opts.maxMemory);
       ensureWritableDir(opts.out, '--out');
       const model = loadModel(opts.model);
@@ -62,7 +61,7 @@ export function registerVisualize(program: Command): void {
       const net = networkFor(model, opts.seed);
       const pre = model.snapshot?.preprocessing ?? SCALE;
       const classes = net.outputSize;
-      let classNames = model.snapshot?.classNames ?? (classes === 10 ? CIFAR10_NAMES : Array.from({ length: classes }, (_, i) => `class ${i}`));
+      let classNames = model.snapshot?.classNames ?? (classes === CIFAR10_CLASS_NAMES.length ? [...CIFAR10_CLASS_NAMES] : Array.from({ length: classes }, (_, i) => `class ${i}`));
       let probe;
       if (opts.image) {
         const { input, raw } = await readImageAsInput(opts.image, net.inputShape, pre);

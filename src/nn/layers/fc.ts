@@ -1,27 +1,39 @@
 import { denseBackward, denseForward } from '../../tensor/dense.js';
-import type { LayerConfig, Shape3 } from '../spec.js';
-import type { ParamAllocator } from './conv.js';
-import { Layer, type ParamTensor, type PassContext } from './layer.js';
+import { biasPrefField, decayFields } from './conv.js';
+import { defineLayer } from './layer.js';
 
-type FcConfig = Extract<LayerConfig, { type: 'fc' }>;
+export interface FcFields {
+  units: number;
+  biasPref: number;
+  l1DecayMul: number;
+  l2DecayMul: number;
+}
 
 /** Fully connected: each output unit's weights have the input's shape [inC, inH, inW] (NCHW order). */
-export class FullyConnectedLayer extends Layer {
-  readonly weights: ParamTensor;
-  readonly biases: ParamTensor;
-
-  constructor(config: FcConfig, index: number, inShape: Shape3, outShape: Shape3, alloc: ParamAllocator) {
-    super(config, index, inShape, outShape);
-    this.weights = alloc('weights', [config.units, inShape[0], inShape[1], inShape[2]], config.l1DecayMul, config.l2DecayMul);
-    this.biases = alloc('biases', [config.units], 0, 0);
-    this.params.push(this.weights, this.biases);
-  }
-
-  forward(input: Float32Array, output: Float32Array, n: number): void {
-    denseForward(n, this.inSize, this.outSize, input, this.weights.data, this.biases.data, output);
-  }
-
-  backward(input: Float32Array, _output: Float32Array, outputGrad: Float32Array, inputGrad: Float32Array | null, n: number, _ctx: PassContext): void {
-    denseBackward(n, this.inSize, this.outSize, input, this.weights.data, outputGrad, inputGrad, this.weights.grad, this.biases.grad);
-  }
-}
+export const fcLayer = defineLayer<FcFields>({
+  type: 'fc',
+  takesActivation: true,
+  parse: (r) => ({ units: r.int('num_neurons', 1), biasPref: biasPrefField(r), ...decayFields(r) }),
+  outShape: (c) => [c.units, 1, 1],
+  params: (c, [prev]) => [
+    { name: 'weights', shape: [c.units, prev[0], prev[1], prev[2]], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
+    { name: 'biases', shape: [c.units], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } },
+  ],
+  describe: (c) => `fully connected, ${c.units} units`,
+  hints: { negative: 'can', explain: 'fc', weights: 'units' },
+  fromConvNetJS: (l, num) => ({ type: 'fc', num_neurons: num('out_depth'), l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1) }),
+  create: (node) => {
+    const inF = node.inSizes[0];
+    const outF = node.outSize;
+    return {
+      forward(inputs, output, n) {
+        const [w, b] = node.params;
+        denseForward(n, inF, outF, inputs[0], w.data, b.data, output);
+      },
+      backward(inputs, _output, outputGrad, inputGrads, n) {
+        const [w, b] = node.params;
+        denseBackward(n, inF, outF, inputs[0], w.data, outputGrad, inputGrads[0], w.grad, b.grad);
+      },
+    };
+  },
+});

@@ -1,16 +1,66 @@
+/**
+ * What a layer type is: one `LayerDef` object per type, in one file under src/nn/layers/, listed in
+ * registry.ts. Everything else (spec parsing, the network, summary, predict, the workers, the pictures,
+ * the ConvNetJS import) asks the registry; nothing outside it switches on a layer's type.
+ */
 import type { WasmKernels } from '../../tensor/wasm.js';
 import type { Workspace } from '../../tensor/workspace.js';
-import type { LayerConfig, Shape3 } from '../spec.js';
+import type { DefReader } from '../def-reader.js';
 
-/** A trainable tensor of a layer: values, the gradient accumulated into it, and its decay multipliers. */
-export interface ParamTensor {
-  name: 'weights' | 'biases';
+/** Shape of one sample: [channels, height, width]. */
+export type Shape3 = [number, number, number];
+
+export type ParamName = 'weights' | 'biases' | 'gamma' | 'beta';
+export type StateName = 'runningMean' | 'runningVar';
+
+/** Fields every built layer (graph node) has, whatever its type. */
+export interface NodeConfig {
+  type: string;
+  /** Unique in the network: the user's "name", else the picture folder name, e.g. "01-conv". */
+  name: string;
+  /** Indices (into ModelSpec.layers) of the layers whose outputs it reads, in order. Empty for the input. */
+  inputs: number[];
+  /** Index of the definition in the user's spec that produced it (error messages). */
+  source: number;
+}
+
+/** A built layer's configuration: the node fields plus the fields its type parsed (e.g. conv's `filters`). */
+export type LayerConfig = NodeConfig & Record<string, unknown>;
+
+/** A trainable tensor a layer type declares: its shape, decay multipliers and initialisation. */
+export interface ParamDecl {
+  name: ParamName;
   /** e.g. conv weights [outC, inC, kH, kW], biases [outC]. */
+  shape: number[];
+  l1DecayMul: number;
+  l2DecayMul: number;
+  /** 'fan-in': N(0, 1/fan_in) with fan_in = product of shape[1..] (ConvNetJS); or a constant. */
+  init: 'fan-in' | { fill: number };
+}
+
+/** A non-trainable tensor (e.g. batch-norm running statistics) in the network's state vector. */
+export interface StateDecl {
+  name: StateName;
+  shape: number[];
+  /** Initial value of every element. */
+  init: number;
+}
+
+/** A parameter tensor of a built layer: views of the network's flat parameter and gradient vectors. */
+export interface ParamTensor {
+  name: ParamName;
   shape: number[];
   data: Float32Array;
   grad: Float32Array;
   l1DecayMul: number;
   l2DecayMul: number;
+}
+
+/** A state tensor of a built layer: a view of the network's flat state vector. */
+export interface StateTensor {
+  name: StateName;
+  shape: number[];
+  data: Float32Array;
 }
 
 /** What a pass needs besides the tensors: mode, scratch space, and keys for reproducible randomness. */
@@ -23,50 +73,97 @@ export interface PassContext {
   firstSample: number;
 }
 
+/** Targets of a loss layer: class labels (softmax, svm) or values (regression). */
+export interface LossTarget {
+  labels?: Int32Array;
+  values?: Float32Array;
+}
+
 /**
- * A layer is a thin object around kernels: it knows its shapes and parameters and calls the kernels
- * on flat NCHW buffers that the network owns. Parameter gradients accumulate (+=); input gradients
- * are overwritten.
+ * A built layer as its kernels see it: shapes, parameter and state tensors, and the slice of the
+ * statistics vector a training forward fills (see LayerDef.stats).
  */
-export abstract class Layer {
-  readonly params: ParamTensor[] = [];
-  readonly inSize: number;
+export interface LayerNode<F = Record<string, unknown>> {
+  readonly config: NodeConfig & F;
+  readonly index: number;
+  readonly inShapes: Shape3[];
+  readonly outShape: Shape3;
+  /** Values per sample of each input and of the output. */
+  readonly inSizes: number[];
   readonly outSize: number;
+  readonly params: ParamTensor[];
+  readonly state: StateTensor[];
+  /** This layer's per-micro-batch statistics (length LayerDef.stats), written by a training forward. */
+  readonly stats: Float32Array;
+}
 
-  constructor(
-    readonly config: LayerConfig,
-    readonly index: number,
-    readonly inShape: Shape3,
-    readonly outShape: Shape3,
-  ) {
-    this.inSize = inShape[0] * inShape[1] * inShape[2];
-    this.outSize = outShape[0] * outShape[1] * outShape[2];
-  }
-
-  get type(): LayerConfig['type'] {
-    return this.config.type;
-  }
-
+/**
+ * The computation of one built layer. Tensors are flat NCHW buffers the network owns.
+ * Backward ADDS (+=) into the parameter gradients and into the input gradients (the network zeroes
+ * them once per pass, so a tensor read by two layers receives the sum); a null input gradient is not wanted.
+ */
+export interface LayerImpl {
+  forward(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext): void;
+  backward(inputs: Float32Array[], output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number, ctx: PassContext): void;
   /**
-   * Called by a network on the WebAssembly kernels whenever it lays out its buffers for batches of up
-   * to n samples: reserve any scratch this layer needs in `wk` (addresses only: the memory may grow, and
-   * views made now would detach). Layers that keep nothing there ignore it.
+   * Loss layers only: the loss summed over the batch; adds d(loss)/d(input) into inputGrad.
+   * Called instead of backward.
    */
-  reserveWasm(_wk: WasmKernels, _n: number): void {
-    // nothing by default
-  }
+  loss?(input: Float32Array, output: Float32Array, inputGrad: Float32Array, n: number, target: LossTarget): number;
+  /**
+   * Called on the WebAssembly kernels whenever the network lays out its buffers for batches of up to n
+   * samples: reserve scratch in `wk` (addresses only: the memory may grow, and views made now would detach).
+   */
+  reserveWasm?(wk: WasmKernels, n: number): void;
+}
 
-  abstract forward(input: Float32Array, output: Float32Array, n: number, ctx: PassContext): void;
+/** What the pictures and the report need to know about a layer type. */
+export interface LayerHints {
+  /** Can its outputs be negative? 'never' / 'can' / 'if-inputs-can' (pool, dropout...: as their inputs). */
+  negative: 'never' | 'can' | 'if-inputs-can';
+  /** Key of its explanation in src/viz/explain.ts (LAYER_NOTES). */
+  explain: string;
+  /** A loss layer: the network's last node; `probabilities` when its output sums to 1 per sample. */
+  loss?: { target: 'labels' | 'values'; probabilities: boolean };
+  /** How its `weights` are drawn: conv filters [outC, inC, kH, kW], or fc units laid out in the input's shape. */
+  weights?: 'filters' | 'units';
+}
 
-  /** inputGrad is null for the first layer after the input, which needs no gradient of the image... unless asked. */
-  abstract backward(
-    input: Float32Array,
-    output: Float32Array,
-    outputGrad: Float32Array,
-    inputGrad: Float32Array | null,
-    n: number,
-    ctx: PassContext,
-  ): void;
+/** Everything about one layer type. F: the fields it parses from a definition. */
+export interface LayerDef<F = Record<string, unknown>> {
+  type: string;
+  /** How many inputs a node of this type reads (default exactly 1; the input layer reads 0). */
+  arity?: { min: number; max: number };
+  /** Read and check its fields (errors name layer and field through r.fail). */
+  parse(r: DefReader): F;
+  /** ConvNetJS sugar: layers a definition of this type implies before it (softmax implies an fc). */
+  implies?(fields: F): { type: string; fields: Record<string, unknown> }[];
+  /** ConvNetJS sugar: may be named by a conv/fc definition's "activation" field (relu, sigmoid, tanh, maxout). */
+  activationSugar?: boolean;
+  /** ConvNetJS sugar: a definition of this type may carry "activation" (and its fields), conv and fc. */
+  takesActivation?: boolean;
+  /** Output shape of one sample from the input shapes; `fail(field, problem)` throws the user error. */
+  outShape(c: NodeConfig & F, inShapes: Shape3[], fail: (field: string, problem: string) => never): Shape3;
+  params?(c: NodeConfig & F, inShapes: Shape3[]): ParamDecl[];
+  state?(c: NodeConfig & F, inShapes: Shape3[]): StateDecl[];
+  /**
+   * Floats of statistics a training forward writes into node.stats (per micro-batch). After each
+   * optimizer step the trainer calls foldState with the statistics of the step's micro-batches in
+   * micro-batch order, so the state does not depend on the number of workers.
+   */
+  stats?(c: NodeConfig & F, inShapes: Shape3[]): number;
+  foldState?(c: NodeConfig & F, state: StateTensor[], stats: Float32Array[], counts: number[]): void;
+  /** One line for `summary` and the pictures, e.g. "conv 5x5, 16 filters, stride 1, pad 2". */
+  describe(c: NodeConfig & F): string;
+  hints: LayerHints;
+  /** A ConvNetJS snapshot layer (toJSON) as a definition of this type (convnetjs-import.ts). */
+  fromConvNetJS?(l: Record<string, unknown>, num: (field: string, fallback?: number) => number): Record<string, unknown>;
+  create(node: LayerNode<F>): LayerImpl;
+}
+
+/** The registry holds defs of any field type; this erases F (each def is only called with its own configs). */
+export function defineLayer<F>(def: LayerDef<F>): LayerDef {
+  return def as unknown as LayerDef;
 }
 
 /** Grow-only typed buffer for per-batch layer state (argmax, masks, caches). */
@@ -78,4 +175,10 @@ export function ensureUint8(buf: Uint8Array | undefined, size: number): Uint8Arr
 }
 export function ensureFloat32(buf: Float32Array | undefined, size: number): Float32Array {
   return buf && buf.length >= size ? buf : new Float32Array(size);
+}
+
+/** The usual one-input case: the single input's shape. */
+export function same(_c: NodeConfig, inShapes: Shape3[]): Shape3 {
+  const s = inShapes[0];
+  return [s[0], s[1], s[2]];
 }

@@ -1,45 +1,57 @@
 import { l2RegressionLoss, softmax, softmaxCrossEntropy, svmLoss } from '../../tensor/losses.js';
-import type { LayerConfig, Shape3 } from '../spec.js';
-import { Layer } from './layer.js';
-
-/** What a loss is measured against: class labels (softmax, svm) or target values (regression). */
-export interface LossTarget {
-  labels?: Int32Array;
-  /** (n, outputs) for regression. */
-  values?: Float32Array;
-}
+import { defineLayer, type LayerDef, type LayerHints, type LayerNode, type LossTarget } from './layer.js';
 
 /**
- * The last layer. Its forward gives the network's output (softmax: probabilities; svm and regression:
- * the raw scores); `loss` returns the loss summed over the batch and writes d(loss)/d(input).
+ * Loss layers: the network's last node. Forward gives the network's output (softmax: probabilities;
+ * svm and regression: the raw scores); `loss` returns the loss summed over the batch and adds
+ * d(loss)/d(input) into the input gradient. As in ConvNetJS, a definition implies the fc before it.
  */
-export class LossLayer extends Layer {
-  constructor(config: Extract<LayerConfig, { type: 'softmax' | 'svm' | 'regression' }>, index: number, inShape: Shape3, outShape: Shape3) {
-    super(config, index, inShape, outShape);
-  }
-
-  forward(input: Float32Array, output: Float32Array, n: number): void {
-    if (this.config.type === 'softmax') softmax(n, this.outSize, input, output);
-    else output.set(input.subarray(0, n * this.outSize));
-  }
-
-  backward(): void {
-    throw new Error('a loss layer is differentiated with loss(), not backward()');
-  }
-
-  loss(input: Float32Array, output: Float32Array, inputGrad: Float32Array, n: number, target: LossTarget): number {
-    const k = this.outSize;
-    const where = `layer ${this.index} (${this.type})`;
-    if (this.config.type === 'regression') {
-      if (!target.values) throw new Error(`${where} needs target values`);
-      return l2RegressionLoss(n, k, input, target.values, inputGrad);
-    }
-    const labels = target.labels;
-    if (!labels) throw new Error(`${where} needs class labels`);
-    for (let i = 0; i < n; i++) {
-      if (labels[i] < 0 || labels[i] >= k) throw new Error(`${where}: label ${labels[i]} of sample ${i} is outside 0..${k - 1}`);
-    }
-    if (this.config.type === 'softmax') return softmaxCrossEntropy(n, k, input, labels, output, inputGrad);
-    return svmLoss(n, k, input, labels, inputGrad);
-  }
+function lossLayer(
+  type: 'softmax' | 'svm' | 'regression',
+  field: 'num_classes' | 'num_neurons',
+  describe: (k: number) => string,
+  loss: NonNullable<LayerHints['loss']>,
+  negative: LayerHints['negative'],
+): LayerDef {
+  return defineLayer<{ outputs: number }>({
+    type,
+    parse: (r) => ({ outputs: r.int(field, type === 'regression' ? 1 : 2) }),
+    implies: (f) => [{ type: 'fc', fields: { units: f.outputs, biasPref: 0, l1DecayMul: 0, l2DecayMul: 1 } }],
+    outShape(c, [prev], fail) {
+      const size = prev[0] * prev[1] * prev[2];
+      if (size !== c.outputs) fail(field, `(${c.outputs}) does not match the ${size} values of its input`);
+      return [c.outputs, 1, 1];
+    },
+    describe: (c) => describe(c.outputs),
+    hints: { negative, explain: type, loss },
+    fromConvNetJS: (l, num) => ({ type, [field]: num('out_depth') }),
+    create: (node: LayerNode<{ outputs: number }>) => ({
+      forward(inputs, output, n) {
+        if (type === 'softmax') softmax(n, node.outSize, inputs[0], output);
+        else output.set(inputs[0].subarray(0, n * node.outSize));
+      },
+      backward() {
+        throw new Error('a loss layer is differentiated with loss(), not backward()');
+      },
+      loss(input: Float32Array, output: Float32Array, inputGrad: Float32Array, n: number, target: LossTarget): number {
+        const k = node.outSize;
+        const where = `layer ${node.index} (${type})`;
+        if (type === 'regression') {
+          if (!target.values) throw new Error(`${where} needs target values`);
+          return l2RegressionLoss(n, k, input, target.values, inputGrad);
+        }
+        const labels = target.labels;
+        if (!labels) throw new Error(`${where} needs class labels`);
+        for (let i = 0; i < n; i++) {
+          if (labels[i] < 0 || labels[i] >= k) throw new Error(`${where}: label ${labels[i]} of sample ${i} is outside 0..${k - 1}`);
+        }
+        if (type === 'softmax') return softmaxCrossEntropy(n, k, input, labels, output, inputGrad);
+        return svmLoss(n, k, input, labels, inputGrad);
+      },
+    }),
+  });
 }
+
+export const softmaxLayer = lossLayer('softmax', 'num_classes', (k) => `softmax, ${k} classes`, { target: 'labels', probabilities: true }, 'never');
+export const svmLayer = lossLayer('svm', 'num_classes', (k) => `svm (hinge loss), ${k} classes`, { target: 'labels', probabilities: false }, 'can');
+export const regressionLayer = lossLayer('regression', 'num_neurons', (k) => `L2 regression, ${k} outputs`, { target: 'values', probabilities: false }, 'can');

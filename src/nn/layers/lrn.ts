@@ -1,28 +1,30 @@
 import { lrnBackward, lrnForward, type LrnDims } from '../../tensor/lrn.js';
-import type { LayerConfig, Shape3 } from '../spec.js';
-import { ensureFloat32, Layer, type PassContext } from './layer.js';
-
-type LrnConfig = Extract<LayerConfig, { type: 'lrn' }>;
+import { defineLayer, ensureFloat32, same } from './layer.js';
 
 /** Local response normalisation across channels, as ConvNetJS defines it. */
-export class LrnLayer extends Layer {
-  /** The denominator before the power, k + alpha/n * sum a_j^2, per element. */
-  private scaleCache: Float32Array = new Float32Array(0);
-  private readonly dims: LrnDims;
-
-  constructor(config: LrnConfig, index: number, inShape: Shape3) {
-    super(config, index, inShape, inShape);
-    this.dims = { n: 0, c: inShape[0], h: inShape[1], w: inShape[2], size: config.n, k: config.k, alpha: config.alpha, beta: config.beta };
-  }
-
-  forward(input: Float32Array, output: Float32Array, n: number): void {
-    this.dims.n = n;
-    this.scaleCache = ensureFloat32(this.scaleCache, n * this.outSize);
-    lrnForward(this.dims, input, output, this.scaleCache);
-  }
-
-  backward(input: Float32Array, _output: Float32Array, outputGrad: Float32Array, inputGrad: Float32Array | null, n: number, ctx: PassContext): void {
-    this.dims.n = n;
-    lrnBackward(this.dims, input, this.scaleCache, outputGrad, inputGrad, ctx.ws);
-  }
-}
+export const lrnLayer = defineLayer<{ k: number; n: number; alpha: number; beta: number }>({
+  type: 'lrn',
+  parse: (r) => ({ k: r.real('k'), n: r.int('n', 1), alpha: r.real('alpha'), beta: r.real('beta') }),
+  outShape: same,
+  describe: (c) => `local response norm k=${c.k} n=${c.n} alpha=${c.alpha} beta=${c.beta}`,
+  hints: { negative: 'if-inputs-can', explain: 'lrn' },
+  fromConvNetJS: (l, num) => ({ type: 'lrn', k: num('k'), n: num('n'), alpha: num('alpha'), beta: num('beta') }),
+  create: (node) => {
+    const c = node.config;
+    const [ch, h, w] = node.inShapes[0];
+    const dims: LrnDims = { n: 0, c: ch, h, w, size: c.n, k: c.k, alpha: c.alpha, beta: c.beta };
+    /** The denominator before the power, k + alpha/n * sum a_j^2, per element. */
+    let scaleCache: Float32Array = new Float32Array(0);
+    return {
+      forward(inputs, output, n) {
+        dims.n = n;
+        scaleCache = ensureFloat32(scaleCache, n * node.outSize);
+        lrnForward(dims, inputs[0], output, scaleCache);
+      },
+      backward(inputs, _output, outputGrad, inputGrads, n, ctx) {
+        dims.n = n;
+        lrnBackward(dims, inputs[0], scaleCache, outputGrad, inputGrads[0], ctx.ws);
+      },
+    };
+  },
+});

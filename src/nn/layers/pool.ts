@@ -1,11 +1,16 @@
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import type { WasmKernels } from '../../tensor/wasm.js';
-import type { LayerConfig, Shape3 } from '../spec.js';
-import { ensureInt32, Layer } from './layer.js';
+import { windowShape } from './conv.js';
+import { defineLayer, ensureInt32, type LayerImpl, type LayerNode } from './layer.js';
 
-type PoolConfig = Extract<LayerConfig, { type: 'pool' }>;
+export interface PoolFields {
+  kernelH: number;
+  kernelW: number;
+  stride: number;
+  pad: number;
+}
 
-export class MaxPoolLayer extends Layer {
+class MaxPoolImpl implements LayerImpl {
   private readonly dims: Pool2dDims;
   /** Flat input index of each output's maximum, from the last forward pass. */
   private argmax: Int32Array = new Int32Array(0);
@@ -16,21 +21,20 @@ export class MaxPoolLayer extends Layer {
   /** Whether the last forward ran on the wasm kernels (its argmax is in wasm memory). */
   private lastOnWasm = false;
 
-  constructor(config: PoolConfig, index: number, inShape: Shape3, outShape: Shape3) {
-    super(config, index, inShape, outShape);
-    this.dims = {
-      n: 0, c: inShape[0], inH: inShape[1], inW: inShape[2], kH: config.kernelH, kW: config.kernelW,
-      stride: config.stride, pad: config.pad, outH: outShape[1], outW: outShape[2],
-    };
+  constructor(private readonly node: LayerNode<PoolFields>) {
+    const c = node.config;
+    const [ch, inH, inW] = node.inShapes[0];
+    this.dims = { n: 0, c: ch, inH, inW, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
   }
 
-  override reserveWasm(wk: WasmKernels, n: number): void {
+  reserveWasm(wk: WasmKernels, n: number): void {
     this.wk = wk;
-    this.wasmArgmax = wk.alloc(n * this.outSize);
+    this.wasmArgmax = wk.alloc(n * this.node.outSize);
     this.wasmCap = n;
   }
 
-  forward(input: Float32Array, output: Float32Array, n: number): void {
+  forward(inputs: Float32Array[], output: Float32Array, n: number): void {
+    const input = inputs[0];
     this.dims.n = n;
     const wk = this.wk;
     if (wk && n <= this.wasmCap && wk.owns(input) && wk.owns(output)) {
@@ -40,22 +44,41 @@ export class MaxPoolLayer extends Layer {
       return;
     }
     this.lastOnWasm = false;
-    this.argmax = ensureInt32(this.argmax, n * this.outSize);
+    this.argmax = ensureInt32(this.argmax, n * this.node.outSize);
     maxPool2dForward(this.dims, input, output, this.argmax);
   }
 
-  backward(_input: Float32Array, _output: Float32Array, outputGrad: Float32Array, inputGrad: Float32Array | null, n: number): void {
+  backward(_inputs: Float32Array[], _output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number): void {
+    const inputGrad = inputGrads[0];
     if (!inputGrad) return;
     this.dims.n = n;
     const wk = this.wk;
+    const outSize = this.node.outSize;
     if (this.lastOnWasm && wk) {
       if (wk.owns(outputGrad) && wk.owns(inputGrad)) {
-        wk.x.maxPoolBackward(n * this.outSize, n * this.inSize, outputGrad.byteOffset, this.wasmArgmax, inputGrad.byteOffset);
+        wk.x.maxPoolBackward(n * outSize, n * this.node.inSizes[0], outputGrad.byteOffset, this.wasmArgmax, inputGrad.byteOffset);
         return;
       }
-      this.argmax = ensureInt32(this.argmax, n * this.outSize);
-      this.argmax.set(new Int32Array(wk.memory.buffer, this.wasmArgmax, n * this.outSize));
+      this.argmax = ensureInt32(this.argmax, n * outSize);
+      this.argmax.set(new Int32Array(wk.memory.buffer, this.wasmArgmax, n * outSize));
     }
     maxPool2dBackward(this.dims, outputGrad, this.argmax, inputGrad);
   }
 }
+
+export const poolLayer = defineLayer<PoolFields>({
+  type: 'pool',
+  parse(r) {
+    const kernelW = r.int('sx', 1);
+    return { kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0) };
+  },
+  outShape(c, [prev], fail) {
+    const [h, w] = windowShape(c, prev, fail);
+    if (c.pad >= Math.min(c.kernelH, c.kernelW)) fail('pad', `(${c.pad}) must be smaller than the pooling window`);
+    return [prev[0], h, w];
+  },
+  describe: (c) => `max pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}`,
+  hints: { negative: 'if-inputs-can', explain: 'pool' },
+  fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
+  create: (node) => new MaxPoolImpl(node),
+});

@@ -805,7 +805,7 @@ export function convBackwardFilterDot(
 
 /**
  * Input gradient of a stride-1 convolution for one sample without the dcol matrix:
- *   grad (inC x inH x inW) = col2im(W^T * dY)
+ *   grad (inC x inH x inW) += col2im(W^T * dY)   (ACCUMULATED: the caller zeroes grad once per pass)
  * W [outC x K] (K = inC*kH*kW), dY [outC x P] (P = outH*outW). Each 4 x 8 tile of W^T * dY is added
  * straight into grad, so nothing of K x P size is written, zeroed or read back. A tile's 4 rows are
  * the same kernel offset (ky, kx) of 4 channels (needs inC % 4 == 0), so they land in 4 different
@@ -817,7 +817,6 @@ export function convBackwardData(
   inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, pad: i32, outC: i32, outH: i32, outW: i32,
   W: usize, dy: usize, grad: usize,
 ): void {
-  memory.fill(grad, 0, <usize>(inC * inH * inW) * 4);
   const M = inC * kH * kW;
   const N = outH * outW;
   const kk = kH * kW;
@@ -952,18 +951,18 @@ export function reluForward(input: usize, out: usize, count: i32): void {
   }
 }
 
-/** inGrad = outGrad where out > 0, else 0. */
+/** inGrad += outGrad where out > 0 (ACCUMULATED). */
 export function reluBackward(out: usize, outGrad: usize, inGrad: usize, count: i32): void {
   const z = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= count; i += 4) {
     const o = <usize>i * 4;
     const mask = f32x4.gt(v128.load(out + o), z);
-    v128.store(inGrad + o, v128.and(v128.load(outGrad + o), mask));
+    v128.store(inGrad + o, f32x4.add(v128.load(inGrad + o), v128.and(v128.load(outGrad + o), mask)));
   }
   for (; i < count; i++) {
     const o = <usize>i * 4;
-    store<f32>(inGrad + o, load<f32>(out + o) > 0 ? load<f32>(outGrad + o) : 0);
+    store<f32>(inGrad + o, load<f32>(inGrad + o) + (load<f32>(out + o) > 0 ? load<f32>(outGrad + o) : 0));
   }
 }
 
@@ -1065,9 +1064,8 @@ function maxPool2x2(planes: i32, inH: i32, inW: i32, outH: i32, outW: i32, input
   }
 }
 
-/** inputGrad (inCount floats) = 0, then inputGrad[argmax[o]] += outputGrad[o] in order. */
+/** inputGrad[argmax[o]] += outputGrad[o] in order (ACCUMULATED into inCount floats). */
 export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, argmax: usize, inputGrad: usize): void {
-  memory.fill(inputGrad, 0, <usize>inCount * 4);
   for (let o = 0; o < outCount; o++) {
     const i = load<i32>(argmax + <usize>o * 4);
     if (i >= 0) {

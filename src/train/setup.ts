@@ -1,0 +1,177 @@
+/**
+ * Setting up a training run from the `train` command's options, without the CLI: resume-settings merge,
+ * configuration, output folder, model and data checks, starting weights and state. The commander action
+ * (src/cli/commands/train.ts) only parses options and reports.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { formatAugment, parseAugment } from '../data/augment.js';
+import { CIFAR10_IMAGE, loadCifar10, type Cifar10 } from '../data/cifar10.js';
+import { ensureCifar10 } from '../data/download.js';
+import { makePreprocessing, type Preprocessing } from '../data/preprocess.js';
+import { assertFiniteParams } from '../nn/finite.js';
+import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
+import { defaultOptimizerOptions, type OptimizerMethod } from '../nn/optimizers.js';
+import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
+import { assertInputShape, lossOf, type ModelSpec } from '../nn/spec.js';
+import { ensureWritableDir, removeStaleTemps } from '../util/atomic-write.js';
+import { UserError } from '../util/errors.js';
+import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
+import { MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
+
+/** The `train` command's options, as commander gives them. */
+export interface TrainOptions {
+  model: string;
+  data?: string;
+  download: boolean;
+  epochs: number;
+  batchSize: number;
+  microBatch: number;
+  optimizer: OptimizerMethod;
+  lr?: number;
+  momentum?: number;
+  l1: number;
+  l2: number;
+  ro?: number;
+  eps?: number;
+  beta1?: number;
+  beta2?: number;
+  workers: number;
+  seed: number;
+  out?: string;
+  name?: string;
+  trainLimit?: number;
+  testLimit?: number;
+  augment: string;
+  normalize?: boolean;
+  probe?: string;
+  probeCount: number;
+  viz: VizMode;
+  vizEvery: number;
+  vizScale: VizScaleMode;
+  resume?: string;
+  json?: boolean;
+  quiet?: boolean;
+  /** --max-memory in bytes (the CLI sets the limit with setMemoryLimit). */
+  maxMemory?: number;
+}
+
+/** Whether the user gave an option on the command line (not its default). */
+export type Explicit = (name: keyof TrainOptions) => boolean;
+
+export interface RunSetup {
+  config: TrainConfig;
+  settings: RunSettings;
+  model: LoadedModel;
+  data: Cifar10;
+  preprocessing: Preprocessing;
+  initialParams: Float32Array;
+  initialState: Float32Array;
+  /** The checkpoint being resumed. */
+  resume?: Snapshot & Required<Pick<Snapshot, 'optimizer' | 'training'>>;
+  /** Seconds spent loading the data. */
+  loadSeconds: number;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** A checkpoint to resume, or a user error saying why it is not one. */
+export function loadCheckpoint(path: string): NonNullable<RunSetup['resume']> {
+  const snap = loadModel(path).snapshot;
+  if (!snap?.training || !snap.optimizer) throw new UserError(`--resume ${path}: not a cnnviz training checkpoint (no optimizer state or progress)`);
+  assertFiniteParams(snap.params, path);
+  return snap as NonNullable<RunSetup['resume']>;
+}
+
+/** The checkpoint's configuration, with the few settings a resumed run may change (--epochs, --data, --viz*). */
+export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts: TrainOptions, explicit: Explicit): TrainConfig {
+  const config = { ...(checkpoint.training.config as unknown as TrainConfig) };
+  if (explicit('epochs')) config.epochs = opts.epochs;
+  if (explicit('data')) config.data = opts.data!;
+  if (explicit('viz')) config.viz = opts.viz;
+  if (explicit('vizEvery')) config.vizEvery = opts.vizEvery;
+  if (explicit('vizScale')) config.vizScale = opts.vizScale;
+  return config;
+}
+
+/** A new run's configuration from the options (dataDir: the CIFAR-10 folder, found or downloaded). */
+export function newConfig(opts: TrainOptions, dataDir: string): TrainConfig {
+  const o = defaultOptimizerOptions(opts.optimizer);
+  const optimizer = {
+    ...o,
+    learningRate: opts.lr ?? o.learningRate, momentum: opts.momentum ?? o.momentum, l1Decay: opts.l1, l2Decay: opts.l2,
+    ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
+  };
+  return {
+    model: opts.model, data: dataDir, epochs: opts.epochs, batchSize: opts.batchSize, microBatch: Math.min(opts.microBatch, opts.batchSize),
+    optimizer, seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
+    normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
+    viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
+  };
+}
+
+/** A new run's default output folder: out/<model name>-<date>-<time> (or --name). */
+export function defaultOut(opts: TrainOptions): string {
+  const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : basename(opts.model);
+  return join('out', opts.name ?? `${modelName}-${timestamp()}`);
+}
+
+/** Fail unless the model can be trained on this data: image shape, number of classes, class labels as targets. */
+export function checkModelForData(spec: ModelSpec, data: { dir: string; classNames: string[] }): void {
+  assertInputShape(spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
+  const loss = lossOf(spec);
+  const classes = spec.shapes[spec.shapes.length - 1][0];
+  if (loss.target === 'labels' && classes !== data.classNames.length) {
+    throw new UserError(`${spec.origin}: the last layer has ${classes} classes, but ${data.dir} has ${data.classNames.length}`);
+  }
+  if (loss.target !== 'labels') {
+    throw new UserError(`${spec.origin}: a ${spec.layers[spec.layers.length - 1].type} network cannot be trained on CIFAR-10 class labels; use softmax or svm`);
+  }
+}
+
+/** Everything `train` needs before the first batch. */
+export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (message: string) => void): Promise<RunSetup> {
+  let config: TrainConfig;
+  let resume: RunSetup['resume'];
+  let out: string;
+  if (opts.resume) {
+    resume = loadCheckpoint(opts.resume);
+    config = resumedConfig(resume, opts, explicit);
+    out = opts.out ?? dirname(dirname(resolve(opts.resume)));
+  } else {
+    config = newConfig(opts, await ensureCifar10(opts.data, { noDownload: !opts.download, log }));
+    out = opts.out ?? defaultOut(opts);
+  }
+  const settings: RunSettings = { out, workers: opts.workers, json: opts.json === true, quiet: opts.quiet === true, resume: opts.resume };
+  ensureWritableDir(out, '--out');
+  removeStaleTemps(out);
+  removeStaleTemps(join(out, 'checkpoints'));
+
+  const model: LoadedModel = resume ? { kind: 'snapshot', spec: resume.spec, snapshot: resume } : loadModel(config.model);
+  if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
+  assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
+  const loadStart = performance.now();
+  const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
+  checkModelForData(model.spec, { dir: config.data, classNames: data.classNames });
+  const preprocessing = model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  log(
+    `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
+      `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
+      `augment ${formatAugment(config.augmentation)}; output ${out}`,
+  );
+  // Before anything big is allocated (the network's parameters included): refuse what cannot fit.
+  assertMemoryFits(
+    trainingMemory(model.spec, {
+      batchSize: Math.min(config.batchSize, data.train.count), microBatch: config.microBatch, evalMicroBatch: 50, workers: settings.workers,
+      trainImages: data.train.count, testImages: data.test.count, imageBytes: CIFAR10_IMAGE.channels * CIFAR10_IMAGE.height * CIFAR10_IMAGE.width,
+      probeCount: config.viz === 'none' ? 0 : Math.min(config.probe?.length ?? config.probeCount, MAX_PROBE_COUNT),
+    }),
+    `${model.spec.origin} with --batch-size ${config.batchSize}, --micro-batch ${config.microBatch} and ${settings.workers} worker(s)`,
+    { wasm: true },
+  );
+  const net = networkFor(model, config.seed);
+  return { config, settings, model, data, preprocessing, initialParams: net.params, initialState: net.state, resume, loadSeconds };
+}

@@ -1,0 +1,107 @@
+/**
+ * The graph engine must behave as the code before it: fixtures in test/fixtures were made with that
+ * code (see test/fixtures/README.md). Probabilities to 1e-6, resumed weights bit for bit.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { evalContext } from '../../src/nn/network.js';
+import { loadModel, networkFor, saveSnapshot } from '../../src/nn/snapshot.js';
+import { tempDir } from '../data/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { smallCifar } from '../helpers/train.js';
+
+const FIX = join(import.meta.dirname, '..', 'fixtures');
+const CHECKPOINT = join(FIX, 'checkpoint-v1.json');
+const expected = JSON.parse(readFileSync(join(FIX, 'v1-expected.json'), 'utf8')) as Record<string, unknown>;
+
+function inputs(n: number, size: number): Float32Array {
+  const a = new Float32Array(n * size);
+  for (let i = 0; i < a.length; i++) a[i] = (((i * 7919) % 1013) / 1013 - 0.5) * 1.2;
+  return a;
+}
+
+function expectClose(actual: ArrayLike<number>, want: number[], tol: number): void {
+  expect(actual.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) expect(Math.abs(actual[i] - want[i])).toBeLessThanOrEqual(tol);
+}
+
+describe('compatibility with version-1 checkpoints and the old engine', () => {
+  const saved = process.env.CNNVIZ_KERNELS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.CNNVIZ_KERNELS;
+    else process.env.CNNVIZ_KERNELS = saved;
+  });
+
+  for (const kernels of ['js', 'wasm']) {
+    it(`gives the old probabilities (1e-6) for the v1 checkpoint and the seeded preset, ${kernels} kernels`, () => {
+      process.env.CNNVIZ_KERNELS = kernels;
+      for (const [key, model] of [['checkpoint', CHECKPOINT], ['preset', 'convnetjs-cifar10']] as const) {
+        const net = networkFor(loadModel(model), 1);
+        const out = net.forward(inputs(3, 3072), 3, evalContext(net));
+        expectClose(out.subarray(0, 3 * net.outputSize), expected[`${key}Probabilities_${kernels}`] as number[], 1e-6);
+      }
+    });
+  }
+
+  it('predict --json on the v1 checkpoint prints the old probabilities', async () => {
+    const r = await runCli(['predict', '--model', CHECKPOINT, '--image', join(FIX, 'predict-image.png'), '--json']);
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.stdout) as { probabilities: number[]; label: number; className: string };
+    const want = expected.predictCli as { probabilities: number[]; label: number; className: string };
+    expect(got.label).toBe(want.label);
+    expect(got.className).toBe(want.className);
+    expectClose(got.probabilities, want.probabilities, 1e-6);
+  });
+
+  for (const kernels of ['js', 'wasm']) {
+    it(`resumes the v1 checkpoint to the same weights bit for bit, ${kernels} kernels`, async () => {
+      const data = smallCifar();
+      const out = tempDir('cnnviz-compat-');
+      const r = await runCli(['train', '--resume', CHECKPOINT, '--data', data, '--epochs', '2', '--workers', '3', '--out', out, '--quiet'], {
+        env: { CNNVIZ_KERNELS: kernels },
+      });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const ck = JSON.parse(readFileSync(join(out, 'checkpoints', 'epoch-002.json'), 'utf8')) as { params: string };
+      const sha = createHash('sha256').update(Buffer.from(ck.params, 'base64')).digest('hex');
+      expect(sha).toBe(expected[`resumedParamsSha256_${kernels}`]);
+    });
+  }
+});
+
+describe('snapshots whose weights do not fit their spec', () => {
+  const v1 = JSON.parse(readFileSync(CHECKPOINT, 'utf8')) as Record<string, unknown>;
+
+  async function refused(json: Record<string, unknown>, message: RegExp): Promise<void> {
+    const file = join(tempDir('cnnviz-bad-snap-'), 'bad.json');
+    writeFileSync(file, JSON.stringify(json));
+    const r = await runCli(['summary', '--model', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  }
+
+  it('refuses a v1 file whose layers disagree with its layer_defs (exit 2)', async () => {
+    const layers = structuredClone(v1.layers) as Record<string, unknown>[];
+    layers[1].filters = 5;
+    await refused({ ...v1, layers }, /bad\.json: layer 1 \(conv\) has filters 5 in the snapshot's layers, but 4 in its layer_defs/);
+  });
+
+  it('refuses a v2 file whose parameter shapes or count do not match its spec (exit 2)', async () => {
+    const dir = tempDir('cnnviz-v2-');
+    const file = join(dir, 'v2.json');
+    const loaded = loadModel(CHECKPOINT);
+    await saveSnapshot(file, loaded.snapshot!);
+    const v2 = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(v2.version).toBe(2);
+    expect(loadModel(file).snapshot!.params).toEqual(loaded.snapshot!.params);
+    const shapes = structuredClone(v2.paramShapes) as [string, string, number[]][];
+    shapes[0][2] = [4, 3, 3, 2];
+    await refused({ ...v2, paramShapes: shapes }, /bad\.json: parameter tensor 1 is 01-conv weights 4x3x3x2 in the snapshot, but its spec builds 01-conv weights 4x3x3x3/);
+    await refused({ ...v2, paramShapes: shapes.slice(1) }, /records 9 parameter tensors, its spec builds 10/);
+    await refused({ ...v2, params: Buffer.from(new Float32Array(3).buffer).toString('base64') }, /params holds 3 values, the network needs 570/);
+    await refused({ ...v2, version: 3 }, /snapshot version 3 is not supported/);
+  });
+});
