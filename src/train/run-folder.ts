@@ -35,14 +35,22 @@ function pidAlive(pid: number): boolean {
  * checkpoint sits in (`<run>/checkpoints/<file>`), but only when it is one (it has run.json).
  */
 export function resumeFolder(checkpoint: string): string {
-  const dir = dirname(resolve(checkpoint));
-  const run = basename(dir) === 'checkpoints' ? dirname(dir) : dir;
-  if (!existsSync(join(run, 'run.json'))) {
+  const run = runFolderOf(checkpoint);
+  if (run === undefined) {
+    const dir = dirname(resolve(checkpoint));
+    const where = basename(dir) === 'checkpoints' ? dirname(dir) : dir;
     throw new UserError(
-      `--resume ${checkpoint}: the checkpoint is not inside a run folder (no run.json in ${run}); say where the run continues with --out <dir>`,
+      `--resume ${checkpoint}: the checkpoint is not inside a run folder (no run.json in ${where}); say where the run continues with --out <dir>`,
     );
   }
   return run;
+}
+
+/** The run folder a checkpoint sits in (`<run>/checkpoints/<file>` with `<run>/run.json`), if it is in one. */
+export function runFolderOf(checkpoint: string): string | undefined {
+  const dir = dirname(resolve(checkpoint));
+  const run = basename(dir) === 'checkpoints' ? dirname(dir) : dir;
+  return existsSync(join(run, 'run.json')) ? run : undefined;
 }
 
 export interface ClaimOptions {

@@ -7,7 +7,7 @@ import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.j
 import { MAX_PROBE_COUNT } from '../../train/probe.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
-import { setupRun, type TrainOptions } from '../../train/setup.js';
+import { setupRun, type RunSetup, type TrainOptions } from '../../train/setup.js';
 import { train } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
@@ -48,7 +48,8 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
     .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
-    .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
+    .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from')
+    .option('--overwrite', 'replace the run in a non-empty --out (its files are removed first)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')
     .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize);
@@ -62,44 +63,53 @@ export function registerTrain(program: Command): void {
     };
 
     const run = await setupRun(opts, explicit, log);
-    const { config, settings, model, data, preprocessing } = run;
-    const out = settings.out;
-    await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
-
-    const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
-    // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
-    let interrupts = 0;
-    let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
-    const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
-      interrupts += 1;
-      if (interrupts === 1) {
-        stopSignal = sig;
-        reporter.log(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this batch and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`);
-      } else {
-        process.exit(SIGNAL_EXIT[sig]);
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     try {
-      const outcome = await train({
-        config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
-        resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
-        reporter,
-        visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
-        interrupted: () => interrupts > 0,
-      });
-      reporter.stop();
-      if (outcome.status === 'interrupted') {
-        process.exitCode = SIGNAL_EXIT[stopSignal];
-        return;
-      }
-      const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
-      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
+      await trainCommand(run, reporterOpts, log);
     } finally {
-      reporter.stop();
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      run.folder.release();
     }
   });
+}
+
+/** The run itself, once set up: run.json, the trainer with its reporter and signal handling, the final line. */
+async function trainCommand(run: RunSetup, reporterOpts: { json: boolean; quiet: boolean }, log: (m: string) => void): Promise<void> {
+  const { config, settings, model, data, preprocessing } = run;
+  const out = settings.out;
+  await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
+
+  const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
+  // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
+  let interrupts = 0;
+  let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
+  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      stopSignal = sig;
+      reporter.log(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this batch and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`);
+    } else {
+      process.exit(SIGNAL_EXIT[sig]);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const outcome = await train({
+      config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
+      resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
+      reporter,
+      visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
+      interrupted: () => interrupts > 0,
+    });
+    reporter.stop();
+    if (outcome.status === 'interrupted') {
+      process.exitCode = SIGNAL_EXIT[stopSignal];
+      return;
+    }
+    const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
+    log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
+  } finally {
+    reporter.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
 }
