@@ -203,8 +203,8 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
 
 /** A snapshot's preprocessing, checked: what predict and visualize apply to every pixel. */
 function checkPreprocessing(value: unknown, spec: ModelSpec, file: string): Preprocessing {
-  const bad = (problem: string): never => {
-    throw new UserError(`${file}: field "preprocessing" ${problem}`);
+  const bad = (problem: string, sub = ''): never => {
+    throw new UserError(`${file}: field "preprocessing${sub}" ${problem}`);
   };
   if (!value || typeof value !== 'object' || Array.isArray(value)) return bad('must be an object like {"kind": "scale"}');
   const p = value as Record<string, unknown>;
@@ -214,10 +214,10 @@ function checkPreprocessing(value: unknown, spec: ModelSpec, file: string): Prep
   for (const k of ['mean', 'std'] as const) {
     const v = p[k];
     if (!Array.isArray(v) || v.length < Math.min(channels, 3) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      bad(`.${k} must be a list of ${Math.min(channels, 3)} numbers (one per channel), got ${JSON.stringify(v)?.slice(0, 40)}`);
+      bad(`must be a list of ${Math.min(channels, 3)} numbers (one per channel), got ${JSON.stringify(v)?.slice(0, 40)}`, `.${k}`);
     }
   }
-  if (!(p.std as number[]).every((x) => x > 0)) bad('.std must be positive');
+  if (!(p.std as number[]).every((x) => x > 0)) bad('must be positive', '.std');
   return value as Preprocessing;
 }
 
