@@ -12,18 +12,24 @@ import { hashKeys, Rng } from '../util/rng.js';
 import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
 import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.js';
+import { HealthMeter } from './health.js';
+import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
 export interface TrainReporter {
   log(message: string): void;
-  batch(p: { epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number }): void;
+  batch(p: {
+    epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number;
+    /** This batch alone (loss with decay, accuracy, images): what the live log (live.jsonl) plots. */
+    stepLoss?: number; stepAccuracy?: number; images?: number;
+  }): void;
   epoch(record: EpochRecord): void;
 }
 
 /** Called at the end of an epoch whose pictures are due. Returns state to keep in checkpoints. */
 export interface EpochVisualizer {
-  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[]; patches?: PatchPassResult }): Promise<void>;
   /** After every epoch (pictures or not): the report page. */
   report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
   state(): Record<string, unknown> | undefined;
@@ -105,6 +111,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     run.visualizer?.restore(run.resume?.progress.extra?.viz as Record<string, unknown> | undefined);
     const probeIndices = chooseProbe(testCount, config.seed, config.probeCount, config.probe);
     const batches = Math.ceil(trainCount / config.batchSize);
+    const health = new HealthMeter(net.paramRanges, batches);
     let lastCheckpoint: string | undefined;
 
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
@@ -156,7 +163,9 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
             3,
           );
         }
+        health.beforeUpdate(pool.params, pool.grads, count);
         const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count);
+        health.afterUpdate(pool.params, epoch, b);
         net.foldState(step.stats, step.counts);
         progress.trainSeconds += now() - t0;
         progress.lossSum += step.lossSum;
@@ -168,6 +177,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           loss: progress.lossSum / progress.seen + progress.decaySum / (b + 1),
           accuracy: progress.correct / progress.seen,
           imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
+          stepLoss: step.lossSum / count + decay.l1 + decay.l2, stepAccuracy: step.correct / count, images: count,
         });
         if (run.interrupted() && b + 1 < batches) {
           progress.batch = b + 1;
@@ -203,6 +213,11 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       };
       records.push(record);
       assertFinite(epoch + 1, 'at its end', testCount ? record.testLoss : undefined);
+      // Every epoch: layer health, with activation statistics over a fixed test subset (one forward
+      // pass, ~0.5 s); on picture epochs the same pass also collects the top patches.
+      const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
+      const pass = patchPass(net, data.test, run.preprocessing, SUBSET_SIZE, Boolean(vizDue));
+      record.health = health.takeEpoch(net.layers.map((l) => l.type), pass.health, pass.testIndices.length);
 
       // The checkpoint (and metrics) first: a picture that fails must not cost the epoch.
       progress = { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };
@@ -211,11 +226,10 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);
 
       const vizStart = now();
-      const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
       if (run.visualizer && vizDue) {
         try {
           const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
-          await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames });
+          await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames, patches: pass });
         } catch (e) {
           reporter.log(`pictures of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
         }

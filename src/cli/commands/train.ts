@@ -1,19 +1,33 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setMemoryLimit } from '../../nn/memory.js';
 import { OPTIMIZER_METHODS } from '../../nn/optimizers.js';
+import { LiveLog } from '../../serve/live-log.js';
 import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.js';
 import { MAX_PROBE_COUNT } from '../../train/probe.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
-import { setupRun, type RunSetup, type TrainOptions } from '../../train/setup.js';
-import { train } from '../../train/trainer.js';
+import { setupRun, type TrainOptions } from '../../train/setup.js';
+import { train, type TrainReporter } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
+import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The reporter the trainer talks to, also feeding the live log. */
+function withLiveLog(reporter: TrainReporter, live: LiveLog): TrainReporter {
+  return {
+    log: (m) => reporter.log(m),
+    batch: (p) => {
+      live.batch(p);
+      reporter.batch(p);
+    },
+    epoch: (r) => reporter.epoch(r),
+  };
+}
 
 export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
@@ -47,14 +61,15 @@ export function registerTrain(program: Command): void {
     .option('--probe-count <n>', `how many probe images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), d.probeCount)
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
-    .addOption(new Option('--viz-scale <mode>', 'colour scale: per map, per layer picture, or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
+    .addOption(new Option('--viz-scale <mode>', 'colour scale: robust (99.5th percentile of |value| per picture, beyond it clipped and counted), per map, per layer picture (max), or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from')
     .option('--overwrite', 'replace the run in a non-empty --out (its files are removed first)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')
-    .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize);
+    .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize)
+    .option('--serve [port]', 'serve the live report on 127.0.0.1 while training, and after it until Ctrl-C (default port: 8080 or the next free one)', wholeNumber(0));
 
-  cmd.action(async (opts: TrainOptions) => {
+  cmd.action(async (opts: TrainOptions & { serve?: boolean | number }) => {
     const explicit = (name: keyof TrainOptions) => cmd.getOptionValueSource(name) === 'cli';
     const reporterOpts = { json: opts.json === true, quiet: opts.quiet === true };
     setMemoryLimit(opts.maxMemory);
@@ -63,53 +78,60 @@ export function registerTrain(program: Command): void {
     };
 
     const run = await setupRun(opts, explicit, log);
+    const { config, settings, model, data, preprocessing } = run;
+    const out = settings.out;
+    await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
+
+    const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
+    // live.jsonl always (cheap: one short line per half second); `cnnviz serve` in another terminal shows it too.
+    const live = new LiveLog(out, { append: run.resume !== undefined });
+    const server = opts.serve === undefined
+      ? undefined
+      : await startAndAnnounce({ root: resolve(out), host: '127.0.0.1', port: typeof opts.serve === 'number' ? opts.serve : undefined, singleRun: true, log: (m) => process.stderr.write(`${m}\n`) });
+    // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
+    let interrupts = 0;
+    let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
+    const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
+      interrupts += 1;
+      if (interrupts === 1) {
+        stopSignal = sig;
+        reporter.log(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this batch and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`);
+      } else {
+        process.exit(SIGNAL_EXIT[sig]);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
-      await trainCommand(run, reporterOpts, log);
+      const outcome = await train({
+        config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
+        resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
+        reporter: withLiveLog(reporter, live),
+        visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
+        interrupted: () => interrupts > 0,
+      });
+      reporter.stop();
+      if (outcome.status === 'interrupted') {
+        process.exitCode = SIGNAL_EXIT[stopSignal];
+        return;
+      }
+      const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
+      log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
+      if (server) {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        process.stderr.write(`training finished; still serving at ${server.url} (Ctrl-C to stop)\n`);
+        await new Promise<void>((done) => {
+          process.once('SIGINT', () => done());
+          process.once('SIGTERM', () => done());
+        });
+      }
     } finally {
+      reporter.stop();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      await server?.close();
       run.folder.release();
     }
   });
-}
-
-/** The run itself, once set up: run.json, the trainer with its reporter and signal handling, the final line. */
-async function trainCommand(run: RunSetup, reporterOpts: { json: boolean; quiet: boolean }, log: (m: string) => void): Promise<void> {
-  const { config, settings, model, data, preprocessing } = run;
-  const out = settings.out;
-  await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
-
-  const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
-  // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
-  let interrupts = 0;
-  let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
-  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      stopSignal = sig;
-      reporter.log(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing this batch and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)`);
-    } else {
-      process.exit(SIGNAL_EXIT[sig]);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const outcome = await train({
-      config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
-      resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
-      reporter,
-      visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
-      interrupted: () => interrupts > 0,
-    });
-    reporter.stop();
-    if (outcome.status === 'interrupted') {
-      process.exitCode = SIGNAL_EXIT[stopSignal];
-      return;
-    }
-    const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
-    log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
-  } finally {
-    reporter.stop();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  }
 }
