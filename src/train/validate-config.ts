@@ -8,6 +8,7 @@ import { MAX_SHIFT } from '../data/augment.js';
 import { OPTIMIZER_METHODS } from '../nn/optimizers.js';
 import { oneOfProblem, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 import { UserError } from '../util/errors.js';
+import { VIZ_MODES, VIZ_SCALE_MODES } from './config.js';
 import { MAX_PROBE_COUNT } from './probe.js';
 
 type Obj = Record<string, unknown>;
@@ -55,9 +56,9 @@ export function validateSavedConfig(config: unknown, file: string): void {
     cfg.probe.forEach((v, i) => c.check(`${f('probe')}[${i}]`, wholeNumberProblem(v, 0)));
   }
   c.check(f('probeCount'), wholeNumberProblem(cfg.probeCount, 1, MAX_PROBE_COUNT));
-  c.check(f('viz'), oneOfProblem(cfg.viz, ['all', 'none']));
+  c.check(f('viz'), oneOfProblem(cfg.viz, VIZ_MODES));
   c.check(f('vizEvery'), wholeNumberProblem(cfg.vizEvery, 1));
-  c.check(f('vizScale'), oneOfProblem(cfg.vizScale, ['map', 'layer', 'run']));
+  c.check(f('vizScale'), oneOfProblem(cfg.vizScale, VIZ_SCALE_MODES));
   const o = c.obj(cfg.optimizer, f('optimizer'));
   const g = (k: string): string => f(`optimizer.${k}`);
   c.check(g('method'), oneOfProblem(o.method, OPTIMIZER_METHODS));

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateSavedConfig, validateSavedProgress } from '../../src/train/validate-config.js';
+import { OPTIMIZER_METHODS } from '../../src/nn/optimizers.js';
+import { VIZ_SCALE_MODES } from '../../src/train/config.js';
 import { smallConfig } from '../helpers/train.js';
 
 const good = (): Record<string, unknown> => JSON.parse(JSON.stringify(smallConfig('/data'))) as Record<string, unknown>;
@@ -7,6 +9,9 @@ const good = (): Record<string, unknown> => JSON.parse(JSON.stringify(smallConfi
 describe('saved settings of a checkpoint', () => {
   it('accepts what a run writes', () => {
     expect(() => validateSavedConfig(good(), 'ck.json')).not.toThrow();
+    // Every value the options accept today (the rules come from the same constants).
+    for (const vizScale of VIZ_SCALE_MODES) expect(() => validateSavedConfig({ ...good(), vizScale }, 'ck.json')).not.toThrow();
+    for (const method of OPTIMIZER_METHODS) expect(() => validateSavedConfig({ ...good(), optimizer: { ...(good().optimizer as object), method } }, 'ck.json')).not.toThrow();
     expect(() => validateSavedProgress({ epoch: 1, config: good(), metrics: [{ epoch: 1 }], extra: { epochProgress: { batch: 2, lossSum: 3, decaySum: 0, correct: 1, seen: 4, trainSeconds: 0.5 } } }, 7, 'ck.json')).not.toThrow();
   });
 
