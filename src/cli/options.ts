@@ -1,4 +1,7 @@
 import { InvalidArgumentError } from 'commander';
+import type { Preprocessing } from '../data/preprocess.js';
+import { parsePreprocessText } from '../data/preprocess-option.js';
+import { errorMessage } from '../util/errors.js';
 import { MAX_SEED, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 
 /**
@@ -56,3 +59,15 @@ export function byteSize(value: string): number {
   if (!(n >= 1)) throw new InvalidArgumentError(`expected a size like 512M or 8G, got "${value}"`);
   return n;
 }
+
+/** `--preprocess "mean=r,g,b std=r,g,b"` (pixel/255 scale, as torchvision's Normalize). */
+export function preprocessText(value: string): Preprocessing {
+  try {
+    return parsePreprocessText(value, 'value');
+  } catch (e) {
+    throw new InvalidArgumentError(errorMessage(e).replace(/^value: /, ''));
+  }
+}
+
+export const PREPROCESS_HELP =
+  'input scaling the model was trained with, as torchvision states it: "mean=r,g,b std=r,g,b" on pixel/255 (default: what the model records, else pixel/255 - 0.5)';

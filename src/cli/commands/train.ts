@@ -6,12 +6,13 @@ import { OPTIMIZER_METHODS } from '../../nn/optimizers.js';
 import { LiveLog } from '../../serve/live-log.js';
 import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.js';
 import { MAX_PROBE_COUNT } from '../../train/probe.js';
+import { LR_SCHEDULES } from '../../train/schedule.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
 import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, preprocessText, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
@@ -34,15 +35,22 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train a CNN on CIFAR-10 and write per-layer pictures, metrics and checkpoints every epoch')
-    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint to start from', 'convnetjs-cifar10')
+    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', 'convnetjs-cifar10')
     .option('--data <dir>', 'folder with the CIFAR-10 binaries (default: data/cifar-10-batches-bin, downloaded when missing)')
     .option('--no-download', 'never download CIFAR-10; fail if it is missing')
     .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
     .option('--batch-size <n>', 'images per optimizer step', wholeNumber(1), d.batchSize)
     .option('--micro-batch <n>', 'images per unit of parallel work; results do not depend on --workers for a fixed value', wholeNumber(1), d.microBatch)
-    .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods)').choices(OPTIMIZER_METHODS).default(d.optimizer))
-    .option('--lr <rate>', 'learning rate (default 0.01; adam 0.001; adadelta ignores it)', realNumber(0))
+    .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods, and adamw)').choices(OPTIMIZER_METHODS).default(d.optimizer))
+    .option('--nesterov', 'Nesterov momentum (the same as --optimizer nesterov)')
+    .option('--lr <rate>', 'learning rate (default 0.01; adam and adamw 0.001; adadelta ignores it); with a schedule, its peak', realNumber(0))
+    .addOption(new Option('--lr-schedule <kind>', 'how the learning rate changes over the run').choices(LR_SCHEDULES).default('constant'))
+    .option('--warmup <epochs>', 'epochs of learning-rate warm-up (onecycle default: 30% of the run)', realNumber(0))
+    .option('--lr-steps <epochs>', 'step schedule: epochs at which the rate is multiplied by --lr-step-factor (default: at 50% and 75%)')
+    .option('--lr-step-factor <f>', 'step schedule: the multiplier at each of --lr-steps', realNumber(0, 1), 0.1)
+    .option('--label-smoothing <e>', 'softmax loss against (1 - e) * one-hot + e / classes', realNumber(0, 0.99), 0)
     .option('--momentum <m>', 'momentum for sgd and nesterov (default 0.9)', realNumber(0, 1))
+    .option('--weight-decay <wd>', 'PyTorch-style weight decay on the mean gradient (adamw: decoupled; default 0, adamw 0.01)', realNumber(0))
     .option('--l1 <decay>', 'L1 weight decay (biases are never decayed)', realNumber(0), 0)
     .option('--l2 <decay>', 'L2 weight decay (biases are never decayed)', realNumber(0), d.l2Decay)
     .option('--ro <ro>', 'decay rate of adadelta and windowgrad (default 0.95)', realNumber(0, 1))
@@ -57,6 +65,7 @@ export function registerTrain(program: Command): void {
     .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
     .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none', d.augment)
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
+    .option('--preprocess <mean=r,g,b std=r,g,b>', 'input scaling, "mean=r,g,b std=r,g,b" on pixel/255 as in torchvision, e.g. what an ONNX model was trained with (default: what the model records, else --normalize or pixel/255 - 0.5)', preprocessText)
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
     .option('--probe-count <n>', `how many probe images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), d.probeCount)
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))
