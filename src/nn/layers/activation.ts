@@ -20,7 +20,7 @@ function reluWasm(node: LayerNode): LayerImpl {
 
 /** An element-wise activation whose backward needs only its output (ConvNetJS's relu, sigmoid, tanh). */
 function activation(
-  type: string, negative: LayerHints['negative'], fwd: Elementwise, bwd: ElementwiseBackward, wasm?: (node: LayerNode) => LayerImpl,
+  type: string, onnxOp: string, negative: LayerHints['negative'], fwd: Elementwise, bwd: ElementwiseBackward, wasm?: (node: LayerNode) => LayerImpl,
 ): LayerDef {
   return defineLayer<Record<string, never>>({
     type,
@@ -41,10 +41,11 @@ function activation(
         },
       };
     },
+    onnx: (_node, b) => b.output(onnxOp, b.inputs),
   });
 }
 
 // Sigmoid and tanh have no SIMD kernels: the TypeScript ones work on wasm memory views too.
-export const reluLayer = activation('relu', 'never', reluForward, reluBackward, reluWasm);
-export const sigmoidLayer = activation('sigmoid', 'never', sigmoidForward, sigmoidBackward);
-export const tanhLayer = activation('tanh', 'can', tanhForward, tanhBackward);
+export const reluLayer = activation('relu', 'Relu', 'never', reluForward, reluBackward, reluWasm);
+export const sigmoidLayer = activation('sigmoid', 'Sigmoid', 'never', sigmoidForward, sigmoidBackward);
+export const tanhLayer = activation('tanh', 'Tanh', 'can', tanhForward, tanhBackward);

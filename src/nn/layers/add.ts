@@ -43,4 +43,5 @@ export const addLayer = defineLayer<Record<string, never>>({
       },
     };
   },
+  onnx: (_node, b) => b.output('Add', b.sameRank(b.inputs)),
 });

@@ -147,4 +147,13 @@ export const batchNormLayer = defineLayer<BatchNormFields>({
   describe: (c) => `batch norm, momentum ${c.momentum}, eps ${c.eps}${c.affine ? '' : ', no gamma/beta'}`,
   hints: { negative: 'can', explain: 'batchnorm' },
   create: (node) => new BatchNormImpl(node),
+  onnx({ config: c, outShape, tensors: t }, b) {
+    const ch = outShape[0];
+    const affine = c.affine && t.gamma !== undefined;
+    const gamma = b.floats('gamma', [ch], affine ? t.gamma : new Float32Array(ch).fill(1));
+    const beta = b.floats('beta', [ch], affine ? t.beta : new Float32Array(ch));
+    const stats = [b.floats('runningMean', [ch], t.runningMean), b.floats('runningVar', [ch], t.runningVar)];
+    // ONNX: running = running * momentum + batch * (1 - momentum); cnnviz (PyTorch): the other way round.
+    b.output('BatchNormalization', [b.inputs[0], gamma, beta, ...stats], { epsilon: { float: c.eps }, momentum: { float: 1 - c.momentum } });
+  },
 });

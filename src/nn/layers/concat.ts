@@ -28,4 +28,5 @@ export const concatLayer = defineLayer<Record<string, never>>({
       concatBackward(n, node.inSizes, outputGrad, inputGrads);
     },
   }),
+  onnx: (_node, b) => b.output('Concat', b.sameRank(b.inputs), { axis: 1 }),
 });

@@ -1,7 +1,7 @@
 import { conv2dBackward, conv2dForward, type Conv2dDims } from '../../tensor/conv2d.js';
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
 import type { DefReader } from '../def-reader.js';
-import { defineLayer, type LayerImpl, type LayerNode, type Shape3 } from './layer.js';
+import { defineLayer, onnxWindow, type LayerImpl, type LayerNode, type Shape3 } from './layer.js';
 
 export interface ConvFields {
   filters: number;
@@ -154,4 +154,10 @@ export const convLayer = defineLayer<ConvFields>({
     l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1),
   }),
   create: (node) => (node.wasm ? convWasm(node) : convJs(node)),
+  onnx({ config: c, outShape, tensors: t }, b) {
+    const x = b.as4d(b.inputs[0]);
+    const inputs = [x, b.floats('weights', [outShape[0], b.shapeOf(x)[0], c.kernelH, c.kernelW], t.weights)];
+    if (t.biases) inputs.push(b.floats('biases', [outShape[0]], t.biases));
+    b.output('Conv', inputs, { ...onnxWindow(c), dilations: [1, 1], group: 1 });
+  },
 });

@@ -34,4 +34,6 @@ export const dropoutLayer = defineLayer<{ dropProb: number }>({
       },
     };
   },
+  // Identity at inference; kept so a trainer that reads the file (onnx2torch) gets its dropout back.
+  onnx: ({ config: c }, b) => b.output('Dropout', [b.inputs[0], b.floats('ratio', [], Float32Array.of(c.dropProb))]),
 });

@@ -36,4 +36,12 @@ export const fcLayer = defineLayer<FcFields>({
       },
     };
   },
+  onnx({ outShape, tensors: t }, b) {
+    const x = b.as2d(b.inputs[0]);
+    const [c, h, w] = b.shapeOf(x);
+    const units = outShape[0];
+    b.output('Gemm', [x, b.floats('weights', [units, c * h * w], t.weights), b.floats('biases', [units], t.biases)], {
+      alpha: { float: 1 }, beta: { float: 1 }, transB: 1,
+    });
+  },
 });

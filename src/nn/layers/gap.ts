@@ -22,4 +22,5 @@ export const gapLayer = defineLayer<Record<string, never>>({
       },
     };
   },
+  onnx: (_node, b) => b.output('GlobalAveragePool', [b.as4d(b.inputs[0])]),
 });

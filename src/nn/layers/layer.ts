@@ -149,6 +149,43 @@ export interface LayerHints {
   weights?: 'filters' | 'units';
 }
 
+/** An ONNX attribute: int lists and strings as they are, a plain number is an int, `{ float }` a float. */
+export type OnnxAttrs = Record<string, number | number[] | string | { float: number }>;
+
+/**
+ * What a layer type's `onnx` hook writes with (src/nn/onnx/export.ts implements it, one per node, so
+ * the layer files depend on this interface only). Values are ONNX value names. cnnviz keeps every value
+ * as (C, H, W) per sample; ONNX values are rank 4 [N, C, H, W], or rank 2 [N, C*H*W] after Gemm/Flatten.
+ */
+export interface OnnxBuilder {
+  /** The node's inputs, in order. */
+  readonly inputs: string[];
+  rankOf(value: string): 2 | 4;
+  /** A value's (C, H, W). */
+  shapeOf(value: string): Shape3;
+  /** The value as [N, C, H, W] (adds a Reshape if it is rank 2). */
+  as4d(value: string): string;
+  /** The value as [N, C*H*W] (adds a Flatten if it is rank 4). */
+  as2d(value: string): string;
+  /** A float32 initializer named `<node>.<name>`; returns its value name. */
+  floats(name: string, dims: number[], data: Float32Array): string;
+  /** An int64 initializer named `<node>.<name>`. */
+  ints(name: string, dims: number[], values: number[]): string;
+  /** The values at one rank: as they are if their ranks agree, else each as [N, C, H, W]. */
+  sameRank(values: string[]): string[];
+  /** An intermediate op whose output (and node name) is `<node>.<name>`; returns that value. */
+  step(name: string, opType: string, inputs: string[], attrs: OnnxAttrs, rank: 2 | 4, shape?: Shape3): string;
+  /** The node's own op: its output is the node's value, of the node's output shape and its first input's rank. */
+  output(opType: string, inputs: string[], attrs?: OnnxAttrs): void;
+}
+
+/** A built node as its `onnx` hook sees it: its fields, output shape and named tensors (params and state). */
+export interface OnnxExportNode<F = Record<string, unknown>> {
+  config: NodeConfig & F;
+  outShape: Shape3;
+  tensors: Record<string, Float32Array>;
+}
+
 /** Everything about one layer type. F: the fields it parses from a definition. */
 export interface LayerDef<F = Record<string, unknown>> {
   type: string;
@@ -179,6 +216,11 @@ export interface LayerDef<F = Record<string, unknown>> {
   /** A ConvNetJS snapshot layer (toJSON) as a definition of this type (convnetjs-import.ts). */
   fromConvNetJS?(l: Record<string, unknown>, num: (field: string, fallback?: number) => number): Record<string, unknown>;
   create(node: LayerNode<F>): LayerImpl;
+  /**
+   * Its ONNX ops (`cnnviz export`, src/nn/onnx/export.ts), inference only. Without it a network using
+   * the type cannot be exported (exit 2 naming the layer). A loss layer's output is the model's output.
+   */
+  onnx?(node: OnnxExportNode<F>, b: OnnxBuilder): void;
 }
 
 /** The registry holds defs of any field type; this erases F (each def is only called with its own configs). */
@@ -195,6 +237,11 @@ export function ensureUint8(buf: Uint8Array | undefined, size: number): Uint8Arr
 }
 export function ensureFloat32(buf: Float32Array | undefined, size: number): Float32Array {
   return buf && buf.length >= size ? buf : new Float32Array(size);
+}
+
+/** ONNX Conv/pool window attributes (the same stride and padding on both axes, as cnnviz has). */
+export function onnxWindow(c: { kernelH: number; kernelW: number; stride: number; pad: number }): OnnxAttrs {
+  return { kernel_shape: [c.kernelH, c.kernelW], strides: [c.stride, c.stride], pads: [c.pad, c.pad, c.pad, c.pad] };
 }
 
 /** The usual one-input case: the single input's shape. */

@@ -16,4 +16,5 @@ export const leakyReluLayer = defineLayer<{ alpha: number }>({
       leakyReluBackward(inputs[0], outputGrad, inputGrads[0], n * node.outSize, node.config.alpha);
     },
   }),
+  onnx: ({ config: c }, b) => b.output('LeakyRelu', b.inputs, { alpha: { float: c.alpha } }),
 });

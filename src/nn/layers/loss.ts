@@ -49,6 +49,11 @@ function lossLayer(
         return svmLoss(n, k, input, labels, inputGrad);
       },
     }),
+    onnx(_node, b) {
+      const x = b.as2d(b.inputs[0]);
+      if (type === 'softmax') b.output('Softmax', [x], { axis: 1 });
+      else b.output('Identity', [x]); // svm and regression output their scores
+    },
   });
 }
 

@@ -27,4 +27,11 @@ export const lrnLayer = defineLayer<{ k: number; n: number; alpha: number; beta:
       },
     };
   },
+  onnx({ config: c }, b) {
+    // cnnviz (ConvNetJS): S = k + alpha/n * sum over channels [i - floor(n/2), i + floor(n/2)]. ONNX LRN
+    // sums over `size` channels centred the same way when size is odd, dividing alpha by size: size
+    // 2*floor(n/2)+1 with alpha scaled by size/n gives the same S for any n.
+    const size = 2 * Math.floor(c.n / 2) + 1;
+    b.output('LRN', [b.as4d(b.inputs[0])], { size, alpha: { float: (c.alpha * size) / c.n }, beta: { float: c.beta }, bias: { float: c.k } });
+  },
 });

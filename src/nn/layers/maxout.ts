@@ -28,4 +28,18 @@ export const maxoutLayer = defineLayer<{ groupSize: number }>({
       },
     };
   },
+  onnx({ config: c, outShape }, b) {
+    // Output channel i = max of input channels i*g .. i*g+g-1 (leftover channels ignored):
+    // Slice away the leftover, Reshape to [N, C/g, g, H, W], ReduceMax over the group axis.
+    let x = b.as4d(b.inputs[0]);
+    const [inC, h, w] = b.shapeOf(x);
+    const g = c.groupSize;
+    const outC = outShape[0];
+    if (outC * g !== inC) {
+      const slice = [b.ints('slice_starts', [1], [0]), b.ints('slice_ends', [1], [outC * g]), b.ints('slice_axes', [1], [1])];
+      x = b.step('used', 'Slice', [x, ...slice], {}, 4, [outC * g, h, w]);
+    }
+    const grouped = b.step('grouped', 'Reshape', [x, b.ints('groups', [5], [0, outC, g, h, w])], {}, 4);
+    b.output('ReduceMax', [grouped], { axes: [2], keepdims: 0 });
+  },
 });

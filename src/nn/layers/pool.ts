@@ -1,7 +1,7 @@
 import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import { windowShape } from './conv.js';
-import { defineLayer, ensureInt32, type LayerImpl, type LayerNode } from './layer.js';
+import { defineLayer, ensureInt32, onnxWindow, type LayerImpl, type LayerNode } from './layer.js';
 
 export interface PoolFields {
   kernelH: number;
@@ -93,4 +93,10 @@ export const poolLayer = defineLayer<PoolFields>({
   hints: { negative: 'if-inputs-can', explain: 'pool' },
   fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
   create: (node) => (node.config.mode === 'avg' ? avgPool(node) : node.wasm ? maxPoolWasm(node) : maxPoolJs(node)),
+  onnx({ config: c }, b) {
+    const x = b.as4d(b.inputs[0]);
+    // cnnviz's max pool lets only in-bounds positions compete: ONNX MaxPool's padding (-inf) is the same.
+    if (c.mode === 'avg') b.output('AveragePool', [x], { ...onnxWindow(c), count_include_pad: c.countIncludePad ? 1 : 0 });
+    else b.output('MaxPool', [x], onnxWindow(c));
+  },
 });

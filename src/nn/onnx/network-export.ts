@@ -1,5 +1,5 @@
 /**
- * A built cnnviz network as the exporter's node list (export.ts): names, inputs, settings and named
+ * A built cnnviz network as the exporter's node list (export.ts): configs, input names and named
  * tensors per node.
  */
 import type { Network } from '../network.js';
@@ -9,11 +9,9 @@ import { encodeModel } from './proto.js';
 
 export function exportNodes(net: Network): ExportNode[] {
   return net.layers.map((layer) => ({
-    name: layer.name,
-    type: layer.type,
-    inputs: layer.inputs.map((i) => net.layers[i].name),
+    config: layer.config,
+    inputNames: layer.inputs.map((i) => net.layers[i].name),
     outShape: layer.outShape,
-    settings: layer.config,
     tensors: Object.fromEntries([...layer.params, ...layer.state].map((t) => [t.name, t.data])),
   }));
 }
