@@ -135,10 +135,10 @@ export function exportOnnxModel(nodes: ExportNode[], opts: ExportOptions = {}): 
   b.declare(INPUT_NAME, 4, input.outShape);
   for (const n of nodes.slice(1)) {
     const { name, type } = n.config;
-    const hook = layerDef(type).onnx;
-    if (!hook) throw new UserError(`cannot export layer "${name}" (${type}) to ONNX: cnnviz's exporter knows ${exportableTypes().join(', ')}`);
+    const def = layerDef(type);
+    if (!def.onnx) throw new UserError(`cannot export layer "${name}" (${type}) to ONNX: cnnviz's exporter knows ${exportableTypes().join(', ')}`);
     const inputs = n.inputNames.map((i) => rename.get(i) ?? i);
-    hook(n, b.forNode(name, inputs, n === last ? outName : name, n.outShape));
+    def.onnx(n, b.forNode(name, inputs, n === last ? outName : name, n.outShape));
   }
 
   const [c, h, w] = input.outShape;
