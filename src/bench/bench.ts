@@ -6,7 +6,8 @@
  * Options: --seconds <s> per measurement (default 6), --workers <n> (default: available parallelism),
  * --peak-gflops <g> the machine's arithmetic limit for the "share" column (default 235: 2 cores of
  * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8, as training),
- * --json for machine-readable output. The kernels are those CNNVIZ_KERNELS selects (default: the
+ * --json for machine-readable output. --viz-steps [log|none|list] [--viz-images 50000] [--repeats 1]
+ * measures the cost of pictures during training instead (see viz-steps.ts). The kernels are those CNNVIZ_KERNELS selects (default: the
  * WebAssembly SIMD ones; CNNVIZ_KERNELS=js measures the TypeScript reference kernels).
  */
 import { createRequire } from 'node:module';
@@ -18,6 +19,8 @@ import { DEFAULT_PRESET, paramDecls, presetLayerDefs, presetSpec, type ModelSpec
 import { WorkerPool } from '../parallel/pool.js';
 import { kernelKind, wasmVariant } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
+import { parseVizSteps, type VizSteps } from '../train/viz-steps.js';
+import { benchVizSteps } from './viz-steps.js';
 
 interface Args {
   seconds: number;
@@ -26,14 +29,23 @@ interface Args {
   json: boolean;
   batch: number;
   microBatch: number;
+  /** --viz-steps [setting]: measure the cost of pictures during training instead (viz-steps.ts). */
+  vizSteps?: VizSteps;
+  vizImages: number;
+  repeats: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, microBatch: 8 };
+  const a: Args = { seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, microBatch: 8, vizImages: 50_000, repeats: 1 };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     if (key === '--json') {
       a.json = true;
+      continue;
+    }
+    if (key === '--viz-steps') {
+      // The setting is optional: the default, log.
+      a.vizSteps = argv[i + 1] && !argv[i + 1].startsWith('--') ? parseVizSteps(argv[++i]) : 'log';
       continue;
     }
     const value = Number(argv[++i]);
@@ -41,6 +53,8 @@ function parseArgs(argv: string[]): Args {
     else if (key === '--workers') a.workers = value;
     else if (key === '--peak-gflops') a.peakGflops = value;
     else if (key === '--micro-batch') a.microBatch = value;
+    else if (key === '--viz-images') a.vizImages = value;
+    else if (key === '--repeats') a.repeats = value;
     else throw new Error(`unknown option ${key}`);
   }
   return a;
@@ -153,6 +167,10 @@ function benchConvNetJS(args: Args, train: Cifar10Split): { trainIps: number; ev
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.vizSteps !== undefined) {
+    await benchVizSteps({ setting: args.vizSteps, images: args.vizImages, workers: args.workers, repeats: args.repeats, json: args.json }, syntheticSplit);
+    return;
+  }
   const spec = presetSpec(DEFAULT_PRESET);
   const fwd = forwardFlops(spec);
   const trainFlops = 3 * fwd;

@@ -2,6 +2,7 @@ import type { Augmentation } from '../data/augment.js';
 import type { OptimizerOptions } from '../nn/optimizers.js';
 
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../viz/scale.js';
+import type { VizSteps } from './viz-steps.js';
 
 export { VIZ_SCALE_MODES, type VizScaleMode };
 export type VizMode = 'all' | 'none';
@@ -27,6 +28,8 @@ export interface TrainConfig {
   viz: VizMode;
   vizEvery: number;
   vizScale: VizScaleMode;
+  /** Pictures during training (--viz-steps); absent in older runs: none. */
+  vizSteps?: VizSteps;
 }
 
 /** Settings that change how a run is carried out but not what it computes. */
@@ -53,4 +56,5 @@ export const TRAIN_DEFAULTS = {
   probeCount: 8,
   vizEvery: 1,
   vizScale: 'layer',
+  vizSteps: 'log',
 } as const;

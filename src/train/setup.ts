@@ -18,6 +18,7 @@ import { ensureWritableDir, removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
 import { MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
+import type { VizSteps } from './viz-steps.js';
 
 /** The `train` command's options, as commander gives them. */
 export interface TrainOptions {
@@ -49,6 +50,8 @@ export interface TrainOptions {
   viz: VizMode;
   vizEvery: number;
   vizScale: VizScaleMode;
+  /** --viz-steps (parsed by the CLI). */
+  vizSteps?: VizSteps;
   resume?: string;
   json?: boolean;
   quiet?: boolean;
@@ -93,6 +96,7 @@ export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts:
   if (explicit('viz')) config.viz = opts.viz;
   if (explicit('vizEvery')) config.vizEvery = opts.vizEvery;
   if (explicit('vizScale')) config.vizScale = opts.vizScale;
+  if (explicit('vizSteps')) config.vizSteps = opts.vizSteps;
   return config;
 }
 
@@ -108,7 +112,7 @@ export function newConfig(opts: TrainOptions, dataDir: string): TrainConfig {
     model: opts.model, data: dataDir, epochs: opts.epochs, batchSize: opts.batchSize, microBatch: Math.min(opts.microBatch, opts.batchSize),
     optimizer, seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
-    viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
+    viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
   };
 }
 

@@ -13,6 +13,7 @@ import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
 import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.js';
 import { chooseProbe, probeSplit } from './probe.js';
+import { VizStepPlanner } from './viz-steps.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
 export interface TrainReporter {
@@ -28,6 +29,8 @@ export interface TrainReporter {
 /** Called at the end of an epoch whose pictures are due. Returns state to keep in checkpoints. */
 export interface EpochVisualizer {
   epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  /** `--viz-steps`: pictures at optimizer step `step` (epochsCompleted epochs done before it), then the report. */
+  step?(args: { step: number; epochsCompleted: number; probe: ProbeResult; records: EpochRecord[]; classNames: string[] }): Promise<void>;
   /** After every epoch (pictures or not): the report page. */
   report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
   state(): Record<string, unknown> | undefined;
@@ -111,6 +114,25 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     const batches = Math.ceil(trainCount / config.batchSize);
     let lastCheckpoint: string | undefined;
 
+    // --viz-steps (viz-steps.ts): pictures during training. Drawing pauses training: its cost is its wall time.
+    const stepPlan = run.visualizer?.step && config.viz !== 'none' ? new VizStepPlanner(config.vizSteps ?? 'none', batches) : undefined;
+    let trainedSeconds = 0;
+    let trainedSteps = 0;
+    let epochStepViz = 0;
+    const drawStep = async (step: number, epochsCompleted: number): Promise<void> => {
+      if (!stepPlan?.due(step, trainedSeconds, trainedSteps)) return;
+      const t = now();
+      try {
+        const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
+        await run.visualizer!.step!({ step, epochsCompleted, probe, records, classNames: data.classNames });
+      } catch (e) {
+        reporter.log(`pictures of step ${step} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
+      }
+      stepPlan.drew(now() - t);
+      epochStepViz += now() - t;
+    };
+    if (epoch === 0 && progress.batch === 0) await drawStep(0, 0);
+
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
       spec,
       params: pool.params.slice(),
@@ -174,6 +196,9 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
           stepLoss: step.lossSum / count + decay.l1 + decay.l2, stepAccuracy: step.correct / count, images: count,
         });
+        trainedSeconds += now() - t0;
+        trainedSteps += 1;
+        if (stepPlan) await drawStep(epoch * batches + b + 1, epoch);
         if (run.interrupted() && b + 1 < batches) {
           progress.batch = b + 1;
           assertFinite(epoch + 1, `after batch ${b + 1} of ${batches}`);
@@ -200,13 +225,14 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         seconds: 0,
         trainSeconds: progress.trainSeconds,
         evalSeconds,
-        vizSeconds: 0,
+        vizSeconds: epochStepViz,
         imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
         trainImages: progress.seen,
         testImages: testCount,
         learningRate: config.optimizer.learningRate,
       };
       records.push(record);
+      epochStepViz = 0;
       assertFinite(epoch + 1, 'at its end', testCount ? record.testLoss : undefined);
 
       // The checkpoint (and metrics) first: a picture that fails must not cost the epoch.
@@ -224,7 +250,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         } catch (e) {
           reporter.log(`pictures of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
         }
-        record.vizSeconds = now() - vizStart;
+        record.vizSeconds += now() - vizStart;
         record.seconds = now() - epochStart;
         // Again with the pictures' timings and scale state, so a resumed run draws as this one would.
         await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { listAnimationFiles } from './animate.js';
 import { liveScript } from './live-client.js';
 import { textEngine } from './canvas.js';
-import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
+import { EPOCH_INDEX_FILE, epochDirName, stepDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
 import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, layerNote } from './explain.js';
 import { QUANTITIES } from './grid.js';
 import { accuracyPlotSpec, lossPlotSpec, renderPlotPng } from './plots.js';
@@ -73,6 +73,30 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Steps with a step-NNNNNN/epoch.json in outDir (`--viz-steps` pictures), ascending. */
+export async function listSteps(outDir: string): Promise<number[]> {
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(outDir);
+  } catch {
+    return [];
+  }
+  const steps = await Promise.all(
+    names.map(async (n) => {
+      const m = /^step-(\d+)$/.exec(n);
+      return m && (await fsp.access(join(outDir, n, EPOCH_INDEX_FILE)).then(() => true, () => false)) ? Number(m[1]) : -1;
+    }),
+  );
+  return steps.filter((s) => s >= 0).sort((a, b) => a - b);
+}
+
+/** Section id and label of an epoch's or a step's pictures. */
+function moment(s: EpochVizSummary): { id: string; label: string; short: string } {
+  return s.step === undefined
+    ? { id: `epoch-${s.epoch}`, label: `epoch ${s.epoch}`, short: `${s.epoch}` }
+    : { id: `step-${s.step}`, label: `step ${s.step} (epoch ${s.epoch + 1})`, short: `s${s.step}` };
 }
 
 /** Epoch numbers with an epoch-NNN/epoch.json in outDir, ascending. */
@@ -166,7 +190,7 @@ const JS = `
     if (sel) sel.value = id;
   }
   if (sel) sel.addEventListener('change', function () { show(sel.value); history.replaceState(null, '', '#' + sel.value); });
-  function fromHash() { var h = location.hash.slice(1); if (/^epoch-\\d+$/.test(h)) show(h); else if (sel) show(sel.value); }
+  function fromHash() { var h = location.hash.slice(1); if (/^(epoch|step)-\\d+$/.test(h)) show(h); else if (sel) show(sel.value); }
   window.addEventListener('hashchange', fromHash);
   fromHash();
 })();
@@ -238,7 +262,7 @@ function probeTable(preds: ProbePrediction[], scoreKind: 'probability' | 'score'
   return `<table><thead><tr><th>row</th><th>test index</th><th class="l">true class</th><th class="l">1st</th><th class="l">2nd</th><th class="l">3rd</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
-async function layerHtml(layer: LayerVizSummary, files: Files, epoch: number): Promise<string> {
+async function layerHtml(layer: LayerVizSummary, files: Files, at: { id: string; label: string }): Promise<string> {
   const facts: string[] = [
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
     `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
@@ -257,12 +281,12 @@ async function layerHtml(layer: LayerVizSummary, files: Files, epoch: number): P
       ? 'd(loss)/d(input pixels): a saliency map, showing which pixels the loss is sensitive to. Beside each image: the gradient in colour (grey = 0) and its size (black = 0).'
       : REPORT_EXPLANATIONS[q];
     figs.push(
-      `<figure><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a><figcaption><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</figcaption></figure>`,
+      `<figure><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} ${esc(at.label)}"></a><figcaption><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</figcaption></figure>`,
     );
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
   const note = layerNote(layer.explain ?? layer.type);
-  return `<article class="layer" id="e${epoch}-l${layer.index}">
+  return `<article class="layer" id="${at.id}-l${layer.index}">
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
 ${note ? `<p class="muted">${esc(note)}</p>` : ''}
 <div class="facts"><table>${facts.join('')}</table>
@@ -273,8 +297,11 @@ ${note ? `<p class="muted">${esc(note)}</p>` : ''}
 
 async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files): Promise<string> {
   const e = summary.epoch;
-  const parts: string[] = [`<section class="epoch" id="epoch-${e}">`, `<h2>Epoch ${e}</h2>`];
-  const m = run.metrics.find((x) => x.epoch === e);
+  const at = moment(summary);
+  const isStep = summary.step !== undefined;
+  const heading = isStep ? `Step ${summary.step} <span class="muted">(during epoch ${e + 1}: pictures drawn while training, --viz-steps)</span>` : `Epoch ${e}`;
+  const parts: string[] = [`<section class="epoch" id="${at.id}">`, `<h2>${heading}</h2>`];
+  const m = isStep ? undefined : run.metrics.find((x) => x.epoch === e);
   if (m) {
     parts.push(`<p>Training loss ${m.trainLoss.toFixed(4)}, test loss ${m.testLoss.toFixed(4)}; training accuracy ${pct(m.trainAccuracy)}, test accuracy ${pct(m.testAccuracy)}.</p>`);
   }
@@ -283,17 +310,17 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
   parts.push('<h3>Probe images and predictions</h3>');
   parts.push('<p class="muted">The same test images every epoch; every picture below has one row per probe image, in this order.</p>');
   const probe = summary.probe;
-  if (probe.png && (await files.exists(probe.png))) parts.push(`<p class="probe"><a href="${url(probe.png)}"><img src="${url(probe.png)}" loading="lazy" alt="probe images epoch ${e}"></a></p>`);
+  if (probe.png && (await files.exists(probe.png))) parts.push(`<p class="probe"><a href="${url(probe.png)}"><img src="${url(probe.png)}" loading="lazy" alt="probe images ${esc(at.label)}"></a></p>`);
   if (probe.predictions.length > 0) parts.push(probeTable(probe.predictions, probe.scoreKind));
   if (await files.exists(probe.json)) parts.push(`<p><a href="${url(probe.json)}">probe.json</a></p>`);
   // Confusion matrix.
-  const conf = run.confusion?.find((c) => c.epoch === e);
+  const conf = isStep ? undefined : run.confusion?.find((c) => c.epoch === e);
   if (conf) {
     parts.push(`<h3>Test-set confusion matrix, epoch ${e}</h3>`);
     parts.push(confusionTable(conf.matrix, run.classNames));
   }
   parts.push('<h3>Layers</h3>');
-  for (const layer of summary.layers) parts.push(await layerHtml(layer, files, e));
+  for (const layer of summary.layers) parts.push(await layerHtml(layer, files, at));
   parts.push('</section>');
   return parts.join('\n');
 }
@@ -309,13 +336,19 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const summaries = (
     await Promise.all(epochs.map((e) => readJson<EpochVizSummary>(join(outDir, epochDirName(e), EPOCH_INDEX_FILE))))
   ).filter((s): s is EpochVizSummary => s !== undefined && Array.isArray(s.layers));
+  // --viz-steps pictures, in training order with the epochs: latest first.
+  const stepSummaries = (await Promise.all((await listSteps(outDir)).map((st) => readJson<EpochVizSummary>(join(outDir, stepDirName(st), EPOCH_INDEX_FILE)))))
+    .filter((x): x is EpochVizSummary => x !== undefined && Array.isArray(x.layers) && typeof x.step === 'number');
+  const epochCount = summaries.length;
+  summaries.push(...stepSummaries);
+  summaries.sort((a, b) => b.epoch - a.epoch || (b.step ?? -1) - (a.step ?? -1));
   // An animation of one frame shows no change: list animations from the second epoch with pictures.
   const animations = (await listAnimationFiles(outDir)).filter((a) => a.frames >= 2);
   const scaleMode = run.scaleMode ?? summaries[0]?.scaleMode ?? 'layer';
 
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
-  body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${summaries.length} epoch${summaries.length === 1 ? '' : 's'} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
+  body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${epochCount} epoch${epochCount === 1 ? '' : 's'}${stepSummaries.length ? ` and ${stepSummaries.length} step${stepSummaries.length === 1 ? '' : 's'}` : ''} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
   body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
@@ -350,14 +383,14 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     const figs: string[] = [];
     for (const a of animations) {
       if (!(await files.exists(a.file))) continue;
-      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(animationTitle(a.name))} · ${a.frames} epochs</figcaption></figure>`);
+      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(animationTitle(a.name))} · ${a.frames} frames</figcaption></figure>`);
     }
     body.push(`<div class="anims">${figs.join('\n')}</div>`);
   }
   if (summaries.length > 0) {
     body.push('<h2 id="epochs">Pictures by epoch</h2>');
     body.push(
-      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="epoch-${s.epoch}">epoch ${s.epoch}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#epoch-${s.epoch}">${s.epoch}</a>`).join(' ')}</div>`,
+      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="${moment(s).id}">${esc(moment(s).label)}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#${moment(s).id}">${moment(s).short}</a>`).join(' ')}</div>`,
     );
     for (const s of summaries) body.push(await epochHtml(s, run, files));
   }
