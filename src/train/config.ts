@@ -55,6 +55,6 @@ export const TRAIN_DEFAULTS = {
   /** Probe images when --probe is not given (train and visualize). */
   probeCount: 8,
   vizEvery: 1,
-  vizScale: 'layer',
+  vizScale: 'robust',
   vizSteps: 'log',
 } as const;

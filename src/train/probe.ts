@@ -68,6 +68,8 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
       activations: net.acts[i].slice(0, size),
       activationGrads: net.actGrads[i].slice(0, size),
     };
+    const win = windowOf(layer.config);
+    if (win) probe.window = win;
     const w = layer.params.find((p) => p.name === 'weights');
     const b = layer.params.find((p) => p.name === 'biases');
     if (w) {
@@ -83,6 +85,16 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
   });
   net.zeroGrads();
   return { probeIndices, labels: Array.from(labels.subarray(0, n)), probabilities, images: rawImages, imageShape: [...net.inputShape], layers };
+}
+
+/**
+ * The sliding-window geometry of a layer's config (conv, pool: any config with kernelH/kernelW), for
+ * pool winners and receptive fields. `max` is false for an average pool (`mode: "avg"`).
+ */
+export function windowOf(config: unknown): LayerProbe['window'] {
+  const c = config as { kernelH?: unknown; kernelW?: unknown; stride?: unknown; pad?: unknown; mode?: unknown };
+  if (typeof c.kernelH !== 'number' || typeof c.kernelW !== 'number') return undefined;
+  return { kernelH: c.kernelH, kernelW: c.kernelW, stride: typeof c.stride === 'number' ? c.stride : 1, pad: typeof c.pad === 'number' ? c.pad : 0, max: c.mode !== 'avg' };
 }
 
 /** Probe pass on test records of a CIFAR split. */

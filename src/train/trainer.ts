@@ -12,6 +12,8 @@ import { hashKeys, Rng } from '../util/rng.js';
 import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
 import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.js';
+import { HealthMeter } from './health.js';
+import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
 import { VizStepPlanner } from './viz-steps.js';
 
@@ -28,7 +30,7 @@ export interface TrainReporter {
 
 /** Called at the end of an epoch whose pictures are due. Returns state to keep in checkpoints. */
 export interface EpochVisualizer {
-  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[]; patches?: PatchPassResult }): Promise<void>;
   /** `--viz-steps`: pictures at optimizer step `step` (epochsCompleted epochs done before it), then the report. */
   step?(args: { step: number; epochsCompleted: number; probe: ProbeResult; records: EpochRecord[]; classNames: string[] }): Promise<void>;
   /** After every epoch (pictures or not): the report page. */
@@ -112,6 +114,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     run.visualizer?.restore(run.resume?.progress.extra?.viz as Record<string, unknown> | undefined);
     const probeIndices = chooseProbe(testCount, config.seed, config.probeCount, config.probe);
     const batches = Math.ceil(trainCount / config.batchSize);
+    const health = new HealthMeter(net.paramRanges, batches);
     let lastCheckpoint: string | undefined;
 
     // --viz-steps (viz-steps.ts): pictures during training. Drawing pauses training: its cost is its wall time.
@@ -182,7 +185,9 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
             3,
           );
         }
+        health.beforeUpdate(pool.params, pool.grads, count);
         const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count);
+        health.afterUpdate(pool.params, epoch, b);
         net.foldState(step.stats, step.counts);
         progress.trainSeconds += now() - t0;
         progress.lossSum += step.lossSum;
@@ -234,6 +239,11 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       records.push(record);
       epochStepViz = 0;
       assertFinite(epoch + 1, 'at its end', testCount ? record.testLoss : undefined);
+      // Every epoch: layer health, with activation statistics over a fixed test subset (one forward
+      // pass, ~0.5 s); on picture epochs the same pass also collects the top patches.
+      const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
+      const pass = patchPass(net, data.test, run.preprocessing, SUBSET_SIZE, Boolean(vizDue));
+      record.health = health.takeEpoch(net.layers.map((l) => l.type), pass.health, pass.testIndices.length);
 
       // The checkpoint (and metrics) first: a picture that fails must not cost the epoch.
       progress = { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };
@@ -242,11 +252,10 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);
 
       const vizStart = now();
-      const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
       if (run.visualizer && vizDue) {
         try {
           const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
-          await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames });
+          await run.visualizer.epochEnd({ epoch: epoch + 1, probe, records, confusion, classNames: data.classNames, patches: pass });
         } catch (e) {
           reporter.log(`pictures of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
         }

@@ -29,10 +29,10 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
     preprocessing: describePreprocessing(preprocessing),
   };
   return {
-    async epochEnd({ epoch, probe, confusion, classNames }) {
+    async epochEnd({ epoch, probe, confusion, classNames, patches }) {
       details['probe (test image indices)'] = probe.probeIndices.join(', ');
       state.confusion = [...state.confusion.filter((c) => c.epoch !== epoch), { epoch, matrix: confusion }];
-      await writeEpochViz(out, epoch, probe, { scale: config.vizScale, scaleState: state.scale, classNames });
+      await writeEpochViz(out, epoch, probe, { scale: config.vizScale, scaleState: state.scale, classNames, ...(patches ? { patches } : {}) });
     },
     async step({ step, epochsCompleted, probe, records, classNames }) {
       details['probe (test image indices)'] = probe.probeIndices.join(', ');

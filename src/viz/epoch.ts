@@ -5,20 +5,22 @@
  *
  *   <out>/epoch-NNN/epoch.json                 what was written (the report reads this)
  *   <out>/epoch-NNN/probe.json, probe.png      probe images, true labels, top-3 predictions
+ *   <out>/epoch-NNN/walkthrough.png, .json     probe image 0 through the first conv, ReLU and pool, forward and backward
  *   <out>/epoch-NNN/LL-<type>/activations.png, activation-gradients.png, weights.png, weight-gradients.png
  *   <out>/epoch-NNN/LL-<type>/stats.json       shape, parameter count, min/max/mean/std, scales used
+ *   <out>/epoch-NNN/LL-<type>/top-patches.png, .json   conv/ReLU/pool: the 9 test patches that excite each channel most
  *   <out>/animations/frames/LL-<type>-<quantity>/epoch-NNN.webp  frames at the run scale
  *   <out>/animations/LL-<type>-<quantity>.webp                   animated, all epochs so far
  *   <out>/viz-scale-state.json                 the run scales (VizScaleState), reloaded when not passed
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
-import type { LayerProbe, ProbeResult } from './types.js';
+import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
-import { colourNote, quantityLine } from './explain.js';
+import { colourNote, explanationKey, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
   drawImageTile,
@@ -39,6 +41,8 @@ import {
   formatNumber,
   naturalScale,
   resolveRunScale,
+  robustScale,
+  ROBUST_PERCENTILE,
   scaleText,
   tileScaleLabel,
   type ColorMapKind,
@@ -47,6 +51,8 @@ import {
   type VizScaleState,
 } from './scale.js';
 import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
+import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './walkthrough.js';
+import { composeTopPatches, type PatchSet } from './patches.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -61,6 +67,8 @@ export interface EpochVizOptions {
    * all frames so far (spliced, not re-encoded: cheap); 'frames' only writes the frames (call writeAnimations() later); 'none' skips both.
    */
   animations?: 'update' | 'frames' | 'none';
+  /** Top receptive-field patches per conv/ReLU/pool channel (from a pass over a fixed test subset). */
+  patches?: PatchSet;
   /**
    * Pictures taken during training (`--viz-steps`): the optimizer step. They go to step-NNNNNN/
    * (same layout), their captions name the step, and their animation frames sort after the epochs
@@ -90,7 +98,7 @@ export interface PictureSummary {
   fixedAtEpoch?: number;
   /** Colour bars exactly as drawn: kind, scale and the three printed numbers. */
   bars: { kind: ColorBarSpec['kind']; scale: number; labels: [string, string, string]; caption: string }[];
-  /** Values beyond the scale (clipped to the end colours): only possible in run mode. */
+  /** Values beyond the scale (clipped to the end colours): run and robust modes. */
   clipped: number;
   /** Map mode: each tile's scale (row-major, rows x cols) and the label printed under it. */
   tileScales?: number[];
@@ -122,6 +130,7 @@ export interface LayerStatsFile {
   quantities: Partial<Record<Quantity, QuantityStats & { shape: number[]; picture: PictureSummary }>>;
   biases?: QuantityStats;
   biasGrads?: QuantityStats;
+  noPicture?: Partial<Record<Quantity, string>>;
 }
 
 export interface LayerVizSummary extends LayerFacts {
@@ -131,7 +140,13 @@ export interface LayerVizSummary extends LayerFacts {
   files: Partial<Record<Quantity, string>>;
   /** stats.json relative to the output folder. */
   statsFile: string;
-  ranges: Partial<Record<Quantity, { min: number; max: number; mean: number; std: number }>>;
+  ranges: Partial<Record<Quantity, { min: number; max: number; mean: number; std: number; zeroFraction: number }>>;
+  /** Quantities without a picture for this layer kind, with the reason (e.g. the softmax's gradient). */
+  noPicture?: Partial<Record<Quantity, string>>;
+  /** What each channel responds to: top-patches.png and .json (relative to the output folder). */
+  patches?: { png: string; json: string; subsetImages: number };
+  /** Per picture: scale used and values beyond it. */
+  scales?: Partial<Record<Quantity, { scale: number; clipped: number; count: number }>>;
 }
 
 export interface ProbePrediction {
@@ -153,7 +168,9 @@ export interface EpochVizSummary {
   dir: string;
   scaleMode: VizScaleMode;
   layers: LayerVizSummary[];
-  probe: { json: string; png: string; scoreKind: 'probability' | 'score'; predictions: ProbePrediction[] };
+  probe: { json: string; png: string; scoreKind: 'probability' | 'score'; predictions: ProbePrediction[]; userImage?: UserImageInfo };
+  /** The walkthrough (first conv -> ReLU -> pool for one probe image), when the network has that chain. */
+  walkthrough?: { png: string; json: string; data: WalkthroughData };
   /** Animated files (relative to the output folder) rebuilt this epoch. */
   animations: string[];
   /** Every file written, relative to the output folder. */
@@ -305,7 +322,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   const isImage = kind === 'image';
   const own = isImage ? 0 : naturalScale(kind, data);
   let tileScales: number[];
-  let scale = own;
+  let scale = mode === 'robust' && !isImage ? robustScale(kind, data) : own;
   let fixedAtEpoch: number | undefined;
   const run = isImage ? { scale: 0, fixedAtEpoch: epoch } : resolveRunScale(job.state, job.key, own, epoch);
   if (mode === 'map' && !isImage) {
@@ -318,7 +335,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   } else {
     tileScales = [scale];
   }
-  const clipped = isImage || mode !== 'run' ? 0 : countClipped(kind === 'sequential' ? 'sequential' : 'diverging', data, scale);
+  const clipped = isImage || (mode !== 'run' && mode !== 'robust') ? 0 : countClipped(kind === 'sequential' ? 'sequential' : 'diverging', data, scale);
   const nan = isImage ? 0 : countNaN(data);
 
   const mapMode = mode === 'map' && !isImage;
@@ -333,7 +350,8 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
     bars.push(barFor('signed-rgb', 'gradient, each RGB channel'));
     bars.push(barFor('sequential', 'max over RGB of |gradient|'));
   } else if (kind === 'signed-rgb') {
-    bars.push(barFor('signed-rgb', layer.index === 0 ? 'value, each RGB channel' : 'weight, each RGB channel'));
+    const what = plan.quantity === 'weight-gradients' ? 'weight gradient' : plan.quantity === 'weights' ? 'weight' : 'value';
+    bars.push(barFor('signed-rgb', `${what}, each RGB channel`));
   } else if (kind === 'diverging' || kind === 'sequential') {
     bars.push(barFor(kind, plan.quantity.endsWith('gradients') ? 'gradient value' : 'value'));
   }
@@ -346,9 +364,17 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   const barKind = kind === 'sequential' ? 'sequential' : 'diverging';
   if (isImage) {
     const r = job.inputRange;
-    captions.push(r ? `The network's input values span ${formatNumber(r.min)} .. ${formatNumber(r.max)} (after preprocessing).` : '');
+    captions.push(r ? `Drawn as stored (bytes 0..255) so you can recognise it; the network receives them preprocessed, spanning ${formatNumber(r.min)} .. ${formatNumber(r.max)}.` : '');
   } else if (mapMode) {
     captions.push(`Colour scale: per tile (map): each tile uses its own s = ${kind === 'sequential' ? 'max value' : 'max |value|'}, printed under it.`);
+  } else if (mode === 'robust') {
+    const total = data.length;
+    const what = kind === 'sequential' ? 'value' : '|value|';
+    const clipText = clipped > 0
+      ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it, drawn in the end colour (largest ${what} ${formatNumber(own)}).`
+      : ` No values are beyond it (largest ${what} ${formatNumber(own)}).`;
+    const how = scale === own ? `s = the largest ${what}` : `robust: s = the ${ROBUST_PERCENTILE}th percentile of ${what}`;
+    captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (${how}). Zero is the middle colour.${clipText}`);
   } else if (mode === 'run') {
     const total = data.length;
     const clipText = clipped > 0 ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it and clipped.` : ' No values are beyond it.';
@@ -463,7 +489,8 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
   const [ch, H, W] = probe.imageShape;
   const P = preds.length;
   const zoom = Math.max(1, Math.ceil(128 / Math.max(H, W)));
-  const cellW = Math.max(W * zoom, 120);
+  const user = probe.userImage;
+  const cellW = Math.max(W * zoom, user ? 260 : 120);
   const gap = 14;
   const perRow = Math.min(P, 8);
   const rows = Math.ceil(P / Math.max(1, perRow));
@@ -471,13 +498,15 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
   const textH = textLines * lineHeight(11) + 4;
   const margin = 10;
   const titleH = lineHeight(14) + lineHeight(11) + 8;
-  const width = Math.max(440, margin * 2 + perRow * cellW + (perRow - 1) * gap);
+  const width = Math.max(user ? 560 : 440, margin * 2 + perRow * cellW + (perRow - 1) * gap);
   const height = margin * 2 + titleH + rows * (H * zoom + textH + gap);
   const c = new Canvas(width, height);
-  c.text({ x: margin, y: margin, text: `Probe images · ${moment}`, size: 14, bold: true, color: '#111111' });
+  c.text({ x: margin, y: margin, text: user ? `Your image · model of epoch ${epoch}` : `Probe images · ${moment}`, size: 14, bold: true, color: '#111111' });
   c.text({
     x: margin, y: margin + lineHeight(14), size: 11, color: '#444444',
-    text: `The same ${P} test images every epoch: true label, then the network's top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'} (green = top-1 correct).`,
+    text: user
+      ? `${user.width}x${user.height} px${user.width === W && user.height === H ? '' : `, stretched to ${W}x${H}`}: what the network sees. No true label; its top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'}.`
+      : `The same ${P} test images every epoch: true label, then the network's top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'} (green = top-1 correct).`,
   });
   const img = { data: c.data, width, height };
   preds.forEach((pr, i) => {
@@ -492,6 +521,13 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
       c.text({ x, y: ty, text: t === text ? t : `${t}…`, size: 11, color, bold });
       ty += lineHeight(11);
     };
+    if (user) {
+      add(`${i}: ${basename(user.file)}`, '#555555');
+      add(user.labelFrom === 'option' ? `loss vs: ${pr.labelName} (--label)` : `loss vs: ${pr.labelName} (predicted)`, '#111111', true);
+      // No true label: nothing to mark right or wrong.
+      pr.top3.forEach((t, k) => add(`${k + 1}. ${t.name} ${formatScore(t.p, scoreKind)}`, '#333333', k === 0));
+      return;
+    }
     add(`${i}: test #${pr.testIndex}`, '#555555');
     add(`true: ${pr.labelName}`, '#111111', true);
     pr.top3.forEach((t, k) => add(`${k + 1}. ${t.name} ${formatScore(t.p, scoreKind)}`, k === 0 ? (pr.correct ? '#1a7f37' : '#c62828') : '#333333', k === 0));
@@ -574,7 +610,13 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const shape = quantityShape(layer, q, P);
       checkLength(`layer ${layer.index} ${q}`, data, shape);
       const st = computeStats(data);
-      summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std };
+      summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
+      const skip = skipsPicture(explanationKey(layer.type, layer.explain), q);
+      if (skip) {
+        summary.noPicture = { ...summary.noPicture, [q]: skip };
+        stats.noPicture = { ...stats.noPicture, [q]: skip };
+        continue;
+      }
       if (P === 0 && (q === 'activations' || q === 'activation-gradients')) continue;
       const plan = boundPlan(planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk }));
       const job: PictureJob = {
@@ -593,6 +635,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
           try {
             const r = renderPicture(job, engine, `${q}.png`);
             stats.quantities[q] = { ...st, shape, picture: r.summary };
+            summary.scales = { ...summary.scales, [q]: { scale: r.summary.scale, clipped: r.summary.clipped, count: data.length } };
             write(rel, await encodeCanvasPng(r.canvas, engine));
             if (wantFrame) {
               const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
@@ -604,6 +647,14 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
           }
         }),
       );
+    }
+    const lp = opts.patches?.patches.find((t) => t.layer === layer.index);
+    if (lp && opts.patches) {
+      const set = opts.patches;
+      summary.patches = { png: `${dirRel}/top-patches.png`, json: `${dirRel}/top-patches.json`, subsetImages: set.testIndices.length };
+      const { png, json } = summary.patches;
+      write(json, toJson({ epoch, layer: layer.index, type: layer.type, subsetImages: set.testIndices.length, rule: 'per channel: each image scores its largest activation over positions; the 9 best images, one patch each (the receptive field at that position)', rf: lp.rf, channels: lp.channels }));
+      pictures.push(limit(async () => write(png, await encodeCanvasPng(composeTopPatches(lp, set.images, set.imageShape, set.testIndices.length, epoch, engine, layer.description), engine))));
     }
     layerDone.push(
       Promise.all(pictures).then(() => {
@@ -620,7 +671,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const { predictions, scoreKind } = probePredictions(probe, classNames);
   const probeJson = `${epochDir}/probe.json`;
   const probePng = `${epochDir}/probe.png`;
-  write(probeJson, toJson({ epoch, ...(step === undefined ? {} : { step }), classNames, scoreKind, imageShape: probe.imageShape, predictions }));
+  write(probeJson, toJson({ epoch, ...(step === undefined ? {} : { step }), classNames, scoreKind, imageShape: probe.imageShape, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) }));
   if (P > 0 && probe.imageShape[0] === 3 && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
     layerDone.push(
       (async () => encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine, moment), engine))().then(
@@ -628,6 +679,16 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
         (e: unknown) => failed(probePng, e),
       ),
     );
+  }
+
+  // The walkthrough: one probe image through the first conv, ReLU and pool, forward and backward.
+  const walk = computeWalkthrough(probe, 0);
+  let walkthrough: EpochVizSummary['walkthrough'];
+  if (walk) {
+    walkthrough = { png: `${epochDir}/walkthrough.png`, json: `${epochDir}/walkthrough.json`, data: walk };
+    write(walkthrough.json, toJson(walk));
+    const png = walkthrough.png;
+    layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, opts.classNames, engine), engine).then((b) => write(png, b)));
   }
 
   await Promise.all(layerDone);
@@ -651,7 +712,8 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     dir: epochDir,
     scaleMode: mode,
     layers: layerSummaries,
-    probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions },
+    probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) },
+    ...(walkthrough ? { walkthrough } : {}),
     animations: animationFiles,
     files,
     seconds: 0,

@@ -15,7 +15,7 @@
  * - other weights (deeper conv, fc): a row per filter/unit, a tile per input channel, each tile the
  *   kernel (conv: kH x kW) or the unit's weights over that input channel (fc: inH x inW).
  * Tiles are upscaled by an integer zoom (nearest neighbour) so that a tile is at least `minTile` px
- * (48; 56 for 1x1 cells), reduced while the grid is wider than `maxWidth` (2000). A `gutter` (2 px,
+ * (48; 56 for 1x1 cells), reduced while the grid is wider than `maxWidth` (1200). A `gutter` (2 px,
  * neutral grey; dark grey in colour pictures, whose zero is mid grey) separates the tiles and frames
  * the grid.
  */
@@ -42,7 +42,10 @@ export function gutterColor(plan: Pick<PicturePlan, 'colorKind' | 'mixed'>): RGB
 export const DEFAULT_GUTTER = 2;
 export const DEFAULT_MIN_TILE = 48;
 export const DEFAULT_MIN_CELL = 56;
-export const DEFAULT_MAX_WIDTH = 2000;
+/** Grids stay narrower than this so that pictures show at their drawn size in a 1,400 px window. */
+export const DEFAULT_MAX_WIDTH = 1200;
+/** Height of the label strip under numbered tiles (an 11 px line, lineHeight(11) + 2). */
+export const TILE_LABEL_STRIP = Math.ceil(11 * 1.35) + 2;
 /** Colour-weight tiles per row before wrapping. */
 export const RGB_FILTERS_PER_ROW = 8;
 /** Smallest tile side for colour filters (bigger than scalar tiles: they are few and the point). */
@@ -173,6 +176,8 @@ export interface PicturePlan {
   mixed: boolean;
   /** Smallest tile side in px for this picture, when it differs from the default. */
   minTile?: number;
+  /** A label printed under every tile (row-major, rows * cols), e.g. the filter number. */
+  tileLabels?: string[];
 }
 
 export interface PlanLabels {
@@ -256,9 +261,10 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
     for (let i = 0; i < rows * cols; i++) tiles.push(i < O ? { kind: 'signed-rgb', offset: i * 3 * KH * KW, stride: KH * KW } : null);
     return {
       quantity: q, rows, cols, tileH: KH, tileW: KW, colorKind: 'signed-rgb', tiles,
-      rowLabels: range(rows, (r) => (rows === 1 ? '' : `${r * cols}–${Math.min(O, (r + 1) * cols) - 1}`)),
-      colLabels: range(cols, (c) => (rows === 1 ? `${c}` : '')), rowTitle: rows === 1 ? '' : `${unitName}s, ${cols} per row`,
-      colTitle: rows === 1 ? `${unitName} (RGB)` : '',
+      rowLabels: range(rows, () => ''),
+      colLabels: range(cols, () => ''), rowTitle: '',
+      colTitle: `${unitName}s (RGB), ${cols} per row, each numbered under its tile`,
+      tileLabels: range(rows * cols, (i) => (i < O ? `${unitName} ${i}` : '')),
       valueLabels: false, mixed: false, minTile: RGB_FILTER_MIN_TILE,
     };
   }
@@ -276,7 +282,9 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
 /** The pixel layout of a picture of a layer: shape + layout rules -> grid size in px. */
 export function pictureGridLayout(info: LayerShapeInfo, q: Quantity, probeCount: number, opts: GridOptions = {}): GridLayout {
   const plan = planPicture(info, q, probeCount, {});
-  return gridLayout(plan.rows, plan.cols, plan.tileH, plan.tileW, { minTile: plan.minTile, ...opts });
+  // Numbered tiles get a label strip of one 11 px line (as picture.ts draws it).
+  const labelBelow = plan.tileLabels ? TILE_LABEL_STRIP : undefined;
+  return gridLayout(plan.rows, plan.cols, plan.tileH, plan.tileW, { minTile: plan.minTile, ...(labelBelow ? { labelBelow } : {}), ...opts });
 }
 
 // ---------------------------------------------------------------------------------------------------

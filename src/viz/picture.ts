@@ -14,14 +14,16 @@ import {
   sequentialColor,
   signedChannelByte,
 } from './colormap.js';
-import { drawPlan, gridLayout, tileOrigin, type GridLayout, type PicturePlan, type RawImage } from './grid.js';
+import { TILE_LABEL_STRIP, drawPlan, gridLayout, tileOrigin, type GridLayout, type PicturePlan, type RawImage } from './grid.js';
 import { formatNumber, tileScaleLabel, type ColorMapKind } from './scale.js';
 
 const MARGIN = 10;
 const TITLE_SIZE = 14;
 const TEXT_SIZE = 12;
-const LABEL_SIZE = 10;
-const TILE_LABEL_SIZE = 9;
+// Text sizes in px. The report shows pictures at their drawn size, so these are the sizes a reader
+// sees: 11 px is the smallest that stays readable.
+const LABEL_SIZE = 11;
+const TILE_LABEL_SIZE = 11;
 const BAR_HEIGHT = 14;
 const MIN_WIDTH = 440;
 
@@ -106,7 +108,7 @@ function drawColorBar(img: RawImage, x: number, y: number, kind: ColorBarSpec['k
 /** Lays out a picture (sizes only), so callers and tests can know where the grid lands. */
 export function pictureGeometry(spec: PictureSpec, engine: TextEngine): PictureGeometry & { layout: InternalLayout } {
   const { plan } = spec;
-  const labelBelow = spec.perTileLabels ? lineHeight(TILE_LABEL_SIZE) + 2 : 0;
+  const labelBelow = spec.perTileLabels || plan.tileLabels ? TILE_LABEL_STRIP : 0;
   const grid = gridLayout(plan.rows, plan.cols, plan.tileH, plan.tileW, { labelBelow, minTile: plan.minTile });
   const rowLabelW = Math.max(0, ...plan.rowLabels.map((s) => textWidth(s, LABEL_SIZE, engine))) + (plan.rowLabels.some((s) => s) ? 8 : 0);
   const barsW = spec.bars.reduce((acc, b) => acc + Math.max(DIVERGING_SIZE, textWidth(b.caption, LABEL_SIZE, engine)) + 40, 0);
@@ -220,11 +222,12 @@ export function composePicture(spec: PictureSpec, engine: TextEngine): { canvas:
           text: formatNumber(v), size: TILE_LABEL_SIZE, anchor: 'middle', color: brightness(bg) > 110 ? '#000000' : '#ffffff',
         });
       }
-      if (spec.perTileLabels && src.kind !== 'image') {
-        const kind: ColorMapKind = src.kind === 'magnitude' ? 'sequential' : plan.colorKind;
+      const name = plan.tileLabels?.[r * plan.cols + c] ?? '';
+      const scaleLabel = spec.perTileLabels && src.kind !== 'image' ? tileScaleLabel(src.kind === 'magnitude' ? 'sequential' : plan.colorKind, s) : '';
+      if (name || scaleLabel) {
         texts.push({
           x: g.gridX + o.x + Math.floor(grid.cellW / 2), y: g.gridY + o.y + grid.cellH + 1,
-          text: tileScaleLabel(kind, s), size: TILE_LABEL_SIZE, anchor: 'middle', color: '#333333',
+          text: name && scaleLabel ? `${name.replace(/^\D+/, '')}: ${scaleLabel}` : name || scaleLabel, size: TILE_LABEL_SIZE, anchor: 'middle', color: '#333333',
         });
       }
     }

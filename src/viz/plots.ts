@@ -12,6 +12,8 @@ export interface PlotSeries {
   color: string;
   points: [number, number][];
   dashed?: boolean;
+  /** Leave out of the legend (e.g. a second line of the same layer). */
+  noLegend?: boolean;
 }
 
 export interface LinePlotSpec {
@@ -24,6 +26,8 @@ export interface LinePlotSpec {
   yMax?: number;
   /** Format of y tick labels. */
   yFormat?: (v: number) => string;
+  /** Logarithmic y axis (values <= 0 are left out; ticks at powers of 10). */
+  yLog?: boolean;
   width?: number;
   height?: number;
 }
@@ -48,27 +52,47 @@ export function composeLinePlot(spec: LinePlotSpec, engine: TextEngine): Canvas 
   const width = spec.width ?? 640;
   const height = spec.height ?? 400;
   const c = new Canvas(width, height);
-  const allX = spec.series.flatMap((s) => s.points.map((p) => p[0]));
-  const allY = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => Number.isFinite(v));
+  const log = spec.yLog === true;
+  // On a log axis everything below works on log10(y); ticks are labelled with 10^t.
+  const series = log
+    ? spec.series.map((s) => ({ ...s, points: s.points.filter((p) => p[1] > 0).map((p) => [p[0], Math.log10(p[1])] as [number, number]) }))
+    : spec.series;
+  const allX = series.flatMap((s) => s.points.map((p) => p[0]));
+  const allY = series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => Number.isFinite(v));
   let xMin = allX.length ? Math.min(...allX) : 0;
   let xMax = allX.length ? Math.max(...allX) : 1;
   if (xMax === xMin) {
     xMin -= 1;
     xMax += 1;
   }
-  let yMin = spec.yMin ?? Math.min(0, ...allY);
-  let yMax = spec.yMax ?? (allY.length ? Math.max(...allY) * 1.08 : 1);
+  let yMin = log ? (allY.length ? Math.floor(Math.min(...allY)) : -3) : (spec.yMin ?? Math.min(0, ...allY));
+  let yMax = log ? (allY.length ? Math.ceil(Math.max(...allY)) : 0) : (spec.yMax ?? (allY.length ? Math.max(...allY) * 1.08 : 1));
   if (!(yMax > yMin)) {
     yMin -= 1;
     yMax += 1;
   }
-  const yFmt = spec.yFormat ?? formatNumber;
-  const yTicks = niceTicks(yMin, yMax, 6);
+  const yFmt = log ? (t: number): string => formatNumber(10 ** t) : (spec.yFormat ?? formatNumber);
+  const yTicks = log ? niceTicks(yMin, yMax, 6).filter((t) => Number.isInteger(t)) : niceTicks(yMin, yMax, 6);
   const xTicks = niceTicks(xMin, xMax, Math.min(8, Math.max(1, Math.round(xMax - xMin)))).filter((v) => Number.isInteger(v) || xMax - xMin < 4);
   const tickW = Math.max(...yTicks.map((t) => textWidth(yFmt(t), 11, engine)));
   const left = 24 + tickW + lineHeight(12);
   const top = 14 + lineHeight(15) + 6;
-  const legendH = lineHeight(11) + 8;
+  // Legend entries wrap onto as many lines as they need.
+  const legendRows: PlotSeries[][] = [[]];
+  {
+    let lx = 0;
+    for (const s of series) {
+      if (s.noLegend) continue;
+      const w = 28 + textWidth(s.name, 11, engine) + 24;
+      if (lx + w > width - 40 && legendRows[legendRows.length - 1].length > 0) {
+        legendRows.push([]);
+        lx = 0;
+      }
+      legendRows[legendRows.length - 1].push(s);
+      lx += w;
+    }
+  }
+  const legendH = legendRows.length * (lineHeight(11) + 4) + 4;
   const bottom = 14 + lineHeight(11) * 2 + legendH;
   const right = 32;
   const pw = width - left - right;
@@ -103,7 +127,7 @@ export function composeLinePlot(spec: LinePlotSpec, engine: TextEngine): Canvas 
     c.text({ x: 8, y: top - lineHeight(11) - 2, text: spec.yLabel, size: 11, color: '#222222' });
   }
   // Series.
-  for (const s of spec.series) {
+  for (const s of series) {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
     if (pts.length === 0) continue;
     const d = pts.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(' ');
@@ -113,13 +137,15 @@ export function composeLinePlot(spec: LinePlotSpec, engine: TextEngine): Canvas 
     for (const p of pts) shapes.push(`<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="3" fill="${s.color}"/>`);
   }
   // Legend.
-  let lx = left;
-  const ly = height - legendH + 2;
-  for (const s of spec.series) {
-    shapes.push(`<line x1="${lx}" y1="${ly + 7}" x2="${lx + 22}" y2="${ly + 7}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    c.text({ x: lx + 28, y: ly, text: s.name, size: 11, color: '#222222' });
-    lx += 28 + textWidth(s.name, 11, engine) + 24;
-  }
+  legendRows.forEach((row, r) => {
+    let lx = legendRows.length > 1 ? 20 : left;
+    const ly = height - legendH + 2 + r * (lineHeight(11) + 4);
+    for (const s of row) {
+      shapes.push(`<line x1="${lx}" y1="${ly + 7}" x2="${lx + 22}" y2="${ly + 7}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      c.text({ x: lx + 28, y: ly, text: s.name, size: 11, color: '#222222' });
+      lx += 28 + textWidth(s.name, 11, engine) + 24;
+    }
+  });
   c.svgShapes.push(...shapes);
   return c;
 }
@@ -153,6 +179,76 @@ export function accuracyPlotSpec(metrics: readonly EpochMetrics[]): LinePlotSpec
       { name: 'test accuracy', color: '#d62728', points: metrics.map((m) => [m.epoch, m.testAccuracy]) },
     ],
   };
+}
+
+/** Distinct colours for one line per layer. */
+export const LAYER_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
+
+function layerName(l: { layer: number; type: string }): string {
+  return `${l.layer} ${l.type}`;
+}
+
+/** Layer health plots (one line per layer), from metrics with `health`; file name -> spec. */
+export function healthPlotSpecs(metrics: readonly EpochMetrics[]): { name: string; spec: LinePlotSpec }[] {
+  const withHealth = metrics.filter((m) => m.health && m.health.layers.length > 0);
+  if (withHealth.length === 0) return [];
+  const last = withHealth[withHealth.length - 1].health!;
+  const weighted = last.layers.filter((l) => l.gradNorm !== undefined);
+  const relus = last.layers.filter((l) => l.deadFraction !== undefined);
+  const acts = last.layers.filter((l) => l.std !== undefined && l.type !== 'softmax' && l.type !== 'svm' && l.type !== 'regression');
+  const color = (k: number): string => LAYER_COLORS[k % LAYER_COLORS.length];
+  const trace = (key: 'gradNorm' | 'updateRatio', layer: number): [number, number][] =>
+    withHealth.flatMap((m) => m.health!.trace.filter((t) => t[key][layer] !== undefined).map((t) => [t.x, t[key][layer]] as [number, number]));
+  const perEpoch = (layer: number, f: (l: NonNullable<EpochMetrics['health']>['layers'][number]) => number | undefined): [number, number][] =>
+    withHealth.flatMap((m) => {
+      const l = m.health!.layers.find((x) => x.layer === layer);
+      const v = l ? f(l) : undefined;
+      return v === undefined ? [] : [[m.epoch, v] as [number, number]];
+    });
+  const xMax = Math.max(...withHealth.map((m) => m.epoch));
+  const out: { name: string; spec: LinePlotSpec }[] = [];
+  if (weighted.length > 0) {
+    out.push({
+      name: 'health-gradient-norm',
+      spec: {
+        title: 'Gradient norm per layer (weights)', xLabel: 'epoch', yLabel: '||mean gradient|| (log scale)', yLog: true,
+        series: weighted.map((l, k) => ({ name: layerName(l), color: color(k), points: trace('gradNorm', l.layer) })),
+      },
+    });
+    out.push({
+      name: 'health-update-ratio',
+      spec: {
+        title: 'Update-to-weight ratio per layer', xLabel: 'epoch', yLabel: '||Δw|| / ||w|| per step (log scale)', yLog: true,
+        series: [
+          ...weighted.map((l, k) => ({ name: layerName(l), color: color(k), points: trace('updateRatio', l.layer) })),
+          { name: 'healthy ≈ 1e-3', color: '#555555', dashed: true, points: [[0, 1e-3], [xMax, 1e-3]] },
+        ],
+      },
+    });
+  }
+  if (relus.length > 0) {
+    out.push({
+      name: 'health-dead-relu',
+      spec: {
+        title: 'Dead ReLU units per layer', xLabel: 'epoch', yLabel: 'fraction of units never on', yMin: 0, yMax: Math.max(0.1, ...relus.flatMap((l) => perEpoch(l.layer, (x) => x.deadFraction).map((p) => p[1] * 1.2))),
+        yFormat: (v) => `${Math.round(v * 1000) / 10}%`,
+        series: relus.map((l, k) => ({ name: layerName(l), color: color(k), points: perEpoch(l.layer, (x) => x.deadFraction) })),
+      },
+    });
+  }
+  if (acts.length > 0) {
+    out.push({
+      name: 'health-activations',
+      spec: {
+        title: 'Activation mean (dashed) and standard deviation (solid) per layer', xLabel: 'epoch', yLabel: 'value',
+        series: acts.flatMap((l, k) => [
+          { name: layerName(l), color: color(k), points: perEpoch(l.layer, (x) => x.std) },
+          { name: `${layerName(l)} mean`, color: color(k), dashed: true, noLegend: true, points: perEpoch(l.layer, (x) => x.mean) },
+        ]),
+      },
+    });
+  }
+  return out;
 }
 
 export async function renderPlotPng(spec: LinePlotSpec, engine: TextEngine): Promise<Buffer> {

@@ -14,10 +14,11 @@ import { listAnimationFiles } from './animate.js';
 import { liveScript } from './live-client.js';
 import { textEngine } from './canvas.js';
 import { EPOCH_INDEX_FILE, epochDirName, stepDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
-import { COLOUR_EXPLANATION, QUANTITY_TITLES, REPORT_EXPLANATIONS, layerNote } from './explain.js';
-import { QUANTITIES } from './grid.js';
-import { accuracyPlotSpec, lossPlotSpec, renderPlotPng } from './plots.js';
+import { COLOUR_EXPLANATION, HEALTH_EXPLANATIONS, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, healthVerdicts, layerNote, pct as explainPct, type PictureFacts } from './explain.js';
+import { QUANTITIES, type Quantity } from './grid.js';
+import { accuracyPlotSpec, healthPlotSpecs, lossPlotSpec, renderPlotPng } from './plots.js';
 import { formatNumber, type VizScaleMode } from './scale.js';
+import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
 
 /** What the trainer (or `cnnviz visualize`) tells the report about the run. */
@@ -63,6 +64,7 @@ export async function writePlots(outDir: string, metrics: readonly EpochMetrics[
     [`${PLOTS_DIR}/loss.png`, renderPlotPng(lossPlotSpec(sorted), engine)],
     [`${PLOTS_DIR}/accuracy.png`, renderPlotPng(accuracyPlotSpec(sorted), engine)],
   ];
+  for (const h of healthPlotSpecs(sorted)) files.push([`${PLOTS_DIR}/${h.name}.png`, renderPlotPng({ ...h.spec, width: 660, height: 420 }, engine)]);
   await Promise.all(files.map(async ([rel, png]) => writeFileAtomic(join(outDir, rel), await png)));
   return files.map(([rel]) => rel);
 }
@@ -92,11 +94,11 @@ export async function listSteps(outDir: string): Promise<number[]> {
   return steps.filter((s) => s >= 0).sort((a, b) => a - b);
 }
 
-/** Section id and label of an epoch's or a step's pictures. */
-function moment(s: EpochVizSummary): { id: string; label: string; short: string } {
+/** Section id and labels of an epoch's or a step's pictures. */
+function moment(s: EpochVizSummary): { id: string; prefix: string; label: string; short: string } {
   return s.step === undefined
-    ? { id: `epoch-${s.epoch}`, label: `epoch ${s.epoch}`, short: `${s.epoch}` }
-    : { id: `step-${s.step}`, label: `step ${s.step} (epoch ${s.epoch + 1})`, short: `s${s.step}` };
+    ? { id: `epoch-${s.epoch}`, prefix: `e${s.epoch}`, label: `epoch ${s.epoch}`, short: `${s.epoch}` }
+    : { id: `step-${s.step}`, prefix: `s${s.step}`, label: `step ${s.step} (epoch ${s.epoch + 1})`, short: `s${s.step}` };
 }
 
 /** Epoch numbers with an epoch-NNN/epoch.json in outDir, ascending. */
@@ -165,7 +167,18 @@ td.l, th.l { text-align: left; }
 .js .epoch.shown { display: block; }
 .layer { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 14px; margin: 14px 0; }
 .layer .facts { margin: 6px 0 10px; }
-.pics { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 14px; }
+.pics { display: block; }
+.layer p.what { margin: 4px 0 8px; }
+.pics figure { margin: 18px 0 6px; border-top: 1px solid var(--line); padding-top: 10px; }
+.pics figure.nopic { background: #f4f6fa; padding: 8px 12px; border-radius: 4px; }
+p.explain-q { margin: 0 0 4px; max-width: 1100px; }
+.side { display: flex; flex-wrap: wrap; gap: 0 24px; align-items: flex-start; }
+.side > figure { flex: 0 1 auto; min-width: 0; max-width: 100%; }
+.side p.explain-q { max-width: 660px; }
+p.numbers { margin: 0 0 6px; font-size: 13px; color: var(--muted); }
+/* Pictures show at their drawn size (1 image px = 1 CSS px), so their text stays readable; wider ones scroll. */
+.scroll { overflow-x: auto; }
+.scroll img { max-width: none; }
 figure { margin: 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); background: #fff; display: block; }
 figcaption { font-size: 13px; color: var(--muted); margin-top: 4px; }
@@ -174,8 +187,13 @@ figcaption b { color: var(--fg); }
 .ok { color: #1a7f37; font-weight: 600; }
 .bad { color: #c62828; font-weight: 600; }
 .confusion td { min-width: 42px; }
+.healthgrid { display: flex; flex-wrap: wrap; gap: 10px 20px; }
+.healthgrid figure { flex: 0 1 660px; }
+.healthgrid img { max-width: 100%; }
 .confusion td.diag { font-weight: 700; outline: 1px solid #555; }
-.anims { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 14px; }
+.anims { display: block; }
+.anims figure { margin: 14px 0; overflow-x: auto; }
+.anims figure img { max-width: none; }
 `;
 
 const JS = `
@@ -208,6 +226,24 @@ function pct(v: number): string {
 
 function shape(s: readonly number[]): string {
   return s.join(' × ');
+}
+
+/** Layer health: the four plots, each with its plain-words reading, and the latest epoch's numbers. */
+async function healthHtml(metrics: readonly EpochMetrics[], files: Files): Promise<string> {
+  const last = [...metrics].sort((a, b) => a.epoch - b.epoch).filter((m) => m.health).pop();
+  if (!last?.health) return '';
+  const parts = ['<h2 id="health">Layer health over training</h2>',
+    `<p class="explain-q">The CS231n checklist, measured while training: gradient norm and update-to-weight ratio on every step (averaged over tenths of an epoch), activation statistics and dead ReLUs on ${last.health.subsetImages} fixed test images at the end of each epoch. All numbers are in metrics.jsonl (field <code>health</code>).</p>`];
+  const figs: string[] = [];
+  for (const h of HEALTH_EXPLANATIONS) {
+    const f = `${PLOTS_DIR}/${h.plot}.png`;
+    if (!(await files.exists(f))) continue;
+    figs.push(`<figure class="health"><p class="explain-q"><b>${esc(h.title)}.</b> ${esc(h.what)} <b>Healthy:</b> ${esc(h.healthy)} <b>A problem:</b> ${esc(h.problem)}</p><a href="${url(f)}"><img src="${url(f)}" alt="${esc(h.title)}"></a></figure>`);
+  }
+  parts.push(`<div class="healthgrid">${figs.join('\n')}</div>`);
+  const rows = healthVerdicts(last.health).map((v) => `<tr><td class="l">${esc(v.layer)}</td><td>${v.gradNorm}</td><td>${v.updateRatio}</td><td>${v.mean}</td><td>${v.std}</td><td>${v.dead}</td><td class="l">${esc(v.verdict)}</td></tr>`);
+  parts.push(`<p>Epoch ${last.epoch}, per layer:</p><table class="healthtable"><thead><tr><th class="l">layer</th><th>gradient norm</th><th>update / weight</th><th>activation mean</th><th>activation std</th><th>dead ReLUs</th><th class="l">reading</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+  return parts.join('\n');
 }
 
 function metricsTable(metrics: readonly EpochMetrics[]): string {
@@ -262,7 +298,41 @@ function probeTable(preds: ProbePrediction[], scoreKind: 'probability' | 'score'
   return `<table><thead><tr><th>row</th><th>test index</th><th class="l">true class</th><th class="l">1st</th><th class="l">2nd</th><th class="l">3rd</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
-async function layerHtml(layer: LayerVizSummary, files: Files, at: { id: string; label: string }): Promise<string> {
+/** The measured facts about a layer's neighbours that its explanations mention. */
+function pictureFacts(layers: readonly LayerVizSummary[], i: number, q: Quantity): PictureFacts {
+  const l = layers[i];
+  const key = (x: LayerVizSummary): string => explanationKey(x.type, x.explain);
+  const prev = layers[i - 1];
+  const next = layers[i + 1];
+  return {
+    zeroFraction: l.ranges[q]?.zeroFraction,
+    ...(prev ? { prev: { key: key(prev), index: prev.index, actGradZeroFraction: prev.ranges['activation-gradients']?.zeroFraction, actZeroFraction: prev.ranges.activations?.zeroFraction } } : {}),
+    ...(next ? { next: { key: key(next), index: next.index, actGradZeroFraction: next.ranges['activation-gradients']?.zeroFraction } } : {}),
+  };
+}
+
+/** The numbers under a picture: range, zero fraction, scale and clipped count. */
+function pictureNumbers(layer: LayerVizSummary, q: Quantity): string {
+  const r = layer.ranges[q];
+  if (!r) return '';
+  const parts = [`min ${formatNumber(r.min)}`, `max ${formatNumber(r.max)}`, `mean ${formatNumber(r.mean)}`, `std ${formatNumber(r.std)}`, `<b>exactly zero: ${explainPct(r.zeroFraction)}</b>`];
+  const sc = layer.scales?.[q];
+  if (sc && sc.scale > 0) parts.push(`colour scale s = ${formatNumber(sc.scale)}${sc.clipped > 0 ? `, ${sc.clipped.toLocaleString('en-US')} of ${sc.count.toLocaleString('en-US')} values beyond s (drawn in the end colour)` : ''}`);
+  return parts.join(' · ');
+}
+
+function patchesFigure(layer: LayerVizSummary, key: string, png: string, subset: number, epoch: number): string {
+  const which = key === 'conv'
+    ? 'Row k belongs to filter k on the left: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.'
+    : key === 'pool'
+      ? 'A pooled channel responds to the same things as the ReLU channel below it, over a slightly larger patch.'
+      : 'A ReLU is monotonic, so its channels rank images as the conv below does (except channels that never fire: their patches show values of 0).';
+  return `<figure class="patches" data-quantity="top-patches"><p class="explain-q"><b>What each channel responds to.</b> For every channel, the 9 patches of the ${subset} fixed test images that excite it most (best first, its value under each), cropped to the channel\u2019s receptive field: the image pixels its output depends on. ${esc(which)}</p><div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="layer ${layer.index} top patches epoch ${epoch}"></a></div></figure>`;
+}
+
+async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number, at = { prefix: `e${epoch}`, label: `epoch ${epoch}` }): Promise<string> {
+  const layer = layers[li];
+  const key = explanationKey(layer.type, layer.explain);
   const facts: string[] = [
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
     `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
@@ -275,31 +345,52 @@ async function layerHtml(layer: LayerVizSummary, files: Files, at: { id: string;
     .join('');
   const figs: string[] = [];
   for (const q of QUANTITIES) {
+    const reason = layer.noPicture?.[q];
+    if (reason) {
+      figs.push(`<figure class="nopic" data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(reason)}</p></figure>`);
+      continue;
+    }
     const f = layer.files[q];
     if (!f || !(await files.exists(f))) continue;
-    const explain = layer.index === 0 && q === 'activation-gradients'
-      ? 'd(loss)/d(input pixels): a saliency map, showing which pixels the loss is sensitive to. Beside each image: the gradient in colour (grey = 0) and its size (black = 0).'
-      : REPORT_EXPLANATIONS[q];
-    figs.push(
-      `<figure><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} ${esc(at.label)}"></a><figcaption><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</figcaption></figure>`,
-    );
+    const explain = explainPicture(key, q, pictureFacts(layers, li, q));
+    const fig = `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} ${esc(at.label)}"></a></div></figure>`;
+    // What each channel responds to: beside the filters (conv), or after the activations (ReLU, pool).
+    const p = layer.patches;
+    const besideThis = p && (q === 'weights' || (q === 'activations' && !layer.weightShape));
+    if (p && besideThis && (await files.exists(p.png))) {
+      figs.push(`<div class="side">${fig}${patchesFigure(layer, key, p.png, p.subsetImages, epoch)}</div>`);
+    } else {
+      figs.push(fig);
+    }
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
-  const note = layerNote(layer.explain ?? layer.type);
-  return `<article class="layer" id="${at.id}-l${layer.index}">
+  const note = layerNote(key);
+  return `<article class="layer" id="${at.prefix}-l${layer.index}" data-kind="${esc(key)}">
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
-${note ? `<p class="muted">${esc(note)}</p>` : ''}
+${note ? `<p class="what">${esc(note)}</p>` : ''}
 <div class="facts"><table>${facts.join('')}</table>
 <table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
 <div class="pics">${figs.join('\n')}</div>
 </article>`;
 }
 
+/** The walkthrough section: the answers to "what is the ReLU's / the pool's gradient" on one image. */
+function walkthroughHtml(png: string, d: WalkthroughData, epoch: number): string {
+  const z = d.zeroFractions;
+  const L = d.layers;
+  return `<section class="walkthrough" id="e${epoch}-walkthrough">
+<h3>Walkthrough: one image through conv → ReLU → pool, forward and backward</h3>
+<p class="explain-q">Probe image ${d.row}, channels ${d.channels.join(', ')}. <b>Forward</b>: the conv (layer ${L.conv}) outputs a signed map; the ReLU (layer ${L.relu}) keeps the positive values and sets the rest to 0 (it was off at <b>${explainPct(z.reluActivations)}</b> of this image’s positions); the max pool (layer ${L.pool}) keeps only the largest value of each window, the <i>winner</i> (${explainPct(d.winnerFraction)} of positions win).</p>
+<p class="explain-q"><b>Backward</b>, right to left: the gradient arriving at the pool’s output, d(loss)/d(pool output), is dense (<b>${explainPct(z.poolOutputGradient)}</b> zeros). The pool sends each of those values to its window’s winner and 0 to the other positions, so the <b>ReLU’s activation gradient</b>, d(loss)/d(ReLU output), is sparse: <b>${explainPct(z.reluOutputGradient)}</b> exactly zero. The ReLU passes that gradient only where it fired (its derivative is 1 for x &gt; 0 and 0 otherwise), so the <b>conv’s activation gradient</b> is zero at those positions too: <b>${explainPct(z.convOutputGradient)}</b> zeros. The conv’s weight gradient sums input patches weighted by exactly this sparse map.</p>
+<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough epoch ${epoch}"></a></div>
+</section>`;
+}
+
 async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files): Promise<string> {
   const e = summary.epoch;
   const at = moment(summary);
   const isStep = summary.step !== undefined;
-  const heading = isStep ? `Step ${summary.step} <span class="muted">(during epoch ${e + 1}: pictures drawn while training, --viz-steps)</span>` : `Epoch ${e}`;
+  const heading = isStep ? `Step ${summary.step} <span class="muted">(during epoch ${e + 1}: drawn while training, --viz-steps)</span>` : `Epoch ${e}`;
   const parts: string[] = [`<section class="epoch" id="${at.id}">`, `<h2>${heading}</h2>`];
   const m = isStep ? undefined : run.metrics.find((x) => x.epoch === e);
   if (m) {
@@ -307,11 +398,18 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
   }
   parts.push(`<p class="muted">Colour scale of these pictures: <b>${esc(summary.scaleMode)}</b>.</p>`);
   // Probe.
-  parts.push('<h3>Probe images and predictions</h3>');
-  parts.push('<p class="muted">The same test images every epoch; every picture below has one row per probe image, in this order.</p>');
   const probe = summary.probe;
+  const user = probe.userImage;
+  if (user) {
+    const label = probe.predictions[0]?.labelName ?? '';
+    parts.push('<h3>Your image and the prediction</h3>');
+    parts.push(`<p class="explain-q">${esc(user.file)}, ${user.width}\u00d7${user.height} px${user.width === 32 && user.height === 32 ? '' : ', resized (stretched, not cropped) to the network\u2019s input size: that small picture is what every layer below sees'}. There is no true label: the loss, and so every gradient below, is measured against <b>${esc(label)}</b> (${user.labelFrom === 'option' ? 'the class you gave with --label' : 'the network\u2019s own prediction; choose another with --label'}).</p>`);
+  } else {
+    parts.push('<h3>Probe images and predictions</h3>');
+    parts.push('<p class="muted">The same test images every epoch; every picture below has one row per probe image, in this order.</p>');
+  }
   if (probe.png && (await files.exists(probe.png))) parts.push(`<p class="probe"><a href="${url(probe.png)}"><img src="${url(probe.png)}" loading="lazy" alt="probe images ${esc(at.label)}"></a></p>`);
-  if (probe.predictions.length > 0) parts.push(probeTable(probe.predictions, probe.scoreKind));
+  if (probe.predictions.length > 0 && !user) parts.push(probeTable(probe.predictions, probe.scoreKind));
   if (await files.exists(probe.json)) parts.push(`<p><a href="${url(probe.json)}">probe.json</a></p>`);
   // Confusion matrix.
   const conf = isStep ? undefined : run.confusion?.find((c) => c.epoch === e);
@@ -319,8 +417,10 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
     parts.push(`<h3>Test-set confusion matrix, epoch ${e}</h3>`);
     parts.push(confusionTable(conf.matrix, run.classNames));
   }
+  const walk = summary.walkthrough;
+  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e));
   parts.push('<h3>Layers</h3>');
-  for (const layer of summary.layers) parts.push(await layerHtml(layer, files, at));
+  for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
   parts.push('</section>');
   return parts.join('\n');
 }
@@ -349,7 +449,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${epochCount} epoch${epochCount === 1 ? '' : 's'}${stepSummaries.length ? ` and ${stepSummaries.length} step${stepSummaries.length === 1 ? '' : 's'}` : ''} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
+  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -371,10 +471,19 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   }
   body.push(plots.length ? `<div class="plots">${plots.join('')}</div>` : '<p class="muted">No finished epochs yet.</p>');
   body.push(metricsTable(run.metrics));
+  body.push(await healthHtml(run.metrics, files));
   const latestConf = [...(run.confusion ?? [])].sort((a, b) => b.epoch - a.epoch)[0];
   if (latestConf && !summaries.some((s) => s.epoch === latestConf.epoch)) {
     body.push(`<h3>Test-set confusion matrix, epoch ${latestConf.epoch}</h3>`);
     body.push(confusionTable(latestConf.matrix, run.classNames));
+  }
+
+  if (summaries.length > 0) {
+    body.push('<h2 id="epochs">Pictures by epoch</h2>');
+    body.push(
+      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="${moment(s).id}">${esc(moment(s).label)}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#${moment(s).id}">${moment(s).short}</a>`).join(' ')}</div>`,
+    );
+    for (const s of summaries) body.push(await epochHtml(s, run, files));
   }
 
   if (animations.length > 0) {
@@ -387,14 +496,6 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     }
     body.push(`<div class="anims">${figs.join('\n')}</div>`);
   }
-  if (summaries.length > 0) {
-    body.push('<h2 id="epochs">Pictures by epoch</h2>');
-    body.push(
-      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="${moment(s).id}">${esc(moment(s).label)}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#${moment(s).id}">${moment(s).short}</a>`).join(' ')}</div>`,
-    );
-    for (const s of summaries) body.push(await epochHtml(s, run, files));
-  }
-
   body.push('</main><footer><p class="muted">Written by cnnviz. This page needs no server: open it from the file system.</p></footer>');
 
   const html = `<!doctype html>

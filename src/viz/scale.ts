@@ -7,14 +7,22 @@
  * - Non-negative quantities (ReLU/pool outputs, probabilities) use the sequential map on [0, s] with
  *   s = max x.
  * Scale modes (`--viz-scale`):
- * - `layer` (default, as ConvNetJS): one s for the whole picture;
+ * - `robust` (default): one s for the whole picture, s = the 99.5th percentile of |x| (of x for
+ *   non-negative maps), so that a handful of outliers does not wash the picture out; the values beyond s
+ *   are drawn in the end colours and counted on the picture. Zero stays the middle colour. Pictures of
+ *   fewer than ROBUST_MIN_VALUES values (fc cells with printed numbers) use the maximum;
+ * - `layer` (as ConvNetJS): one s for the whole picture, s = max |x|;
  * - `map`: every tile (one map / one filter) its own s, printed under the tile;
  * - `run`: s fixed from the first epoch the picture was drawn and kept for later epochs (pictures are
  *   comparable across epochs; values beyond s clip and the caption says how many).
  */
 
-export type VizScaleMode = 'map' | 'layer' | 'run';
-export const VIZ_SCALE_MODES: readonly VizScaleMode[] = ['map', 'layer', 'run'];
+export type VizScaleMode = 'robust' | 'map' | 'layer' | 'run';
+export const VIZ_SCALE_MODES: readonly VizScaleMode[] = ['robust', 'map', 'layer', 'run'];
+/** The percentile of |value| the robust scale uses. */
+export const ROBUST_PERCENTILE = 99.5;
+/** Pictures with fewer values than this use the maximum even in robust mode (every value is readable). */
+export const ROBUST_MIN_VALUES = 400;
 
 /** Which map a picture uses. `signed-rgb`: each RGB channel as 0.5 + v/(2s) (grey = 0). */
 export type ColorMapKind = 'diverging' | 'sequential' | 'signed-rgb' | 'image';
@@ -128,6 +136,26 @@ export function maxPositive(data: ArrayLike<number>, start = 0, end = data.lengt
 /** The natural scale of a range of values for a colour map kind. */
 export function naturalScale(kind: ColorMapKind, data: ArrayLike<number>, start = 0, end = data.length): number {
   return kind === 'sequential' ? maxPositive(data, start, end) : maxAbs(data, start, end);
+}
+
+/**
+ * The robust scale: the ROBUST_PERCENTILE-th percentile of |x| (diverging, signed-rgb) or of max(x, 0)
+ * (sequential) over the finite values, i.e. the value below which 99.5% of them lie (nearest rank).
+ * Falls back to the natural scale (the maximum) for small pictures and when the percentile is 0
+ * (more than 99.5% zeros), so a non-zero picture never gets s = 0.
+ */
+export function robustScale(kind: ColorMapKind, data: ArrayLike<number>, start = 0, end = data.length): number {
+  const natural = naturalScale(kind, data, start, end);
+  const vals: number[] = [];
+  for (let i = start; i < end; i++) {
+    const v = data[i];
+    if (!Number.isFinite(v)) continue;
+    vals.push(kind === 'sequential' ? Math.max(v, 0) : Math.abs(v));
+  }
+  if (vals.length < ROBUST_MIN_VALUES) return natural;
+  const a = Float64Array.from(vals).sort();
+  const s = a[Math.max(0, Math.ceil((ROBUST_PERCENTILE / 100) * a.length) - 1)];
+  return s > 0 ? s : natural;
 }
 
 /** How many values of data[start, end) fall outside the range the map shows (they are clipped). */

@@ -41,6 +41,8 @@ export interface LayerProbe {
   weights?: { data: Float32Array; shape: [number, number, number, number] };
   /** d(loss)/d(weights) from the probe pass, same shape as weights.data. */
   weightGrads?: Float32Array;
+  /** Window geometry of layers that slide a window (conv, pool): for pool winners and receptive fields. */
+  window?: { kernelH: number; kernelW: number; stride: number; pad: number; max?: boolean };
   /** Biases and their gradients (for stats only). */
   biases?: Float32Array;
   biasGrads?: Float32Array;
@@ -58,6 +60,48 @@ export interface ProbeResult {
   images: Uint8Array;
   imageShape: [number, number, number];
   layers: LayerProbe[];
+  /** Set when the probe is the user's own image (`visualize --image`) rather than test images. */
+  userImage?: UserImageInfo;
+}
+
+export interface UserImageInfo {
+  /** File name as given. */
+  file: string;
+  /** Its size before it was resized to the network input. */
+  width: number;
+  height: number;
+  /** Where the class the loss is measured against came from: --label, or the network's own prediction. */
+  labelFrom: 'option' | 'prediction';
+}
+
+/** One layer's health in an epoch (one entry of metrics.jsonl's `health.layers`). */
+export interface LayerHealth {
+  layer: number;
+  type: string;
+  /** Mean over the epoch's steps of ||mean gradient of the weights||. Layers with weights only. */
+  gradNorm?: number;
+  /** Mean over the epoch's steps of ||Δw|| / ||w||. Layers with weights only. */
+  updateRatio?: number;
+  /** Activation mean and standard deviation over the fixed test subset, end of epoch. */
+  mean?: number;
+  std?: number;
+  /** ReLU layers: fraction of units zero for every image of the subset, end of epoch. */
+  deadFraction?: number;
+}
+
+export interface HealthTracePoint {
+  /** Fractional epoch at the end of the segment (1.0 = end of the first epoch). */
+  x: number;
+  gradNorm: Record<string, number>;
+  updateRatio: Record<string, number>;
+}
+
+export interface EpochHealth {
+  layers: LayerHealth[];
+  /** Within-epoch segments: per layer (key = layer index) the segment's means. */
+  trace: HealthTracePoint[];
+  /** Size of the test subset the activation numbers come from. */
+  subsetImages: number;
 }
 
 /** Per-epoch metrics as the trainer records them (also one line of metrics.jsonl). */
@@ -71,4 +115,6 @@ export interface EpochMetrics {
   testLoss: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Layer health (gradient norm, update/weight ratio, activation mean/std, dead ReLUs). */
+  health?: EpochHealth;
 }

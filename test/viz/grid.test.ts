@@ -32,11 +32,12 @@ describe('grid pixel size follows from the layer shape and the layout rules', ()
     ['input 3x32x32 activations (one colour tile per image)', info({ index: 0, type: 'input', outShape: [3, 32, 32] }), 'activations', 2, 64 + 4, 8 * 64 + 9 * 2],
     ['input 3x32x32 gradients (image, gradient, magnitude)', info({ index: 0, type: 'input', outShape: [3, 32, 32] }), 'activation-gradients', 2, 3 * 64 + 4 * 2, 8 * 64 + 9 * 2],
     // Colour filters: 8 per row, tiles at least 80 px.
-    ['first conv weights 16x3x5x5 (one colour tile per filter)', info({ outShape: [16, 32, 32], weightShape: [16, 3, 5, 5], inputIsImage: true }), 'weights', 16, 8 * 80 + 9 * 2, 2 * 80 + 3 * 2],
+    ['first conv weights 16x3x5x5 (one colour tile per filter)', info({ outShape: [16, 32, 32], weightShape: [16, 3, 5, 5], inputIsImage: true }), 'weights', 16, 8 * 80 + 9 * 2, 2 * (80 + 17) + 3 * 2], // + a label strip: each filter numbered,
     ['deeper conv weights 20x16x5x5 (row per filter)', info({ outShape: [20, 16, 16], weightShape: [20, 16, 5, 5] }), 'weights', 10, 16 * 50 + 17 * 2, 20 * 50 + 21 * 2],
     ['fc weights 10x20x4x4 (row per unit, tile per input channel)', info({ type: 'fc', index: 10, outShape: [10, 1, 1], weightShape: [10, 20, 4, 4], weightLayout: 'units' }), 'weights', 12, 20 * 48 + 21 * 2, 10 * 48 + 11 * 2],
-    ['wide conv 64x32x32 (zoom lowered to fit 2000 px, not below 1)', info({ outShape: [64, 32, 32] }), 'activations', 1, 64 * 32 + 65 * 2, 8 * 32 + 9 * 2],
-    ['conv 40x16x16 (zoom 3 -> 2 to fit)', info({ outShape: [40, 16, 16] }), 'activations', 2, 40 * 32 + 41 * 2, 8 * 32 + 9 * 2],
+    ['wide conv 64x32x32 (zoom lowered to fit 1200 px, not below 1)', info({ outShape: [64, 32, 32] }), 'activations', 1, 64 * 32 + 65 * 2, 8 * 32 + 9 * 2],
+    ['conv 40x16x16 (zoom 3 -> 1 to fit 1200 px)', info({ outShape: [40, 16, 16] }), 'activations', 1, 40 * 16 + 41 * 2, 8 * 16 + 9 * 2],
+    ['conv 20x16x16 (zoom 3 fits 1200 px)', info({ outShape: [20, 16, 16] }), 'activations', 3, 20 * 48 + 21 * 2, 8 * 48 + 9 * 2],
   ];
   for (const [name, inf, q, zoom, w, h] of cases) {
     it(name, () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import sharp from 'sharp';
+import { CIFAR10_CLASS_NAMES } from '../../data/cifar10.js';
 import { fillLookupTable, SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
 import { assertFiniteParams } from '../../nn/finite.js';
@@ -8,6 +9,7 @@ import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { lossOf } from '../../nn/spec.js';
 import { byteSize } from '../options.js';
 import { errorMessage, UserError } from '../../util/errors.js';
+import { wholeNumber } from '../options.js';
 
 /**
  * Read an image file (PNG, JPEG, anything sharp reads) as the network's input: resized to its width
@@ -18,11 +20,14 @@ export async function readImageAsInput(
   path: string,
   shape: [number, number, number],
   pre: Preprocessing,
-): Promise<{ input: Float32Array; raw: Uint8Array }> {
+): Promise<{ input: Float32Array; raw: Uint8Array; originalSize: [number, number] }> {
   const [c, h, w] = shape;
   if (c !== 1 && c !== 3) throw new UserError(`the network takes ${c}-channel images; only 1 (grey) or 3 (RGB) channels can be read from an image file`);
   let data: Buffer;
+  let originalSize: [number, number] = [w, h];
   try {
+    const meta = await sharp(path).metadata();
+    if (meta.width && meta.height) originalSize = [meta.width, meta.height];
     let img = sharp(path).resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).removeAlpha();
     if (c === 1) img = img.greyscale();
     data = (await img.raw().toBuffer({ resolveWithObject: true })).data;
@@ -40,7 +45,13 @@ export async function readImageAsInput(
       input[ch * h * w + p] = lut[ch * 256 + v];
     }
   }
-  return { input, raw };
+  return { input, raw, originalSize };
+}
+
+/** The class names of a model: its snapshot's, else CIFAR-10's for a 10-class network, else "class k". */
+export function modelClassNames(snapshotNames: string[] | undefined, classes: number): string[] {
+  if (snapshotNames && snapshotNames.length === classes) return snapshotNames;
+  return classes === CIFAR10_CLASS_NAMES.length ? [...CIFAR10_CLASS_NAMES] : Array.from({ length: classes }, (_, i) => `class ${i}`);
 }
 
 export function registerPredict(program: Command): void {
@@ -50,7 +61,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint or a ConvNetJS snapshot (a bare spec or preset gives an untrained network)')
     .requiredOption('--image <png|jpg>', 'the image to classify (resized to the network input)')
     .option('--json', 'print {"probabilities": [...], "label": k} on stdout, probabilities in class order')
-    .option('--top <k>', 'how many classes to list (text output)', (v) => Number(v), 10)
+    .option('--top <k>', 'how many classes to list (text output)', wholeNumber(1), 10)
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .action(async (opts: { model: string; image: string; json?: boolean; top: number; maxMemory?: number }) => {
       setMemoryLimit(opts.maxMemory);
@@ -67,18 +78,18 @@ export function registerPredict(program: Command): void {
       const probabilities = Array.from(out.subarray(0, k));
       let label = 0;
       for (let i = 1; i < k; i++) if (probabilities[i] > probabilities[label]) label = i;
-      const names = model.snapshot?.classNames;
+      const names = modelClassNames(model.snapshot?.classNames, k);
       if (opts.json) {
         const result: Record<string, unknown> = { probabilities, label };
-        if (names) result.className = names[label];
+        result.className = names[label];
         process.stdout.write(`${JSON.stringify(result)}\n`);
         return;
       }
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; these are the predictions of a freshly initialised network\n`);
-      const order = probabilities.map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0]).slice(0, Math.max(1, opts.top));
+      const order = probabilities.map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0]).slice(0, opts.top);
       const isProb = lossOf(model.spec).probabilities;
       for (const [p, i] of order) {
-        const name = names?.[i] ?? `class ${i}`;
+        const name = names[i];
         process.stdout.write(`${name.padEnd(12)} ${isProb ? `${(100 * p).toFixed(2).padStart(6)}%` : p.toFixed(4)}\n`);
       }
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { CIFAR10_CLASS_NAMES, CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
+import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
 import { SCALE } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
@@ -16,43 +17,59 @@ import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
 import { byteSize, seedNumber, wholeNumber } from '../options.js';
-import { readImageAsInput } from './predict.js';
+import { modelClassNames, readImageAsInput } from './predict.js';
 import { formatSummary } from '../../nn/summary.js';
 
 interface VisualizeOptions {
   model: string;
   image?: string;
-  label?: number;
+  label?: string;
   data?: string;
   download: boolean;
   probe?: string;
   probeCount: number;
   seed: number;
-  out: string;
+  out?: string;
   vizScale: VizScaleMode;
   maxMemory?: number;
 }
 
+/** `--label`: a class number or a class name (case-insensitive). */
+export function parseClassLabel(value: string, classNames: readonly string[]): number {
+  const v = value.trim();
+  const byName = classNames.findIndex((n) => n.toLowerCase() === v.toLowerCase());
+  if (byName >= 0) return byName;
+  const k = Number(v);
+  if (v !== '' && Number.isInteger(k) && k >= 0 && k < classNames.length) return k;
+  throw new UserError(`--label "${value}": not a class of this network; use a number 0..${classNames.length - 1} or one of ${classNames.join(', ')}`);
+}
+
+/** The CIFAR-10 folder a checkpoint was trained on (its run configuration), when it still exists. */
+function recordedDataDir(config: Record<string, unknown> | undefined): string | undefined {
+  const d = config?.data;
+  return typeof d === 'string' && d !== '' && existsSync(d) ? d : undefined;
+}
 
 export function registerVisualize(program: Command): void {
   program
     .command('visualize')
     .description("draw every layer's pictures and the report for a saved network, on test images or on your own image")
     .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint or a ConvNetJS snapshot')
-    .requiredOption('--out <dir>', 'output folder for the pictures and index.html')
+    .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)')
     .option('--image <png|jpg>', 'visualise this image instead of CIFAR-10 test images')
-    .option('--label <k>', 'with --image: the class the loss (and so every gradient) is measured against (default: the predicted class)', wholeNumber(0))
-    .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: data/cifar-10-batches-bin)')
+    .option('--label <class>', 'with --image: the class (number or name) the loss, and so every gradient, is measured against (default: the predicted class)')
+    .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)')
     .option('--no-download', 'never download CIFAR-10')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
     .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), DEFAULT_PROBE_COUNT)
     .option('--seed <n>', 'seed that chooses the probe images (0 to 4294967295)', seedNumber, 1)
-    .option('--viz-scale <mode>', 'colour scale: map, layer or run', 'layer')
+    .option('--viz-scale <mode>', 'colour scale: robust, map, layer or run', 'robust')
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .action(async (opts: VisualizeOptions) => {
       if (!VIZ_SCALE_MODES.includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       setMemoryLimit(opts.maxMemory);
-      ensureWritableDir(opts.out, '--out');
+      const outDir = opts.out ?? join('out', `visualize-${basename(opts.model).replace(/\.json$/i, '')}${opts.image ? `-${basename(opts.image).replace(/\.[a-z0-9]+$/i, '')}` : ''}`);
+      ensureWritableDir(outDir, '--out');
       const model = loadModel(opts.model);
       if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
       const probeCount = opts.image ? 1 : opts.probe ? parseProbeIndices(opts.probe).length : opts.probeCount;
@@ -61,26 +78,30 @@ export function registerVisualize(program: Command): void {
       const net = networkFor(model, opts.seed);
       const pre = model.snapshot?.preprocessing ?? SCALE;
       const classes = net.outputSize;
-      let classNames = model.snapshot?.classNames ?? (classes === CIFAR10_CLASS_NAMES.length ? [...CIFAR10_CLASS_NAMES] : Array.from({ length: classes }, (_, i) => `class ${i}`));
+      let classNames = modelClassNames(model.snapshot?.classNames, classes);
+      if (opts.label !== undefined && !opts.image) throw new UserError('--label applies only with --image (test images have their true labels)');
       let probe;
       if (opts.image) {
-        const { input, raw } = await readImageAsInput(opts.image, net.inputShape, pre);
+        const given = opts.label !== undefined ? parseClassLabel(opts.label, classNames) : undefined;
+        const { input, raw, originalSize } = await readImageAsInput(opts.image, net.inputShape, pre);
         const out = net.forward(input, 1, evalContext(net));
-        const label = opts.label ?? argmaxRow(out, 0, classes);
-        if (label >= classes) throw new UserError(`--label ${label}: the network has ${classes} classes (0..${classes - 1})`);
+        const label = given ?? argmaxRow(out, 0, classes);
         probe = runProbe(net, input, Int32Array.of(label), raw, [0]);
+        probe.userImage = { file: opts.image, width: originalSize[0], height: originalSize[1], labelFrom: given !== undefined ? 'option' : 'prediction' };
       } else {
         assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
-        const dir = await ensureCifar10(opts.data, { noDownload: !opts.download, log: (m) => process.stderr.write(`${m}\n`) });
+        const dataDir = opts.data ?? recordedDataDir(model.snapshot?.training?.config);
+        const dir = await ensureCifar10(dataDir, { noDownload: !opts.download, log: (m) => process.stderr.write(`${m}\n`) });
         const data = await loadCifar10(dir, { trainLimit: 0 });
         classNames = model.snapshot?.classNames ?? data.classNames;
         const indices = chooseProbe(data.test.count, opts.seed, opts.probeCount, opts.probe ? parseProbeIndices(opts.probe) : undefined);
         probe = probeSplit(net, data.test, indices, pre);
       }
       const epoch = model.snapshot?.training?.epoch ?? 0;
-      await writeEpochViz(opts.out, epoch, probe, { scale: opts.vizScale, classNames });
+      // One epoch only: animations would have a single frame, so none are written.
+      await writeEpochViz(outDir, epoch, probe, { scale: opts.vizScale, classNames, animations: 'none' });
       const metrics = (model.snapshot?.training?.metrics ?? []) as Parameters<typeof writeReport>[1]['metrics'];
-      await writeReport(opts.out, {
+      await writeReport(outDir, {
         name: `${basename(opts.model)}${opts.image ? ` on ${basename(opts.image)}` : ''}`,
         model: formatSummary(model.spec),
         classNames,
@@ -88,6 +109,6 @@ export function registerVisualize(program: Command): void {
         details: { model: opts.model, source: opts.image ?? 'CIFAR-10 test images', epoch },
         scaleMode: opts.vizScale,
       });
-      process.stdout.write(`${join(opts.out, 'index.html')}\n`);
+      process.stdout.write(`${join(outDir, 'index.html')}\n`);
     });
 }
