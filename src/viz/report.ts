@@ -375,14 +375,14 @@ ${note ? `<p class="what">${esc(note)}</p>` : ''}
 }
 
 /** The walkthrough section: the answers to "what is the ReLU's / the pool's gradient" on one image. */
-function walkthroughHtml(png: string, d: WalkthroughData, epoch: number): string {
+function walkthroughHtml(png: string, d: WalkthroughData, epoch: number, prefix = `e${epoch}`, label = `epoch ${epoch}`): string {
   const z = d.zeroFractions;
   const L = d.layers;
-  return `<section class="walkthrough" id="e${epoch}-walkthrough">
+  return `<section class="walkthrough" id="${prefix}-walkthrough">
 <h3>Walkthrough: one image through conv → ReLU → pool, forward and backward</h3>
 <p class="explain-q">Probe image ${d.row}, channels ${d.channels.join(', ')}. <b>Forward</b>: the conv (layer ${L.conv}) outputs a signed map; the ReLU (layer ${L.relu}) keeps the positive values and sets the rest to 0 (it was off at <b>${explainPct(z.reluActivations)}</b> of this image’s positions); the max pool (layer ${L.pool}) keeps only the largest value of each window, the <i>winner</i> (${explainPct(d.winnerFraction)} of positions win).</p>
 <p class="explain-q"><b>Backward</b>, right to left: the gradient arriving at the pool’s output, d(loss)/d(pool output), is dense (<b>${explainPct(z.poolOutputGradient)}</b> zeros). The pool sends each of those values to its window’s winner and 0 to the other positions, so the <b>ReLU’s activation gradient</b>, d(loss)/d(ReLU output), is sparse: <b>${explainPct(z.reluOutputGradient)}</b> exactly zero. The ReLU passes that gradient only where it fired (its derivative is 1 for x &gt; 0 and 0 otherwise), so the <b>conv’s activation gradient</b> is zero at those positions too: <b>${explainPct(z.convOutputGradient)}</b> zeros. The conv’s weight gradient sums input patches weighted by exactly this sparse map.</p>
-<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough epoch ${epoch}"></a></div>
+<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough ${esc(label)}"></a></div>
 </section>`;
 }
 
@@ -418,7 +418,7 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
     parts.push(confusionTable(conf.matrix, run.classNames));
   }
   const walk = summary.walkthrough;
-  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e));
+  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e, at.prefix, at.label));
   parts.push('<h3>Layers</h3>');
   for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
   parts.push('</section>');
