@@ -68,6 +68,9 @@ describe('--viz-steps', () => {
     const options = [...html.matchAll(/<option value="([^"]+)">([^<]+)</g)].map((m) => `${m[1]}=${m[2]}`);
     expect(options).toEqual(['epoch-2=epoch 2', 'step-5=step 5 (epoch 2)', 'epoch-1=epoch 1', 'step-2=step 2 (epoch 1)', 'step-0=step 0 (epoch 1)']);
     expect(html).toContain('id="step-2"');
+    // Epochs and steps share one page: every element id stays unique.
+    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
     const frames = readdirSync(join(out, 'animations', 'frames', '01-conv-weights')).sort();
     expect(frames).toEqual(['epoch-000-step-000000.webp', 'epoch-000-step-000002.webp', 'epoch-001-step-000005.webp', 'epoch-001.webp', 'epoch-002.webp']);
     // The step drawing time is counted in the epoch's vizSeconds.
