@@ -168,18 +168,19 @@ export function composeTopPatches(
   const [, IH, IW] = imgShape;
   const { rf } = t;
   const side = Math.max(rf.sizeH, rf.sizeW);
-  const zoom = Math.max(1, Math.min(12, Math.floor(72 / side)));
+  // Patches about 56 px, so that a first-layer row (9 patches) fits beside the filters in the report.
+  const zoom = Math.max(1, Math.min(11, Math.floor(56 / side)));
   const pw = rf.sizeW * zoom;
   const ph = rf.sizeH * zoom;
   const gap = 4;
   const margin = 10;
-  const rowLabelW = 96;
+  const rowLabelW = 76;
   const K = Math.max(1, ...t.channels.map((c) => c.length));
   const width = Math.max(520, margin * 2 + rowLabelW + K * (pw + gap));
   const textW = width - 2 * margin;
   const captions = [
-    `Layer ${t.layer} · ${description || t.kind} · epoch ${epoch} · what each channel responds to`,
-    `Each row is one channel; the ${K} patches are the parts of the ${K} test images (of a fixed set of ${subsetSize}) that excite it most, best first. ` +
+    `Layer ${t.layer} · epoch ${epoch} · what each channel responds to`,
+    `${description || t.kind}. Each row is one channel; the ${K} patches are the parts of the ${K} test images (of a fixed set of ${subsetSize}) that excite it most, best first. ` +
       `A patch is the channel's receptive field: the ${rf.sizeW}x${rf.sizeH} image pixels that one of its output values depends on (grey = outside the image).`,
   ];
   const lines = captions.map((c, i) => wrapText(c, i === 0 ? 14 : 12, textW, engine));

@@ -147,9 +147,9 @@ td.l, th.l { text-align: left; }
 .pics figure { margin: 18px 0 6px; border-top: 1px solid var(--line); padding-top: 10px; }
 .pics figure.nopic { background: #f4f6fa; padding: 8px 12px; border-radius: 4px; }
 p.explain-q { margin: 0 0 4px; max-width: 1100px; }
-.side { display: flex; flex-wrap: wrap; gap: 0 24px; align-items: flex-start; }
+.side { display: flex; flex-wrap: wrap; gap: 0 16px; align-items: flex-start; }
 .side > figure { flex: 0 1 auto; min-width: 0; max-width: 100%; }
-.side p.explain-q { max-width: 660px; }
+.side p.explain-q, .side p.numbers { max-width: 620px; }
 p.numbers { margin: 0 0 6px; font-size: 13px; color: var(--muted); }
 /* Pictures show at their drawn size (1 image px = 1 CSS px), so their text stays readable; wider ones scroll. */
 .scroll { overflow-x: auto; }
@@ -298,7 +298,7 @@ function pictureNumbers(layer: LayerVizSummary, q: Quantity): string {
 
 function patchesFigure(layer: LayerVizSummary, key: string, png: string, subset: number, epoch: number): string {
   const which = key === 'conv'
-    ? 'Row k belongs to filter k on the left: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.'
+    ? 'Row k belongs to filter k of the weights: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.'
     : key === 'pool'
       ? 'A pooled channel responds to the same things as the ReLU channel below it, over a slightly larger patch.'
       : 'A ReLU is monotonic, so its channels rank images as the conv below does (except channels that never fire: their patches show values of 0).';
@@ -329,14 +329,16 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     if (!f || !(await files.exists(f))) continue;
     const explain = explainPicture(key, q, pictureFacts(layers, li, q));
     const fig = `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a></div></figure>`;
-    // What each channel responds to: beside the filters (conv), or after the activations (ReLU, pool).
+    // What each channel responds to: beside the filters (conv); after the gradients for layers without weights.
     const p = layer.patches;
-    const besideThis = p && (q === 'weights' || (q === 'activations' && !layer.weightShape));
-    if (p && besideThis && (await files.exists(p.png))) {
+    if (p && q === 'weights' && (await files.exists(p.png))) {
       figs.push(`<div class="side">${fig}${patchesFigure(layer, key, p.png, p.subsetImages, epoch)}</div>`);
     } else {
       figs.push(fig);
     }
+  }
+  if (layer.patches && !layer.weightShape && (await files.exists(layer.patches.png))) {
+    figs.push(patchesFigure(layer, key, layer.patches.png, layer.patches.subsetImages, epoch));
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
   const note = layerNote(key);
