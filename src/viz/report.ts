@@ -162,6 +162,7 @@ figcaption b { color: var(--fg); }
 .ok { color: #1a7f37; font-weight: 600; }
 .bad { color: #c62828; font-weight: 600; }
 .confusion td { min-width: 42px; }
+ol.questions li { margin: 6px 0; max-width: 1100px; }
 .healthgrid { display: flex; flex-wrap: wrap; gap: 10px 20px; }
 .healthgrid figure { flex: 0 1 660px; }
 .healthgrid img { max-width: 100%; }
@@ -351,6 +352,27 @@ ${note ? `<p class="what">${esc(note)}</p>` : ''}
 </article>`;
 }
 
+/**
+ * The learner's four questions, answered in a few words with this run's numbers, each linking to the
+ * layer (latest epoch) whose pictures show it. Empty when the network has no conv -> ReLU -> pool chain.
+ */
+function questionsHtml(s: EpochVizSummary): string {
+  const w = s.walkthrough?.data;
+  const L = s.layers;
+  if (!w || L.length === 0) return '';
+  const e = s.epoch;
+  const z = (i: number, q: Quantity): string => explainPct(L[i]?.ranges[q]?.zeroFraction ?? 0);
+  const link = (i: number, text: string): string => `<a href="#e${e}-l${i}">${esc(text)}</a>`;
+  const { conv, relu, pool } = w.layers;
+  const items = [
+    `<b>What is the input layer\u2019s \u201cactivation\u201d, and what is the second picture beside the image?</b> The activation is the image itself: the input layer computes nothing. The picture beside it is not a copy: it is d(loss)/d(pixel), a saliency map of which pixels the loss is sensitive to. ${link(0, 'Layer 0 (input)')}`,
+    `<b>What do a conv layer\u2019s activations and activation gradients show, and what should its weight gradients show?</b> Activations: one map per filter (tile k comes from filter k), large where the image looks like the filter. Activation gradients: d(loss)/d(each map value), zero wherever the ReLU above did not fire or its pool did not pick the position (${z(conv, 'activation-gradients')} zeros here). Weight gradients: input patches summed with those gradients as weights; the update moves the filters the opposite way, and they shrink as the loss falls. ${link(conv, `Layer ${conv} (conv)`)}`,
+    `<b>ReLU maps are black or shades of colour, but what is the ReLU layer\u2019s activation gradient?</b> d(loss)/d(ReLU output), the gradient that arrives from the max pool above: non-zero only at the winner of each pool window, so ${z(relu, 'activation-gradients')} of it is exactly zero here. The ReLU passes it down only where it fired (black = did not fire = no gradient below). ${link(relu, `Layer ${relu} (ReLU)`)} \u00b7 <a href="#e${e}-walkthrough">walkthrough</a>`,
+    `<b>What is the pooling layer\u2019s activation gradient, and why does it look sparse?</b> The pool\u2019s own output gradient is dense (${z(pool, 'activation-gradients')} zeros): every pooled value feeds the next layer. The sparse picture is one layer down: going backward, the pool hands each value to the single winner of its window and 0 to the others, so the ReLU below receives a gradient that is ${z(relu, 'activation-gradients')} zeros. ${link(pool, `Layer ${pool} (pool)`)} \u00b7 <a href="#e${e}-walkthrough">walkthrough</a>`,
+  ];
+  return `<h2 id="questions">Four questions, answered with this run (epoch ${e})</h2><ol class="questions">${items.map((i) => `<li>${i}</li>`).join('')}</ol>`;
+}
+
 /** The walkthrough section: the answers to "what is the ReLU's / the pool's gradient" on one image. */
 function walkthroughHtml(png: string, d: WalkthroughData, epoch: number): string {
   const z = d.zeroFractions;
@@ -417,7 +439,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${summaries.length} epoch${summaries.length === 1 ? '' : 's'} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
+  body.push(`<nav><a href="#questions">Four questions</a><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -425,6 +447,8 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(`<table>${Object.entries(run.details).map(([k, v]) => `<tr><th class="l">${esc(k)}</th><td class="l">${esc(String(v))}</td></tr>`).join('')}</table>`);
   }
 
+  const questions = summaries[0] ? questionsHtml(summaries[0]) : '';
+  if (questions) body.push(questions);
   body.push('<h2 id="how-to-read">How to read the pictures</h2>');
   body.push('<p>Every epoch, the same few test images (the <i>probe</i>) go through the network once forward and once backward (loss against their true labels). For every layer that gives four pictures:</p>');
   body.push(`<dl class="explain">${QUANTITIES.map((q) => `<dt>${QUANTITY_TITLES[q]}</dt><dd>${esc(REPORT_EXPLANATIONS[q])}</dd>`).join('')}</dl>`);

@@ -152,6 +152,20 @@ describe('report of a real probe pass', () => {
     expect(computeWalkthrough(probe, 0)).toEqual(w);
   });
 
+  it('answers the four questions at the top, with this run\u2019s zero fractions and links to the layers', () => {
+    const m = /<ol class="questions">([\s\S]*?)<\/ol>/.exec(html);
+    expect(m).not.toBeNull();
+    const items = m![1].split('<li>').slice(1);
+    expect(items).toHaveLength(4);
+    expect(items[0]).toMatch(/saliency/);
+    expect(items[0]).toContain('href="#e1-l0"');
+    expect(items[1]).toContain(`${pct(zeroFrac(probe.layers[1].activationGrads))} zeros here`);
+    expect(items[2]).toContain(`${pct(zeroFrac(probe.layers[2].activationGrads))} of it is exactly zero`);
+    expect(items[3]).toContain(`dense (${pct(zeroFrac(probe.layers[3].activationGrads))} zeros)`);
+    expect(items[3]).toContain('href="#e1-walkthrough"');
+    expect(html).toContain('id="e1-walkthrough"');
+  });
+
   it('robust scale: s is the 99.5th percentile of |value| and the clipped count is right', () => {
     const stats = JSON.parse(readFileSync(join(out, 'epoch-001', '01-conv', 'stats.json'), 'utf8')) as LayerStatsFile;
     const pic = stats.quantities['activation-gradients']!.picture;
