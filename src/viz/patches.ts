@@ -169,7 +169,7 @@ export function composeTopPatches(
   const { rf } = t;
   const side = Math.max(rf.sizeH, rf.sizeW);
   // Patches about 56 px, so that a first-layer row (9 patches) fits beside the filters in the report.
-  const zoom = Math.max(1, Math.min(11, Math.floor(56 / side)));
+  const zoom = Math.max(1, Math.min(11, Math.round(56 / side)));
   const pw = rf.sizeW * zoom;
   const ph = rf.sizeH * zoom;
   const gap = 4;

@@ -313,10 +313,10 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
     `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
   ];
-  const ranges = QUANTITIES.filter((q) => layer.ranges[q])
+  const ranges = QUANTITIES.filter((q) => layer.ranges[q] && !layer.noPicture?.[q])
     .map((q) => {
       const r = layer.ranges[q]!;
-      return `<tr><th class="l">${QUANTITY_TITLES[q]}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td><td>${formatNumber(r.std)}</td></tr>`;
+      return `<tr><th class="l">${QUANTITY_TITLES[q]}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td><td>${formatNumber(r.std)}</td><td>${explainPct(r.zeroFraction ?? 0)}</td></tr>`;
     })
     .join('');
   const figs: string[] = [];
@@ -347,7 +347,7 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
 ${note ? `<p class="what">${esc(note)}</p>` : ''}
 <div class="facts"><table>${facts.join('')}</table>
-<table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
+<table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th><th>exactly 0</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
 <div class="pics">${figs.join('\n')}</div>
 </article>`;
 }
