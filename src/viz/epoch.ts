@@ -362,6 +362,12 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   } else {
     captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (layer scale: s = ${kind === 'sequential' ? 'max value' : 'max |value|'}).`);
   }
+  if (!isImage && (plan.quantity === 'activations' || plan.quantity === 'activation-gradients')) {
+    let zeros = 0;
+    for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++;
+    // The sparsity a learner looks for (ReLU off, gradient routed by a max pool), counted, in the picture too.
+    captions.push(`Exactly zero: ${percentText(zeros / Math.max(1, data.length))} of the ${data.length.toLocaleString('en-US')} values${plan.colorKind === 'sequential' ? ' (black)' : plan.colorKind === 'diverging' ? ' (white)' : ''}.`);
+  }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
   const lossLayer = layer.isLoss;
