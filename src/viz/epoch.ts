@@ -20,7 +20,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
-import { colourNote, explanationKey, quantityLine, skipsPicture } from './explain.js';
+import { colourNote, explanationKey, pictureNote, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
   drawImageTile,
@@ -369,6 +369,8 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
     captions.push(`Exactly zero: ${percentText(zeros / Math.max(1, data.length))} of the ${data.length.toLocaleString('en-US')} values${plan.colorKind === 'sequential' ? ' (black)' : plan.colorKind === 'diverging' ? ' (white)' : ''}.`);
   }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
+  const layerWords = pictureNote(explanationKey(layer.type, layer.explain), plan.quantity);
+  if (layerWords) notes.push(layerWords);
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
   const lossLayer = layer.isLoss;
   if (scale === 0 && !isImage) {

@@ -268,6 +268,19 @@ export function explainPicture(key: string, q: Quantity, facts: PictureFacts = {
   return [text, ...extra].join(' ');
 }
 
+/** A short layer-specific note printed inside a picture (the report has the long words). */
+export function pictureNote(key: string, q: Quantity): string {
+  if (q !== 'activation-gradients') return '';
+  switch (key) {
+    case 'pool':
+      return 'Max pool: this gradient is dense (every pooled value feeds the next layer). Going backward, the pool passes each value only to the winner (the max) of its window and 0 to the other positions, so the layer below receives a sparse gradient.';
+    case 'relu':
+      return 'ReLU: this gradient arrives from the layer above; under a max pool only window winners get any, so most values are exactly 0. The ReLU passes it on only where it fired (output > 0).';
+    default:
+      return '';
+  }
+}
+
 /** One line under the title of a picture (inside the PNG). */
 export function quantityLine(q: Quantity, isInput: boolean, firstLayerColour: boolean): string {
   switch (q) {
