@@ -27,7 +27,6 @@ export interface AugmentDraw {
 export const DEFAULT_SHIFT = 2;
 export const MAX_SHIFT = 16;
 export const AUGMENT_NONE: Augmentation = { flip: false, shift: 0 };
-export const AUGMENT_DEFAULT: Augmentation = { flip: true, shift: DEFAULT_SHIFT };
 
 /** Keeps augmentation draws apart from other hashUniform users keyed by the same seed (dropout...). */
 const AUG_DOMAIN = 0x41554731; // 'AUG1'

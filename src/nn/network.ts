@@ -40,6 +40,7 @@ export class Layer implements LayerNode {
     readonly params: ParamTensor[],
     readonly state: StateTensor[],
     readonly stats: Float32Array,
+    readonly wasm: WasmKernels | null,
   ) {
     this.inSizes = inShapes.map((s) => s[0] * s[1] * s[2]);
     this.outSize = outShape[0] * outShape[1] * outShape[2];
@@ -112,6 +113,8 @@ export class Network {
   readonly wasm: WasmKernels | null;
   private capacity = 0;
   private batchSize = 0;
+  /** paramsKey of the weights now copied into wasm memory (NaN: none / unknown). */
+  private wasmParamsKey = NaN;
 
   constructor(
     readonly spec: ModelSpec,
@@ -126,6 +129,7 @@ export class Network {
       throw new Error(`parameter buffers hold ${this.params.length}/${this.grads.length} values, the network needs ${sizes.params}`);
     }
     if (this.state.length !== sizes.state) throw new Error(`the state buffer holds ${this.state.length} values, the network needs ${sizes.state}`);
+    this.wasm = WasmKernels.forSelectedKernels();
     let paramAt = 0;
     let stateAt = 0;
     let statsAt = 0;
@@ -136,7 +140,7 @@ export class Network {
         const length = size(d.shape);
         const t = {
           name: d.name, shape: d.shape, l1DecayMul: d.l1DecayMul, l2DecayMul: d.l2DecayMul,
-          data: this.params.subarray(paramAt, paramAt + length), grad: this.grads.subarray(paramAt, paramAt + length),
+          data: this.params.subarray(paramAt, paramAt + length), grad: this.grads.subarray(paramAt, paramAt + length), wasmAt: -1,
         };
         this.paramRanges.push({ layer: i, name: d.name, offset: paramAt, length, l1DecayMul: d.l1DecayMul, l2DecayMul: d.l2DecayMul });
         paramAt += length;
@@ -152,11 +156,10 @@ export class Network {
       const statsLength = def.stats?.(config, ins) ?? 0;
       const stats = this.stats.subarray(statsAt, statsAt + statsLength);
       statsAt += statsLength;
-      return new Layer(def, config, i, ins, spec.shapes[i], params, state, stats);
+      return new Layer(def, config, i, ins, spec.shapes[i], params, state, stats, this.wasm);
     });
     this.acts = this.layers.map(() => new Float32Array(0));
     this.actGrads = this.layers.map(() => new Float32Array(0));
-    this.wasm = WasmKernels.forSelectedKernels();
   }
 
   get paramCount(): number {
@@ -206,9 +209,12 @@ export class Network {
     const wk = this.wasm;
     if (wk) {
       // Lay everything out again for n samples: addresses first (the memory may grow), views after.
+      // Each parameter tensor gets its own aligned copy in wasm memory, filled by the next forward.
       wk.reset();
+      for (const layer of this.layers) for (const p of layer.params) p.wasmAt = wk.alloc(p.data.length);
+      this.wasmParamsKey = NaN;
       const at = this.layers.map((layer) => [wk.alloc(n * layer.outSize), wk.alloc(n * layer.outSize)]);
-      for (const layer of this.layers) layer.impl.reserveWasm?.(wk, n);
+      for (const layer of this.layers) layer.impl.reserveWasm?.(n);
       this.layers.forEach((layer, i) => {
         this.acts[i] = wk.f32(at[i][0], n * layer.outSize);
         this.actGrads[i] = wk.f32(at[i][1], n * layer.outSize);
@@ -230,6 +236,7 @@ export class Network {
     const first = this.layers[0];
     if (images.length < n * first.outSize) throw new Error(`input holds ${images.length} values, ${n} images need ${n * first.outSize}`);
     this.acts[0].set(images.subarray(0, n * first.outSize));
+    if (this.wasm && !(ctx.paramsKey === this.wasmParamsKey)) this.copyParamsToWasm(this.wasm, ctx.paramsKey);
     const acts = this.acts;
     for (let i = 1; i < this.layers.length; i++) {
       const layer = this.layers[i];
@@ -263,6 +270,13 @@ export class Network {
       );
     }
     return loss;
+  }
+
+  /** Copy every parameter tensor to its place in wasm memory: once per parameter update, not per layer and pass. */
+  private copyParamsToWasm(wk: WasmKernels, key: number | undefined): void {
+    const heap = wk.heap;
+    for (const layer of this.layers) for (const p of layer.params) heap.set(p.data, p.wasmAt / 4);
+    this.wasmParamsKey = key ?? NaN;
   }
 
   zeroGrads(): void {

@@ -34,11 +34,6 @@ export function defaultOptimizerOptions(method: OptimizerMethod): OptimizerOptio
   };
 }
 
-export function parseOptimizerMethod(s: string): OptimizerMethod {
-  if ((OPTIMIZER_METHODS as readonly string[]).includes(s)) return s as OptimizerMethod;
-  throw new UserError(`--optimizer: "${s}" is not one of ${OPTIMIZER_METHODS.join(', ')}`);
-}
-
 /** Loss from weight decay, reported beside the data loss as ConvNetJS does. */
 export interface DecayLoss {
   l1: number;

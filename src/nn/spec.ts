@@ -275,10 +275,6 @@ export function paramCountOf(spec: ModelSpec, index: number): number {
   return paramDecls(spec, index).reduce((a, p) => a + size(p.shape), 0);
 }
 
-export function stateCountOf(spec: ModelSpec, index: number): number {
-  return stateDecls(spec, index).reduce((a, p) => a + size(p.shape), 0);
-}
-
 /** Short human description of a layer, e.g. "conv 5x5, 16 filters, stride 1, pad 2". */
 export function describeLayer(layer: LayerConfig): string {
   return layerDef(layer.type).describe(layer);

@@ -90,6 +90,15 @@ export class MicroBatchRunner {
     return [loss, correct];
   }
 
+  /**
+   * Say which parameter values the shared vector holds (the worker passes the command number: the main
+   * thread only updates parameters between commands), so the network copies its weights into wasm
+   * memory once per update instead of once per micro-batch. Undefined: copy every time.
+   */
+  setParamsKey(key: number | undefined): void {
+    this.ctx.paramsKey = key;
+  }
+
   private countCorrect(out: Float32Array, n: number): number {
     const k = this.net.outputSize;
     let correct = 0;

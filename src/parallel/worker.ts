@@ -53,6 +53,7 @@ let seen = 0;
 for (;;) {
   Atomics.wait(ctrl, Ctrl.SEQ, seen);
   seen = Atomics.load(ctrl, Ctrl.SEQ);
+  runner.setParamsKey(seen);
   const cmd = Atomics.load(ctrl, Ctrl.CMD);
   if (cmd === Command.STOP) break;
   const numTasks = Atomics.load(ctrl, Ctrl.NUM_TASKS);

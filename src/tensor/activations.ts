@@ -59,31 +59,6 @@ export function tanhBackward(
   }
 }
 
-/**
- * Fused bias + ReLU over an [n, channels, spatial] tensor: output = max(0, input + bias[channel]).
- * For a conv use spatial = H*W; for a dense layer channels = features, spatial = 1.
- * Its backward is reluBackward (from the output), plus the bias gradient the conv/dense kernels compute.
- */
-export function biasReluForward(
-  n: number,
-  channels: number,
-  spatial: number,
-  input: Float32Array,
-  bias: Float32Array,
-  output: Float32Array,
-): void {
-  let i = 0;
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < channels; c++) {
-      const bc = bias[c];
-      for (const end = i + spatial; i < end; i++) {
-        const x = input[i] + bc;
-        output[i] = x > 0 ? x : 0;
-      }
-    }
-  }
-}
-
 /** Leaky ReLU: y = x for x > 0, alpha * x otherwise. */
 export function leakyReluForward(input: Float32Array, output: Float32Array, count: number, alpha: number): void {
   for (let i = 0; i < count; i++) {

@@ -87,16 +87,19 @@ export function colStride(P: number): number {
  */
 export const COL_CACHE_SAMPLES = 16;
 
-/** Reserve a conv layer's buffers for batches of up to n samples. */
-export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number): ConvWasmBuffers {
+/**
+ * Reserve a conv layer's buffers for batches of up to n samples. `params`: where its weights and bias
+ * already are in wasm memory (a network keeps one copy of every parameter there); else reserved here.
+ */
+export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number, params?: { weights: number; bias: number }): ConvWasmBuffers {
   const K = d.inC * d.kH * d.kW;
   const P = d.outH * d.outW;
   const pw = pointwise(d);
   const colSlots = implicitForward(d) ? 0 : Math.min(Math.max(n, 1), COL_CACHE_SAMPLES);
   const ldcol = colStride(P);
   return {
-    weights: wk.alloc(d.outC * K),
-    bias: wk.alloc(d.outC),
+    weights: params ? params.weights : wk.alloc(d.outC * K),
+    bias: params ? params.bias : wk.alloc(d.outC),
     weightGrad: wk.alloc(d.outC * K),
     biasGrad: wk.alloc(d.outC),
     cols: pw || implicitForward(d) ? 0 : wk.alloc(colSlots * K * ldcol),

@@ -5,10 +5,6 @@
  * `argmax` (same shape as the output) records the FLAT input index of each winner.
  */
 
-export function maxoutOutChannels(inC: number, groupSize: number): number {
-  return Math.floor(inC / groupSize);
-}
-
 export function maxoutForward(
   n: number,
   inC: number,

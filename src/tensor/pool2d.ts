@@ -94,6 +94,3 @@ export function maxPool2dBackward(
     if (i >= 0) inputGrad[i] += outputGrad[o];
   }
 }
-
-/** Aliases: max is the only pooling there is. */
-export { maxPool2dForward as pool2dForward, maxPool2dBackward as pool2dBackward };

@@ -19,7 +19,11 @@ import { chooseProbe, probeSplit } from './probe.js';
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
 export interface TrainReporter {
   log(message: string): void;
-  batch(p: { epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number }): void;
+  batch(p: {
+    epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number;
+    /** This batch alone (loss with decay, accuracy, images): what the live log (live.jsonl) plots. */
+    stepLoss?: number; stepAccuracy?: number; images?: number;
+  }): void;
   epoch(record: EpochRecord): void;
 }
 
@@ -173,6 +177,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           loss: progress.lossSum / progress.seen + progress.decaySum / (b + 1),
           accuracy: progress.correct / progress.seen,
           imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
+          stepLoss: step.lossSum / count + decay.l1 + decay.l2, stepAccuracy: step.correct / count, images: count,
         });
         if (run.interrupted() && b + 1 < batches) {
           progress.batch = b + 1;

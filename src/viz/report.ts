@@ -11,6 +11,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { listAnimationFiles } from './animate.js';
+import { liveScript } from './live-client.js';
 import { textEngine } from './canvas.js';
 import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
 import { COLOUR_EXPLANATION, HEALTH_EXPLANATIONS, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, healthVerdicts, layerNote, pct as explainPct, type PictureFacts } from './explain.js';
@@ -501,6 +502,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
 <body>
 ${body.join('\n')}
 <script>${JS}</script>
+<script>${liveScript()}</script>
 </body>
 </html>
 `;

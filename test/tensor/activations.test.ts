@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  biasReluForward,
+  leakyReluBackward,
+  leakyReluForward,
   reluBackward,
   reluForward,
   sigmoidBackward,
@@ -8,7 +9,7 @@ import {
   tanhBackward,
   tanhForward,
 } from '../../src/tensor/activations.js';
-import { refBiasRelu, refRelu, refSigmoid, refTanh } from '../../src/tensor/reference.js';
+import { refLeakyRelu, refRelu, refSigmoid, refTanh } from './reference.js';
 import { awayFromZero, expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 type Fwd = (input: Float32Array, output: Float32Array, count: number) => void;
@@ -46,13 +47,21 @@ describe('activations', () => {
     });
   }
 
-  it('biasReluForward = relu(input + bias[channel])', () => {
-    const rng = makeRng(9);
-    const [n, ch, sp] = [3, 5, 7];
-    const input = randomArray(rng, n * ch * sp);
-    const bias = randomArray(rng, ch);
-    const out = new Float32Array(n * ch * sp);
-    biasReluForward(n, ch, sp, input, bias, out);
-    expectForwardClose('biasRelu', out, refBiasRelu(n, ch, sp, input, bias));
-  });
+  for (const alpha of [0.01, 0.3, -0.5]) {
+    it(`leakyrelu alpha=${alpha}: forward vs reference, gradient check from the input, count respected`, () => {
+      const rng = makeRng(17);
+      const count = 61;
+      const input = awayFromZero(rng, count + 2, 0.05).map((x) => x * 2);
+      const r = randomArray(rng, count);
+      const out = new Float32Array(count + 2).fill(99);
+      leakyReluForward(input, out, count, alpha);
+      expectForwardClose(`leakyrelu ${alpha}`, out.subarray(0, count), refLeakyRelu(input.subarray(0, count), alpha));
+      expect(Array.from(out.subarray(count))).toEqual([99, 99]);
+      const inputGrad = new Float32Array(count);
+      leakyReluBackward(input, r, inputGrad, count, alpha);
+      const x = input.subarray(0, count);
+      expectGradClose(`leakyrelu ${alpha} d/dinput`, inputGrad, numericGrad((xx) => project(refLeakyRelu(xx, alpha), r), x));
+      leakyReluBackward(input, r, null, count, alpha);
+    });
+  }
 });

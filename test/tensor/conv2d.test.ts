@@ -6,7 +6,7 @@ import {
   makeConv2dDims,
   type Conv2dDims,
 } from '../../src/tensor/conv2d.js';
-import { refConv2dForward } from '../../src/tensor/reference.js';
+import { refConv2dForward } from './reference.js';
 import { Workspace } from '../../src/tensor/workspace.js';
 import {
   expectForwardClose,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { denseBackward, denseForward } from '../../src/tensor/dense.js';
-import { refDenseForward } from '../../src/tensor/reference.js';
+import { refDenseForward } from './reference.js';
 import { expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 const shapes: [number, number, number][] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dropoutBackward, dropoutForward, fillDropoutMask } from '../../src/tensor/dropout.js';
-import { refDropoutForward } from '../../src/tensor/reference.js';
+import { refDropoutForward } from './reference.js';
 import { expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 describe('dropout forward/backward with a fixed mask', () => {

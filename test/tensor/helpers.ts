@@ -4,7 +4,7 @@
  *
  * Gradient-check method and tolerance. The numeric gradient is a central difference
  *   (L(x + h e_i) - L(x - h e_i)) / (2h),  h = 1e-5,
- * of the FLOAT64 reference forward (src/tensor/reference.ts) of a scalar L: either a loss itself or a fixed
+ * of the FLOAT64 reference forward (test/tensor/reference.ts) of a scalar L: either a loss itself or a fixed
  * random projection L = sum(r * out). In float64 its truncation error is O(h^2 * L''') ~ 1e-10 and its
  * rounding error ~ eps64 * |L| / h ~ 1e-11 * |L|, so it is exact to ~1e-9 for our O(1..100) sized L.
  * The analytic gradient comes from the FLOAT32 backward kernel, whose error is float32 rounding:

@@ -5,7 +5,7 @@ import {
   refSoftmax,
   refSoftmaxCrossEntropy,
   refSvmLoss,
-} from '../../src/tensor/reference.js';
+} from './reference.js';
 import { expectForwardClose, expectGradClose, makeRng, numericGrad, randomArray } from './helpers.js';
 
 const n = 4;

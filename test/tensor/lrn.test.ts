@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lrnBackward, lrnForward, type LrnDims } from '../../src/tensor/lrn.js';
-import { refLrnForward } from '../../src/tensor/reference.js';
+import { refLrnForward } from './reference.js';
 import { Workspace } from '../../src/tensor/workspace.js';
 import { expectForwardClose, expectGradClose, makeRng, maxRelErr, numericGrad, project, randomArray } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maxoutBackward, maxoutForward } from '../../src/tensor/maxout.js';
-import { refMaxoutForward } from '../../src/tensor/reference.js';
+import { refMaxoutForward } from './reference.js';
 import { distinctArray, expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 // [n, inC, spatial, groupSize]: a conv-like case with inC % g != 0 (the last channel is ignored),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../src/tensor/pool2d.js';
-import { refMaxPool2dForward } from '../../src/tensor/reference.js';
+import { refMaxPool2dForward } from './reference.js';
 import { distinctArray, expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 const cases: { label: string; d: Pool2dDims }[] = [

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerDownload } from './download.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerSummary } from './summary.js';
 import { registerTrain } from './train.js';
 import { registerVisualize } from './visualize.js';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerSummary(program);
   registerPredict(program);
   registerVisualize(program);
+  registerServe(program);
 }

@@ -1,19 +1,33 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setMemoryLimit } from '../../nn/memory.js';
 import { OPTIMIZER_METHODS } from '../../nn/optimizers.js';
+import { LiveLog } from '../../serve/live-log.js';
 import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.js';
 import { MAX_PROBE_COUNT } from '../../train/probe.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
 import { setupRun, type TrainOptions } from '../../train/setup.js';
-import { train } from '../../train/trainer.js';
+import { train, type TrainReporter } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
+import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The reporter the trainer talks to, also feeding the live log. */
+function withLiveLog(reporter: TrainReporter, live: LiveLog): TrainReporter {
+  return {
+    log: (m) => reporter.log(m),
+    batch: (p) => {
+      live.batch(p);
+      reporter.batch(p);
+    },
+    epoch: (r) => reporter.epoch(r),
+  };
+}
 
 export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
@@ -51,9 +65,10 @@ export function registerTrain(program: Command): void {
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')
-    .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize);
+    .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize)
+    .option('--serve [port]', 'serve the live report on 127.0.0.1 while training, and after it until Ctrl-C (default port: 8080 or the next free one)', wholeNumber(0));
 
-  cmd.action(async (opts: TrainOptions) => {
+  cmd.action(async (opts: TrainOptions & { serve?: boolean | number }) => {
     const explicit = (name: keyof TrainOptions) => cmd.getOptionValueSource(name) === 'cli';
     const reporterOpts = { json: opts.json === true, quiet: opts.quiet === true };
     setMemoryLimit(opts.maxMemory);
@@ -67,6 +82,11 @@ export function registerTrain(program: Command): void {
     await writeRunJson(out, { config, settings, spec: model.spec, data, preprocessing });
 
     const reporter = makeReporter({ epochs: config.epochs, ...reporterOpts });
+    // live.jsonl always (cheap: one short line per half second); `cnnviz serve` in another terminal shows it too.
+    const live = new LiveLog(out, { append: run.resume !== undefined });
+    const server = opts.serve === undefined
+      ? undefined
+      : await startAndAnnounce({ root: resolve(out), host: '127.0.0.1', port: typeof opts.serve === 'number' ? opts.serve : undefined, singleRun: true, log: (m) => process.stderr.write(`${m}\n`) });
     // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
     let interrupts = 0;
     let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';
@@ -85,7 +105,7 @@ export function registerTrain(program: Command): void {
       const outcome = await train({
         config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
         resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
-        reporter,
+        reporter: withLiveLog(reporter, live),
         visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
         interrupted: () => interrupts > 0,
       });
@@ -96,10 +116,20 @@ export function registerTrain(program: Command): void {
       }
       const report = config.viz === 'none' ? '' : `; report ${join(out, 'index.html')}`;
       log(`done: ${outcome.epochsCompleted} epoch(s); checkpoint ${outcome.lastCheckpoint ?? '(none)'}${report}`);
+      if (server) {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        process.stderr.write(`training finished; still serving at ${server.url} (Ctrl-C to stop)\n`);
+        await new Promise<void>((done) => {
+          process.once('SIGINT', () => done());
+          process.once('SIGTERM', () => done());
+        });
+      }
     } finally {
       reporter.stop();
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
+      await server?.close();
     }
   });
 }

@@ -1,8 +1,7 @@
 import { conv2dBackward, conv2dForward, type Conv2dDims } from '../../tensor/conv2d.js';
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
-import type { WasmKernels } from '../../tensor/wasm.js';
 import type { DefReader } from '../def-reader.js';
-import { defineLayer, type LayerImpl, type LayerNode, type PassContext, type Shape3 } from './layer.js';
+import { defineLayer, type LayerImpl, type LayerNode, type Shape3 } from './layer.js';
 
 export interface ConvFields {
   filters: number;
@@ -47,71 +46,62 @@ export function windowShape(
   return [h, w];
 }
 
-class ConvImpl implements LayerImpl {
-  private readonly dims: Conv2dDims;
-  private wk: WasmKernels | null = null;
-  private wbuf: ConvWasmBuffers | null = null;
-  private wcap = 0;
+function convDims(node: LayerNode<ConvFields>): Conv2dDims {
+  const c = node.config;
+  const [inC, inH, inW] = node.inShapes[0];
+  return { n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
+}
 
-  constructor(private readonly node: LayerNode<ConvFields>) {
-    const c = node.config;
-    const [inC, inH, inW] = node.inShapes[0];
-    this.dims = {
-      n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2],
-    };
-  }
+/** Convolution on the TypeScript reference kernels. */
+function convJs(node: LayerNode<ConvFields>): LayerImpl {
+  const dims = convDims(node);
+  return {
+    forward(inputs, output, n, ctx) {
+      const [weights, biases] = node.params;
+      dims.n = n;
+      conv2dForward(dims, inputs[0], weights.data, biases.data, output, ctx.ws);
+    },
+    backward(inputs, _output, outputGrad, inputGrads, n, ctx) {
+      const [weights, biases] = node.params;
+      dims.n = n;
+      conv2dBackward(dims, inputs[0], weights.data, outputGrad, inputGrads[0], weights.grad, biases.grad, ctx.ws);
+    },
+  };
+}
 
-  reserveWasm(wk: WasmKernels, n: number): void {
-    this.wk = wk;
-    this.wbuf = allocConvWasm(wk, { ...this.dims, n }, n);
-    this.wcap = n;
-  }
-
-  /** The wasm buffers when this pass can run on the wasm kernels (all tensors in its memory). */
-  private wasmFor(n: number, ...arrays: (Float32Array | null)[]): ConvWasmBuffers | null {
-    const wk = this.wk;
-    if (!wk || !this.wbuf || n > this.wcap) return null;
-    for (const a of arrays) if (a && !wk.owns(a)) return null;
-    return this.wbuf;
-  }
-
-  forward(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext): void {
-    const [weights, biases] = this.node.params;
-    this.dims.n = n;
-    const input = inputs[0];
-    const buf = this.wasmFor(n, input, output);
-    if (buf) {
-      const wk = this.wk!;
-      const heap = wk.heap;
-      heap.set(weights.data, buf.weights / 4);
-      heap.set(biases.data, buf.bias / 4);
-      conv2dForwardWasm(wk, this.dims, input.byteOffset, output.byteOffset, buf);
-      return;
-    }
-    conv2dForward(this.dims, input, weights.data, biases.data, output, ctx.ws);
-  }
-
-  backward(inputs: Float32Array[], _output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number, ctx: PassContext): void {
-    const [weights, biases] = this.node.params;
-    this.dims.n = n;
-    const input = inputs[0];
-    const inputGrad = inputGrads[0];
-    const buf = this.wasmFor(n, input, outputGrad, inputGrad);
-    if (buf) {
-      const wk = this.wk!;
+/**
+ * Convolution on the WebAssembly kernels. The weights and biases are read from the network's copy in
+ * wasm memory (ParamTensor.wasmAt); the gradients accumulate in wasm memory during backward and are
+ * added back into the network's gradient vector at its end.
+ */
+function convWasm(node: LayerNode<ConvFields>): LayerImpl {
+  const wk = node.wasm!;
+  const dims = convDims(node);
+  let buf: ConvWasmBuffers | null = null;
+  return {
+    reserveWasm(n) {
+      const [weights, biases] = node.params;
+      buf = allocConvWasm(wk, { ...dims, n }, n, { weights: weights.wasmAt, bias: biases.wasmAt });
+    },
+    forward(inputs, output, n) {
+      dims.n = n;
+      conv2dForwardWasm(wk, dims, inputs[0].byteOffset, output.byteOffset, buf!);
+    },
+    backward(inputs, _output, outputGrad, inputGrads, n) {
+      const [weights, biases] = node.params;
+      const b = buf!;
+      dims.n = n;
       const heap = wk.heap;
       const wg = weights.grad;
       const bg = biases.grad;
-      heap.set(weights.data, buf.weights / 4);
-      heap.set(wg, buf.weightGrad / 4);
-      heap.set(bg, buf.biasGrad / 4);
-      conv2dBackwardWasm(wk, this.dims, input.byteOffset, outputGrad.byteOffset, inputGrad ? inputGrad.byteOffset : -1, buf);
-      wg.set(heap.subarray(buf.weightGrad / 4, buf.weightGrad / 4 + wg.length));
-      bg.set(heap.subarray(buf.biasGrad / 4, buf.biasGrad / 4 + bg.length));
-      return;
-    }
-    conv2dBackward(this.dims, input, weights.data, outputGrad, inputGrad, weights.grad, biases.grad, ctx.ws);
-  }
+      heap.set(wg, b.weightGrad / 4);
+      heap.set(bg, b.biasGrad / 4);
+      const inputGrad = inputGrads[0];
+      conv2dBackwardWasm(wk, dims, inputs[0].byteOffset, outputGrad.byteOffset, inputGrad ? inputGrad.byteOffset : -1, b);
+      wg.set(heap.subarray(b.weightGrad / 4, b.weightGrad / 4 + wg.length));
+      bg.set(heap.subarray(b.biasGrad / 4, b.biasGrad / 4 + bg.length));
+    },
+  };
 }
 
 export const convLayer = defineLayer<ConvFields>({
@@ -139,5 +129,5 @@ export const convLayer = defineLayer<ConvFields>({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),
     l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1),
   }),
-  create: (node) => new ConvImpl(node),
+  create: (node) => (node.wasm ? convWasm(node) : convJs(node)),
 });

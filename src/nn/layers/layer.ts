@@ -54,6 +54,11 @@ export interface ParamTensor {
   grad: Float32Array;
   l1DecayMul: number;
   l2DecayMul: number;
+  /**
+   * On the wasm kernels: byte address of the copy of `data` in wasm memory, which the network refreshes
+   * once per parameter update (PassContext.paramsKey), not per layer and pass. -1 on the js kernels.
+   */
+  wasmAt: number;
 }
 
 /** A state tensor of a built layer: a view of the network's flat state vector. */
@@ -71,6 +76,12 @@ export interface PassContext {
   seed: number;
   step: number;
   firstSample: number;
+  /**
+   * Identifies the parameter values: a forward with the same key as the last one reuses the copy of the
+   * weights in wasm memory. Undefined: copy (always correct). Worker threads pass the command number,
+   * since the parameters only change between commands.
+   */
+  paramsKey?: number;
 }
 
 /** Targets of a loss layer: class labels (softmax, svm) or values (regression). */
@@ -95,6 +106,12 @@ export interface LayerNode<F = Record<string, unknown>> {
   readonly state: StateTensor[];
   /** This layer's per-micro-batch statistics (length LayerDef.stats), written by a training forward. */
   readonly stats: Float32Array;
+  /**
+   * The kernels, chosen once per network (CNNVIZ_KERNELS): the WebAssembly instance whose memory holds
+   * every activation, activation gradient and weight copy, or null for the TypeScript reference kernels.
+   * A layer type picks its implementation from this in `create`; it never falls back per call.
+   */
+  readonly wasm: WasmKernels | null;
 }
 
 /**
@@ -111,10 +128,11 @@ export interface LayerImpl {
    */
   loss?(input: Float32Array, output: Float32Array, inputGrad: Float32Array, n: number, target: LossTarget): number;
   /**
-   * Called on the WebAssembly kernels whenever the network lays out its buffers for batches of up to n
-   * samples: reserve scratch in `wk` (addresses only: the memory may grow, and views made now would detach).
+   * On the wasm kernels, whenever the network lays out its buffers for batches of up to n samples (after
+   * the weight copies): reserve scratch in node.wasm (addresses only: the memory may grow, and views made
+   * now would detach).
    */
-  reserveWasm?(wk: WasmKernels, n: number): void;
+  reserveWasm?(n: number): void;
 }
 
 /** What the pictures and the report need to know about a layer type. */

@@ -1,5 +1,4 @@
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
-import type { WasmKernels } from '../../tensor/wasm.js';
 import { windowShape } from './conv.js';
 import { defineLayer, ensureInt32, type LayerImpl, type LayerNode } from './layer.js';
 
@@ -10,60 +9,46 @@ export interface PoolFields {
   pad: number;
 }
 
-class MaxPoolImpl implements LayerImpl {
-  private readonly dims: Pool2dDims;
-  /** Flat input index of each output's maximum, from the last forward pass. */
-  private argmax: Int32Array = new Int32Array(0);
-  private wk: WasmKernels | null = null;
-  /** Address of the argmax in wasm memory (n * outSize int32) when on the wasm kernels. */
-  private wasmArgmax = 0;
-  private wasmCap = 0;
-  /** Whether the last forward ran on the wasm kernels (its argmax is in wasm memory). */
-  private lastOnWasm = false;
+function poolDims(node: LayerNode<PoolFields>): Pool2dDims {
+  const c = node.config;
+  const [ch, inH, inW] = node.inShapes[0];
+  return { n: 0, c: ch, inH, inW, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
+}
 
-  constructor(private readonly node: LayerNode<PoolFields>) {
-    const c = node.config;
-    const [ch, inH, inW] = node.inShapes[0];
-    this.dims = { n: 0, c: ch, inH, inW, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
-  }
+/** Max pooling on the TypeScript kernels; argmax: flat input index of each output's maximum. */
+function maxPoolJs(node: LayerNode<PoolFields>): LayerImpl {
+  const dims = poolDims(node);
+  let argmax: Int32Array = new Int32Array(0);
+  return {
+    forward(inputs, output, n) {
+      dims.n = n;
+      argmax = ensureInt32(argmax, n * node.outSize);
+      maxPool2dForward(dims, inputs[0], output, argmax);
+    },
+    backward(_inputs, _output, outputGrad, inputGrads, n) {
+      dims.n = n;
+      maxPool2dBackward(dims, outputGrad, argmax, inputGrads[0]);
+    },
+  };
+}
 
-  reserveWasm(wk: WasmKernels, n: number): void {
-    this.wk = wk;
-    this.wasmArgmax = wk.alloc(n * this.node.outSize);
-    this.wasmCap = n;
-  }
-
-  forward(inputs: Float32Array[], output: Float32Array, n: number): void {
-    const input = inputs[0];
-    this.dims.n = n;
-    const wk = this.wk;
-    if (wk && n <= this.wasmCap && wk.owns(input) && wk.owns(output)) {
-      const d = this.dims;
-      wk.x.maxPoolForward(n * d.c, d.inH, d.inW, d.kH, d.kW, d.stride, d.pad, d.outH, d.outW, input.byteOffset, output.byteOffset, this.wasmArgmax);
-      this.lastOnWasm = true;
-      return;
-    }
-    this.lastOnWasm = false;
-    this.argmax = ensureInt32(this.argmax, n * this.node.outSize);
-    maxPool2dForward(this.dims, input, output, this.argmax);
-  }
-
-  backward(_inputs: Float32Array[], _output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number): void {
-    const inputGrad = inputGrads[0];
-    if (!inputGrad) return;
-    this.dims.n = n;
-    const wk = this.wk;
-    const outSize = this.node.outSize;
-    if (this.lastOnWasm && wk) {
-      if (wk.owns(outputGrad) && wk.owns(inputGrad)) {
-        wk.x.maxPoolBackward(n * outSize, n * this.node.inSizes[0], outputGrad.byteOffset, this.wasmArgmax, inputGrad.byteOffset);
-        return;
-      }
-      this.argmax = ensureInt32(this.argmax, n * outSize);
-      this.argmax.set(new Int32Array(wk.memory.buffer, this.wasmArgmax, n * outSize));
-    }
-    maxPool2dBackward(this.dims, outputGrad, this.argmax, inputGrad);
-  }
+/** Max pooling on the SIMD kernels (bit-identical to the TypeScript ones), argmax kept in wasm memory. */
+function maxPoolWasm(node: LayerNode<PoolFields>): LayerImpl {
+  const wk = node.wasm!;
+  const d = poolDims(node);
+  let argmaxAt = 0;
+  return {
+    reserveWasm(n) {
+      argmaxAt = wk.alloc(n * node.outSize);
+    },
+    forward(inputs, output, n) {
+      wk.x.maxPoolForward(n * d.c, d.inH, d.inW, d.kH, d.kW, d.stride, d.pad, d.outH, d.outW, inputs[0].byteOffset, output.byteOffset, argmaxAt);
+    },
+    backward(_inputs, _output, outputGrad, inputGrads, n) {
+      const inputGrad = inputGrads[0];
+      if (inputGrad) wk.x.maxPoolBackward(n * node.outSize, n * node.inSizes[0], outputGrad.byteOffset, argmaxAt, inputGrad.byteOffset);
+    },
+  };
 }
 
 export const poolLayer = defineLayer<PoolFields>({
@@ -80,5 +65,5 @@ export const poolLayer = defineLayer<PoolFields>({
   describe: (c) => `max pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}`,
   hints: { negative: 'if-inputs-can', explain: 'pool' },
   fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
-  create: (node) => new MaxPoolImpl(node),
+  create: (node) => (node.wasm ? maxPoolWasm(node) : maxPoolJs(node)),
 });

@@ -5,9 +5,9 @@
  * Used for finite-difference gradient checks and to test fast (JS now, WebAssembly later) kernels.
  * Not for production: they allocate and are O(naive).
  */
-import type { Conv2dDims } from './conv2d.js';
-import type { LrnDims } from './lrn.js';
-import type { Pool2dDims } from './pool2d.js';
+import type { Conv2dDims } from '../../src/tensor/conv2d.js';
+import type { LrnDims } from '../../src/tensor/lrn.js';
+import type { Pool2dDims } from '../../src/tensor/pool2d.js';
 
 type Numbers = ArrayLike<number>;
 
@@ -93,26 +93,16 @@ export function refRelu(input: Numbers): Float64Array {
   return map(input, (x) => Math.max(0, x));
 }
 
+export function refLeakyRelu(input: Numbers, alpha: number): Float64Array {
+  return map(input, (x) => (x > 0 ? x : alpha * x));
+}
+
 export function refSigmoid(input: Numbers): Float64Array {
   return map(input, (x) => 1 / (1 + Math.exp(-x)));
 }
 
 export function refTanh(input: Numbers): Float64Array {
   return map(input, (x) => Math.tanh(x));
-}
-
-/** max(0, in[b,c,p] + bias[c]) over [n, channels, spatial]. */
-export function refBiasRelu(n: number, channels: number, spatial: number, input: Numbers, bias: Numbers): Float64Array {
-  const out = new Float64Array(n * channels * spatial);
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < channels; c++) {
-      for (let p = 0; p < spatial; p++) {
-        const i = (b * channels + c) * spatial + p;
-        out[i] = Math.max(0, input[i] + bias[c]);
-      }
-    }
-  }
-  return out;
 }
 
 /** out[b,i,p] = max_{j < g} in[b, i*g + j, p], i < floor(inC / g). */

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { hostWarning, startServer, type RunningServer } from '../../serve/server.js';
+import { drawComparison } from '../../train/compare.js';
+import { UserError } from '../../util/errors.js';
+import { wholeNumber } from '../options.js';
+
+interface ServeCliOptions {
+  port?: number;
+  host: string;
+}
+
+/** Starts the server and prints its URL (and the warning for a non-loopback host) on stderr. */
+export async function startAndAnnounce(opts: { root: string; host: string; port?: number; singleRun?: boolean; log: (m: string) => void }): Promise<RunningServer> {
+  const warning = hostWarning(opts.host, opts.root);
+  if (warning) opts.log(warning);
+  const server = await startServer({ root: opts.root, host: opts.host, port: opts.port, singleRun: opts.singleRun, compare: drawComparison });
+  opts.log(`serving ${opts.root} at ${server.url} (Ctrl-C to stop)`);
+  return server;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a run (or a folder of runs) over HTTP with live updates while it trains, and compare runs')
+    .argument('<folder>', 'a run folder (out/<run>) or a folder of runs (out/)')
+    .option('--port <n>', 'port (default: 8080, or the next free one)', wholeNumber(0))
+    .option('--host <host>', 'address to listen on; anything but loopback makes the runs visible to the network', '127.0.0.1')
+    .action(async (folder: string, opts: ServeCliOptions) => {
+      const root = resolve(folder);
+      let isDir = false;
+      try {
+        isDir = statSync(root).isDirectory();
+      } catch {
+        // handled below
+      }
+      if (!isDir) throw new UserError(`${folder}: no such folder`);
+      const server = await startAndAnnounce({ root, host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${m}\n`) });
+      await new Promise<void>((done) => {
+        const stop = () => {
+          process.removeListener('SIGINT', stop);
+          process.removeListener('SIGTERM', stop);
+          process.stderr.write('stopping the server\n');
+          void server.close().then(done);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,105 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir, writeCifarDir } from '../data/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { rawGet, SseClient } from './helpers.js';
+
+const URL_RE = /at http:\/\/127\.0\.0\.1:(\d+)\//;
+
+describe('cnnviz serve (CLI)', () => {
+  it('serves a folder, prints the URL, and stops cleanly on Ctrl-C', async () => {
+    const root = tempDir('cnnviz-serve-cli-');
+    mkdirSync(join(root, 'r1'));
+    writeFileSync(join(root, 'r1', 'run.json'), '{}');
+    let pid = 0;
+    let port = 0;
+    let fetched: number[] = [];
+    const r = await runCli(['serve', root, '--port', '0'], {
+      timeoutMs: 30_000,
+      onSpawn: (p) => (pid = p),
+      onStderr: (chunk) => {
+        const m = URL_RE.exec(chunk);
+        if (!m || port) return;
+        port = Number(m[1]);
+        void Promise.all([rawGet(port, '/'), rawGet(port, '/r1/run.json')]).then((rs) => {
+          fetched = rs.map((x) => x.status);
+          process.kill(pid, 'SIGINT');
+        });
+      },
+    });
+    expect(port).toBeGreaterThan(0);
+    expect(fetched).toEqual([200, 200]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/stopping the server/);
+    expect(r.stderr).not.toMatch(/warning/);
+  });
+
+  it('exits 2 with one line for a missing folder or a taken --port', async () => {
+    const missing = await runCli(['serve', join(tempDir('cnnviz-serve-cli-'), 'nope')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^cnnviz: .*nope: no such folder\n$/);
+    const srv = createServer();
+    const port = await new Promise<number>((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port)));
+    try {
+      const taken = await runCli(['serve', tempDir('cnnviz-serve-cli-'), '--port', String(port)]);
+      expect(taken.code).toBe(2);
+      expect(taken.stderr).toMatch(new RegExp(`^cnnviz: --port ${port}: port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      srv.close();
+    }
+  });
+});
+
+describe('cnnviz train --serve (CLI)', () => {
+  it('streams batch points and the next epoch while training, then serves until Ctrl-C', async () => {
+    const data = writeCifarDir(join(tempDir('cnnviz-serve-train-'), 'cifar'), [40, 40, 40, 40, 40], 20);
+    const out = join(tempDir('cnnviz-serve-train-'), 'run');
+    let pid = 0;
+    let started = false;
+    let seen: { points: number; report: boolean; metrics: number } | undefined;
+    let failure: unknown;
+    const r = await runCli(['train', '--data', data, '--out', out, '--epochs', '2', '--batch-size', '4', '--workers', '1', '--probe-count', '2', '--serve', '0'], {
+      timeoutMs: 120_000,
+      onSpawn: (p) => (pid = p),
+      onStderr: (chunk) => {
+        const m = URL_RE.exec(chunk);
+        if (!m || started) return;
+        started = true;
+        const port = Number(m[1]);
+        const es = new SseClient(port, '/.cnnviz/events?run=');
+        void (async () => {
+          try {
+            await es.waitFor('hello', () => true, 30_000);
+            // Batch points arrive while the first epoch trains (not only at its end).
+            const firstPoints = await es.waitFor('points', () => true, 60_000);
+            expect((firstPoints.data as { epoch: number }[])[0].epoch).toBe(1);
+            // Epoch 2's folder and records arrive on the open stream, and the report is rewritten.
+            await es.waitFor('pictures', (d) => Array.isArray(d) && d.includes('epoch-002'), 90_000);
+            await es.waitFor('metrics', (d) => Array.isArray(d) && d.length === 2, 90_000);
+            let page = '';
+            for (let i = 0; i < 100 && !page.includes('epoch-002'); i++) {
+              await new Promise((res) => setTimeout(res, 200));
+              page = (await rawGet(port, '/')).body;
+            }
+            seen = {
+              points: es.events.filter((e) => e.event === 'points').length,
+              report: page.includes('epoch-002') && es.events.some((e) => e.event === 'report'),
+              metrics: 2,
+            };
+          } catch (e) {
+            failure = e;
+          } finally {
+            es.close();
+            process.kill(pid, 'SIGINT');
+          }
+        })();
+      },
+    });
+    expect(failure).toBeUndefined();
+    expect(seen).toEqual({ points: expect.any(Number) as unknown, report: true, metrics: 2 });
+    expect(r.stderr).toMatch(/training finished; still serving/);
+    expect(r.code).toBe(0);
+  });
+});
