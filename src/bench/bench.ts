@@ -1,14 +1,20 @@
 /**
- * `npm run bench`: training and evaluation throughput of cnnviz on the convnetjs-cifar10 network at
- * batch 32, with 1 and with all workers, next to ConvNetJS (the npm package) training the same network
- * on the same machine in the same run. Synthetic images (random bytes), so no data set is needed.
+ * `npm run bench`: training and evaluation throughput of cnnviz at batch 32, with 1 and with all
+ * workers, on the convnetjs-cifar10 network next to ConvNetJS (the npm package) training the same
+ * network, and on the ResNet presets next to PyTorch (../shared/anchors/pytorch/bench.py, 2 threads,
+ * batch 32), measured alternately in the same run; for the ResNets also the time per layer type of one
+ * replica's micro-batch. Synthetic images (random bytes), so no data set is needed.
  *
  * Options: --seconds <s> per measurement (default 6), --workers <n> (default: available parallelism),
  * --peak-gflops <g> the machine's arithmetic limit for the "share" column (default 235: 2 cores of
- * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8, as training),
+ * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8 for convnetjs-cifar10,
+ * 16 for the ResNets: two workers get one each, as PyTorch's batch-norm batch of 32 is split in two),
+ * --models <list> (default convnetjs-cifar10,resnet8,resnet20), --no-pytorch, --pytorch-script <path>,
  * --json for machine-readable output. The kernels are those CNNVIZ_KERNELS selects (default: the
  * WebAssembly SIMD ones; CNNVIZ_KERNELS=js measures the TypeScript reference kernels).
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import type { Cifar10Split } from '../data/cifar10.js';
@@ -18,6 +24,8 @@ import { DEFAULT_PRESET, paramDecls, presetLayerDefs, presetSpec, type ModelSpec
 import { WorkerPool } from '../parallel/pool.js';
 import { kernelKind, wasmVariant } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
+import { fileURLToPath } from 'node:url';
+import { layerTypeTimes, type LayerTypeTime } from './layer-times.js';
 
 interface Args {
   seconds: number;
@@ -25,15 +33,34 @@ interface Args {
   peakGflops: number;
   json: boolean;
   batch: number;
-  microBatch: number;
+  /** undefined: per model (8 for convnetjs-cifar10, 16 for the ResNets). */
+  microBatch?: number;
+  models: string[];
+  pytorch: boolean;
+  pytorchScript: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, microBatch: 8 };
+  const a: Args = {
+    seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, models: [DEFAULT_PRESET, 'resnet8', 'resnet20'],
+    pytorch: true, pytorchScript: fileURLToPath(new URL('../../../shared/anchors/pytorch/bench.py', import.meta.url)),
+  };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     if (key === '--json') {
       a.json = true;
+      continue;
+    }
+    if (key === '--no-pytorch') {
+      a.pytorch = false;
+      continue;
+    }
+    if (key === '--models') {
+      a.models = argv[++i].split(',');
+      continue;
+    }
+    if (key === '--pytorch-script') {
+      a.pytorchScript = argv[++i];
       continue;
     }
     const value = Number(argv[++i]);
@@ -68,11 +95,11 @@ function syntheticSplit(count: number, seed: number): Cifar10Split {
 
 const now = (): number => performance.now() / 1000;
 
-async function benchCnnviz(spec: ModelSpec, workers: number, args: Args, train: Cifar10Split, test: Cifar10Split): Promise<{ trainIps: number; evalIps: number }> {
+async function benchCnnviz(spec: ModelSpec, workers: number, args: Args, microBatch: number, train: Cifar10Split, test: Cifar10Split): Promise<{ trainIps: number; evalIps: number }> {
   const net = new Network(spec);
   net.initialize(1);
   const pool = new WorkerPool({
-      spec, workers, seed: 1, microBatch: args.microBatch, maxBatchSize: args.batch, evalMicroBatch: 50, preprocessing: { kind: 'scale' },
+      spec, workers, seed: 1, microBatch, maxBatchSize: args.batch, evalMicroBatch: 50, preprocessing: { kind: 'scale' },
       augmentation: { flip: true, shift: 2 }, train, test,
   });
   try {
@@ -151,51 +178,111 @@ function benchConvNetJS(args: Args, train: Cifar10Split): { trainIps: number; ev
   return { trainIps, evalIps: m / (now() - t1) };
 }
 
+/**
+ * PyTorch's training and inference img/s on the same network (the anchor script, 2 threads, batch 32),
+ * or null when python3 with torch or the script is missing. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are
+ * removed from its environment, as the anchors' README asks.
+ */
+function benchPytorch(args: Args, model: string): { trainIps: number; evalIps: number; version: string } | null {
+  if (!args.pytorch || !existsSync(args.pytorchScript)) return null;
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync('/usr/bin/python3', [
+    args.pytorchScript, '--net', model, '--threads', String(Math.min(args.workers, 2)), '--seconds', String(args.seconds),
+    '--repeats', '1', '--infer-seconds', String(args.seconds / 2), '--warmup', '5',
+  ], { env, encoding: 'utf8', timeout: 600_000 });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) return null;
+  const res = JSON.parse(line.slice(7)) as { version: string; train_img_s: { median: number }; infer_img_s: { median: number } };
+  return { trainIps: res.train_img_s.median, evalIps: res.infer_img_s.median, version: res.version };
+}
+
+interface Row {
+  model: string;
+  system: string;
+  kernels: string;
+  threads: number;
+  trainIps: number;
+  evalIps: number;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const spec = presetSpec(DEFAULT_PRESET);
-  const fwd = forwardFlops(spec);
-  const trainFlops = 3 * fwd;
-  const train = syntheticSplit(4096, 1);
-  const test = syntheticSplit(1000, 2);
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const kernels = kernelKind() === 'wasm' ? `wasm ${wasmVariant()}` : 'js';
-  log(`cnnviz bench: ${DEFAULT_PRESET}, batch ${args.batch}, micro-batch ${args.microBatch}, ${kernels} kernels, ${args.seconds} s per measurement, ` +
-    `${(trainFlops / 1e6).toFixed(1)} MFLOP per training image, ${(fwd / 1e6).toFixed(2)} MFLOP per evaluated image`);
-
-  const rows: { system: string; kernels: string; threads: number; trainIps: number; evalIps: number }[] = [];
-  log('measuring ConvNetJS ...');
-  const cj = benchConvNetJS(args, train);
-  if (cj) rows.push({ system: 'ConvNetJS 0.3.0 (npm)', kernels: 'js', threads: 1, ...cj });
-  const counts = [...new Set([1, args.workers])];
-  for (const w of counts) {
-    log(`measuring cnnviz with ${w} worker(s) ...`);
-    rows.push({ system: `cnnviz, ${w} worker${w > 1 ? 's' : ''}`, kernels, threads: w, ...(await benchCnnviz(spec, w, args, train, test)) });
+  const train = syntheticSplit(4096, 1);
+  const test = syntheticSplit(1000, 2);
+  const rows: (Row & { trainGflops: number; evalGflops: number; shareOfPeak: number; vsReference: number | null; vsOneWorker: number | null })[] = [];
+  const layerTimes: Record<string, LayerTypeTime[]> = {};
+  const flopsOf: Record<string, number> = {};
+  for (const model of args.models) {
+    const spec = presetSpec(model);
+    const resnet = model !== DEFAULT_PRESET;
+    const microBatch = args.microBatch ?? (resnet ? 16 : 8);
+    const fwd = forwardFlops(spec);
+    const trainFlops = 3 * fwd;
+    flopsOf[model] = trainFlops;
+    log(`cnnviz bench: ${model}, batch ${args.batch}, micro-batch ${microBatch}, ${kernels} kernels, ${args.seconds} s per measurement, ` +
+      `${(trainFlops / 1e6).toFixed(1)} MFLOP per training image, ${(fwd / 1e6).toFixed(2)} MFLOP per evaluated image`);
+    const modelRows: Row[] = [];
+    if (!resnet) {
+      log('measuring ConvNetJS ...');
+      const cj = benchConvNetJS(args, train);
+      if (cj) modelRows.push({ model, system: 'ConvNetJS 0.3.0 (npm)', kernels: 'js', threads: 1, ...cj });
+    } else {
+      // PyTorch first, then cnnviz: measured alternately in one sitting, as the host's speed drifts.
+      log(`measuring PyTorch (${args.pytorchScript}) ...`);
+      const pt = benchPytorch(args, model);
+      if (pt) modelRows.push({ model, system: `PyTorch ${pt.version}`, kernels: 'mkldnn', threads: Math.min(args.workers, 2), trainIps: pt.trainIps, evalIps: pt.evalIps });
+      else log('PyTorch not measured (no /usr/bin/python3 with torch, no script, or --no-pytorch)');
+    }
+    for (const w of [...new Set([1, args.workers])]) {
+      log(`measuring cnnviz with ${w} worker(s) ...`);
+      modelRows.push({ model, system: `cnnviz, ${w} worker${w > 1 ? 's' : ''}`, kernels, threads: w, ...(await benchCnnviz(spec, w, args, microBatch, train, test)) });
+    }
+    if (resnet) {
+      log('timing layer types ...');
+      layerTimes[model] = layerTypeTimes(spec, microBatch);
+    }
+    const reference = modelRows[0].system.startsWith('cnnviz') ? undefined : modelRows[0].trainIps;
+    const one = modelRows.find((r) => r.system.startsWith('cnnviz') && r.threads === 1)!;
+    for (const r of modelRows) {
+      rows.push({
+        ...r,
+        trainGflops: (r.trainIps * trainFlops) / 1e9,
+        evalGflops: (r.evalIps * fwd) / 1e9,
+        shareOfPeak: (r.trainIps * trainFlops) / 1e9 / args.peakGflops,
+        vsReference: reference ? r.trainIps / reference : null,
+        vsOneWorker: r.system.startsWith('cnnviz') ? r.trainIps / one.trainIps : null,
+      });
+    }
   }
-  const base = cj?.trainIps;
-  const one = rows.find((r) => r.system.startsWith('cnnviz') && r.threads === 1)!;
-  const result = rows.map((r) => ({
-    ...r,
-    trainGflops: (r.trainIps * trainFlops) / 1e9,
-    evalGflops: (r.evalIps * fwd) / 1e9,
-    shareOfPeak: (r.trainIps * trainFlops) / 1e9 / args.peakGflops,
-    vsConvNetJS: base ? r.trainIps / base : null,
-    vsOneWorker: r.system.startsWith('cnnviz') ? r.trainIps / one.trainIps : null,
-  }));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ batch: args.batch, microBatch: args.microBatch, kernels, trainMflopPerImage: trainFlops / 1e6, peakGflops: args.peakGflops, rows: result })}\n`);
+    process.stdout.write(`${JSON.stringify({ batch: args.batch, kernels, trainMflopPerImage: flopsOf, peakGflops: args.peakGflops, rows, layerTimes })}\n`);
     return;
   }
-  const header = ['system', 'kernels', 'threads', 'train img/s', 'x ConvNetJS', 'x 1 worker', 'train GFLOP/s', '% of peak', 'eval img/s', 'eval GFLOP/s'];
-  const table = result.map((r) => [
-    r.system, r.kernels, String(r.threads), r.trainIps.toFixed(1), r.vsConvNetJS === null ? '-' : r.vsConvNetJS.toFixed(1),
+  const header = ['model', 'system', 'kernels', 'threads', 'train img/s', 'x reference', 'x 1 worker', 'train GFLOP/s', '% of peak', 'eval img/s', 'eval GFLOP/s'];
+  const table = rows.map((r) => [
+    r.model, r.system, r.kernels, String(r.threads), r.trainIps.toFixed(1), r.vsReference === null ? '-' : r.vsReference.toFixed(2),
     r.vsOneWorker === null ? '-' : r.vsOneWorker.toFixed(2), r.trainGflops.toFixed(2), (100 * r.shareOfPeak).toFixed(1),
     r.evalIps.toFixed(0), r.evalGflops.toFixed(2),
   ]);
+  process.stdout.write(`${formatTable(header, table)}\n`);
+  process.stdout.write(`reference = the first row of each model (ConvNetJS, PyTorch); peak = ${args.peakGflops} GFLOP/s (--peak-gflops); training counted as 3 x forward FLOPs\n`);
+  for (const [model, times] of Object.entries(layerTimes)) {
+    const total = times.reduce((a, t) => a + t.forwardUs + t.backwardUs, 0);
+    process.stdout.write(`\n${model}: time per layer type, one replica, micro-batch of ${args.microBatch ?? 16} (us per image)\n`);
+    process.stdout.write(`${formatTable(['layer type', 'layers', 'forward', 'backward', 'share'], times.map((t) => [
+      t.kind, String(t.layers), t.forwardUs.toFixed(1), t.backwardUs.toFixed(1), `${((100 * (t.forwardUs + t.backwardUs)) / total).toFixed(1)}%`,
+    ]))}\n`);
+  }
+}
+
+function formatTable(header: string[], table: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  const fmt = (row: string[]) => `| ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  process.stdout.write(`${[fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(fmt)].join('\n')}\n`);
-  process.stdout.write(`peak = ${args.peakGflops} GFLOP/s (--peak-gflops); training counted as 3 x forward FLOPs\n`);
+  const fmt = (row: string[]) => `| ${row.map((c, i) => (i <= 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(fmt)].join('\n');
 }
 
 await main();

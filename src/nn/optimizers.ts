@@ -1,7 +1,7 @@
 import { UserError } from '../util/errors.js';
 import type { ParamRange } from './network.js';
 
-export const OPTIMIZER_METHODS = ['sgd', 'nesterov', 'adagrad', 'adadelta', 'windowgrad', 'adam'] as const;
+export const OPTIMIZER_METHODS = ['sgd', 'nesterov', 'adagrad', 'adadelta', 'windowgrad', 'adam', 'adamw'] as const;
 export type OptimizerMethod = (typeof OPTIMIZER_METHODS)[number];
 
 /** ConvNetJS trainer options, same names and meanings. */
@@ -17,20 +17,28 @@ export interface OptimizerOptions {
   /** adam. */
   beta1: number;
   beta2: number;
+  /**
+   * PyTorch-style weight decay (absent in ConvNetJS, so optional: older checkpoints lack it), applied to
+   * parameters with a nonzero l2 decay multiplier: for adamw decoupled (p -= lr * weightDecay * p before
+   * the Adam step, Loshchilov & Hutter), for every other method added to the batch-MEAN gradient
+   * (weightDecay * p, as torch.optim's weight_decay). --l1 / --l2 keep ConvNetJS's meaning beside it.
+   */
+  weightDecay?: number;
 }
 
 /** Defaults per method; ConvNetJS's where it has them. */
 export function defaultOptimizerOptions(method: OptimizerMethod): OptimizerOptions {
   return {
     method,
-    learningRate: method === 'adadelta' ? 1 : method === 'adam' ? 0.001 : 0.01,
+    learningRate: method === 'adadelta' ? 1 : method === 'adam' || method === 'adamw' ? 0.001 : 0.01,
     momentum: 0.9,
     l1Decay: 0,
     l2Decay: 0,
     ro: 0.95,
-    eps: method === 'adam' ? 1e-8 : 1e-6,
+    eps: method === 'adam' || method === 'adamw' ? 1e-8 : 1e-6,
     beta1: 0.9,
     beta2: 0.999,
+    weightDecay: method === 'adamw' ? 0.01 : 0,
   };
 }
 
@@ -70,13 +78,16 @@ export class Optimizer {
     this.state = state ?? { method: options.method, step: 0, gsum: new Float32Array(paramCount), xsum: new Float32Array(paramCount) };
   }
 
-  /** Decay loss of the current parameters (before an update), as ConvNetJS reports it. */
-  static decayLoss(params: Float32Array, ranges: ParamRange[], l1Decay: number, l2Decay: number): DecayLoss {
+  /**
+   * Decay loss of the current parameters (before an update), as ConvNetJS reports it; weight decay
+   * (PyTorch style) adds weightDecay / 2 * |p|^2 to the l2 part.
+   */
+  static decayLoss(params: Float32Array, ranges: ParamRange[], l1Decay: number, l2Decay: number, weightDecay = 0): DecayLoss {
     let l1 = 0;
     let l2 = 0;
     for (const r of ranges) {
       const l1d = l1Decay * r.l1DecayMul;
-      const l2d = l2Decay * r.l2DecayMul;
+      const l2d = (l2Decay + weightDecay) * r.l2DecayMul;
       if (l1d === 0 && l2d === 0) continue;
       let s1 = 0;
       let s2 = 0;
@@ -90,39 +101,55 @@ export class Optimizer {
     return { l1, l2 };
   }
 
-  /** Apply one update in place and zero the gradients. Returns the decay loss before the update. */
-  update(params: Float32Array, grads: Float32Array, ranges: ParamRange[], batchSize: number): DecayLoss {
+  /**
+   * Apply one update in place and zero the gradients. Returns the decay loss before the update.
+   * `learningRate` is this step's rate (from a schedule); default the options' rate.
+   */
+  update(params: Float32Array, grads: Float32Array, ranges: ParamRange[], batchSize: number, learningRate = this.options.learningRate): DecayLoss {
     const o = this.options;
-    const decay = Optimizer.decayLoss(params, ranges, o.l1Decay, o.l2Decay);
+    const wd = o.weightDecay ?? 0;
+    const decay = Optimizer.decayLoss(params, ranges, o.l1Decay, o.l2Decay, wd);
     this.state.step += 1;
+    const step = STEPS[o.method];
     for (const r of ranges) {
       // One tight loop per method and range: a method switch per parameter costs more than the update.
-      const step = STEPS[o.method];
-      step(params, grads, this.state, o, r.offset, r.offset + r.length, o.l1Decay * r.l1DecayMul, o.l2Decay * r.l2DecayMul, 1 / batchSize);
+      const h: StepHyper = {
+        lr: learningRate, l1: o.l1Decay * r.l1DecayMul, l2: o.l2Decay * r.l2DecayMul, wd: wd * r.l2DecayMul, invBatch: 1 / batchSize,
+      };
+      step(params, grads, this.state, o, r.offset, r.offset + r.length, h);
     }
     return decay;
   }
 }
 
-/** ConvNetJS's step gradient: decay gradients plus the batch-summed gradient, over the batch size. */
-function stepGradient(p: number, summedGrad: number, l1: number, l2: number, invBatch: number): number {
-  return (l2 * p + l1 * (p > 0 ? 1 : -1) + summedGrad) * invBatch;
+/**
+ * ConvNetJS's step gradient: decay gradients plus the batch-summed gradient, over the batch size; plus
+ * PyTorch-style weight decay wd * p on the mean (coupled; adamw passes wd = 0 and decays separately).
+ */
+function stepGradient(p: number, summedGrad: number, h: StepHyper): number {
+  return (h.l2 * p + h.l1 * (p > 0 ? 1 : -1) + summedGrad) * h.invBatch + h.wd * p;
+}
+
+/** One step's hyper-parameters for one parameter range (decays already times the range's multipliers). */
+interface StepHyper {
+  lr: number;
+  l1: number;
+  l2: number;
+  wd: number;
+  invBatch: number;
 }
 
 /** Updates params[begin, end) with stepGradient and zeroes grads[begin, end). */
-type StepFn = (
-  params: Float32Array, grads: Float32Array, s: OptimizerState, o: OptimizerOptions,
-  begin: number, end: number, l1: number, l2: number, invBatch: number,
-) => void;
+type StepFn = (params: Float32Array, grads: Float32Array, s: OptimizerState, o: OptimizerOptions, begin: number, end: number, h: StepHyper) => void;
 
 const STEPS: Record<OptimizerMethod, StepFn> = {
-  sgd(params, grads, s, o, begin, end, l1, l2, invBatch) {
+  sgd(params, grads, s, o, begin, end, h) {
     const { gsum } = s;
-    const lr = o.learningRate;
+    const lr = h.lr;
     const mom = o.momentum;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], l1, l2, invBatch);
+      const g = stepGradient(p, grads[j], h);
       let dx: number;
       if (mom > 0) {
         dx = mom * gsum[j] - lr * g;
@@ -134,46 +161,46 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
       grads[j] = 0;
     }
   },
-  nesterov(params, grads, s, o, begin, end, l1, l2, invBatch) {
+  nesterov(params, grads, s, o, begin, end, h) {
     const { gsum } = s;
-    const lr = o.learningRate;
+    const lr = h.lr;
     const mom = o.momentum;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], l1, l2, invBatch);
+      const g = stepGradient(p, grads[j], h);
       const prev = gsum[j];
       gsum[j] = prev * mom + lr * g;
       params[j] = p + (mom * prev - (1 + mom) * gsum[j]);
       grads[j] = 0;
     }
   },
-  adagrad(params, grads, s, o, begin, end, l1, l2, invBatch) {
+  adagrad(params, grads, s, o, begin, end, h) {
     const { gsum } = s;
-    const lr = o.learningRate;
+    const lr = h.lr;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], l1, l2, invBatch);
+      const g = stepGradient(p, grads[j], h);
       gsum[j] += g * g;
       params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
       grads[j] = 0;
     }
   },
-  windowgrad(params, grads, s, o, begin, end, l1, l2, invBatch) {
+  windowgrad(params, grads, s, o, begin, end, h) {
     const { gsum } = s;
-    const lr = o.learningRate;
+    const lr = h.lr;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], l1, l2, invBatch);
+      const g = stepGradient(p, grads[j], h);
       gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
       params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
       grads[j] = 0;
     }
   },
-  adadelta(params, grads, s, o, begin, end, l1, l2, invBatch) {
+  adadelta(params, grads, s, o, begin, end, h) {
     const { gsum, xsum } = s;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], l1, l2, invBatch);
+      const g = stepGradient(p, grads[j], h);
       gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
       const dx = -Math.sqrt((xsum[j] + o.eps) / (gsum[j] + o.eps)) * g;
       xsum[j] = o.ro * xsum[j] + (1 - o.ro) * dx * dx;
@@ -181,18 +208,26 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
       grads[j] = 0;
     }
   },
-  adam(params, grads, s, o, begin, end, l1, l2, invBatch) {
-    const { gsum, xsum } = s;
-    const lr = o.learningRate;
-    const bias1 = 1 - Math.pow(o.beta1, s.step);
-    const bias2 = 1 - Math.pow(o.beta2, s.step);
-    for (let j = begin; j < end; j++) {
-      const p = params[j];
-      const g = stepGradient(p, grads[j], l1, l2, invBatch);
-      gsum[j] = gsum[j] * o.beta1 + (1 - o.beta1) * g;
-      xsum[j] = xsum[j] * o.beta2 + (1 - o.beta2) * g * g;
-      params[j] = p + (-lr * (gsum[j] / bias1)) / (Math.sqrt(xsum[j] / bias2) + o.eps);
-      grads[j] = 0;
-    }
+  adam: adamStep,
+  adamw(params, grads, s, o, begin, end, h) {
+    // Decoupled weight decay: shrink first, then the Adam step on the gradient without it.
+    const shrink = 1 - h.lr * h.wd;
+    if (shrink !== 1) for (let j = begin; j < end; j++) params[j] *= shrink;
+    adamStep(params, grads, s, o, begin, end, { ...h, wd: 0 });
   },
 };
+
+function adamStep(params: Float32Array, grads: Float32Array, s: OptimizerState, o: OptimizerOptions, begin: number, end: number, h: StepHyper): void {
+  const { gsum, xsum } = s;
+  const lr = h.lr;
+  const bias1 = 1 - Math.pow(o.beta1, s.step);
+  const bias2 = 1 - Math.pow(o.beta2, s.step);
+  for (let j = begin; j < end; j++) {
+    const p = params[j];
+    const g = stepGradient(p, grads[j], h);
+    gsum[j] = gsum[j] * o.beta1 + (1 - o.beta1) * g;
+    xsum[j] = xsum[j] * o.beta2 + (1 - o.beta2) * g * g;
+    params[j] = p + (-lr * (gsum[j] / bias1)) / (Math.sqrt(xsum[j] / bias2) + o.eps);
+    grads[j] = 0;
+  }
+}

@@ -2,6 +2,7 @@ import { UserError } from '../util/errors.js';
 import { DefReader } from './def-reader.js';
 import type { LayerConfig, LayerDef, LayerHints, ParamDecl, Shape3, StateDecl } from './layers/layer.js';
 import { findLayerDef, layerDef, layerTypes } from './layers/registry.js';
+import { resnetLayerDefs } from './resnet.js';
 
 export type { LayerConfig, Shape3 } from './layers/layer.js';
 
@@ -30,6 +31,8 @@ const PRESETS: Record<string, Record<string, unknown>[]> = {
     { type: 'pool', sx: 2, stride: 2 },
     { type: 'softmax', num_classes: 10 },
   ],
+  resnet8: resnetLayerDefs(1),
+  resnet20: resnetLayerDefs(3),
 };
 
 export function presetNames(): string[] {

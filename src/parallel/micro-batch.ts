@@ -38,6 +38,8 @@ export class MicroBatchRunner {
     private readonly augmentation: Augmentation | null,
     seed: number,
     maxBatch: number,
+    /** Label smoothing of the softmax loss in training (0: none). */
+    private readonly labelSmoothing = 0,
   ) {
     this.net = new Network(spec, shared);
     const [c, h, w] = spec.shapes[0];
@@ -65,7 +67,7 @@ export class MicroBatchRunner {
     net.zeroGrads();
     const out = net.forward(this.images, n, this.ctx);
     const correct = this.countCorrect(out, n);
-    const loss = net.backward({ labels: this.labels }, this.ctx);
+    const loss = net.backward({ labels: this.labels, smoothing: this.labelSmoothing }, this.ctx);
     gradOut.set(net.grads);
     statsOut.set(net.stats);
     return [loss, correct];

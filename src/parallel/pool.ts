@@ -26,6 +26,8 @@ export interface PoolOptions {
   evalMicroBatch: number;
   preprocessing: Preprocessing;
   augmentation: Augmentation | null;
+  /** Label smoothing of the softmax loss in training (0: none). */
+  labelSmoothing?: number;
   train: Cifar10Split;
   test: Cifar10Split;
 }
@@ -108,7 +110,7 @@ export class WorkerPool {
     for (let i = 0; i < opts.workers; i++) {
       const init: WorkerInit = {
         workerIndex: i, numWorkers: opts.workers, layerDefs: opts.spec.layerDefs, origin: opts.spec.origin, layerModules: layerModules(), seed: opts.seed,
-        microBatch: opts.microBatch, evalMicroBatch: opts.evalMicroBatch, preprocessing: opts.preprocessing,
+        microBatch: opts.microBatch, evalMicroBatch: opts.evalMicroBatch, preprocessing: opts.preprocessing, labelSmoothing: opts.labelSmoothing ?? 0,
         augmentation: opts.augmentation, ...sab, train, test,
       };
       const w = new Worker(workerUrl(), { workerData: init });

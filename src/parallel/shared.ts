@@ -39,6 +39,7 @@ export interface WorkerInit {
   evalMicroBatch: number;
   preprocessing: Preprocessing;
   augmentation: Augmentation | null;
+  labelSmoothing: number;
   ctrl: SharedArrayBuffer;
   params: SharedArrayBuffer;
   /** The network's state vector (running statistics), read by every replica, updated by the main thread. */

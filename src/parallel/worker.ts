@@ -14,7 +14,7 @@ const params = new Float32Array(init.params);
 for (const url of init.layerModules) await registerLayerModule(url);
 const spec = parseSpec(init.layerDefs, init.origin);
 const maxBatch = Math.max(init.microBatch, init.evalMicroBatch);
-const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch);
+const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch, init.labelSmoothing);
 const paramCount = params.length;
 const statsCount = runner.net.stats.length;
 const gradSlots = new Float32Array(init.gradSlots);

@@ -30,8 +30,13 @@ export interface ConvWasmBuffers {
   ldcol: number;
   /** K rows of ldcol floats for the input gradient of one sample before col2im (0 when fusedInputGrad). */
   dcol: number;
-  /** The zero-padded input of one sample for convForward (0 unless implicitForward). */
+  /**
+   * The zero-padded input of one sample for convForward and the weight gradient (0 unless
+   * implicitForward); with fusedInputGrad also the zero-padded input gradient of one sample.
+   */
   padded: number;
+  /** The weights packed for convBackwardData (packConvDataWeights), once per backward (0 unless fusedInputGrad). */
+  wPacked: number;
   /** Samples whose cols are valid (set by forward). */
   colsFor: { input: number; n: number };
 }
@@ -107,6 +112,7 @@ export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number, params?
     ldcol,
     dcol: pw || fusedInputGrad(d) ? 0 : wk.alloc(K * ldcol),
     padded: implicitForward(d) ? wk.alloc(d.inC * (d.inH + 2 * d.pad) * (d.inW + 2 * d.pad)) : 0,
+    wPacked: fusedInputGrad(d) ? wk.alloc(d.outC * K) : 0,
     colsFor: { input: -1, n: 0 },
   };
 }
@@ -161,6 +167,7 @@ export function conv2dBackwardWasm(
   const fused = fusedInputGrad(d);
   const implicit = implicitForward(d);
   x.biasGradAdd(n, outC, P, outputGrad, buf.biasGrad);
+  if (fused && inputGrad >= 0) x.packConvDataWeights(inC, kH, kW, outC, buf.weights, buf.wPacked);
   for (let b = 0; b < n; b++) {
     const dy = outputGrad + b * outBytes;
     if (implicit && outW >= DOT_FILTER_MIN_OUT_W) {
@@ -180,7 +187,8 @@ export function conv2dBackwardWasm(
     if (pw) {
       x.sgemm(1, 0, K, P, outC, 1, buf.weights, K, dy, P, 1, dx, P);
     } else if (fused) {
-      x.convBackwardData(inC, inH, inW, kH, kW, pad, outC, outH, outW, buf.weights, dy, dx);
+      // After the weight gradient: this reuses buf.padded, which that filled with the padded input.
+      x.convBackwardData(inC, inH, inW, kH, kW, pad, outC, outH, outW, buf.wPacked, dy, dx, buf.padded);
     } else {
       x.sgemm(1, 0, K, P, outC, 1, buf.weights, K, dy, P, 0, buf.dcol, ld);
       x.col2imAdd(inC, inH, inW, kH, kW, stride, pad, outH, outW, buf.dcol, ld, dx);

@@ -6,9 +6,11 @@
  */
 
 /**
- * Softmax + cross-entropy. probs[b, :] = softmax(logits[b, :]); loss_b = -log p_{b, y_b}, computed as
- * logsumexp(z) - z_y with the max subtracted (stable; never Infinity even when p_y underflows to 0).
- * logitsGrad = probs - onehot(labels).
+ * Softmax + cross-entropy, optionally against label-smoothed targets (Szegedy et al. 2016, PyTorch's
+ * label_smoothing): target t = (1 - e) * onehot(y) + e / classes, e = `smoothing` in [0, 1).
+ * probs[b, :] = softmax(logits[b, :]); loss_b = -sum_i t_i log p_i = logsumexp(z) - sum_i t_i z_i, computed
+ * with the max subtracted (stable; never Infinity even when p_y underflows to 0). logitsGrad = probs - t.
+ * With e = 0 this is -log p_y and probs - onehot(y).
  */
 export function softmaxCrossEntropy(
   n: number,
@@ -17,16 +19,26 @@ export function softmaxCrossEntropy(
   labels: Int32Array,
   probs: Float32Array,
   logitsGrad: Float32Array | null,
+  smoothing = 0,
 ): number {
   let loss = 0;
+  const off = smoothing / classes;
+  const on = 1 - smoothing;
   for (let b = 0; b < n; b++) {
     const row = b * classes;
     const end = row + classes;
     const y = labels[b];
-    loss += softmaxRow(logits, probs, row, end) - logits[row + y];
+    const lse = softmaxRow(logits, probs, row, end);
+    if (smoothing === 0) {
+      loss += lse - logits[row + y];
+    } else {
+      let dot = 0;
+      for (let i = row; i < end; i++) dot += logits[i];
+      loss += lse - (on * logits[row + y] + off * dot);
+    }
     if (logitsGrad !== null) {
-      for (let i = row; i < end; i++) logitsGrad[i] += probs[i];
-      logitsGrad[row + y] -= 1;
+      for (let i = row; i < end; i++) logitsGrad[i] += probs[i] - off;
+      logitsGrad[row + y] -= on;
     }
   }
   return loss;

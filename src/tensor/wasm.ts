@@ -61,9 +61,10 @@ export interface WasmExports {
     inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
     dy: number, input: number, padded: number, dW: number,
   ): void;
+  packConvDataWeights(inC: number, kH: number, kW: number, outC: number, W: number, Wp: number): void;
   convBackwardData(
     inC: number, inH: number, inW: number, kH: number, kW: number, pad: number, outC: number, outH: number, outW: number,
-    W: number, dy: number, grad: number,
+    Wp: number, dy: number, grad: number, padded: number,
   ): void;
   broadcastBias(n: number, channels: number, spatial: number, bias: number, out: number): void;
   biasGradAdd(n: number, channels: number, spatial: number, grad: number, biasGrad: number): void;
@@ -74,6 +75,13 @@ export interface WasmExports {
     input: number, output: number, argmax: number,
   ): void;
   maxPoolBackward(outCount: number, inCount: number, outputGrad: number, argmax: number, inputGrad: number): void;
+  batchNormStats(n: number, channels: number, spatial: number, input: number, mean: number, variance: number): void;
+  channelScaleShift(n: number, channels: number, spatial: number, input: number, scale: number, shift: number, out: number): void;
+  batchNormBackward(
+    n: number, channels: number, spatial: number, training: number,
+    input: number, gamma: number, mean: number, invStd: number, dy: number, dx: number, sums: number,
+  ): void;
+  addTwo(count: number, a: number, b: number, out: number): void;
 }
 
 /** A compiled module file: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */

@@ -1,5 +1,6 @@
 import type { Augmentation } from '../data/augment.js';
 import type { OptimizerOptions } from '../nn/optimizers.js';
+import type { LrSchedule } from './schedule.js';
 
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../viz/scale.js';
 
@@ -17,6 +18,10 @@ export interface TrainConfig {
   /** Images per micro-batch: the fixed unit whose gradients are summed in order (worker-count independent). */
   microBatch: number;
   optimizer: OptimizerOptions;
+  /** How the learning rate changes over the run (absent in older runs: constant). */
+  lrSchedule?: LrSchedule;
+  /** Softmax label smoothing in training (absent in older runs: 0). */
+  labelSmoothing?: number;
   seed: number;
   trainLimit?: number;
   testLimit?: number;

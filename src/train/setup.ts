@@ -18,6 +18,8 @@ import { ensureWritableDir, removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
 import { MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
+import { presetRecipe } from './recipes.js';
+import { DEFAULT_LR_SCHEDULE, describeSchedule, parseStepEpochs, type LrSchedule, type LrScheduleKind } from './schedule.js';
 
 /** The `train` command's options, as commander gives them. */
 export interface TrainOptions {
@@ -36,6 +38,13 @@ export interface TrainOptions {
   eps?: number;
   beta1?: number;
   beta2?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  lrSchedule?: LrScheduleKind;
+  warmup?: number;
+  lrSteps?: string;
+  lrStepFactor?: number;
+  labelSmoothing?: number;
   workers: number;
   seed: number;
   out?: string;
@@ -96,17 +105,39 @@ export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts:
   return config;
 }
 
-/** A new run's configuration from the options (dataDir: the CIFAR-10 folder, found or downloaded). */
-export function newConfig(opts: TrainOptions, dataDir: string): TrainConfig {
-  const o = defaultOptimizerOptions(opts.optimizer);
+/**
+ * A new run's configuration from the options (dataDir: the CIFAR-10 folder, found or downloaded). A
+ * preset's recipe (src/train/recipes.ts) replaces the general defaults of the options not given.
+ */
+export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explicit = () => true): TrainConfig {
+  const recipe = presetRecipe(opts.model);
+  const pick = <K extends keyof TrainOptions, V>(k: K, fromRecipe: V | undefined): TrainOptions[K] | V =>
+    explicit(k) || fromRecipe === undefined ? opts[k] : fromRecipe;
+  let method = pick('optimizer', recipe?.optimizer);
+  if (opts.nesterov) {
+    if (method !== 'sgd' && method !== 'nesterov') throw new UserError(`--nesterov: applies to sgd, not --optimizer ${method}`);
+    method = 'nesterov';
+  }
+  const o = defaultOptimizerOptions(method);
   const optimizer = {
     ...o,
-    learningRate: opts.lr ?? o.learningRate, momentum: opts.momentum ?? o.momentum, l1Decay: opts.l1, l2Decay: opts.l2,
+    learningRate: opts.lr ?? recipe?.learningRate ?? o.learningRate, momentum: opts.momentum ?? recipe?.momentum ?? o.momentum,
+    l1Decay: opts.l1, l2Decay: pick('l2', recipe?.l2Decay), weightDecay: opts.weightDecay ?? recipe?.weightDecay ?? o.weightDecay,
     ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
   };
+  const scheduleGiven = explicit('lrSchedule') || explicit('warmup') || explicit('lrSteps') || explicit('lrStepFactor');
+  const lrSchedule: LrSchedule = scheduleGiven || !recipe
+    ? {
+        kind: opts.lrSchedule ?? DEFAULT_LR_SCHEDULE.kind, stepFactor: opts.lrStepFactor ?? DEFAULT_LR_SCHEDULE.stepFactor,
+        ...(opts.warmup !== undefined ? { warmupEpochs: opts.warmup } : {}),
+        ...(opts.lrSteps !== undefined ? { stepEpochs: parseStepEpochs(opts.lrSteps) } : {}),
+      }
+    : recipe.lrSchedule;
+  const batchSize = pick('batchSize', recipe?.batchSize);
   return {
-    model: opts.model, data: dataDir, epochs: opts.epochs, batchSize: opts.batchSize, microBatch: Math.min(opts.microBatch, opts.batchSize),
-    optimizer, seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
+    model: opts.model, data: dataDir, epochs: pick('epochs', recipe?.epochs), batchSize, microBatch: Math.min(pick('microBatch', recipe?.microBatch), batchSize),
+    optimizer, lrSchedule, labelSmoothing: pick('labelSmoothing', recipe?.labelSmoothing) ?? 0,
+    seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
     viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
   };
@@ -141,7 +172,7 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
     config = resumedConfig(resume, opts, explicit);
     out = opts.out ?? dirname(dirname(resolve(opts.resume)));
   } else {
-    config = newConfig(opts, await ensureCifar10(opts.data, { noDownload: !opts.download, log }));
+    config = newConfig(opts, await ensureCifar10(opts.data, { noDownload: !opts.download, log }), explicit);
     out = opts.out ?? defaultOut(opts);
   }
   const settings: RunSettings = { out, workers: opts.workers, json: opts.json === true, quiet: opts.quiet === true, resume: opts.resume };
@@ -160,7 +191,8 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   log(
     `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
       `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
-      `augment ${formatAugment(config.augmentation)}; output ${out}`,
+      `augment ${formatAugment(config.augmentation)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
+      `(${describeSchedule(config.lrSchedule ?? DEFAULT_LR_SCHEDULE)}), batch ${config.batchSize}/${config.microBatch}; output ${out}`,
   );
   // Before anything big is allocated (the network's parameters included): refuse what cannot fit.
   assertMemoryFits(

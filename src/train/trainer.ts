@@ -15,6 +15,7 @@ import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.
 import { HealthMeter } from './health.js';
 import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
+import { DEFAULT_LR_SCHEDULE, learningRateAt } from './schedule.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
 export interface TrainReporter {
@@ -85,6 +86,15 @@ export function checkpointPath(out: string, epochsCompleted: number, midEpoch = 
 
 const now = (): number => performance.now() / 1000;
 
+/** Test records whose accuracy is also reported on its own (CIFAR-10's first 1,000, see EpochRecord). */
+const FIRST_TEST_RECORDS = 1000;
+
+function accuracyOfFirst(labels: Uint8Array, predictions: Int32Array, count: number): number {
+  let correct = 0;
+  for (let i = 0; i < count; i++) if (predictions[i] === labels[i]) correct++;
+  return correct / count;
+}
+
 /** Train for config.epochs epochs (from the resumed point, if any) on a pool of worker threads. */
 export async function train(run: TrainRun): Promise<TrainOutcome> {
   const { config, settings, spec, data, reporter } = run;
@@ -94,7 +104,8 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
   const pool = new WorkerPool({
     // Buffers sized by the data actually used: --batch-size 10000000 on 64 images needs 64 images' worth.
     spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: Math.max(1, Math.min(config.batchSize, trainCount)),
-    evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, train: data.train, test: data.test,
+    evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, labelSmoothing: config.labelSmoothing ?? 0,
+    train: data.train, test: data.test,
   });
   try {
     pool.params.set(run.initialParams);
@@ -113,6 +124,11 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     const batches = Math.ceil(trainCount / config.batchSize);
     const health = new HealthMeter(net.paramRanges, batches);
     let lastCheckpoint: string | undefined;
+    // The rate of each step is a function of the optimizer's step count (kept in checkpoints), so a
+    // resumed run continues on the same curve.
+    const schedule = config.lrSchedule ?? DEFAULT_LR_SCHEDULE;
+    const scheduleLength = { epochs: config.epochs, stepsPerEpoch: Math.max(batches, 1) };
+    const rateAt = (step: number) => learningRateAt(schedule, config.optimizer.learningRate, step, scheduleLength);
 
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
       spec,
@@ -155,16 +171,17 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         const start = b * config.batchSize;
         const count = Math.min(config.batchSize, trainCount - start);
         const t0 = now();
+        const learningRate = rateAt(optimizer.state.step);
         const step = await pool.trainStep(epoch, optimizer.state.step, start, count);
         if (!Number.isFinite(step.lossSum)) {
           throw new UserError(
             `training diverged: the loss became ${step.lossSum} in epoch ${epoch + 1}, batch ${b + 1} of ${batches}; ` +
-              `try a smaller learning rate (--lr, now ${config.optimizer.learningRate})`,
+              `try a smaller learning rate (--lr, now ${config.optimizer.learningRate}); this step's rate was ${learningRate.toPrecision(3)}`,
             3,
           );
         }
         health.beforeUpdate(pool.params, pool.grads, count);
-        const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count);
+        const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count, learningRate);
         health.afterUpdate(pool.params, epoch, b);
         net.foldState(step.stats, step.counts);
         progress.trainSeconds += now() - t0;
@@ -209,8 +226,9 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
         trainImages: progress.seen,
         testImages: testCount,
-        learningRate: config.optimizer.learningRate,
+        learningRate: rateAt(Math.max(optimizer.state.step - 1, 0)),
       };
+      if (testCount > FIRST_TEST_RECORDS) record.testAccuracyFirst1000 = accuracyOfFirst(data.test.labels, evaluation.predictions, FIRST_TEST_RECORDS);
       records.push(record);
       assertFinite(epoch + 1, 'at its end', testCount ? record.testLoss : undefined);
       // Every epoch: layer health, with activation statistics over a fixed test subset (one forward

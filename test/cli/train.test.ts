@@ -41,6 +41,28 @@ describe('cnnviz train (CLI)', () => {
     expect(s.stdout).toContain('22,466 trainable parameters');
   });
 
+  it('records the recipe options (schedule, label smoothing, adamw, weight decay) in run.json and each epoch\'s rate', async () => {
+    const out = join(tempDir('cnnviz-out-'), 'run');
+    const r = await runCli([
+      'train', '--data', data, '--epochs', '2', '--train-limit', '64', '--test-limit', '10', '--out', out, '--workers', '1', '--viz', 'none',
+      '--quiet', '--optimizer', 'adamw', '--weight-decay', '0.05', '--lr-schedule', 'cosine', '--warmup', '0.5', '--label-smoothing', '0.1',
+    ]);
+    expect(r.code).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { config: Record<string, unknown> & { optimizer: Record<string, unknown> } };
+    expect(run.config.lrSchedule).toEqual({ kind: 'cosine', stepFactor: 0.1, warmupEpochs: 0.5 });
+    expect(run.config.labelSmoothing).toBe(0.1);
+    expect(run.config.optimizer.method).toBe('adamw');
+    expect(run.config.optimizer.weightDecay).toBe(0.05);
+    const rates = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { learningRate: number }).learningRate);
+    // 2 steps per epoch; warm-up is step 0; the cosine then runs over steps 1..3: epoch 1 ends at step 1 (full rate).
+    expect(rates[0]).toBeCloseTo(0.001, 12);
+    expect(rates[1]).toBeLessThan(0.001 / 2);
+
+    const bad = await runCli(['train', '--data', data, '--optimizer', 'adam', '--nesterov', '--out', join(out, 'x'), '--viz', 'none']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--nesterov: applies to sgd/);
+  });
+
   it('stops on Ctrl-C after the current batch with a checkpoint and exit code 130', async () => {
     const out = join(tempDir('cnnviz-out-'), 'run');
     let pid = 0;

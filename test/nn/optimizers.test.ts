@@ -91,3 +91,38 @@ describe('optimizers, two steps by hand', () => {
     expect(params[1]).toBe(3);
   });
 });
+
+describe('weight decay (PyTorch style) and adamw', () => {
+  const ranges: ParamRange[] = [
+    { layer: 1, name: 'weights', offset: 0, length: 1, l1DecayMul: 0, l2DecayMul: 1 },
+    { layer: 1, name: 'biases', offset: 1, length: 1, l1DecayMul: 0, l2DecayMul: 0 },
+  ];
+
+  it('sgd: weightDecay * p is added to the batch-mean gradient of decayed parameters only', () => {
+    const opt = new Optimizer({ ...defaultOptimizerOptions('sgd'), learningRate: 0.1, momentum: 0, l2Decay: 0, weightDecay: 0.5 }, 2);
+    const params = new Float32Array([1, 1]);
+    // mean gradient 0.25 (summed 0.5 over batch 2): weights 1 - 0.1*(0.25 + 0.5*1) = 0.925; biases 1 - 0.1*0.25 = 0.975
+    opt.update(params, new Float32Array([0.5, 0.5]), ranges, 2);
+    expect(params[0]).toBeCloseTo(0.925, 6);
+    expect(params[1]).toBeCloseTo(0.975, 6);
+  });
+
+  it('adamw: p *= 1 - lr * wd, then the Adam step on the gradient alone', () => {
+    const o = { ...defaultOptimizerOptions('adamw'), learningRate: 0.1, l2Decay: 0, weightDecay: 0.5 };
+    const params = new Float32Array([1, 1]);
+    const adam = new Float32Array([1, 1]);
+    new Optimizer(o, 2).update(params, new Float32Array([0.5, 0.5]), ranges, 2);
+    new Optimizer({ ...o, method: 'adam', weightDecay: 0 }, 2).update(adam, new Float32Array([0.5, 0.5]), ranges, 2);
+    // First Adam step moves by -lr * sign(g) (bias-corrected m / sqrt(v) = 1): 1 - 0.1 = 0.9.
+    expect(adam[0]).toBeCloseTo(0.9, 5);
+    expect(params[0]).toBeCloseTo(0.95 - 0.1, 5); // shrunk by 1 - 0.05 first
+    expect(params[1]).toBeCloseTo(0.9, 5); // biases are not decayed
+  });
+
+  it('a step learning rate overrides the options', () => {
+    const opt = new Optimizer({ ...defaultOptimizerOptions('sgd'), learningRate: 0.1, momentum: 0, l2Decay: 0 }, 2);
+    const params = new Float32Array([1, 1]);
+    opt.update(params, new Float32Array([2, 2]), ranges, 2, 0.01);
+    expect(params[0]).toBeCloseTo(0.99, 6);
+  });
+});

@@ -46,6 +46,25 @@ describe('softmax / cross-entropy', () => {
     expectGradClose('softmaxCrossEntropy d/dlogits', grad, numericGrad((z) => refSoftmaxCrossEntropy(n, classes, z, y), logits));
   });
 
+  it('label smoothing: loss against (1 - e) onehot + e / classes, gradient probs - target passes the gradient check', () => {
+    const e = 0.1;
+    const logits = randomArray(makeRng(4), n * classes, -3, 3);
+    const y = labels(5);
+    // Reference: -sum_i t_i log p_i in float64.
+    const ref = (z: ArrayLike<number>) => {
+      let loss = 0;
+      const p = refSoftmax(n, classes, z);
+      for (let b = 0; b < n; b++) {
+        for (let i = 0; i < classes; i++) loss -= ((i === y[b] ? 1 - e : 0) + e / classes) * Math.log(p[b * classes + i]);
+      }
+      return loss;
+    };
+    const grad = new Float32Array(n * classes);
+    const loss = softmaxCrossEntropy(n, classes, logits, y, new Float32Array(n * classes), grad, e);
+    expect(Math.abs(loss - ref(logits)) / ref(logits)).toBeLessThan(1e-6);
+    expectGradClose('softmaxCrossEntropy smoothed d/dlogits', grad, numericGrad(ref, logits));
+  });
+
   it('is numerically stable: huge logits give a finite loss, p_y = 0 gives a finite (large) loss', () => {
     const logits = new Float32Array([1e4, -1e4, 0, 3e38, -3e38, 0]);
     const y = new Int32Array([1, 1]);

@@ -195,3 +195,73 @@ export function refL2RegressionLoss(n: number, dims: number, outputs: Numbers, t
   for (let i = 0; i < n * dims; i++) loss += 0.5 * (outputs[i] - targets[i]) ** 2;
   return loss;
 }
+
+/**
+ * Batch norm straight from the definition: per channel c, the m = n*spatial values x[b, c, s];
+ * training: normalise with their mean and biased variance; evaluation: with runningMean / runningVar.
+ */
+export function refBatchNormForward(
+  d: { n: number; c: number; spatial: number },
+  input: Numbers,
+  gamma: Numbers | null,
+  beta: Numbers | null,
+  eps: number,
+  running: { mean: Numbers; variance: Numbers } | null,
+): Float64Array {
+  const { n, c: C, spatial } = d;
+  const out = new Float64Array(n * C * spatial);
+  const at = (b: number, c: number, s: number) => (b * C + c) * spatial + s;
+  for (let c = 0; c < C; c++) {
+    let mean: number;
+    let variance: number;
+    if (running) {
+      mean = running.mean[c];
+      variance = running.variance[c];
+    } else {
+      let sum = 0;
+      for (let b = 0; b < n; b++) for (let s = 0; s < spatial; s++) sum += input[at(b, c, s)];
+      mean = sum / (n * spatial);
+      let sq = 0;
+      for (let b = 0; b < n; b++) for (let s = 0; s < spatial; s++) sq += (input[at(b, c, s)] - mean) ** 2;
+      variance = sq / (n * spatial);
+    }
+    for (let b = 0; b < n; b++) {
+      for (let s = 0; s < spatial; s++) {
+        const xhat = (input[at(b, c, s)] - mean) / Math.sqrt(variance + eps);
+        out[at(b, c, s)] = (gamma ? gamma[c] : 1) * xhat + (beta ? beta[c] : 0);
+      }
+    }
+  }
+  return out;
+}
+
+/** Average of each window: in-bounds values / (kH*kW with countIncludePad, else the in-bounds count). */
+export function refAvgPool2dForward(d: Pool2dDims, input: Numbers, countIncludePad: boolean): Float64Array {
+  const { n, c: C, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const out = new Float64Array(n * C * outH * outW);
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < C; c++) {
+      for (let y = 0; y < outH; y++) {
+        for (let x = 0; x < outW; x++) {
+          let sum = 0;
+          let inBounds = 0;
+          let padded = 0;
+          for (let ky = 0; ky < kH; ky++) {
+            for (let kx = 0; kx < kW; kx++) {
+              const iy = y * stride - pad + ky;
+              const ix = x * stride - pad + kx;
+              // PyTorch counts padding positions, but not window positions beyond the padding.
+              if (iy < inH + pad && ix < inW + pad) padded++;
+              if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+              sum += input[((b * C + c) * inH + iy) * inW + ix];
+              inBounds++;
+            }
+          }
+          const count = countIncludePad ? padded : inBounds;
+          out[((b * C + c) * outH + y) * outW + x] = count > 0 ? sum / count : 0;
+        }
+      }
+    }
+  }
+  return out;
+}

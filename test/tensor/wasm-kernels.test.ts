@@ -19,6 +19,9 @@ import { reluBackward, reluForward } from '../../src/tensor/activations.js';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward } from '../../src/tensor/pool2d.js';
 import { kernelKind, WasmKernels, wasmModule, wasmVariant } from '../../src/tensor/wasm.js';
 import { Workspace } from '../../src/tensor/workspace.js';
+import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain, invStdOf, type BatchNormDims } from '../../src/tensor/batchnorm.js';
+import { allocBatchNormWasm, batchNormBackwardWasm, batchNormForwardEvalWasm, batchNormForwardTrainWasm } from '../../src/tensor/batchnorm-wasm.js';
+import { addForward } from '../../src/tensor/elementwise.js';
 import { makeRng, maxRelErr, randomArray } from './helpers.js';
 
 const TOL = 1e-5;
@@ -286,6 +289,109 @@ describe('whole network on wasm vs TypeScript kernels', () => {
       agree(`network ${label} parameter gradients`, wasm.grads, js.grads);
       agree(`network ${label} input gradient`, wasm.inputGrad, js.inputGrad);
       expect(Math.abs(wasm.loss - js.loss) / js.loss).toBeLessThan(1e-5);
+    });
+  }
+});
+
+describe('batch norm and add on wasm vs the TypeScript kernels', () => {
+  const cases: BatchNormDims[] = [
+    { n: 3, c: 5, spatial: 18 },
+    { n: 4, c: 6, spatial: 1 },
+    { n: 2, c: 4, spatial: 64 },
+  ];
+  for (const d of cases) {
+    for (const affine of [true, false]) {
+      it(`n${d.n} c${d.c} spatial ${d.spatial} ${affine ? 'affine' : 'no affine'}: training and evaluation, forward and backward`, () => {
+        const rng = makeRng(d.spatial + d.c);
+        const count = d.n * d.c * d.spatial;
+        const input = randomArray(rng, count, -2, 3);
+        const dy = randomArray(rng, count);
+        const gamma = affine ? randomArray(rng, d.c, 0.5, 1.5) : null;
+        const beta = affine ? randomArray(rng, d.c) : null;
+        const eps = 1e-5;
+        const wk = kernels();
+        const pin = put(wk, input);
+        const pdy = put(wk, dy);
+        const pout = wk.alloc(count);
+        const pdx = put(wk, new Float32Array(count).fill(0.5));
+        const buf = allocBatchNormWasm(wk, d.c);
+        const stats = () => [new Float32Array(d.c), new Float32Array(d.c), new Float32Array(d.c)] as const;
+        const [m1, v1, s1] = stats();
+        const [m2, v2, s2] = stats();
+        const out = new Float32Array(count);
+        batchNormForwardTrain(d, input, gamma, beta, eps, out, m1, v1, s1);
+        batchNormForwardTrainWasm(wk, d, pin, gamma, beta, eps, pout, buf, m2, v2, s2);
+        agree(`bn train forward ${d.c}x${d.spatial}`, get(wk, pout, count), out);
+        agree('bn batch mean', m2, m1);
+        agree('bn batch variance', v2, v1);
+        const dx = new Float32Array(count).fill(0.5);
+        const gg = [new Float32Array(d.c).fill(1), new Float32Array(d.c).fill(1)];
+        const bg = [new Float32Array(d.c).fill(1), new Float32Array(d.c).fill(1)];
+        batchNormBackward(d, true, input, gamma, m1, s1, dy, dx, gg[0], bg[0]);
+        batchNormBackwardWasm(wk, d, true, pin, gamma, m1, s1, pdy, pdx, gg[1], bg[1], buf);
+        agree('bn train dx', get(wk, pdx, count), dx);
+        agree('bn train dgamma', gg[1], gg[0]);
+        agree('bn train dbeta', bg[1], bg[0]);
+        // Evaluation with running statistics.
+        const rm = randomArray(rng, d.c);
+        const rv = randomArray(rng, d.c, 0.5, 2);
+        batchNormForwardEval(d, input, gamma, beta, eps, rm, rv, out);
+        batchNormForwardEvalWasm(wk, d, pin, gamma, beta, eps, rm, rv, pout, buf);
+        agree('bn eval forward', get(wk, pout, count), out);
+        const is = new Float32Array(d.c);
+        invStdOf(rv, eps, is);
+        batchNormBackward(d, false, input, gamma, rm, is, dy, dx, null, null);
+        batchNormBackwardWasm(wk, d, false, pin, gamma, rm, is, pdy, pdx, null, null, buf);
+        agree('bn eval dx (accumulated onto the training dx)', get(wk, pdx, count), dx);
+      });
+    }
+  }
+
+  it('addTwo', () => {
+    const rng = makeRng(3);
+    const a = randomArray(rng, 23);
+    const b = randomArray(rng, 23);
+    const wk = kernels();
+    const pa = put(wk, a);
+    const pb = put(wk, b);
+    const po = wk.alloc(23);
+    wk.x.addTwo(23, pa, pb, po);
+    const ref = new Float32Array(23);
+    addForward(23, [a, b], ref);
+    expect(Array.from(get(wk, po, 23))).toEqual(Array.from(ref));
+  });
+});
+
+describe('3x3 convolutions of the ResNets on wasm vs the TypeScript kernels (gradients added onto existing ones)', () => {
+  const shapes: [string, Conv2dDims][] = [
+    ['16 -> 16, 32x32', makeConv2dDims(2, 16, 32, 32, 16, 3, 3, 1, 1)],
+    ['32 -> 32, 16x16', makeConv2dDims(2, 32, 16, 16, 32, 3, 3, 1, 1)],
+    ['64 -> 64, 8x8 (every tile at a border)', makeConv2dDims(3, 64, 8, 8, 64, 3, 3, 1, 1)],
+    ['32 -> 64, stride 2', makeConv2dDims(2, 32, 16, 16, 64, 3, 3, 2, 1)],
+    ['16 -> 32, 1x1 stride 2', makeConv2dDims(2, 16, 32, 32, 32, 1, 1, 2, 0)],
+  ];
+  for (const [label, d] of shapes) {
+    it(label, () => {
+      const rng = makeRng(d.inC + d.outH);
+      const inCount = d.n * d.inC * d.inH * d.inW;
+      const outCount = d.n * d.outC * d.outH * d.outW;
+      const input = randomArray(rng, inCount);
+      const weights = randomArray(rng, d.outC * d.inC * d.kH * d.kW);
+      const dy = randomArray(rng, outCount);
+      const start = randomArray(rng, inCount);
+      const dx = start.slice();
+      const dW = new Float32Array(weights.length).fill(0.5);
+      conv2dBackward(d, input, weights, dy, dx, dW, new Float32Array(d.outC), new Workspace());
+      const wk = kernels();
+      const buf = allocConvWasm(wk, d, d.n);
+      wk.heap.set(weights, buf.weights / 4);
+      wk.heap.fill(0.5, buf.weightGrad / 4, buf.weightGrad / 4 + weights.length);
+      const pin = put(wk, input);
+      const pdy = put(wk, dy);
+      const pdx = put(wk, start);
+      conv2dBackwardWasm(wk, d, pin, pdy, pdx, buf);
+      agree(`resnet conv ${label} d/dinput`, get(wk, pdx, inCount), dx);
+      agree(`resnet conv ${label} d/dweights`, get(wk, buf.weightGrad, weights.length), dW);
     });
   }
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { defaultOptimizerOptions } from '../../src/nn/optimizers.js';
 import { parseSnapshot } from '../../src/nn/snapshot.js';
 import { tempDir } from '../data/fixtures.js';
 import { smallCifar, smallConfig, trainSmall } from '../helpers/train.js';
@@ -44,5 +45,28 @@ describe('training on worker threads', () => {
     const resumed2 = await trainSmall(config, { workers: 3, out: out2, resume: snap2 });
     expect(bits(resumed2.params).equals(bits(straight.params))).toBe(true);
     expect(resumed2.records.map((r) => r.trainLoss)).toEqual(straight.records.map((r) => r.trainLoss));
+  });
+
+  it('resumes exactly mid-schedule (onecycle with warm-up, label smoothing, nesterov with weight decay) and records each epoch\'s rate', async () => {
+    const config = smallConfig(data, {
+      epochs: 3, optimizer: { ...defaultOptimizerOptions('nesterov'), learningRate: 0.05, l2Decay: 0, weightDecay: 5e-4 },
+      lrSchedule: { kind: 'onecycle', warmupEpochs: 1, stepFactor: 0.1 }, labelSmoothing: 0.1,
+    });
+    const straight = await trainSmall(config, { workers: 2 });
+    const rates = straight.records.map((r) => r.learningRate);
+    // 4 steps per epoch: epoch 1's last step is 3/4 of the way up the warm-up's half cosine from lr/25 to lr.
+    expect(rates[0]).toBeCloseTo(0.05 + ((0.05 / 25 - 0.05) * (1 + Math.cos(Math.PI * (3 / 4)))) / 2, 10);
+    expect(rates[1]).toBeLessThan(0.05);
+    expect(rates[2]).toBeLessThan(rates[1]);
+    const out = tempDir('cnnviz-resume-');
+    const cut = await trainSmall(config, { workers: 1, out, interruptAfterBatches: 6 });
+    expect(cut.status).toBe('interrupted');
+    const snap = parseSnapshot(JSON.parse(readFileSync(cut.lastCheckpoint!, 'utf8')) as Record<string, unknown>, cut.lastCheckpoint!);
+    const resumed = await trainSmall(config, { workers: 3, out, resume: snap });
+    expect(bits(resumed.params).equals(bits(straight.params))).toBe(true);
+    expect(resumed.records.map((r) => r.learningRate)).toEqual(rates);
+    // The schedule matters: a constant rate ends elsewhere.
+    const constant = await trainSmall({ ...config, lrSchedule: undefined }, { workers: 2 });
+    expect(bits(constant.params).equals(bits(straight.params))).toBe(false);
   });
 });

@@ -6,6 +6,7 @@ import { OPTIMIZER_METHODS } from '../../nn/optimizers.js';
 import { LiveLog } from '../../serve/live-log.js';
 import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.js';
 import { MAX_PROBE_COUNT } from '../../train/probe.js';
+import { LR_SCHEDULES } from '../../train/schedule.js';
 import { makeReporter } from '../../train/reporter.js';
 import { writeRunJson } from '../../train/run-info.js';
 import { setupRun, type TrainOptions } from '../../train/setup.js';
@@ -40,9 +41,16 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
     .option('--batch-size <n>', 'images per optimizer step', wholeNumber(1), d.batchSize)
     .option('--micro-batch <n>', 'images per unit of parallel work; results do not depend on --workers for a fixed value', wholeNumber(1), d.microBatch)
-    .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods)').choices(OPTIMIZER_METHODS).default(d.optimizer))
-    .option('--lr <rate>', 'learning rate (default 0.01; adam 0.001; adadelta ignores it)', realNumber(0))
+    .addOption(new Option('--optimizer <method>', 'update rule (ConvNetJS trainer methods, and adamw)').choices(OPTIMIZER_METHODS).default(d.optimizer))
+    .option('--nesterov', 'Nesterov momentum (the same as --optimizer nesterov)')
+    .option('--lr <rate>', 'learning rate (default 0.01; adam and adamw 0.001; adadelta ignores it); with a schedule, its peak', realNumber(0))
+    .addOption(new Option('--lr-schedule <kind>', 'how the learning rate changes over the run').choices(LR_SCHEDULES).default('constant'))
+    .option('--warmup <epochs>', 'epochs of learning-rate warm-up (onecycle default: 30% of the run)', realNumber(0))
+    .option('--lr-steps <epochs>', 'step schedule: epochs at which the rate is multiplied by --lr-step-factor (default: at 50% and 75%)')
+    .option('--lr-step-factor <f>', 'step schedule: the multiplier at each of --lr-steps', realNumber(0, 1), 0.1)
+    .option('--label-smoothing <e>', 'softmax loss against (1 - e) * one-hot + e / classes', realNumber(0, 0.99), 0)
     .option('--momentum <m>', 'momentum for sgd and nesterov (default 0.9)', realNumber(0, 1))
+    .option('--weight-decay <wd>', 'PyTorch-style weight decay on the mean gradient (adamw: decoupled; default 0, adamw 0.01)', realNumber(0))
     .option('--l1 <decay>', 'L1 weight decay (biases are never decayed)', realNumber(0), 0)
     .option('--l2 <decay>', 'L2 weight decay (biases are never decayed)', realNumber(0), d.l2Decay)
     .option('--ro <ro>', 'decay rate of adadelta and windowgrad (default 0.95)', realNumber(0, 1))

@@ -12,6 +12,8 @@ export interface ConvFields {
   biasPref: number;
   l1DecayMul: number;
   l2DecayMul: number;
+  /** false: no biases (a conv followed by batch norm, whose beta does their job). */
+  bias: boolean;
 }
 
 /** ConvNetJS defaults: no L1 decay unless asked for per layer, full L2 decay. */
@@ -52,19 +54,33 @@ function convDims(node: LayerNode<ConvFields>): Conv2dDims {
   return { n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
 }
 
+/**
+ * The biases' values and gradient: the parameter's, or (bias: false) zeros and a scratch gradient that
+ * is cleared on each use and never read.
+ */
+function biasesOf(node: LayerNode<ConvFields>): () => { data: Float32Array; grad: Float32Array } {
+  if (node.config.bias) return () => node.params[1];
+  const none = { data: new Float32Array(node.config.filters), grad: new Float32Array(node.config.filters) };
+  return () => {
+    none.grad.fill(0);
+    return none;
+  };
+}
+
 /** Convolution on the TypeScript reference kernels. */
 function convJs(node: LayerNode<ConvFields>): LayerImpl {
   const dims = convDims(node);
+  const biasesNow = biasesOf(node);
   return {
     forward(inputs, output, n, ctx) {
-      const [weights, biases] = node.params;
+      const weights = node.params[0];
       dims.n = n;
-      conv2dForward(dims, inputs[0], weights.data, biases.data, output, ctx.ws);
+      conv2dForward(dims, inputs[0], weights.data, biasesNow().data, output, ctx.ws);
     },
     backward(inputs, _output, outputGrad, inputGrads, n, ctx) {
-      const [weights, biases] = node.params;
+      const weights = node.params[0];
       dims.n = n;
-      conv2dBackward(dims, inputs[0], weights.data, outputGrad, inputGrads[0], weights.grad, biases.grad, ctx.ws);
+      conv2dBackward(dims, inputs[0], weights.data, outputGrad, inputGrads[0], weights.grad, biasesNow().grad, ctx.ws);
     },
   };
 }
@@ -80,26 +96,34 @@ function convWasm(node: LayerNode<ConvFields>): LayerImpl {
   let buf: ConvWasmBuffers | null = null;
   return {
     reserveWasm(n) {
-      const [weights, biases] = node.params;
-      buf = allocConvWasm(wk, { ...dims, n }, n, { weights: weights.wasmAt, bias: biases.wasmAt });
+      const weights = node.params[0];
+      let bias: number;
+      if (node.config.bias) {
+        bias = node.params[1].wasmAt;
+      } else {
+        // bias: false: zeros of its own in wasm memory.
+        bias = wk.alloc(node.config.filters);
+        wk.heap.fill(0, bias / 4, bias / 4 + node.config.filters);
+      }
+      buf = allocConvWasm(wk, { ...dims, n }, n, { weights: weights.wasmAt, bias });
     },
     forward(inputs, output, n) {
       dims.n = n;
       conv2dForwardWasm(wk, dims, inputs[0].byteOffset, output.byteOffset, buf!);
     },
     backward(inputs, _output, outputGrad, inputGrads, n) {
-      const [weights, biases] = node.params;
+      const weights = node.params[0];
+      const biases = node.config.bias ? node.params[1] : null;
       const b = buf!;
       dims.n = n;
       const heap = wk.heap;
       const wg = weights.grad;
-      const bg = biases.grad;
       heap.set(wg, b.weightGrad / 4);
-      heap.set(bg, b.biasGrad / 4);
+      if (biases) heap.set(biases.grad, b.biasGrad / 4);
       const inputGrad = inputGrads[0];
       conv2dBackwardWasm(wk, dims, inputs[0].byteOffset, outputGrad.byteOffset, inputGrad ? inputGrad.byteOffset : -1, b);
       wg.set(heap.subarray(b.weightGrad / 4, b.weightGrad / 4 + wg.length));
-      bg.set(heap.subarray(b.biasGrad / 4, b.biasGrad / 4 + bg.length));
+      if (biases) biases.grad.set(heap.subarray(b.biasGrad / 4, b.biasGrad / 4 + biases.grad.length));
     },
   };
 }
@@ -111,7 +135,7 @@ export const convLayer = defineLayer<ConvFields>({
     const kernelW = r.int('sx', 1);
     return {
       filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad: r.int('pad', 0, 0),
-      biasPref: biasPrefField(r), ...decayFields(r),
+      biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true),
     };
   },
   outShape(c, [prev], fail) {
@@ -121,9 +145,9 @@ export const convLayer = defineLayer<ConvFields>({
   params: (c, [prev]) => [
     { name: 'weights', shape: [c.filters, prev[0], c.kernelH, c.kernelW], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
     // ConvNetJS never decays biases.
-    { name: 'biases', shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } },
+    ...(c.bias ? [{ name: 'biases' as const, shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
-  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}`,
+  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${c.bias ? '' : ', no bias'}`,
   hints: { negative: 'can', explain: 'conv', weights: 'filters' },
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),

@@ -88,6 +88,8 @@ export interface PassContext {
 export interface LossTarget {
   labels?: Int32Array;
   values?: Float32Array;
+  /** Label smoothing of the softmax cross-entropy (training only; 0 or absent: none). */
+  smoothing?: number;
 }
 
 /**

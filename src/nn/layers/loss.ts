@@ -45,7 +45,7 @@ function lossLayer(
         for (let i = 0; i < n; i++) {
           if (labels[i] < 0 || labels[i] >= k) throw new Error(`${where}: label ${labels[i]} of sample ${i} is outside 0..${k - 1}`);
         }
-        if (type === 'softmax') return softmaxCrossEntropy(n, k, input, labels, output, inputGrad);
+        if (type === 'softmax') return softmaxCrossEntropy(n, k, input, labels, output, inputGrad, target.smoothing ?? 0);
         return svmLoss(n, k, input, labels, inputGrad);
       },
     }),

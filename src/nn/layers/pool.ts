@@ -1,3 +1,4 @@
+import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import { windowShape } from './conv.js';
 import { defineLayer, ensureInt32, type LayerImpl, type LayerNode } from './layer.js';
@@ -7,6 +8,10 @@ export interface PoolFields {
   kernelW: number;
   stride: number;
   pad: number;
+  /** "max" (ConvNetJS, the default) or "avg". */
+  mode: 'max' | 'avg';
+  /** avg: whether padding positions count in the divisor (PyTorch's count_include_pad; default false). */
+  countIncludePad: boolean;
 }
 
 function poolDims(node: LayerNode<PoolFields>): Pool2dDims {
@@ -28,6 +33,22 @@ function maxPoolJs(node: LayerNode<PoolFields>): LayerImpl {
     backward(_inputs, _output, outputGrad, inputGrads, n) {
       dims.n = n;
       maxPool2dBackward(dims, outputGrad, argmax, inputGrads[0]);
+    },
+  };
+}
+
+/** Average pooling ({"mode": "avg"}, src/tensor/avgpool.ts): TypeScript kernels, on wasm memory views too. */
+function avgPool(node: LayerNode<PoolFields>): LayerImpl {
+  const dims = poolDims(node);
+  const includePad = node.config.countIncludePad;
+  return {
+    forward(inputs, output, n) {
+      dims.n = n;
+      avgPool2dForward(dims, inputs[0], output, includePad);
+    },
+    backward(_inputs, _output, outputGrad, inputGrads, n) {
+      dims.n = n;
+      avgPool2dBackward(dims, outputGrad, inputGrads[0], includePad);
     },
   };
 }
@@ -55,15 +76,21 @@ export const poolLayer = defineLayer<PoolFields>({
   type: 'pool',
   parse(r) {
     const kernelW = r.int('sx', 1);
-    return { kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0) };
+    const mode = r.str('mode') ?? 'max';
+    if (mode !== 'max' && mode !== 'avg') r.fail('mode', `must be "max" or "avg", got ${JSON.stringify(mode)}`);
+    if (mode === 'max' && r.has('count_include_pad')) r.fail('count_include_pad', 'applies to "mode": "avg" only');
+    return {
+      kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0), mode: mode as PoolFields['mode'],
+      countIncludePad: r.bool('count_include_pad', false),
+    };
   },
   outShape(c, [prev], fail) {
     const [h, w] = windowShape(c, prev, fail);
     if (c.pad >= Math.min(c.kernelH, c.kernelW)) fail('pad', `(${c.pad}) must be smaller than the pooling window`);
     return [prev[0], h, w];
   },
-  describe: (c) => `max pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}`,
+  describe: (c) => `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}${c.mode === 'avg' && c.countIncludePad ? ', padding counted' : ''}`,
   hints: { negative: 'if-inputs-can', explain: 'pool' },
   fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
-  create: (node) => (node.wasm ? maxPoolWasm(node) : maxPoolJs(node)),
+  create: (node) => (node.config.mode === 'avg' ? avgPool(node) : node.wasm ? maxPoolWasm(node) : maxPoolJs(node)),
 });

@@ -5,9 +5,13 @@
  */
 import { UserError } from '../../util/errors.js';
 import { reluLayer, sigmoidLayer, tanhLayer } from './activation.js';
+import { addLayer } from './add.js';
+import { batchNormLayer } from './batchnorm.js';
+import { concatLayer } from './concat.js';
 import { convLayer } from './conv.js';
 import { dropoutLayer } from './dropout.js';
 import { fcLayer } from './fc.js';
+import { gapLayer } from './gap.js';
 import { inputLayer } from './input.js';
 import type { LayerDef } from './layer.js';
 import { leakyReluLayer } from './leakyrelu.js';
@@ -31,6 +35,10 @@ const LAYER_DEFS: LayerDef[] = [
   svmLayer,
   regressionLayer,
   leakyReluLayer,
+  batchNormLayer,
+  addLayer,
+  concatLayer,
+  gapLayer,
 ];
 
 const BY_TYPE = new Map<string, LayerDef>();

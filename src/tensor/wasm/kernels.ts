@@ -804,86 +804,100 @@ export function convBackwardFilterDot(
 }
 
 /**
+ * The weights of a stride-1 convolution packed once for convBackwardData (the same for every sample of
+ * a batch, so packing them per sample repeated the work): W [outC x K] (K = inC*kH*kW) as the rows of
+ * W^T grouped in tiles, tile tt = kernel offset s = tt / (inC/4) of channels 4g .. 4g+3
+ * (g = tt mod (inC/4)), each tile's panel [outC][4] contiguous: Wp[(tt*outC + o)*4 + r] = W[o, (4g + r)*kk + s].
+ * Wp holds inC*kH*kW*outC floats.
+ */
+export function packConvDataWeights(inC: i32, kH: i32, kW: i32, outC: i32, W: usize, Wp: usize): void {
+  const kk = kH * kW;
+  const M = inC * kk;
+  const groups = inC / MR;
+  const tiles = groups * kk;
+  const kkBytes = <usize>kk * 4;
+  const mBytes = <usize>M * 4;
+  let dst = Wp;
+  for (let tt = 0; tt < tiles; tt++) {
+    const sOff = tt / groups;
+    const g = tt - sOff * groups;
+    let src = W + <usize>(g * MR * kk + sOff) * 4;
+    for (let o = 0; o < outC; o++) {
+      store<f32>(dst, load<f32>(src));
+      store<f32>(dst, load<f32>(src + kkBytes), 4);
+      store<f32>(dst, load<f32>(src + 2 * kkBytes), 8);
+      store<f32>(dst, load<f32>(src + 3 * kkBytes), 12);
+      dst += 16;
+      src += mBytes;
+    }
+  }
+}
+
+/**
  * Input gradient of a stride-1 convolution for one sample without the dcol matrix:
  *   grad (inC x inH x inW) += col2im(W^T * dY)   (ACCUMULATED: the caller zeroes grad once per pass)
- * W [outC x K] (K = inC*kH*kW), dY [outC x P] (P = outH*outW). Each 4 x 8 tile of W^T * dY is added
- * straight into grad, so nothing of K x P size is written, zeroed or read back. A tile's 4 rows are
- * the same kernel offset (ky, kx) of 4 channels (needs inC % 4 == 0), so they land in 4 different
- * planes at the same place: rows of adjacent kx would overlap by all but one float, and each
- * read-modify-write would wait for the previous store. Its 8 columns are 8 positions of one output
+ * Wp: the weights packed by packConvDataWeights; dY [outC x P] (P = outH*outW). Each 4 x 8 tile of
+ * W^T * dY is added straight into a zero-padded gradient (inC x (inH + 2 pad) x (inW + 2 pad) floats
+ * at `padded`), where every tile lands in bounds, so no tile needs the scalar edge path (8x8 images
+ * with pad 1: two thirds of the tiles did); the padded gradient's interior is then added into grad.
+ * A tile's 4 rows are the same kernel offset (ky, kx) of 4 channels (needs inC % 4 == 0), so they land
+ * in 4 different planes at the same place: rows of adjacent kx would overlap by all but one float, and
+ * each read-modify-write would wait for the previous store. Its 8 columns are 8 positions of one output
  * row (needs outW % 8 == 0). Sums in a fixed order (deterministic).
  */
 export function convBackwardData(
   inC: i32, inH: i32, inW: i32, kH: i32, kW: i32, pad: i32, outC: i32, outH: i32, outW: i32,
-  W: usize, dy: usize, grad: usize,
+  Wp: usize, dy: usize, grad: usize, padded: usize,
 ): void {
-  const M = inC * kH * kW;
   const N = outH * outW;
   const kk = kH * kW;
   const groups = inC / MR;
   const tiles = groups * kk;
-  const tilesPerBlock = MC / MR;
-  const planeBytes = <usize>(inH * inW) * 4;
-  const t = edgeTile;
+  const hp = inH + 2 * pad;
+  const wp = inW + 2 * pad;
+  const planeBytes = <usize>(hp * wp) * 4;
+  zeroF32(padded, inC * hp * wp);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < outC; pc += KC) {
       const kc = min(KC, outC - pc);
       packBlockB(false, dy, N, pc, jc, nc, kc);
-      for (let t0 = 0; t0 < tiles; t0 += tilesPerBlock) {
-        const tn = min(tilesPerBlock, tiles - t0);
-        // Pack the tiles' rows of W^T: tile tt is offset s = tt / groups of channels 4g .. 4g+3.
-        let dst = packA;
-        for (let tt = t0; tt < t0 + tn; tt++) {
-          const sOff = tt / groups;
-          const g = tt - sOff * groups;
-          const col0 = W + <usize>(pc * M + g * MR * kk + sOff) * 4;
-          const kkBytes = <usize>kk * 4;
-          const mBytes = <usize>M * 4;
-          let src = col0;
-          for (let k = 0; k < kc; k++) {
-            store<f32>(dst, load<f32>(src));
-            store<f32>(dst, load<f32>(src + kkBytes), 4);
-            store<f32>(dst, load<f32>(src + 2 * kkBytes), 8);
-            store<f32>(dst, load<f32>(src + 3 * kkBytes), 12);
-            dst += 16;
-            src += mBytes;
-          }
-        }
-        for (let tt = t0; tt < t0 + tn; tt++) {
-          const sOff = tt / groups;
-          const g = tt - sOff * groups;
-          const ky = sOff / kW;
-          const kx = sOff - ky * kW;
-          const ap = packA + <usize>((tt - t0) * MR * kc) * 4;
-          const plane0 = grad + <usize>(g * MR) * planeBytes;
-          for (let jr = 0; jr < nc; jr += NR) {
-            const p = jc + jr;
-            const oy = p / outW;
-            const iy = oy + ky - pad;
-            if (iy < 0 || iy >= inH) continue;
-            const ix = p - oy * outW + kx - pad;
-            const d0 = plane0 + <usize>(iy * inW + ix) * 4;
-            const bp = packB + <usize>(jr * kc) * 4;
-            if (ix >= 0 && ix + NR <= inW) {
-              microAddPlanes(kc, ap, bp, d0, planeBytes);
-            } else {
-              microSet(kc, ap, bp, t);
-              const lo = ix < 0 ? -ix : 0;
-              const hi = ix + NR > inW ? inW - ix : NR;
-              for (let r = 0; r < MR; r++) {
-                const d = d0 + <usize>r * planeBytes;
-                const sp = t + <usize>(r * NR) * 4;
-                for (let q = lo; q < hi; q++) {
-                  const a = d + <usize>q * 4;
-                  store<f32>(a, load<f32>(a) + load<f32>(sp + <usize>q * 4));
-                }
-              }
-            }
-          }
+      for (let tt = 0; tt < tiles; tt++) {
+        const sOff = tt / groups;
+        const g = tt - sOff * groups;
+        const ky = sOff / kW;
+        const kx = sOff - ky * kW;
+        const ap = Wp + <usize>((tt * outC + pc) * MR) * 4;
+        const plane0 = padded + <usize>(g * MR) * planeBytes;
+        for (let jr = 0; jr < nc; jr += NR) {
+          const p = jc + jr;
+          const oy = p / outW;
+          const d0 = plane0 + <usize>((oy + ky) * wp + p - oy * outW + kx) * 4;
+          microAddPlanes(kc, ap, packB + <usize>(jr * kc) * 4, d0, planeBytes);
         }
       }
     }
+  }
+  // grad += the interior of the padded gradient.
+  let src = padded + <usize>(pad * wp + pad) * 4;
+  let dst = grad;
+  const wpBytes = <usize>wp * 4;
+  for (let c = 0; c < inC; c++) {
+    let row = src;
+    for (let y = 0; y < inH; y++) {
+      let i = 0;
+      for (; i + 4 <= inW; i += 4) {
+        const o = <usize>i * 4;
+        v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(row + o)));
+      }
+      for (; i < inW; i++) {
+        const o = <usize>i * 4;
+        store<f32>(dst + o, load<f32>(dst + o) + load<f32>(row + o));
+      }
+      dst += <usize>inW * 4;
+      row += wpBytes;
+    }
+    src += planeBytes;
   }
 }
 
@@ -1072,5 +1086,187 @@ export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, 
       const p = inputGrad + <usize>i * 4;
       store<f32>(p, load<f32>(p) + load<f32>(outputGrad + <usize>o * 4));
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm over [n, channels, spatial] (see src/tensor/batchnorm.ts for the contract). Each (b, c)
+// row is summed in 4 lanes, reduced, and added to a float64 channel total in sample order
+// (deterministic, and float64 across rows keeps large batches accurate).
+
+// @ts-ignore: decorator
+@inline function rowSum(p: usize, count: i32): f64 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    acc = f32x4.add(acc, v128.load(p));
+    p += 16;
+  }
+  let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; i < count; i++) {
+    s += load<f32>(p);
+    p += 4;
+  }
+  return <f64>s;
+}
+
+/** mean[c], variance[c] (biased) of x[:, c, :], two passes. */
+export function batchNormStats(n: i32, channels: i32, spatial: i32, input: usize, mean: usize, variance: usize): void {
+  const m = <f64>n * <f64>spatial;
+  const rowBytes = <usize>spatial * 4;
+  const sampleBytes = rowBytes * <usize>channels;
+  for (let c = 0; c < channels; c++) {
+    let sum: f64 = 0;
+    let p = input + <usize>c * rowBytes;
+    for (let b = 0; b < n; b++) {
+      sum += rowSum(p, spatial);
+      p += sampleBytes;
+    }
+    const mu = <f32>(sum / m);
+    const muv = f32x4.splat(mu);
+    let sq: f64 = 0;
+    p = input + <usize>c * rowBytes;
+    for (let b = 0; b < n; b++) {
+      let acc = f32x4.splat(0);
+      let q = p;
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        const t = f32x4.sub(v128.load(q), muv);
+        acc = madd(t, t, acc);
+        q += 16;
+      }
+      let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (; i < spatial; i++) {
+        const t = load<f32>(q) - mu;
+        s += t * t;
+        q += 4;
+      }
+      sq += <f64>s;
+      p += sampleBytes;
+    }
+    store<f32>(mean + <usize>c * 4, mu);
+    store<f32>(variance + <usize>c * 4, <f32>(sq / m));
+  }
+}
+
+/** out[b, c, :] = scale[c] * x[b, c, :] + shift[c]. */
+export function channelScaleShift(n: i32, channels: i32, spatial: i32, input: usize, scale: usize, shift: usize, out: usize): void {
+  let p = input;
+  let o = out;
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < channels; c++) {
+      const a = load<f32>(scale + <usize>c * 4);
+      const z = load<f32>(shift + <usize>c * 4);
+      const av = f32x4.splat(a);
+      const zv = f32x4.splat(z);
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        v128.store(o, madd(v128.load(p), av, zv));
+        p += 16;
+        o += 16;
+      }
+      for (; i < spatial; i++) {
+        store<f32>(o, load<f32>(p) * a + z);
+        p += 4;
+        o += 4;
+      }
+    }
+  }
+}
+
+/**
+ * Batch-norm backward. sums[c] = sum(dy), sums[channels + c] = sum(dy * xhat) (written; the caller adds
+ * them to the beta / gamma gradients), xhat = (x - mean[c]) * invStd[c]. When dx != 0 it ADDS:
+ *   training:   dx += k (dy - sum(dy)/m - xhat * sum(dy xhat)/m),  k = gamma[c] * invStd[c]
+ *   evaluation: dx += k dy
+ * gamma: address of the per-channel scale (the caller passes ones when the layer has no gamma).
+ */
+export function batchNormBackward(
+  n: i32, channels: i32, spatial: i32, training: i32,
+  input: usize, gamma: usize, mean: usize, invStd: usize, dy: usize, dx: usize, sums: usize,
+): void {
+  const m = <f64>n * <f64>spatial;
+  const rowBytes = <usize>spatial * 4;
+  const sampleBytes = rowBytes * <usize>channels;
+  for (let c = 0; c < channels; c++) {
+    const mu = load<f32>(mean + <usize>c * 4);
+    const is = load<f32>(invStd + <usize>c * 4);
+    const muv = f32x4.splat(mu);
+    let sumDy: f64 = 0;
+    let sumDyX: f64 = 0;
+    const off = <usize>c * rowBytes;
+    for (let b = 0; b < n; b++) {
+      const bo = off + <usize>b * sampleBytes;
+      let pg = dy + bo;
+      let px = input + bo;
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        const g = v128.load(pg);
+        a1 = f32x4.add(a1, g);
+        a2 = madd(g, f32x4.sub(v128.load(px), muv), a2);
+        pg += 16;
+        px += 16;
+      }
+      let s1: f32 = (f32x4.extract_lane(a1, 0) + f32x4.extract_lane(a1, 1)) + (f32x4.extract_lane(a1, 2) + f32x4.extract_lane(a1, 3));
+      let s2: f32 = (f32x4.extract_lane(a2, 0) + f32x4.extract_lane(a2, 1)) + (f32x4.extract_lane(a2, 2) + f32x4.extract_lane(a2, 3));
+      for (; i < spatial; i++) {
+        const g = load<f32>(pg);
+        s1 += g;
+        s2 += g * (load<f32>(px) - mu);
+        pg += 4;
+        px += 4;
+      }
+      sumDy += <f64>s1;
+      sumDyX += <f64>s2;
+    }
+    sumDyX *= <f64>is;
+    store<f32>(sums + <usize>c * 4, <f32>sumDy);
+    store<f32>(sums + <usize>(channels + c) * 4, <f32>sumDyX);
+    if (dx == 0) continue;
+    const k = load<f32>(gamma + <usize>c * 4) * is;
+    const kv = f32x4.splat(k);
+    // training: dx += k*dy - k*a - (x - mu) * (k * is * q)   with a = sumDy/m, q = sumDyX/m
+    const ka = training ? <f32>(<f64>k * sumDy / m) : 0;
+    const kq = training ? <f32>(<f64>k * <f64>is * sumDyX / m) : 0;
+    const kav = f32x4.splat(ka);
+    const kqv = f32x4.splat(kq);
+    for (let b = 0; b < n; b++) {
+      const bo = off + <usize>b * sampleBytes;
+      let pg = dy + bo;
+      let px = input + bo;
+      let pd = dx + bo;
+      let i = 0;
+      for (; i + 4 <= spatial; i += 4) {
+        const t = f32x4.sub(f32x4.mul(kv, v128.load(pg)), f32x4.add(kav, f32x4.mul(kqv, f32x4.sub(v128.load(px), muv))));
+        v128.store(pd, f32x4.add(v128.load(pd), t));
+        pg += 16;
+        px += 16;
+        pd += 16;
+      }
+      for (; i < spatial; i++) {
+        store<f32>(pd, load<f32>(pd) + (k * load<f32>(pg) - (ka + kq * (load<f32>(px) - mu))));
+        pg += 4;
+        px += 4;
+        pd += 4;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise joins (src/tensor/elementwise.ts).
+
+/** out = a + b over count floats (out may be a or b). */
+export function addTwo(count: i32, a: usize, b: usize, out: usize): void {
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < count; i++) {
+    const o = <usize>i * 4;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
   }
 }

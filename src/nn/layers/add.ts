@@ -1,0 +1,46 @@
+/**
+ * Element-wise sum of two or more inputs of the same shape, {"type": "add", "inputs": ["a", "b"]}: the
+ * join of a residual connection (He et al. 2016), out = block(x) + shortcut(x). Its backward passes the
+ * output gradient unchanged to every input (added into each, src/tensor/elementwise.ts), which is why a
+ * skip path carries the gradient back undiminished.
+ */
+import { addBackward, addForward } from '../../tensor/elementwise.js';
+import { defineLayer } from './layer.js';
+
+export const addLayer = defineLayer<Record<string, never>>({
+  type: 'add',
+  arity: { min: 2, max: Infinity },
+  parse: () => ({}),
+  outShape(_c, inShapes, fail) {
+    const [first] = inShapes;
+    inShapes.forEach((s, k) => {
+      if (s[0] !== first[0] || s[1] !== first[1] || s[2] !== first[2]) {
+        fail('inputs', `must all have the same shape: input 1 is ${first.join('x')}, input ${k + 1} is ${s.join('x')} (channels x height x width)`);
+      }
+    });
+    return [first[0], first[1], first[2]];
+  },
+  describe: () => 'add (element-wise sum of its inputs)',
+  hints: { negative: 'can', explain: 'add' },
+  create: (node) => {
+    const wk = node.wasm;
+    return {
+      forward(inputs, output, n) {
+        const count = n * node.outSize;
+        if (wk && inputs.length === 2 && wk.owns(inputs[0]) && wk.owns(inputs[1]) && wk.owns(output)) {
+          wk.x.addTwo(count, inputs[0].byteOffset, inputs[1].byteOffset, output.byteOffset);
+          return;
+        }
+        addForward(count, inputs, output);
+      },
+      backward(_inputs, _output, outputGrad, inputGrads, n) {
+        const count = n * node.outSize;
+        if (wk && wk.owns(outputGrad) && inputGrads.every((g) => g === null || wk.owns(g))) {
+          for (const g of inputGrads) if (g) wk.x.addTwo(count, g.byteOffset, outputGrad.byteOffset, g.byteOffset);
+          return;
+        }
+        addBackward(count, outputGrad, inputGrads);
+      },
+    };
+  },
+});

@@ -1,0 +1,150 @@
+/**
+ * Batch normalisation, {"type": "batchnorm", "momentum": 0.1, "eps": 1e-5, "affine": true}: per channel
+ * after a conv (C, H, W), per unit after an fc (C, 1, 1). PyTorch's convention (src/tensor/batchnorm.ts).
+ *
+ * Training normalises with the statistics of the micro-batch being computed ("ghost" batch norm): each
+ * micro-batch is a fixed set of images whatever the number of workers, so the outputs, the gradients and
+ * the running statistics do not depend on --workers. The running statistics are a state tensor: each
+ * training forward writes its micro-batch's mean and unbiased variance into node.stats, and after every
+ * optimizer step the trainer folds them in micro-batch order (foldState):
+ *   running = (1 - momentum) * running + momentum * stat,   once per micro-batch.
+ * Evaluation (test accuracy, predict, the probe's pictures) normalises with the running statistics.
+ * gamma and beta are not decayed unless l1_decay_mul / l2_decay_mul say so (default 0).
+ */
+import {
+  batchNormBackward, batchNormForwardEval, batchNormForwardTrain, invStdOf, updateRunningStats, type BatchNormDims,
+} from '../../tensor/batchnorm.js';
+import {
+  allocBatchNormWasm, batchNormBackwardWasm, batchNormForwardEvalWasm, batchNormForwardTrainWasm, type BatchNormWasmBuffers,
+} from '../../tensor/batchnorm-wasm.js';
+import type { WasmKernels } from '../../tensor/wasm.js';
+import { defineLayer, same, type LayerImpl, type LayerNode, type PassContext } from './layer.js';
+
+export interface BatchNormFields {
+  momentum: number;
+  eps: number;
+  affine: boolean;
+  l1DecayMul: number;
+  l2DecayMul: number;
+}
+
+class BatchNormImpl implements LayerImpl {
+  private readonly dims: BatchNormDims;
+  private readonly mean: Float32Array;
+  private readonly variance: Float32Array;
+  private readonly invStd: Float32Array;
+  /** Whether the last forward normalised with batch statistics (then backward must too). */
+  private lastTraining = false;
+  private readonly wk: WasmKernels | null;
+  private wbuf: BatchNormWasmBuffers | null = null;
+
+  constructor(private readonly node: LayerNode<BatchNormFields>) {
+    const [c, h, w] = node.inShapes[0];
+    this.dims = { n: 0, c, spatial: h * w };
+    this.mean = new Float32Array(c);
+    this.variance = new Float32Array(c);
+    this.invStd = new Float32Array(c);
+    this.wk = node.wasm;
+  }
+
+  private get gamma(): Float32Array | null {
+    return this.node.config.affine ? this.node.params[0].data : null;
+  }
+
+  private get beta(): Float32Array | null {
+    return this.node.config.affine ? this.node.params[1].data : null;
+  }
+
+  reserveWasm(): void {
+    if (this.wk) this.wbuf = allocBatchNormWasm(this.wk, this.dims.c);
+  }
+
+  private onWasm(...arrays: (Float32Array | null)[]): boolean {
+    const wk = this.wk;
+    if (!wk || !this.wbuf) return false;
+    for (const a of arrays) if (a && !wk.owns(a)) return false;
+    return true;
+  }
+
+  forward(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext): void {
+    const d = this.dims;
+    d.n = n;
+    const input = inputs[0];
+    const { eps } = this.node.config;
+    const [runningMean, runningVar] = this.node.state;
+    const wasm = this.onWasm(input, output);
+    this.lastTraining = ctx.training;
+    if (!ctx.training) {
+      if (wasm) batchNormForwardEvalWasm(this.wk!, d, input.byteOffset, this.gamma, this.beta, eps, runningMean.data, runningVar.data, output.byteOffset, this.wbuf!);
+      else batchNormForwardEval(d, input, this.gamma, this.beta, eps, runningMean.data, runningVar.data, output);
+      return;
+    }
+    if (wasm) batchNormForwardTrainWasm(this.wk!, d, input.byteOffset, this.gamma, this.beta, eps, output.byteOffset, this.wbuf!, this.mean, this.variance, this.invStd);
+    else batchNormForwardTrain(d, input, this.gamma, this.beta, eps, output, this.mean, this.variance, this.invStd);
+    // The micro-batch's statistics for the running ones: mean, then the unbiased variance.
+    const m = n * d.spatial;
+    const unbias = m > 1 ? m / (m - 1) : 1;
+    const stats = this.node.stats;
+    for (let c = 0; c < d.c; c++) {
+      stats[c] = this.mean[c];
+      stats[d.c + c] = this.variance[c] * unbias;
+    }
+  }
+
+  backward(inputs: Float32Array[], _output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number): void {
+    const d = this.dims;
+    d.n = n;
+    const input = inputs[0];
+    const inputGrad = inputGrads[0];
+    const affine = this.node.config.affine;
+    const gammaGrad = affine ? this.node.params[0].grad : null;
+    const betaGrad = affine ? this.node.params[1].grad : null;
+    let mean = this.mean;
+    const invStd = this.invStd;
+    if (!this.lastTraining) {
+      // Evaluation (the probe pass): the running statistics are constants.
+      const [runningMean, runningVar] = this.node.state;
+      mean = runningMean.data;
+      invStdOf(runningVar.data, this.node.config.eps, invStd);
+    }
+    if (this.onWasm(input, outputGrad, inputGrad)) {
+      batchNormBackwardWasm(this.wk!, d, this.lastTraining, input.byteOffset, this.gamma, mean, invStd, outputGrad.byteOffset,
+        inputGrad ? inputGrad.byteOffset : -1, gammaGrad, betaGrad, this.wbuf!);
+      return;
+    }
+    batchNormBackward(d, this.lastTraining, input, this.gamma, mean, invStd, outputGrad, inputGrad, gammaGrad, betaGrad);
+  }
+}
+
+export const batchNormLayer = defineLayer<BatchNormFields>({
+  type: 'batchnorm',
+  parse: (r) => ({
+    momentum: r.real('momentum', 0.1, [0, 1]),
+    eps: r.real('eps', 1e-5, [1e-12, 1]),
+    affine: r.bool('affine', true),
+    l1DecayMul: r.real('l1_decay_mul', 0),
+    l2DecayMul: r.real('l2_decay_mul', 0),
+  }),
+  outShape: same,
+  params: (c, [prev]) =>
+    c.affine
+      ? [
+          { name: 'gamma', shape: [prev[0]], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: { fill: 1 } },
+          { name: 'beta', shape: [prev[0]], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: { fill: 0 } },
+        ]
+      : [],
+  state: (_c, [prev]) => [
+    { name: 'runningMean', shape: [prev[0]], init: 0 },
+    { name: 'runningVar', shape: [prev[0]], init: 1 },
+  ],
+  stats: (_c, [prev]) => 2 * prev[0],
+  foldState(c, [runningMean, runningVar], stats, counts) {
+    const C = runningMean.data.length;
+    stats.forEach((s, t) => {
+      if (counts[t] > 0) updateRunningStats(runningMean.data, runningVar.data, s.subarray(0, C), s.subarray(C, 2 * C), 1, c.momentum);
+    });
+  },
+  describe: (c) => `batch norm, momentum ${c.momentum}, eps ${c.eps}${c.affine ? '' : ', no gamma/beta'}`,
+  hints: { negative: 'can', explain: 'batchnorm' },
+  create: (node) => new BatchNormImpl(node),
+});

@@ -1,0 +1,31 @@
+/**
+ * Concatenation along channels, {"type": "concat", "inputs": ["a", "b"]}: inputs of the same height and
+ * width; the output's channels are the first input's, then the second's, and so on.
+ */
+import { concatBackward, concatForward } from '../../tensor/elementwise.js';
+import { defineLayer } from './layer.js';
+
+export const concatLayer = defineLayer<Record<string, never>>({
+  type: 'concat',
+  arity: { min: 2, max: Infinity },
+  parse: () => ({}),
+  outShape(_c, inShapes, fail) {
+    const [first] = inShapes;
+    inShapes.forEach((s, k) => {
+      if (s[1] !== first[1] || s[2] !== first[2]) {
+        fail('inputs', `must have the same height and width: input 1 is ${first[1]}x${first[2]}, input ${k + 1} is ${s[1]}x${s[2]}`);
+      }
+    });
+    return [inShapes.reduce((a, s) => a + s[0], 0), first[1], first[2]];
+  },
+  describe: () => 'concat (channels of its inputs, one after another)',
+  hints: { negative: 'if-inputs-can', explain: 'concat' },
+  create: (node) => ({
+    forward(inputs, output, n) {
+      concatForward(n, node.inSizes, inputs, output);
+    },
+    backward(_inputs, _output, outputGrad, inputGrads, n) {
+      concatBackward(n, node.inSizes, outputGrad, inputGrads);
+    },
+  }),
+});

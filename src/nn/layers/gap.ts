@@ -1,0 +1,25 @@
+/**
+ * Global average pooling, {"type": "gap"}: each channel's mean over all positions, C x H x W -> C x 1 x 1
+ * (ResNets end with it instead of a large fc layer, so the classifier sees one number per feature).
+ */
+import { globalAvgPoolBackward, globalAvgPoolForward } from '../../tensor/avgpool.js';
+import { defineLayer } from './layer.js';
+
+export const gapLayer = defineLayer<Record<string, never>>({
+  type: 'gap',
+  parse: () => ({}),
+  outShape: (_c, [prev]) => [prev[0], 1, 1],
+  describe: () => 'global average pool',
+  hints: { negative: 'if-inputs-can', explain: 'gap' },
+  create: (node) => {
+    const [c, h, w] = node.inShapes[0];
+    return {
+      forward(inputs, output, n) {
+        globalAvgPoolForward(n * c, h * w, inputs[0], output);
+      },
+      backward(_inputs, _output, outputGrad, inputGrads, n) {
+        globalAvgPoolBackward(n * c, h * w, outputGrad, inputGrads[0]);
+      },
+    };
+  },
+});

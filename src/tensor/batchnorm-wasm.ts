@@ -1,0 +1,79 @@
+/**
+ * Batch norm on the WebAssembly SIMD kernels: the contract of src/tensor/batchnorm.ts (which stays the
+ * reference path) with the activations at byte addresses in one WasmKernels instance's memory. The
+ * per-channel vectors (statistics, gamma, beta, scale/shift) are small and live in JS; they are copied
+ * into a scratch block of the instance (allocBatchNormWasm) around each call.
+ * Forward = batchNormStats (training) + channelScaleShift; backward = one kernel that sums per channel
+ * and adds the input gradient. resnet8, one image: forward + backward of its 7 batch norms in wasm
+ * take a fraction of the TypeScript loops' time (see npm run bench, time per layer type).
+ */
+import type { BatchNormDims } from './batchnorm.js';
+import type { WasmKernels } from './wasm.js';
+
+/** Byte address of a layer's scratch: 6 vectors of `channels` floats (mean, var, invStd/scale, shift/gamma, sums x2). */
+export interface BatchNormWasmBuffers {
+  base: number;
+  channels: number;
+}
+
+export function allocBatchNormWasm(wk: WasmKernels, channels: number): BatchNormWasmBuffers {
+  return { base: wk.alloc(6 * channels), channels };
+}
+
+const slot = (buf: BatchNormWasmBuffers, i: number) => buf.base + i * buf.channels * 4;
+
+/** Training forward: as batchNormForwardTrain (mean / variance / invStd returned in JS arrays). */
+export function batchNormForwardTrainWasm(
+  wk: WasmKernels, d: BatchNormDims, input: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, output: number,
+  buf: BatchNormWasmBuffers, mean: Float32Array, variance: Float32Array, invStd: Float32Array,
+): void {
+  const C = d.c;
+  wk.x.batchNormStats(d.n, C, d.spatial, input, slot(buf, 0), slot(buf, 1));
+  const heap = wk.heap;
+  mean.set(heap.subarray(slot(buf, 0) / 4, slot(buf, 0) / 4 + C));
+  variance.set(heap.subarray(slot(buf, 1) / 4, slot(buf, 1) / 4 + C));
+  const sc = slot(buf, 2) / 4;
+  const sh = slot(buf, 3) / 4;
+  for (let c = 0; c < C; c++) {
+    invStd[c] = 1 / Math.sqrt(variance[c] + eps);
+    const a = (gamma ? gamma[c] : 1) * invStd[c];
+    heap[sc + c] = a;
+    heap[sh + c] = (beta ? beta[c] : 0) - mean[c] * a;
+  }
+  wk.x.channelScaleShift(d.n, C, d.spatial, input, slot(buf, 2), slot(buf, 3), output);
+}
+
+/** Evaluation forward with the running statistics. */
+export function batchNormForwardEvalWasm(
+  wk: WasmKernels, d: BatchNormDims, input: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number,
+  runningMean: Float32Array, runningVar: Float32Array, output: number, buf: BatchNormWasmBuffers,
+): void {
+  const heap = wk.heap;
+  const sc = slot(buf, 2) / 4;
+  const sh = slot(buf, 3) / 4;
+  for (let c = 0; c < d.c; c++) {
+    const a = (gamma ? gamma[c] : 1) / Math.sqrt(runningVar[c] + eps);
+    heap[sc + c] = a;
+    heap[sh + c] = (beta ? beta[c] : 0) - runningMean[c] * a;
+  }
+  wk.x.channelScaleShift(d.n, d.c, d.spatial, input, slot(buf, 2), slot(buf, 3), output);
+}
+
+/** Backward: as batchNormBackward; inputGrad = -1 skips the input gradient. Parameter gradients ADD. */
+export function batchNormBackwardWasm(
+  wk: WasmKernels, d: BatchNormDims, training: boolean, input: number, gamma: Float32Array | null, mean: Float32Array, invStd: Float32Array,
+  outputGrad: number, inputGrad: number, gammaGrad: Float32Array | null, betaGrad: Float32Array | null, buf: BatchNormWasmBuffers,
+): void {
+  const C = d.c;
+  const heap = wk.heap;
+  heap.set(mean, slot(buf, 0) / 4);
+  heap.set(invStd, slot(buf, 1) / 4);
+  if (gamma) heap.set(gamma, slot(buf, 2) / 4);
+  else heap.fill(1, slot(buf, 2) / 4, slot(buf, 2) / 4 + C);
+  wk.x.batchNormBackward(d.n, C, d.spatial, training ? 1 : 0, input, slot(buf, 2), slot(buf, 0), slot(buf, 1), outputGrad, inputGrad < 0 ? 0 : inputGrad, slot(buf, 4));
+  const sums = slot(buf, 4) / 4;
+  for (let c = 0; c < C; c++) {
+    if (betaGrad) betaGrad[c] += heap[sums + c];
+    if (gammaGrad) gammaGrad[c] += heap[sums + C + c];
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Default training recipes of presets: the settings `cnnviz train --model <preset>` uses for every
+ * option not given on the command line (an explicit option always wins). Presets without an entry use
+ * the general defaults (TRAIN_DEFAULTS, ConvNetJS's trainer settings).
+ */
+import type { OptimizerMethod } from '../nn/optimizers.js';
+import type { LrSchedule } from './schedule.js';
+
+export interface Recipe {
+  epochs: number;
+  batchSize: number;
+  microBatch: number;
+  optimizer: OptimizerMethod;
+  learningRate: number;
+  momentum: number;
+  /** ConvNetJS-style L2 decay (on the summed gradient); 0 when weightDecay is used instead. */
+  l2Decay: number;
+  weightDecay: number;
+  lrSchedule: LrSchedule;
+  labelSmoothing: number;
+}
+
+/**
+ * ResNets (He et al. 2016, sec. 4.2): SGD with Nesterov momentum 0.9, lr 0.1 on a one-cycle schedule,
+ * weight decay 5e-4 (PyTorch style) on conv/fc weights, batch 128 cut into micro-batches of 32: batch
+ * norm computes its statistics per micro-batch ("ghost" batch norm, so they do not depend on --workers),
+ * and 32 images keep them close to the whole batch's.
+ */
+const RESNET: Recipe = {
+  epochs: 15,
+  batchSize: 128,
+  microBatch: 32,
+  optimizer: 'nesterov',
+  learningRate: 0.1,
+  momentum: 0.9,
+  l2Decay: 0,
+  weightDecay: 5e-4,
+  lrSchedule: { kind: 'onecycle', stepFactor: 0.1, warmupEpochs: 2 },
+  labelSmoothing: 0,
+};
+
+const RECIPES: Record<string, Recipe> = {
+  resnet8: RESNET,
+  resnet20: RESNET,
+};
+
+export function presetRecipe(model: string): Recipe | undefined {
+  return Object.hasOwn(RECIPES, model) ? RECIPES[model] : undefined;
+}
