@@ -20,7 +20,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
-import { colourNote, explanationKey, pictureNote, quantityLine, skipsPicture } from './explain.js';
+import { colourNote, layerKind, pictureNote, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
   drawImageTile,
@@ -369,7 +369,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
     captions.push(`Exactly zero: ${percentText(zeros / Math.max(1, data.length))} of the ${data.length.toLocaleString('en-US')} values${plan.colorKind === 'sequential' ? ' (black)' : plan.colorKind === 'diverging' ? ' (white)' : ''}.`);
   }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
-  const layerWords = pictureNote(explanationKey(layer.type, layer.explain), plan.quantity);
+  const layerWords = pictureNote(layerKind(layer), plan.quantity);
   if (layerWords) notes.push(layerWords);
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
   const lossLayer = layer.isLoss;
@@ -569,7 +569,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     const channelNames = classChannelNames(probe.layers, li, classNames);
     const probeLabels = probe.labels.map((l) => classNames[l] ?? `${l}`);
     const facts: LayerFacts = {
-      index: layer.index, type: layer.type, name: layer.name, explain: layer.explain, description: layer.description, outShape: layer.outShape,
+      index: layer.index, type: layer.type, name: layer.name, explain: layerKind(layer), description: layer.description, outShape: layer.outShape,
       paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
     };
     const stats: LayerStatsFile = {
@@ -595,7 +595,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       checkLength(`layer ${layer.index} ${q}`, data, shape);
       const st = computeStats(data);
       summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
-      const skip = skipsPicture(explanationKey(layer.type, layer.explain), q);
+      const skip = skipsPicture(layerKind(layer), q);
       if (skip) {
         summary.noPicture = { ...summary.noPicture, [q]: skip };
         stats.noPicture = { ...stats.noPicture, [q]: skip };

@@ -210,6 +210,15 @@ export function explanationKey(type: string, hint?: string): string {
   return type.toLowerCase();
 }
 
+/**
+ * The explanation key of a probed layer: its registry key, except that a pool in average mode (its
+ * window is not a max) reads the avgpool words (no winners, no sparse gradient).
+ */
+export function layerKind(l: { type: string; explain?: string; window?: { max?: boolean } }): string {
+  const key = explanationKey(l.type, l.explain);
+  return key === 'pool' && l.window?.max === false ? 'avgpool' : key;
+}
+
 export function layerExplanation(key: string): LayerExplanation {
   return EXPLANATIONS[key] ?? GENERIC;
 }

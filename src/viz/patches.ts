@@ -39,8 +39,8 @@ export interface PatchLayerInfo {
 
 /**
  * Receptive field of every layer of a network whose layer 0 is the image (topological order);
- * undefined once it is not spatial. A layer with several inputs (add, concat) gets its inputs' field
- * when they all agree, else undefined.
+ * undefined once it is not spatial. A layer with several inputs (add, concat) sees the union of its
+ * inputs' fields (they must share the stride from the image, `jump`; else undefined).
  */
 export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveField | undefined)[] {
   const out: (ReceptiveField | undefined)[] = [];
@@ -50,8 +50,8 @@ export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveFi
       return;
     }
     const ins = (l.inputs ?? [i - 1]).map((k) => out[k]);
-    let rf: ReceptiveField | undefined = ins[0];
-    if (!rf || ins.some((x) => !x || JSON.stringify(x) !== JSON.stringify(rf))) {
+    let rf: ReceptiveField | undefined = unionField(ins);
+    if (!rf) {
       out.push(undefined);
       return;
     }
@@ -70,6 +70,20 @@ export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveFi
     out.push(rf);
   });
   return out;
+}
+
+/** The union of receptive fields with one jump: rows [y*jump - offset, + size) of each, combined. */
+function unionField(fields: readonly (ReceptiveField | undefined)[]): ReceptiveField | undefined {
+  const first = fields[0];
+  if (!first || fields.some((f) => !f || f.jump !== first.jump)) return undefined;
+  const fs = fields as ReceptiveField[];
+  const offsetH = Math.max(...fs.map((f) => f.offsetH));
+  const offsetW = Math.max(...fs.map((f) => f.offsetW));
+  return {
+    jump: first.jump, offsetH, offsetW,
+    sizeH: Math.max(...fs.map((f) => offsetH - f.offsetH + f.sizeH)),
+    sizeW: Math.max(...fs.map((f) => offsetW - f.offsetW + f.sizeW)),
+  };
 }
 
 /** One top patch: which subset image, its score, and the output position that scored. */
