@@ -29,7 +29,7 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
     ...(config.optimizer.weightDecay ? { 'weight decay': config.optimizer.weightDecay } : {}),
     ...(config.lrSchedule && config.lrSchedule.kind !== 'constant' ? { 'learning-rate schedule': describeSchedule(config.lrSchedule) } : {}),
     ...(config.labelSmoothing ? { 'label smoothing': config.labelSmoothing } : {}),
-    ...(config.microBatch ? { 'micro-batch (batch-norm statistics)': config.microBatch } : {}),
+    ...(config.microBatch ? { 'micro-batch': config.microBatch } : {}),
     augmentation: formatAugment(config.augmentation),
     preprocessing: describePreprocessing(preprocessing),
   };
