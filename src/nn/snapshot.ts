@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { importConvNetJS, isConvNetJSSnapshot } from './convnetjs-import.js';
 import { Network, networkSizes } from './network.js';
+import { isOnnxPath, loadOnnxSnapshot } from './onnx/load.js';
 import { parseJsonText } from '../util/json-text.js';
 import type { OptimizerOptions, OptimizerState } from './optimizers.js';
 import { DEFAULT_PRESET, paramDecls, parseSpec, presetNames, presetSpec, type ModelSpec } from './spec.js';
@@ -44,7 +45,7 @@ export interface Snapshot {
 
 /** How a model was given to a command, and what it turned out to be. */
 export interface LoadedModel {
-  kind: 'preset' | 'spec' | 'snapshot' | 'convnetjs';
+  kind: 'preset' | 'spec' | 'snapshot' | 'convnetjs' | 'onnx';
   spec: ModelSpec;
   snapshot?: Snapshot;
 }
@@ -192,10 +193,17 @@ function readJson(path: string): unknown {
   return parseJsonText(bytes, path, 'a model spec or snapshot .json');
 }
 
-/** Resolve `--model <preset|spec.json|snapshot.json|convnetjs.json>`. */
-export function loadModel(model: string | undefined): LoadedModel {
+/**
+ * Resolve `--model <preset|spec.json|snapshot.json|convnetjs.json|model.onnx>`. `preprocess` (--preprocess)
+ * states an ONNX model's input scaling, over what its file records.
+ */
+export function loadModel(model: string | undefined, opts: { preprocess?: Preprocessing } = {}): LoadedModel {
   const name = model ?? DEFAULT_PRESET;
   if (presetNames().includes(name)) return { kind: 'preset', spec: presetSpec(name) };
+  if (isOnnxPath(name)) {
+    const snapshot = loadOnnxSnapshot(name, opts.preprocess);
+    return { kind: 'onnx', spec: snapshot.spec, snapshot };
+  }
   const json = readJson(name);
   if (json && typeof json === 'object' && !Array.isArray(json)) {
     const o = json as Record<string, unknown>;

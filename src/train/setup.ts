@@ -63,6 +63,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** --max-memory in bytes (the CLI sets the limit with setMemoryLimit). */
   maxMemory?: number;
+  /** --preprocess: the input scaling (e.g. an imported ONNX model's), over what the model records. */
+  preprocess?: Preprocessing;
 }
 
 /** Whether the user gave an option on the command line (not its default). */
@@ -145,7 +147,7 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
 
 /** A new run's default output folder: out/<model name>-<date>-<time> (or --name). */
 export function defaultOut(opts: TrainOptions): string {
-  const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.json$/i, '') : basename(opts.model);
+  const modelName = existsSync(opts.model) ? basename(opts.model).replace(/\.(json|onnx)$/i, '') : basename(opts.model);
   return join('out', opts.name ?? `${modelName}-${timestamp()}`);
 }
 
@@ -180,13 +182,14 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   removeStaleTemps(out);
   removeStaleTemps(join(out, 'checkpoints'));
 
-  const model: LoadedModel = resume ? { kind: 'snapshot', spec: resume.spec, snapshot: resume } : loadModel(config.model);
+  const model: LoadedModel = resume ? { kind: 'snapshot', spec: resume.spec, snapshot: resume } : loadModel(config.model, { preprocess: opts.preprocess });
   if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
   assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
   const loadStart = performance.now();
   const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
   checkModelForData(model.spec, { dir: config.data, classNames: data.classNames });
-  const preprocessing = model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
+  // A resumed run keeps its checkpoint's scaling; otherwise --preprocess, then what the model records.
+  const preprocessing = (resume ? undefined : opts.preprocess) ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
   const loadSeconds = (performance.now() - loadStart) / 1000;
   log(
     `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +

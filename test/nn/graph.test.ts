@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { findLayerDef, registerLayer } from '../../src/nn/layers/registry.js';
 import { Network } from '../../src/nn/network.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
+import { formatSummary, summarize } from '../../src/nn/summary.js';
 import { UserError } from '../../src/util/errors.js';
 import { gradCheck } from '../helpers/gradcheck.js';
 import { testJoinLayer } from '../helpers/test-layers.js';
@@ -57,6 +58,14 @@ describe('graph specs', () => {
       'g.json',
     );
     expect(spec.layers.map((l) => l.name)).toEqual(['image', 'p', 'q', 'j', '04-fc', '05-softmax']);
+  });
+
+  it('summarises a graph with names and inputs (a chain keeps the old table)', () => {
+    const text = formatSummary(parseSpec(branching, 'g.json'));
+    expect(text.split('\n')[0]).toMatch(/^#\s+name\s+layer\s+inputs\s+output/);
+    expect(text).toMatch(/join\s+test join \(sum\)\s+c, b, a\s+3 x 5 x 6/);
+    expect(summarize(parseSpec(branching, 'g.json')).rows[5]).toMatchObject({ name: 'join', inputs: ['c', 'b', 'a'] });
+    expect(formatSummary(presetSpec('convnetjs-cifar10')).split('\n')[0]).toMatch(/^ #\s+layer\s+output/);
   });
 
   it('gives a tensor read by two layers the sum of their gradients (finite differences, input and parameters)', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerDownload } from './download.js';
+import { registerExport } from './export.js';
 import { registerPredict } from './predict.js';
 import { registerServe } from './serve.js';
 import { registerSummary } from './summary.js';
@@ -13,5 +14,6 @@ export function registerCommands(program: Command): void {
   registerSummary(program);
   registerPredict(program);
   registerVisualize(program);
+  registerExport(program);
   registerServe(program);
 }

@@ -9,7 +9,7 @@ import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { lossOf } from '../../nn/spec.js';
 import { byteSize } from '../options.js';
 import { errorMessage, UserError } from '../../util/errors.js';
-import { wholeNumber } from '../options.js';
+import { PREPROCESS_HELP, preprocessText, wholeNumber } from '../options.js';
 
 /**
  * Read an image file (PNG, JPEG, anything sharp reads) as the network's input: resized to its width
@@ -58,20 +58,21 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description('classify an image with a trained network: class probabilities, best first')
-    .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint or a ConvNetJS snapshot (a bare spec or preset gives an untrained network)')
+    .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model (a bare spec or preset gives an untrained network)')
     .requiredOption('--image <png|jpg>', 'the image to classify (resized to the network input)')
     .option('--json', 'print {"probabilities": [...], "label": k} on stdout, probabilities in class order')
     .option('--top <k>', 'how many classes to list (text output)', wholeNumber(1), 10)
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
-    .action(async (opts: { model: string; image: string; json?: boolean; top: number; maxMemory?: number }) => {
+    .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
+    .action(async (opts: { model: string; image: string; json?: boolean; top: number; maxMemory?: number; preprocess?: Preprocessing }) => {
       setMemoryLimit(opts.maxMemory);
-      const model = loadModel(opts.model);
+      const model = loadModel(opts.model, { preprocess: opts.preprocess });
       if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
       // The image is decoded and resized to the input size: that buffer (bytes, then floats) counts too.
       const imageBytes = 9 * networkFootprint(model.spec).inputValues;
       assertMemoryFits(inferenceMemory(model.spec, 1, [{ what: 'the resized image', bytes: imageBytes }]), opts.model);
       const net = networkFor(model, 1);
-      const pre = model.snapshot?.preprocessing ?? SCALE;
+      const pre = opts.preprocess ?? model.snapshot?.preprocessing ?? SCALE;
       const { input } = await readImageAsInput(opts.image, net.inputShape, pre);
       const out = net.forward(input, 1, evalContext(net));
       const k = net.outputSize;

@@ -12,7 +12,7 @@ import { writeRunJson } from '../../train/run-info.js';
 import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { byteSize, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, preprocessText, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
@@ -35,7 +35,7 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train a CNN on CIFAR-10 and write per-layer pictures, metrics and checkpoints every epoch')
-    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint to start from', 'convnetjs-cifar10')
+    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', 'convnetjs-cifar10')
     .option('--data <dir>', 'folder with the CIFAR-10 binaries (default: data/cifar-10-batches-bin, downloaded when missing)')
     .option('--no-download', 'never download CIFAR-10; fail if it is missing')
     .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
@@ -65,6 +65,7 @@ export function registerTrain(program: Command): void {
     .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
     .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none', d.augment)
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
+    .option('--preprocess <mean=r,g,b std=r,g,b>', 'input scaling, "mean=r,g,b std=r,g,b" on pixel/255 as in torchvision, e.g. what an ONNX model was trained with (default: what the model records, else --normalize or pixel/255 - 0.5)', preprocessText)
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
     .option('--probe-count <n>', `how many probe images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), d.probeCount)
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))

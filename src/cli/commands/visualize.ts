@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
-import { SCALE } from '../../data/preprocess.js';
+import { SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
 import { assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memory.js';
@@ -16,7 +16,7 @@ import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
-import { byteSize, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, PREPROCESS_HELP, preprocessText, seedNumber, wholeNumber } from '../options.js';
 import { modelClassNames, readImageAsInput } from './predict.js';
 import { formatSummary } from '../../nn/summary.js';
 
@@ -32,6 +32,7 @@ interface VisualizeOptions {
   out?: string;
   vizScale: VizScaleMode;
   maxMemory?: number;
+  preprocess?: Preprocessing;
 }
 
 /** `--label`: a class number or a class name (case-insensitive). */
@@ -54,7 +55,7 @@ export function registerVisualize(program: Command): void {
   program
     .command('visualize')
     .description("draw every layer's pictures and the report for a saved network, on test images or on your own image")
-    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint or a ConvNetJS snapshot')
+    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model')
     .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)')
     .option('--image <png|jpg>', 'visualise this image instead of CIFAR-10 test images')
     .option('--label <class>', 'with --image: the class (number or name) the loss, and so every gradient, is measured against (default: the predicted class)')
@@ -65,18 +66,19 @@ export function registerVisualize(program: Command): void {
     .option('--seed <n>', 'seed that chooses the probe images (0 to 4294967295)', seedNumber, 1)
     .option('--viz-scale <mode>', 'colour scale: robust, map, layer or run', 'robust')
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
+    .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
     .action(async (opts: VisualizeOptions) => {
       if (!VIZ_SCALE_MODES.includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       setMemoryLimit(opts.maxMemory);
-      const outDir = opts.out ?? join('out', `visualize-${basename(opts.model).replace(/\.json$/i, '')}${opts.image ? `-${basename(opts.image).replace(/\.[a-z0-9]+$/i, '')}` : ''}`);
+      const outDir = opts.out ?? join('out', `visualize-${basename(opts.model).replace(/\.(json|onnx)$/i, '')}${opts.image ? `-${basename(opts.image).replace(/\.[a-z0-9]+$/i, '')}` : ''}`);
       ensureWritableDir(outDir, '--out');
-      const model = loadModel(opts.model);
+      const model = loadModel(opts.model, { preprocess: opts.preprocess });
       if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
       const probeCount = opts.image ? 1 : opts.probe ? parseProbeIndices(opts.probe).length : opts.probeCount;
       assertMemoryFits(inferenceMemory(model.spec, probeCount), `${opts.model} on ${probeCount} image(s)`);
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; showing a freshly initialised network\n`);
       const net = networkFor(model, opts.seed);
-      const pre = model.snapshot?.preprocessing ?? SCALE;
+      const pre = opts.preprocess ?? model.snapshot?.preprocessing ?? SCALE;
       const classes = net.outputSize;
       let classNames = modelClassNames(model.snapshot?.classNames, classes);
       if (opts.label !== undefined && !opts.image) throw new UserError('--label applies only with --image (test images have their true labels)');

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { describePreprocessing, SCALE, type Preprocessing } from '../../data/preprocess.js';
+import { snapshotToOnnx } from '../../nn/onnx/network-export.js';
+import { EXPORT_OPSET } from '../../nn/onnx/export.js';
+import { loadModel, networkFor } from '../../nn/snapshot.js';
+import { versions } from '../../train/run-info.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { UserError } from '../../util/errors.js';
+import { PREPROCESS_HELP, preprocessText } from '../options.js';
+
+interface ExportOptions {
+  model: string;
+  out: string;
+  preprocess?: Preprocessing;
+}
+
+/** `cnnviz export`: a network as an ONNX file, for onnxruntime, PyTorch (onnx2torch) and other tools. */
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a network as an ONNX model (probabilities as output, input scaling in its metadata)')
+    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model (a bare spec or preset gives an untrained network)')
+    .requiredOption('--out <model.onnx>', 'the ONNX file to write')
+    .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
+    .action(async (opts: ExportOptions) => {
+      if (!/\.onnx$/i.test(opts.out)) throw new UserError(`--out ${opts.out}: name the file *.onnx (tools find ONNX models by that extension)`);
+      const model = loadModel(opts.model, { preprocess: opts.preprocess });
+      if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; exporting a freshly initialised network (seed 1)\n`);
+      const net = networkFor(model, 1);
+      const preprocessing = opts.preprocess ?? model.snapshot?.preprocessing ?? SCALE;
+      const bytes = snapshotToOnnx({ spec: model.spec, params: net.params, preprocessing, classNames: model.snapshot?.classNames }, net, {
+        producerVersion: versions().cnnviz,
+      });
+      await writeFileAtomic(opts.out, bytes);
+      process.stdout.write(
+        `${opts.out}: ONNX opset ${EXPORT_OPSET}, ${net.paramCount.toLocaleString('en-US')} parameters, ${(bytes.length / 1024).toFixed(1)} KiB; ` +
+          `input "input" [batch, ${net.inputShape.join(', ')}] scaled as ${describePreprocessing(preprocessing)}; output "probabilities"\n`,
+      );
+    });
+}

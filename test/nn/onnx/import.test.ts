@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { evalContext, Network } from '../../../src/nn/network.js';
+import { importOnnxGraph, SUPPORTED_OPS } from '../../../src/nn/onnx/import.js';
+import { loadOnnxSnapshot } from '../../../src/nn/onnx/load.js';
+import { decodeModel, encodeModel, type OnnxModel } from '../../../src/nn/onnx/proto.js';
+import { toFloat32 } from '../../../src/nn/onnx/tensors.js';
+import { UserError } from '../../../src/util/errors.js';
+import { expected, fixtureBytes, fixtureImages, fixturePath, fixturePreprocessing } from './fixtures.js';
+
+function decoded(name: string): OnnxModel {
+  return decodeModel(fixtureBytes(name), name);
+}
+
+/** The UserError message of f (and that it is one, with exit code 2). */
+function userError(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as UserError).exitCode).toBe(2);
+    return (e as Error).message;
+  }
+  throw new Error('expected a UserError');
+}
+
+describe('ONNX decoding errors', () => {
+  it('says a JSON or PNG file is not ONNX', () => {
+    expect(userError(() => decodeModel(Buffer.from('{"layers": []}'), 'spec.json'))).toMatch(/^spec\.json: not an ONNX model/);
+    const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13);
+    expect(userError(() => decodeModel(png, 'cat.png'))).toMatch(/^cat\.png: not an ONNX model/);
+    expect(userError(() => decodeModel(new Uint8Array(0), 'empty.onnx'))).toMatch(/empty file/);
+  });
+
+  it('says a truncated file is truncated, wherever it is cut', () => {
+    const bytes = fixtureBytes('resnet_bn');
+    for (const cut of [40, 1000, Math.floor(bytes.length / 2), bytes.length - 100]) {
+      expect(userError(() => decodeModel(bytes.subarray(0, cut), 'cut.onnx'))).toMatch(/^cut\.onnx: (truncated ONNX file|not an ONNX model, or a truncated one)/);
+    }
+  });
+
+  it('refuses tensors stored in external data files, naming the tensor and the file', () => {
+    const m = decoded('plain_cnn');
+    const t = m.graph!.initializer![0];
+    t.raw_data = undefined;
+    t.data_location = 1;
+    t.external_data = [{ key: 'location', value: 'plain_cnn.onnx.data' }, { key: 'offset', value: '0' }];
+    const msg = userError(() => decodeModel(encodeModel(m), 'ext.onnx'));
+    expect(msg).toContain(`tensor "${t.name}" keeps its data in an external file (plain_cnn.onnx.data)`);
+  });
+});
+
+describe('ONNX graph import', () => {
+  it('names the node, its op type and the supported ops for an unsupported op', () => {
+    const m = decoded('resnet_bn');
+    const node = m.graph!.node!.find((n) => n.op_type === 'GlobalAveragePool')!;
+    node.op_type = 'GlobalMaxPool';
+    const msg = userError(() => importOnnxGraph(m, 'r.onnx'));
+    expect(msg).toBe(`r.onnx: node "${node.name}" (GlobalMaxPool): op "GlobalMaxPool" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
+  });
+
+  it('refuses grouped convolutions, opsets outside 9-18 and broadcasting adds with one-line messages', () => {
+    const grouped = decoded('plain_cnn');
+    grouped.graph!.node![0].attribute!.find((a) => a.name === 'group')!.i = 2;
+    expect(userError(() => importOnnxGraph(grouped, 'g.onnx'))).toMatch(/^g\.onnx: node "\/conv1\/Conv" \(Conv\): attribute "group" is 2/);
+    const old = decoded('plain_cnn');
+    old.opset_import![0].version = 8;
+    expect(userError(() => importOnnxGraph(old, 'o.onnx'))).toMatch(/opset 8 is not supported \(cnnviz imports opsets 9 to 18/);
+    const bcast = decoded('resnet_bn');
+    const add = bcast.graph!.node!.find((n) => n.op_type === 'Add')!;
+    add.input![1] = 'input';
+    expect(userError(() => importOnnxGraph(bcast, 'b.onnx'))).toMatch(/node "\/layer1\/Add" \(Add\): adds values of shapes 12x32x32 and 3x32x32/);
+  });
+
+  it('turns the ResNet into a graph spec: batch norm state, projection shortcuts without bias, adds with two inputs', () => {
+    const g = importOnnxGraph(decoded('resnet_bn'), 'resnet_bn.onnx');
+    const byName = new Map(g.layerDefs.map((d) => [d.name, d]));
+    expect(byName.get('layer2.shortcut.0.conv')).toEqual({
+      name: 'layer2.shortcut.0.conv', type: 'conv', sx: 1, sy: 1, filters: 24, stride: 2, pad: 0, bias: false, inputs: ['layer1.relu_1'],
+    });
+    expect(byName.get('layer2.add')).toEqual({ name: 'layer2.add', type: 'add', inputs: ['layer2.bn2', 'layer2.shortcut.1.bn'] });
+    expect(byName.get('layer1.bn1')).toEqual({ name: 'layer1.bn1', type: 'batchnorm', momentum: 0.1, eps: 1e-5, affine: true });
+    expect(Object.keys(g.tensors['layer1.bn1'])).toEqual(['gamma', 'beta', 'runningMean', 'runningVar']);
+    expect(g.layerDefs[g.layerDefs.length - 1]).toEqual({ name: 'softmax', type: 'softmax', num_classes: 10 });
+    expect(g.tensors.softmax.weights.shape).toEqual([10, 32, 1, 1]);
+    // Running statistics are the file's bytes.
+    const init = decoded('resnet_bn').graph!.initializer!.find((t) => t.name === 'layer1.bn1.running_var')!;
+    expect(g.tensors['layer1.bn1'].runningVar.data).toEqual(toFloat32(init, ''));
+    expect(g.preprocessing).toBeUndefined();
+  });
+
+  it('reads Pad + AveragePool as count_include_pad, and the preprocessing from metadata_props', () => {
+    const g = importOnnxGraph(decoded('avgpool_concat'), 'a.onnx');
+    const pools = g.layerDefs.filter((d) => d.type === 'pool');
+    expect(pools.map((p) => [p.pad, p.count_include_pad])).toEqual([[0, true], [1, false], [1, true]]);
+    expect(g.layerDefs.find((d) => d.type === 'concat')!.inputs).toEqual(['sigmoid', 'leakyrelu', 'relu']);
+    expect(g.preprocessing).toEqual(fixturePreprocessing('avgpool_concat'));
+  });
+
+  it('lays fc weights out as [units, C, H, W]: MatMul + Add and Gemm(transB) give the same tensors', () => {
+    const gemm = importOnnxGraph(decoded('plain_cnn'), 'p.onnx');
+    const matmul = importOnnxGraph(decoded('plain_cnn_matmul'), 'm.onnx');
+    const fc = gemm.tensors.fc1;
+    expect(fc.weights.shape).toEqual([24, 12, 4, 4]);
+    const mm = Object.entries(matmul.tensors).find(([k]) => k.startsWith('fc1'))![1];
+    expect(mm.weights.data).toEqual(fc.weights.data);
+    expect(mm.biases.data).toEqual(fc.biases.data);
+  });
+});
+
+describe('ONNX models from PyTorch, run by cnnviz', () => {
+  // Models made only of layer types the sequential engine has; the others run in graph tests.
+  for (const name of ['plain_cnn', 'plain_cnn_matmul']) {
+    it(`${name}: reproduces PyTorch's probabilities to 1e-5`, () => {
+      const pre = fixturePreprocessing(name);
+      const snap = loadOnnxSnapshot(fixturePath(name), pre);
+      const net = new Network(snap.spec);
+      net.params.set(snap.params);
+      net.state.set(snap.state);
+      const { batch, n } = fixtureImages(pre);
+      const out = net.forward(batch, n, evalContext(net));
+      let worst = 0;
+      expected.models[name].probabilities.forEach((row, i) => row.forEach((p, k) => (worst = Math.max(worst, Math.abs(out[i * 10 + k] - p)))));
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
+});
