@@ -2,39 +2,35 @@ import { InvalidArgumentError } from 'commander';
 import type { Preprocessing } from '../data/preprocess.js';
 import { parsePreprocessText } from '../data/preprocess-option.js';
 import { errorMessage } from '../util/errors.js';
+import { MAX_SEED, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 
-/** Commander argument parsers that fail with a message naming the value (commander adds the option). */
+/**
+ * Commander argument parsers that fail with a message naming the value (commander adds the option).
+ * The rules live in src/util/checks.ts, shared with the validation of a checkpoint's saved settings.
+ */
 export function wholeNumber(min: number, max = Infinity) {
   return (value: string): number => {
-    const n = Number(value);
-    // Number('') and Number(' ') are 0: an empty value is not a number.
-    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number >= ${min}${max < Infinity ? ` and <= ${max}` : ''}, got "${value}"`);
-    }
-    return n;
+    const problem = wholeNumberProblem(value, min, max);
+    if (problem) throw new InvalidArgumentError(problem);
+    return Number(value);
   };
 }
 
 export function realNumber(min = -Infinity, max = Infinity) {
   return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a number${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}, got "${value}"`);
-    }
-    return n;
+    const problem = realNumberProblem(value, min, max);
+    if (problem) throw new InvalidArgumentError(problem);
+    return Number(value);
   };
 }
 
-/** Largest seed: seeds are 32-bit (a larger one would silently wrap to a smaller one). */
-export const MAX_SEED = 2 ** 32 - 1;
+export { MAX_SEED };
 
 /** `--seed`: decimal digits only, 0 .. 2^32-1. */
 export function seedNumber(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n > MAX_SEED) {
-    throw new InvalidArgumentError(`expected a whole number from 0 to ${MAX_SEED}, got "${value}"`);
-  }
-  return n;
+  const problem = seedProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return Number(value);
 }
 
 /** Why `name` cannot be a run name (one path segment), or null when it can. */

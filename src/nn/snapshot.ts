@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Preprocessing } from '../data/preprocess.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { readTensors, writeJsonWithTensors, type NamedTensor } from '../util/tensor-file.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { importConvNetJS, isConvNetJSSnapshot } from './convnetjs-import.js';
 import { Network, networkSizes } from './network.js';
 import { isOnnxPath, loadOnnxSnapshot } from './onnx/load.js';
 import { parseJsonText } from '../util/json-text.js';
-import type { OptimizerOptions, OptimizerState } from './optimizers.js';
+import { OPTIMIZER_METHODS, type OptimizerOptions, type OptimizerState } from './optimizers.js';
+import { oneOfProblem, realNumberProblem, wholeNumberProblem } from '../util/checks.js';
 import { DEFAULT_PRESET, paramDecls, parseSpec, presetNames, presetSpec, type ModelSpec } from './spec.js';
 
 export const SNAPSHOT_FORMAT = 'cnnviz-snapshot';
@@ -16,8 +17,13 @@ export const SNAPSHOT_FORMAT = 'cnnviz-snapshot';
  * its spec is refused; `state` holds the non-trainable tensors. Version 1 files (desugared `layers` next
  * to `layer_defs`, no state) still load: their `layer_defs` are parsed and checked against `layers`.
  */
-export const SNAPSHOT_VERSION = 2;
-const READABLE_VERSIONS = [1, 2];
+export const SNAPSHOT_VERSION = 3;
+const READABLE_VERSIONS = [1, 2, 3];
+/*
+ * Version 3: as version 2, but the tensors (params, state, optimizer gsum/xsum) are in a binary file
+ * beside the JSON (src/util/tensor-file.ts), named in its "binary" field: a checkpoint is no longer one
+ * JSON string, which V8 cannot build past 512 MiB (about 33M parameters with the optimizer state).
+ */
 
 /** Training progress stored in a checkpoint, enough to resume exactly. */
 export interface TrainingProgress {
@@ -50,10 +56,6 @@ export interface LoadedModel {
   snapshot?: Snapshot;
 }
 
-function f32ToBase64(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-}
-
 function base64ToF32(s: string, expected: number, what: string, file: string): Float32Array {
   const buf = Buffer.from(s, 'base64');
   if (buf.byteLength !== expected * 4) {
@@ -69,7 +71,8 @@ export function paramShapes(spec: ModelSpec): [string, string, number[]][] {
   return spec.layers.flatMap((l, i) => paramDecls(spec, i).map((p): [string, string, number[]] => [l.name, p.name, p.shape]));
 }
 
-export function serializeSnapshot(s: Snapshot): string {
+/** The JSON part of a snapshot (version 3): everything but the tensors. */
+function snapshotJson(s: Snapshot): Record<string, unknown> {
   const json: Record<string, unknown> = {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
@@ -78,26 +81,22 @@ export function serializeSnapshot(s: Snapshot): string {
     preprocessing: s.preprocessing ?? { kind: 'scale' },
     paramCount: s.params.length,
     paramShapes: paramShapes(s.spec),
-    params: f32ToBase64(s.params),
   };
-  if (s.state && s.state.length > 0) {
-    json.stateCount = s.state.length;
-    json.state = f32ToBase64(s.state);
-  }
-  if (s.optimizer) {
-    json.optimizer = {
-      options: s.optimizer.options,
-      step: s.optimizer.state.step,
-      gsum: f32ToBase64(s.optimizer.state.gsum),
-      xsum: f32ToBase64(s.optimizer.state.xsum),
-    };
-  }
+  if (s.state && s.state.length > 0) json.stateCount = s.state.length;
+  if (s.optimizer) json.optimizer = { options: s.optimizer.options, step: s.optimizer.state.step };
   if (s.training) json.training = s.training;
-  return JSON.stringify(json);
+  return json;
 }
 
+/**
+ * Write a snapshot: `path` (small JSON) and the tensors in `<stem>.<hash>.bin` beside it, atomically
+ * as a pair (see src/util/tensor-file.ts). Copy both files to move a checkpoint.
+ */
 export async function saveSnapshot(path: string, s: Snapshot): Promise<void> {
-  await writeFileAtomic(path, serializeSnapshot(s));
+  const tensors: NamedTensor[] = [{ name: 'params', data: s.params }];
+  if (s.state && s.state.length > 0) tensors.push({ name: 'state', data: s.state });
+  if (s.optimizer) tensors.push({ name: 'optimizer.gsum', data: s.optimizer.state.gsum }, { name: 'optimizer.xsum', data: s.optimizer.state.xsum });
+  await writeJsonWithTensors(path, snapshotJson(s), tensors);
 }
 
 const shapeText = (shape: unknown): string => (Array.isArray(shape) ? shape.join('x') : JSON.stringify(shape));
@@ -154,29 +153,87 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
   }
   // Counted from the spec: building the network here would allocate before the memory check.
   const sizes = networkSizes(spec);
-  const net = { paramCount: sizes.params };
-  if (typeof json.params !== 'string') throw new UserError(`${file}: snapshot has no "params"`);
-  const params = base64ToF32(json.params, net.paramCount, 'params', file);
+  // Version 3 keeps the tensors in the binary file beside the JSON; versions 1 and 2 as base64 fields.
+  const binary = version >= 3 ? readTensors(file, json.binary) : undefined;
+  const has = (name: string, field: unknown): boolean => (binary ? binary.has(name) : typeof field === 'string');
+  const tensor = (name: string, field: unknown, expected: number): Float32Array => {
+    if (!binary) {
+      if (typeof field !== 'string') throw new UserError(`${file}: snapshot has no "${name}"`);
+      return base64ToF32(field, expected, name, file);
+    }
+    const t = binary.get(name);
+    if (!t) throw new UserError(`${file}: snapshot has no "${name}" in its binary file`);
+    if (t.length !== expected) throw new UserError(`${file}: ${name} holds ${t.length} values, the network needs ${expected} (file damaged or from another model)`);
+    return t;
+  };
+  const params = tensor('params', json.params, sizes.params);
   const snap: Snapshot = { spec, params };
-  if (typeof json.state === 'string') snap.state = base64ToF32(json.state, sizes.state, 'state', file);
+  if (has('state', json.state)) snap.state = tensor('state', json.state, sizes.state);
   else if (sizes.state > 0 && version > 1) throw new UserError(`${file}: snapshot has no "state", its network needs ${sizes.state} values`);
-  if (Array.isArray(json.classNames)) snap.classNames = json.classNames as string[];
-  if (json.preprocessing && typeof json.preprocessing === 'object') snap.preprocessing = json.preprocessing as Preprocessing;
-  const opt = json.optimizer as Record<string, unknown> | undefined;
-  if (opt) {
-    const options = opt.options as OptimizerOptions;
+  const classNames = json.classNames;
+  if (classNames !== null && classNames !== undefined) {
+    if (!Array.isArray(classNames) || !classNames.every((n) => typeof n === 'string')) {
+      throw new UserError(`${file}: field "classNames" must be a list of names (strings), got ${JSON.stringify(classNames).slice(0, 60)}`);
+    }
+    snap.classNames = classNames as string[];
+  }
+  if (json.preprocessing !== undefined && json.preprocessing !== null) snap.preprocessing = checkPreprocessing(json.preprocessing, spec, file);
+  const opt = json.optimizer;
+  if (opt !== undefined && opt !== null) {
+    if (typeof opt !== 'object' || Array.isArray(opt)) throw new UserError(`${file}: field "optimizer" must be an object`);
+    const o = opt as Record<string, unknown>;
+    const options = checkOptimizerOptions(o.options, file);
+    const stepProblem = wholeNumberProblem(o.step, 0);
+    if (stepProblem) throw new UserError(`${file}: field "optimizer.step": ${stepProblem}`);
     snap.optimizer = {
       options,
       state: {
         method: options.method,
-        step: Number(opt.step),
-        gsum: base64ToF32(String(opt.gsum), net.paramCount, 'optimizer.gsum', file),
-        xsum: base64ToF32(String(opt.xsum), net.paramCount, 'optimizer.xsum', file),
+        step: o.step as number,
+        gsum: tensor('optimizer.gsum', o.gsum, sizes.params),
+        xsum: tensor('optimizer.xsum', o.xsum, sizes.params),
       },
     };
   }
-  if (json.training && typeof json.training === 'object') snap.training = json.training as TrainingProgress;
+  if (json.training !== undefined && json.training !== null) {
+    if (typeof json.training !== 'object' || Array.isArray(json.training)) throw new UserError(`${file}: field "training" must be an object`);
+    snap.training = json.training as TrainingProgress;
+  }
   return snap;
+}
+
+/** A snapshot's preprocessing, checked: what predict and visualize apply to every pixel. */
+function checkPreprocessing(value: unknown, spec: ModelSpec, file: string): Preprocessing {
+  const bad = (problem: string, sub = ''): never => {
+    throw new UserError(`${file}: field "preprocessing${sub}" ${problem}`);
+  };
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return bad('must be an object like {"kind": "scale"}');
+  const p = value as Record<string, unknown>;
+  if (p.kind === 'scale') return { kind: 'scale' };
+  if (p.kind !== 'standardize') return bad(`has kind ${JSON.stringify(p.kind)}, not "scale" or "standardize"`);
+  const channels = spec.shapes[0][0];
+  for (const k of ['mean', 'std'] as const) {
+    const v = p[k];
+    if (!Array.isArray(v) || v.length < Math.min(channels, 3) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      bad(`must be a list of ${Math.min(channels, 3)} numbers (one per channel), got ${JSON.stringify(v)?.slice(0, 40)}`, `.${k}`);
+    }
+  }
+  if (!(p.std as number[]).every((x) => x > 0)) bad('must be positive', '.std');
+  return value as Preprocessing;
+}
+
+/** A snapshot's optimizer options, checked with the rules of the train options they came from. */
+function checkOptimizerOptions(value: unknown, file: string): OptimizerOptions {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new UserError(`${file}: field "optimizer.options" must be an object`);
+  const o = value as Record<string, unknown>;
+  const problems: [string, string | null][] = [
+    ['method', oneOfProblem(o.method, OPTIMIZER_METHODS)],
+    ['learningRate', realNumberProblem(o.learningRate, 0)],
+    ...(['l1Decay', 'l2Decay', 'eps'] as const).map((k): [string, string | null] => [k, realNumberProblem(o[k], 0)]),
+    ...(['momentum', 'ro', 'beta1', 'beta2'] as const).map((k): [string, string | null] => [k, realNumberProblem(o[k], 0, 1)]),
+  ];
+  for (const [k, problem] of problems) if (problem) throw new UserError(`${file}: field "optimizer.options.${k}": ${problem}`);
+  return value as OptimizerOptions;
 }
 
 function readJson(path: string): unknown {

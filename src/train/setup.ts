@@ -4,7 +4,7 @@
  * (src/cli/commands/train.ts) only parses options and reports.
  */
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { formatAugment, parseAugment } from '../data/augment.js';
 import { CIFAR10_IMAGE, loadCifar10, type Cifar10 } from '../data/cifar10.js';
 import { ensureCifar10 } from '../data/download.js';
@@ -14,10 +14,12 @@ import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
 import { defaultOptimizerOptions, type OptimizerMethod } from '../nn/optimizers.js';
 import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
 import { assertInputShape, lossOf, type ModelSpec } from '../nn/spec.js';
-import { ensureWritableDir, removeStaleTemps } from '../util/atomic-write.js';
+import { removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
 import { MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
+import { claimRunFolder, resumeFolder, runFolderOf, type RunFolder } from './run-folder.js';
+import { validateSavedConfig, validateSavedProgress } from './validate-config.js';
 import { presetRecipe } from './recipes.js';
 import { DEFAULT_LR_SCHEDULE, describeSchedule, parseStepEpochs, type LrSchedule, type LrScheduleKind } from './schedule.js';
 
@@ -63,6 +65,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** --max-memory in bytes (the CLI sets the limit with setMemoryLimit). */
   maxMemory?: number;
+  /** Replace the run in a non-empty --out. */
+  overwrite?: boolean;
   /** --preprocess: the input scaling (e.g. an imported ONNX model's), over what the model records. */
   preprocess?: Preprocessing;
 }
@@ -82,6 +86,8 @@ export interface RunSetup {
   resume?: Snapshot & Required<Pick<Snapshot, 'optimizer' | 'training'>>;
   /** Seconds spent loading the data. */
   loadSeconds: number;
+  /** The claimed (locked) output folder: release() when the run ends (also done on exit). */
+  folder: RunFolder;
 }
 
 function timestamp(): string {
@@ -92,6 +98,9 @@ function timestamp(): string {
 export function loadCheckpoint(path: string): NonNullable<RunSetup['resume']> {
   const snap = loadModel(path).snapshot;
   if (!snap?.training || !snap.optimizer) throw new UserError(`--resume ${path}: not a cnnviz training checkpoint (no optimizer state or progress)`);
+  // Saved settings are checked with the rules of the options they came from, progress for what the trainer needs.
+  validateSavedConfig(snap.training.config, path);
+  validateSavedProgress(snap.training, snap.optimizer.state.step, path);
   assertFiniteParams(snap.params, path);
   return snap as NonNullable<RunSetup['resume']>;
 }
@@ -169,18 +178,25 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   let config: TrainConfig;
   let resume: RunSetup['resume'];
   let out: string;
+  /** The run folder the resumed checkpoint belongs to: continuing there is not overwriting. */
+  let resuming: string | undefined;
   if (opts.resume) {
     resume = loadCheckpoint(opts.resume);
     config = resumedConfig(resume, opts, explicit);
-    out = opts.out ?? dirname(dirname(resolve(opts.resume)));
+    const done = resume.training.epoch;
+    if (config.epochs <= done) {
+      throw new UserError(
+        `--resume ${opts.resume}: nothing left to do: the checkpoint has ${done} epoch(s) done and the run asks for ${config.epochs}; ` +
+          `pass --epochs with a total above ${done} to train further`,
+      );
+    }
+    resuming = runFolderOf(opts.resume);
+    out = opts.out ?? resumeFolder(opts.resume);
   } else {
     config = newConfig(opts, await ensureCifar10(opts.data, { noDownload: !opts.download, log }), explicit);
     out = opts.out ?? defaultOut(opts);
   }
   const settings: RunSettings = { out, workers: opts.workers, json: opts.json === true, quiet: opts.quiet === true, resume: opts.resume };
-  ensureWritableDir(out, '--out');
-  removeStaleTemps(out);
-  removeStaleTemps(join(out, 'checkpoints'));
 
   const model: LoadedModel = resume ? { kind: 'snapshot', spec: resume.spec, snapshot: resume } : loadModel(config.model, { preprocess: opts.preprocess });
   if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
@@ -207,6 +223,15 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
     `${model.spec.origin} with --batch-size ${config.batchSize}, --micro-batch ${config.microBatch} and ${settings.workers} worker(s)`,
     { wasm: true },
   );
-  const net = networkFor(model, config.seed);
-  return { config, settings, model, data, preprocessing, initialParams: net.params, initialState: net.state, resume, loadSeconds };
+  // Everything is validated: now the first write. Claim the folder (lock, refuse a non-empty one).
+  const folder = claimRunFolder(out, { what: '--out', overwrite: opts.overwrite === true, resuming });
+  try {
+    removeStaleTemps(out);
+    removeStaleTemps(join(out, 'checkpoints'));
+    const net = networkFor(model, config.seed);
+    return { config, settings, model, data, preprocessing, initialParams: net.params, initialState: net.state, resume, loadSeconds, folder };
+  } catch (e) {
+    folder.release();
+    throw e;
+  }
 }

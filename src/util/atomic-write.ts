@@ -149,7 +149,7 @@ function enospc(): Error {
  * write a temp file in the same folder, then rename it over the target. Failures throw a UserError
  * naming `path`; the temp file is removed.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Uint8Array[]): Promise<void> {
   try {
     makeDirs(dirname(path));
   } catch (e) {
@@ -157,11 +157,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
   const tmp = tempNameFor(path);
   try {
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : Array.isArray(data) ? data.reduce((a, c) => a + c.byteLength, 0) : data.byteLength;
     if (injectedFull(size)) {
-      await fsp.writeFile(tmp, typeof data === 'string' ? data.slice(0, data.length >> 1) : data.subarray(0, size >> 1));
+      await fsp.writeFile(tmp, typeof data === 'string' ? data.slice(0, data.length >> 1) : Array.isArray(data) ? (data[0] ?? new Uint8Array(0)) : data.subarray(0, size >> 1));
       throw enospc();
     }
+    // Chunks (several tensors) are written one after the other, never concatenated in memory.
     await fsp.writeFile(tmp, data);
     await fsp.rename(tmp, path);
   } catch (e) {

@@ -2,7 +2,7 @@
  * Issue 13: reliability of the CLI under bad inputs and faults. Each test would fail on the
  * behaviour the issue reports (exit 0 with NaN parameters, stack traces, hangs, writes outside out/...).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultOptimizerOptions } from '../../src/nn/optimizers.js';
@@ -11,11 +11,14 @@ import { saveSnapshot } from '../../src/nn/snapshot.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
 import { tempDir, writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
-import { SMALL_SPEC } from '../helpers/train.js';
+import { SMALL_SPEC, smallCifar, smallConfig, trainSmall } from '../helpers/train.js';
+import type { EpochVisualizer } from '../../src/train/trainer.js';
+import { UserError } from '../../src/util/errors.js';
 
 const root = tempDir('cnnviz-reliab-');
 // 200 generated training images and 20 test images.
 const data = writeCifarDir(join(root, 'cifar'), [40, 40, 40, 40, 40], 20);
+const smallData = smallCifar();
 const specFile = join(root, 'small.json');
 writeFileSync(specFile, JSON.stringify(SMALL_SPEC));
 let n = 0;
@@ -41,7 +44,7 @@ async function nanCheckpoint(): Promise<string> {
   await saveSnapshot(file, {
     spec, params: net.params, classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
     optimizer: { options: defaultOptimizerOptions('sgd'), state: { method: 'sgd', step: 1, gsum: new Float32Array(P), xsum: new Float32Array(P) } },
-    training: { epoch: 1, config: { model: specFile, data, epochs: 1, batchSize: 16, microBatch: 4, optimizer: defaultOptimizerOptions('sgd'), seed: 1, augmentation: null, normalize: false, probeCount: 2, viz: 'none', vizEvery: 1, vizScale: 'layer' }, metrics: [] },
+    training: { epoch: 0, config: { model: specFile, data, epochs: 1, batchSize: 16, microBatch: 4, optimizer: defaultOptimizerOptions('sgd'), seed: 1, augmentation: null, normalize: false, probeCount: 2, viz: 'none', vizEvery: 1, vizScale: 'layer' }, metrics: [] },
   });
   return file;
 }
@@ -77,18 +80,24 @@ describe('item 1: divergence is caught before any checkpoint', () => {
 });
 
 describe('item 3: checkpoint before pictures; bounded pictures; a failed picture does not stop training', () => {
-  it('pictures that cannot be written are reported, the checkpoint is there and the run goes on', async () => {
+  it('the checkpoint is written before the pictures; failed pictures are reported and training goes on', async () => {
     const out = fresh();
-    mkdirSync(out);
-    // A file where epoch 1's picture folder goes: every picture of epoch 1 fails (ENOTDIR).
-    writeFileSync(join(out, 'epoch-001'), 'in the way');
-    const r = await runCli(['train', '--data', data, '--model', specFile, '--train-limit', '32', '--test-limit', '8', '--epochs', '2', '--workers', '1', '--probe-count', '2', '--out', out]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/pictures of epoch 1 failed: .*epoch-001.*; training goes on/);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['epoch-001.json', 'epoch-002.json']);
-    expect(existsSync(join(out, 'epoch-002', '01-conv', 'weights.png'))).toBe(true);
-    expect(walk(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const logs: string[] = [];
+    const calls: { epoch: number; checkpointThere: boolean }[] = [];
+    const visualizer: EpochVisualizer = {
+      async epochEnd({ epoch }) {
+        calls.push({ epoch, checkpointThere: existsSync(join(out, 'checkpoints', `epoch-${String(epoch).padStart(3, '0')}.json`)) });
+        if (epoch === 1) throw new UserError(`${join(out, 'epoch-001', '01-conv', 'weights.png')}: cannot write: no space left on the device (ENOSPC)`);
+      },
+      report: async () => undefined,
+      state: () => undefined,
+      restore: () => undefined,
+    };
+    const outcome = await trainSmall(smallConfig(smallData, { viz: 'all', epochs: 2 }), { workers: 1, out, visualizer, log: (m) => logs.push(m) });
+    expect(outcome.status).toBe('completed');
+    expect(calls).toEqual([{ epoch: 1, checkpointThere: true }, { epoch: 2, checkpointThere: true }]);
+    expect(logs.join('\n')).toMatch(/pictures of epoch 1 failed: .*weights\.png: cannot write: no space left on the device \(ENOSPC\); training goes on/);
+    expect(readdirSync(join(out, 'checkpoints')).filter((f) => f.endsWith('.json')).sort()).toEqual(['epoch-001.json', 'epoch-002.json']);
   });
 
   it('a 5,000-character class name gives pictures of ordinary width', async () => {
@@ -140,7 +149,7 @@ describe('items 6 and 7: unwritable --out fails fast with one line', () => {
 
   it('--out /proc/...: exit 2 at once (no endless mkdir), train and visualize', async () => {
     for (const args of [
-      ['train', '--data', data, '--out', '/proc/cnnviz-test/run'],
+      ['train', '--data', data, '--out', '/proc/cnnviz-test/run', '--quiet'],
       ['visualize', '--model', 'convnetjs-cifar10', '--out', '/proc/cnnviz-test/vis', '--data', data],
     ]) {
       const r = await runCli(args, { timeoutMs: 30_000 });
@@ -158,8 +167,8 @@ describe('items 6 and 7: unwritable --out fails fast with one line', () => {
       env: { CNNVIZ_TEST_DISK_FULL_AFTER: '6000' },
     });
     expect(r.code).toBe(2);
-    // The checkpoint and the metrics files are written together: whichever hits the full disk is named.
-    expect(r.stderr.trim().split('\n').pop()).toMatch(/^cnnviz: .*(epoch-001\.json|metrics\.csv|metrics\.jsonl): cannot write: no space left on the device \(ENOSPC\)$/);
+    // The checkpoint (JSON + binary) and the metrics files are written together: whichever hits the full disk is named.
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/^cnnviz: .*(epoch-001\.json|epoch-001\.[0-9a-f]{16}\.bin|metrics\.csv|metrics\.jsonl): cannot write: no space left on the device \(ENOSPC\)$/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(walk(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

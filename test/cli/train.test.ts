@@ -29,7 +29,7 @@ describe('cnnviz train (CLI)', () => {
     expect(run.config.batchSize).toBe(32);
     expect(run.versions.node).toBe(process.versions.node);
     expect(run.model.layer_defs).toHaveLength(8);
-    expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['epoch-001.json', 'epoch-002.json']);
+    expect(readdirSync(join(out, 'checkpoints')).filter((f) => f.endsWith('.json')).sort()).toEqual(['epoch-001.json', 'epoch-002.json']);
     expect(existsSync(join(out, 'epoch-002', '01-conv', 'weights.png'))).toBe(true);
     // No temp files left behind by the atomic writes.
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);

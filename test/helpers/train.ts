@@ -6,7 +6,7 @@ import { defaultOptimizerOptions } from '../../src/nn/optimizers.js';
 import type { Snapshot } from '../../src/nn/snapshot.js';
 import { parseSpec } from '../../src/nn/spec.js';
 import type { TrainConfig } from '../../src/train/config.js';
-import { train, type TrainOutcome, type TrainReporter } from '../../src/train/trainer.js';
+import { train, type EpochVisualizer, type TrainOutcome, type TrainReporter } from '../../src/train/trainer.js';
 import { tempDir, writeCifarDir } from '../data/fixtures.js';
 
 /** A small network touching conv, relu, pool, dropout and fc, on CIFAR-shaped input. */
@@ -37,7 +37,7 @@ export function smallConfig(data: string, overrides: Partial<TrainConfig> = {}):
 /** Train in-process on the worker pool, optionally resuming from a checkpoint snapshot. */
 export async function trainSmall(
   config: TrainConfig,
-  opts: { workers: number; out?: string; resume?: Snapshot; interruptAfterBatches?: number; spec?: unknown[] },
+  opts: { workers: number; out?: string; resume?: Snapshot; interruptAfterBatches?: number; spec?: unknown[]; visualizer?: EpochVisualizer; log?: (m: string) => void },
 ): Promise<TrainOutcome> {
   const spec = parseSpec(opts.spec ?? SMALL_SPEC, 'small.json');
   const data = await loadCifar10(config.data, { shared: true });
@@ -50,7 +50,8 @@ export async function trainSmall(
     initialParams: opts.resume ? opts.resume.params : net.params,
     initialState: opts.resume?.state,
     resume: opts.resume ? { optimizer: opts.resume.optimizer!.state, progress: opts.resume.training! } : undefined,
-    reporter: { ...silentReporter, batch: () => void (batches += 1) },
+    reporter: { ...silentReporter, batch: () => void (batches += 1), log: opts.log ?? silentReporter.log },
+    visualizer: opts.visualizer,
     interrupted: () => opts.interruptAfterBatches !== undefined && batches >= opts.interruptAfterBatches,
   });
 }

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evalContext } from '../../src/nn/network.js';
-import { loadModel, networkFor, saveSnapshot } from '../../src/nn/snapshot.js';
+import { loadModel, networkFor, paramShapes } from '../../src/nn/snapshot.js';
 import { tempDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { smallCifar } from '../helpers/train.js';
@@ -64,8 +64,9 @@ describe('compatibility with version-1 checkpoints and the old engine', () => {
       });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      const ck = JSON.parse(readFileSync(join(out, 'checkpoints', 'epoch-002.json'), 'utf8')) as { params: string };
-      const sha = createHash('sha256').update(Buffer.from(ck.params, 'base64')).digest('hex');
+      // Checkpoints are version 3 now (tensors in a binary file beside the JSON): hash the same bytes.
+      const params = loadModel(join(out, 'checkpoints', 'epoch-002.json')).snapshot!.params;
+      const sha = createHash('sha256').update(Buffer.from(params.buffer, params.byteOffset, params.byteLength)).digest('hex');
       expect(sha).toBe(expected[`resumedParamsSha256_${kernels}`]);
     });
   }
@@ -93,15 +94,22 @@ describe('snapshots whose weights do not fit their spec', () => {
     const dir = tempDir('cnnviz-v2-');
     const file = join(dir, 'v2.json');
     const loaded = loadModel(CHECKPOINT);
-    await saveSnapshot(file, loaded.snapshot!);
-    const v2 = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    expect(v2.version).toBe(2);
+    // A version-2 file as the graph engine wrote them (one JSON, base64 tensors; saveSnapshot now writes version 3).
+    const snap = loaded.snapshot!;
+    const b64 = (a: Float32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+    const v2: Record<string, unknown> = {
+      format: 'cnnviz-snapshot', version: 2, layer_defs: snap.spec.layerDefs, classNames: snap.classNames ?? null, preprocessing: snap.preprocessing,
+      paramCount: snap.params.length, paramShapes: paramShapes(snap.spec), params: b64(snap.params),
+      optimizer: { options: snap.optimizer!.options, step: snap.optimizer!.state.step, gsum: b64(snap.optimizer!.state.gsum), xsum: b64(snap.optimizer!.state.xsum) },
+      training: snap.training,
+    };
+    writeFileSync(file, JSON.stringify(v2));
     expect(loadModel(file).snapshot!.params).toEqual(loaded.snapshot!.params);
     const shapes = structuredClone(v2.paramShapes) as [string, string, number[]][];
     shapes[0][2] = [4, 3, 3, 2];
     await refused({ ...v2, paramShapes: shapes }, /bad\.json: parameter tensor 1 is 01-conv weights 4x3x3x2 in the snapshot, but its spec builds 01-conv weights 4x3x3x3/);
     await refused({ ...v2, paramShapes: shapes.slice(1) }, /records 9 parameter tensors, its spec builds 10/);
     await refused({ ...v2, params: Buffer.from(new Float32Array(3).buffer).toString('base64') }, /params holds 3 values, the network needs 570/);
-    await refused({ ...v2, version: 3 }, /snapshot version 3 is not supported/);
+    await refused({ ...v2, version: 4 }, /snapshot version 4 is not supported/);
   });
 });

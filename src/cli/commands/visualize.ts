@@ -11,6 +11,7 @@ import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
 import { chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { validateSavedProgress } from '../../train/validate-config.js';
 import { ensureWritableDir } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
@@ -74,6 +75,8 @@ export function registerVisualize(program: Command): void {
       ensureWritableDir(outDir, '--out');
       const model = loadModel(opts.model, { preprocess: opts.preprocess });
       if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
+      // The report plots the saved metrics: a damaged list must be one line, not a crash half-way.
+      if (model.snapshot?.training) validateSavedProgress(model.snapshot.training, model.snapshot.optimizer?.state.step ?? 0, opts.model);
       const probeCount = opts.image ? 1 : opts.probe ? parseProbeIndices(opts.probe).length : opts.probeCount;
       assertMemoryFits(inferenceMemory(model.spec, probeCount), `${opts.model} on ${probeCount} image(s)`);
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; showing a freshly initialised network\n`);

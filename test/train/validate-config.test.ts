@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { validateSavedConfig, validateSavedProgress } from '../../src/train/validate-config.js';
+import { OPTIMIZER_METHODS } from '../../src/nn/optimizers.js';
+import { VIZ_SCALE_MODES } from '../../src/train/config.js';
+import { smallConfig } from '../helpers/train.js';
+
+const good = (): Record<string, unknown> => JSON.parse(JSON.stringify(smallConfig('/data'))) as Record<string, unknown>;
+
+describe('saved settings of a checkpoint', () => {
+  it('accepts what a run writes', () => {
+    expect(() => validateSavedConfig(good(), 'ck.json')).not.toThrow();
+    // Every value the options accept today (the rules come from the same constants).
+    for (const vizScale of VIZ_SCALE_MODES) expect(() => validateSavedConfig({ ...good(), vizScale }, 'ck.json')).not.toThrow();
+    for (const method of OPTIMIZER_METHODS) expect(() => validateSavedConfig({ ...good(), optimizer: { ...(good().optimizer as object), method } }, 'ck.json')).not.toThrow();
+    expect(() => validateSavedProgress({ epoch: 1, config: good(), metrics: [{ epoch: 1 }], extra: { epochProgress: { batch: 2, lossSum: 3, decaySum: 0, correct: 1, seen: 4, trainSeconds: 0.5 } } }, 7, 'ck.json')).not.toThrow();
+  });
+
+  it.each([
+    ['microBatch', 0, /training\.config\.microBatch: expected a whole number >= 1, got 0/],
+    ['batchSize', 'abc', /training\.config\.batchSize: expected a whole number >= 1, got "abc"/],
+    ['seed', 4294967296, /training\.config\.seed: expected a whole number from 0 to 4294967295/],
+    ['viz', 'some', /training\.config\.viz: expected one of all, none/],
+    ['probeCount', 1000, /probeCount: expected a whole number >= 1 and <= 64/],
+  ])('refuses %s = %j with the CLI rule, naming the file and field', (field, value, message) => {
+    const c = good();
+    c[field] = value;
+    expect(() => validateSavedConfig(c, 'ck.json')).toThrow(message);
+    expect(() => validateSavedConfig(c, 'ck.json')).toThrow(/^ck\.json: /);
+  });
+
+  it('refuses bad optimizer settings', () => {
+    const c = good();
+    (c.optimizer as Record<string, unknown>).learningRate = -1;
+    expect(() => validateSavedConfig(c, 'ck.json')).toThrow(/optimizer\.learningRate: expected a number >= 0/);
+  });
+
+  it('refuses negative progress and a metrics field that is not a list', () => {
+    expect(() => validateSavedProgress({ epoch: -1, metrics: [] }, 0, 'ck.json')).toThrow(/training\.epoch: expected a whole number >= 0, got -1/);
+    expect(() => validateSavedProgress({ epoch: 1, metrics: 'x' }, 0, 'ck.json')).toThrow(/training\.metrics: expected a list/);
+    expect(() => validateSavedProgress({ epoch: 0, metrics: [] }, -3, 'ck.json')).toThrow(/optimizer\.step/);
+    expect(() => validateSavedProgress({ epoch: 0, metrics: [], extra: { epochProgress: { batch: -2, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 } } }, 0, 'ck.json')).toThrow(/epochProgress\.batch/);
+  });
+});
