@@ -53,6 +53,7 @@ import {
 import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
 import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './walkthrough.js';
 import { composeTopPatches, type PatchSet } from './patches.js';
+import { composeChannelBars } from './channel-bars.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -147,6 +148,11 @@ export interface LayerVizSummary extends LayerFacts {
   patches?: { png: string; json: string; subsetImages: number };
   /** Per picture: scale used and values beyond it. */
   scales?: Partial<Record<Quantity, { scale: number; clipped: number; count: number }>>;
+  /**
+   * Pictures of particular layer kinds, relative to the output folder: batch norm's per-channel gamma,
+   * beta and running statistics (channels.png), a join's input branches and their sum (branches.png).
+   */
+  extras?: { file: string; kind: 'channels' | 'branches' }[];
 }
 
 export interface ProbePrediction {
@@ -655,6 +661,44 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const { png, json } = summary.patches;
       write(json, toJson({ epoch, layer: layer.index, type: layer.type, subsetImages: set.testIndices.length, rule: 'per channel: each image scores its largest activation over positions; the 9 best images, one patch each (the receptive field at that position)', rf: lp.rf, channels: lp.channels }));
       pictures.push(limit(async () => write(png, await encodeCanvasPng(composeTopPatches(lp, set.images, set.imageShape, set.testIndices.length, epoch, engine, layer.description), engine))));
+    }
+    // Batch norm: gamma, beta and the running statistics per channel, as bars.
+    const series = [
+      ...(layer.channelParams ?? []).map((c) => ({ name: c.name, values: c.values, ...(c.name === 'gamma' ? { reference: 1 } : {}) })),
+      ...(layer.state ?? []).map((s) => ({ name: s.name, values: s.values, ...(s.name === 'runningVar' ? { reference: 1 } : {}) })),
+    ];
+    if (series.length > 0) {
+      const rel = `${dirRel}/channels.png`;
+      summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'channels' }];
+      const title = `Layer ${layer.index} · ${layer.description} · ${moment}`;
+      const sub = 'Per channel: gamma scales and beta shifts the normalised values; running mean and variance are what evaluation normalises with.';
+      pictures.push(limit(async () => write(rel, await encodeCanvasPng(composeChannelBars(title, sub, series, engine), engine))));
+      for (const c of layer.channelParams ?? []) (stats as unknown as Record<string, unknown>)[c.name] = { ...computeStats(c.values), values: Array.from(c.values) };
+      for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
+    }
+    // A join (add): each input branch and the sum, for the first probe image, on one colour scale.
+    if (layer.inputs.length >= 2 && explanationKey(layer.type, layer.explain) === 'add' && P > 0) {
+      const rel = `${dirRel}/branches.png`;
+      const size = layer.activations.length / P;
+      const rows = [...layer.inputs.map((j) => probe.layers[j].activations.subarray(0, size)), layer.activations.subarray(0, size)];
+      const data = new Float32Array(rows.length * size);
+      rows.forEach((r, k) => data.set(r, k * size));
+      const labels = [...layer.inputs.map((j, k) => `input ${k + 1}: ${probe.layers[j].name}`), 'sum'];
+      const plan = boundPlan(planPicture(info, 'activations', rows.length, { probeLabels: labels, channelNames, images: false }));
+      const job: PictureJob = {
+        layer, info, plan, data, epoch, moment, probeCount: rows.length, mode: mode === 'map' ? 'layer' : mode,
+        key: `${layerDirName(layer.index, layer.type)}/branches`, state, feedsProbabilities: false,
+      };
+      summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'branches' }];
+      pictures.push(
+        limit(async () => {
+          try {
+            write(rel, await encodeCanvasPng(renderPicture(job, engine, 'branches.png').canvas, engine));
+          } catch (e) {
+            failed(rel, e);
+          }
+        }),
+      );
     }
     layerDone.push(
       Promise.all(pictures).then(() => {

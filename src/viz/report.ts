@@ -21,6 +21,18 @@ import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
 
+/** Titles and explanations of the pictures of particular layer kinds (LayerVizSummary.extras). */
+const EXTRA_PICTURES: Record<'channels' | 'branches', [string, string]> = {
+  channels: [
+    'Per channel: gamma, beta and the running statistics',
+    'Batch norm subtracts each channel\u2019s mean and divides by its standard deviation, so every channel leaves with values of mean about 0 and spread about 1, whatever scale the layer below gave them; then gamma multiplies (the grey line marks 1, no change) and beta shifts each channel, so the network can choose the scale it needs. The running mean and variance average the statistics of the training batches; evaluation, and these pictures, normalise with them. Their values are also in stats.json.',
+  ],
+  branches: [
+    'Residual connection: each branch and the sum',
+    'Rows: the block\u2019s own path, the skip path (the block\u2019s input, or its 1x1 projection where the shape changes), and their sum, for the first probe image on one colour scale. A residual block only adds a correction to what the skip path carries, and its gradient flows back unchanged to both paths, which is why deep ResNets still train; a faint first row next to a strong skip row means the block changes little.',
+  ],
+};
+
 /** What the trainer (or `cnnviz visualize`) tells the report about the run. */
 export interface ReportRunInfo {
   /** Run name, the page title. */
@@ -362,6 +374,11 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     } else {
       figs.push(fig);
     }
+  }
+  for (const x of layer.extras ?? []) {
+    if (!(await files.exists(x.file))) continue;
+    const [title, text] = EXTRA_PICTURES[x.kind];
+    figs.push(`<figure data-quantity="${x.kind}"><p class="explain-q"><b>${title}.</b> ${esc(text)}</p><div class="scroll"><a href="${url(x.file)}"><img src="${url(x.file)}" loading="lazy" alt="layer ${layer.index} ${x.kind} epoch ${epoch}"></a></div></figure>`);
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
   const note = layerNote(key);
