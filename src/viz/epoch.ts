@@ -20,7 +20,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
-import { colourNote, explanationKey, quantityLine, skipsPicture } from './explain.js';
+import { colourNote, layerKind, pictureNote, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
   drawImageTile,
@@ -388,7 +388,15 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   } else {
     captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (layer scale: s = ${kind === 'sequential' ? 'max value' : 'max |value|'}).`);
   }
+  if (!isImage && (plan.quantity === 'activations' || plan.quantity === 'activation-gradients')) {
+    let zeros = 0;
+    for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++;
+    // The sparsity a learner looks for (ReLU off, gradient routed by a max pool), counted, in the picture too.
+    captions.push(`Exactly zero: ${percentText(zeros / Math.max(1, data.length))} of the ${data.length.toLocaleString('en-US')} values${plan.colorKind === 'sequential' ? ' (black)' : plan.colorKind === 'diverging' ? ' (white)' : ''}.`);
+  }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
+  const layerWords = pictureNote(layerKind(layer), plan.quantity);
+  if (layerWords) notes.push(layerWords);
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
   const lossLayer = layer.isLoss;
   if (scale === 0 && !isImage) {
@@ -591,7 +599,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     const channelNames = classChannelNames(probe.layers, li, classNames);
     const probeLabels = probe.labels.map((l) => classNames[l] ?? `${l}`);
     const facts: LayerFacts = {
-      index: layer.index, type: layer.type, name: layer.name, explain: layer.explain, description: layer.description, outShape: layer.outShape,
+      index: layer.index, type: layer.type, name: layer.name, explain: layerKind(layer), description: layer.description, outShape: layer.outShape,
       paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
     };
     const stats: LayerStatsFile = {
@@ -617,7 +625,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       checkLength(`layer ${layer.index} ${q}`, data, shape);
       const st = computeStats(data);
       summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
-      const skip = skipsPicture(explanationKey(layer.type, layer.explain), q);
+      const skip = skipsPicture(layerKind(layer), q);
       if (skip) {
         summary.noPicture = { ...summary.noPicture, [q]: skip };
         stats.noPicture = { ...stats.noPicture, [q]: skip };
@@ -677,7 +685,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
     }
     // A join (add): each input branch and the sum, for the first probe image, on one colour scale.
-    if (layer.inputs.length >= 2 && explanationKey(layer.type, layer.explain) === 'add' && P > 0) {
+    if (layer.inputs.length >= 2 && layerKind(layer) === 'add' && P > 0) {
       const rel = `${dirRel}/branches.png`;
       const size = layer.activations.length / P;
       const rows = [...layer.inputs.map((j) => probe.layers[j].activations.subarray(0, size)), layer.activations.subarray(0, size)];
