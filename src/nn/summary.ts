@@ -1,5 +1,6 @@
 /** The layer table of a model (`cnnviz summary`, the report page): one row per built layer. */
 import { describeLayer, isChain, paramCountOf, type ModelSpec } from './spec.js';
+import { graphRows, graphText } from './graph-list.js';
 
 export interface SummaryRow {
   index: number;
@@ -43,5 +44,9 @@ export function formatSummary(spec: ModelSpec): string {
   for (const row of table.slice(1)) out.push(line(row));
   out.push('');
   out.push(`${rows.length} layers, ${totalParams.toLocaleString('en-US')} trainable parameters (${((totalParams * 4) / 1024).toFixed(1)} KiB as float32)`);
+  if (graph) {
+    out.push('', 'Graph (computation order; the paths of a branch are indented, "<-" marks a layer reading other than the line above, "->" one feeding several):');
+    out.push(...graphText(graphRows(spec.layers.map((c, i) => ({ index: i, name: c.name, type: c.type, description: describeLayer(c), inputs: c.inputs })))));
+  }
   return out.join('\n');
 }
