@@ -354,7 +354,9 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
       ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it, drawn in the end colour (largest ${what} ${formatNumber(own)}).`
       : ` No values are beyond it (largest ${what} ${formatNumber(own)}).`;
     const how = scale === own ? `s = the largest ${what}` : `robust: s = the ${ROBUST_PERCENTILE}th percentile of ${what}`;
-    captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (${how}). Zero is the middle colour.${clipText}`);
+    // Zero is white in the middle of a diverging map, but black at the bottom of a sequential one.
+    const zero = kind === 'sequential' ? 'Zero is black, the bottom of the scale.' : 'Zero is the middle colour.';
+    captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (${how}). ${zero}${clipText}`);
   } else if (mode === 'run') {
     const total = data.length;
     const clipText = clipped > 0 ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it and clipped.` : ' No values are beyond it.';
