@@ -1,4 +1,5 @@
 /** The layer table of a model (`cnnviz summary`, the report page): one row per built layer. */
+import { formatBytes } from './memory.js';
 import { describeLayer, isChain, paramCountOf, type ModelSpec } from './spec.js';
 
 export interface SummaryRow {
@@ -42,6 +43,6 @@ export function formatSummary(spec: ModelSpec): string {
   const out = [line(table[0]), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const row of table.slice(1)) out.push(line(row));
   out.push('');
-  out.push(`${rows.length} layers, ${totalParams.toLocaleString('en-US')} trainable parameters (${((totalParams * 4) / 1024).toFixed(1)} KiB as float32)`);
+  out.push(`${rows.length} layers, ${totalParams.toLocaleString('en-US')} trainable parameters (${formatBytes(totalParams * 4)} as float32)`);
   return out.join('\n');
 }
