@@ -10,7 +10,8 @@
  * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8 for convnetjs-cifar10,
  * 16 for the ResNets: two workers get one each, as PyTorch's batch-norm batch of 32 is split in two),
  * --models <list> (default convnetjs-cifar10,resnet8,resnet20), --no-pytorch, --pytorch-script <path>,
- * --json for machine-readable output. The kernels are those CNNVIZ_KERNELS selects (default: the
+ * --json for machine-readable output. --viz-steps [log|none|list] [--viz-images 50000] [--repeats 1]
+ * measures the cost of pictures during training instead (see viz-steps.ts). The kernels are those CNNVIZ_KERNELS selects (default: the
  * WebAssembly SIMD ones; CNNVIZ_KERNELS=js measures the TypeScript reference kernels).
  */
 import { spawnSync } from 'node:child_process';
@@ -25,6 +26,8 @@ import { WorkerPool } from '../parallel/pool.js';
 import { kernelKind, wasmVariant } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
 import { fileURLToPath } from 'node:url';
+import { parseVizSteps, type VizSteps } from '../train/viz-steps.js';
+import { benchVizSteps } from './viz-steps.js';
 import { layerTypeTimes, type LayerTypeTime } from './layer-times.js';
 
 interface Args {
@@ -38,17 +41,27 @@ interface Args {
   models: string[];
   pytorch: boolean;
   pytorchScript: string;
+  /** --viz-steps [setting]: measure the cost of pictures during training instead (viz-steps.ts). */
+  vizSteps?: VizSteps;
+  vizImages: number;
+  repeats: number;
 }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, models: [DEFAULT_PRESET, 'resnet8', 'resnet20'],
     pytorch: true, pytorchScript: fileURLToPath(new URL('../../../shared/anchors/pytorch/bench.py', import.meta.url)),
+    vizImages: 50_000, repeats: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     if (key === '--json') {
       a.json = true;
+      continue;
+    }
+    if (key === '--viz-steps') {
+      // The setting is optional: the default, log.
+      a.vizSteps = argv[i + 1] && !argv[i + 1].startsWith('--') ? parseVizSteps(argv[++i]) : 'log';
       continue;
     }
     if (key === '--no-pytorch') {
@@ -68,6 +81,8 @@ function parseArgs(argv: string[]): Args {
     else if (key === '--workers') a.workers = value;
     else if (key === '--peak-gflops') a.peakGflops = value;
     else if (key === '--micro-batch') a.microBatch = value;
+    else if (key === '--viz-images') a.vizImages = value;
+    else if (key === '--repeats') a.repeats = value;
     else throw new Error(`unknown option ${key}`);
   }
   return a;
@@ -209,6 +224,10 @@ interface Row {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.vizSteps !== undefined) {
+    await benchVizSteps({ setting: args.vizSteps, images: args.vizImages, workers: args.workers, repeats: args.repeats, json: args.json }, syntheticSplit);
+    return;
+  }
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const kernels = kernelKind() === 'wasm' ? `wasm ${wasmVariant()}` : 'js';
   const train = syntheticSplit(4096, 1);

@@ -3,6 +3,7 @@ import type { OptimizerOptions } from '../nn/optimizers.js';
 import type { LrSchedule } from './schedule.js';
 
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../viz/scale.js';
+import type { VizSteps } from './viz-steps.js';
 
 export { VIZ_SCALE_MODES, type VizScaleMode };
 export type VizMode = 'all' | 'none';
@@ -32,6 +33,8 @@ export interface TrainConfig {
   viz: VizMode;
   vizEvery: number;
   vizScale: VizScaleMode;
+  /** Pictures during training (--viz-steps); absent in older runs: none. */
+  vizSteps?: VizSteps;
 }
 
 /** Settings that change how a run is carried out but not what it computes. */
@@ -58,4 +61,5 @@ export const TRAIN_DEFAULTS = {
   probeCount: 8,
   vizEvery: 1,
   vizScale: 'robust',
+  vizSteps: 'log',
 } as const;

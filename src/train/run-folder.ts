@@ -17,7 +17,7 @@ export const LOCK_FILE = '.cnnviz.lock';
 
 /** What a run writes at the top of its folder (see the README's output folder). */
 const RUN_OUTPUTS = [
-  /^run\.json$/, /^metrics\.(jsonl|csv)$/, /^checkpoints$/, /^epoch-\d{3,}$/, /^animations$/, /^plots$/, /^index\.html$/,
+  /^run\.json$/, /^metrics\.(jsonl|csv)$/, /^checkpoints$/, /^epoch-\d{3,}$/, /^step-\d{6,}$/, /^animations$/, /^plots$/, /^index\.html$/,
   /^viz-scale-state\.json$/, /^live\.jsonl$/, /^report/, /\.html$/, /\.tmp$/,
 ];
 

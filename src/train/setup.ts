@@ -22,6 +22,7 @@ import { claimRunFolder, resumeFolder, runFolderOf, type RunFolder } from './run
 import { validateSavedConfig, validateSavedProgress } from './validate-config.js';
 import { presetRecipe } from './recipes.js';
 import { DEFAULT_LR_SCHEDULE, describeSchedule, parseStepEpochs, type LrSchedule, type LrScheduleKind } from './schedule.js';
+import type { VizSteps } from './viz-steps.js';
 
 /** The `train` command's options, as commander gives them. */
 export interface TrainOptions {
@@ -60,6 +61,8 @@ export interface TrainOptions {
   viz: VizMode;
   vizEvery: number;
   vizScale: VizScaleMode;
+  /** --viz-steps (parsed by the CLI). */
+  vizSteps?: VizSteps;
   resume?: string;
   json?: boolean;
   quiet?: boolean;
@@ -113,6 +116,7 @@ export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts:
   if (explicit('viz')) config.viz = opts.viz;
   if (explicit('vizEvery')) config.vizEvery = opts.vizEvery;
   if (explicit('vizScale')) config.vizScale = opts.vizScale;
+  if (explicit('vizSteps')) config.vizSteps = opts.vizSteps;
   return config;
 }
 
@@ -150,7 +154,7 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
     optimizer, lrSchedule, labelSmoothing: pick('labelSmoothing', recipe?.labelSmoothing) ?? 0,
     seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
-    viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale,
+    viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
   };
 }
 

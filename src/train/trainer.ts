@@ -16,6 +16,7 @@ import { HealthMeter } from './health.js';
 import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
 import { DEFAULT_LR_SCHEDULE, learningRateAt } from './schedule.js';
+import { VizStepPlanner } from './viz-steps.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
 export interface TrainReporter {
@@ -31,6 +32,8 @@ export interface TrainReporter {
 /** Called at the end of an epoch whose pictures are due. Returns state to keep in checkpoints. */
 export interface EpochVisualizer {
   epochEnd(args: { epoch: number; probe: ProbeResult; records: EpochRecord[]; confusion: number[][]; classNames: string[]; patches?: PatchPassResult }): Promise<void>;
+  /** `--viz-steps`: pictures at optimizer step `step` (epochsCompleted epochs done before it), then the report. */
+  step?(args: { step: number; epochsCompleted: number; probe: ProbeResult; records: EpochRecord[]; classNames: string[] }): Promise<void>;
   /** After every epoch (pictures or not): the report page. */
   report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
   state(): Record<string, unknown> | undefined;
@@ -130,6 +133,25 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     const scheduleLength = { epochs: config.epochs, stepsPerEpoch: Math.max(batches, 1) };
     const rateAt = (step: number) => learningRateAt(schedule, config.optimizer.learningRate, step, scheduleLength);
 
+    // --viz-steps (viz-steps.ts): pictures during training. Drawing pauses training: its cost is its wall time.
+    const stepPlan = run.visualizer?.step && config.viz !== 'none' ? new VizStepPlanner(config.vizSteps ?? 'none', batches) : undefined;
+    let trainedSeconds = 0;
+    let trainedSteps = 0;
+    let epochStepViz = 0;
+    const drawStep = async (step: number, epochsCompleted: number): Promise<void> => {
+      if (!stepPlan?.due(step, trainedSeconds, trainedSteps)) return;
+      const t = now();
+      try {
+        const probe = probeSplit(net, data.test, probeIndices, run.preprocessing);
+        await run.visualizer!.step!({ step, epochsCompleted, probe, records, classNames: data.classNames });
+      } catch (e) {
+        reporter.log(`pictures of step ${step} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
+      }
+      stepPlan.drew(now() - t);
+      epochStepViz += now() - t;
+    };
+    if (epoch === 0 && progress.batch === 0) await drawStep(0, 0);
+
     const snapshot = (epochsCompleted: number, epochProgress?: EpochProgress): Snapshot => ({
       spec,
       params: pool.params.slice(),
@@ -196,6 +218,9 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
           stepLoss: step.lossSum / count + decay.l1 + decay.l2, stepAccuracy: step.correct / count, images: count,
         });
+        trainedSeconds += now() - t0;
+        trainedSteps += 1;
+        if (stepPlan) await drawStep(epoch * batches + b + 1, epoch);
         if (run.interrupted() && b + 1 < batches) {
           progress.batch = b + 1;
           assertFinite(epoch + 1, `after batch ${b + 1} of ${batches}`);
@@ -222,7 +247,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         seconds: 0,
         trainSeconds: progress.trainSeconds,
         evalSeconds,
-        vizSeconds: 0,
+        vizSeconds: epochStepViz,
         imagesPerSecond: progress.seen / Math.max(progress.trainSeconds, 1e-9),
         trainImages: progress.seen,
         testImages: testCount,
@@ -230,6 +255,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       };
       if (testCount > FIRST_TEST_RECORDS) record.testAccuracyFirst1000 = accuracyOfFirst(data.test.labels, evaluation.predictions, FIRST_TEST_RECORDS);
       records.push(record);
+      epochStepViz = 0;
       assertFinite(epoch + 1, 'at its end', testCount ? record.testLoss : undefined);
       // Every epoch: layer health, with activation statistics over a fixed test subset (one forward
       // pass, ~0.5 s); on picture epochs the same pass also collects the top patches.
@@ -251,7 +277,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         } catch (e) {
           reporter.log(`pictures of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
         }
-        record.vizSeconds = now() - vizStart;
+        record.vizSeconds += now() - vizStart;
         record.seconds = now() - epochStart;
         // Again with the pictures' timings and scale state, so a resumed run draws as this one would.
         await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);

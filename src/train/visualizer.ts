@@ -34,6 +34,12 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
       state.confusion = [...state.confusion.filter((c) => c.epoch !== epoch), { epoch, matrix: confusion }];
       await writeEpochViz(out, epoch, probe, { scale: config.vizScale, scaleState: state.scale, classNames, ...(patches ? { patches } : {}) });
     },
+    async step({ step, epochsCompleted, probe, records, classNames }) {
+      details['probe (test image indices)'] = probe.probeIndices.join(', ');
+      await writeEpochViz(out, epochsCompleted, probe, { scale: config.vizScale, scaleState: state.scale, classNames, step });
+      // The report lists the new step at once (a served page swaps it in).
+      await this.report({ records, confusion: [], classNames });
+    },
     async report({ records, classNames }) {
       await writeReport(out, {
         name: basename(out),

@@ -64,15 +64,18 @@ export async function listAnimationNames(outDir: string): Promise<string[]> {
   return names.filter((n) => !n.startsWith('.')).sort();
 }
 
-/** Frame files of one animation, sorted by epoch. */
-export async function listFrames(outDir: string, name: string): Promise<{ epoch: number; file: string }[]> {
+/**
+ * Frame files of one animation in training order: epoch-NNN (the end of epoch NNN) and, with
+ * --viz-steps, epoch-NNN-step-SSSSSS (step SSSSSS, taken after NNN epochs were completed).
+ */
+export async function listFrames(outDir: string, name: string): Promise<{ epoch: number; step?: number; file: string }[]> {
   const files = await listDir(join(outDir, FRAMES_DIR, name));
-  const re = new RegExp(`^epoch-(\\d+)\\.${FRAME_EXT}$`);
+  const re = new RegExp(`^epoch-(\\d+)(?:-step-(\\d+))?\\.${FRAME_EXT}$`);
   return files
     .map((f) => re.exec(f))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ epoch: Number(m[1]), file: join(outDir, FRAMES_DIR, name, m[0]) }))
-    .sort((a, b) => a.epoch - b.epoch);
+    .map((m) => ({ epoch: Number(m[1]), ...(m[2] === undefined ? {} : { step: Number(m[2]) }), file: join(outDir, FRAMES_DIR, name, m[0]) }))
+    .sort((a, b) => a.epoch - b.epoch || (a.step ?? -1) - (b.step ?? -1));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -69,6 +69,22 @@ export interface EpochVizOptions {
   animations?: 'update' | 'frames' | 'none';
   /** Top receptive-field patches per conv/ReLU/pool channel (from a pass over a fixed test subset). */
   patches?: PatchSet;
+  /**
+   * Pictures taken during training (`--viz-steps`): the optimizer step. They go to step-NNNNNN/
+   * (same layout), their captions name the step, and their animation frames sort after the epochs
+   * completed before them (`epoch` = epochs completed so far).
+   */
+  step?: number;
+}
+
+/** Folder of a step's pictures (`--viz-steps`), e.g. step-000050. */
+export function stepDirName(step: number): string {
+  return `step-${pad(step, 6)}`;
+}
+
+/** What captions call the moment: "epoch 3", or "step 50 (epoch 1)" for a step in the first epoch. */
+export function momentText(epoch: number, step?: number): string {
+  return step === undefined ? `epoch ${epoch}` : `step ${step} (epoch ${epoch + 1})`;
 }
 
 /** What one picture used, as recorded in stats.json (`quantities.<q>.picture`). */
@@ -146,6 +162,8 @@ export interface ProbePrediction {
 
 export interface EpochVizSummary {
   epoch: number;
+  /** `--viz-steps` pictures: the step (then `epoch` counts the epochs completed before it). */
+  step?: number;
   /** Folder relative to the output folder, e.g. "epoch-003". */
   dir: string;
   scaleMode: VizScaleMode;
@@ -277,6 +295,8 @@ interface PictureJob {
   data: Float32Array;
   images?: Uint8Array;
   epoch: number;
+  /** Caption text for the moment, e.g. "epoch 3" or "step 50 (epoch 1)". */
+  moment: string;
   probeCount: number;
   mode: VizScaleMode;
   /** Scale state key for run scales. */
@@ -338,7 +358,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
 
   const isInput = layer.index === 0;
   const captions = [
-    `Layer ${layer.index} · ${layer.description || layer.type} · epoch ${epoch}`,
+    `Layer ${layer.index} · ${layer.description || layer.type} · ${job.moment}`,
     `${quantityLine(plan.quantity, isInput, kind === 'signed-rgb' && !isInput)} Shape ${formatShape(quantityShape(layer, plan.quantity, job.probeCount))}.`,
   ];
   const barKind = kind === 'sequential' ? 'sequential' : 'diverging';
@@ -467,7 +487,7 @@ function formatScore(p: number, kind: 'probability' | 'score'): string {
 }
 
 /** The probe images enlarged 4x, each with its true label and top-3 predictions. */
-export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[], scoreKind: 'probability' | 'score', epoch: number, engine: TextEngine): Canvas {
+export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[], scoreKind: 'probability' | 'score', epoch: number, engine: TextEngine, moment = `epoch ${epoch}`): Canvas {
   const [ch, H, W] = probe.imageShape;
   const P = preds.length;
   const zoom = Math.max(1, Math.ceil(128 / Math.max(H, W)));
@@ -481,7 +501,7 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
   const margin = 10;
   const width = Math.max(user ? 560 : 440, margin * 2 + perRow * cellW + (perRow - 1) * gap);
   // Title and subtitle wrap to the width: with one to three probe images the picture is narrower than the subtitle.
-  const title = wrapText(user ? `Your image · model of epoch ${epoch}` : `Probe images · epoch ${epoch}`, 14, width - 2 * margin, engine, true);
+  const title = wrapText(user ? `Your image · model of epoch ${epoch}` : `Probe images · ${moment}`, 14, width - 2 * margin, engine, true);
   const subtitle = wrapText(
     user
       ? `${user.width}x${user.height} px${user.width === W && user.height === H ? '' : `, stretched to ${W}x${H}`}: what the network sees. No true label; its top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'}.`
@@ -533,7 +553,11 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const animations = opts.animations ?? 'update';
   const mode = opts.scale;
   const P = probe.labels.length;
-  const epochDir = epochDirName(epoch);
+  const step = opts.step;
+  const epochDir = step === undefined ? epochDirName(epoch) : stepDirName(step);
+  const moment = momentText(epoch, step);
+  // Frames sort by (epochs completed, step): epoch-001.webp, then epoch-001-step-000600.webp, ...
+  const frameBase = step === undefined ? epochDir : `${epochDirName(epoch)}-${stepDirName(step)}`;
   const infos = layerShapeInfos(probe.layers);
   const files: string[] = [];
   const writes: Promise<void>[] = [];
@@ -601,13 +625,13 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       if (P === 0 && (q === 'activations' || q === 'activation-gradients')) continue;
       const plan = boundPlan(planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk }));
       const job: PictureJob = {
-        layer, info, plan, data, images: imageShapeOk ? probe.images : undefined, epoch, probeCount: P, mode,
+        layer, info, plan, data, images: imageShapeOk ? probe.images : undefined, epoch, moment, probeCount: P, mode,
         key: `${layerDirName(layer.index, layer.type)}/${q}`, state,
         feedsProbabilities: probe.layers.some((l) => l.outputsProbabilities && l.inputs.includes(layer.index)),
         inputRange: q === 'activations' ? { min: st.min, max: st.max } : undefined,
       };
       const rel = `${dirRel}/${q}.png`;
-      const frameRel = `${FRAMES_DIR}/${animationName(layer, q)}/${epochDir}.${FRAME_EXT}`;
+      const frameRel = `${FRAMES_DIR}/${animationName(layer, q)}/${frameBase}.${FRAME_EXT}`;
       const wantFrame = animations !== 'none' && animated.has(`${li}/${q}`);
       summary.files[q] = rel;
       // Drawn only when a slot is free: all pictures' raw canvases at once cost hundreds of MB.
@@ -652,10 +676,10 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const { predictions, scoreKind } = probePredictions(probe, classNames);
   const probeJson = `${epochDir}/probe.json`;
   const probePng = `${epochDir}/probe.png`;
-  write(probeJson, toJson({ epoch, classNames, scoreKind, imageShape: probe.imageShape, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) }));
+  write(probeJson, toJson({ epoch, ...(step === undefined ? {} : { step }), classNames, scoreKind, imageShape: probe.imageShape, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) }));
   if (P > 0 && probe.imageShape[0] === 3 && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
     layerDone.push(
-      (async () => encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine), engine))().then(
+      (async () => encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine, moment), engine))().then(
         (png) => write(probePng, png),
         (e: unknown) => failed(probePng, e),
       ),
@@ -689,6 +713,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
 
   const result: EpochVizSummary = {
     epoch,
+    ...(step === undefined ? {} : { step }),
     dir: epochDir,
     scaleMode: mode,
     layers: layerSummaries,

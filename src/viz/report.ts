@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { listAnimationFiles } from './animate.js';
 import { liveScript } from './live-client.js';
 import { textEngine } from './canvas.js';
-import { EPOCH_INDEX_FILE, epochDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
+import { EPOCH_INDEX_FILE, epochDirName, stepDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
 import { COLOUR_EXPLANATION, HEALTH_EXPLANATIONS, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, healthVerdicts, layerNote, pct as explainPct, type PictureFacts } from './explain.js';
 import { QUANTITIES, type Quantity } from './grid.js';
 import { accuracyPlotSpec, healthPlotSpecs, lossPlotSpec, renderPlotPng } from './plots.js';
@@ -75,6 +75,30 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Steps with a step-NNNNNN/epoch.json in outDir (`--viz-steps` pictures), ascending. */
+export async function listSteps(outDir: string): Promise<number[]> {
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(outDir);
+  } catch {
+    return [];
+  }
+  const steps = await Promise.all(
+    names.map(async (n) => {
+      const m = /^step-(\d+)$/.exec(n);
+      return m && (await fsp.access(join(outDir, n, EPOCH_INDEX_FILE)).then(() => true, () => false)) ? Number(m[1]) : -1;
+    }),
+  );
+  return steps.filter((s) => s >= 0).sort((a, b) => a - b);
+}
+
+/** Section id and labels of an epoch's or a step's pictures. */
+function moment(s: EpochVizSummary): { id: string; prefix: string; label: string; short: string } {
+  return s.step === undefined
+    ? { id: `epoch-${s.epoch}`, prefix: `e${s.epoch}`, label: `epoch ${s.epoch}`, short: `${s.epoch}` }
+    : { id: `step-${s.step}`, prefix: `s${s.step}`, label: `step ${s.step} (epoch ${s.epoch + 1})`, short: `s${s.step}` };
 }
 
 /** Epoch numbers with an epoch-NNN/epoch.json in outDir, ascending. */
@@ -184,7 +208,7 @@ const JS = `
     if (sel) sel.value = id;
   }
   if (sel) sel.addEventListener('change', function () { show(sel.value); history.replaceState(null, '', '#' + sel.value); });
-  function fromHash() { var h = location.hash.slice(1); if (/^epoch-\\d+$/.test(h)) show(h); else if (sel) show(sel.value); }
+  function fromHash() { var h = location.hash.slice(1); if (/^(epoch|step)-\\d+$/.test(h)) show(h); else if (sel) show(sel.value); }
   window.addEventListener('hashchange', fromHash);
   fromHash();
 })();
@@ -306,7 +330,7 @@ function patchesFigure(layer: LayerVizSummary, key: string, png: string, subset:
   return `<figure class="patches" data-quantity="top-patches"><p class="explain-q"><b>What each channel responds to.</b> For every channel, the 9 patches of the ${subset} fixed test images that excite it most (best first, its value under each), cropped to the channel\u2019s receptive field: the image pixels its output depends on. ${esc(which)}</p><div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="layer ${layer.index} top patches epoch ${epoch}"></a></div></figure>`;
 }
 
-async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number): Promise<string> {
+async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number, at = { prefix: `e${epoch}`, label: `epoch ${epoch}` }): Promise<string> {
   const layer = layers[li];
   const key = explanationKey(layer.type, layer.explain);
   const facts: string[] = [
@@ -329,7 +353,7 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     const f = layer.files[q];
     if (!f || !(await files.exists(f))) continue;
     const explain = explainPicture(key, q, pictureFacts(layers, li, q));
-    const fig = `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} epoch ${epoch}"></a></div></figure>`;
+    const fig = `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} ${esc(at.label)}"></a></div></figure>`;
     // What each channel responds to: beside the filters (conv), or after the activations (ReLU, pool).
     const p = layer.patches;
     const besideThis = p && (q === 'weights' || (q === 'activations' && !layer.weightShape));
@@ -341,7 +365,7 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
   const note = layerNote(key);
-  return `<article class="layer" id="e${epoch}-l${layer.index}" data-kind="${esc(key)}">
+  return `<article class="layer" id="${at.prefix}-l${layer.index}" data-kind="${esc(key)}">
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
 ${note ? `<p class="what">${esc(note)}</p>` : ''}
 <div class="facts"><table>${facts.join('')}</table>
@@ -351,21 +375,24 @@ ${note ? `<p class="what">${esc(note)}</p>` : ''}
 }
 
 /** The walkthrough section: the answers to "what is the ReLU's / the pool's gradient" on one image. */
-function walkthroughHtml(png: string, d: WalkthroughData, epoch: number): string {
+function walkthroughHtml(png: string, d: WalkthroughData, epoch: number, prefix = `e${epoch}`, label = `epoch ${epoch}`): string {
   const z = d.zeroFractions;
   const L = d.layers;
-  return `<section class="walkthrough" id="e${epoch}-walkthrough">
+  return `<section class="walkthrough" id="${prefix}-walkthrough">
 <h3>Walkthrough: one image through conv → ReLU → pool, forward and backward</h3>
 <p class="explain-q">Probe image ${d.row}, channels ${d.channels.join(', ')}. <b>Forward</b>: the conv (layer ${L.conv}) outputs a signed map; the ReLU (layer ${L.relu}) keeps the positive values and sets the rest to 0 (it was off at <b>${explainPct(z.reluActivations)}</b> of this image’s positions); the max pool (layer ${L.pool}) keeps only the largest value of each window, the <i>winner</i> (${explainPct(d.winnerFraction)} of positions win).</p>
 <p class="explain-q"><b>Backward</b>, right to left: the gradient arriving at the pool’s output, d(loss)/d(pool output), is dense (<b>${explainPct(z.poolOutputGradient)}</b> zeros). The pool sends each of those values to its window’s winner and 0 to the other positions, so the <b>ReLU’s activation gradient</b>, d(loss)/d(ReLU output), is sparse: <b>${explainPct(z.reluOutputGradient)}</b> exactly zero. The ReLU passes that gradient only where it fired (its derivative is 1 for x &gt; 0 and 0 otherwise), so the <b>conv’s activation gradient</b> is zero at those positions too: <b>${explainPct(z.convOutputGradient)}</b> zeros. The conv’s weight gradient sums input patches weighted by exactly this sparse map.</p>
-<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough epoch ${epoch}"></a></div>
+<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough ${esc(label)}"></a></div>
 </section>`;
 }
 
 async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files): Promise<string> {
   const e = summary.epoch;
-  const parts: string[] = [`<section class="epoch" id="epoch-${e}">`, `<h2>Epoch ${e}</h2>`];
-  const m = run.metrics.find((x) => x.epoch === e);
+  const at = moment(summary);
+  const isStep = summary.step !== undefined;
+  const heading = isStep ? `Step ${summary.step} <span class="muted">(during epoch ${e + 1}: drawn while training, --viz-steps)</span>` : `Epoch ${e}`;
+  const parts: string[] = [`<section class="epoch" id="${at.id}">`, `<h2>${heading}</h2>`];
+  const m = isStep ? undefined : run.metrics.find((x) => x.epoch === e);
   if (m) {
     parts.push(`<p>Training loss ${m.trainLoss.toFixed(4)}, test loss ${m.testLoss.toFixed(4)}; training accuracy ${pct(m.trainAccuracy)}, test accuracy ${pct(m.testAccuracy)}.</p>`);
   }
@@ -381,19 +408,19 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
     parts.push('<h3>Probe images and predictions</h3>');
     parts.push('<p class="muted">The same test images every epoch; every picture below has one row per probe image, in this order.</p>');
   }
-  if (probe.png && (await files.exists(probe.png))) parts.push(`<p class="probe"><a href="${url(probe.png)}"><img src="${url(probe.png)}" loading="lazy" alt="probe images epoch ${e}"></a></p>`);
+  if (probe.png && (await files.exists(probe.png))) parts.push(`<p class="probe"><a href="${url(probe.png)}"><img src="${url(probe.png)}" loading="lazy" alt="probe images ${esc(at.label)}"></a></p>`);
   if (probe.predictions.length > 0 && !user) parts.push(probeTable(probe.predictions, probe.scoreKind));
   if (await files.exists(probe.json)) parts.push(`<p><a href="${url(probe.json)}">probe.json</a></p>`);
   // Confusion matrix.
-  const conf = run.confusion?.find((c) => c.epoch === e);
+  const conf = isStep ? undefined : run.confusion?.find((c) => c.epoch === e);
   if (conf) {
     parts.push(`<h3>Test-set confusion matrix, epoch ${e}</h3>`);
     parts.push(confusionTable(conf.matrix, run.classNames));
   }
   const walk = summary.walkthrough;
-  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e));
+  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e, at.prefix, at.label));
   parts.push('<h3>Layers</h3>');
-  for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e));
+  for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
   parts.push('</section>');
   return parts.join('\n');
 }
@@ -409,13 +436,19 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const summaries = (
     await Promise.all(epochs.map((e) => readJson<EpochVizSummary>(join(outDir, epochDirName(e), EPOCH_INDEX_FILE))))
   ).filter((s): s is EpochVizSummary => s !== undefined && Array.isArray(s.layers));
+  // --viz-steps pictures, in training order with the epochs: latest first.
+  const stepSummaries = (await Promise.all((await listSteps(outDir)).map((st) => readJson<EpochVizSummary>(join(outDir, stepDirName(st), EPOCH_INDEX_FILE)))))
+    .filter((x): x is EpochVizSummary => x !== undefined && Array.isArray(x.layers) && typeof x.step === 'number');
+  const epochCount = summaries.length;
+  summaries.push(...stepSummaries);
+  summaries.sort((a, b) => b.epoch - a.epoch || (b.step ?? -1) - (a.step ?? -1));
   // An animation of one frame shows no change: list animations from the second epoch with pictures.
   const animations = (await listAnimationFiles(outDir)).filter((a) => a.frames >= 2);
   const scaleMode = run.scaleMode ?? summaries[0]?.scaleMode ?? 'layer';
 
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
-  body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${summaries.length} epoch${summaries.length === 1 ? '' : 's'} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
+  body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${epochCount} epoch${epochCount === 1 ? '' : 's'}${stepSummaries.length ? ` and ${stepSummaries.length} step${stepSummaries.length === 1 ? '' : 's'}` : ''} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
   body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
@@ -448,7 +481,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   if (summaries.length > 0) {
     body.push('<h2 id="epochs">Pictures by epoch</h2>');
     body.push(
-      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="epoch-${s.epoch}">epoch ${s.epoch}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#epoch-${s.epoch}">${s.epoch}</a>`).join(' ')}</div>`,
+      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="${moment(s).id}">${esc(moment(s).label)}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#${moment(s).id}">${moment(s).short}</a>`).join(' ')}</div>`,
     );
     for (const s of summaries) body.push(await epochHtml(s, run, files));
   }
@@ -459,7 +492,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     const figs: string[] = [];
     for (const a of animations) {
       if (!(await files.exists(a.file))) continue;
-      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(animationTitle(a.name))} · ${a.frames} epochs</figcaption></figure>`);
+      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(animationTitle(a.name))} · ${a.frames} frames</figcaption></figure>`);
     }
     body.push(`<div class="anims">${figs.join('\n')}</div>`);
   }

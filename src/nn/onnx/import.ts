@@ -23,10 +23,14 @@ import { dimsOf, toFloat32, toIntegers } from './tensors.js';
 export const MIN_OPSET = 9;
 export const MAX_OPSET = 18;
 
-/** ONNX ops cnnviz imports. Pad only in front of AveragePool (how PyTorch writes count_include_pad). */
+/**
+ * ONNX ops cnnviz imports. Pad only in front of AveragePool (how PyTorch writes count_include_pad);
+ * Shape, Gather and Unsqueeze only as arithmetic on shapes (how PyTorch writes x.view(x.size(0), -1)).
+ */
 export const SUPPORTED_OPS = [
   'Conv', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization',
   'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape', 'Softmax', 'Dropout', 'Identity', 'Constant', 'Pad',
+  'Shape', 'Gather', 'Unsqueeze',
 ] as const;
 
 export const CLASS_NAMES_METADATA_KEY = 'cnnviz.class_names';
@@ -362,7 +366,9 @@ class Importer {
       }
       case 'BatchNormalization': return this.batchnorm(node, a, base);
       case 'Add': return this.add(node, base);
-      case 'Concat': return this.concat(node, a, base);
+      case 'Concat':
+        if ((node.input ?? []).every((i) => this.consts.has(i))) return this.shapeArithmetic(node, a);
+        return this.concat(node, a, base);
       case 'Gemm': return this.gemm(node, a, base);
       case 'MatMul': return this.matmul(node, base);
       case 'Flatten': {
@@ -385,6 +391,9 @@ class Importer {
       }
       case 'Dropout': return this.dropout(node, a, base);
       case 'Pad': return this.padOp(node, a);
+      case 'Shape':
+      case 'Gather':
+      case 'Unsqueeze': return this.shapeArithmetic(node, a);
       default:
         throw new UserError(`${where}: op "${op}" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
     }
@@ -478,6 +487,54 @@ class Importer {
       throw new UserError(`${this.where(node)}: cnnviz supports Pad only in front of a single AveragePool (as PyTorch writes count_include_pad=True)`);
     }
     this.setOut(node, { ...v, pad: pads[2] });
+  }
+
+  /**
+   * Integer arithmetic on shapes, folded to constants at import. Shape(x) gives [0, C, H, W] (or
+   * [0, C*H*W] when flat): the batch size is unknown, and 0 is what Reshape reads as "keep this
+   * dimension", the only use cnnviz accepts for it (every other op on these integers is unsupported).
+   */
+  private shapeArithmetic(node: OnnxNode, a: Attrs): void {
+    const where = this.where(node);
+    const ints = (index: number, what: string) => toIntegers(this.constant(node, index, what)!, where);
+    const out = node.output![0];
+    const set = (values: number[], dims: number[]) => this.consts.set(out, { name: out, dims, data_type: DataType.INT64, int64_data: values });
+    switch (node.op_type) {
+      case 'Shape': {
+        const v = this.val(node, 0);
+        let shape = v.flat ? [0, v.shape[0] * v.shape[1] * v.shape[2]] : [0, ...v.shape];
+        const rank = shape.length;
+        const clamp = (k: number) => Math.min(rank, Math.max(0, k < 0 ? k + rank : k));
+        shape = shape.slice(clamp(a.int('start', 0)), clamp(a.int('end', rank)));
+        set(shape, [shape.length]);
+        return;
+      }
+      case 'Gather': {
+        const data = ints(0, 'data');
+        const t = this.constant(node, 1, 'indices')!;
+        const indices = toIntegers(t, where);
+        if (a.int('axis', 0) !== 0 || dimsOf(this.consts.get(node.input![0])!).length !== 1) {
+          throw new UserError(`${where}: cnnviz supports Gather only on 1-D integer shapes (as in x.view(x.size(0), -1))`);
+        }
+        set(indices.map((i) => data[i < 0 ? i + data.length : i]), dimsOf(t));
+        return;
+      }
+      case 'Unsqueeze': {
+        const t = this.constant(node, 0, 'data')!;
+        const axes = this.opset >= 13 ? ints(1, 'axes') : (a.ints('axes') ?? []);
+        const dims = [...dimsOf(t)];
+        for (const ax of [...axes].map((x) => (x < 0 ? x + dims.length + axes.length : x)).sort((p, q) => p - q)) dims.splice(ax, 0, 1);
+        set(toIntegers(t, where), dims);
+        return;
+      }
+      default: {
+        // Concat of constants: 1-D integer vectors joined (the target shape of a Reshape).
+        const parts = (node.input ?? []).map((_, i) => this.constant(node, i, `input ${i}`)!);
+        if (parts.some((t) => dimsOf(t).length !== 1)) throw new UserError(`${where}: cnnviz supports Concat of constants only for 1-D integer shapes`);
+        const values = parts.flatMap((t) => toIntegers(t, where));
+        set(values, [values.length]);
+      }
+    }
   }
 
   private batchnorm(node: OnnxNode, a: Attrs, base: string): void {

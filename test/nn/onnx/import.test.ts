@@ -96,6 +96,19 @@ describe('ONNX graph import', () => {
     expect(g.preprocessing).toEqual(fixturePreprocessing('avgpool_concat'));
   });
 
+  it('folds PyTorch\'s x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat of constants) into a flat Reshape', () => {
+    const m = decoded('plain_cnn');
+    const ops = m.graph!.node!.map((n) => n.op_type);
+    for (const op of ['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape']) expect(ops).toContain(op);
+    const g = importOnnxGraph(m, 'p.onnx');
+    expect(g.layerDefs.map((d) => d.type)).toEqual(['input', 'conv', 'relu', 'pool', 'conv', 'sigmoid', 'pool', 'fc', 'tanh', 'softmax']);
+    // Gather on an image-shaped value (not a shape) is refused, naming the node.
+    const bad = decoded('plain_cnn');
+    const gather = bad.graph!.node!.find((n) => n.op_type === 'Gather')!;
+    gather.input![0] = 'input';
+    expect(userError(() => importOnnxGraph(bad, 'b.onnx'))).toMatch(/node "\/Gather" \(Gather\): data \("input"\) must be a stored constant/);
+  });
+
   it('lays fc weights out as [units, C, H, W]: MatMul + Add and Gemm(transB) give the same tensors', () => {
     const gemm = importOnnxGraph(decoded('plain_cnn'), 'p.onnx');
     const matmul = importOnnxGraph(decoded('plain_cnn_matmul'), 'm.onnx');
