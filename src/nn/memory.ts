@@ -5,7 +5,7 @@
  *
  * The estimate counts the big buffers (float32 unless noted): parameters, gradients, optimizer state,
  * per-replica activations and activation gradients, convolution scratch (one image's im2col), the
- * micro-batch gradient slots of the pool, the data set bytes, and the checkpoint text. It errs on the
+ * micro-batch gradient slots of the pool, the data set bytes, worker and picture baselines. It errs on the
  * high side by the V8 baseline (BASELINE_BYTES); small objects are not counted.
  */
 import { totalmem } from 'node:os';
@@ -15,6 +15,14 @@ import { layerHints, paramCountOf, paramDecls, type ModelSpec } from './spec.js'
 
 /** Node, V8 and the loaded modules before any of our buffers. */
 export const BASELINE_BYTES = 100 * 2 ** 20;
+/**
+ * Each worker thread's own V8 isolate and WebAssembly instance, and the picture encoders (4 pictures in
+ * flight, sharp's threads). Measured with /usr/bin/time -v on the preset, --train-limit 5000, real
+ * CIFAR-10: 1 worker without pictures peaks at 182 MiB RSS (estimate with these: 207 MiB); 2 workers
+ * with pictures at 352 MiB (estimate: 406 MiB). The estimate is meant to err on the high side.
+ */
+export const WORKER_BASELINE_BYTES = 40 * 2 ** 20;
+export const PICTURES_BYTES = 128 * 2 ** 20;
 /** A WebAssembly (wasm32) instance addresses at most 4 GiB: one replica's activations must fit. */
 export const WASM_MEMORY_BYTES = 2 ** 32;
 
@@ -103,8 +111,8 @@ export function trainingMemory(spec: ModelSpec, plan: TrainingMemoryPlan): Memor
     { what: `${plan.workers} worker replica(s) (batches of ${perWorkerBatch})`, bytes: plan.workers * replicaBytes(fp, perWorkerBatch) },
     { what: `probe pass (${plan.probeCount} images)`, bytes: 2 * replicaBytes(fp, plan.probeCount) - 4 * P },
     { what: 'training and test images', bytes: (plan.trainImages + plan.testImages) * (plan.imageBytes + 5) },
-    // Base64 text of params, gsum and xsum (4/3 each), and the JSON string around it.
-    { what: 'checkpoint text', bytes: Math.ceil(2 * 3 * 4 * P * (4 / 3)) },
+    { what: `${plan.workers} worker thread(s) (V8 and WebAssembly baseline)`, bytes: plan.workers * WORKER_BASELINE_BYTES },
+    { what: 'picture drawing', bytes: plan.probeCount > 0 ? PICTURES_BYTES : 0 },
   ];
   const largest = Math.max(4 * P * slots, 4 * perWorkerBatch * fp.largestLayerValues, 4 * fp.scratchValues, 4 * P * 4);
   return estimate(parts, largest, 4 * (2 * perWorkerBatch * fp.activationValues + 2 * fp.scratchValues));

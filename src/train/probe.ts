@@ -81,6 +81,9 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
       probe.biases = b.data.slice();
       probe.biasGrads = b.grad.slice();
     }
+    const other = layer.params.filter((p) => p.name !== 'weights' && p.name !== 'biases');
+    if (other.length > 0) probe.channelParams = other.map((p) => ({ name: p.name, values: p.data.slice(), grads: p.grad.slice() }));
+    if (layer.state.length > 0) probe.state = layer.state.map((s) => ({ name: s.name, values: s.data.slice() }));
     return probe;
   });
   net.zeroGrads();

@@ -7,6 +7,7 @@ import { writeEpochViz } from '../viz/epoch.js';
 import { writeReport } from '../viz/report.js';
 import { coerceVizScaleState, createVizScaleState, type VizScaleState } from '../viz/scale.js';
 import type { TrainConfig } from './config.js';
+import { describeSchedule } from './schedule.js';
 import type { EpochVisualizer } from './trainer.js';
 
 interface VisualizerState {
@@ -25,6 +26,10 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
     'learning rate': config.optimizer.learningRate,
     'batch size': config.batchSize,
     'L2 decay': config.optimizer.l2Decay,
+    ...(config.optimizer.weightDecay ? { 'weight decay': config.optimizer.weightDecay } : {}),
+    ...(config.lrSchedule && config.lrSchedule.kind !== 'constant' ? { 'learning-rate schedule': describeSchedule(config.lrSchedule) } : {}),
+    ...(config.labelSmoothing ? { 'label smoothing': config.labelSmoothing } : {}),
+    ...(config.microBatch ? { 'micro-batch': config.microBatch } : {}),
     augmentation: formatAugment(config.augmentation),
     preprocessing: describePreprocessing(preprocessing),
   };

@@ -27,13 +27,13 @@ export function composeChannelBars(title: string, subtitle: string, series: BarS
   const plotW = channels * bar;
   const width = Math.max(left + plotW + 20, textWidth(title, 14, engine, true) + 20, textWidth(subtitle, 11, engine) + 20, 360);
   const panelH = 90;
-  const top = 10 + lineHeight(14) + lineHeight(11) + 8;
-  const height = top + series.length * (panelH + lineHeight(11) + 14) + 4;
+  const top = Math.round(10 + lineHeight(14) + lineHeight(11) + 8);
+  const height = Math.round(top + series.length * (panelH + lineHeight(11) + 14) + 4);
   const c = new Canvas(width, height);
   c.text({ x: 10, y: 6, text: title, size: 14, bold: true });
-  c.text({ x: 10, y: 6 + lineHeight(14), text: subtitle, size: 11, color: '#555555' });
+  c.text({ x: 10, y: Math.round(6 + lineHeight(14)), text: subtitle, size: 11, color: '#555555' });
   series.forEach((s, k) => {
-    const y0 = top + k * (panelH + lineHeight(11) + 14);
+    const y0 = Math.round(top + k * (panelH + lineHeight(11) + 14));
     let lo = 0;
     let hi = 0;
     for (let i = 0; i < s.values.length; i++) {
@@ -47,9 +47,9 @@ export function composeChannelBars(title: string, subtitle: string, series: BarS
     if (hi - lo < 1e-12) hi = lo + 1;
     const yOf = (v: number) => y0 + ((hi - v) / (hi - lo)) * panelH;
     const zero = yOf(0);
-    c.text({ x: 10, y: y0 + panelH / 2 - lineHeight(12) / 2, text: s.name, size: 12, bold: true });
-    c.text({ x: left - 6, y: y0 - lineHeight(11) / 2, text: formatNumber(hi), size: 11, anchor: 'end', color: '#555555' });
-    c.text({ x: left - 6, y: y0 + panelH - lineHeight(11) / 2, text: formatNumber(lo), size: 11, anchor: 'end', color: '#555555' });
+    c.text({ x: 10, y: Math.round(y0 + panelH / 2 - lineHeight(12) / 2), text: s.name, size: 12, bold: true });
+    c.text({ x: left - 6, y: Math.round(y0 - lineHeight(11) / 2), text: formatNumber(hi), size: 11, anchor: 'end', color: '#555555' });
+    c.text({ x: left - 6, y: Math.round(y0 + panelH - lineHeight(11) / 2), text: formatNumber(lo), size: 11, anchor: 'end', color: '#555555' });
     if (s.reference !== undefined) c.fillRect(left, Math.round(yOf(s.reference)), plotW, 1, REF);
     for (let i = 0; i < s.values.length; i++) {
       const v = s.values[i];

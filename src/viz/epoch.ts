@@ -20,7 +20,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, wrapText, type TextEngine } from './canvas.js';
-import { colourNote, explanationKey, quantityLine, skipsPicture } from './explain.js';
+import { colourNote, layerKind, pictureNote, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
   drawImageTile,
@@ -53,6 +53,7 @@ import {
 import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
 import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './walkthrough.js';
 import { composeTopPatches, type PatchSet } from './patches.js';
+import { composeChannelBars } from './channel-bars.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -147,6 +148,11 @@ export interface LayerVizSummary extends LayerFacts {
   patches?: { png: string; json: string; subsetImages: number };
   /** Per picture: scale used and values beyond it. */
   scales?: Partial<Record<Quantity, { scale: number; clipped: number; count: number }>>;
+  /**
+   * Pictures of particular layer kinds, relative to the output folder: batch norm's per-channel gamma,
+   * beta and running statistics (channels.png), a join's input branches and their sum (branches.png).
+   */
+  extras?: { file: string; kind: 'channels' | 'branches' }[];
 }
 
 export interface ProbePrediction {
@@ -384,7 +390,15 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   } else {
     captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (layer scale: s = ${kind === 'sequential' ? 'max value' : 'max |value|'}).`);
   }
+  if (!isImage && (plan.quantity === 'activations' || plan.quantity === 'activation-gradients')) {
+    let zeros = 0;
+    for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++;
+    // The sparsity a learner looks for (ReLU off, gradient routed by a max pool), counted, in the picture too.
+    captions.push(`Exactly zero: ${percentText(zeros / Math.max(1, data.length))} of the ${data.length.toLocaleString('en-US')} values${plan.colorKind === 'sequential' ? ' (black)' : plan.colorKind === 'diverging' ? ' (white)' : ''}.`);
+  }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
+  const layerWords = pictureNote(layerKind(layer), plan.quantity);
+  if (layerWords) notes.push(layerWords);
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
   const lossLayer = layer.isLoss;
   if (scale === 0 && !isImage) {
@@ -590,7 +604,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     const channelNames = classChannelNames(probe.layers, li, classNames);
     const probeLabels = probe.labels.map((l) => classNames[l] ?? `${l}`);
     const facts: LayerFacts = {
-      index: layer.index, type: layer.type, name: layer.name, explain: layer.explain, description: layer.description, outShape: layer.outShape,
+      index: layer.index, type: layer.type, name: layer.name, explain: layerKind(layer), description: layer.description, outShape: layer.outShape,
       paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
     };
     const stats: LayerStatsFile = {
@@ -616,7 +630,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       checkLength(`layer ${layer.index} ${q}`, data, shape);
       const st = computeStats(data);
       summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
-      const skip = skipsPicture(explanationKey(layer.type, layer.explain), q);
+      const skip = skipsPicture(layerKind(layer), q);
       if (skip) {
         summary.noPicture = { ...summary.noPicture, [q]: skip };
         stats.noPicture = { ...stats.noPicture, [q]: skip };
@@ -660,6 +674,44 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const { png, json } = summary.patches;
       write(json, toJson({ epoch, layer: layer.index, type: layer.type, subsetImages: set.testIndices.length, rule: 'per channel: each image scores its largest activation over positions; the 9 best images, one patch each (the receptive field at that position)', rf: lp.rf, channels: lp.channels }));
       pictures.push(limit(async () => write(png, await encodeCanvasPng(composeTopPatches(lp, set.images, set.imageShape, set.testIndices.length, epoch, engine, layer.description), engine))));
+    }
+    // Batch norm: gamma, beta and the running statistics per channel, as bars.
+    const series = [
+      ...(layer.channelParams ?? []).map((c) => ({ name: c.name, values: c.values, ...(c.name === 'gamma' ? { reference: 1 } : {}) })),
+      ...(layer.state ?? []).map((s) => ({ name: s.name, values: s.values, ...(s.name === 'runningVar' ? { reference: 1 } : {}) })),
+    ];
+    if (series.length > 0) {
+      const rel = `${dirRel}/channels.png`;
+      summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'channels' }];
+      const title = `Layer ${layer.index} · ${layer.description} · ${moment}`;
+      const sub = 'Per channel: gamma scales and beta shifts the normalised values; running mean and variance are what evaluation normalises with.';
+      pictures.push(limit(async () => write(rel, await encodeCanvasPng(composeChannelBars(title, sub, series, engine), engine))));
+      for (const c of layer.channelParams ?? []) (stats as unknown as Record<string, unknown>)[c.name] = { ...computeStats(c.values), values: Array.from(c.values) };
+      for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
+    }
+    // A join (add): each input branch and the sum, for the first probe image, on one colour scale.
+    if (layer.inputs.length >= 2 && layerKind(layer) === 'add' && P > 0) {
+      const rel = `${dirRel}/branches.png`;
+      const size = layer.activations.length / P;
+      const rows = [...layer.inputs.map((j) => probe.layers[j].activations.subarray(0, size)), layer.activations.subarray(0, size)];
+      const data = new Float32Array(rows.length * size);
+      rows.forEach((r, k) => data.set(r, k * size));
+      const labels = [...layer.inputs.map((j, k) => `input ${k + 1}: ${probe.layers[j].name}`), 'sum'];
+      const plan = boundPlan(planPicture(info, 'activations', rows.length, { probeLabels: labels, channelNames, images: false }));
+      const job: PictureJob = {
+        layer, info, plan, data, epoch, moment, probeCount: rows.length, mode: mode === 'map' ? 'layer' : mode,
+        key: `${layerDirName(layer.index, layer.type)}/branches`, state, feedsProbabilities: false,
+      };
+      summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'branches' }];
+      pictures.push(
+        limit(async () => {
+          try {
+            write(rel, await encodeCanvasPng(renderPicture(job, engine, 'branches.png').canvas, engine));
+          } catch (e) {
+            failed(rel, e);
+          }
+        }),
+      );
     }
     layerDone.push(
       Promise.all(pictures).then(() => {

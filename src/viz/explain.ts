@@ -210,6 +210,15 @@ export function explanationKey(type: string, hint?: string): string {
   return type.toLowerCase();
 }
 
+/**
+ * The explanation key of a probed layer: its registry key, except that a pool in average mode (its
+ * window is not a max) reads the avgpool words (no winners, no sparse gradient).
+ */
+export function layerKind(l: { type: string; explain?: string; window?: { max?: boolean } }): string {
+  const key = explanationKey(l.type, l.explain);
+  return key === 'pool' && l.window?.max === false ? 'avgpool' : key;
+}
+
 export function layerExplanation(key: string): LayerExplanation {
   return EXPLANATIONS[key] ?? GENERIC;
 }
@@ -266,6 +275,19 @@ export function explainPicture(key: string, q: Quantity, facts: PictureFacts = {
     text = 'One cell per unit and image: the weighted sum of all inputs plus the bias, before any nonlinearity.';
   }
   return [text, ...extra].join(' ');
+}
+
+/** A short layer-specific note printed inside a picture (the report has the long words). */
+export function pictureNote(key: string, q: Quantity): string {
+  if (q !== 'activation-gradients') return '';
+  switch (key) {
+    case 'pool':
+      return 'Max pool: this gradient is dense (every pooled value feeds the next layer). Going backward, the pool passes each value only to the winner (the max) of its window and 0 to the other positions, so the layer below receives a sparse gradient.';
+    case 'relu':
+      return 'ReLU: this gradient arrives from the layer above; under a max pool only window winners get any, so most values are exactly 0. The ReLU passes it on only where it fired (output > 0).';
+    default:
+      return '';
+  }
 }
 
 /** One line under the title of a picture (inside the PNG). */

@@ -39,8 +39,8 @@ export interface PatchLayerInfo {
 
 /**
  * Receptive field of every layer of a network whose layer 0 is the image (topological order);
- * undefined once it is not spatial. A layer with several inputs (add, concat) gets its inputs' field
- * when they all agree, else undefined.
+ * undefined once it is not spatial. A layer with several inputs (add, concat) sees the union of its
+ * inputs' fields (they must share the stride from the image, `jump`; else undefined).
  */
 export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveField | undefined)[] {
   const out: (ReceptiveField | undefined)[] = [];
@@ -50,8 +50,8 @@ export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveFi
       return;
     }
     const ins = (l.inputs ?? [i - 1]).map((k) => out[k]);
-    let rf: ReceptiveField | undefined = ins[0];
-    if (!rf || ins.some((x) => !x || JSON.stringify(x) !== JSON.stringify(rf))) {
+    let rf: ReceptiveField | undefined = unionField(ins);
+    if (!rf) {
       out.push(undefined);
       return;
     }
@@ -70,6 +70,20 @@ export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveFi
     out.push(rf);
   });
   return out;
+}
+
+/** The union of receptive fields with one jump: rows [y*jump - offset, + size) of each, combined. */
+function unionField(fields: readonly (ReceptiveField | undefined)[]): ReceptiveField | undefined {
+  const first = fields[0];
+  if (!first || fields.some((f) => !f || f.jump !== first.jump)) return undefined;
+  const fs = fields as ReceptiveField[];
+  const offsetH = Math.max(...fs.map((f) => f.offsetH));
+  const offsetW = Math.max(...fs.map((f) => f.offsetW));
+  return {
+    jump: first.jump, offsetH, offsetW,
+    sizeH: Math.max(...fs.map((f) => offsetH - f.offsetH + f.sizeH)),
+    sizeW: Math.max(...fs.map((f) => offsetW - f.offsetW + f.sizeW)),
+  };
 }
 
 /** One top patch: which subset image, its score, and the output position that scored. */
@@ -168,18 +182,19 @@ export function composeTopPatches(
   const [, IH, IW] = imgShape;
   const { rf } = t;
   const side = Math.max(rf.sizeH, rf.sizeW);
-  const zoom = Math.max(1, Math.min(12, Math.floor(72 / side)));
+  // Patches about 56 px, so that a first-layer row (9 patches) fits beside the filters in the report.
+  const zoom = Math.max(1, Math.min(11, Math.round(56 / side)));
   const pw = rf.sizeW * zoom;
   const ph = rf.sizeH * zoom;
   const gap = 4;
   const margin = 10;
-  const rowLabelW = 96;
+  const rowLabelW = 76;
   const K = Math.max(1, ...t.channels.map((c) => c.length));
   const width = Math.max(520, margin * 2 + rowLabelW + K * (pw + gap));
   const textW = width - 2 * margin;
   const captions = [
-    `Layer ${t.layer} · ${description || t.kind} · epoch ${epoch} · what each channel responds to`,
-    `Each row is one channel; the ${K} patches are the parts of the ${K} test images (of a fixed set of ${subsetSize}) that excite it most, best first. ` +
+    `Layer ${t.layer} · epoch ${epoch} · what each channel responds to`,
+    `${description || t.kind}. Each row is one channel; the ${K} patches are the parts of the ${K} test images (of a fixed set of ${subsetSize}) that excite it most, best first. ` +
       `A patch is the channel's receptive field: the ${rf.sizeW}x${rf.sizeH} image pixels that one of its output values depends on (grey = outside the image).`,
   ];
   const lines = captions.map((c, i) => wrapText(c, i === 0 ? 14 : 12, textW, engine, i === 0));

@@ -21,6 +21,18 @@ import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
 
+/** Titles and explanations of the pictures of particular layer kinds (LayerVizSummary.extras). */
+const EXTRA_PICTURES: Record<'channels' | 'branches', [string, string]> = {
+  channels: [
+    'Per channel: gamma, beta and the running statistics',
+    'Batch norm subtracts each channel\u2019s mean and divides by its standard deviation, so every channel leaves with values of mean about 0 and spread about 1, whatever scale the layer below gave them; then gamma multiplies (the grey line marks 1, no change) and beta shifts each channel, so the network can choose the scale it needs. The running mean and variance average the statistics of the training batches; evaluation, and these pictures, normalise with them. Their values are also in stats.json.',
+  ],
+  branches: [
+    'Residual connection: each branch and the sum',
+    'Rows: the block\u2019s own path, the skip path (the block\u2019s input, or its 1x1 projection where the shape changes), and their sum, for the first probe image on one colour scale. A residual block only adds a correction to what the skip path carries, and its gradient flows back unchanged to both paths, which is why deep ResNets still train; a faint first row next to a strong skip row means the block changes little.',
+  ],
+};
+
 /** What the trainer (or `cnnviz visualize`) tells the report about the run. */
 export interface ReportRunInfo {
   /** Run name, the page title. */
@@ -172,9 +184,9 @@ td.l, th.l { text-align: left; }
 .pics figure { margin: 18px 0 6px; border-top: 1px solid var(--line); padding-top: 10px; }
 .pics figure.nopic { background: #f4f6fa; padding: 8px 12px; border-radius: 4px; }
 p.explain-q { margin: 0 0 4px; max-width: 1100px; }
-.side { display: flex; flex-wrap: wrap; gap: 0 24px; align-items: flex-start; }
+.side { display: flex; flex-wrap: wrap; gap: 0 16px; align-items: flex-start; }
 .side > figure { flex: 0 1 auto; min-width: 0; max-width: 100%; }
-.side p.explain-q { max-width: 660px; }
+.side p.explain-q, .side p.numbers { max-width: 620px; }
 p.numbers { margin: 0 0 6px; font-size: 13px; color: var(--muted); }
 /* Pictures show at their drawn size (1 image px = 1 CSS px), so their text stays readable; wider ones scroll. */
 .scroll { overflow-x: auto; }
@@ -187,6 +199,7 @@ figcaption b { color: var(--fg); }
 .ok { color: #1a7f37; font-weight: 600; }
 .bad { color: #c62828; font-weight: 600; }
 .confusion td { min-width: 42px; }
+ol.questions li { margin: 6px 0; max-width: 1100px; }
 .healthgrid { display: flex; flex-wrap: wrap; gap: 10px 20px; }
 .healthgrid figure { flex: 0 1 660px; }
 .healthgrid img { max-width: 100%; }
@@ -323,7 +336,7 @@ function pictureNumbers(layer: LayerVizSummary, q: Quantity): string {
 
 function patchesFigure(layer: LayerVizSummary, key: string, png: string, subset: number, epoch: number): string {
   const which = key === 'conv'
-    ? 'Row k belongs to filter k on the left: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.'
+    ? 'Row k belongs to filter k of the weights: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.'
     : key === 'pool'
       ? 'A pooled channel responds to the same things as the ReLU channel below it, over a slightly larger patch.'
       : 'A ReLU is monotonic, so its channels rank images as the conv below does (except channels that never fire: their patches show values of 0).';
@@ -337,10 +350,10 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
     `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
   ];
-  const ranges = QUANTITIES.filter((q) => layer.ranges[q])
+  const ranges = QUANTITIES.filter((q) => layer.ranges[q] && !layer.noPicture?.[q])
     .map((q) => {
       const r = layer.ranges[q]!;
-      return `<tr><th class="l">${QUANTITY_TITLES[q]}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td><td>${formatNumber(r.std)}</td></tr>`;
+      return `<tr><th class="l">${QUANTITY_TITLES[q]}</th><td>${formatNumber(r.min)}</td><td>${formatNumber(r.max)}</td><td>${formatNumber(r.mean)}</td><td>${formatNumber(r.std)}</td><td>${explainPct(r.zeroFraction ?? 0)}</td></tr>`;
     })
     .join('');
   const figs: string[] = [];
@@ -354,14 +367,21 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     if (!f || !(await files.exists(f))) continue;
     const explain = explainPicture(key, q, pictureFacts(layers, li, q));
     const fig = `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} ${esc(at.label)}"></a></div></figure>`;
-    // What each channel responds to: beside the filters (conv), or after the activations (ReLU, pool).
+    // What each channel responds to: beside the filters (conv); after the gradients for layers without weights.
     const p = layer.patches;
-    const besideThis = p && (q === 'weights' || (q === 'activations' && !layer.weightShape));
-    if (p && besideThis && (await files.exists(p.png))) {
+    if (p && q === 'weights' && (await files.exists(p.png))) {
       figs.push(`<div class="side">${fig}${patchesFigure(layer, key, p.png, p.subsetImages, epoch)}</div>`);
     } else {
       figs.push(fig);
     }
+  }
+  if (layer.patches && !layer.weightShape && (await files.exists(layer.patches.png))) {
+    figs.push(patchesFigure(layer, key, layer.patches.png, layer.patches.subsetImages, epoch));
+  }
+  for (const x of layer.extras ?? []) {
+    if (!(await files.exists(x.file))) continue;
+    const [title, text] = EXTRA_PICTURES[x.kind];
+    figs.push(`<figure data-quantity="${x.kind}"><p class="explain-q"><b>${title}.</b> ${esc(text)}</p><div class="scroll"><a href="${url(x.file)}"><img src="${url(x.file)}" loading="lazy" alt="layer ${layer.index} ${x.kind} epoch ${epoch}"></a></div></figure>`);
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
   const note = layerNote(key);
@@ -369,9 +389,30 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
 ${note ? `<p class="what">${esc(note)}</p>` : ''}
 <div class="facts"><table>${facts.join('')}</table>
-<table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
+<table style="margin-top:6px"><thead><tr><th class="l">quantity</th><th>min</th><th>max</th><th>mean</th><th>std</th><th>exactly 0</th></tr></thead><tbody>${ranges}</tbody></table>${stats}</div>
 <div class="pics">${figs.join('\n')}</div>
 </article>`;
+}
+
+/**
+ * The learner's four questions, answered in a few words with this run's numbers, each linking to the
+ * layer (latest epoch) whose pictures show it. Empty when the network has no conv -> ReLU -> pool chain.
+ */
+function questionsHtml(s: EpochVizSummary): string {
+  const w = s.walkthrough?.data;
+  const L = s.layers;
+  if (!w || L.length === 0) return '';
+  const e = s.epoch;
+  const z = (i: number, q: Quantity): string => explainPct(L[i]?.ranges[q]?.zeroFraction ?? 0);
+  const link = (i: number, text: string): string => `<a href="#e${e}-l${i}">${esc(text)}</a>`;
+  const { conv, relu, pool } = w.layers;
+  const items = [
+    `<b>What is the input layer\u2019s \u201cactivation\u201d, and what is the second picture beside the image?</b> The activation is the image itself: the input layer computes nothing. The picture beside it is not a copy: it is d(loss)/d(pixel), a saliency map of which pixels the loss is sensitive to. ${link(0, 'Layer 0 (input)')}`,
+    `<b>What do a conv layer\u2019s activations and activation gradients show, and what should its weight gradients show?</b> Activations: one map per filter (tile k comes from filter k), large where the image looks like the filter. Activation gradients: d(loss)/d(each map value), zero wherever the ReLU above did not fire or its pool did not pick the position (${z(conv, 'activation-gradients')} zeros here). Weight gradients: input patches summed with those gradients as weights; the update moves the filters the opposite way, and they shrink as the loss falls. ${link(conv, `Layer ${conv} (conv)`)}`,
+    `<b>ReLU maps are black or shades of colour, but what is the ReLU layer\u2019s activation gradient?</b> d(loss)/d(ReLU output), the gradient that arrives from the max pool above: non-zero only at the winner of each pool window, so ${z(relu, 'activation-gradients')} of it is exactly zero here. The ReLU passes it down only where it fired (black = did not fire = no gradient below). ${link(relu, `Layer ${relu} (ReLU)`)} \u00b7 <a href="#e${e}-walkthrough">walkthrough</a>`,
+    `<b>What is the pooling layer\u2019s activation gradient, and why does it look sparse?</b> The pool\u2019s own output gradient is dense (${z(pool, 'activation-gradients')} zeros): every pooled value feeds the next layer. The sparse picture is one layer down: going backward, the pool hands each value to the single winner of its window and 0 to the others, so the ReLU below receives a gradient that is ${z(relu, 'activation-gradients')} zeros. ${link(pool, `Layer ${pool} (pool)`)} \u00b7 <a href="#e${e}-walkthrough">walkthrough</a>`,
+  ];
+  return `<h2 id="questions">Four questions, answered with this run (epoch ${e})</h2><ol class="questions">${items.map((i) => `<li>${i}</li>`).join('')}</ol>`;
 }
 
 /** The walkthrough section: the answers to "what is the ReLU's / the pool's gradient" on one image. */
@@ -449,7 +490,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${epochCount} epoch${epochCount === 1 ? '' : 's'}${stepSummaries.length ? ` and ${stepSummaries.length} step${stepSummaries.length === 1 ? '' : 's'}` : ''} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
+  body.push(`<nav><a href="#questions">Four questions</a><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -457,6 +498,8 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(`<table>${Object.entries(run.details).map(([k, v]) => `<tr><th class="l">${esc(k)}</th><td class="l">${esc(String(v))}</td></tr>`).join('')}</table>`);
   }
 
+  const questions = summaries[0] ? questionsHtml(summaries[0]) : '';
+  if (questions) body.push(questions);
   body.push('<h2 id="how-to-read">How to read the pictures</h2>');
   body.push('<p>Every epoch, the same few test images (the <i>probe</i>) go through the network once forward and once backward (loss against their true labels). For every layer that gives four pictures:</p>');
   body.push(`<dl class="explain">${QUANTITIES.map((q) => `<dt>${QUANTITY_TITLES[q]}</dt><dd>${esc(REPORT_EXPLANATIONS[q])}</dd>`).join('')}</dl>`);

@@ -46,6 +46,10 @@ export interface LayerProbe {
   /** Biases and their gradients (for stats only). */
   biases?: Float32Array;
   biasGrads?: Float32Array;
+  /** Per-channel parameters other than weights and biases (batch norm's gamma and beta), with their gradients. */
+  channelParams?: { name: string; values: Float32Array; grads: Float32Array }[];
+  /** Non-trainable state (batch norm's runningMean and runningVar). */
+  state?: { name: string; values: Float32Array }[];
 }
 
 /** One probe pass over the whole network. */

@@ -14,7 +14,7 @@ import { patchPass } from '../../src/train/patch-pass.js';
 import { runProbe, windowOf } from '../../src/train/probe.js';
 import { Rng } from '../../src/util/rng.js';
 import { writeEpochViz, type LayerStatsFile } from '../../src/viz/epoch.js';
-import { EXPLANATIONS, explainPicture, layerTypeNote, pct, skipsPicture } from '../../src/viz/explain.js';
+import { EXPLANATIONS, explainPicture, layerKind, layerTypeNote, pct, skipsPicture } from '../../src/viz/explain.js';
 import { ChannelTopK, receptiveFields } from '../../src/viz/patches.js';
 import { writeReport } from '../../src/viz/report.js';
 import { ROBUST_PERCENTILE } from '../../src/viz/scale.js';
@@ -62,6 +62,12 @@ describe('explanations keyed by layer kind', () => {
     expect(explainPicture('fc', 'activation-gradients', { next: { key: 'softmax', index: 11 } })).toMatch(/p \u2212 one-hot/);
     expect(explainPicture('fc', 'activation-gradients', { next: { key: 'relu', index: 5 } })).not.toMatch(/one-hot/);
     expect(Object.keys(EXPLANATIONS)).toEqual(expect.arrayContaining(KINDS));
+  });
+
+  it('an average pool reads the avgpool words, not max-pool winners', () => {
+    expect(layerKind({ type: 'pool', explain: 'pool', window: { max: false } })).toBe('avgpool');
+    expect(layerKind({ type: 'pool', explain: 'pool', window: { max: true } })).toBe('pool');
+    expect(explainPicture('avgpool', 'activation-gradients')).not.toMatch(/winner/);
   });
 });
 
@@ -152,6 +158,20 @@ describe('report of a real probe pass', () => {
     expect(computeWalkthrough(probe, 0)).toEqual(w);
   });
 
+  it('answers the four questions at the top, with this run\u2019s zero fractions and links to the layers', () => {
+    const m = /<ol class="questions">([\s\S]*?)<\/ol>/.exec(html);
+    expect(m).not.toBeNull();
+    const items = m![1].split('<li>').slice(1);
+    expect(items).toHaveLength(4);
+    expect(items[0]).toMatch(/saliency/);
+    expect(items[0]).toContain('href="#e1-l0"');
+    expect(items[1]).toContain(`${pct(zeroFrac(probe.layers[1].activationGrads))} zeros here`);
+    expect(items[2]).toContain(`${pct(zeroFrac(probe.layers[2].activationGrads))} of it is exactly zero`);
+    expect(items[3]).toContain(`dense (${pct(zeroFrac(probe.layers[3].activationGrads))} zeros)`);
+    expect(items[3]).toContain('href="#e1-walkthrough"');
+    expect(html).toContain('id="e1-walkthrough"');
+  });
+
   it('robust scale: s is the 99.5th percentile of |value| and the clipped count is right', () => {
     const stats = JSON.parse(readFileSync(join(out, 'epoch-001', '01-conv', 'stats.json'), 'utf8')) as LayerStatsFile;
     const pic = stats.quantities['activation-gradients']!.picture;
@@ -199,6 +219,21 @@ describe('top patches', () => {
     const rf = receptiveFields(net.layers.map((l) => ({ kind: layerHints(l.config).explain, inputs: l.inputs, outShape: l.outShape, window: windowOf(l.config) })));
     expect(rf.map((r) => r?.sizeH)).toEqual([1, 5, 5, 6, 14, 14, 16, 32, 32, 36, undefined, undefined]);
     expect(rf[4]).toEqual({ sizeH: 14, sizeW: 14, jump: 2, offsetH: 6, offsetW: 6 });
+  });
+
+  it('receptive field of a join is the union of its inputs\u2019 fields', () => {
+    const w3 = { kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
+    const rf = receptiveFields([
+      { kind: 'input', outShape: [3, 8, 8] },
+      { kind: 'conv', outShape: [4, 8, 8], window: w3 },
+      { kind: 'conv', inputs: [1], outShape: [4, 8, 8], window: w3 },
+      { kind: 'add', inputs: [1, 2], outShape: [4, 8, 8] },
+      { kind: 'pool', inputs: [3], outShape: [4, 4, 4], window: { kernelH: 2, kernelW: 2, stride: 2, pad: 0 } },
+      { kind: 'add', inputs: [3, 4], outShape: [4, 4, 4] },
+    ]);
+    expect(rf[3]).toEqual({ sizeH: 5, sizeW: 5, jump: 1, offsetH: 2, offsetW: 2 });
+    expect(rf[4]).toEqual({ sizeH: 6, sizeW: 6, jump: 2, offsetH: 2, offsetW: 2 });
+    expect(rf[5]).toBeUndefined(); // different strides from the image
   });
 
   it('patchPass: every kept patch is a maximal one, checked by forwarding each subset image alone', () => {

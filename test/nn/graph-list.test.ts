@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeLayer, presetSpec } from '../../src/nn/spec.js';
 import { composeChannelBars } from '../../src/viz/channel-bars.js';
-import { graphRows, graphText } from '../../src/viz/graph-list.js';
+import { graphRows, graphText } from '../../src/nn/graph-list.js';
 
 describe('graph layer list', () => {
   const spec = presetSpec('resnet8');
