@@ -2,7 +2,7 @@
  * QA follow-ups (issue 13 items and ONNX export): a bad --probe leaves no run folder, --workers is
  * lowered to what can be busy, and export refuses a network that cannot fit with one line (exit 2).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { usefulWorkers } from '../../src/train/setup.js';
@@ -54,5 +54,15 @@ describe('export: a network that cannot fit', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/bigpad\.json needs about .* TiB of memory .*more than the limit/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('packaging', () => {
+  it('package.json (packed as it is) has no script npm runs or warns about on a global install', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(pkg.scripts[s], s).toBeUndefined();
+    // npm install / npm ci in a clone still build dist/ (README): preprepare runs only for the project itself.
+    expect(pkg.scripts.preprepare).toBe('npm run build');
+    expect(pkg.scripts.prepack).toMatch(/npm run build$/);
   });
 });
