@@ -6,7 +6,7 @@
  *   0,50,200,1000   exactly these steps (any epoch), whatever they cost
  *   log (default)   0, 10, 30, 100, 300, 1000, 3000, ... below the first epoch's batch count, within a
  *                   time budget: step 0 is always drawn; a later step only while the drawing so far,
- *                   plus one more drawing as long as the last, stays within BUDGET of the first epoch's
+ *                   plus one more drawing as long as the longest so far, stays within LOG_BUDGET (8%) of the first epoch's
  *                   training time (projected from the steps so far). Early steps come first, so when
  *                   drawing is slow the later ones are dropped. Measured in `npm run bench -- --viz-steps`.
  */
@@ -14,8 +14,12 @@ import { InvalidArgumentError } from 'commander';
 
 export type VizSteps = 'none' | 'log' | number[];
 
-/** Share of the first epoch's training time that `log` may spend drawing (the issue's bound is 15%). */
-export const LOG_BUDGET = 0.1;
+/**
+ * Share of the first epoch's training time that `log` may spend drawing. The issue's bound is 15%; 8%
+ * leaves room for a drawing that takes longer than the longest so far (a busy machine): measured under
+ * load, `npm run bench -- --viz-steps` gave 9.5% and 13.6% with a 10% budget and last-drawing estimate.
+ */
+export const LOG_BUDGET = 0.08;
 
 export function parseVizSteps(value: string): VizSteps {
   const v = value.trim().toLowerCase();
@@ -48,7 +52,7 @@ export class VizStepPlanner {
   private readonly wanted: Set<number>;
   private readonly budgeted: boolean;
   private spent = 0;
-  private last = 0;
+  private longest = 0;
 
   constructor(
     steps: VizSteps,
@@ -71,12 +75,12 @@ export class VizStepPlanner {
     if (!this.budgeted || step === 0) return true;
     if (stepsTrained <= 0) return false;
     const epochSeconds = (trainSeconds / stepsTrained) * this.batchesPerEpoch;
-    return this.spent + this.last <= LOG_BUDGET * epochSeconds;
+    return this.spent + this.longest <= LOG_BUDGET * epochSeconds;
   }
 
   /** Record the wall time of one drawing. */
   drew(seconds: number): void {
     this.spent += seconds;
-    this.last = seconds;
+    this.longest = Math.max(this.longest, seconds);
   }
 }

@@ -72,7 +72,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--viz <mode>', 'per-layer pictures each epoch').choices(VIZ_MODES).default('all'))
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
     .addOption(new Option('--viz-scale <mode>', 'colour scale: robust (99.5th percentile of |value| per picture, beyond it clipped and counted), per map, per layer picture (max), or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
-    .option('--viz-steps <steps>', 'pictures during training into step-NNNNNN/: a list of optimizer steps (e.g. 0,50,200,1000), log (0,10,30,100,... in the first epoch, within 10% of its time), or none', parseVizSteps, d.vizSteps)
+    .option('--viz-steps <steps>', 'pictures during training into step-NNNNNN/: a list of optimizer steps (e.g. 0,50,200,1000), log (0,10,30,100,... in the first epoch, within 8% of its time), or none', parseVizSteps, d.vizSteps)
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from')
     .option('--overwrite', 'replace the run in a non-empty --out (its files are removed first)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
