@@ -25,8 +25,24 @@ export function createProgram(): Command {
   return program;
 }
 
+/**
+ * stdout closed by its reader (`cnnviz train --json | head -1`): Node reports EPIPE as an unhandled
+ * 'error' event, a stack trace that ends the run mid-epoch. Say so once on stderr and carry on without
+ * stdout: a training run finishes and writes its checkpoints and report (Ctrl-C still stops it).
+ */
+export function keepGoingWithoutStdout(stdout: NodeJS.WriteStream = process.stdout, log: (m: string) => void = (m) => process.stderr.write(m)): void {
+  if (stdout.listenerCount('error') > 0) return;
+  let told = false;
+  stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (told) return;
+    told = true;
+    log(`cnnviz: standard output was closed (${e.code ?? e.message}); nothing more is printed there, the command goes on\n`);
+  });
+}
+
 /** Exit codes: 0 ok, 1 internal error, 2 user error (bad input), 130 interrupted (SIGINT). */
 export async function main(argv: string[]): Promise<number> {
+  keepGoingWithoutStdout();
   const program = createProgram();
   try {
     await program.parseAsync(argv);

@@ -16,6 +16,9 @@ export function wholeNumber(min: number, max = Infinity) {
   };
 }
 
+/** `--port` / `--serve [port]`: 0 (any free port) to 65535; a larger number would reach Node's listen() as an internal error. */
+export const portNumber = wholeNumber(0, 65535);
+
 export function realNumber(min = -Infinity, max = Infinity) {
   return (value: string): number => {
     const problem = realNumberProblem(value, min, max);

@@ -14,7 +14,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SingleBar } from 'cli-progress';
 import { extract as tarExtract, type ReadEntry } from 'tar';
-import { makeDirs } from '../util/atomic-write.js';
+import { makeDirs, pidAlive } from '../util/atomic-write.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { CIFAR10_FOLDER, validateCifar10Dir } from './cifar10.js';
 
@@ -382,15 +382,6 @@ async function findDataFolder(root: string): Promise<string | null> {
 
 // ---------------------------------------------------------------------------------------------
 // Temp files
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Remove temp files left in `dir` by downloads whose process no longer exists. */
 async function removeStaleTemps(dir: string): Promise<void> {

@@ -1,4 +1,5 @@
 /** The layer table of a model (`cnnviz summary`, the report page): one row per built layer. */
+import { formatBytes } from './memory.js';
 import { describeLayer, isChain, paramCountOf, type ModelSpec } from './spec.js';
 import { graphRows, graphText } from './graph-list.js';
 
@@ -43,7 +44,7 @@ export function formatSummary(spec: ModelSpec): string {
   const out = [line(table[0]), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const row of table.slice(1)) out.push(line(row));
   out.push('');
-  out.push(`${rows.length} layers, ${totalParams.toLocaleString('en-US')} trainable parameters (${((totalParams * 4) / 1024).toFixed(1)} KiB as float32)`);
+  out.push(`${rows.length} layers, ${totalParams.toLocaleString('en-US')} trainable parameters (${formatBytes(totalParams * 4)} as float32)`);
   if (graph) {
     out.push('', 'Graph (computation order; the paths of a branch are indented, "<-" marks a layer reading other than the line above, "->" one feeding several):');
     out.push(...graphText(graphRows(spec.layers.map((c, i) => ({ index: i, name: c.name, type: c.type, description: describeLayer(c), inputs: c.inputs })))));

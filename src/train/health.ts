@@ -16,6 +16,12 @@ import type { LayerActivationHealth } from './patch-pass.js';
 export const TRACE_SEGMENTS = 10;
 export type { EpochHealth, HealthTracePoint, LayerHealth };
 
+/** What the health numbers need to know of a layer. */
+export interface HealthLayerInfo {
+  type: string;
+  isLoss: boolean;
+}
+
 interface Acc {
   grad: number;
   ratio: number;
@@ -88,11 +94,15 @@ export class HealthMeter {
     this.segAcc = new Map();
   }
 
-  /** The epoch's numbers, merged with the end-of-epoch activation numbers; resets for the next epoch. */
-  takeEpoch(types: readonly string[], activations: readonly LayerActivationHealth[], subsetImages: number): EpochHealth {
+  /**
+   * The epoch's numbers, merged with the end-of-epoch activation numbers; resets for the next epoch.
+   * `net`: the network's layers in order (type, and whether the registry calls it a loss layer).
+   */
+  takeEpoch(net: readonly HealthLayerInfo[], activations: readonly LayerActivationHealth[], subsetImages: number): EpochHealth {
     const layers: LayerHealth[] = [];
-    for (let i = 1; i < types.length; i++) {
-      const e: LayerHealth = { layer: i, type: types[i] };
+    for (let i = 1; i < net.length; i++) {
+      const e: LayerHealth = { layer: i, type: net[i].type };
+      if (net[i].isLoss) e.isLoss = true;
       const a = this.epochAcc.get(i);
       if (a && a.n > 0) {
         e.gradNorm = a.grad / a.n;

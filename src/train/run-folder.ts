@@ -10,7 +10,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ensureWritableDir, ioReason } from '../util/atomic-write.js';
+import { ensureWritableDir, ioReason, pidAlive } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 
 export const LOCK_FILE = '.cnnviz.lock';
@@ -20,15 +20,6 @@ const RUN_OUTPUTS = [
   /^run\.json$/, /^metrics\.(jsonl|csv)$/, /^checkpoints$/, /^epoch-\d{3,}$/, /^step-\d{6,}$/, /^animations$/, /^plots$/, /^index\.html$/,
   /^viz-scale-state\.json$/, /^live\.jsonl$/, /^report/, /\.html$/, /\.tmp$/,
 ];
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The folder `--resume <checkpoint>` continues in when no --out is given: the run folder the

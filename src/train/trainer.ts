@@ -261,7 +261,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       // pass, ~0.5 s); on picture epochs the same pass also collects the top patches.
       const vizDue = run.visualizer && config.viz !== 'none' && ((epoch + 1) % config.vizEvery === 0 || epoch + 1 === config.epochs);
       const pass = patchPass(net, data.test, run.preprocessing, SUBSET_SIZE, Boolean(vizDue));
-      record.health = health.takeEpoch(net.layers.map((l) => l.type), pass.health, pass.testIndices.length);
+      record.health = health.takeEpoch(net.layers.map((l) => ({ type: l.type, isLoss: l.def.hints.loss !== undefined })), pass.health, pass.testIndices.length);
 
       // The checkpoint (and metrics) first: a picture that fails must not cost the epoch.
       progress = { batch: 0, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 };

@@ -40,7 +40,8 @@ function tempNameFor(path: string): string {
   return tmp;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it does, owned by someone else). Used for stale temp files and locks. */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

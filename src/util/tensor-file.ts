@@ -123,7 +123,9 @@ export function readTensors(jsonPath: string, refValue: unknown, field = 'binary
   try {
     fd = openSync(binPath, 'r');
   } catch (e) {
-    throw new UserError(`${jsonPath}: its binary file ${binPath} cannot be read: ${ioReason(e)} (copy it together with the .json)`);
+    // ioReason's words are for writes ("the folder cannot be created there"); a missing file is just missing.
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ioReason(e);
+    throw new UserError(`${jsonPath}: its binary file ${binPath} cannot be read: ${why} (copy it together with the .json)`);
   }
   const floats = new Float32Array(Math.ceil(ref.bytes / 4));
   const bytes = new Uint8Array(floats.buffer, 0, ref.bytes);

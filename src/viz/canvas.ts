@@ -100,14 +100,17 @@ export function textWidth(text: string, size: number, engine: TextEngine, bold =
   return Math.ceil(em * size * (bold ? 1.08 : 1));
 }
 
-/** Breaks text into lines no wider than maxWidth (at word boundaries; long words stay whole). */
-export function wrapText(text: string, size: number, maxWidth: number, engine: TextEngine): string[] {
+/**
+ * Breaks text into lines no wider than maxWidth (at word boundaries; long words stay whole).
+ * `bold`: the lines are drawn bold (wider), so they are measured bold.
+ */
+export function wrapText(text: string, size: number, maxWidth: number, engine: TextEngine, bold = false): string[] {
   const words = text.split(/\s+/).filter((w) => w.length > 0);
   const lines: string[] = [];
   let cur = '';
   for (const w of words) {
     const next = cur ? `${cur} ${w}` : w;
-    if (cur && textWidth(next, size, engine) > maxWidth) {
+    if (cur && textWidth(next, size, engine, bold) > maxWidth) {
       lines.push(cur);
       cur = w;
     } else {

@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
-import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, type TextEngine } from './canvas.js';
+import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, wrapText, type TextEngine } from './canvas.js';
 import { colourNote, layerKind, pictureNote, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
@@ -380,7 +380,9 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
       ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it, drawn in the end colour (largest ${what} ${formatNumber(own)}).`
       : ` No values are beyond it (largest ${what} ${formatNumber(own)}).`;
     const how = scale === own ? `s = the largest ${what}` : `robust: s = the ${ROBUST_PERCENTILE}th percentile of ${what}`;
-    captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (${how}). Zero is the middle colour.${clipText}`);
+    // Zero is white in the middle of a diverging map, but black at the bottom of a sequential one.
+    const zero = kind === 'sequential' ? 'Zero is black, the bottom of the scale.' : 'Zero is the middle colour.';
+    captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (${how}). ${zero}${clipText}`);
   } else if (mode === 'run') {
     const total = data.length;
     const clipText = clipped > 0 ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it and clipped.` : ' No values are beyond it.';
@@ -511,17 +513,20 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
   const textLines = 5;
   const textH = textLines * lineHeight(11) + 4;
   const margin = 10;
-  const titleH = lineHeight(14) + lineHeight(11) + 8;
   const width = Math.max(user ? 560 : 440, margin * 2 + perRow * cellW + (perRow - 1) * gap);
+  // Title and subtitle wrap to the width: with one to three probe images the picture is narrower than the subtitle.
+  const title = wrapText(user ? `Your image · model of epoch ${epoch}` : `Probe images · ${moment}`, 14, width - 2 * margin, engine, true);
+  const subtitle = wrapText(
+    user
+      ? `${user.width}x${user.height} px${user.width === W && user.height === H ? '' : `, stretched to ${W}x${H}`}: what the network sees. No true label; its top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'}.`
+      : `The same ${P} test ${P === 1 ? 'image' : 'images'} every epoch: true label, then the network's top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'} (green = top-1 correct).`,
+    11, width - 2 * margin, engine,
+  );
+  const titleH = title.length * lineHeight(14) + subtitle.length * lineHeight(11) + 8;
   const height = margin * 2 + titleH + rows * (H * zoom + textH + gap);
   const c = new Canvas(width, height);
-  c.text({ x: margin, y: margin, text: user ? `Your image · model of epoch ${epoch}` : `Probe images · ${moment}`, size: 14, bold: true, color: '#111111' });
-  c.text({
-    x: margin, y: margin + lineHeight(14), size: 11, color: '#444444',
-    text: user
-      ? `${user.width}x${user.height} px${user.width === W && user.height === H ? '' : `, stretched to ${W}x${H}`}: what the network sees. No true label; its top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'}.`
-      : `The same ${P} test images every epoch: true label, then the network's top 3 ${scoreKind === 'probability' ? 'probabilities' : 'scores'} (green = top-1 correct).`,
-  });
+  title.forEach((text, k) => c.text({ x: margin, y: margin + k * lineHeight(14), text, size: 14, bold: true, color: '#111111' }));
+  subtitle.forEach((text, k) => c.text({ x: margin, y: margin + title.length * lineHeight(14) + k * lineHeight(11), text, size: 11, color: '#444444' }));
   const img = { data: c.data, width, height };
   preds.forEach((pr, i) => {
     const x = margin + (i % perRow) * (cellW + gap);

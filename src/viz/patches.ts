@@ -197,7 +197,7 @@ export function composeTopPatches(
     `${description || t.kind}. Each row is one channel; the ${K} patches are the parts of the ${K} test images (of a fixed set of ${subsetSize}) that excite it most, best first. ` +
       `A patch is the channel's receptive field: the ${rf.sizeW}x${rf.sizeH} image pixels that one of its output values depends on (grey = outside the image).`,
   ];
-  const lines = captions.map((c, i) => wrapText(c, i === 0 ? 14 : 12, textW, engine));
+  const lines = captions.map((c, i) => wrapText(c, i === 0 ? 14 : 12, textW, engine, i === 0));
   let y = margin;
   for (let i = 0; i < lines.length; i++) y += lines[i].length * lineHeight(i === 0 ? 14 : 12);
   const gridY = y + 8;

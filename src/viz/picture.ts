@@ -114,7 +114,7 @@ export function pictureGeometry(spec: PictureSpec, engine: TextEngine): PictureG
   const barsW = spec.bars.reduce((acc, b) => acc + Math.max(DIVERGING_SIZE, textWidth(b.caption, LABEL_SIZE, engine)) + 40, 0);
   const width = Math.max(MIN_WIDTH, MARGIN * 2 + rowLabelW + grid.width, MARGIN * 2 + barsW);
   const textW = width - 2 * MARGIN;
-  const captionLines = spec.captions.map((c, i) => wrapText(c, i === 0 ? TITLE_SIZE : TEXT_SIZE, textW, engine));
+  const captionLines = spec.captions.map((c, i) => wrapText(c, i === 0 ? TITLE_SIZE : TEXT_SIZE, textW, engine, i === 0));
   let y = MARGIN;
   for (let i = 0; i < captionLines.length; i++) y += captionLines[i].length * lineHeight(i === 0 ? TITLE_SIZE : TEXT_SIZE);
   y += 6;

@@ -195,7 +195,7 @@ export function healthPlotSpecs(metrics: readonly EpochMetrics[]): { name: strin
   const last = withHealth[withHealth.length - 1].health!;
   const weighted = last.layers.filter((l) => l.gradNorm !== undefined);
   const relus = last.layers.filter((l) => l.deadFraction !== undefined);
-  const acts = last.layers.filter((l) => l.std !== undefined && l.type !== 'softmax' && l.type !== 'svm' && l.type !== 'regression');
+  const acts = last.layers.filter((l) => l.std !== undefined && !l.isLoss);
   const color = (k: number): string => LAYER_COLORS[k % LAYER_COLORS.length];
   const trace = (key: 'gradNorm' | 'updateRatio', layer: number): [number, number][] =>
     withHealth.flatMap((m) => m.health!.trace.filter((t) => t[key][layer] !== undefined).map((t) => [t.x, t[key][layer]] as [number, number]));

@@ -82,6 +82,8 @@ export interface UserImageInfo {
 export interface LayerHealth {
   layer: number;
   type: string;
+  /** The loss layer (the registry's `loss` hint): its outputs are probabilities or scores, left out of the activation plot. */
+  isLoss?: true;
   /** Mean over the epoch's steps of ||mean gradient of the weights||. Layers with weights only. */
   gradNorm?: number;
   /** Mean over the epoch's steps of ||Δw|| / ||w||. Layers with weights only. */

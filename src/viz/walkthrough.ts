@@ -173,7 +173,7 @@ export function composeWalkthrough(probe: ProbeResult, d: WalkthroughData, class
     `This image, all ${C} channels: ReLU off (output 0) at ${pctText(d.zeroFractions.reluActivations)} of positions; pool winners ${pctText(d.winnerFraction)}. ` +
       `Exactly-zero gradient: pool output ${pctText(d.zeroFractions.poolOutputGradient)}, ReLU output ${pctText(d.zeroFractions.reluOutputGradient)}, conv output ${pctText(d.zeroFractions.convOutputGradient)}.`,
   ];
-  const introLines = intro.map((t, i) => wrapText(t, i === 0 ? 14 : 12, textW, engine));
+  const introLines = intro.map((t, i) => wrapText(t, i === 0 ? 14 : 12, textW, engine, i === 0));
   const imgZoom = 3;
   let y = MARGIN;
   for (let i = 0; i < introLines.length; i++) y += introLines[i].length * lineHeight(i === 0 ? 14 : 12) + 4;

@@ -50,6 +50,17 @@ describe('cnnviz serve (CLI)', () => {
       srv.close();
     }
   });
+
+  it('refuses a port above 65535 with one line and exit 2 (serve --port and train --serve), before anything starts', async () => {
+    const serve = await runCli(['serve', tempDir('cnnviz-serve-cli-'), '--port', '65536']);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toMatch(/^error: option '--port <n>' argument '65536' is invalid\. expected a whole number >= 0 and <= 65535, got "65536"\n$/);
+    const out = join(tempDir('cnnviz-serve-cli-'), 'run');
+    const train = await runCli(['train', '--serve', '99999', '--data', join(tempDir('cnnviz-serve-cli-'), 'none'), '--no-download', '--out', out]);
+    expect(train.code).toBe(2);
+    expect(train.stderr).toMatch(/^error: option '--serve \[port\]' argument '99999' is invalid\. .*<= 65535/);
+    expect(train.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });
 
 describe('cnnviz train --serve (CLI)', () => {

@@ -3,6 +3,8 @@ import type { ParamRange } from '../../src/nn/network.js';
 import { HealthMeter, TRACE_SEGMENTS } from '../../src/train/health.js';
 import { healthPlotSpecs } from '../../src/viz/plots.js';
 
+const layersOf = (...types: string[]) => types.map((type) => ({ type, isLoss: false }));
+
 const ranges: ParamRange[] = [
   { layer: 1, name: 'weights', offset: 0, length: 2, l1DecayMul: 0, l2DecayMul: 1 },
   { layer: 1, name: 'biases', offset: 2, length: 1, l1DecayMul: 0, l2DecayMul: 0 },
@@ -26,7 +28,7 @@ describe('HealthMeter', () => {
       m.afterUpdate(params, 0, b);
       expect(Math.hypot(params[0] - before[0], params[1] - before[1]) / Math.hypot(before[0], before[1])).toBeCloseTo(0.1, 6);
     }
-    const h = m.takeEpoch(['input', 'conv', 'relu', 'fc'], [{ layer: 2, type: 'relu', mean: 0.5, std: 0.25, deadFraction: 0.125 }], 7);
+    const h = m.takeEpoch(layersOf('input', 'conv', 'relu', 'fc'), [{ layer: 2, type: 'relu', mean: 0.5, std: 0.25, deadFraction: 0.125 }], 7);
     expect(h.layers.map((l) => l.layer)).toEqual([1, 2, 3]);
     expect(h.layers[0].gradNorm).toBeCloseTo(2.5, 6);
     expect(h.layers[0].updateRatio).toBeCloseTo(0.1, 5);
@@ -41,7 +43,7 @@ describe('HealthMeter', () => {
     expect(h.trace[0].gradNorm[1]).toBeCloseTo(2.5, 6);
     expect(h.subsetImages).toBe(7);
     // The next epoch starts from zero.
-    expect(m.takeEpoch(['input', 'conv'], [], 0).layers[0].gradNorm).toBeUndefined();
+    expect(m.takeEpoch(layersOf('input', 'conv'), [], 0).layers[0].gradNorm).toBeUndefined();
   });
 
   it('health plots: one line per layer, update ratio with the 1e-3 reference on a log axis', () => {
@@ -55,5 +57,16 @@ describe('HealthMeter', () => {
     expect(ratio.series[0].points).toEqual([[0.5, 3e-3], [1, 2e-3]]);
     expect(ratio.series[1].points.every((p) => p[1] === 1e-3)).toBe(true);
     expect(specs[2].spec.series.map((s) => s.name)).toEqual(['2 relu']);
+  });
+
+  it('the activation plot leaves out the loss layer by its registry hint, whatever its type is called', () => {
+    const m = new HealthMeter(ranges, 10);
+    const net = [{ type: 'input', isLoss: false }, { type: 'conv', isLoss: false }, { type: 'relu', isLoss: false }, { type: 'hinge', isLoss: true }];
+    const acts = [1, 2, 3].map((layer) => ({ layer, type: net[layer].type, mean: 0.1 * layer, std: 0.2 }));
+    const h = m.takeEpoch(net, acts, 5);
+    expect(h.layers.map((l) => l.isLoss)).toEqual([undefined, undefined, true]);
+    const metrics = { epoch: 1, trainLoss: 1, trainDataLoss: 1, trainDecayLoss: 0, trainAccuracy: 0, testAccuracy: 0, testLoss: 1, seconds: 1, imagesPerSecond: 1, health: h };
+    const acts2 = healthPlotSpecs([metrics]).find((s) => s.name === 'health-activations')!;
+    expect(acts2.spec.series.filter((s) => !s.noLegend).map((s) => s.name)).toEqual(['1 conv', '2 relu']);
   });
 });

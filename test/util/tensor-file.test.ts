@@ -63,7 +63,7 @@ describe('JSON with a binary tensor file beside it', () => {
     writeFileSync(bin, altered);
     fails(/does not match its checksum/);
     rmSync(bin);
-    fails(/binary file .* cannot be read: .*copy it together with the \.json/);
+    fails(/binary file .* cannot be read: no such file \(copy it together with the \.json\)$/);
     expect(() => readTensors(file, { ...ref, file: '../escape.bin' })).toThrow(/file name ending in \.bin/);
     expect(() => readTensors(file, { ...ref, tensors: [{ name: 'p', offset: 2, length: 5 }] })).toThrow(/lies beyond/);
   });

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { hostWarning, startServer, type RunningServer } from '../../serve/server.js';
 import { drawComparison } from '../../train/compare.js';
 import { UserError } from '../../util/errors.js';
-import { wholeNumber } from '../options.js';
+import { portNumber } from '../options.js';
 
 interface ServeCliOptions {
   port?: number;
@@ -25,7 +25,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve a run (or a folder of runs) over HTTP with live updates while it trains, and compare runs')
     .argument('<folder>', 'a run folder (out/<run>) or a folder of runs (out/)')
-    .option('--port <n>', 'port (default: 8080, or the next free one)', wholeNumber(0))
+    .option('--port <n>', 'port (default: 8080, or the next free one)', portNumber)
     .option('--host <host>', 'address to listen on; anything but loopback makes the runs visible to the network', '127.0.0.1')
     .action(async (folder: string, opts: ServeCliOptions) => {
       const root = resolve(folder);

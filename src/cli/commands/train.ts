@@ -13,7 +13,7 @@ import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
 import { parseVizSteps } from '../../train/viz-steps.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { byteSize, preprocessText, realNumber, runName, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
@@ -78,7 +78,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')
     .option('--max-memory <size>', "refuse runs estimated to need more memory than this, e.g. 2G (default: the machine's memory)", byteSize)
-    .option('--serve [port]', 'serve the live report on 127.0.0.1 while training, and after it until Ctrl-C (default port: 8080 or the next free one)', wholeNumber(0));
+    .option('--serve [port]', 'serve the live report on 127.0.0.1 while training, and after it until Ctrl-C (default port: 8080 or the next free one)', portNumber);
 
   cmd.action(async (opts: TrainOptions & { serve?: boolean | number }) => {
     const explicit = (name: keyof TrainOptions) => cmd.getOptionValueSource(name) === 'cli';
