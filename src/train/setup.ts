@@ -3,6 +3,7 @@
  * configuration, output folder, model and data checks, starting weights and state. The commander action
  * (src/cli/commands/train.ts) only parses options and reports.
  */
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatAugment, parseAugment } from '../data/augment.js';
@@ -17,7 +18,7 @@ import { assertInputShape, lossOf, type ModelSpec } from '../nn/spec.js';
 import { removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
-import { MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
+import { chooseProbe, MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
 import { claimRunFolder, resumeFolder, runFolderOf, type RunFolder } from './run-folder.js';
 import { validateSavedConfig, validateSavedProgress } from './validate-config.js';
 import { presetRecipe } from './recipes.js';
@@ -177,6 +178,19 @@ export function checkModelForData(spec: ModelSpec, data: { dir: string; classNam
   }
 }
 
+/** Images per evaluation task (one worker evaluates this many test images at a time). */
+export const EVAL_MICRO_BATCH = 50;
+
+/**
+ * The most worker threads a run can keep busy: training tasks per batch or evaluation tasks over the
+ * test split, whichever is more, and never more than 4 per available core (more only adds threads
+ * and memory that wait). --workers above this is lowered to it (the header line says so).
+ */
+export function usefulWorkers(batchSize: number, microBatch: number, testCount: number, cores = availableParallelism()): number {
+  const tasks = Math.max(Math.ceil(batchSize / Math.max(1, microBatch)), Math.ceil(testCount / EVAL_MICRO_BATCH), 1);
+  return Math.min(tasks, 4 * cores);
+}
+
 /** Everything `train` needs before the first batch. */
 export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (message: string) => void): Promise<RunSetup> {
   let config: TrainConfig;
@@ -208,19 +222,24 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   const loadStart = performance.now();
   const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
   checkModelForData(model.spec, { dir: config.data, classNames: data.classNames });
+  // --probe indices are checked against the loaded test split here, before the run folder is claimed.
+  if (config.probe) chooseProbe(data.test.count, config.seed, config.probeCount, config.probe);
+  const busy = usefulWorkers(Math.min(config.batchSize, data.train.count), config.microBatch, data.test.count);
+  if (busy < settings.workers) settings.workers = busy;
   // A resumed run keeps its checkpoint's scaling; otherwise --preprocess, then what the model records.
   const preprocessing = (resume ? undefined : opts.preprocess) ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
   const loadSeconds = (performance.now() - loadStart) / 1000;
   log(
     `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
-      `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s); ` +
+      `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s)` +
+      `${settings.workers < opts.workers ? ` (--workers ${opts.workers}: at most ${settings.workers} can be busy)` : ''}; ` +
       `augment ${formatAugment(config.augmentation)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
       `(${describeSchedule(config.lrSchedule ?? DEFAULT_LR_SCHEDULE)}), batch ${config.batchSize}/${config.microBatch}; output ${out}`,
   );
   // Before anything big is allocated (the network's parameters included): refuse what cannot fit.
   assertMemoryFits(
     trainingMemory(model.spec, {
-      batchSize: Math.min(config.batchSize, data.train.count), microBatch: config.microBatch, evalMicroBatch: 50, workers: settings.workers,
+      batchSize: Math.min(config.batchSize, data.train.count), microBatch: config.microBatch, evalMicroBatch: EVAL_MICRO_BATCH, workers: settings.workers,
       trainImages: data.train.count, testImages: data.test.count, imageBytes: CIFAR10_IMAGE.channels * CIFAR10_IMAGE.height * CIFAR10_IMAGE.width,
       probeCount: config.viz === 'none' ? 0 : Math.min(config.probe?.length ?? config.probeCount, MAX_PROBE_COUNT),
     }),

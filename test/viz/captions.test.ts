@@ -38,3 +38,12 @@ describe('picture captions', () => {
     for (const s of diverging) expect(scaleLine(s.captions)).toMatch(/Zero is the middle colour\./);
   });
 });
+
+describe('report colour notes', () => {
+  it('the scale paragraph does not claim zero is the middle colour of every map', async () => {
+    const { COLOUR_EXPLANATION } = await import('../../src/viz/explain.js');
+    const scale = COLOUR_EXPLANATION.find((p) => p.includes('"robust" scale')) ?? '';
+    expect(scale).not.toMatch(/Zero stays the middle colour\./);
+    expect(scale).toMatch(/black on a sequential/);
+  });
+});
