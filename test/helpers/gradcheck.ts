@@ -14,14 +14,28 @@ import { Rng } from '../../src/util/rng.js';
  */
 const TOLERANCE = 2e-2;
 
-export function gradCheck(defs: unknown[], labelsOrTargets: { labels?: Int32Array; values?: Float32Array }, n: number, inputProbes = 5): void {
+export interface GradCheckOptions {
+  /** Training mode (batch statistics, dropout) or evaluation mode (running statistics). */
+  training?: boolean;
+  /** Probes per parameter tensor. */
+  paramProbes?: number;
+  /** Set the state (e.g. running statistics) away from its initial 0 / 1, so evaluation mode checks something. */
+  randomState?: boolean;
+}
+
+/** Returns the worst relative error (every probe is also asserted below TOLERANCE). */
+export function gradCheck(
+  defs: unknown[], labelsOrTargets: { labels?: Int32Array; values?: Float32Array }, n: number, inputProbes = 5,
+  { training = true, paramProbes = 5, randomState = false }: GradCheckOptions = {},
+): number {
   const spec = parseSpec(defs, 'gradcheck');
   const net = new Network(spec);
   net.initialize(3);
   const rng = new Rng(11);
+  if (randomState) net.state.forEach((_, i) => (net.state[i] = 0.2 + rng.next()));
   const [c, h, w] = spec.shapes[0];
   const x = new Float32Array(n * c * h * w).map(() => rng.next() - 0.5);
-  const ctx: PassContext = { training: true, ws: net.ws, seed: 5, step: 2, firstSample: 0 };
+  const ctx: PassContext = { training, ws: net.ws, seed: 5, step: 2, firstSample: 0 };
   const loss = (): number => {
     net.forward(x, n, ctx);
     const saved = net.grads.slice();
@@ -47,7 +61,7 @@ export function gradCheck(defs: unknown[], labelsOrTargets: { labels?: Int32Arra
     errors.push({ what, rel: Math.abs(a - numeric) / Math.max(Math.abs(a) + Math.abs(numeric), 1e-2) });
   };
   for (const r of net.paramRanges) {
-    for (let k = 0; k < 5; k++) {
+    for (let k = 0; k < paramProbes; k++) {
       const i = r.offset + rng.int(r.length);
       probe(net.params, i, analytic[i], `layer ${r.layer} ${r.name}[${i - r.offset}]`);
     }
@@ -57,7 +71,9 @@ export function gradCheck(defs: unknown[], labelsOrTargets: { labels?: Int32Arra
     probe(x, i, inputGrad[i], `input[${i}]`);
   }
   const worst = errors.reduce((a, b) => (b.rel > a.rel ? b : a));
-  console.log(`network gradient check (${spec.layers.map((l) => l.type).join(' ')}): worst relative error ${worst.rel.toExponential(2)} at ${worst.what}`);
+  const mode = training ? 'training' : 'evaluation';
+  console.log(`network gradient check (${spec.layers.map((l) => l.type).join(' ')}, ${mode}): worst relative error ${worst.rel.toExponential(2)} at ${worst.what}`);
   for (const e of errors) expect(e.rel, e.what).toBeLessThan(TOLERANCE);
+  return worst.rel;
 }
 

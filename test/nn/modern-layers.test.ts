@@ -18,60 +18,8 @@ import type { TrainConfig } from '../../src/train/config.js';
 import { train, type TrainOutcome } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 import { tempDir } from '../data/fixtures.js';
+import { gradCheck } from '../helpers/gradcheck.js';
 import { silentReporter, smallCifar, smallConfig } from '../helpers/train.js';
-
-/**
- * Central differences of the float32 network (h = 2e-3) against backward, relative to
- * max(|a| + |n|, 1e-2): right gradients land around 1e-3, a wrong one is off by O(1).
- */
-function gradCheck(defs: unknown[], labels: Int32Array, n: number, training = true): number {
-  const spec = parseSpec(defs, 'gradcheck');
-  const net = new Network(spec);
-  net.initialize(3);
-  const rng = new Rng(11);
-  // Running statistics away from their initial 0 / 1, so evaluation mode checks something.
-  net.state.forEach((_, i) => (net.state[i] = 0.2 + rng.next()));
-  const x = new Float32Array(n * spec.shapes[0].reduce((a, b) => a * b, 1)).map(() => rng.next() - 0.5);
-  const ctx: PassContext = { training, ws: net.ws, seed: 5, step: 2, firstSample: 0 };
-  const loss = (): number => {
-    net.forward(x, n, ctx);
-    const saved = net.grads.slice();
-    const l = net.backward({ labels }, ctx, true);
-    net.grads.set(saved);
-    return l;
-  };
-  net.zeroGrads();
-  net.forward(x, n, ctx);
-  net.backward({ labels }, ctx, true);
-  const analytic = net.grads.slice();
-  const inputGrad = net.actGrads[0].slice(0, x.length);
-  let worst = 0;
-  const probe = (arr: Float32Array, i: number, a: number, what: string) => {
-    const h = 2e-3;
-    const old = arr[i];
-    arr[i] = old + h;
-    const lp = loss();
-    arr[i] = old - h;
-    const lm = loss();
-    arr[i] = old;
-    const numeric = (lp - lm) / (2 * h);
-    const rel = Math.abs(a - numeric) / Math.max(Math.abs(a) + Math.abs(numeric), 1e-2);
-    expect(rel, what).toBeLessThan(2e-2);
-    worst = Math.max(worst, rel);
-  };
-  for (const r of net.paramRanges) {
-    for (let k = 0; k < 4; k++) {
-      const i = r.offset + rng.int(r.length);
-      probe(net.params, i, analytic[i], `layer ${r.layer} ${r.name}[${i - r.offset}]`);
-    }
-  }
-  for (let k = 0; k < 8; k++) {
-    const i = rng.int(x.length);
-    probe(x, i, inputGrad[i], `input[${i}]`);
-  }
-  console.log(`gradient check ${spec.layers.map((l) => l.type).join(' ')} (${training ? 'training' : 'evaluation'}): worst ${worst.toExponential(2)}`);
-  return worst;
-}
 
 const input = { type: 'input', name: 'x', out_sx: 6, out_sy: 6, out_depth: 3 };
 
@@ -112,13 +60,13 @@ const BRANCHING = [
 describe('new layers in networks: finite-difference gradient checks', () => {
   const labels = Int32Array.from([0, 2, 1, 2]);
   it('a residual block (conv without bias, batch norm, projection shortcut, add, gap), training', () => {
-    gradCheck(RESIDUAL, labels, 4);
+    gradCheck(RESIDUAL, { labels }, 4, 8, { paramProbes: 4, randomState: true });
   });
   it('the same block in evaluation (running statistics)', () => {
-    gradCheck(RESIDUAL, labels, 4, false);
+    gradCheck(RESIDUAL, { labels }, 4, 8, { paramProbes: 4, randomState: true, training: false });
   });
   it('a branching graph: concat of avg / max pools, a three-way add reading one layer twice, batch norm after fc', () => {
-    gradCheck(BRANCHING, labels, 4);
+    gradCheck(BRANCHING, { labels }, 4, 8, { paramProbes: 4, randomState: true });
   });
 });
 
