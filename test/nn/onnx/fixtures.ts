@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fillLookupTable, type Preprocessing } from '../../../src/data/preprocess.js';
 import { parsePreprocessText } from '../../../src/data/preprocess-option.js';
+import { evalContext, Network } from '../../../src/nn/network.js';
+import { loadOnnxSnapshot } from '../../../src/nn/onnx/load.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/onnx/', import.meta.url));
 
@@ -45,4 +47,21 @@ export function fixtureImages(pre: Preprocessing): { batch: Float32Array; n: num
     for (let k = 0; k < 3072; k++) batch[i * 3072 + k] = lut[(k >> 10) * 256 + px[k]];
   });
   return { batch, n: pixels.length, pixels };
+}
+
+/**
+ * Imports a fixture (with PyTorch's scaling, unless the file records its own), runs the fixture images
+ * and returns the largest difference from PyTorch's probabilities and the scaling the import ended with.
+ */
+export function pytorchAgreement(name: string): { worst: number; preprocessing: Preprocessing; expectedPreprocessing: Preprocessing } {
+  const pre = fixturePreprocessing(name);
+  const snap = loadOnnxSnapshot(fixturePath(name), expected.models[name].preprocessInFile ? undefined : pre);
+  const net = new Network(snap.spec);
+  net.params.set(snap.params);
+  net.state.set(snap.state);
+  const { batch, n } = fixtureImages(pre);
+  const out = net.forward(batch, n, evalContext(net));
+  let worst = 0;
+  expected.models[name].probabilities.forEach((row, i) => row.forEach((p, k) => (worst = Math.max(worst, Math.abs(out[i * 10 + k] - p)))));
+  return { worst, preprocessing: snap.preprocessing ?? { kind: 'scale' }, expectedPreprocessing: pre };
 }

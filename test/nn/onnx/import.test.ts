@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { evalContext, Network } from '../../../src/nn/network.js';
 import { importOnnxGraph, SUPPORTED_OPS } from '../../../src/nn/onnx/import.js';
-import { loadOnnxSnapshot } from '../../../src/nn/onnx/load.js';
 import { decodeModel, encodeModel, type OnnxModel } from '../../../src/nn/onnx/proto.js';
 import { toFloat32 } from '../../../src/nn/onnx/tensors.js';
 import { UserError } from '../../../src/util/errors.js';
-import { expected, fixtureBytes, fixtureImages, fixturePath, fixturePreprocessing } from './fixtures.js';
+import { fixtureBytes, fixturePreprocessing, pytorchAgreement } from './fixtures.js';
 
 function decoded(name: string): OnnxModel {
   return decodeModel(fixtureBytes(name), name);
@@ -124,15 +122,8 @@ describe('ONNX models from PyTorch, run by cnnviz', () => {
   // Models made only of layer types the sequential engine has; the others run in graph tests.
   for (const name of ['plain_cnn', 'plain_cnn_matmul']) {
     it(`${name}: reproduces PyTorch's probabilities to 1e-5`, () => {
-      const pre = fixturePreprocessing(name);
-      const snap = loadOnnxSnapshot(fixturePath(name), pre);
-      const net = new Network(snap.spec);
-      net.params.set(snap.params);
-      net.state.set(snap.state);
-      const { batch, n } = fixtureImages(pre);
-      const out = net.forward(batch, n, evalContext(net));
-      let worst = 0;
-      expected.models[name].probabilities.forEach((row, i) => row.forEach((p, k) => (worst = Math.max(worst, Math.abs(out[i * 10 + k] - p)))));
+      const { worst, preprocessing, expectedPreprocessing } = pytorchAgreement(name);
+      expect(preprocessing).toEqual(expectedPreprocessing);
       expect(worst).toBeLessThan(1e-5);
     });
   }
