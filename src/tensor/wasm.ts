@@ -82,6 +82,15 @@ export interface WasmExports {
     input: number, gamma: number, mean: number, invStd: number, dy: number, dx: number, sums: number,
   ): void;
   addTwo(count: number, a: number, b: number, out: number): void;
+  winogradForward(
+    n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
+    uForward: number, uBackward: number, padded: number, patches: number, products: number, rowsPerChunk: number, tileCapacity: number,
+  ): void;
+  winogradBackward(
+    n: number, C: number, H: number, W: number, K: number, weights: number, input: number, dy: number, dW: number, dX: number,
+    uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
+    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number,
+  ): void;
 }
 
 /** A compiled module file: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */

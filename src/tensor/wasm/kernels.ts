@@ -23,6 +23,9 @@ const MC: i32 = 128;
 /** Columns of op(B) packed at once. Multiple of NR. */
 const NC: i32 = 512;
 
+import { madd } from './simd';
+export { winogradForward, winogradBackward } from './winograd';
+
 let packA: usize = 0;
 let packB: usize = 0;
 let edgeTile: usize = 0;
@@ -39,14 +42,6 @@ export function setScratch(base: usize): void {
   edgeTile = packB + <usize>(KC * NC) * 4;
 }
 
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) {
-    return f32x4.relaxed_madd(a, b, c);
-  } else {
-    return f32x4.add(c, f32x4.mul(a, b));
-  }
-}
 
 // memory.copy / memory.fill are calls into the engine: slow for the short rows (16-32 floats) of
 // im2col, so short runs are copied with inline SIMD loops (unaligned v128 is fine in wasm).
