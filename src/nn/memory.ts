@@ -5,13 +5,16 @@
  *
  * The estimate counts the big buffers (float32 unless noted): parameters, gradients, optimizer state,
  * per-replica activations and activation gradients, convolution scratch (one image's im2col), the
- * micro-batch gradient slots of the pool, the data set bytes, worker and picture baselines. It errs on the
+ * micro-batch gradient slots of the pool, the data set bytes, worker and picture baselines, and the
+ * Winograd convolutions' per-sample buffers (padded input and gradient, transformed patches). It errs on the
  * high side by the V8 baseline (BASELINE_BYTES); small objects are not counted.
  */
 import { totalmem } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { UserError } from '../util/errors.js';
 import { layerHints, paramCountOf, paramDecls, type ModelSpec } from './spec.js';
+import { makeConv2dDims } from '../tensor/conv2d.js';
+import { winogradConv } from '../tensor/conv2d-wasm.js';
 
 /** Node, V8 and the loaded modules before any of our buffers. */
 export const BASELINE_BYTES = 100 * 2 ** 20;
@@ -42,12 +45,15 @@ export interface NetworkFootprint {
   inputValues: number;
   /** Largest single layer output for one sample (values). */
   largestLayerValues: number;
+  /** Per-sample scratch of the Winograd convolutions (values), kept per layer. */
+  winogradValues: number;
 }
 
 export function networkFootprint(spec: ModelSpec): NetworkFootprint {
   let activationValues = 0;
   let scratchValues = 0;
   let largestLayerValues = 0;
+  let winogradValues = 0;
   spec.layers.forEach((layer, i) => {
     const [c, h, w] = spec.shapes[i];
     const size = c * h * w;
@@ -58,15 +64,21 @@ export function networkFootprint(spec: ModelSpec): NetworkFootprint {
     if (filters) {
       const [, inC, kH, kW] = filters.shape;
       scratchValues = Math.max(scratchValues, inC * kH * kW * h * w);
+      // A 3x3 conv whose output is its input's size takes the Winograd kernels: padded input and its
+      // gradient, and the transformed patches (4 x the input). Counted for every 3x3 filter bank that
+      // could (a stride-2 one is counted too: the estimate errs high).
+      if (kH === 3 && kW === 3 && winogradConv(makeConv2dDims(1, inC, h, w, filters.shape[0], 3, 3, 1, 1))) {
+        winogradValues += 2 * inC * (h + 2) * (w + 2) + 4 * inC * h * w;
+      }
     }
   });
   const [c, h, w] = spec.shapes[0];
-  return { params: specParamCount(spec), activationValues, scratchValues, inputValues: c * h * w, largestLayerValues };
+  return { params: specParamCount(spec), activationValues, scratchValues, inputValues: c * h * w, largestLayerValues, winogradValues };
 }
 
 /** Bytes one network replica needs for batches of n samples (its own gradients, not its parameters). */
 export function replicaBytes(fp: NetworkFootprint, n: number): number {
-  return 4 * (fp.params + 2 * n * fp.activationValues + 2 * fp.scratchValues + n * fp.inputValues);
+  return 4 * (fp.params + 2 * n * fp.activationValues + 2 * fp.scratchValues + n * fp.inputValues + n * fp.winogradValues);
 }
 
 export interface TrainingMemoryPlan {
