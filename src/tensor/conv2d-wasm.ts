@@ -54,9 +54,9 @@ export interface WinogradBuffers {
   padded: number;
   paddedGrad: number;
   /**
-   * Transformed input patches of every chunk of the batch (chunks*16*inC*tileCapacity floats: the
-   * forward's are kept for the backward), their gradients for one chunk (16*inC*tileCapacity), and one
-   * chunk's transformed outputs / output gradients (16*outC*tileCapacity).
+   * Transformed input patches of every chunk of the batch (chunks*16*(inC*tileCapacity+16) floats: the
+   * forward's are kept for the backward), their gradients for one chunk (16*(inC*tileCapacity+16)), and
+   * one chunk's transformed outputs / output gradients (16*(outC*tileCapacity+16)).
    */
   patches: number;
   patchGrads: number;
@@ -96,6 +96,9 @@ function winogradChunk(d: Conv2dDims): { rowsPerChunk: number; tileCapacity: num
   return { rowsPerChunk: rows, tileCapacity: Math.ceil((rows * tilesPerRow) / 8) * 8 };
 }
 
+/** Floats between the 16 planes of a transformed chunk beyond its size (xiStride in winograd.ts). */
+const XI_PAD = 16;
+
 function allocWinograd(wk: WasmKernels, d: Conv2dDims, n: number): WinogradBuffers {
   const { rowsPerChunk, tileCapacity } = winogradChunk({ ...d, n });
   const paddedFloats = n * d.inC * (d.inH + 2) * (d.inW + 2);
@@ -105,9 +108,9 @@ function allocWinograd(wk: WasmKernels, d: Conv2dDims, n: number): WinogradBuffe
     uBackward: wk.alloc(16 * d.outC * d.inC),
     padded: wk.alloc(paddedFloats),
     paddedGrad: wk.alloc(paddedFloats),
-    patches: wk.alloc(chunks * 16 * d.inC * tileCapacity),
-    patchGrads: wk.alloc(16 * d.inC * tileCapacity),
-    products: wk.alloc(16 * d.outC * tileCapacity),
+    patches: wk.alloc(chunks * 16 * (d.inC * tileCapacity + XI_PAD)),
+    patchGrads: wk.alloc(16 * (d.inC * tileCapacity + XI_PAD)),
+    products: wk.alloc(16 * (d.outC * tileCapacity + XI_PAD)),
     patchesFor: { input: -1, n: 0 },
     uGrad: wk.alloc(16 * d.outC * d.inC),
     rowsPerChunk,

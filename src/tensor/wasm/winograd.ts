@@ -18,10 +18,21 @@
  * Sums run in an order fixed by the shapes and the chunk size (deterministic).
  *
  * Layouts (floats): input/output NCHW; Xp = input zero-padded by 1 ([n][C][H+2][W+2]);
- * V [16][C][tcap], M and Z [16][K][tcap] (tcap: tiles per chunk, a multiple of 8);
+ * V [16][C][tcap], M and Z [16][K][tcap] (tcap: tiles per chunk, a multiple of 8; the 16 planes
+ * xiStride apart, 16 floats more than C*tcap or K*tcap);
  * Ufwd [16][K/4][C][4] and Ubwd [16][C/4][K][4] (U packed as the gemms' left operand); dU [16][K][C].
  */
 import { madd } from './simd';
+
+/**
+ * Bytes between the 16 ξ planes of a transformed chunk of `rows` channels: rows * tcap floats plus 64
+ * bytes. Without the 64, the planes of the usual chunk sizes are 12 KiB apart, so the 16 stores of a tile
+ * all fall in one L1 cache set and evict each other (transforms 2-3x slower).
+ */
+// @ts-ignore: decorator
+@inline export function xiStride(rows: i32, tcap: i32): usize {
+  return <usize>(rows * tcap + 16) * 4;
+}
 
 /** U = G g G^T for every (k, c) of W [K][C][3][3], packed as Ufwd and Ubwd (see the file comment). */
 export function winogradPackWeights(C: i32, K: i32, W: usize, Ufwd: usize, Ubwd: usize): void {
@@ -60,25 +71,27 @@ export function winogradPackWeights(C: i32, K: i32, W: usize, Ufwd: usize, Ubwd:
 // 12 floats of static scratch for the small 3x4 / 4x3 products (the module has no heap).
 const scratchGg: usize = memory.data(48, 16);
 
-/** Copy n x C planes of H x W into Xp with a zero border of 1. */
+/** Copy n x C planes of H x W (W % 4 == 0) into Xp with a zero border of 1. */
 function padOne(planes: i32, H: i32, W: i32, input: usize, Xp: usize): void {
   const wp = W + 2;
+  const z = f32x4.splat(0);
+  const rowBytes = <usize>wp * 4;
   let dst = Xp;
   let src = input;
-  const rowBytes = <usize>wp * 4;
   for (let p = 0; p < planes; p++) {
-    memory.fill(dst, 0, rowBytes);
+    // Top border row, then each row with its left and right zero (the right one and the next row's
+    // left one are adjacent), then the bottom border row.
+    for (let i = 0; i < wp; i += 4) v128.store(dst + <usize>i * 4, z);
     dst += rowBytes;
     for (let y = 0; y < H; y++) {
       store<f32>(dst, 0);
-      let i = 0;
-      for (; i + 4 <= W; i += 4) v128.store(dst + <usize>(1 + i) * 4, v128.load(src + <usize>i * 4));
-      for (; i < W; i++) store<f32>(dst + <usize>(1 + i) * 4, load<f32>(src + <usize>i * 4));
+      for (let i = 0; i < W; i += 4) v128.store(dst + <usize>(1 + i) * 4, v128.load(src + <usize>i * 4));
       store<f32>(dst + <usize>(W + 1) * 4, 0);
       dst += rowBytes;
       src += <usize>W * 4;
     }
-    memory.fill(dst, 0, rowBytes);
+    for (let i = 0; i + 4 <= wp; i += 4) v128.store(dst + <usize>i * 4, z);
+    for (let i = wp & ~3; i < wp; i++) store<f32>(dst + <usize>i * 4, 0);
     dst += rowBytes;
   }
 }
@@ -135,7 +148,7 @@ function inputTransform(C: i32, H: i32, W: i32, Xp: usize, gr0: i32, rows: i32, 
   const wp = W + 2;
   const wpBytes = <usize>wp * 4;
   const planeBytes = <usize>((H + 2) * wp) * 4;
-  const xiBytes = <usize>(C * tcap) * 4;
+  const xiBytes = xiStride(C, tcap);
   for (let r = 0; r < rows; r++) {
     const gr = gr0 + r;
     const b = gr / tH;
@@ -195,8 +208,8 @@ function chunkGemm(M: i32, J: i32, tiles: i32, Ap: usize, B: usize, out: usize, 
   const tBytes = <usize>tcap * 4;
   for (let xi = 0; xi < 16; xi++) {
     const a = Ap + <usize>(xi * M * J) * 4;
-    const bXi = B + <usize>(xi * J) * tBytes;
-    const oXi = out + <usize>(xi * M) * tBytes;
+    const bXi = B + <usize>xi * xiStride(J, tcap);
+    const oXi = out + <usize>xi * xiStride(M, tcap);
     for (let t = 0; t < tiles; t += 8) {
       for (let m = 0; m < M; m += 4) {
         microRows(J, a + <usize>(m * J) * 4, bXi + <usize>t * 4, tBytes, oXi + <usize>m * tBytes + <usize>t * 4, tBytes);
@@ -245,7 +258,7 @@ function outputTransform(K: i32, H: i32, W: i32, M: usize, tcap: i32, bias: usiz
   const tH = H >> 1, tW = W >> 1;
   const wBytes = <usize>W * 4;
   const planeBytes = <usize>(H * W) * 4;
-  const xiBytes = <usize>(K * tcap) * 4;
+  const xiBytes = xiStride(K, tcap);
   for (let r = 0; r < rows; r++) {
     const gr = gr0 + r;
     const b = gr / tH;
@@ -262,8 +275,8 @@ function outputTransform(K: i32, H: i32, W: i32, M: usize, tcap: i32, bias: usiz
 
 /**
  * out [n][K][H][W] = conv3x3(input [n][C][H][W], W) + bias (stride 1, pad 1), overwriting out.
- * Ufwd / Ubwd: 16*K*C floats each (filled here); Xp: n*C*(H+2)*(W+2); V: 16*C*tcap; M: 16*K*tcap,
- * tcap >= rowsPerChunk * W/2 rounded up to 8.
+ * Ufwd / Ubwd: 16*K*C floats each (filled here); Xp: n*C*(H+2)*(W+2); V: chunks*16*(C*tcap+16) (every
+ * chunk's patches, kept for the backward); M: 16*(K*tcap+16); tcap >= rowsPerChunk * W/2 rounded up to 8.
  */
 export function winogradForward(
   n: i32, C: i32, H: i32, W: i32, K: i32, weights: usize, bias: usize, input: usize, out: usize,
@@ -273,7 +286,7 @@ export function winogradForward(
   padOne(n * C, H, W, input, Xp);
   const totalRows = n * (H >> 1);
   const tW = W >> 1;
-  const chunkBytes = <usize>(16 * C * tcap) * 4;
+  const chunkBytes = 16 * xiStride(C, tcap);
   let Vc = V;
   for (let gr = 0; gr < totalRows; gr += rowsPerChunk) {
     const rows = min(rowsPerChunk, totalRows - gr);
@@ -319,7 +332,7 @@ function gradTransform(K: i32, H: i32, W: i32, dy: usize, gr0: i32, rows: i32, Z
   const tH = H >> 1, tW = W >> 1;
   const wBytes = <usize>W * 4;
   const planeBytes = <usize>(H * W) * 4;
-  const xiBytes = <usize>(K * tcap) * 4;
+  const xiBytes = xiStride(K, tcap);
   for (let r = 0; r < rows; r++) {
     const gr = gr0 + r;
     const b = gr / tH;
@@ -346,8 +359,8 @@ function filterGradChunk(C: i32, K: i32, tiles: i32, Z: usize, V: usize, tcap: i
   const tBytes = <usize>tcap * 4;
   const end = <usize>tiles * 4;
   for (let xi = 0; xi < 16; xi++) {
-    const zXi = Z + <usize>(xi * K) * tBytes;
-    const vXi = V + <usize>(xi * C) * tBytes;
+    const zXi = Z + <usize>xi * xiStride(K, tcap);
+    const vXi = V + <usize>xi * xiStride(C, tcap);
     const uXi = dU + <usize>(xi * K * C) * 4;
     for (let k = 0; k < K; k += 2) {
       const z0 = zXi + <usize>k * tBytes, z1 = z0 + tBytes;
@@ -443,7 +456,7 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
   const wp = W + 2;
   const wpBytes = <usize>wp * 4;
   const planeBytes = <usize>((H + 2) * wp) * 4;
-  const xiBytes = <usize>(C * tcap) * 4;
+  const xiBytes = xiStride(C, tcap);
   for (let r = 0; r < rows; r++) {
     const gr = gr0 + r;
     const b = gr / tH;
@@ -489,7 +502,7 @@ function filterGradOut(C: i32, K: i32, dU: usize, dW: usize): void {
 /**
  * Gradients of winogradForward: dW += dL/dW; if dX != 0, dX += dL/dX (both ACCUMULATED).
  * The bias gradient is not computed here. Buffers as in winogradForward, plus dU (16*K*C floats), dV
- * (16*C*tcap, one chunk) and dXp (n*C*(H+2)*(W+2) floats, scratch); Z reuses the M buffer.
+ * (16*(C*tcap+16), one chunk) and dXp (n*C*(H+2)*(W+2) floats, scratch); Z reuses the M buffer.
  * haveV != 0: V still holds the forward's transformed patches of this input (every chunk's, one after
  * another), so the input is not padded and transformed again.
  */
@@ -506,7 +519,7 @@ export function winogradBackward(
   if (wantDx) memory.fill(dXp, 0, <usize>(n * C * hp * wp) * 4);
   const totalRows = n * (H >> 1);
   const tW = W >> 1;
-  const chunkBytes = <usize>(16 * C * tcap) * 4;
+  const chunkBytes = 16 * xiStride(C, tcap);
   let Vc = V;
   for (let gr = 0; gr < totalRows; gr += rowsPerChunk) {
     const rows = min(rowsPerChunk, totalRows - gr);
