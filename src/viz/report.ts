@@ -348,7 +348,7 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
   const key = explanationKey(layer.type, layer.explain);
   const facts: string[] = [
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
-    `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
+    `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)}${layer.paramCount > layer.weightShape.reduce((a, d) => a * d, 1) ? ' + biases' : ''})` : ''}</td></tr>`,
   ];
   const ranges = QUANTITIES.filter((q) => layer.ranges[q] && !layer.noPicture?.[q])
     .map((q) => {
