@@ -158,6 +158,8 @@ export interface LayerHints {
   topPatches?: boolean;
   /** An output of exactly 0 means the unit is off (ReLU): layer health counts units off for every image (dead). */
   deadWhenZero?: boolean;
+  /** Its output is the element-wise sum of its inputs (add): the pictures show each input beside the sum (branches.png). */
+  sumsInputs?: boolean;
 }
 
 /** An ONNX attribute: int lists and strings as they are, a plain number is an int, `{ float }` a float. */
