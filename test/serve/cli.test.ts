@@ -27,14 +27,17 @@ describe('killLeftoverClis', () => {
 });
 
 describe('cnnviz serve (CLI)', () => {
-  it('serves a folder, prints the URL, and stops cleanly on Ctrl-C', async () => {
-    const root = tempDir('cnnviz-serve-cli-');
-    mkdirSync(join(root, 'r1'));
+  it('serves a folder, prints it as given with the URL, and stops cleanly on Ctrl-C', async () => {
+    const cwd = tempDir('cnnviz-serve-cli-');
+    const root = join(cwd, 'out');
+    mkdirSync(join(root, 'r1'), { recursive: true });
     writeFileSync(join(root, 'r1', 'run.json'), '{}');
     let pid = 0;
     let port = 0;
     let fetched: number[] = [];
-    const r = await runCli(['serve', root, '--port', '0'], {
+    // As the README shows it: `serving out/ at http://127.0.0.1:8080/`, the folder as typed (not its absolute path).
+    const r = await runCli(['serve', 'out/', '--port', '0'], {
+      cwd,
       timeoutMs: 30_000,
       onSpawn: (p) => (pid = p),
       onStderr: (chunk) => {
@@ -50,6 +53,7 @@ describe('cnnviz serve (CLI)', () => {
     expect(port).toBeGreaterThan(0);
     expect(fetched).toEqual([200, 200]);
     expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^serving out\/ at http:\/\/127\.0\.0\.1:\d+\/ \(Ctrl-C to stop\)$/m);
     expect(r.stderr).toMatch(/stopping the server/);
     expect(r.stderr).not.toMatch(/warning/);
   });
