@@ -279,6 +279,12 @@ class Importer {
 
     const outputs = g.output ?? [];
     if (outputs.length !== 1) throw new UserError(`${this.file}: the model has ${outputs.length} outputs; cnnviz needs exactly one (the class scores)`);
+    // A MatMul no Add followed: an fc without biases (rather than zero biases that fine-tuning would move).
+    for (const name of this.fcAwaitingBias.values()) {
+      const def = this.defs.find((d) => d.name === name)!;
+      (def as Record<string, unknown>).bias = false;
+      delete this.tensors[name].biases;
+    }
     this.finish(outputs[0].name);
 
     const result: ImportedGraph = {
