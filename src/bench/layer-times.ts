@@ -18,10 +18,10 @@ export interface LayerTypeTime {
   backwardUs: number;
 }
 
-function kindOf(net: Network, i: number): string {
-  const c = net.layers[i].config;
-  if (c.type !== 'conv') return c.type;
-  return `conv ${String(c.kernelW)}x${String(c.kernelH)}${c.stride !== 1 ? ` s${String(c.stride)}` : ''}`;
+/** The layer's row: its type's benchKind (conv: "conv 3x3 s2"), else its type. */
+export function kindOf(net: Network, i: number): string {
+  const l = net.layers[i];
+  return l.def.benchKind?.(l.config) ?? l.config.type;
 }
 
 export function layerTypeTimes(spec: ModelSpec, n: number, rounds = 8): LayerTypeTime[] {

@@ -6,10 +6,10 @@
  * removed on failure (and, if a process died hard, by the next run).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, promises as fsp, renameSync, rmSync, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, promises as fsp, renameSync, rmdirSync, rmSync, type Stats } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { isAbsolute, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SingleBar } from 'cli-progress';
@@ -400,6 +400,27 @@ async function removeStaleTemps(dir: string): Promise<void> {
   }
 }
 
+/** The folders makeDirs(dir) would create: `dir` and its missing ancestors, deepest first. */
+function missingDirs(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    out.push(d);
+    if (dirname(d) === d) break;
+  }
+  return out;
+}
+
+/** After a failed download: remove the folders it created, deepest first, each only if empty. */
+function removeCreatedDirs(dirs: readonly string[]): void {
+  for (const d of dirs) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (someone else wrote there) or already gone: leave it and its parents
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -433,11 +454,15 @@ export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
     if (!st.isFile()) throw new UserError(`${opts.from}: not a file (--from expects cifar-10-binary.tar.gz)`);
   }
 
+  // The folders this call creates: a failed download removes them again (an empty data/ would look like a start).
+  const created = missingDirs(dir);
   try {
     makeDirs(dir);
   } catch (e) {
+    removeCreatedDirs(created);
     throw new UserError(`${dir}: cannot create the data folder (${errorMessage(e)})`);
   }
+  let installed = false;
   await removeStaleTemps(dir);
 
   const base = join(dir, `${TEMP_PREFIX}${process.pid}.${randomBytes(4).toString('hex')}`);
@@ -453,6 +478,7 @@ export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
     // Interrupted between the two renames of --force: put the old folder back first.
     if (existsSync(oldDir) && !existsSync(target)) renameSync(oldDir, target);
     for (const t of temps) rmSync(t, { recursive: true, force: true });
+    if (!existsSync(target)) removeCreatedDirs(created);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     controller.abort();
@@ -514,16 +540,19 @@ export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
         // Another process installed it meanwhile; keep theirs if it is valid.
         await validateCifar10Dir(target);
         log(`CIFAR-10 appeared in ${target} meanwhile; keeping it`);
+        installed = true;
         return target;
       }
       throw new UserError(`cannot move the extracted data to ${target}: ${errorMessage(e)}`);
     }
     log(`CIFAR-10 ready in ${target} (${counts.train} training and ${counts.test} test images)`);
+    installed = true;
     return target;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     for (const t of temps) await fsp.rm(t, { recursive: true, force: true });
+    if (!installed) removeCreatedDirs(created);
   }
 }
 

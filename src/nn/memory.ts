@@ -142,6 +142,24 @@ export function inferenceMemory(spec: ModelSpec, n: number, extra: { what: strin
   return estimate(parts, largest, 4 * (2 * n * fp.activationValues + 2 * fp.scratchValues));
 }
 
+/**
+ * Memory to import an ONNX file (`--model model.onnx`), checked before the file is read and again once its
+ * initializers are known, before they are copied: the file, its decoded protobuf (at most twice the file:
+ * raw tensor bytes are views, float_data becomes arrays of 8-byte numbers), and the weights three times as
+ * float32 (the import's copies, the network's parameters and their gradients). Before decoding,
+ * `weightValues` is bounded by the file (at most fileBytes / 4 float32 values).
+ */
+export function onnxImportMemory(fileBytes: number, weightValues = fileBytes / 4): MemoryEstimate {
+  return estimate(
+    [
+      { what: 'the file and its decoded tensors', bytes: 3 * fileBytes },
+      { what: `${Math.round(weightValues).toLocaleString('en-US')} weights as float32 (import, parameters, gradients)`, bytes: 12 * weightValues },
+    ],
+    Math.max(fileBytes, 4 * weightValues),
+    0,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The limit
 

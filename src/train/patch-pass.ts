@@ -13,7 +13,7 @@ import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { evalContext, type Network } from '../nn/network.js';
 import { layerHints } from '../nn/spec.js';
-import { ChannelTopK, PATCH_LAYER_KINDS, receptiveFields, TOP_PATCHES, type LayerTopPatches, type PatchSet } from '../viz/patches.js';
+import { ChannelTopK, receptiveFields, TOP_PATCHES, type LayerTopPatches, type PatchSet } from '../viz/patches.js';
 import { windowOf } from './probe.js';
 
 /** How many test images the patch/health pass looks at: the first SUBSET_SIZE of the test split. */
@@ -39,13 +39,19 @@ export function patchPass(net: Network, split: Cifar10Split, pre: Preprocessing,
   const count = Math.min(size, split.count);
   const testIndices = Array.from({ length: count }, (_, i) => i);
   const [c, h, w] = net.inputShape;
-  const layers = net.layers.map((l) => ({
-    type: l.type as string, kind: layerHints(l.config).explain, inputs: [...l.inputs], outShape: l.outShape as [number, number, number], window: windowOf(l.config),
-  }));
+  // Which layers get patches and dead-unit counts, and how positions pass through, is each layer type's
+  // own declaration (LayerHints: positions, topPatches, deadWhenZero), not decided here by type name.
+  const layers = net.layers.map((l) => {
+    const hints = layerHints(l.config);
+    return {
+      type: l.type as string, kind: hints.explain, positions: hints.positions, topPatches: hints.topPatches === true, deadWhenZero: hints.deadWhenZero === true,
+      inputs: [...l.inputs], outShape: l.outShape as [number, number, number], window: windowOf(l.config),
+    };
+  });
   const rfs = receptiveFields(layers);
-  const trackers = layers.map((l, i) => (withPatches && PATCH_LAYER_KINDS.includes(l.kind) && rfs[i] ? new ChannelTopK(l.outShape[0], TOP_PATCHES) : undefined));
+  const trackers = layers.map((l, i) => (withPatches && l.topPatches && rfs[i] ? new ChannelTopK(l.outShape[0], TOP_PATCHES) : undefined));
   const sums = layers.map(() => ({ sum: 0, sq: 0, n: 0 }));
-  const fired = layers.map((l) => (l.kind === 'relu' ? new Uint8Array(l.outShape[0] * l.outShape[1] * l.outShape[2]) : undefined));
+  const fired = layers.map((l) => (l.deadWhenZero ? new Uint8Array(l.outShape[0] * l.outShape[1] * l.outShape[2]) : undefined));
   const images = new Float32Array(CHUNK * c * h * w);
   const labels = new Int32Array(CHUNK);
   const ctx = evalContext(net);

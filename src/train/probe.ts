@@ -33,6 +33,9 @@ export function parseProbeIndices(s: string): number[] {
   if (out.length === 0 || out.some((v) => !Number.isInteger(v) || v < 0)) {
     throw new UserError(`--probe: "${s}" is not a comma-separated list of test image indices`);
   }
+  // A repeated index would draw the same image twice (two identical rows in every picture).
+  const twice = out.find((v, i) => out.indexOf(v) !== i);
+  if (twice !== undefined) throw new UserError(`--probe: "${s}" lists test image ${twice} more than once; give each index once`);
   if (out.length > MAX_PROBE_COUNT) throw new UserError(`--probe: ${out.length} images, at most ${MAX_PROBE_COUNT} can be visualised`);
   return out;
 }
@@ -61,6 +64,7 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
       isLoss: hints.loss !== undefined,
       outputsProbabilities: hints.loss?.probabilities === true,
       ...(hints.weights ? { weightLayout: hints.weights } : {}),
+      ...(hints.sumsInputs ? { sumsInputs: true } : {}),
       description: describeLayer(layer.config),
       outShape: [...layer.outShape],
       paramCount: layer.params.reduce((a, p) => a + p.data.length, 0),

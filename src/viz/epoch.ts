@@ -311,6 +311,8 @@ interface PictureJob {
   feedsProbabilities: boolean;
   state: VizScaleState;
   inputRange?: { min: number; max: number };
+  /** What the rows and tiles are, when not the quantity's usual rows (one per probe image), e.g. branches.png. */
+  rowsLine?: string;
 }
 
 function picturePlanKind(plan: PicturePlan): ColorMapKind | 'mixed' {
@@ -365,7 +367,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   const isInput = layer.index === 0;
   const captions = [
     `Layer ${layer.index} · ${layer.description || layer.type} · ${job.moment}`,
-    `${quantityLine(plan.quantity, isInput, kind === 'signed-rgb' && !isInput)} Shape ${formatShape(quantityShape(layer, plan.quantity, job.probeCount))}.`,
+    `${job.rowsLine ?? quantityLine(plan.quantity, isInput, kind === 'signed-rgb' && !isInput)} Shape ${formatShape(quantityShape(layer, plan.quantity, job.probeCount))}.`,
   ];
   const barKind = kind === 'sequential' ? 'sequential' : 'diverging';
   if (isImage) {
@@ -690,7 +692,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
     }
     // A join (add): each input branch and the sum, for the first probe image, on one colour scale.
-    if (layer.inputs.length >= 2 && layerKind(layer) === 'add' && P > 0) {
+    if (layer.inputs.length >= 2 && layer.sumsInputs === true && P > 0) {
       const rel = `${dirRel}/branches.png`;
       const size = layer.activations.length / P;
       const rows = [...layer.inputs.map((j) => probe.layers[j].activations.subarray(0, size)), layer.activations.subarray(0, size)];
@@ -701,6 +703,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const job: PictureJob = {
         layer, info, plan, data, epoch, moment, probeCount: rows.length, mode: mode === 'map' ? 'layer' : mode,
         key: `${layerDirName(layer.index, layer.type)}/branches`, state, feedsProbabilities: false,
+        rowsLine: `Branches and their sum for probe image 0 only: one row per input of this layer (${layer.inputs.length} rows), then the sum it outputs; one tile per channel, all on one colour scale.`,
       };
       summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'branches' }];
       pictures.push(

@@ -14,10 +14,6 @@ import { fillRect, type RawImage } from './grid.js';
 import { formatNumber } from './scale.js';
 
 export const TOP_PATCHES = 9;
-/** Layer kinds (explanation keys) whose channels get top patches. */
-export const PATCH_LAYER_KINDS: readonly string[] = ['conv', 'relu', 'leakyrelu', 'pool'];
-/** Layer kinds that keep positions and the receptive field (one output value per input value). */
-const ELEMENTWISE = new Set(['relu', 'leakyrelu', 'sigmoid', 'tanh', 'dropout', 'lrn', 'batchnorm', 'maxout', 'add', 'concat']);
 
 /** Output position (y, x) of a layer sees image rows [y*jump - offset, ... + size) (the same for columns). */
 export interface ReceptiveField {
@@ -29,8 +25,11 @@ export interface ReceptiveField {
 }
 
 export interface PatchLayerInfo {
-  /** Explanation key (layer kind). */
-  kind: string;
+  /**
+   * The layer type's `positions` hint (src/nn/layers/layer.ts LayerHints): 'same' keeps positions and
+   * the receptive field, 'window' slides `window`; absent: positions are lost from here on.
+   */
+  positions?: 'same' | 'window';
   /** Indices of the layers it reads (default: the previous one). */
   inputs?: readonly number[];
   outShape: readonly [number, number, number];
@@ -55,7 +54,7 @@ export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveFi
       out.push(undefined);
       return;
     }
-    if (l.window) {
+    if (l.positions === 'window' && l.window) {
       const w = l.window;
       rf = {
         sizeH: rf.sizeH + (w.kernelH - 1) * rf.jump,
@@ -64,7 +63,7 @@ export function receptiveFields(layers: readonly PatchLayerInfo[]): (ReceptiveFi
         offsetW: rf.offsetW + w.pad * rf.jump,
         jump: rf.jump * w.stride,
       };
-    } else if (!ELEMENTWISE.has(l.kind)) {
+    } else if (l.positions !== 'same') {
       rf = undefined;
     }
     out.push(rf);

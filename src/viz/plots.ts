@@ -28,6 +28,9 @@ export interface LinePlotSpec {
   yFormat?: (v: number) => string;
   /** Logarithmic y axis (values <= 0 are left out; ticks at powers of 10). */
   yLog?: boolean;
+  /** Fixed x range (plots shown side by side share one); default: the points' range. */
+  xMin?: number;
+  xMax?: number;
   width?: number;
   height?: number;
 }
@@ -48,6 +51,18 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** The x axis of a plot: the spec's fixed range where given, else the points' (widened by 1 each way when it is one value). */
+export function plotXRange(spec: LinePlotSpec): [number, number] {
+  const allX = spec.series.flatMap((s) => s.points.map((p) => p[0]));
+  let xMin = spec.xMin ?? (allX.length ? Math.min(...allX) : 0);
+  let xMax = spec.xMax ?? (allX.length ? Math.max(...allX) : 1);
+  if (!(xMax > xMin)) {
+    xMin -= 1;
+    xMax += 1;
+  }
+  return [xMin, xMax];
+}
+
 export function composeLinePlot(spec: LinePlotSpec, engine: TextEngine): Canvas {
   const width = spec.width ?? 640;
   const height = spec.height ?? 400;
@@ -57,14 +72,8 @@ export function composeLinePlot(spec: LinePlotSpec, engine: TextEngine): Canvas 
   const series = log
     ? spec.series.map((s) => ({ ...s, points: s.points.filter((p) => p[1] > 0).map((p) => [p[0], Math.log10(p[1])] as [number, number]) }))
     : spec.series;
-  const allX = series.flatMap((s) => s.points.map((p) => p[0]));
   const allY = series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => Number.isFinite(v));
-  let xMin = allX.length ? Math.min(...allX) : 0;
-  let xMax = allX.length ? Math.max(...allX) : 1;
-  if (xMax === xMin) {
-    xMin -= 1;
-    xMax += 1;
-  }
+  const [xMin, xMax] = plotXRange(spec);
   let yMin = log ? (allY.length ? Math.floor(Math.min(...allY)) : -3) : (spec.yMin ?? Math.min(0, ...allY));
   let yMax = log ? (allY.length ? Math.ceil(Math.max(...allY)) : 0) : (spec.yMax ?? (allY.length ? Math.max(...allY) * 1.08 : 1));
   if (!(yMax > yMin)) {
@@ -206,22 +215,25 @@ export function healthPlotSpecs(metrics: readonly EpochMetrics[]): { name: strin
       return v === undefined ? [] : [[m.epoch, v] as [number, number]];
     });
   const xMax = Math.max(...withHealth.map((m) => m.epoch));
+  // The plots sit side by side: one x range for all, from the start of training (the trace's first point is
+  // a tenth of an epoch in, the per-epoch values start at epoch 1) to the last epoch.
+  const x = { xMin: Math.min(...withHealth.map((m) => m.epoch)) - 1, xMax };
   const out: { name: string; spec: LinePlotSpec }[] = [];
   if (weighted.length > 0) {
     out.push({
       name: 'health-gradient-norm',
       spec: {
-        title: 'Gradient norm per layer (weights)', xLabel: 'epoch', yLabel: '||mean gradient|| (log scale)', yLog: true,
+        ...x, title: 'Gradient norm per layer (weights)', xLabel: 'epoch', yLabel: '||mean gradient|| (log scale)', yLog: true,
         series: weighted.map((l, k) => ({ name: layerName(l), color: color(k), points: trace('gradNorm', l.layer) })),
       },
     });
     out.push({
       name: 'health-update-ratio',
       spec: {
-        title: 'Update-to-weight ratio per layer', xLabel: 'epoch', yLabel: '||Δw|| / ||w|| per step (log scale)', yLog: true,
+        ...x, title: 'Update-to-weight ratio per layer', xLabel: 'epoch', yLabel: '||Δw|| / ||w|| per step (log scale)', yLog: true,
         series: [
           ...weighted.map((l, k) => ({ name: layerName(l), color: color(k), points: trace('updateRatio', l.layer) })),
-          { name: 'healthy ≈ 1e-3', color: '#555555', dashed: true, points: [[0, 1e-3], [xMax, 1e-3]] },
+          { name: 'healthy ≈ 1e-3', color: '#555555', dashed: true, points: [[x.xMin, 1e-3], [xMax, 1e-3]] },
         ],
       },
     });
@@ -230,7 +242,7 @@ export function healthPlotSpecs(metrics: readonly EpochMetrics[]): { name: strin
     out.push({
       name: 'health-dead-relu',
       spec: {
-        title: 'Dead ReLU units per layer', xLabel: 'epoch', yLabel: 'fraction of units never on', yMin: 0, yMax: Math.max(0.1, ...relus.flatMap((l) => perEpoch(l.layer, (x) => x.deadFraction).map((p) => p[1] * 1.2))),
+        ...x, title: 'Dead ReLU units per layer', xLabel: 'epoch', yLabel: 'fraction of units never on', yMin: 0, yMax: Math.max(0.1, ...relus.flatMap((l) => perEpoch(l.layer, (x) => x.deadFraction).map((p) => p[1] * 1.2))),
         yFormat: (v) => `${Math.round(v * 1000) / 10}%`,
         series: relus.map((l, k) => ({ name: layerName(l), color: color(k), points: perEpoch(l.layer, (x) => x.deadFraction) })),
       },
@@ -240,7 +252,7 @@ export function healthPlotSpecs(metrics: readonly EpochMetrics[]): { name: strin
     out.push({
       name: 'health-activations',
       spec: {
-        title: 'Activation mean (dashed) and standard deviation (solid) per layer', xLabel: 'epoch', yLabel: 'value',
+        ...x, title: 'Activation mean (dashed) and standard deviation (solid) per layer', xLabel: 'epoch', yLabel: 'value',
         series: acts.flatMap((l, k) => [
           { name: layerName(l), color: color(k), points: perEpoch(l.layer, (x) => x.std) },
           { name: `${layerName(l)} mean`, color: color(k), dashed: true, noLegend: true, points: perEpoch(l.layer, (x) => x.mean) },

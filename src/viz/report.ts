@@ -8,7 +8,7 @@
  * that exist.
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { listAnimationFiles } from './animate.js';
 import { liveScript } from './live-client.js';
@@ -348,7 +348,7 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
   const key = explanationKey(layer.type, layer.explain);
   const facts: string[] = [
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
-    `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)} + biases)` : ''}</td></tr>`,
+    `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)}${layer.paramCount > layer.weightShape.reduce((a, d) => a * d, 1) ? ' + biases' : ''})` : ''}</td></tr>`,
   ];
   const ranges = QUANTITIES.filter((q) => layer.ranges[q] && !layer.noPicture?.[q])
     .map((q) => {
@@ -415,13 +415,22 @@ function questionsHtml(s: EpochVizSummary): string {
   return `<h2 id="questions">Four questions, answered with this run (epoch ${e})</h2><ol class="questions">${items.map((i) => `<li>${i}</li>`).join('')}</ol>`;
 }
 
+/** What goes through the network for the pictures: the user's own image (visualize --image) or the probe test images. */
+function probeIntro(probe: EpochVizSummary['probe'] | undefined): string {
+  const user = probe?.userImage;
+  if (!user) return 'Every epoch, the same few test images (the <i>probe</i>) go through the network once forward and once backward (loss against their true labels).';
+  const label = probe.predictions[0]?.labelName ?? '';
+  const against = user.labelFrom === 'option' ? 'the class you gave with --label' : 'the network\u2019s own prediction';
+  return `Your image, <b>${esc(basename(user.file))}</b>, goes through the network once forward and once backward. It has no true label, so the loss, and every gradient, is measured against <b>${esc(label)}</b> (${against}); every picture has one row: your image.`;
+}
+
 /** The walkthrough section: the answers to "what is the ReLU's / the pool's gradient" on one image. */
-function walkthroughHtml(png: string, d: WalkthroughData, epoch: number, prefix = `e${epoch}`, label = `epoch ${epoch}`): string {
+function walkthroughHtml(png: string, d: WalkthroughData, epoch: number, prefix = `e${epoch}`, label = `epoch ${epoch}`, userImage = false): string {
   const z = d.zeroFractions;
   const L = d.layers;
   return `<section class="walkthrough" id="${prefix}-walkthrough">
 <h3>Walkthrough: one image through conv → ReLU → pool, forward and backward</h3>
-<p class="explain-q">Probe image ${d.row}, channels ${d.channels.join(', ')}. <b>Forward</b>: the conv (layer ${L.conv}) outputs a signed map; the ReLU (layer ${L.relu}) keeps the positive values and sets the rest to 0 (it was off at <b>${explainPct(z.reluActivations)}</b> of this image’s positions); the max pool (layer ${L.pool}) keeps only the largest value of each window, the <i>winner</i> (${explainPct(d.winnerFraction)} of positions win).</p>
+<p class="explain-q">${userImage ? 'Your image' : `Probe image ${d.row}`}, channels ${d.channels.join(', ')}. <b>Forward</b>: the conv (layer ${L.conv}) outputs a signed map; the ReLU (layer ${L.relu}) keeps the positive values and sets the rest to 0 (it was off at <b>${explainPct(z.reluActivations)}</b> of this image’s positions); the max pool (layer ${L.pool}) keeps only the largest value of each window, the <i>winner</i> (${explainPct(d.winnerFraction)} of positions win).</p>
 <p class="explain-q"><b>Backward</b>, right to left: the gradient arriving at the pool’s output, d(loss)/d(pool output), is dense (<b>${explainPct(z.poolOutputGradient)}</b> zeros). The pool sends each of those values to its window’s winner and 0 to the other positions, so the <b>ReLU’s activation gradient</b>, d(loss)/d(ReLU output), is sparse: <b>${explainPct(z.reluOutputGradient)}</b> exactly zero. The ReLU passes that gradient only where it fired (its derivative is 1 for x &gt; 0 and 0 otherwise), so the <b>conv’s activation gradient</b> is zero at those positions too: <b>${explainPct(z.convOutputGradient)}</b> zeros. The conv’s weight gradient sums input patches weighted by exactly this sparse map.</p>
 <div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough ${esc(label)}"></a></div>
 </section>`;
@@ -459,7 +468,7 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
     parts.push(confusionTable(conf.matrix, run.classNames));
   }
   const walk = summary.walkthrough;
-  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e, at.prefix, at.label));
+  if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e, at.prefix, at.label, user !== undefined));
   parts.push('<h3>Layers</h3>');
   for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
   parts.push('</section>');
@@ -501,7 +510,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const questions = summaries[0] ? questionsHtml(summaries[0]) : '';
   if (questions) body.push(questions);
   body.push('<h2 id="how-to-read">How to read the pictures</h2>');
-  body.push('<p>Every epoch, the same few test images (the <i>probe</i>) go through the network once forward and once backward (loss against their true labels). For every layer that gives four pictures:</p>');
+  body.push(`<p>${probeIntro(summaries[0]?.probe)} For every layer that gives four pictures:</p>`);
   body.push(`<dl class="explain">${QUANTITIES.map((q) => `<dt>${QUANTITY_TITLES[q]}</dt><dd>${esc(REPORT_EXPLANATIONS[q])}</dd>`).join('')}</dl>`);
   body.push('<p><b>Colours.</b></p><ul>');
   for (const c of COLOUR_EXPLANATION) body.push(`<li>${esc(c)}</li>`);

@@ -19,6 +19,8 @@ export interface LayerProbe {
   outputsProbabilities: boolean;
   /** How `weights` are drawn: conv filters, or fc units laid out in their input's shape. */
   weightLayout?: 'filters' | 'units';
+  /** Its output is the sum of its inputs (the layer type's `sumsInputs` hint): drawn with its branches (branches.png). */
+  sumsInputs?: boolean;
   /** Short human description, e.g. "conv 5x5, 16 filters, stride 1, pad 2". */
   description: string;
   /** Output shape of one sample: [channels, height, width]. fc outputs are [units, 1, 1]. */

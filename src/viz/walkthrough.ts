@@ -165,8 +165,11 @@ export function composeWalkthrough(probe: ProbeResult, d: WalkthroughData, class
   const textW = width - 2 * MARGIN;
   const win = pool.window!;
   const label = classNames[probe.labels[d.row]] ?? `${probe.labels[d.row]}`;
+  // visualize --image: the user's image has no test index and no true label; the loss is measured against `label`.
+  const user = probe.userImage;
+  const which = user ? `your image (no true label; loss measured against ${label})` : `probe image ${d.row} (test #${d.testIndex}, true class ${label})`;
   const intro = [
-    `Walkthrough · probe image ${d.row} (test #${d.testIndex}, true class ${label}) through layer ${d.layers.conv} (conv), ${d.layers.relu} (${relu.type}) and ${d.layers.pool} (max pool ${win.kernelW}x${win.kernelH}, stride ${win.stride})`,
+    `Walkthrough · ${which} through layer ${d.layers.conv} (conv), ${d.layers.relu} (${relu.type}) and ${d.layers.pool} (max pool ${win.kernelW}x${win.kernelH}, stride ${win.stride})`,
     `Forward, left to right: the conv output; where the ReLU fired (white = output > 0, black = 0); the pool winners (white = the largest value of its ${win.kernelW}x${win.kernelH} window, the only position the pool passes on). ` +
       `Backward, right to left: the gradient arriving at the pool's output is dense; the pool sends each value to its window's winner only, so the ReLU's output gradient is zero everywhere else; ` +
       `the ReLU passes that on only where it fired, so the conv's output gradient is zero also wherever the ReLU was off.`,
@@ -211,7 +214,7 @@ export function composeWalkthrough(probe: ProbeResult, d: WalkthroughData, class
   });
   if (probe.imageShape[0] === 3 && probe.images.length >= (d.row + 1) * 3 * 32 * 32 && probe.imageShape[1] === 32) {
     drawImageTile(img, MARGIN, imageY, probe.images, d.row * 3 * 32 * 32, 32, 32, imgZoom);
-    c.text({ x: MARGIN + 32 * imgZoom + 10, y: imageY + 4, text: `probe image ${d.row}: ${label}`, size: 12, bold: true, color: '#111111' });
+    c.text({ x: MARGIN + 32 * imgZoom + 10, y: imageY + 4, text: user ? `your image: ${label}` : `probe image ${d.row}: ${label}`, size: 12, bold: true, color: '#111111' });
     c.text({ x: MARGIN + 32 * imgZoom + 10, y: imageY + 4 + lineHeight(12), text: `rows: ${d.channels.length} of its ${C} channels (those with the largest gradient)`, size: 11, color: '#444444' });
   }
   const colX = (k: number): number => MARGIN + rowLabelW + k * (tw + GAP) + (k >= 3 ? 2 * GAP : 0);

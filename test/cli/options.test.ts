@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { byteSize, runName, seedNumber, wholeNumber } from '../../src/cli/options.js';
+import { parseProbeIndices } from '../../src/train/probe.js';
 import { binaryKind, parseJsonText } from '../../src/util/json-text.js';
 
 describe('option parsers', () => {
@@ -18,6 +19,13 @@ describe('option parsers', () => {
   it('run names are one path segment', () => {
     expect(runName('my-run_1')).toBe('my-run_1');
     for (const bad of ['', '../../escape', '/abs', 'a/b', 'a\\b', '.', '..']) expect(() => runName(bad), bad).toThrow();
+  });
+
+  it('--probe: a list of distinct test image indices', () => {
+    expect(parseProbeIndices('3, 17,42')).toEqual([3, 17, 42]);
+    expect(() => parseProbeIndices('1,1')).toThrow(/^--probe: "1,1" lists test image 1 more than once; give each index once$/);
+    expect(() => parseProbeIndices('5,2,7,2')).toThrow(/test image 2 more than once/);
+    for (const bad of ['', 'a', '1,-2', '1.5']) expect(() => parseProbeIndices(bad), bad).toThrow(/not a comma-separated list/);
   });
 
   it('sizes', () => {

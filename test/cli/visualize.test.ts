@@ -86,6 +86,11 @@ describe('cnnviz visualize', () => {
     expect(html).toContain('200\u00d7120 px, resized (stretched, not cropped)');
     expect(html).toContain('There is no true label');
     expect(html).not.toMatch(/the same 1 test images/i);
+    // The report's opening text and walkthrough speak of the user's image, not of test images and true labels.
+    expect(html).not.toMatch(/test images \(the <i>probe<\/i>\)|against their true labels|Probe image 0/);
+    expect(html).toContain('Your image, <b>photo.png</b>, goes through the network');
+    expect(html).toMatch(/measured against <b>automobile<\/b> \(the class you gave with --label\); every picture has one row: your image/);
+    expect(html).toContain('Your image, channels');
     expect(existsSync(join(out, 'animations'))).toBe(false);
     const bad = await runCli(['visualize', '--model', snap, '--image', image, '--label', 'giraffe', '--out', join(dir, 'x')]);
     expect(bad.code).toBe(2);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerDownload } from '../../src/cli/commands/download.js';
@@ -142,6 +142,19 @@ describe('downloadCifar10 from a local http server', () => {
     expect(e.message).toContain(good.md5);
     expect(e.message).toContain('170,052,171 bytes');
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a failed download removes the folders it created (no empty data/ left), not ones that were there', async () => {
+    const parent = dirname(freshDir());
+    const dir = join(parent, 'new', 'data');
+    const e = await fails(downloadCifar10({ dir, url: `${base}/cut`, md5: good.md5, ...quiet }));
+    expect(e.message).toMatch(/cut off/);
+    expect(readdirSync(parent)).toEqual(['data']); // freshDir's own folder stays; new/ and new/data are gone
+    const bad = await fails(downloadCifar10({ dir, from: good.file, md5: CIFAR10_MD5, ...quiet }));
+    expect(bad.message).toMatch(/MD5 mismatch/);
+    expect(existsSync(join(parent, 'new'))).toBe(false);
+    await downloadCifar10({ dir, url: `${base}/cifar-10-binary.tar.gz`, md5: good.md5, ...quiet });
+    expect(readdirSync(dir)).toEqual(['cifar-10-batches-bin']);
   });
 
   it('connection cut off half-way: error, nothing left', async () => {

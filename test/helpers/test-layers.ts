@@ -30,3 +30,43 @@ export const testJoinLayer = defineLayer<Record<string, never>>({
     },
   }),
 });
+
+/**
+ * testclamp: max(0, x), a layer type the pictures know only through its hints (positions kept, top
+ * patches, dead units) and its own bench row: no code outside its definition names it.
+ */
+export const testClampLayer = defineLayer<Record<string, never>>({
+  type: 'testclamp',
+  parse: () => ({}),
+  outShape: (_c, [s]): Shape3 => [s[0], s[1], s[2]],
+  describe: () => 'test clamp at 0',
+  hints: { negative: 'never', explain: 'testclamp', positions: 'same', topPatches: true, deadWhenZero: true },
+  benchKind: () => 'clamp (test)',
+  create: (node) => ({
+    forward(inputs, output, n) {
+      for (let i = 0; i < n * node.outSize; i++) output[i] = Math.max(0, inputs[0][i]);
+    },
+    backward(_inputs, output, outputGrad, inputGrads, n) {
+      const g = inputGrads[0];
+      if (g) for (let i = 0; i < n * node.outSize; i++) if (output[i] > 0) g[i] += outputGrad[i];
+    },
+  }),
+});
+
+/** testflat: identity values, but declares no `positions` (as fc or gap): receptive fields end here. */
+export const testFlatLayer = defineLayer<Record<string, never>>({
+  type: 'testflat',
+  parse: () => ({}),
+  outShape: (_c, [s]): Shape3 => [s[0], s[1], s[2]],
+  describe: () => 'test pass-through without positions',
+  hints: { negative: 'if-inputs-can', explain: 'testflat' },
+  create: (node) => ({
+    forward(inputs, output, n) {
+      output.set(inputs[0].subarray(0, n * node.outSize));
+    },
+    backward(_inputs, _output, outputGrad, inputGrads, n) {
+      const g = inputGrads[0];
+      if (g) for (let i = 0; i < n * node.outSize; i++) g[i] += outputGrad[i];
+    },
+  }),
+});

@@ -1,22 +1,43 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, writeCifarDir } from '../data/fixtures.js';
-import { runCli } from '../helpers/cli.js';
+import { killLeftoverClis, runCli } from '../helpers/cli.js';
 import { rawGet, SseClient } from './helpers.js';
 
 const URL_RE = /at http:\/\/127\.0\.0\.1:(\d+)\//;
 
+// `serve` and `train --serve` run until Ctrl-C: a test that fails or times out before sending it must
+// not leave its child serving after the test run.
+afterEach(async () => {
+  await killLeftoverClis();
+});
+
+describe('killLeftoverClis', () => {
+  it('ends a child that would serve forever, and waits for its exit', async () => {
+    let spawned = false;
+    const run = runCli(['serve', tempDir('cnnviz-serve-cli-'), '--port', '0'], { onSpawn: () => (spawned = true) });
+    expect(spawned).toBe(true);
+    expect(await killLeftoverClis()).toBe(1);
+    const r = await run;
+    expect(r.signal).toBe('SIGKILL');
+    expect(await killLeftoverClis()).toBe(0);
+  });
+});
+
 describe('cnnviz serve (CLI)', () => {
-  it('serves a folder, prints the URL, and stops cleanly on Ctrl-C', async () => {
-    const root = tempDir('cnnviz-serve-cli-');
-    mkdirSync(join(root, 'r1'));
+  it('serves a folder, prints it as given with the URL, and stops cleanly on Ctrl-C', async () => {
+    const cwd = tempDir('cnnviz-serve-cli-');
+    const root = join(cwd, 'out');
+    mkdirSync(join(root, 'r1'), { recursive: true });
     writeFileSync(join(root, 'r1', 'run.json'), '{}');
     let pid = 0;
     let port = 0;
     let fetched: number[] = [];
-    const r = await runCli(['serve', root, '--port', '0'], {
+    // As the README shows it: `serving out/ at http://127.0.0.1:8080/`, the folder as typed (not its absolute path).
+    const r = await runCli(['serve', 'out/', '--port', '0'], {
+      cwd,
       timeoutMs: 30_000,
       onSpawn: (p) => (pid = p),
       onStderr: (chunk) => {
@@ -32,6 +53,7 @@ describe('cnnviz serve (CLI)', () => {
     expect(port).toBeGreaterThan(0);
     expect(fetched).toEqual([200, 200]);
     expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^serving out\/ at http:\/\/127\.0\.0\.1:\d+\/ \(Ctrl-C to stop\)$/m);
     expect(r.stderr).toMatch(/stopping the server/);
     expect(r.stderr).not.toMatch(/warning/);
   });
@@ -64,15 +86,21 @@ describe('cnnviz serve (CLI)', () => {
 });
 
 describe('cnnviz train --serve (CLI)', () => {
+  // Under load (the full suite on 2 shared cores) two tiny epochs can take a minute: every wait below
+  // shares one deadline, the child is killed before the test's own timeout, and afterEach kills it
+  // if the test fails any other way.
+  const BUDGET_MS = 180_000;
   it('streams batch points and the next epoch while training, then serves until Ctrl-C', async () => {
     const data = writeCifarDir(join(tempDir('cnnviz-serve-train-'), 'cifar'), [40, 40, 40, 40, 40], 20);
     const out = join(tempDir('cnnviz-serve-train-'), 'run');
+    const deadline = Date.now() + BUDGET_MS - 20_000;
+    const left = () => Math.max(1, deadline - Date.now());
     let pid = 0;
     let started = false;
     let seen: { points: number; report: boolean; metrics: number } | undefined;
     let failure: unknown;
     const r = await runCli(['train', '--data', data, '--out', out, '--epochs', '2', '--batch-size', '4', '--workers', '1', '--probe-count', '2', '--serve', '0'], {
-      timeoutMs: 120_000,
+      timeoutMs: BUDGET_MS - 10_000,
       onSpawn: (p) => (pid = p),
       onStderr: (chunk) => {
         const m = URL_RE.exec(chunk);
@@ -82,15 +110,15 @@ describe('cnnviz train --serve (CLI)', () => {
         const es = new SseClient(port, '/.cnnviz/events?run=');
         void (async () => {
           try {
-            await es.waitFor('hello', () => true, 30_000);
+            await es.waitFor('hello', () => true, left());
             // Batch points arrive on the open stream while training runs, before the last epoch's records.
-            const firstPoints = await es.waitFor('points', () => true, 60_000);
+            const firstPoints = await es.waitFor('points', () => true, left());
             // Epoch 2's folder and records arrive on the open stream, and the report is rewritten.
-            await es.waitFor('pictures', (d) => Array.isArray(d) && d.includes('epoch-002'), 90_000);
-            const lastMetrics = await es.waitFor('metrics', (d) => Array.isArray(d) && d.length === 2, 90_000);
+            await es.waitFor('pictures', (d) => Array.isArray(d) && d.includes('epoch-002'), left());
+            const lastMetrics = await es.waitFor('metrics', (d) => Array.isArray(d) && d.length === 2, left());
             expect(es.events.indexOf(firstPoints)).toBeLessThan(es.events.indexOf(lastMetrics));
             let page = '';
-            for (let i = 0; i < 100 && !page.includes('epoch-002'); i++) {
+            while (!page.includes('epoch-002') && Date.now() < deadline) {
               await new Promise((res) => setTimeout(res, 200));
               page = (await rawGet(port, '/')).body;
             }
@@ -103,7 +131,11 @@ describe('cnnviz train --serve (CLI)', () => {
             failure = e;
           } finally {
             es.close();
-            process.kill(pid, 'SIGINT');
+            try {
+              process.kill(pid, 'SIGINT');
+            } catch {
+              // Already gone (it failed on its own): the assertions below say why.
+            }
           }
         })();
       },
@@ -112,5 +144,5 @@ describe('cnnviz train --serve (CLI)', () => {
     expect(seen).toEqual({ points: expect.any(Number) as unknown, report: true, metrics: 2 });
     expect(r.stderr).toMatch(/training finished; still serving/);
     expect(r.code).toBe(0);
-  });
+  }, BUDGET_MS);
 });

@@ -67,3 +67,21 @@ describe('denseBackward conventions', () => {
     for (let i = 0; i < b1.length; i++) expect(b2[i]).toBeCloseTo(1 + 2 * b1[i], 5);
   });
 });
+
+describe('dense without bias (fc "bias": false)', () => {
+  it('forward with a null bias equals a zero bias (whatever the output held); backward skips a null bias gradient', () => {
+    const [n, inF, outF] = shapes[2];
+    const t = tensors(n, inF, outF, 4);
+    const out = new Float32Array(n * outF).fill(NaN);
+    denseForward(n, inF, outF, t.input, t.weights, null, out);
+    expectForwardClose('dense no bias', out, refDenseForward(n, inF, outF, t.input, t.weights, new Float32Array(outF)));
+    const g1 = new Float32Array(n * inF);
+    const w1 = new Float32Array(outF * inF);
+    denseBackward(n, inF, outF, t.input, t.weights, t.r, g1, w1, new Float32Array(outF));
+    const g2 = new Float32Array(n * inF);
+    const w2 = new Float32Array(outF * inF);
+    denseBackward(n, inF, outF, t.input, t.weights, t.r, g2, w2, null);
+    expect(g2).toEqual(g1);
+    expect(w2).toEqual(w1);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ParamRange } from '../../src/nn/network.js';
 import { HealthMeter, TRACE_SEGMENTS } from '../../src/train/health.js';
-import { healthPlotSpecs } from '../../src/viz/plots.js';
+import { healthPlotSpecs, plotXRange } from '../../src/viz/plots.js';
 
 const layersOf = (...types: string[]) => types.map((type) => ({ type, isLoss: false }));
 
@@ -57,6 +57,23 @@ describe('HealthMeter', () => {
     expect(ratio.series[0].points).toEqual([[0.5, 3e-3], [1, 2e-3]]);
     expect(ratio.series[1].points.every((p) => p[1] === 1e-3)).toBe(true);
     expect(specs[2].spec.series.map((s) => s.name)).toEqual(['2 relu']);
+  });
+
+  it('health plots share one x range from the start of training, though the trace starts a fraction of an epoch in', () => {
+    const layers = [{ layer: 1, type: 'conv', gradNorm: 0.5, updateRatio: 2e-3, mean: 0, std: 0.3 }, { layer: 2, type: 'relu', mean: 0.1, std: 0.2, deadFraction: 0.05 }];
+    const epoch = (e: number) => ({
+      epoch: e, trainLoss: 1, trainDataLoss: 1, trainDecayLoss: 0, trainAccuracy: 0, testAccuracy: 0, testLoss: 1, seconds: 1, imagesPerSecond: 1,
+      health: { layers, trace: [{ x: e - 0.5, gradNorm: { 1: 0.4 }, updateRatio: { 1: 3e-3 } }, { x: e, gradNorm: { 1: 0.5 }, updateRatio: { 1: 2e-3 } }], subsetImages: 10 },
+    });
+    for (const metrics of [[epoch(1)], [epoch(1), epoch(2), epoch(3)]]) {
+      const specs = healthPlotSpecs(metrics);
+      expect(specs).toHaveLength(4);
+      const last = metrics.length;
+      for (const s of specs) expect(plotXRange(s.spec), s.name).toEqual([0, last]);
+    }
+    // A plot without a fixed range spans its points; a single x is widened so the axis is not empty.
+    expect(plotXRange({ title: '', xLabel: '', yLabel: '', series: [{ name: 'a', color: '#000', points: [[0.5, 1], [2, 1]] }] })).toEqual([0.5, 2]);
+    expect(plotXRange({ title: '', xLabel: '', yLabel: '', series: [{ name: 'a', color: '#000', points: [[3, 1]] }] })).toEqual([2, 4]);
   });
 
   it('the activation plot leaves out the loss layer by its registry hint, whatever its type is called', () => {

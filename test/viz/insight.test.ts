@@ -216,7 +216,7 @@ describe('top patches', () => {
   it('receptive fields of the ConvNetJS CIFAR-10 net', () => {
     const spec = presetSpec('convnetjs-cifar10');
     const net = new Network(spec);
-    const rf = receptiveFields(net.layers.map((l) => ({ kind: layerHints(l.config).explain, inputs: l.inputs, outShape: l.outShape, window: windowOf(l.config) })));
+    const rf = receptiveFields(net.layers.map((l) => ({ positions: layerHints(l.config).positions, inputs: l.inputs, outShape: l.outShape, window: windowOf(l.config) })));
     expect(rf.map((r) => r?.sizeH)).toEqual([1, 5, 5, 6, 14, 14, 16, 32, 32, 36, undefined, undefined]);
     expect(rf[4]).toEqual({ sizeH: 14, sizeW: 14, jump: 2, offsetH: 6, offsetW: 6 });
   });
@@ -224,12 +224,12 @@ describe('top patches', () => {
   it('receptive field of a join is the union of its inputs\u2019 fields', () => {
     const w3 = { kernelH: 3, kernelW: 3, stride: 1, pad: 1 };
     const rf = receptiveFields([
-      { kind: 'input', outShape: [3, 8, 8] },
-      { kind: 'conv', outShape: [4, 8, 8], window: w3 },
-      { kind: 'conv', inputs: [1], outShape: [4, 8, 8], window: w3 },
-      { kind: 'add', inputs: [1, 2], outShape: [4, 8, 8] },
-      { kind: 'pool', inputs: [3], outShape: [4, 4, 4], window: { kernelH: 2, kernelW: 2, stride: 2, pad: 0 } },
-      { kind: 'add', inputs: [3, 4], outShape: [4, 4, 4] },
+      { outShape: [3, 8, 8] },
+      { positions: 'window', outShape: [4, 8, 8], window: w3 },
+      { positions: 'window', inputs: [1], outShape: [4, 8, 8], window: w3 },
+      { positions: 'same', inputs: [1, 2], outShape: [4, 8, 8] },
+      { positions: 'window', inputs: [3], outShape: [4, 4, 4], window: { kernelH: 2, kernelW: 2, stride: 2, pad: 0 } },
+      { positions: 'same', inputs: [3, 4], outShape: [4, 4, 4] },
     ]);
     expect(rf[3]).toEqual({ sizeH: 5, sizeW: 5, jump: 1, offsetH: 2, offsetW: 2 });
     expect(rf[4]).toEqual({ sizeH: 6, sizeW: 6, jump: 2, offsetH: 2, offsetW: 2 });

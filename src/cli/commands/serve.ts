@@ -11,12 +11,15 @@ interface ServeCliOptions {
   host: string;
 }
 
-/** Starts the server and prints its URL (and the warning for a non-loopback host) on stderr. */
-export async function startAndAnnounce(opts: { root: string; host: string; port?: number; singleRun?: boolean; log: (m: string) => void }): Promise<RunningServer> {
+/**
+ * Starts the server and prints its URL (and the warning for a non-loopback host) on stderr. `shown`: the
+ * folder as the user named it (`serving out/ at ...`, as the README shows), default the resolved root.
+ */
+export async function startAndAnnounce(opts: { root: string; shown?: string; host: string; port?: number; singleRun?: boolean; log: (m: string) => void }): Promise<RunningServer> {
   const warning = hostWarning(opts.host, opts.root);
   if (warning) opts.log(warning);
   const server = await startServer({ root: opts.root, host: opts.host, port: opts.port, singleRun: opts.singleRun, compare: drawComparison });
-  opts.log(`serving ${opts.root} at ${server.url} (Ctrl-C to stop)`);
+  opts.log(`serving ${opts.shown ?? opts.root} at ${server.url} (Ctrl-C to stop)`);
   return server;
 }
 
@@ -36,7 +39,7 @@ export function registerServe(program: Command): void {
         // handled below
       }
       if (!isDir) throw new UserError(`${folder}: no such folder`);
-      const server = await startAndAnnounce({ root, host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${m}\n`) });
+      const server = await startAndAnnounce({ root, shown: folder, host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${m}\n`) });
       await new Promise<void>((done) => {
         const stop = () => {
           process.removeListener('SIGINT', stop);

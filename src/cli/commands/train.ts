@@ -98,7 +98,7 @@ export function registerTrain(program: Command): void {
     const live = new LiveLog(out, { append: run.resume !== undefined });
     const server = opts.serve === undefined
       ? undefined
-      : await startAndAnnounce({ root: resolve(out), host: '127.0.0.1', port: typeof opts.serve === 'number' ? opts.serve : undefined, singleRun: true, log: (m) => process.stderr.write(`${m}\n`) });
+      : await startAndAnnounce({ root: resolve(out), shown: out, host: '127.0.0.1', port: typeof opts.serve === 'number' ? opts.serve : undefined, singleRun: true, log: (m) => process.stderr.write(`${m}\n`) });
     // Ctrl-C and SIGTERM (kill, docker stop, CI timeouts) alike: finish the batch, checkpoint, exit 128+signal.
     let interrupts = 0;
     let stopSignal: keyof typeof SIGNAL_EXIT = 'SIGINT';

@@ -21,6 +21,7 @@ function reluWasm(node: LayerNode): LayerImpl {
 /** An element-wise activation whose backward needs only its output (ConvNetJS's relu, sigmoid, tanh). */
 function activation(
   type: string, onnxOp: string, negative: LayerHints['negative'], fwd: Elementwise, bwd: ElementwiseBackward, wasm?: (node: LayerNode) => LayerImpl,
+  hints: Partial<LayerHints> = {},
 ): LayerDef {
   return defineLayer<Record<string, never>>({
     type,
@@ -28,7 +29,7 @@ function activation(
     parse: () => ({}),
     outShape: same,
     describe: () => type,
-    hints: { negative, explain: type },
+    hints: { negative, explain: type, positions: 'same', ...hints },
     fromConvNetJS: () => ({ type }),
     create: (node) => {
       if (node.wasm && wasm) return wasm(node);
@@ -46,6 +47,6 @@ function activation(
 }
 
 // Sigmoid and tanh have no SIMD kernels: the TypeScript ones work on wasm memory views too.
-export const reluLayer = activation('relu', 'Relu', 'never', reluForward, reluBackward, reluWasm);
+export const reluLayer = activation('relu', 'Relu', 'never', reluForward, reluBackward, reluWasm, { topPatches: true, deadWhenZero: true });
 export const sigmoidLayer = activation('sigmoid', 'Sigmoid', 'never', sigmoidForward, sigmoidBackward);
 export const tanhLayer = activation('tanh', 'Tanh', 'can', tanhForward, tanhBackward);

@@ -21,7 +21,7 @@ export const addLayer = defineLayer<Record<string, never>>({
     return [first[0], first[1], first[2]];
   },
   describe: () => 'add (element-wise sum of its inputs)',
-  hints: { negative: 'can', explain: 'add' },
+  hints: { negative: 'can', explain: 'add', positions: 'same', sumsInputs: true },
   create: (node) => {
     const wk = node.wasm;
     return {

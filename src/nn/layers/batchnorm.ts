@@ -145,7 +145,7 @@ export const batchNormLayer = defineLayer<BatchNormFields>({
     });
   },
   describe: (c) => `batch norm, momentum ${c.momentum}, eps ${c.eps}${c.affine ? '' : ', no gamma/beta'}`,
-  hints: { negative: 'can', explain: 'batchnorm' },
+  hints: { negative: 'can', explain: 'batchnorm', positions: 'same' },
   create: (node) => new BatchNormImpl(node),
   onnx({ config: c, outShape, tensors: t }, b) {
     const ch = outShape[0];

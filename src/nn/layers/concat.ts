@@ -19,7 +19,7 @@ export const concatLayer = defineLayer<Record<string, never>>({
     return [inShapes.reduce((a, s) => a + s[0], 0), first[1], first[2]];
   },
   describe: () => 'concat (channels of its inputs, one after another)',
-  hints: { negative: 'if-inputs-can', explain: 'concat' },
+  hints: { negative: 'if-inputs-can', explain: 'concat', positions: 'same' },
   create: (node) => ({
     forward(inputs, output, n) {
       concatForward(n, node.inSizes, inputs, output);

@@ -148,7 +148,8 @@ export const convLayer = defineLayer<ConvFields>({
     ...(c.bias ? [{ name: 'biases' as const, shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
   describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${c.bias ? '' : ', no bias'}`,
-  hints: { negative: 'can', explain: 'conv', weights: 'filters' },
+  hints: { negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true },
+  benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}`,
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),
     l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1),

@@ -11,7 +11,7 @@ export const dropoutLayer = defineLayer<{ dropProb: number }>({
   parse: (r) => ({ dropProb: r.real('drop_prob', 0.5, [0, 0.999]) }),
   outShape: same,
   describe: (c) => `dropout p=${c.dropProb}`,
-  hints: { negative: 'if-inputs-can', explain: 'dropout' },
+  hints: { negative: 'if-inputs-can', explain: 'dropout', positions: 'same' },
   fromConvNetJS: (l, num) => ({ type: 'dropout', drop_prob: num('drop_prob', 0.5) }),
   create: (node) => {
     let keep: Uint8Array = new Uint8Array(0);

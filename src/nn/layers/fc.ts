@@ -7,32 +7,35 @@ export interface FcFields {
   biasPref: number;
   l1DecayMul: number;
   l2DecayMul: number;
+  /** false: no biases parameter (an fc followed by batch norm, or an imported Gemm without C). */
+  bias: boolean;
 }
 
 /** Fully connected: each output unit's weights have the input's shape [inC, inH, inW] (NCHW order). */
 export const fcLayer = defineLayer<FcFields>({
   type: 'fc',
   takesActivation: true,
-  parse: (r) => ({ units: r.int('num_neurons', 1), biasPref: biasPrefField(r), ...decayFields(r) }),
+  parse: (r) => ({ units: r.int('num_neurons', 1), biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true) }),
   outShape: (c) => [c.units, 1, 1],
   params: (c, [prev]) => [
     { name: 'weights', shape: [c.units, prev[0], prev[1], prev[2]], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
-    { name: 'biases', shape: [c.units], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } },
+    ...(c.bias ? [{ name: 'biases' as const, shape: [c.units], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
-  describe: (c) => `fully connected, ${c.units} units`,
+  describe: (c) => `fully connected, ${c.units} units${c.bias ? '' : ', no bias'}`,
   hints: { negative: 'can', explain: 'fc', weights: 'units' },
   fromConvNetJS: (l, num) => ({ type: 'fc', num_neurons: num('out_depth'), l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1) }),
   create: (node) => {
     const inF = node.inSizes[0];
     const outF = node.outSize;
+    const hasBias = node.config.bias;
     return {
       forward(inputs, output, n) {
         const [w, b] = node.params;
-        denseForward(n, inF, outF, inputs[0], w.data, b.data, output);
+        denseForward(n, inF, outF, inputs[0], w.data, hasBias ? b.data : null, output);
       },
       backward(inputs, _output, outputGrad, inputGrads, n) {
         const [w, b] = node.params;
-        denseBackward(n, inF, outF, inputs[0], w.data, outputGrad, inputGrads[0], w.grad, b.grad);
+        denseBackward(n, inF, outF, inputs[0], w.data, outputGrad, inputGrads[0], w.grad, hasBias ? b.grad : null);
       },
     };
   },
@@ -40,8 +43,9 @@ export const fcLayer = defineLayer<FcFields>({
     const x = b.as2d(b.inputs[0]);
     const [c, h, w] = b.shapeOf(x);
     const units = outShape[0];
-    b.output('Gemm', [x, b.floats('weights', [units, c * h * w], t.weights), b.floats('biases', [units], t.biases)], {
-      alpha: { float: 1 }, beta: { float: 1 }, transB: 1,
-    });
+    // Gemm's C is optional (opset 11+): without biases the node has two inputs.
+    const inputs = [x, b.floats('weights', [units, c * h * w], t.weights)];
+    if (t.biases) inputs.push(b.floats('biases', [units], t.biases));
+    b.output('Gemm', inputs, { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 });
   },
 });

@@ -147,6 +147,19 @@ export interface LayerHints {
   loss?: { target: 'labels' | 'values'; probabilities: boolean };
   /** How its `weights` are drawn: conv filters [outC, inC, kH, kW], or fc units laid out in the input's shape. */
   weights?: 'filters' | 'units';
+  /**
+   * How its output positions relate to its inputs' (receptive fields, top patches): 'same' keeps them
+   * (each output value depends on the same position of its inputs: element-wise, or across channels at
+   * one position); 'window' slides a window given by its fields kernelH, kernelW, stride, pad. Absent:
+   * positions are not kept (fc, global pooling, loss), and no layer after it has a receptive field.
+   */
+  positions?: 'same' | 'window';
+  /** Its channels get top-patch pictures ("what each channel responds to"); needs `positions`. */
+  topPatches?: boolean;
+  /** An output of exactly 0 means the unit is off (ReLU): layer health counts units off for every image (dead). */
+  deadWhenZero?: boolean;
+  /** Its output is the element-wise sum of its inputs (add): the pictures show each input beside the sum (branches.png). */
+  sumsInputs?: boolean;
 }
 
 /** An ONNX attribute: int lists and strings as they are, a plain number is an int, `{ float }` a float. */
@@ -216,6 +229,8 @@ export interface LayerDef<F = Record<string, unknown>> {
   /** A ConvNetJS snapshot layer (toJSON) as a definition of this type (convnetjs-import.ts). */
   fromConvNetJS?(l: Record<string, unknown>, num: (field: string, fallback?: number) => number): Record<string, unknown>;
   create(node: LayerNode<F>): LayerImpl;
+  /** Its row in `npm run bench`'s time per layer type (default: its type), e.g. conv splits by kernel and stride. */
+  benchKind?(c: NodeConfig & F): string;
   /**
    * Its ONNX ops (`cnnviz export`, src/nn/onnx/export.ts), inference only. Without it a network using
    * the type cannot be exported (exit 2 naming the layer). A loss layer's output is the model's output.

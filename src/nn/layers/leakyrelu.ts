@@ -7,7 +7,7 @@ export const leakyReluLayer = defineLayer<{ alpha: number }>({
   parse: (r) => ({ alpha: r.real('alpha', 0.01) }),
   outShape: same,
   describe: (c) => `leaky relu alpha=${c.alpha}`,
-  hints: { negative: 'can', explain: 'leakyrelu' },
+  hints: { negative: 'can', explain: 'leakyrelu', positions: 'same', topPatches: true },
   create: (node) => ({
     forward(inputs, output, n) {
       leakyReluForward(inputs[0], output, n * node.outSize, node.config.alpha);

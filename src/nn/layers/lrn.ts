@@ -7,7 +7,7 @@ export const lrnLayer = defineLayer<{ k: number; n: number; alpha: number; beta:
   parse: (r) => ({ k: r.real('k'), n: r.int('n', 1), alpha: r.real('alpha'), beta: r.real('beta') }),
   outShape: same,
   describe: (c) => `local response norm k=${c.k} n=${c.n} alpha=${c.alpha} beta=${c.beta}`,
-  hints: { negative: 'if-inputs-can', explain: 'lrn' },
+  hints: { negative: 'if-inputs-can', explain: 'lrn', positions: 'same' },
   fromConvNetJS: (l, num) => ({ type: 'lrn', k: num('k'), n: num('n'), alpha: num('alpha'), beta: num('beta') }),
   create: (node) => {
     const c = node.config;

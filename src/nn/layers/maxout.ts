@@ -12,7 +12,7 @@ export const maxoutLayer = defineLayer<{ groupSize: number }>({
     return [ch, prev[1], prev[2]];
   },
   describe: (c) => `maxout, groups of ${c.groupSize}`,
-  hints: { negative: 'if-inputs-can', explain: 'maxout' },
+  hints: { negative: 'if-inputs-can', explain: 'maxout', positions: 'same' },
   fromConvNetJS: (l, num) => ({ type: 'maxout', group_size: num('group_size', 2) }),
   create: (node) => {
     let argmax: Int32Array = new Int32Array(0);

@@ -90,7 +90,7 @@ export const poolLayer = defineLayer<PoolFields>({
     return [prev[0], h, w];
   },
   describe: (c) => `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}${c.mode === 'avg' && c.countIncludePad ? ', padding counted' : ''}`,
-  hints: { negative: 'if-inputs-can', explain: 'pool' },
+  hints: { negative: 'if-inputs-can', explain: 'pool', positions: 'window', topPatches: true },
   fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
   create: (node) => (node.config.mode === 'avg' ? avgPool(node) : node.wasm ? maxPoolWasm(node) : maxPoolJs(node)),
   onnx({ config: c }, b) {

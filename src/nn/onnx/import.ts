@@ -279,6 +279,12 @@ class Importer {
 
     const outputs = g.output ?? [];
     if (outputs.length !== 1) throw new UserError(`${this.file}: the model has ${outputs.length} outputs; cnnviz needs exactly one (the class scores)`);
+    // A MatMul no Add followed: an fc without biases (rather than zero biases that fine-tuning would move).
+    for (const name of this.fcAwaitingBias.values()) {
+      const def = this.defs.find((d) => d.name === name)!;
+      (def as Record<string, unknown>).bias = false;
+      delete this.tensors[name].biases;
+    }
     this.finish(outputs[0].name);
 
     const result: ImportedGraph = {
@@ -608,12 +614,14 @@ class Importer {
     this.setOut(node, { def: name, shape: [channels, ins[0].shape[1], ins[0].shape[2]], flat: allFlat });
   }
 
-  private fc(node: OnnxNode, base: string, v: Val, weights: Float32Array, units: number, biases: Float32Array): string {
+  /** biases null: an fc without biases ("bias": false), as a Gemm without C. */
+  private fc(node: OnnxNode, base: string, v: Val, weights: Float32Array, units: number, biases: Float32Array | null): string {
     const [c, h, w] = v.shape;
-    return this.emit({ type: 'fc', num_neurons: units }, base, [v.def], {
-      weights: { shape: [units, c, h, w], data: weights },
-      biases: { shape: [units], data: biases },
-    });
+    const tensors: Record<string, NamedTensor> = { weights: { shape: [units, c, h, w], data: weights } };
+    if (biases) tensors.biases = { shape: [units], data: biases };
+    const def: Record<string, unknown> = { type: 'fc', num_neurons: units };
+    if (!biases) def.bias = false;
+    return this.emit(def as LayerDef, base, [v.def], tensors);
   }
 
   private gemm(node: OnnxNode, a: Attrs, base: string): void {
@@ -631,9 +639,9 @@ class Importer {
     const alpha = a.float('alpha', 1);
     const weights = transB ? raw : transpose(raw, inSize, units);
     if (alpha !== 1) for (let i = 0; i < weights.length; i++) weights[i] = Math.fround(weights[i] * alpha);
-    const biases = new Float32Array(units);
     const ct = this.constant(node, 2, 'bias', true);
-    if (ct) {
+    const biases = ct ? new Float32Array(units) : null;
+    if (ct && biases) {
       const beta = a.float('beta', 1);
       const data = toFloat32(ct, this.where(node));
       if (data.length !== units && data.length !== 1) {

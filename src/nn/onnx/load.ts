@@ -3,13 +3,14 @@
  * names), ready for summary, predict, visualize and train (fine-tuning). The input scaling is, in
  * order: the caller's (--preprocess), the file's metadata_props, cnnviz's default (pixel/255 - 0.5).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Preprocessing } from '../../data/preprocess.js';
 import { UserError } from '../../util/errors.js';
+import { assertMemoryFits, onnxImportMemory } from '../memory.js';
 import { Network } from '../network.js';
 import { parseSpec, type ModelSpec } from '../spec.js';
 import { importOnnxGraph, type ImportedGraph } from './import.js';
-import { readModelFile } from './proto.js';
+import { readModelFile, type OnnxModel } from './proto.js';
 
 /** Whether `path` names an ONNX file: by extension, or by content (protobuf tag 0x08; JSON never starts so). */
 export function isOnnxPath(path: string): boolean {
@@ -52,8 +53,24 @@ export interface OnnxSnapshot {
   classNames?: string[];
 }
 
+/** Float values the model's initializers and Constant tensors hold (product of their dims). */
+function weightValues(m: OnnxModel): number {
+  const tensors = [...(m.graph?.initializer ?? []), ...(m.graph?.node ?? []).flatMap((n) => (n.attribute ?? []).flatMap((a) => (a.t ? [a.t] : [])))];
+  return tensors.reduce((sum, t) => sum + (t.dims ?? []).reduce((p: number, d) => p * Number(d), 1), 0);
+}
+
 export function loadOnnxSnapshot(path: string, preprocess?: Preprocessing): OnnxSnapshot {
-  const g = importOnnxGraph(readModelFile(path), path);
+  // --max-memory (or the machine) is respected before the file is read, and again before the weights are copied.
+  let fileBytes = 0;
+  try {
+    fileBytes = statSync(path).size;
+  } catch {
+    // readModelFile names the problem
+  }
+  assertMemoryFits(onnxImportMemory(fileBytes), `${path} (importing it)`);
+  const model = readModelFile(path);
+  assertMemoryFits(onnxImportMemory(fileBytes, weightValues(model)), `${path} (importing it)`);
+  const g = importOnnxGraph(model, path);
   const spec = parseSpec(g.layerDefs, path);
   const net = new Network(spec);
   net.resetState();

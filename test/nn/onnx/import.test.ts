@@ -3,6 +3,7 @@ import { importOnnxGraph, SUPPORTED_OPS } from '../../../src/nn/onnx/import.js';
 import { decodeModel, encodeModel, type OnnxModel } from '../../../src/nn/onnx/proto.js';
 import { toFloat32 } from '../../../src/nn/onnx/tensors.js';
 import { UserError } from '../../../src/util/errors.js';
+import { parseSpec } from '../../../src/nn/spec.js';
 import { fixtureBytes, fixturePreprocessing, pytorchAgreement } from './fixtures.js';
 
 function decoded(name: string): OnnxModel {
@@ -105,6 +106,30 @@ describe('ONNX graph import', () => {
     const gather = bad.graph!.node!.find((n) => n.op_type === 'Gather')!;
     gather.input![0] = 'input';
     expect(userError(() => importOnnxGraph(bad, 'b.onnx'))).toMatch(/node "\/Gather" \(Gather\): data \("input"\) must be a stored constant/);
+  });
+
+  it('a MatMul without its Add, and a Gemm without C, become fc layers with "bias": false (no biases tensor)', () => {
+    const m = decoded('plain_cnn_matmul');
+    const nodes = m.graph!.node!;
+    // Drop fc1's Add: Tanh reads the MatMul directly.
+    const add = nodes.findIndex((n) => n.name === '/fc1/Gemm_add');
+    const mmOut = nodes[add].input![0];
+    nodes.find((n) => n.op_type === 'Tanh')!.input = [mmOut];
+    nodes.splice(add, 1);
+    const g = importOnnxGraph(m, 'm.onnx');
+    const fc1 = g.layerDefs.find((d) => d.type === 'fc')!;
+    expect(fc1.bias).toBe(false);
+    expect(Object.keys(g.tensors[fc1.name])).toEqual(['weights']);
+    // fc2 keeps its bias (the softmax definition builds it).
+    expect(g.layerDefs.at(-1)!.bias).toBeUndefined();
+    const spec = parseSpec(g.layerDefs, 'm.onnx');
+    expect(spec.layers.filter((l) => l.type === 'fc').map((l) => l.bias)).toEqual([false, true]);
+    // Gemm without C, as the output layer: the softmax's fc has no biases.
+    const gm = decoded('plain_cnn');
+    const gemm = gm.graph!.node!.filter((n) => n.op_type === 'Gemm').at(-1)!;
+    gemm.input = gemm.input!.slice(0, 2);
+    const spec2 = parseSpec(importOnnxGraph(gm, 'g.onnx').layerDefs, 'g.onnx');
+    expect(spec2.layers.filter((l) => l.type === 'fc').map((l) => l.bias)).toEqual([true, false]);
   });
 
   it('lays fc weights out as [units, C, H, W]: MatMul + Add and Gemm(transB) give the same tensors', () => {
