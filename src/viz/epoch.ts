@@ -699,7 +699,9 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       const data = new Float32Array(rows.length * size);
       rows.forEach((r, k) => data.set(r, k * size));
       const labels = [...layer.inputs.map((j, k) => `input ${k + 1}: ${probe.layers[j].name}`), 'sum'];
-      const plan = boundPlan(planPicture(info, 'activations', rows.length, { probeLabels: labels, channelNames, images: false }));
+      const planned = planPicture(info, 'activations', rows.length, { probeLabels: labels, channelNames, images: false });
+      // Its rows are this layer's inputs and their sum, not probe images.
+      const plan = boundPlan({ ...planned, rowTitle: 'input branch, then the sum' });
       const job: PictureJob = {
         layer, info, plan, data, epoch, moment, probeCount: rows.length, mode: mode === 'map' ? 'layer' : mode,
         key: `${layerDirName(layer.index, layer.type)}/branches`, state, feedsProbabilities: false,

@@ -1,6 +1,7 @@
 /**
  * branches.png (a layer whose type sums its inputs, hint `sumsInputs`): its rows are the inputs and
- * the sum for one probe image, and its caption says so instead of the activations' "one row per image".
+ * the sum for one probe image, and its caption and row title say so instead of the activations' "one
+ * row per image" / "rows: probe image".
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { Rng } from '../../src/util/rng.js';
 import { writeEpochViz } from '../../src/viz/epoch.js';
 
 const seen = vi.hoisted(() => [] as string[][]);
+const rowTitles = vi.hoisted(() => [] as string[]);
 
 vi.mock('../../src/viz/picture.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../src/viz/picture.js')>();
@@ -20,6 +22,7 @@ vi.mock('../../src/viz/picture.js', async (importOriginal) => {
     ...m,
     composePicture: (spec: Parameters<typeof m.composePicture>[0], engine: Parameters<typeof m.composePicture>[1]) => {
       seen.push(spec.captions);
+      rowTitles.push(spec.plan.rowTitle);
       return m.composePicture(spec, engine);
     },
   };
@@ -47,8 +50,12 @@ describe('branches.png', () => {
     expect(layer).toBeDefined();
     const file = join(out, 'epoch-001', '03-add', 'branches.png');
     expect(existsSync(file)).toBe(true);
+    const branchIndex = seen.findIndex((c) => c[0].startsWith('Layer 3 ') && c.some((x) => x.startsWith('Branches')));
     const branches = seen.filter((c) => c[0].startsWith('Layer 3 ') && c.some((x) => x.startsWith('Branches')));
     expect(branches).toHaveLength(1);
+    // The axis line above the grid names its rows as branches, not probe images.
+    expect(rowTitles[branchIndex]).toBe('input branch, then the sum');
+    expect(rowTitles[seen.findIndex((c) => c[0].startsWith('Layer 3 ') && c[1].startsWith('Activations'))]).toBe('probe image');
     const line = branches[0].find((x) => x.startsWith('Branches'))!;
     expect(line).toMatch(/^Branches and their sum for probe image 0 only: one row per input of this layer \(2 rows\), then the sum it outputs;.* Shape 3×2×6×6\.$/);
     expect(line).not.toMatch(/one row per image/);

@@ -93,3 +93,20 @@ describe('confusionTable', () => {
     expect(html).toContain('7 of 8 correct (87.5%)');
   });
 });
+
+describe('metrics table', () => {
+  it('shows the accuracy on the first 1,000 test images beside the whole test split when the run measured it', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cnnviz-viz-report-first-'));
+    const base: ReportRunInfo = { name: 'first', model: 'm', classNames: CIFAR_CLASSES, metrics: fakeMetrics(2), confusion: [], details: {} };
+    await writeReport(out, base);
+    const without = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(without).not.toContain('first 1,000');
+    const metrics = fakeMetrics(2).map((m, i) => ({ ...m, testAccuracy: 0.5 + i * 0.1, testAccuracyFirst1000: 0.712 + i * 0.1 }));
+    await writeReport(out, { ...base, metrics });
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toContain('<th>test acc.</th><th title="test accuracy on test images 0..999 alone">test acc., first 1,000</th>');
+    // Latest epoch first: its whole-split and first-1,000 accuracies side by side.
+    expect(html).toMatch(/<tr><td>2<\/td>(<td>[^<]*<\/td>){3}<td>60\.0%<\/td><td>81\.2%<\/td>/);
+    expect(html).toMatch(/<tr><td>1<\/td>(<td>[^<]*<\/td>){3}<td>50\.0%<\/td><td>71\.2%<\/td>/);
+  });
+});
