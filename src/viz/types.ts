@@ -123,6 +123,8 @@ export interface EpochMetrics {
   testLoss: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Test accuracy on records 0..999 alone (when the test split has more than 1,000). */
+  testAccuracyFirst1000?: number;
   /** Layer health (gradient norm, update/weight ratio, activation mean/std, dead ReLUs). */
   health?: EpochHealth;
 }
