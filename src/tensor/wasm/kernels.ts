@@ -136,40 +136,6 @@ function micro(kc: i32, a: usize, b: usize, alpha: f32, c: usize, ldc: usize): v
   v128.store(o3, madd(al, c31, d31), 16);
 }
 
-/** Tile[4 x 8, row stride 32 bytes] = Ap[4 x kc] * Bp[kc x 8]: `micro` with beta = 0, no loads of the tile. */
-function microSet(kc: i32, a: usize, b: usize, t: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let av = v128.load32_splat(a);
-    c00 = madd(av, b0, c00);
-    c01 = madd(av, b1, c01);
-    av = v128.load32_splat(a, 4);
-    c10 = madd(av, b0, c10);
-    c11 = madd(av, b1, c11);
-    av = v128.load32_splat(a, 8);
-    c20 = madd(av, b0, c20);
-    c21 = madd(av, b1, c21);
-    av = v128.load32_splat(a, 12);
-    c30 = madd(av, b0, c30);
-    c31 = madd(av, b1, c31);
-    a += 16;
-    b += 32;
-  }
-  v128.store(t, c00);
-  v128.store(t, c01, 16);
-  v128.store(t, c10, 32);
-  v128.store(t, c11, 48);
-  v128.store(t, c20, 64);
-  v128.store(t, c21, 80);
-  v128.store(t, c30, 96);
-  v128.store(t, c31, 112);
-}
-
 /**
  * d[r * planeBytes .. + 32) += (Ap[4 x kc] * Bp[kc x 8]) row r, for r = 0..3: `microSet` whose tile is
  * added straight from the registers into 4 planes of an input gradient (convBackwardData).

@@ -142,6 +142,16 @@ function padOne(planes: i32, H: i32, W: i32, input: usize, Xp: usize): void {
   v128.store(o, f32x4.sub(e13, f32x4.sub(d1, d3)));
 }
 
+/**
+ * Byte offset, in an NCHW-like tensor of `channels` planes of planeBytes, of the first row of global
+ * tile row gr (sample gr / tilesH, tile y gr % tilesH; each tile row spans 2 image rows of rowBytes).
+ */
+// @ts-ignore: decorator
+@inline function tileRowOffset(gr: i32, tilesH: i32, channels: i32, planeBytes: usize, rowBytes: usize): usize {
+  const b = gr / tilesH;
+  return <usize>(b * channels) * planeBytes + <usize>(2 * (gr - b * tilesH)) * rowBytes;
+}
+
 /** V for tile rows gr0 .. gr0+rows-1 (global tile row = sample * H/2 + tile y) of the padded input. */
 function inputTransform(C: i32, H: i32, W: i32, Xp: usize, gr0: i32, rows: i32, V: usize, tcap: i32): void {
   const tH = H >> 1, tW = W >> 1;
@@ -150,10 +160,7 @@ function inputTransform(C: i32, H: i32, W: i32, Xp: usize, gr0: i32, rows: i32, 
   const planeBytes = <usize>((H + 2) * wp) * 4;
   const xiBytes = xiStride(C, tcap);
   for (let r = 0; r < rows; r++) {
-    const gr = gr0 + r;
-    const b = gr / tH;
-    const ty = gr - b * tH;
-    const rowSrc = Xp + <usize>(b * C) * planeBytes + <usize>(2 * ty) * wpBytes;
+    const rowSrc = Xp + tileRowOffset(gr0 + r, tH, C, planeBytes, wpBytes);
     for (let c = 0; c < C; c++) {
       const src = rowSrc + <usize>c * planeBytes;
       const dst = V + <usize>(c * tcap + r * tW) * 4;
@@ -260,10 +267,7 @@ function outputTransform(K: i32, H: i32, W: i32, M: usize, tcap: i32, bias: usiz
   const planeBytes = <usize>(H * W) * 4;
   const xiBytes = xiStride(K, tcap);
   for (let r = 0; r < rows; r++) {
-    const gr = gr0 + r;
-    const b = gr / tH;
-    const ty = gr - b * tH;
-    const rowDst = out + <usize>(b * K) * planeBytes + <usize>(2 * ty) * wBytes;
+    const rowDst = out + tileRowOffset(gr0 + r, tH, K, planeBytes, wBytes);
     for (let k = 0; k < K; k++) {
       const bv = v128.load32_splat(bias + <usize>k * 4);
       const src = M + <usize>(k * tcap + r * tW) * 4;
@@ -286,7 +290,7 @@ export function winogradForward(
   padOne(n * C, H, W, input, Xp);
   const totalRows = n * (H >> 1);
   const tW = W >> 1;
-  const chunkBytes = 16 * xiStride(C, tcap);
+  const chunkBytes: usize = xiStride(C, tcap) * 16;
   let Vc = V;
   for (let gr = 0; gr < totalRows; gr += rowsPerChunk) {
     const rows = min(rowsPerChunk, totalRows - gr);
@@ -334,10 +338,7 @@ function gradTransform(K: i32, H: i32, W: i32, dy: usize, gr0: i32, rows: i32, Z
   const planeBytes = <usize>(H * W) * 4;
   const xiBytes = xiStride(K, tcap);
   for (let r = 0; r < rows; r++) {
-    const gr = gr0 + r;
-    const b = gr / tH;
-    const ty = gr - b * tH;
-    const rowSrc = dy + <usize>(b * K) * planeBytes + <usize>(2 * ty) * wBytes;
+    const rowSrc = dy + tileRowOffset(gr0 + r, tH, K, planeBytes, wBytes);
     for (let k = 0; k < K; k++) {
       const src = rowSrc + <usize>k * planeBytes;
       const dst = Z + <usize>(k * tcap + r * tW) * 4;
@@ -458,10 +459,7 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
   const planeBytes = <usize>((H + 2) * wp) * 4;
   const xiBytes = xiStride(C, tcap);
   for (let r = 0; r < rows; r++) {
-    const gr = gr0 + r;
-    const b = gr / tH;
-    const ty = gr - b * tH;
-    const rowDst = dXp + <usize>(b * C) * planeBytes + <usize>(2 * ty) * wpBytes;
+    const rowDst = dXp + tileRowOffset(gr0 + r, tH, C, planeBytes, wpBytes);
     for (let c = 0; c < C; c++) {
       const src = dV + <usize>(c * tcap + r * tW) * 4;
       const dst = rowDst + <usize>c * planeBytes;
@@ -519,7 +517,7 @@ export function winogradBackward(
   if (wantDx) memory.fill(dXp, 0, <usize>(n * C * hp * wp) * 4);
   const totalRows = n * (H >> 1);
   const tW = W >> 1;
-  const chunkBytes = 16 * xiStride(C, tcap);
+  const chunkBytes: usize = xiStride(C, tcap) * 16;
   let Vc = V;
   for (let gr = 0; gr < totalRows; gr += rowsPerChunk) {
     const rows = min(rowsPerChunk, totalRows - gr);
