@@ -175,33 +175,28 @@ export const COL_CACHE_SAMPLES = 16;
  */
 export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number, params?: { weights: number; bias: number }): ConvWasmBuffers {
   const K = d.inC * d.kH * d.kW;
+  const parameters = {
+    weights: params ? params.weights : wk.alloc(d.outC * K),
+    bias: params ? params.bias : wk.alloc(d.outC),
+    weightGrad: wk.alloc(d.outC * K),
+    biasGrad: wk.alloc(d.outC),
+    colsFor: { input: -1, n: 0 },
+  };
   if (winogradConv(d)) {
-    return {
-      weights: params ? params.weights : wk.alloc(d.outC * K),
-      bias: params ? params.bias : wk.alloc(d.outC),
-      weightGrad: wk.alloc(d.outC * K),
-      biasGrad: wk.alloc(d.outC),
-      cols: 0, colSlots: 0, ldcol: 0, dcol: 0, padded: 0, wPacked: 0,
-      colsFor: { input: -1, n: 0 },
-      winograd: allocWinograd(wk, d, Math.max(n, 1)),
-    };
+    return { ...parameters, cols: 0, colSlots: 0, ldcol: 0, dcol: 0, padded: 0, wPacked: 0, winograd: allocWinograd(wk, d, Math.max(n, 1)) };
   }
   const P = d.outH * d.outW;
   const pw = pointwise(d);
   const colSlots = implicitForward(d) ? 0 : Math.min(Math.max(n, 1), COL_CACHE_SAMPLES);
   const ldcol = colStride(P);
   return {
-    weights: params ? params.weights : wk.alloc(d.outC * K),
-    bias: params ? params.bias : wk.alloc(d.outC),
-    weightGrad: wk.alloc(d.outC * K),
-    biasGrad: wk.alloc(d.outC),
+    ...parameters,
     cols: pw || implicitForward(d) ? 0 : wk.alloc(colSlots * K * ldcol),
     colSlots,
     ldcol,
     dcol: pw || fusedInputGrad(d) ? 0 : wk.alloc(K * ldcol),
     padded: implicitForward(d) ? wk.alloc(d.inC * (d.inH + 2 * d.pad) * (d.inW + 2 * d.pad)) : 0,
     wPacked: fusedInputGrad(d) ? wk.alloc(d.outC * K) : 0,
-    colsFor: { input: -1, n: 0 },
     winograd: null,
   };
 }
