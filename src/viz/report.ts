@@ -90,20 +90,8 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 /** Steps with a step-NNNNNN/epoch.json in outDir (`--viz-steps` pictures), ascending. */
-export async function listSteps(outDir: string): Promise<number[]> {
-  let names: string[] = [];
-  try {
-    names = await fsp.readdir(outDir);
-  } catch {
-    return [];
-  }
-  const steps = await Promise.all(
-    names.map(async (n) => {
-      const m = /^step-(\d+)$/.exec(n);
-      return m && (await fsp.access(join(outDir, n, EPOCH_INDEX_FILE)).then(() => true, () => false)) ? Number(m[1]) : -1;
-    }),
-  );
-  return steps.filter((s) => s >= 0).sort((a, b) => a - b);
+export function listSteps(outDir: string): Promise<number[]> {
+  return listIndexedDirs(outDir, /^step-(\d+)$/);
 }
 
 /** Section id and labels of an epoch's or a step's pictures. */
@@ -114,27 +102,27 @@ function moment(s: EpochVizSummary): { id: string; prefix: string; label: string
 }
 
 /** Epoch numbers with an epoch-NNN/epoch.json in outDir, ascending. */
-export async function listEpochs(outDir: string): Promise<number[]> {
+export function listEpochs(outDir: string): Promise<number[]> {
+  return listIndexedDirs(outDir, /^epoch-(\d+)$/);
+}
+
+/** The numbers of outDir's folders named by `pattern` (one number group) that hold an epoch.json, ascending. */
+async function listIndexedDirs(outDir: string, pattern: RegExp): Promise<number[]> {
   let names: string[] = [];
   try {
     names = await fsp.readdir(outDir);
   } catch {
     return [];
   }
-  const epochs: number[] = [];
-  await Promise.all(
+  const found = await Promise.all(
     names.map(async (n) => {
-      const m = /^epoch-(\d+)$/.exec(n);
-      if (!m) return;
-      try {
-        await fsp.access(join(outDir, n, EPOCH_INDEX_FILE));
-        epochs.push(Number(m[1]));
-      } catch {
-        // a folder without its index (being written, or not ours)
-      }
+      const m = pattern.exec(n);
+      if (!m) return -1;
+      // A folder without its index is being written, or not ours.
+      return fsp.access(join(outDir, n, EPOCH_INDEX_FILE)).then(() => Number(m[1]), () => -1);
     }),
   );
-  return epochs.sort((a, b) => a - b);
+  return found.filter((x) => x >= 0).sort((a, b) => a - b);
 }
 
 /** Existence checks of relative paths, cached for one report. */
