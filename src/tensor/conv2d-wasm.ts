@@ -13,7 +13,8 @@
  *   db[o]         += sum dY[:, o, :]
  *   dcol[K, P]     = W^T * dY_b,  dX_b = col2im(dcol)   (fused into one kernel when fusedInputGrad)
  * A 1x1 / stride 1 / pad 0 convolution skips im2col. 3x3 / stride 1 / pad 1 convolutions of enough
- * channels take Winograd F(2x2, 3x3) instead (winograd.ts in the kernels: 2.25x fewer multiplies).
+ * channels take Winograd instead: F(4x4, 3x3) where rows are a multiple of 16 (winograd4.ts in the
+ * kernels: 4x fewer multiplies), else F(2x2, 3x3) (winograd.ts: 2.25x fewer).
  * Summation order depends only on the shapes.
  */
 import type { Conv2dDims } from './conv2d.js';
@@ -47,23 +48,25 @@ export interface ConvWasmBuffers {
 
 /** Scratch of the Winograd kernels for one layer (byte addresses; see src/tensor/wasm/winograd.ts). */
 export interface WinogradBuffers {
-  /** The transformed weights U packed for the forward and for the input gradient (16*outC*inC floats each). */
+  /** Output tile size: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3); the transforms have (tile + 2)^2 planes. */
+  tile: 2 | 4;
+  /** The transformed weights U packed for the forward and for the input gradient (planes*outC*inC floats each). */
   uForward: number;
   uBackward: number;
   /** The zero-padded input, and the padded input gradient (n*inC*(inH+2)*(inW+2) floats each). */
   padded: number;
   paddedGrad: number;
   /**
-   * Transformed input patches of every chunk of the batch (chunks*16*(inC*tileCapacity+16) floats: the
-   * forward's are kept for the backward), their gradients for one chunk (16*(inC*tileCapacity+16)), and
-   * one chunk's transformed outputs / output gradients (16*(outC*tileCapacity+16)).
+   * Transformed input patches of every chunk of the batch (chunks*planes*(inC*tileCapacity+16) floats:
+   * the forward's are kept for the backward), their gradients for one chunk (planes*(inC*tileCapacity+16)),
+   * and one chunk's transformed outputs / output gradients (planes*(outC*tileCapacity+16)).
    */
   patches: number;
   patchGrads: number;
   products: number;
   /** The input (address, batch size) whose patches are in `patches` (set by forward, like colsFor). */
   patchesFor: { input: number; n: number };
-  /** The weight gradient in the transformed domain (16*outC*inC floats). */
+  /** The weight gradient in the transformed domain (planes*outC*inC floats). */
   uGrad: number;
   /** Tile rows per chunk, and the chunk's tile capacity (a multiple of 8). */
   rowsPerChunk: number;
@@ -71,9 +74,9 @@ export interface WinogradBuffers {
 }
 
 /**
- * Whether a convolution takes the Winograd F(2x2, 3x3) kernels: 3x3, stride 1, pad 1 (output the size
- * of the input), rows of a multiple of 8 (4 tiles per SIMD vector), an even height, and channel counts
- * of a multiple of 4 with at least 8 input channels (with fewer, the transforms cost more than the
+ * Whether a convolution takes the Winograd kernels: 3x3, stride 1, pad 1 (output the size of the
+ * input), rows of a multiple of 8 (4 tiles per SIMD vector), an even height, and channel counts of a
+ * multiple of 4 with at least 8 input channels (with fewer, the transforms cost more than the
  * multiplies saved: a first layer on RGB stays direct). CNNVIZ_WINOGRAD=0 turns it off (benchmarks).
  */
 export function winogradConv(d: Conv2dDims): boolean {
@@ -83,16 +86,37 @@ export function winogradConv(d: Conv2dDims): boolean {
 }
 
 /**
- * Tiles per chunk: the chunk's transformed input and output (16 x (inC + outC) x tiles floats) kept
- * to about 384 KiB, well inside this machine's 1 MiB L2 cache per core; whole tile rows (inW/2 tiles),
- * a multiple of 8 tiles (the gemm's register tile).
+ * The output tile of a Winograd convolution: 4 (F(4x4, 3x3): 36 multiplies per 16 outputs) when 4 tiles
+ * fit a SIMD vector (rows of a multiple of 16 and a height of a multiple of 4, or 8x8 planes taken as 2x2
+ * tiles, heights a multiple of 8), else 2 (F(2x2, 3x3): 16 per 4). CNNVIZ_WINOGRAD=2 keeps F(2x2)
+ * everywhere (benchmarks).
  */
-function winogradChunk(d: Conv2dDims): { rowsPerChunk: number; tileCapacity: number } {
-  const tilesPerRow = d.inW / 2;
-  const target = Math.floor(6144 / (d.inC + d.outC));
+export function winogradTile(d: Conv2dDims): 2 | 4 {
+  if (process.env.CNNVIZ_WINOGRAD === '2') return 2;
+  return (d.inW % 16 === 0 && d.inH % 4 === 0) || (d.inW === 8 && d.inH % 8 === 0) ? 4 : 2;
+}
+
+/**
+ * How the Winograd kernels walk a plane: in bands of whole tile rows (one tile row; for F(4x4) on 8-wide
+ * planes two, the 2x2 tiles in one SIMD vector), `bandTiles` tiles per band, `bandsPerSample` per sample.
+ */
+function winogradBands(d: Conv2dDims, tile: 2 | 4): { bandTiles: number; bandsPerSample: number } {
+  if (tile === 4 && d.inW === 8) return { bandTiles: 4, bandsPerSample: d.inH / 8 };
+  return { bandTiles: d.inW / tile, bandsPerSample: d.inH / tile };
+}
+
+/**
+ * Tiles per chunk: the chunk's transformed input and output (planes x (inC + outC) x tiles floats) kept
+ * to about 384 KiB, well inside this machine's 1 MiB L2 cache per core; whole bands, a multiple of 8
+ * tiles (the gemm's register tile).
+ */
+function winogradChunk(d: Conv2dDims, tile: 2 | 4): { rowsPerChunk: number; tileCapacity: number } {
+  const { bandTiles: tilesPerRow, bandsPerSample } = winogradBands(d, tile);
+  const planes = (tile + 2) ** 2;
+  const target = Math.floor(98304 / (planes * (d.inC + d.outC)));
   let rows = Math.max(1, Math.floor(target / tilesPerRow));
   if ((rows * tilesPerRow) % 8 !== 0) rows += 1;
-  rows = Math.min(rows, d.n * (d.inH / 2));
+  rows = Math.min(rows, d.n * bandsPerSample);
   return { rowsPerChunk: rows, tileCapacity: Math.ceil((rows * tilesPerRow) / 8) * 8 };
 }
 
@@ -100,19 +124,23 @@ function winogradChunk(d: Conv2dDims): { rowsPerChunk: number; tileCapacity: num
 const XI_PAD = 16;
 
 function allocWinograd(wk: WasmKernels, d: Conv2dDims, n: number): WinogradBuffers {
-  const { rowsPerChunk, tileCapacity } = winogradChunk({ ...d, n });
+  const tile = winogradTile(d);
+  const planes = (tile + 2) ** 2;
+  const { rowsPerChunk, tileCapacity } = winogradChunk({ ...d, n }, tile);
   const paddedFloats = n * d.inC * (d.inH + 2) * (d.inW + 2);
-  const chunks = Math.ceil((n * (d.inH / 2)) / rowsPerChunk);
+  const chunks = Math.ceil((n * winogradBands(d, tile).bandsPerSample) / rowsPerChunk);
   return {
-    uForward: wk.alloc(16 * d.outC * d.inC),
-    uBackward: wk.alloc(16 * d.outC * d.inC),
-    padded: wk.alloc(paddedFloats),
+    tile,
+    uForward: wk.alloc(planes * d.outC * d.inC),
+    uBackward: wk.alloc(planes * d.outC * d.inC),
+    // F(4x4) loads 16 bytes from the last group's column W of each row: 2 floats past the last row.
+    padded: wk.alloc(paddedFloats + 4),
     paddedGrad: wk.alloc(paddedFloats),
-    patches: wk.alloc(chunks * 16 * (d.inC * tileCapacity + XI_PAD)),
-    patchGrads: wk.alloc(16 * (d.inC * tileCapacity + XI_PAD)),
-    products: wk.alloc(16 * (d.outC * tileCapacity + XI_PAD)),
+    patches: wk.alloc(chunks * planes * (d.inC * tileCapacity + XI_PAD)),
+    patchGrads: wk.alloc(planes * (d.inC * tileCapacity + XI_PAD)),
+    products: wk.alloc(planes * (d.outC * tileCapacity + XI_PAD)),
     patchesFor: { input: -1, n: 0 },
-    uGrad: wk.alloc(16 * d.outC * d.inC),
+    uGrad: wk.alloc(planes * d.outC * d.inC),
     rowsPerChunk,
     tileCapacity,
   };
@@ -211,7 +239,7 @@ export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number,
   const outBytes = outC * P * 4;
   const wg = buf.winograd;
   if (wg) {
-    x.winogradForward(n, inC, inH, inW, outC, buf.weights, buf.bias, input, output,
+    (wg.tile === 4 ? x.winograd4Forward : x.winogradForward)(n, inC, inH, inW, outC, buf.weights, buf.bias, input, output,
       wg.uForward, wg.uBackward, wg.padded, wg.patches, wg.products, wg.rowsPerChunk, wg.tileCapacity);
     wg.patchesFor.input = input;
     wg.patchesFor.n = n;
@@ -262,7 +290,7 @@ export function conv2dBackwardWasm(
   const wg = buf.winograd;
   if (wg) {
     const haveV = wg.patchesFor.input === input && wg.patchesFor.n === n;
-    x.winogradBackward(n, inC, inH, inW, outC, buf.weights, input, outputGrad, buf.weightGrad, inputGrad >= 0 ? inputGrad : 0,
+    (wg.tile === 4 ? x.winograd4Backward : x.winogradBackward)(n, inC, inH, inW, outC, buf.weights, input, outputGrad, buf.weightGrad, inputGrad >= 0 ? inputGrad : 0,
       wg.uForward, wg.uBackward, wg.padded, wg.patches, haveV ? 1 : 0, wg.products, wg.uGrad, wg.patchGrads, wg.paddedGrad,
       wg.rowsPerChunk, wg.tileCapacity);
     wg.patchesFor.input = input;

@@ -91,6 +91,16 @@ export interface WasmExports {
     uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
     patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number,
   ): void;
+  /** F(4x4, 3x3): the same arguments as winogradForward / winogradBackward, buffers sized for 36 planes. */
+  winograd4Forward(
+    n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
+    uForward: number, uBackward: number, padded: number, patches: number, products: number, rowsPerChunk: number, tileCapacity: number,
+  ): void;
+  winograd4Backward(
+    n: number, C: number, H: number, W: number, K: number, weights: number, input: number, dy: number, dW: number, dX: number,
+    uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
+    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number,
+  ): void;
 }
 
 /** A compiled module file: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */

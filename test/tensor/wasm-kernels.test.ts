@@ -13,7 +13,7 @@ import { Network } from '../../src/nn/network.js';
 import type { PassContext } from '../../src/nn/layers/layer.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
 import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '../../src/tensor/conv2d.js';
-import { allocConvWasm, COL_CACHE_SAMPLES, colStride, DOT_FILTER_MIN_OUT_W, conv2dBackwardWasm, conv2dForwardWasm, fusedInputGrad, implicitForward, winogradConv } from '../../src/tensor/conv2d-wasm.js';
+import { allocConvWasm, COL_CACHE_SAMPLES, colStride, DOT_FILTER_MIN_OUT_W, conv2dBackwardWasm, conv2dForwardWasm, fusedInputGrad, implicitForward, winogradConv, winogradTile } from '../../src/tensor/conv2d-wasm.js';
 import { sgemm } from '../../src/tensor/gemm.js';
 import { reluBackward, reluForward } from '../../src/tensor/activations.js';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward } from '../../src/tensor/pool2d.js';
@@ -122,16 +122,23 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
     { label: 'n2 c5 3x32 k3x3 s1 p1 -> 3 (implicit forward, dot-product weight gradient with odd outC and K)', d: makeConv2dDims(2, 5, 3, 32, 3, 3, 3, 1, 1) },
     { label: `n${COL_CACHE_SAMPLES + 1} c2 8x16 k3x3 s1 p1 -> 4 (padded col rows, more samples than kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 1, 2, 8, 16, 4, 3, 3, 1, 1) },
     { label: `n${COL_CACHE_SAMPLES + 3} c2 5x6 k3x3 s1 p1 -> 3 (more samples than unfolded ones kept)`, d: makeConv2dDims(COL_CACHE_SAMPLES + 3, 2, 5, 6, 3, 3, 3, 1, 1) },
-    { label: 'n2 c8 8x8 k3 p1 -> 4 (winograd: 4 tiles per row, chunks of whole samples)', d: makeConv2dDims(2, 8, 8, 8, 4, 3, 3, 1, 1) },
+    { label: 'n2 c8 12x8 k3 p1 -> 4 (winograd: 4 tiles per row, chunks of whole samples)', d: makeConv2dDims(2, 8, 12, 8, 4, 3, 3, 1, 1) },
     { label: 'n3 c12 6x16 k3 p1 -> 8 (winograd: odd tile rows per sample, a chunk spans samples)', d: makeConv2dDims(3, 12, 6, 16, 8, 3, 3, 1, 1) },
-    { label: 'n2 c16 32x32 k3 p1 -> 20 (winograd: several chunks per sample)', d: makeConv2dDims(2, 16, 32, 32, 20, 3, 3, 1, 1) },
-    { label: 'n5 c64 8x8 k3 p1 -> 64 (winograd: last chunk partial, tiles not a multiple of 8)', d: makeConv2dDims(5, 64, 8, 8, 64, 3, 3, 1, 1) },
+    { label: 'n2 c16 40x24 k3 p1 -> 20 (winograd: several chunks per sample)', d: makeConv2dDims(2, 16, 40, 24, 20, 3, 3, 1, 1) },
+    { label: 'n5 c64 8x12 k3 p1 -> 64 (winograd: last chunk partial, tiles not a multiple of 8)', d: makeConv2dDims(5, 64, 12, 8, 64, 3, 3, 1, 1) },
+    { label: 'n2 c8 16x16 k3 p1 -> 4 (winograd 4x4: 4 tiles per row, one chunk)', d: makeConv2dDims(2, 8, 16, 16, 4, 3, 3, 1, 1) },
+    { label: 'n3 c12 12x32 k3 p1 -> 8 (winograd 4x4: two groups per tile row, odd tile rows, a chunk spans samples)', d: makeConv2dDims(3, 12, 12, 32, 8, 3, 3, 1, 1) },
+    { label: 'n2 c16 32x32 k3 p1 -> 20 (winograd 4x4: several chunks per sample)', d: makeConv2dDims(2, 16, 32, 32, 20, 3, 3, 1, 1) },
+    { label: 'n3 c32 16x48 k3 p1 -> 28 (winograd 4x4: last chunk partial, 3 groups per row)', d: makeConv2dDims(3, 32, 16, 48, 28, 3, 3, 1, 1) },
+    { label: 'n3 c8 16x8 k3 p1 -> 12 (winograd 4x4: 2x2 tiles per vector, two bands per sample)', d: makeConv2dDims(3, 8, 16, 8, 12, 3, 3, 1, 1) },
+    { label: 'n7 c64 8x8 k3 p1 -> 64 (winograd 4x4: 2x2 tiles per vector, last chunk partial)', d: makeConv2dDims(7, 64, 8, 8, 64, 3, 3, 1, 1) },
   ];
   for (const { label, d } of cases) {
     it(label, () => {
       if (label.includes('fused')) expect(fusedInputGrad(d) && implicitForward(d)).toBe(true);
       if (label.includes('dot-product')) expect(implicitForward(d) && d.outW >= DOT_FILTER_MIN_OUT_W).toBe(true);
       expect(winogradConv(d)).toBe(label.includes('winograd'));
+      if (winogradConv(d)) expect(winogradTile(d)).toBe(label.includes('winograd 4x4') ? 4 : 2);
       const rng = makeRng(d.inC * 31 + d.inH);
       const inCount = d.n * d.inC * d.inH * d.inW;
       const outCount = d.n * d.outC * d.outH * d.outW;

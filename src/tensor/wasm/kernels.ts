@@ -25,6 +25,7 @@ const NC: i32 = 512;
 
 import { madd } from './simd';
 export { winogradForward, winogradBackward } from './winograd';
+export { winograd4Forward, winograd4Backward } from './winograd4';
 
 let packA: usize = 0;
 let packB: usize = 0;

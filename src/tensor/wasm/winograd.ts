@@ -72,7 +72,7 @@ export function winogradPackWeights(C: i32, K: i32, W: usize, Ufwd: usize, Ubwd:
 const scratchGg: usize = memory.data(48, 16);
 
 /** Copy n x C planes of H x W (W % 4 == 0) into Xp with a zero border of 1. */
-function padOne(planes: i32, H: i32, W: i32, input: usize, Xp: usize): void {
+export function padOne(planes: i32, H: i32, W: i32, input: usize, Xp: usize): void {
   const wp = W + 2;
   const z = f32x4.splat(0);
   const rowBytes = <usize>wp * 4;
@@ -144,12 +144,12 @@ function padOne(planes: i32, H: i32, W: i32, input: usize, Xp: usize): void {
 
 /**
  * Byte offset, in an NCHW-like tensor of `channels` planes of planeBytes, of the first row of global
- * tile row gr (sample gr / tilesH, tile y gr % tilesH; each tile row spans 2 image rows of rowBytes).
+ * tile row gr (sample gr / tilesH, tile y gr % tilesH; each tile row spans `tile` image rows of rowBytes).
  */
 // @ts-ignore: decorator
-@inline function tileRowOffset(gr: i32, tilesH: i32, channels: i32, planeBytes: usize, rowBytes: usize): usize {
+@inline export function tileRowOffset(gr: i32, tilesH: i32, tile: i32, channels: i32, planeBytes: usize, rowBytes: usize): usize {
   const b = gr / tilesH;
-  return <usize>(b * channels) * planeBytes + <usize>(2 * (gr - b * tilesH)) * rowBytes;
+  return <usize>(b * channels) * planeBytes + <usize>(tile * (gr - b * tilesH)) * rowBytes;
 }
 
 /** V for tile rows gr0 .. gr0+rows-1 (global tile row = sample * H/2 + tile y) of the padded input. */
@@ -160,7 +160,7 @@ function inputTransform(C: i32, H: i32, W: i32, Xp: usize, gr0: i32, rows: i32, 
   const planeBytes = <usize>((H + 2) * wp) * 4;
   const xiBytes = xiStride(C, tcap);
   for (let r = 0; r < rows; r++) {
-    const rowSrc = Xp + tileRowOffset(gr0 + r, tH, C, planeBytes, wpBytes);
+    const rowSrc = Xp + tileRowOffset(gr0 + r, tH, 2, C, planeBytes, wpBytes);
     for (let c = 0; c < C; c++) {
       const src = rowSrc + <usize>c * planeBytes;
       const dst = V + <usize>(c * tcap + r * tW) * 4;
@@ -208,12 +208,12 @@ function microRows(kc: i32, a: usize, b: usize, bStride: usize, out: usize, outB
 }
 
 /**
- * For every ξ: out[ξ][m][t] = sum_j Ap[ξ][m/4][j][m%4] * B[ξ][j][t] for m < M, t < tiles (rounded up
- * to 8). Ap: [16][M/4][J][4]; B: [16][J][tcap]; out: [16][M][tcap].
+ * For every ξ < planes (16, or 36 for F(4x4, 3x3)): out[ξ][m][t] = sum_j Ap[ξ][m/4][j][m%4] * B[ξ][j][t]
+ * for m < M, t < tiles (rounded up to 8). Ap: [planes][M/4][J][4]; B: [planes][J][tcap]; out: [planes][M][tcap].
  */
-function chunkGemm(M: i32, J: i32, tiles: i32, Ap: usize, B: usize, out: usize, tcap: i32): void {
+export function chunkGemm(planes: i32, M: i32, J: i32, tiles: i32, Ap: usize, B: usize, out: usize, tcap: i32): void {
   const tBytes = <usize>tcap * 4;
-  for (let xi = 0; xi < 16; xi++) {
+  for (let xi = 0; xi < planes; xi++) {
     const a = Ap + <usize>(xi * M * J) * 4;
     const bXi = B + <usize>xi * xiStride(J, tcap);
     const oXi = out + <usize>xi * xiStride(M, tcap);
@@ -267,7 +267,7 @@ function outputTransform(K: i32, H: i32, W: i32, M: usize, tcap: i32, bias: usiz
   const planeBytes = <usize>(H * W) * 4;
   const xiBytes = xiStride(K, tcap);
   for (let r = 0; r < rows; r++) {
-    const rowDst = out + tileRowOffset(gr0 + r, tH, K, planeBytes, wBytes);
+    const rowDst = out + tileRowOffset(gr0 + r, tH, 2, K, planeBytes, wBytes);
     for (let k = 0; k < K; k++) {
       const bv = v128.load32_splat(bias + <usize>k * 4);
       const src = M + <usize>(k * tcap + r * tW) * 4;
@@ -295,7 +295,7 @@ export function winogradForward(
   for (let gr = 0; gr < totalRows; gr += rowsPerChunk) {
     const rows = min(rowsPerChunk, totalRows - gr);
     inputTransform(C, H, W, Xp, gr, rows, Vc, tcap);
-    chunkGemm(K, C, rows * tW, Ufwd, Vc, M, tcap);
+    chunkGemm(16, K, C, rows * tW, Ufwd, Vc, M, tcap);
     outputTransform(K, H, W, M, tcap, bias, gr, rows, out);
     Vc += chunkBytes;
   }
@@ -338,7 +338,7 @@ function gradTransform(K: i32, H: i32, W: i32, dy: usize, gr0: i32, rows: i32, Z
   const planeBytes = <usize>(H * W) * 4;
   const xiBytes = xiStride(K, tcap);
   for (let r = 0; r < rows; r++) {
-    const rowSrc = dy + tileRowOffset(gr0 + r, tH, K, planeBytes, wBytes);
+    const rowSrc = dy + tileRowOffset(gr0 + r, tH, 2, K, planeBytes, wBytes);
     for (let k = 0; k < K; k++) {
       const src = rowSrc + <usize>k * planeBytes;
       const dst = Z + <usize>(k * tcap + r * tW) * 4;
@@ -355,11 +355,11 @@ function gradTransform(K: i32, H: i32, W: i32, dy: usize, gr0: i32, rows: i32, Z
   return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
 }
 
-/** dU[ξ][k][c] += sum over the chunk's tiles of Z[ξ][k][t] V[ξ][c][t] (tiles % 4 == 0). */
-function filterGradChunk(C: i32, K: i32, tiles: i32, Z: usize, V: usize, tcap: i32, dU: usize): void {
+/** dU[ξ][k][c] += sum over the chunk's tiles of Z[ξ][k][t] V[ξ][c][t] for ξ < planes (tiles % 4 == 0). */
+export function filterGradChunk(planes: i32, C: i32, K: i32, tiles: i32, Z: usize, V: usize, tcap: i32, dU: usize): void {
   const tBytes = <usize>tcap * 4;
   const end = <usize>tiles * 4;
-  for (let xi = 0; xi < 16; xi++) {
+  for (let xi = 0; xi < planes; xi++) {
     const zXi = Z + <usize>xi * xiStride(K, tcap);
     const vXi = V + <usize>xi * xiStride(C, tcap);
     const uXi = dU + <usize>(xi * K * C) * 4;
@@ -395,7 +395,7 @@ function filterGradChunk(C: i32, K: i32, tiles: i32, Z: usize, V: usize, tcap: i
 
 /** [0, x0, x1, x2]: lane j gets lane j-1 (the tile to the left's contribution). */
 // @ts-ignore: decorator
-@inline function shiftIn(x: v128): v128 {
+@inline export function shiftIn(x: v128): v128 {
   return v128.shuffle<f32>(f32x4.splat(0), x, 0, 4, 5, 6);
 }
 
@@ -459,7 +459,7 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
   const planeBytes = <usize>((H + 2) * wp) * 4;
   const xiBytes = xiStride(C, tcap);
   for (let r = 0; r < rows; r++) {
-    const rowDst = dXp + tileRowOffset(gr0 + r, tH, C, planeBytes, wpBytes);
+    const rowDst = dXp + tileRowOffset(gr0 + r, tH, 2, C, planeBytes, wpBytes);
     for (let c = 0; c < C; c++) {
       const src = dV + <usize>(c * tcap + r * tW) * 4;
       const dst = rowDst + <usize>c * planeBytes;
@@ -513,8 +513,7 @@ export function winogradBackward(
   if (wantDx) winogradPackWeights(C, K, weights, Ufwd, Ubwd);
   if (!haveV) padOne(n * C, H, W, input, Xp);
   memory.fill(dU, 0, <usize>(16 * K * C) * 4);
-  const hp = H + 2, wp = W + 2;
-  if (wantDx) memory.fill(dXp, 0, <usize>(n * C * hp * wp) * 4);
+  if (wantDx) memory.fill(dXp, 0, <usize>(n * C * (H + 2) * (W + 2)) * 4);
   const totalRows = n * (H >> 1);
   const tW = W >> 1;
   const chunkBytes: usize = xiStride(C, tcap) * 16;
@@ -524,20 +523,24 @@ export function winogradBackward(
     const tiles = rows * tW;
     if (!haveV) inputTransform(C, H, W, Xp, gr, rows, Vc, tcap);
     gradTransform(K, H, W, dy, gr, rows, Z, tcap);
-    filterGradChunk(C, K, tiles, Z, Vc, tcap, dU);
+    filterGradChunk(16, C, K, tiles, Z, Vc, tcap, dU);
     if (wantDx) {
-      chunkGemm(C, K, tiles, Ubwd, Z, dV, tcap);
+      chunkGemm(16, C, K, tiles, Ubwd, Z, dV, tcap);
       inputGradTransform(C, H, W, dV, tcap, gr, rows, dXp);
     }
     Vc += chunkBytes;
   }
   filterGradOut(C, K, dU, dW);
-  if (!wantDx) return;
-  // dX += the interior of dXp.
+  if (wantDx) addInterior(n * C, H, W, dXp, dX);
+}
+
+/** dX [planes][H][W] += the interior of dXp [planes][H+2][W+2] (W % 4 == 0). */
+export function addInterior(planes: i32, H: i32, W: i32, dXp: usize, dX: usize): void {
+  const hp = H + 2, wp = W + 2;
   const wpBytes = <usize>wp * 4;
   let src = dXp + wpBytes + 4;
   let dst = dX;
-  for (let p = 0; p < n * C; p++) {
+  for (let p = 0; p < planes; p++) {
     let row = src;
     for (let y = 0; y < H; y++) {
       for (let i = 0; i < W; i += 4) {
