@@ -447,7 +447,7 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
 /**
  * Gradients of winograd4Forward: dW += dL/dW; if dX != 0, dX += dL/dX (both ACCUMULATED); the bias
  * gradient is not computed here. Buffers as in winograd4Forward, plus dU (36*K*C floats), dV
- * (36*(C*tcap+16), one chunk) and dXp (n*C*(H+2)*(W+2) floats); Z reuses the M buffer. haveV != 0:
+ * (36*(C*tcap+16), one chunk; first the transposed patches) and dXp (n*C*(H+2)*(W+2) floats); Z reuses the M buffer. haveV != 0:
  * V still holds the forward's transformed patches of this input.
  */
 export function winograd4Backward(
@@ -472,7 +472,7 @@ export function winograd4Backward(
     const tiles = rows * tW;
     if (!haveV) inputTransform(C, H, W, Xp, gr, rows, Vc, tcap);
     gradTransform(K, H, W, dy, gr, rows, Z, tcap);
-    filterGradChunk(36, C, K, tiles, Z, Vc, tcap, dU);
+    filterGradChunk(36, C, K, tiles, Z, Vc, tcap, dU, dV);
     if (wantDx) {
       chunkGemm(36, C, K, tiles, Ubwd, Z, dV, tcap);
       inputGradTransform(C, H, W, dV, tcap, gr, rows, dXp);
