@@ -53,7 +53,10 @@ export interface WinogradBuffers {
   /** The transformed weights U packed for the forward and for the input gradient (planes*outC*inC floats each). */
   uForward: number;
   uBackward: number;
-  /** The zero-padded input, and the padded input gradient (n*inC*(inH+2)*(inW+2) floats each). */
+  /**
+   * F(2x2): the zero-padded input and the padded input gradient (n*inC*(inH+2)*(inW+2) floats each).
+   * F(4x4): a zero-bordered strip of one band of the input, and one of the gradient plus its carried rows.
+   */
   padded: number;
   paddedGrad: number;
   /**
@@ -127,15 +130,17 @@ function allocWinograd(wk: WasmKernels, d: Conv2dDims, n: number): WinogradBuffe
   const tile = winogradTile(d);
   const planes = (tile + 2) ** 2;
   const { rowsPerChunk, tileCapacity } = winogradChunk({ ...d, n }, tile);
+  // F(2x2): zero-padded copies of the input and its gradient. F(4x4): strips of one band (a tile row, or
+  // two for 8-wide planes: up to 10 rows of inW + 4 floats), and the gradient's carried rows (2 per channel).
   const paddedFloats = n * d.inC * (d.inH + 2) * (d.inW + 2);
+  const stripFloats = 10 * (d.inW + 4);
   const chunks = Math.ceil((n * winogradBands(d, tile).bandsPerSample) / rowsPerChunk);
   return {
     tile,
     uForward: wk.alloc(planes * d.outC * d.inC),
     uBackward: wk.alloc(planes * d.outC * d.inC),
-    // F(4x4) loads 16 bytes from the last group's column W of each row: 2 floats past the last row.
-    padded: wk.alloc(paddedFloats + 4),
-    paddedGrad: wk.alloc(paddedFloats),
+    padded: wk.alloc(tile === 4 ? stripFloats : paddedFloats),
+    paddedGrad: wk.alloc(tile === 4 ? stripFloats + 2 * d.inC * (d.inW + 4) : paddedFloats),
     patches: wk.alloc(chunks * planes * (d.inC * tileCapacity + XI_PAD)),
     patchGrads: wk.alloc(planes * (d.inC * tileCapacity + XI_PAD)),
     products: wk.alloc(planes * (d.outC * tileCapacity + XI_PAD)),

@@ -22,9 +22,15 @@
  * tiles), the 2x2 tiles of two tile rows ("pairs"). Tiles are numbered band by band: a band is one
  * tile row (4 image rows), or two in pairs mode (8 rows, the 4 tiles of an 8x8 plane). The gemms, chunking, buffers and layouts are winograd.ts's with
  * 36 planes in place of 16: V [36][C][tcap], M and Z [36][K][tcap], Ufwd [36][K/4][C][4],
- * Ubwd [36][C/4][K][4], dU [36][K][C]. Xp is read up to 2 floats past its last row (allocate 4 more).
+ * Ubwd [36][C/4][K][4], dU [36][K][C].
+ *
+ * No zero-padded copy of the input (or of its gradient) is made: each band of each channel is copied
+ * into a small zero-bordered strip (bandRows + 2 rows of W + 4 floats) that stays in the L1 cache, and
+ * the input gradient is summed in such a strip and added into dX row by row, the 2 rows shared with
+ * the next band carried per channel (a padded copy of a 16 x 16-channel 32x32 micro-batch is 1.2 MB,
+ * larger than the L2 cache, and writing it then reading it back cost more than the transforms).
  */
-import { addInterior, chunkGemm, filterGradChunk, padOne, shiftIn, tileRowOffset, xiStride } from './winograd';
+import { chunkGemm, filterGradChunk, shiftIn, tileRowOffset, xiStride } from './winograd';
 
 // Scratch (static: the module has no heap): one 6x6 group of vectors between the row and column
 // passes of the tile transforms, or the steps of the filter transforms.
@@ -243,21 +249,60 @@ function filterGradOut(C: i32, K: i32, dU: usize, dW: usize): void {
   }
 }
 
-/** V for bands gr0 .. gr0+rows-1 (global band = sample * bands per sample + band) of the padded input. */
-function inputTransform(C: i32, H: i32, W: i32, Xp: usize, gr0: i32, rows: i32, V: usize, tcap: i32): void {
-  const bH = bandRows(W), tW = bandTiles(W);
-  const wpBytes = <usize>(W + 2) * 4;
-  const planeBytes = <usize>(H + 2) * wpBytes;
+/** Bytes of a strip row: W + 4 floats (zero border column each side, 2 floats read past the right one). */
+// @ts-ignore: decorator
+@inline function stripRowBytes(W: i32): usize {
+  return <usize>(W + 4) * 4;
+}
+
+/** Copy W floats (W % 4 == 0) from src to dst, or add them into dst. */
+// @ts-ignore: decorator
+@inline function copyRow(src: usize, dst: usize, W: i32): void {
+  for (let i = 0; i < W; i += 4) v128.store(dst + <usize>i * 4, v128.load(src + <usize>i * 4));
+}
+/** Zero `bytes` (a multiple of 16) at dst: plain stores, which later loads forward from (memory.fill's don't). */
+// @ts-ignore: decorator
+@inline function zeroBytes(dst: usize, bytes: usize): void {
+  const z = f32x4.splat(0);
+  for (let o: usize = 0; o < bytes; o += 16) v128.store(dst + o, z);
+}
+// @ts-ignore: decorator
+@inline function addRow(src: usize, dst: usize, W: i32): void {
+  for (let i = 0; i < W; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+}
+
+/**
+ * V for bands gr0 .. gr0+rows-1 (global band = sample * bands per sample + band) of input [n][C][H][W].
+ * strip: (bandRows + 2) * (W + 4) floats of scratch.
+ */
+function inputTransform(C: i32, H: i32, W: i32, input: usize, gr0: i32, rows: i32, V: usize, tcap: i32, strip: usize): void {
+  const bH = bandRows(W), tW = bandTiles(W), bands = H / bH;
+  const sRow = stripRowBytes(W);
+  const rowBytes = <usize>W * 4, planeBytes = <usize>H * rowBytes;
   const xiBytes = xiStride(C, tcap);
-  const offB = groupB(W, wpBytes);
+  const offB = groupB(W, sRow);
+  // Columns 0 and W+1.. stay zero: the rows below only write columns 1 .. W.
+  memory.fill(strip, 0, <usize>(bH + 2) * sRow);
   for (let r = 0; r < rows; r++) {
-    const rowSrc = Xp + tileRowOffset(gr0 + r, H / bH, bH, C, planeBytes, wpBytes);
+    const g = gr0 + r;
+    const b = g / bands;
+    const y0 = (g - b * bands) * bH - 1; // image row of strip row 0
+    const sample = input + <usize>(b * C) * planeBytes;
     for (let c = 0; c < C; c++) {
-      const src = rowSrc + <usize>c * planeBytes;
+      const plane = sample + <usize>c * planeBytes;
+      for (let k = 0; k < bH + 2; k++) {
+        const y = y0 + k;
+        const dst = strip + <usize>k * sRow + 4;
+        if (y >= 0 && y < H) copyRow(plane + <usize>y * rowBytes, dst, W);
+        else zeroBytes(dst, rowBytes);
+      }
       const dst = V + <usize>(c * tcap + r * tW) * 4;
       for (let tx = 0; tx < tW; tx += 4) {
-        const a = src + <usize>(4 * tx) * 4;
-        inputTile4(a, a + offB, wpBytes, dst + <usize>tx * 4, xiBytes);
+        const a = strip + <usize>(4 * tx) * 4;
+        inputTile4(a, a + offB, sRow, dst + <usize>tx * 4, xiBytes);
       }
     }
   }
@@ -312,22 +357,21 @@ function outputTransform(K: i32, H: i32, W: i32, M: usize, tcap: i32, bias: usiz
 
 /**
  * out [n][K][H][W] = conv3x3(input [n][C][H][W], W) + bias (stride 1, pad 1), overwriting out.
- * Buffers as winogradForward's with 36 planes: Ufwd / Ubwd 36*K*C floats; Xp n*C*(H+2)*(W+2) + 4;
- * V chunks*36*(C*tcap+16); M 36*(K*tcap+16); tcap >= rowsPerChunk * W/4 rounded up to 8.
+ * Buffers as winogradForward's with 36 planes: Ufwd / Ubwd 36*K*C floats; V chunks*36*(C*tcap+16);
+ * M 36*(K*tcap+16); tcap >= rowsPerChunk * tiles per band, rounded up to 8; strip (bandRows+2)*(W+4).
  */
 export function winograd4Forward(
   n: i32, C: i32, H: i32, W: i32, K: i32, weights: usize, bias: usize, input: usize, out: usize,
-  Ufwd: usize, Ubwd: usize, Xp: usize, V: usize, M: usize, rowsPerChunk: i32, tcap: i32,
+  Ufwd: usize, Ubwd: usize, strip: usize, V: usize, M: usize, rowsPerChunk: i32, tcap: i32,
 ): void {
   packWeights(C, K, weights, Ufwd);
-  padOne(n * C, H, W, input, Xp);
   const totalRows = n * (H / bandRows(W));
   const tW = bandTiles(W);
   const chunkBytes: usize = xiStride(C, tcap) * 36;
   let Vc = V;
   for (let gr = 0; gr < totalRows; gr += rowsPerChunk) {
     const rows = min(rowsPerChunk, totalRows - gr);
-    inputTransform(C, H, W, Xp, gr, rows, Vc, tcap);
+    inputTransform(C, H, W, input, gr, rows, Vc, tcap, strip);
     chunkGemm(36, K, C, rows * tW, Ufwd, Vc, M, tcap);
     outputTransform(K, H, W, M, tcap, bias, gr, rows, out);
     Vc += chunkBytes;
@@ -420,26 +464,43 @@ function gradTransform(K: i32, H: i32, W: i32, dy: usize, gr0: i32, rows: i32, Z
   }
 }
 
-/** dXp += the patches' gradients for bands gr0 .. gr0+rows-1 from dV [36][C][tcap]. */
-function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i32, rows: i32, dXp: usize): void {
-  const bH = bandRows(W), tW = bandTiles(W);
-  const wpBytes = <usize>(W + 2) * 4;
-  const planeBytes = <usize>(H + 2) * wpBytes;
+/**
+ * dX [n][C][H][W] += the patches' gradients for bands gr0 .. gr0+rows-1 from dV [36][C][tcap], summed
+ * per band and channel in a strip (strip rows k = image rows y0 + k, columns shifted by one). A band's
+ * last two strip rows are shared with the next band: carried in `carry` (C x 2 strip rows, kept across
+ * calls: chunks run in order) and added there; at a sample's last band its last row is padding.
+ */
+function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i32, rows: i32, dX: usize, strip: usize, carry: usize): void {
+  const bH = bandRows(W), tW = bandTiles(W), bands = H / bH;
+  const sRow = stripRowBytes(W);
+  const rowBytes = <usize>W * 4, planeBytes = <usize>H * rowBytes;
   const xiBytes = xiStride(C, tcap);
-  const offB = groupB(W, wpBytes);
+  const offB = groupB(W, sRow);
   for (let r = 0; r < rows; r++) {
-    const rowDst = dXp + tileRowOffset(gr0 + r, H / bH, bH, C, planeBytes, wpBytes);
+    const g = gr0 + r;
+    const b = g / bands;
+    const band = g - b * bands;
+    const y0 = band * bH - 1;
+    const last = band == bands - 1;
+    const sample = dX + <usize>(b * C) * planeBytes;
     for (let c = 0; c < C; c++) {
+      const carried = carry + <usize>(2 * c) * sRow;
+      if (band > 0) copyRow(carried, strip, 2 * (W + 4));
+      else zeroBytes(strip, 2 * sRow);
+      zeroBytes(strip + 2 * sRow, <usize>bH * sRow);
       const src = dV + <usize>(c * tcap + r * tW) * 4;
-      const dst = rowDst + <usize>c * planeBytes;
       if (pairs(W)) {
-        inputGradTile4(src, xiBytes, dst, dst + offB, wpBytes, true);
+        inputGradTile4(src, xiBytes, strip, strip + offB, sRow, true);
       } else {
         for (let tx = 0; tx < tW; tx += 4) {
-          const a = dst + <usize>(4 * tx) * 4;
-          inputGradTile4(src + <usize>tx * 4, xiBytes, a, a + offB, wpBytes, false);
+          const a = strip + <usize>(4 * tx) * 4;
+          inputGradTile4(src + <usize>tx * 4, xiBytes, a, a + offB, sRow, false);
         }
       }
+      const plane = sample + <usize>c * planeBytes;
+      const done = last ? bH + 1 : bH;
+      for (let k = band > 0 ? 0 : 1; k < done; k++) addRow(strip + <usize>k * sRow + 4, plane + <usize>(y0 + k) * rowBytes, W);
+      if (!last) copyRow(strip + <usize>bH * sRow, carried, 2 * (W + 4));
     }
   }
 }
@@ -447,12 +508,13 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
 /**
  * Gradients of winograd4Forward: dW += dL/dW; if dX != 0, dX += dL/dX (both ACCUMULATED); the bias
  * gradient is not computed here. Buffers as in winograd4Forward, plus dU (36*K*C floats), dV
- * (36*(C*tcap+16), one chunk; first the transposed patches) and dXp (n*C*(H+2)*(W+2) floats); Z reuses the M buffer. haveV != 0:
- * V still holds the forward's transformed patches of this input.
+ * (36*(C*tcap+16), one chunk; first the transposed patches) and gradStrip ((bandRows+2+2*C)*(W+4)
+ * floats: a strip and the carried rows); Z reuses the M buffer. haveV != 0: V still holds the forward's
+ * transformed patches of this input.
  */
 export function winograd4Backward(
   n: i32, C: i32, H: i32, W: i32, K: i32, weights: usize, input: usize, dy: usize, dW: usize, dX: usize,
-  Ufwd: usize, Ubwd: usize, Xp: usize, V: usize, haveV: i32, Z: usize, dU: usize, dV: usize, dXp: usize,
+  Ufwd: usize, Ubwd: usize, strip: usize, V: usize, haveV: i32, Z: usize, dU: usize, dV: usize, gradStrip: usize,
   rowsPerChunk: i32, tcap: i32,
 ): void {
   const wantDx = dX != 0;
@@ -460,9 +522,8 @@ export function winograd4Backward(
     packWeights(C, K, weights, Ufwd);
     transposeWeights(C, K, Ufwd, Ubwd);
   }
-  if (!haveV) padOne(n * C, H, W, input, Xp);
   memory.fill(dU, 0, <usize>(36 * K * C) * 4);
-  if (wantDx) memory.fill(dXp, 0, <usize>(n * C * (H + 2) * (W + 2)) * 4);
+  const carry = gradStrip + <usize>(bandRows(W) + 2) * stripRowBytes(W);
   const totalRows = n * (H / bandRows(W));
   const tW = bandTiles(W);
   const chunkBytes: usize = xiStride(C, tcap) * 36;
@@ -470,15 +531,14 @@ export function winograd4Backward(
   for (let gr = 0; gr < totalRows; gr += rowsPerChunk) {
     const rows = min(rowsPerChunk, totalRows - gr);
     const tiles = rows * tW;
-    if (!haveV) inputTransform(C, H, W, Xp, gr, rows, Vc, tcap);
+    if (!haveV) inputTransform(C, H, W, input, gr, rows, Vc, tcap, strip);
     gradTransform(K, H, W, dy, gr, rows, Z, tcap);
     filterGradChunk(36, C, K, tiles, Z, Vc, tcap, dU, dV);
     if (wantDx) {
       chunkGemm(36, C, K, tiles, Ubwd, Z, dV, tcap);
-      inputGradTransform(C, H, W, dV, tcap, gr, rows, dXp);
+      inputGradTransform(C, H, W, dV, tcap, gr, rows, dX, gradStrip, carry);
     }
     Vc += chunkBytes;
   }
   filterGradOut(C, K, dU, dW);
-  if (wantDx) addInterior(n * C, H, W, dXp, dX);
 }
