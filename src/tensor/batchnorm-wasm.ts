@@ -3,14 +3,14 @@
  * reference path) with the activations at byte addresses in one WasmKernels instance's memory. The
  * per-channel vectors (statistics, gamma, beta, scale/shift) are small and live in JS; they are copied
  * into a scratch block of the instance (allocBatchNormWasm) around each call.
- * Forward = batchNormStats (training) + channelScaleShift; backward = one kernel that sums per channel
- * and adds the input gradient. resnet8, one image: forward + backward of its 7 batch norms in wasm
+ * Training forward = one kernel (statistics, then the scaled output, channel by channel); evaluation =
+ * channelScaleShift; backward = one kernel that sums per channel and adds the input gradient. resnet8, one image: forward + backward of its 7 batch norms in wasm
  * take a fraction of the TypeScript loops' time (see npm run bench, time per layer type).
  */
 import type { BatchNormDims } from './batchnorm.js';
 import type { WasmKernels } from './wasm.js';
 
-/** Byte address of a layer's scratch: 6 vectors of `channels` floats (mean, var, invStd/scale, shift/gamma, sums x2). */
+/** Byte address of a layer's scratch: 6 vectors of `channels` floats (mean, var, gamma/scale, beta/shift, sums x2 or invStd). */
 export interface BatchNormWasmBuffers {
   base: number;
   channels: number;
@@ -28,19 +28,17 @@ export function batchNormForwardTrainWasm(
   buf: BatchNormWasmBuffers, mean: Float32Array, variance: Float32Array, invStd: Float32Array,
 ): void {
   const C = d.c;
-  wk.x.batchNormStats(d.n, C, d.spatial, input, slot(buf, 0), slot(buf, 1));
   const heap = wk.heap;
+  const g = slot(buf, 2) / 4;
+  const b = slot(buf, 3) / 4;
+  if (gamma) heap.set(gamma, g);
+  else heap.fill(1, g, g + C);
+  if (beta) heap.set(beta, b);
+  else heap.fill(0, b, b + C);
+  wk.x.batchNormForwardTrain(d.n, C, d.spatial, input, slot(buf, 2), slot(buf, 3), eps, slot(buf, 0), slot(buf, 1), slot(buf, 4), output);
   mean.set(heap.subarray(slot(buf, 0) / 4, slot(buf, 0) / 4 + C));
   variance.set(heap.subarray(slot(buf, 1) / 4, slot(buf, 1) / 4 + C));
-  const sc = slot(buf, 2) / 4;
-  const sh = slot(buf, 3) / 4;
-  for (let c = 0; c < C; c++) {
-    invStd[c] = 1 / Math.sqrt(variance[c] + eps);
-    const a = (gamma ? gamma[c] : 1) * invStd[c];
-    heap[sc + c] = a;
-    heap[sh + c] = (beta ? beta[c] : 0) - mean[c] * a;
-  }
-  wk.x.channelScaleShift(d.n, C, d.spatial, input, slot(buf, 2), slot(buf, 3), output);
+  invStd.set(heap.subarray(slot(buf, 4) / 4, slot(buf, 4) / 4 + C));
 }
 
 /** Evaluation forward with the running statistics. */

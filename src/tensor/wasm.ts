@@ -75,8 +75,11 @@ export interface WasmExports {
     input: number, output: number, argmax: number,
   ): void;
   maxPoolBackward(outCount: number, inCount: number, outputGrad: number, argmax: number, inputGrad: number): void;
-  batchNormStats(n: number, channels: number, spatial: number, input: number, mean: number, variance: number): void;
   channelScaleShift(n: number, channels: number, spatial: number, input: number, scale: number, shift: number, out: number): void;
+  batchNormForwardTrain(
+    n: number, channels: number, spatial: number, input: number, gamma: number, beta: number, eps: number,
+    mean: number, variance: number, invStd: number, out: number,
+  ): void;
   batchNormBackward(
     n: number, channels: number, spatial: number, training: number,
     input: number, gamma: number, mean: number, invStd: number, dy: number, dx: number, sums: number,

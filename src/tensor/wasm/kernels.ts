@@ -1056,15 +1056,29 @@ export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, 
 // row is summed in 4 lanes, reduced, and added to a float64 channel total in sample order
 // (deterministic, and float64 across rows keeps large batches accurate).
 
+/** Sum of 4 lanes, each pair first (the order the scalar tails continue from). */
+// @ts-ignore: decorator
+@inline function lanes(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Sum of count floats at p, in four vector accumulators (one was bound by the add's latency). */
 // @ts-ignore: decorator
 @inline function rowSum(p: usize, count: i32): f64 {
-  let acc = f32x4.splat(0);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let i = 0;
+  for (; i + 16 <= count; i += 16) {
+    a0 = f32x4.add(a0, v128.load(p));
+    a1 = f32x4.add(a1, v128.load(p, 16));
+    a2 = f32x4.add(a2, v128.load(p, 32));
+    a3 = f32x4.add(a3, v128.load(p, 48));
+    p += 64;
+  }
   for (; i + 4 <= count; i += 4) {
-    acc = f32x4.add(acc, v128.load(p));
+    a0 = f32x4.add(a0, v128.load(p));
     p += 16;
   }
-  let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  let s = lanes(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; i < count; i++) {
     s += load<f32>(p);
     p += 4;
@@ -1072,42 +1086,93 @@ export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, 
   return <f64>s;
 }
 
-/** mean[c], variance[c] (biased) of x[:, c, :], two passes. */
-export function batchNormStats(n: i32, channels: i32, spatial: i32, input: usize, mean: usize, variance: usize): void {
+/** Sum of (x - mu)^2 over count floats at p, four accumulators. */
+// @ts-ignore: decorator
+@inline function rowSquaredDeviations(p: usize, count: i32, mu: f32): f64 {
+  const muv = f32x4.splat(mu);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const t0 = f32x4.sub(v128.load(p), muv), t1 = f32x4.sub(v128.load(p, 16), muv);
+    const t2 = f32x4.sub(v128.load(p, 32), muv), t3 = f32x4.sub(v128.load(p, 48), muv);
+    a0 = madd(t0, t0, a0);
+    a1 = madd(t1, t1, a1);
+    a2 = madd(t2, t2, a2);
+    a3 = madd(t3, t3, a3);
+    p += 64;
+  }
+  for (; i + 4 <= count; i += 4) {
+    const t = f32x4.sub(v128.load(p), muv);
+    a0 = madd(t, t, a0);
+    p += 16;
+  }
+  let s = lanes(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; i < count; i++) {
+    const t = load<f32>(p) - mu;
+    s += t * t;
+    p += 4;
+  }
+  return <f64>s;
+}
+
+/** Mean and biased variance of channel c's rows (two passes), stored at mean[c], variance[c]. */
+// @ts-ignore: decorator
+@inline function channelStats(n: i32, spatial: i32, first: usize, sampleBytes: usize, mean: usize, variance: usize, c: i32): void {
   const m = <f64>n * <f64>spatial;
+  let sum: f64 = 0;
+  let p = first;
+  for (let b = 0; b < n; b++) {
+    sum += rowSum(p, spatial);
+    p += sampleBytes;
+  }
+  const mu = <f32>(sum / m);
+  let sq: f64 = 0;
+  p = first;
+  for (let b = 0; b < n; b++) {
+    sq += rowSquaredDeviations(p, spatial, mu);
+    p += sampleBytes;
+  }
+  store<f32>(mean + <usize>c * 4, mu);
+  store<f32>(variance + <usize>c * 4, <f32>(sq / m));
+}
+
+/**
+ * Training forward, one channel at a time while its rows are in cache: mean and variance (two
+ * passes, float64 across rows), invStd = 1 / sqrt(variance + eps), then out = a x + shift with a = gamma invStd and
+ * shift = beta - mean a, rounded exactly as the TypeScript path does (float64, then float32). gamma
+ * and beta: addresses of per-channel values (ones and zeros without affine parameters).
+ */
+export function batchNormForwardTrain(
+  n: i32, channels: i32, spatial: i32, input: usize, gamma: usize, beta: usize, eps: f64,
+  mean: usize, variance: usize, invStd: usize, out: usize,
+): void {
   const rowBytes = <usize>spatial * 4;
   const sampleBytes = rowBytes * <usize>channels;
   for (let c = 0; c < channels; c++) {
-    let sum: f64 = 0;
-    let p = input + <usize>c * rowBytes;
+    const first = input + <usize>c * rowBytes;
+    channelStats(n, spatial, first, sampleBytes, mean, variance, c);
+    const cb = <usize>c * 4;
+    const inv = <f32>(1.0 / Math.sqrt(<f64>load<f32>(variance + cb) + eps));
+    store<f32>(invStd + cb, inv);
+    const a64 = <f64>load<f32>(gamma + cb) * <f64>inv;
+    const a = <f32>a64;
+    const z = <f32>(<f64>load<f32>(beta + cb) - <f64>load<f32>(mean + cb) * a64);
+    const av = f32x4.splat(a), zv = f32x4.splat(z);
+    let p = first;
+    let o = out + <usize>c * rowBytes;
     for (let b = 0; b < n; b++) {
-      sum += rowSum(p, spatial);
-      p += sampleBytes;
-    }
-    const mu = <f32>(sum / m);
-    const muv = f32x4.splat(mu);
-    let sq: f64 = 0;
-    p = input + <usize>c * rowBytes;
-    for (let b = 0; b < n; b++) {
-      let acc = f32x4.splat(0);
-      let q = p;
       let i = 0;
       for (; i + 4 <= spatial; i += 4) {
-        const t = f32x4.sub(v128.load(q), muv);
-        acc = madd(t, t, acc);
-        q += 16;
+        const x = <usize>i * 4;
+        v128.store(o + x, madd(v128.load(p + x), av, zv));
       }
-      let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
       for (; i < spatial; i++) {
-        const t = load<f32>(q) - mu;
-        s += t * t;
-        q += 4;
+        const x = <usize>i * 4;
+        store<f32>(o + x, load<f32>(p + x) * a + z);
       }
-      sq += <f64>s;
       p += sampleBytes;
+      o += sampleBytes;
     }
-    store<f32>(mean + <usize>c * 4, mu);
-    store<f32>(variance + <usize>c * 4, <f32>(sq / m));
   }
 }
 
@@ -1161,9 +1226,19 @@ export function batchNormBackward(
       const bo = off + <usize>b * sampleBytes;
       let pg = dy + bo;
       let px = input + bo;
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
+      // Two accumulators per sum: one was bound by the add's latency.
+      let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
       let i = 0;
+      for (; i + 8 <= spatial; i += 8) {
+        const g = v128.load(pg), h = v128.load(pg, 16);
+        a1 = f32x4.add(a1, g);
+        b1 = f32x4.add(b1, h);
+        a2 = madd(g, f32x4.sub(v128.load(px), muv), a2);
+        b2 = madd(h, f32x4.sub(v128.load(px, 16), muv), b2);
+        pg += 32;
+        px += 32;
+      }
       for (; i + 4 <= spatial; i += 4) {
         const g = v128.load(pg);
         a1 = f32x4.add(a1, g);
@@ -1171,8 +1246,8 @@ export function batchNormBackward(
         pg += 16;
         px += 16;
       }
-      let s1: f32 = (f32x4.extract_lane(a1, 0) + f32x4.extract_lane(a1, 1)) + (f32x4.extract_lane(a1, 2) + f32x4.extract_lane(a1, 3));
-      let s2: f32 = (f32x4.extract_lane(a2, 0) + f32x4.extract_lane(a2, 1)) + (f32x4.extract_lane(a2, 2) + f32x4.extract_lane(a2, 3));
+      let s1: f32 = lanes(f32x4.add(a1, b1));
+      let s2: f32 = lanes(f32x4.add(a2, b2));
       for (; i < spatial; i++) {
         const g = load<f32>(pg);
         s1 += g;
