@@ -68,6 +68,14 @@ export interface NetworkBuffers {
   grads?: Float32Array;
   /** Flat state vector (non-trainable tensors such as running statistics), shared like params. */
   state?: Float32Array;
+  /**
+   * 'live': activation gradients whose lifetimes in backward do not overlap share memory, so after a
+   * backward actGrads[i] no longer holds layer i's gradient (except the input's, with inputGrad). For
+   * training replicas, which only want the parameter gradients: a resnet20 micro-batch of 16 needs
+   * ~43 MB of activation gradients otherwise, more than the L3 cache, and they went out to memory and
+   * back. Default 'all': every layer keeps its own (pictures read them).
+   */
+  activationGrads?: 'all' | 'live';
 }
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -107,6 +115,8 @@ export class Network {
   readonly actGrads: Float32Array[];
   /** Which actGrads backward has zeroed so far in this pass (see backward). */
   private readonly gradZeroed: Uint8Array;
+  /** Storage slot of each layer's activation gradient (one per layer unless NetworkBuffers.activationGrads is 'live'). */
+  private readonly gradSlots: number[];
   readonly ws = new Workspace();
   /**
    * The WebAssembly kernels' instance when they are selected (CNNVIZ_KERNELS, see src/tensor/wasm.ts):
@@ -163,6 +173,7 @@ export class Network {
     this.acts = this.layers.map(() => new Float32Array(0));
     this.actGrads = this.layers.map(() => new Float32Array(0));
     this.gradZeroed = new Uint8Array(this.layers.length);
+    this.gradSlots = buffers.activationGrads === 'live' ? liveGradSlots(this.layers) : this.layers.map((_, i) => i);
   }
 
   get paramCount(): number {
@@ -210,24 +221,29 @@ export class Network {
   private ensureCapacity(n: number): void {
     if (n <= this.capacity) return;
     const wk = this.wasm;
+    // One buffer per gradient slot, as large as its largest layer's gradient.
+    const slotFloats: number[] = [];
+    this.layers.forEach((layer, i) => (slotFloats[this.gradSlots[i]] = Math.max(slotFloats[this.gradSlots[i]] ?? 0, n * layer.outSize)));
     if (wk) {
       // Lay everything out again for n samples: addresses first (the memory may grow), views after.
       // Each parameter tensor gets its own aligned copy in wasm memory, filled by the next forward.
       wk.reset();
       for (const layer of this.layers) for (const p of layer.params) p.wasmAt = wk.alloc(p.data.length);
       this.wasmParamsKey = NaN;
-      const at = this.layers.map((layer) => [wk.alloc(n * layer.outSize), wk.alloc(n * layer.outSize)]);
+      const actsAt = this.layers.map((layer) => wk.alloc(n * layer.outSize));
+      const slotsAt = slotFloats.map((f) => wk.alloc(f));
       for (const layer of this.layers) layer.impl.reserveWasm?.(n);
       this.layers.forEach((layer, i) => {
-        this.acts[i] = wk.f32(at[i][0], n * layer.outSize);
-        this.actGrads[i] = wk.f32(at[i][1], n * layer.outSize);
+        this.acts[i] = wk.f32(actsAt[i], n * layer.outSize);
+        this.actGrads[i] = wk.f32(slotsAt[this.gradSlots[i]], n * layer.outSize);
       });
       this.capacity = n;
       return;
     }
+    const slots = slotFloats.map((f) => new Float32Array(f));
     this.layers.forEach((layer, i) => {
       this.acts[i] = new Float32Array(n * layer.outSize);
-      this.actGrads[i] = new Float32Array(n * layer.outSize);
+      this.actGrads[i] = slots[this.gradSlots[i]].subarray(0, n * layer.outSize);
     });
     this.capacity = n;
   }
@@ -333,4 +349,37 @@ export class Network {
 /** A pass context for evaluation (no dropout), with a network's own workspace. */
 export function evalContext(net: Network): PassContext {
   return { training: false, ws: net.ws, seed: 0, step: 0, firstSample: 0 };
+}
+
+/**
+ * Storage slots for activation gradients shared by lifetime. Backward runs from the last layer down;
+ * layer j's gradient is first written when its consumer with the highest index runs (born) and last
+ * read by j's own backward (dies), so it lives over steps j .. born(j). A slot is handed on when its
+ * occupant has died before the next gradient is born (strictly: at step j layer j still reads it). The
+ * input's and the last layer's gradients keep slots of their own. Greedy, in order of birth.
+ */
+export function liveGradSlots(layers: readonly { inputs: readonly number[]; outSize: number }[]): number[] {
+  const last = layers.length - 1;
+  const born = layers.map((_, j) => j);
+  layers.forEach((layer, i) => {
+    for (const j of layer.inputs) born[j] = Math.max(born[j], i);
+  });
+  const slots: number[] = new Array<number>(layers.length);
+  const free: { size: number; freeBelow: number; slot: number }[] = [];
+  let next = 0;
+  slots[0] = next++;
+  slots[last] = next++;
+  const order = layers.map((_, j) => j).filter((j) => j > 0 && j < last).sort((a, b) => born[b] - born[a] || b - a);
+  for (const j of order) {
+    // Occupants die at their own step; the slot is free for a gradient born at a lower step.
+    const k = free.findIndex((f) => f.size === layers[j].outSize && born[j] < f.freeBelow);
+    if (k >= 0) {
+      slots[j] = free[k].slot;
+      free[k].freeBelow = j;
+    } else {
+      slots[j] = next++;
+      free.push({ size: layers[j].outSize, freeBelow: j, slot: slots[j] });
+    }
+  }
+  return slots;
 }

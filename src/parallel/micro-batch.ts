@@ -41,7 +41,8 @@ export class MicroBatchRunner {
     /** Label smoothing of the softmax loss in training (0: none). */
     private readonly labelSmoothing = 0,
   ) {
-    this.net = new Network(spec, shared);
+    // Replicas only hand back parameter gradients: activation gradients share memory by lifetime.
+    this.net = new Network(spec, { ...shared, activationGrads: 'live' });
     const [c, h, w] = spec.shapes[0];
     this.images = new Float32Array(maxBatch * c * h * w);
     this.labels = new Int32Array(maxBatch);

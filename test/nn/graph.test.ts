@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findLayerDef, registerLayer } from '../../src/nn/layers/registry.js';
-import { Network } from '../../src/nn/network.js';
+import { liveGradSlots, Network } from '../../src/nn/network.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
 import { formatSummary, summarize } from '../../src/nn/summary.js';
 import { UserError } from '../../src/util/errors.js';
@@ -84,6 +84,46 @@ describe('graph specs', () => {
     net.forward(x, 2, ctx);
     net.backward({ labels }, ctx, true);
     net.actGrads.forEach((g, i) => expect(Array.from(g), `layer ${i}`).toEqual(Array.from(first[i])));
+  });
+
+  it("with activationGrads 'live', shares gradient memory by lifetime and gives the same parameter gradients", () => {
+    for (const spec of [parseSpec(branching, 'g.json'), presetSpec('resnet8')]) {
+      const nets = (['all', 'live'] as const).map((activationGrads) => {
+        const net = new Network(spec, { activationGrads });
+        net.initialize(3);
+        return net;
+      });
+      const [c, h, w] = spec.shapes[0];
+      const x = Float32Array.from({ length: 2 * c * h * w }, (_, i) => Math.sin(i * 0.37));
+      const labels = Int32Array.from([1, 2]);
+      for (const net of nets) {
+        const ctx = { training: true, ws: net.ws, seed: 1, step: 0, firstSample: 0 };
+        for (let pass = 0; pass < 2; pass++) {
+          net.zeroGrads();
+          net.forward(x, 2, ctx);
+          net.backward({ labels }, ctx);
+        }
+      }
+      expect(Array.from(nets[1].grads)).toEqual(Array.from(nets[0].grads));
+      // The gradients really share memory: fewer distinct (buffer, offset) pairs than layers.
+      const places = new Set(nets[1].actGrads.map((g) => `${nets[1].actGrads.findIndex((o) => o.buffer === g.buffer)}:${g.byteOffset}`));
+      if (spec.layers.length > 20) expect(places.size).toBeLessThan(spec.layers.length / 2);
+    }
+  });
+
+  it('live gradient slots: a gradient never shares with one alive at the same backward step', () => {
+    const spec = presetSpec('resnet20');
+    const net = new Network(spec);
+    const slots = liveGradSlots(net.layers);
+    const last = net.layers.length - 1;
+    const born = net.layers.map((_, j) => Math.max(j, ...net.layers.filter((l) => l.inputs.includes(j)).map((l) => l.index)));
+    for (let a = 0; a <= last; a++) {
+      for (let b = a + 1; b <= last; b++) {
+        const overlap = Math.max(a, b) <= Math.min(born[a], born[b]);
+        if (overlap) expect(slots[a], `layers ${a} and ${b}`).not.toBe(slots[b]);
+      }
+    }
+    expect(new Set(slots).size).toBeLessThan(net.layers.length / 4);
   });
 
   const bad: [string, unknown[], RegExp][] = [
