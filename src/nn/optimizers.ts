@@ -126,8 +126,13 @@ export class Optimizer {
  * ConvNetJS's step gradient: decay gradients plus the batch-summed gradient, over the batch size; plus
  * PyTorch-style weight decay wd * p on the mean (coupled; adamw passes wd = 0 and decays separately).
  */
-function stepGradient(p: number, summedGrad: number, h: StepHyper): number {
-  return (h.l2 * p + h.l1 * (p > 0 ? 1 : -1) + summedGrad) * h.invBatch + h.wd * p;
+function stepGradient(p: number, summedGrad: number, l1: number, l2: number, wd: number, invBatch: number): number {
+  // Without L1 decay, no sign test: the weights' signs are random, so the branch was mispredicted half
+  // the time. The hyper-parameters come as numbers, hoisted out of the loops by the callers (read from
+  // the object per parameter they were not). resnet20's 272k parameters: 3.7 -> 1.x ms per update,
+  // time the worker threads wait.
+  const l1Term = l1 === 0 ? 0 : l1 * (p > 0 ? 1 : -1);
+  return (l2 * p + l1Term + summedGrad) * invBatch + wd * p;
 }
 
 /** One step's hyper-parameters for one parameter range (decays already times the range's multipliers). */
@@ -144,12 +149,13 @@ type StepFn = (params: Float32Array, grads: Float32Array, s: OptimizerState, o: 
 
 const STEPS: Record<OptimizerMethod, StepFn> = {
   sgd(params, grads, s, o, begin, end, h) {
+    const { l1, l2, wd, invBatch } = h;
     const { gsum } = s;
     const lr = h.lr;
     const mom = o.momentum;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], h);
+      const g = stepGradient(p, grads[j], l1, l2, wd, invBatch);
       let dx: number;
       if (mom > 0) {
         dx = mom * gsum[j] - lr * g;
@@ -162,45 +168,50 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
     }
   },
   nesterov(params, grads, s, o, begin, end, h) {
+    const { l1, l2, wd, invBatch } = h;
     const { gsum } = s;
     const lr = h.lr;
     const mom = o.momentum;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], h);
+      const g = stepGradient(p, grads[j], l1, l2, wd, invBatch);
       const prev = gsum[j];
-      gsum[j] = prev * mom + lr * g;
-      params[j] = p + (mom * prev - (1 + mom) * gsum[j]);
+      const velocity = Math.fround(prev * mom + lr * g); // the stored value, without reading it back
+      gsum[j] = velocity;
+      params[j] = p + (mom * prev - (1 + mom) * velocity);
       grads[j] = 0;
     }
   },
   adagrad(params, grads, s, o, begin, end, h) {
+    const { l1, l2, wd, invBatch } = h;
     const { gsum } = s;
     const lr = h.lr;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], h);
+      const g = stepGradient(p, grads[j], l1, l2, wd, invBatch);
       gsum[j] += g * g;
       params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
       grads[j] = 0;
     }
   },
   windowgrad(params, grads, s, o, begin, end, h) {
+    const { l1, l2, wd, invBatch } = h;
     const { gsum } = s;
     const lr = h.lr;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], h);
+      const g = stepGradient(p, grads[j], l1, l2, wd, invBatch);
       gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
       params[j] = p + (-lr / Math.sqrt(gsum[j] + o.eps)) * g;
       grads[j] = 0;
     }
   },
   adadelta(params, grads, s, o, begin, end, h) {
+    const { l1, l2, wd, invBatch } = h;
     const { gsum, xsum } = s;
     for (let j = begin; j < end; j++) {
       const p = params[j];
-      const g = stepGradient(p, grads[j], h);
+      const g = stepGradient(p, grads[j], l1, l2, wd, invBatch);
       gsum[j] = o.ro * gsum[j] + (1 - o.ro) * g * g;
       const dx = -Math.sqrt((xsum[j] + o.eps) / (gsum[j] + o.eps)) * g;
       xsum[j] = o.ro * xsum[j] + (1 - o.ro) * dx * dx;
@@ -218,13 +229,14 @@ const STEPS: Record<OptimizerMethod, StepFn> = {
 };
 
 function adamStep(params: Float32Array, grads: Float32Array, s: OptimizerState, o: OptimizerOptions, begin: number, end: number, h: StepHyper): void {
+  const { l1, l2, wd, invBatch } = h;
   const { gsum, xsum } = s;
   const lr = h.lr;
   const bias1 = 1 - Math.pow(o.beta1, s.step);
   const bias2 = 1 - Math.pow(o.beta2, s.step);
   for (let j = begin; j < end; j++) {
     const p = params[j];
-    const g = stepGradient(p, grads[j], h);
+    const g = stepGradient(p, grads[j], l1, l2, wd, invBatch);
     gsum[j] = gsum[j] * o.beta1 + (1 - o.beta1) * g;
     xsum[j] = xsum[j] * o.beta2 + (1 - o.beta2) * g * g;
     params[j] = p + (-lr * (gsum[j] / bias1)) / (Math.sqrt(xsum[j] / bias2) + o.eps);
