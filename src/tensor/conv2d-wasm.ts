@@ -69,6 +69,11 @@ export interface WinogradBuffers {
   products: number;
   /** The input (address, batch size) whose patches are in `patches` (set by forward, like colsFor). */
   patchesFor: { input: number; n: number };
+  /**
+   * The weights version (the caller's key, see conv2dForwardWasm) whose transform is in uForward, and in
+   * uBackward; NaN: none or unknown.
+   */
+  packedFor: { forward: number; backward: number };
   /** The weight gradient in the transformed domain (planes*outC*inC floats). */
   uGrad: number;
   /** Tile rows per chunk, and the chunk's tile capacity (a multiple of 8). */
@@ -145,6 +150,7 @@ function allocWinograd(wk: WasmKernels, d: Conv2dDims, n: number): WinogradBuffe
     patchGrads: wk.alloc(planes * (d.inC * tileCapacity + XI_PAD)),
     products: wk.alloc(planes * (d.outC * tileCapacity + XI_PAD)),
     patchesFor: { input: -1, n: 0 },
+    packedFor: { forward: NaN, backward: NaN },
     uGrad: wk.alloc(planes * d.outC * d.inC),
     rowsPerChunk,
     tileCapacity,
@@ -234,8 +240,12 @@ export function allocConvWasm(wk: WasmKernels, d: Conv2dDims, n: number, params?
   };
 }
 
-/** out = conv(input) + bias; weights and bias must already be at buf.weights / buf.bias. */
-export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number, output: number, buf: ConvWasmBuffers): void {
+/**
+ * out = conv(input) + bias; weights and bias must already be at buf.weights / buf.bias. weightsKey: a
+ * number that changes whenever the weights do (the network's paramsKey), so the Winograd path transforms
+ * them once per version instead of in every pass; undefined: they may have changed.
+ */
+export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number, output: number, buf: ConvWasmBuffers, weightsKey?: number): void {
   const x = wk.x;
   const { n, inC, inH, inW, outC, kH, kW, stride, pad, outH, outW } = d;
   const P = outH * outW;
@@ -245,7 +255,10 @@ export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number,
   const wg = buf.winograd;
   if (wg) {
     (wg.tile === 4 ? x.winograd4Forward : x.winogradForward)(n, inC, inH, inW, outC, buf.weights, buf.bias, input, output,
-      wg.uForward, wg.uBackward, wg.padded, wg.patches, wg.products, wg.rowsPerChunk, wg.tileCapacity);
+      wg.uForward, wg.uBackward, wg.padded, wg.patches, wg.products, wg.rowsPerChunk, wg.tileCapacity, packedBits(wg, weightsKey));
+    // F(4x4) packs only uForward in the forward; F(2x2) both.
+    wg.packedFor.forward = weightsKey ?? NaN;
+    if (wg.tile === 2) wg.packedFor.backward = weightsKey ?? NaN;
     wg.patchesFor.input = input;
     wg.patchesFor.n = n;
     return;
@@ -272,12 +285,19 @@ export function conv2dForwardWasm(wk: WasmKernels, d: Conv2dDims, input: number,
   buf.colsFor.n = keep ? n : 0;
 }
 
+/** Bit 0: uForward, bit 1: uBackward already hold the transform of the weights of version `key`. */
+function packedBits(wg: WinogradBuffers, key: number | undefined): number {
+  if (key === undefined) return 0;
+  return (wg.packedFor.forward === key ? 1 : 0) | (wg.packedFor.backward === key ? 2 : 0);
+}
+
 /**
  * Gradients: buf.weightGrad / buf.biasGrad += dL/dW, dL/db; inputGrad (address, or -1 to skip) += dL/dx.
- * Reuses the cols of the last forward when it ran on the same input address and batch size.
+ * Reuses the cols of the last forward when it ran on the same input address and batch size; weightsKey
+ * as in conv2dForwardWasm.
  */
 export function conv2dBackwardWasm(
-  wk: WasmKernels, d: Conv2dDims, input: number, outputGrad: number, inputGrad: number, buf: ConvWasmBuffers,
+  wk: WasmKernels, d: Conv2dDims, input: number, outputGrad: number, inputGrad: number, buf: ConvWasmBuffers, weightsKey?: number,
 ): void {
   const x = wk.x;
   const { n, inC, inH, inW, outC, kH, kW, stride, pad, outH, outW } = d;
@@ -297,7 +317,11 @@ export function conv2dBackwardWasm(
     const haveV = wg.patchesFor.input === input && wg.patchesFor.n === n;
     (wg.tile === 4 ? x.winograd4Backward : x.winogradBackward)(n, inC, inH, inW, outC, buf.weights, input, outputGrad, buf.weightGrad, inputGrad >= 0 ? inputGrad : 0,
       wg.uForward, wg.uBackward, wg.padded, wg.patches, haveV ? 1 : 0, wg.products, wg.uGrad, wg.patchGrads, wg.paddedGrad,
-      wg.rowsPerChunk, wg.tileCapacity);
+      wg.rowsPerChunk, wg.tileCapacity, packedBits(wg, weightsKey));
+    if (inputGrad >= 0) {
+      wg.packedFor.forward = weightsKey ?? NaN;
+      wg.packedFor.backward = weightsKey ?? NaN;
+    }
     wg.patchesFor.input = input;
     wg.patchesFor.n = n;
     return;

@@ -88,21 +88,23 @@ export interface WasmExports {
   winogradForward(
     n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
     uForward: number, uBackward: number, padded: number, patches: number, products: number, rowsPerChunk: number, tileCapacity: number,
+    packed: number,
   ): void;
   winogradBackward(
     n: number, C: number, H: number, W: number, K: number, weights: number, input: number, dy: number, dW: number, dX: number,
     uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
-    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number,
+    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number, packed: number,
   ): void;
   /** F(4x4, 3x3): the same arguments as winogradForward / winogradBackward, buffers sized for 36 planes. */
   winograd4Forward(
     n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
     uForward: number, uBackward: number, padded: number, patches: number, products: number, rowsPerChunk: number, tileCapacity: number,
+    packed: number,
   ): void;
   winograd4Backward(
     n: number, C: number, H: number, W: number, K: number, weights: number, input: number, dy: number, dW: number, dX: number,
     uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
-    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number,
+    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number, packed: number,
   ): void;
 }
 

@@ -187,6 +187,57 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
   }
 });
 
+describe('Winograd weight transforms are reused per weights version (weightsKey)', () => {
+  for (const [label, d] of [
+    ['F(4x4)', makeConv2dDims(2, 8, 16, 16, 8, 3, 3, 1, 1)],
+    ['F(2x2)', makeConv2dDims(2, 8, 12, 8, 8, 3, 3, 1, 1)],
+  ] as const) {
+    it(`${label}: a new key repacks, the same key reuses the transform`, () => {
+      expect(winogradTile(d)).toBe(label === 'F(4x4)' ? 4 : 2);
+      const rng = makeRng(11);
+      const inCount = d.n * d.inC * d.inH * d.inW;
+      const outCount = d.n * d.outC * d.outH * d.outW;
+      const input = randomArray(rng, inCount);
+      const dy = randomArray(rng, outCount);
+      const bias = new Float32Array(d.outC);
+      const wk = kernels();
+      const buf = allocConvWasm(wk, d, d.n);
+      const pIn = put(wk, input);
+      const pOut = put(wk, new Float32Array(outCount));
+      const pDy = put(wk, dy);
+      const pDx = put(wk, new Float32Array(inCount));
+      const pass = (weights: Float32Array, key: number) => {
+        wk.heap.set(weights, buf.weights / 4);
+        wk.heap.fill(0, buf.weightGrad / 4, buf.weightGrad / 4 + weights.length);
+        wk.heap.fill(0, pDx / 4, pDx / 4 + inCount);
+        conv2dForwardWasm(wk, d, pIn, pOut, buf, key);
+        conv2dBackwardWasm(wk, d, pIn, pDy, pDx, buf, key);
+        return { out: get(wk, pOut, outCount), dx: get(wk, pDx, inCount), dw: get(wk, buf.weightGrad, weights.length) };
+      };
+      const reference = (weights: Float32Array) => {
+        const out = new Float32Array(outCount);
+        const dx = new Float32Array(inCount);
+        const dw = new Float32Array(weights.length);
+        conv2dForward(d, input, weights, bias, out, new Workspace());
+        conv2dBackward(d, input, weights, dy, dx, dw, new Float32Array(d.outC), new Workspace());
+        return { out, dx, dw };
+      };
+      const w1 = randomArray(rng, d.outC * d.inC * 9);
+      const w2 = randomArray(rng, w1.length);
+      for (const [got, want] of [[pass(w1, 1), reference(w1)], [pass(w1, 1), reference(w1)], [pass(w2, 2), reference(w2)]] as const) {
+        agree(`${label} keyed forward`, got.out, want.out);
+        agree(`${label} keyed d/dinput`, got.dx, want.dx);
+        agree(`${label} keyed d/dweights`, got.dw, want.dw);
+      }
+      // The same key with other weights keeps the transform of the first: the key is the caller's promise.
+      const stale = pass(w1, 2);
+      expect(maxRelErr(stale.out, reference(w2).out)).toBeLessThan(1e-3);
+      // No key: always transformed again.
+      agree(`${label} unkeyed forward`, pass(w1, NaN).out, reference(w1).out);
+    });
+  }
+});
+
 describe('conv col row stride', () => {
   it('pads rows whose length is a multiple of 64 floats (4 KiB-aliasing strides), and only those', () => {
     expect(colStride(1024)).toBe(1040);

@@ -107,11 +107,11 @@ function convWasm(node: LayerNode<ConvFields>): LayerImpl {
       }
       buf = allocConvWasm(wk, { ...dims, n }, n, { weights: weights.wasmAt, bias });
     },
-    forward(inputs, output, n) {
+    forward(inputs, output, n, ctx) {
       dims.n = n;
-      conv2dForwardWasm(wk, dims, inputs[0].byteOffset, output.byteOffset, buf!);
+      conv2dForwardWasm(wk, dims, inputs[0].byteOffset, output.byteOffset, buf!, ctx.paramsKey);
     },
-    backward(inputs, _output, outputGrad, inputGrads, n) {
+    backward(inputs, _output, outputGrad, inputGrads, n, ctx) {
       const weights = node.params[0];
       const biases = node.config.bias ? node.params[1] : null;
       const b = buf!;
@@ -121,7 +121,7 @@ function convWasm(node: LayerNode<ConvFields>): LayerImpl {
       heap.set(wg, b.weightGrad / 4);
       if (biases) heap.set(biases.grad, b.biasGrad / 4);
       const inputGrad = inputGrads[0];
-      conv2dBackwardWasm(wk, dims, inputs[0].byteOffset, outputGrad.byteOffset, inputGrad ? inputGrad.byteOffset : -1, b);
+      conv2dBackwardWasm(wk, dims, inputs[0].byteOffset, outputGrad.byteOffset, inputGrad ? inputGrad.byteOffset : -1, b, ctx.paramsKey);
       wg.set(heap.subarray(b.weightGrad / 4, b.weightGrad / 4 + wg.length));
       if (biases) biases.grad.set(heap.subarray(b.biasGrad / 4, b.biasGrad / 4 + biases.grad.length));
     },

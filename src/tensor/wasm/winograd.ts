@@ -281,12 +281,13 @@ function outputTransform(K: i32, H: i32, W: i32, M: usize, tcap: i32, bias: usiz
  * out [n][K][H][W] = conv3x3(input [n][C][H][W], W) + bias (stride 1, pad 1), overwriting out.
  * Ufwd / Ubwd: 16*K*C floats each (filled here); Xp: n*C*(H+2)*(W+2); V: chunks*16*(C*tcap+16) (every
  * chunk's patches, kept for the backward); M: 16*(K*tcap+16); tcap >= rowsPerChunk * W/2 rounded up to 8.
+ * packed == 3: Ufwd and Ubwd already hold these weights' U (an earlier pass with the same weights).
  */
 export function winogradForward(
   n: i32, C: i32, H: i32, W: i32, K: i32, weights: usize, bias: usize, input: usize, out: usize,
-  Ufwd: usize, Ubwd: usize, Xp: usize, V: usize, M: usize, rowsPerChunk: i32, tcap: i32,
+  Ufwd: usize, Ubwd: usize, Xp: usize, V: usize, M: usize, rowsPerChunk: i32, tcap: i32, packed: i32,
 ): void {
-  winogradPackWeights(C, K, weights, Ufwd, Ubwd);
+  if (packed != 3) winogradPackWeights(C, K, weights, Ufwd, Ubwd);
   padOne(n * C, H, W, input, Xp);
   const totalRows = n * (H >> 1);
   const tW = W >> 1;
@@ -553,15 +554,15 @@ function filterGradOut(C: i32, K: i32, dU: usize, dW: usize): void {
  * (16*(C*tcap+16), one chunk; first the weight-gradient product's transposed patches) and dXp
  * (n*C*(H+2)*(W+2) floats, scratch); Z reuses the M buffer.
  * haveV != 0: V still holds the forward's transformed patches of this input (every chunk's, one after
- * another), so the input is not padded and transformed again.
+ * another), so the input is not padded and transformed again. packed == 3: as in winogradForward.
  */
 export function winogradBackward(
   n: i32, C: i32, H: i32, W: i32, K: i32, weights: usize, input: usize, dy: usize, dW: usize, dX: usize,
   Ufwd: usize, Ubwd: usize, Xp: usize, V: usize, haveV: i32, Z: usize, dU: usize, dV: usize, dXp: usize,
-  rowsPerChunk: i32, tcap: i32,
+  rowsPerChunk: i32, tcap: i32, packed: i32,
 ): void {
   const wantDx = dX != 0;
-  if (wantDx) winogradPackWeights(C, K, weights, Ufwd, Ubwd);
+  if (wantDx && packed != 3) winogradPackWeights(C, K, weights, Ufwd, Ubwd);
   if (!haveV) padOne(n * C, H, W, input, Xp);
   memory.fill(dU, 0, <usize>(16 * K * C) * 4);
   if (wantDx) memory.fill(dXp, 0, <usize>(n * C * (H + 2) * (W + 2)) * 4);

@@ -359,12 +359,13 @@ function outputTransform(K: i32, H: i32, W: i32, M: usize, tcap: i32, bias: usiz
  * out [n][K][H][W] = conv3x3(input [n][C][H][W], W) + bias (stride 1, pad 1), overwriting out.
  * Buffers as winogradForward's with 36 planes: Ufwd / Ubwd 36*K*C floats; V chunks*36*(C*tcap+16);
  * M 36*(K*tcap+16); tcap >= rowsPerChunk * tiles per band, rounded up to 8; strip (bandRows+2)*(W+4).
+ * packed & 1: Ufwd already holds these weights' U (an earlier pass with the same weights), else packed here.
  */
 export function winograd4Forward(
   n: i32, C: i32, H: i32, W: i32, K: i32, weights: usize, bias: usize, input: usize, out: usize,
-  Ufwd: usize, Ubwd: usize, strip: usize, V: usize, M: usize, rowsPerChunk: i32, tcap: i32,
+  Ufwd: usize, Ubwd: usize, strip: usize, V: usize, M: usize, rowsPerChunk: i32, tcap: i32, packed: i32,
 ): void {
-  packWeights(C, K, weights, Ufwd);
+  if (!(packed & 1)) packWeights(C, K, weights, Ufwd);
   const totalRows = n * (H / bandRows(W));
   const tW = bandTiles(W);
   const chunkBytes: usize = xiStride(C, tcap) * 36;
@@ -510,17 +511,17 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
  * gradient is not computed here. Buffers as in winograd4Forward, plus dU (36*K*C floats), dV
  * (36*(C*tcap+16), one chunk; first the transposed patches) and gradStrip ((bandRows+2+2*C)*(W+4)
  * floats: a strip and the carried rows); Z reuses the M buffer. haveV != 0: V still holds the forward's
- * transformed patches of this input.
+ * transformed patches of this input. packed: bit 0 Ufwd, bit 1 Ubwd already hold these weights' U.
  */
 export function winograd4Backward(
   n: i32, C: i32, H: i32, W: i32, K: i32, weights: usize, input: usize, dy: usize, dW: usize, dX: usize,
   Ufwd: usize, Ubwd: usize, strip: usize, V: usize, haveV: i32, Z: usize, dU: usize, dV: usize, gradStrip: usize,
-  rowsPerChunk: i32, tcap: i32,
+  rowsPerChunk: i32, tcap: i32, packed: i32,
 ): void {
   const wantDx = dX != 0;
   if (wantDx) {
-    packWeights(C, K, weights, Ufwd);
-    transposeWeights(C, K, Ufwd, Ubwd);
+    if (!(packed & 1)) packWeights(C, K, weights, Ufwd);
+    if (!(packed & 2)) transposeWeights(C, K, Ufwd, Ubwd);
   }
   memory.fill(dU, 0, <usize>(36 * K * C) * 4);
   const carry = gradStrip + <usize>(bandRows(W) + 2) * stripRowBytes(W);
