@@ -85,28 +85,24 @@ export interface WasmExports {
     input: number, gamma: number, mean: number, invStd: number, dy: number, dx: number, sums: number,
   ): void;
   addTwo(count: number, a: number, b: number, out: number): void;
-  winogradForward(
-    n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
-    uForward: number, uBackward: number, padded: number, patches: number, products: number, rowsPerChunk: number, tileCapacity: number,
-    packed: number,
-  ): void;
-  winogradBackward(
-    n: number, C: number, H: number, W: number, K: number, weights: number, input: number, dy: number, dW: number, dX: number,
-    uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
-    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number, packed: number,
-  ): void;
-  /** F(4x4, 3x3): the same arguments as winogradForward / winogradBackward, buffers sized for 36 planes. */
-  winograd4Forward(
-    n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
-    uForward: number, uBackward: number, padded: number, patches: number, products: number, rowsPerChunk: number, tileCapacity: number,
-    packed: number,
-  ): void;
-  winograd4Backward(
-    n: number, C: number, H: number, W: number, K: number, weights: number, input: number, dy: number, dW: number, dX: number,
-    uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
-    patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number, packed: number,
-  ): void;
+  winogradForward: WinogradForwardKernel;
+  winogradBackward: WinogradBackwardKernel;
+  /** F(4x4, 3x3): the same arguments, buffers sized for 36 planes (see conv2d-wasm.ts). */
+  winograd4Forward: WinogradForwardKernel;
+  winograd4Backward: WinogradBackwardKernel;
 }
+
+/** The Winograd convolution kernels' contract (winograd.ts, winograd4.ts in the kernels). */
+type WinogradForwardKernel = (
+  n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
+  uForward: number, uBackward: number, padded: number, patches: number, products: number, rowsPerChunk: number, tileCapacity: number,
+  packed: number,
+) => void;
+type WinogradBackwardKernel = (
+  n: number, C: number, H: number, W: number, K: number, weights: number, input: number, dy: number, dW: number, dX: number,
+  uForward: number, uBackward: number, padded: number, patches: number, havePatches: number, products: number, uGrad: number,
+  patchGrads: number, paddedGrad: number, rowsPerChunk: number, tileCapacity: number, packed: number,
+) => void;
 
 /** A compiled module file: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */
 function wasmUrl(file: string): URL {
