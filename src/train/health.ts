@@ -28,12 +28,46 @@ interface Acc {
   n: number;
 }
 
+/** One layer's sums: [layer, summed gradient norm, summed update ratio, steps counted]. */
+type HealthSums = [number, number, number, number];
+
+/** HealthMeter's sums within the current epoch, as a mid-epoch checkpoint keeps them. */
+export interface HealthMeterState {
+  epoch: HealthSums[];
+  segment: HealthSums[];
+  trace: HealthTracePoint[];
+}
+
+/** What is wrong with a saved HealthMeterState (null: nothing), for checkpoint validation. */
+export function healthStateProblem(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null) return `expected an object, got ${JSON.stringify(v)?.slice(0, 40)}`;
+  const s = v as Record<string, unknown>;
+  const finite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+  for (const k of ['epoch', 'segment']) {
+    const rows = s[k];
+    if (!Array.isArray(rows)) return `field "${k}": expected a list`;
+    for (const r of rows as unknown[]) {
+      if (!Array.isArray(r) || r.length !== 4 || !r.every(finite) || !Number.isInteger(r[0]) || (r[0] as number) < 1 || !Number.isInteger(r[3]) || (r[3] as number) < 0) {
+        return `field "${k}": expected [layer, gradient sum, ratio sum, steps] rows, got ${JSON.stringify(r)?.slice(0, 60)}`;
+      }
+    }
+  }
+  if (!Array.isArray(s.trace)) return 'field "trace": expected a list';
+  for (const p of s.trace as unknown[]) {
+    const q = p as Record<string, unknown> | null;
+    const numbers = (o: unknown) => typeof o === 'object' && o !== null && Object.values(o).every(finite);
+    if (typeof q !== 'object' || q === null || !finite(q.x) || !numbers(q.gradNorm) || !numbers(q.updateRatio)) {
+      return `field "trace": expected points {x, gradNorm, updateRatio}, got ${JSON.stringify(p)?.slice(0, 60)}`;
+    }
+  }
+  return null;
+}
+
 export class HealthMeter {
   private readonly weights: ParamRange[];
   private readonly before: Float32Array[];
   private epochAcc = new Map<number, Acc>();
   private segAcc = new Map<number, Acc>();
-  private steps = 0;
   private trace: HealthTracePoint[] = [];
 
   constructor(
@@ -67,7 +101,6 @@ export class HealthMeter {
       }
       this.add(r.layer, 0, w > 0 ? Math.sqrt(d / w) : 0, true);
     });
-    this.steps++;
     const seg = Math.max(1, Math.ceil(this.batchesPerEpoch / TRACE_SEGMENTS));
     if ((batch + 1) % seg === 0 || batch + 1 === this.batchesPerEpoch) this.closeSegment(epoch + (batch + 1) / this.batchesPerEpoch);
   }
@@ -80,6 +113,20 @@ export class HealthMeter {
       if (counts) a.n++;
       m.set(layer, a);
     }
+  }
+
+  /** The sums so far in this epoch, for a mid-epoch checkpoint (plain JSON; see restore). */
+  state(): HealthMeterState {
+    const rows = (m: Map<number, Acc>): HealthSums[] => [...m].map(([layer, a]) => [layer, a.grad, a.ratio, a.n]);
+    return { epoch: rows(this.epochAcc), segment: rows(this.segAcc), trace: this.trace.map((p) => ({ ...p })) };
+  }
+
+  /** Continue an epoch from state() (a resumed run then reports the same averages as an uninterrupted one). */
+  restore(s: HealthMeterState): void {
+    const map = (rows: HealthSums[]) => new Map(rows.map(([layer, grad, ratio, n]) => [layer, { grad, ratio, n }]));
+    this.epochAcc = map(s.epoch);
+    this.segAcc = map(s.segment);
+    this.trace = s.trace.map((p) => ({ ...p }));
   }
 
   private closeSegment(x: number): void {

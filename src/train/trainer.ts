@@ -12,7 +12,7 @@ import { hashKeys, Rng } from '../util/rng.js';
 import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
 import { confusionMatrix, writeMetricsFiles, type EpochRecord } from './metrics.js';
-import { HealthMeter } from './health.js';
+import { HealthMeter, type HealthMeterState } from './health.js';
 import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
 import { DEFAULT_LR_SCHEDULE, learningRateAt } from './schedule.js';
@@ -126,6 +126,8 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     const probeIndices = chooseProbe(testCount, config.seed, config.probeCount, config.probe);
     const batches = Math.ceil(trainCount / config.batchSize);
     const health = new HealthMeter(net.paramRanges, batches);
+    const savedHealth = run.resume?.progress.extra?.health as HealthMeterState | undefined;
+    if (saved && savedHealth) health.restore(savedHealth);
     let lastCheckpoint: string | undefined;
     // The rate of each step is a function of the optimizer's step count (kept in checkpoints), so a
     // resumed run continues on the same curve.
@@ -163,7 +165,8 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         epoch: epochsCompleted,
         config: config as unknown as Record<string, unknown>,
         metrics: records,
-        extra: { epochProgress, viz: run.visualizer?.state() },
+        // Mid-epoch, the health meter's sums too, so the resumed epoch reports the same averages.
+        extra: { epochProgress, viz: run.visualizer?.state(), ...(epochProgress ? { health: health.state() } : {}) },
       },
     });
 

@@ -9,6 +9,7 @@ import { OPTIMIZER_METHODS } from '../nn/optimizers.js';
 import { oneOfProblem, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 import { UserError } from '../util/errors.js';
 import { VIZ_MODES, VIZ_SCALE_MODES } from './config.js';
+import { healthStateProblem } from './health.js';
 import { MAX_PROBE_COUNT } from './probe.js';
 
 type Obj = Record<string, unknown>;
@@ -81,6 +82,7 @@ export function validateSavedProgress(training: unknown, optimizerStep: unknown,
   c.check('optimizer.step', wholeNumberProblem(optimizerStep, 0));
   if (t.extra === undefined || t.extra === null) return;
   const extra = c.obj(t.extra, 'training.extra');
+  if (extra.health !== undefined && extra.health !== null) c.check('training.extra.health', healthStateProblem(extra.health));
   if (extra.epochProgress === undefined || extra.epochProgress === null) return;
   const p = c.obj(extra.epochProgress, 'training.extra.epochProgress');
   const q = (k: string): string => `training.extra.epochProgress.${k}`;

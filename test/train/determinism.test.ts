@@ -45,6 +45,9 @@ describe('training on worker threads', () => {
     const resumed2 = await trainSmall(config, { workers: 3, out: out2, resume: snap2 });
     expect(bits(resumed2.params).equals(bits(straight.params))).toBe(true);
     expect(resumed2.records.map((r) => r.trainLoss)).toEqual(straight.records.map((r) => r.trainLoss));
+    // The interrupted epoch's layer health (per-step averages and the trace) comes out the same too.
+    expect(straight.records[1].health?.layers.some((l) => l.gradNorm !== undefined)).toBe(true);
+    expect(resumed2.records[1].health).toEqual(straight.records[1].health);
   });
 
   it('resumes exactly mid-schedule (onecycle with warm-up, label smoothing, nesterov with weight decay) and records each epoch\'s rate', async () => {

@@ -40,4 +40,18 @@ describe('saved settings of a checkpoint', () => {
     expect(() => validateSavedProgress({ epoch: 0, metrics: [] }, -3, 'ck.json')).toThrow(/optimizer\.step/);
     expect(() => validateSavedProgress({ epoch: 0, metrics: [], extra: { epochProgress: { batch: -2, lossSum: 0, decaySum: 0, correct: 0, seen: 0, trainSeconds: 0 } } }, 0, 'ck.json')).toThrow(/epochProgress\.batch/);
   });
+
+  it("accepts a mid-epoch checkpoint's health sums and refuses malformed ones, naming the field", () => {
+    const progress = { batch: 2, lossSum: 3, decaySum: 0, correct: 1, seen: 4, trainSeconds: 0.5 };
+    const health = { epoch: [[1, 0.5, 0.002, 2]], segment: [[1, 0.25, 0.001, 1]], trace: [{ x: 0.5, gradNorm: { 1: 0.25 }, updateRatio: { 1: 0.001 } }] };
+    expect(() => validateSavedProgress({ epoch: 0, metrics: [], extra: { epochProgress: progress, health } }, 2, 'ck.json')).not.toThrow();
+    for (const [bad, message] of [
+      [{ ...health, epoch: [[0, 0.5, 0.002, 2]] }, /training\.extra\.health: field "epoch": expected \[layer, gradient sum, ratio sum, steps\] rows/],
+      [{ ...health, segment: [[1, 'x', 0, 1]] }, /field "segment"/],
+      [{ ...health, trace: [{ x: 'late' }] }, /training\.extra\.health: field "trace": expected points/],
+      ['sums', /training\.extra\.health: expected an object/],
+    ] as const) {
+      expect(() => validateSavedProgress({ epoch: 0, metrics: [], extra: { epochProgress: progress, health: bad } }, 2, 'ck.json')).toThrow(message);
+    }
+  });
 });
