@@ -102,7 +102,7 @@ const rowPass: usize = memory.data(36 * 16, 16);
 
 /**
  * The layout of a chunk's tiles (see the file comment): image rows per band, tiles per band, and the
- * byte offset from the first to the third tile of a group in a padded (rowBytes: wpBytes) or output plane.
+ * byte offset from the first to the third tile of a group in a strip or a plane of rows rowBytes apart.
  */
 // @ts-ignore: decorator
 @inline function pairs(W: i32): bool {
@@ -222,8 +222,8 @@ function filterGradOut(C: i32, K: i32, dU: usize, dW: usize): void {
 }
 
 /**
- * V[ξ][c][t .. t+3] for 4 tiles whose padded 6x6 patches start at srcA (tiles 0, 1: columns 0 .. 5 and
- * 4 .. 9) and srcB (tiles 2, 3), rows wpBytes apart; the 36 planes xiBytes apart.
+ * V[ξ][c][t .. t+3] for 4 tiles whose zero-bordered 6x6 patches start at srcA (tiles 0, 1: columns 0 .. 5
+ * and 4 .. 9) and srcB (tiles 2, 3) of a strip, rows wpBytes apart; the 36 planes xiBytes apart.
  */
 // @ts-ignore: decorator
 @inline function inputTile4(srcA: usize, srcB: usize, wpBytes: usize, dst: usize, xiBytes: usize): void {
@@ -422,8 +422,8 @@ function gradTransform(K: i32, H: i32, W: i32, dy: usize, gr0: i32, rows: i32, Z
 }
 
 /**
- * dXp (padded) += B dV B^T for 4 tiles: dV[ξ][c][t .. t+3] at src, patches of tiles 0, 1 starting at
- * dstA, of 2, 3 at dstB. Patches overlap by 2 columns: consecutive tiles (pair false) hand columns 4, 5
+ * strip += B dV B^T for 4 tiles: dV[ξ][c][t .. t+3] at src, patches of tiles 0, 1 starting at
+ * dstA, of 2, 3 at dstB (a strip, zero-bordered like the input's). Patches overlap by 2 columns: consecutive tiles (pair false) hand columns 4, 5
  * on to the next lane; in pairs, lane 0 to lane 1 and lane 2 to lane 3.
  */
 // @ts-ignore: decorator
