@@ -4,8 +4,9 @@
  * per-channel vectors (statistics, gamma, beta, scale/shift) are small and live in JS; they are copied
  * into a scratch block of the instance (allocBatchNormWasm) around each call.
  * Training forward = one kernel (statistics, then the scaled output, channel by channel); evaluation =
- * channelScaleShift; backward = one kernel that sums per channel and adds the input gradient. resnet8, one image: forward + backward of its 7 batch norms in wasm
- * take a fraction of the TypeScript loops' time (see npm run bench, time per layer type).
+ * channelScaleShift; backward = one kernel that sums per channel and adds the input gradient. resnet8,
+ * one image: forward + backward of its 7 batch norms in wasm take a fraction of the TypeScript loops'
+ * time (see npm run bench, time per layer type).
  */
 import type { BatchNormDims } from './batchnorm.js';
 import type { WasmKernels } from './wasm.js';

@@ -901,7 +901,7 @@ export function biasGradAdd(n: i32, channels: i32, spatial: i32, grad: usize, bi
         acc = f32x4.add(acc, v128.load(p));
         p += 16;
       }
-      let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      let s: f32 = hsum(acc);
       for (; i < spatial; i++) {
         s += load<f32>(p);
         p += 4;
@@ -1053,14 +1053,8 @@ export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, 
 
 // ---------------------------------------------------------------------------------------------
 // Batch norm over [n, channels, spatial] (see src/tensor/batchnorm.ts for the contract). Each (b, c)
-// row is summed in 4 lanes, reduced, and added to a float64 channel total in sample order
+// row is summed in vector accumulators, reduced, and added to a float64 channel total in sample order
 // (deterministic, and float64 across rows keeps large batches accurate).
-
-/** Sum of 4 lanes, each pair first (the order the scalar tails continue from). */
-// @ts-ignore: decorator
-@inline function lanes(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
 
 /** Sum of count floats at p, in four vector accumulators (one was bound by the add's latency). */
 // @ts-ignore: decorator
@@ -1078,7 +1072,7 @@ export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, 
     a0 = f32x4.add(a0, v128.load(p));
     p += 16;
   }
-  let s = lanes(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; i < count; i++) {
     s += load<f32>(p);
     p += 4;
@@ -1106,7 +1100,7 @@ export function maxPoolBackward(outCount: i32, inCount: i32, outputGrad: usize, 
     a0 = madd(t, t, a0);
     p += 16;
   }
-  let s = lanes(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; i < count; i++) {
     const t = load<f32>(p) - mu;
     s += t * t;
@@ -1246,8 +1240,8 @@ export function batchNormBackward(
         pg += 16;
         px += 16;
       }
-      let s1: f32 = lanes(f32x4.add(a1, b1));
-      let s2: f32 = lanes(f32x4.add(a2, b2));
+      let s1: f32 = hsum(f32x4.add(a1, b1));
+      let s2: f32 = hsum(f32x4.add(a2, b2));
       for (; i < spatial; i++) {
         const g = load<f32>(pg);
         s1 += g;
