@@ -23,7 +23,7 @@ const MC: i32 = 128;
 /** Columns of op(B) packed at once. Multiple of NR. */
 const NC: i32 = 512;
 
-import { madd } from './simd';
+import { copyF32, madd, zeroF32 } from './simd';
 export { winogradForward, winogradBackward } from './winograd';
 export { winograd4Forward, winograd4Backward } from './winograd4';
 
@@ -43,38 +43,6 @@ export function setScratch(base: usize): void {
   edgeTile = packB + <usize>(KC * NC) * 4;
 }
 
-
-// memory.copy / memory.fill are calls into the engine: slow for the short rows (16-32 floats) of
-// im2col, so short runs are copied with inline SIMD loops (unaligned v128 is fine in wasm).
-
-// @ts-ignore: decorator
-@inline function copyF32(dst: usize, src: usize, count: i32): void {
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    v128.store(dst, v128.load(src));
-    dst += 16;
-    src += 16;
-  }
-  for (; i < count; i++) {
-    store<f32>(dst, load<f32>(src));
-    dst += 4;
-    src += 4;
-  }
-}
-
-// @ts-ignore: decorator
-@inline function zeroF32(dst: usize, count: i32): void {
-  const z = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    v128.store(dst, z);
-    dst += 16;
-  }
-  for (; i < count; i++) {
-    store<f32>(dst, 0);
-    dst += 4;
-  }
-}
 
 /** C = beta * C on an M x N block. */
 function scaleMatrix(M: i32, N: i32, beta: f32, C: usize, ldc: i32): void {

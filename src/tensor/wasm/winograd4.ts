@@ -30,6 +30,7 @@
  * the next band carried per channel (a padded copy of a 16 x 16-channel 32x32 micro-batch is 1.2 MB,
  * larger than the L2 cache, and writing it then reading it back cost more than the transforms).
  */
+import { copyF32, zeroF32 } from './simd';
 import { chunkGemm, filterGradChunk, shiftIn, tileRowOffset, xiStride } from './winograd';
 
 // Scratch (static: the module has no heap): one 6x6 group of vectors between the row and column
@@ -255,17 +256,7 @@ function filterGradOut(C: i32, K: i32, dU: usize, dW: usize): void {
   return <usize>(W + 4) * 4;
 }
 
-/** Copy W floats (W % 4 == 0) from src to dst, or add them into dst. */
-// @ts-ignore: decorator
-@inline function copyRow(src: usize, dst: usize, W: i32): void {
-  for (let i = 0; i < W; i += 4) v128.store(dst + <usize>i * 4, v128.load(src + <usize>i * 4));
-}
-/** Zero `bytes` (a multiple of 16) at dst: plain stores, which later loads forward from (memory.fill's don't). */
-// @ts-ignore: decorator
-@inline function zeroBytes(dst: usize, bytes: usize): void {
-  const z = f32x4.splat(0);
-  for (let o: usize = 0; o < bytes; o += 16) v128.store(dst + o, z);
-}
+/** Add W floats (W % 4 == 0) from src into dst. */
 // @ts-ignore: decorator
 @inline function addRow(src: usize, dst: usize, W: i32): void {
   for (let i = 0; i < W; i += 4) {
@@ -296,8 +287,8 @@ function inputTransform(C: i32, H: i32, W: i32, input: usize, gr0: i32, rows: i3
       for (let k = 0; k < bH + 2; k++) {
         const y = y0 + k;
         const dst = strip + <usize>k * sRow + 4;
-        if (y >= 0 && y < H) copyRow(plane + <usize>y * rowBytes, dst, W);
-        else zeroBytes(dst, rowBytes);
+        if (y >= 0 && y < H) copyF32(dst, plane + <usize>y * rowBytes, W);
+        else zeroF32(dst, W);
       }
       const dst = V + <usize>(c * tcap + r * tW) * 4;
       for (let tx = 0; tx < tW; tx += 4) {
@@ -486,9 +477,9 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
     const sample = dX + <usize>(b * C) * planeBytes;
     for (let c = 0; c < C; c++) {
       const carried = carry + <usize>(2 * c) * sRow;
-      if (band > 0) copyRow(carried, strip, 2 * (W + 4));
-      else zeroBytes(strip, 2 * sRow);
-      zeroBytes(strip + 2 * sRow, <usize>bH * sRow);
+      if (band > 0) copyF32(strip, carried, 2 * (W + 4));
+      else zeroF32(strip, 2 * (W + 4));
+      zeroF32(strip + 2 * sRow, bH * (W + 4));
       const src = dV + <usize>(c * tcap + r * tW) * 4;
       if (pairs(W)) {
         inputGradTile4(src, xiBytes, strip, strip + offB, sRow, true);
@@ -501,7 +492,7 @@ function inputGradTransform(C: i32, H: i32, W: i32, dV: usize, tcap: i32, gr0: i
       const plane = sample + <usize>c * planeBytes;
       const done = last ? bH + 1 : bH;
       for (let k = band > 0 ? 0 : 1; k < done; k++) addRow(strip + <usize>k * sRow + 4, plane + <usize>(y0 + k) * rowBytes, W);
-      if (!last) copyRow(strip + <usize>bH * sRow, carried, 2 * (W + 4));
+      if (!last) copyF32(carried, strip + <usize>bH * sRow, 2 * (W + 4));
     }
   }
 }
