@@ -58,7 +58,7 @@ function reluWords(ctx: ExplainContext): LayerWords {
   grad.push(`In its own backward pass the ReLU multiplies this by its mask (1 where it fired, 0 elsewhere) and hands the result to ${below(ctx)}` +
     (alone ? `: that gradient is zero wherever this ReLU\u2019s activation is black${prev.zeros['activation-gradients'] !== undefined ? ` (measured there: ${pct(prev.zeros['activation-gradients'])} zeros)` : ''}.` : ', which adds it to what its other readers hand down.'));
   return {
-    what: 'ReLU: out = max(0, x) for every value. Backward: d(loss)/d(x) = d(loss)/d(out) where x > 0, and 0 where the unit did not fire. Its derivative is 1 wherever it fired, however large x is: unlike a sigmoid or tanh it never saturates, so the gradient does not shrink as it passes.',
+    what: 'ReLU: out = max(0, x) for every value. Backward: d(loss)/d(x) = d(loss)/d(out) where x > 0, and 0 where the unit did not fire. Its derivative is 1 wherever it fired, however large x is: unlike a sigmoid or tanh it does not saturate, so where it fired the gradient passes at full size.',
     pictures: {
       activations: `Black = 0 (the unit is off: its input was negative), coloured where it fired.${zAct === undefined ? '' : ` Here ${pct(zAct)} of the values are exactly 0 (black).`}`,
       'activation-gradients': grad.join(' '),

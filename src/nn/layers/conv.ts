@@ -140,7 +140,7 @@ function convWords(ctx: ExplainContext): LayerWords {
   if (hasRole(next, 'gate') && next.zeros['activation-gradients'] !== undefined && ctx.self.zeros['activation-gradients'] !== undefined) {
     gradFacts += ` ${next.called} received a gradient that is already ${pct(next.zeros['activation-gradients'])} zeros; its mask adds zeros wherever it did not fire, which gives the ${pct(ctx.self.zeros['activation-gradients'])} here.`;
   } else if (hasRole(next, 'normalise')) {
-    gradFacts += ` In the probe pass (evaluation mode) ${next.called} normalises with its running statistics, so its backward only multiplies each channel's gradient by \u03b3/\u03c3 of that channel: zeros stay zeros, and the pattern is the one of ${next.called}'s own output gradient.`;
+    gradFacts += ` Zeros stay zeros through ${next.called}: the pattern is the one of its own output gradient, rescaled per channel.`;
   }
   return {
     what: `Convolution: slides each filter over its input; out[k, y, x] = ${bias}\u03a3 w[k] \u00b7 (input patch at y, x). One output map per filter, and the same filter is used at every position (weight sharing).${shrink}`,
@@ -150,7 +150,7 @@ function convWords(ctx: ExplainContext): LayerWords {
       weights:
         'The filters. Filter k produces map k of the activations. First layer: one colour tile per filter (its red, green and blue kernels together); trained filters become edge, colour and blob detectors. Deeper layers: one row per filter, one tile per input channel it reads.',
       'weight-gradients':
-        `d(loss)/d(filter weights) from the probe images (evaluation mode): for each filter, \u03a3 over images and over every position of (input patch) \u00d7 (activation gradient at that position). One filter is used at all ${ctx.self.outShape[1] * ctx.self.outShape[2]} positions, so its gradient is a sum over all of them: input patterns where the gradient was large dominate. Training moves the weights the opposite way (w \u2190 w \u2212 learning rate \u00d7 gradient), with the gradients of its own batches. A picture of pure noise or of all zeros is a warning sign.`,
+        `d(loss)/d(filter weights) from the probe images (evaluation mode): for each filter, \u03a3 over images and over every position of (input patch) \u00d7 (activation gradient at that position). One filter is used at all ${(ctx.self.outShape[1] * ctx.self.outShape[2]).toLocaleString('en-US')} positions, so its gradient is a sum over all of them: input patterns where the gradient was large dominate. Training moves the weights the opposite way (w \u2190 w \u2212 learning rate \u00d7 gradient), with the gradients of its own batches. A picture of pure noise or of all zeros is a warning sign.`,
     },
     topPatches: 'Row k belongs to filter k of the weights: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.',
   };
