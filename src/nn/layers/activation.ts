@@ -1,6 +1,6 @@
 import { reluBackward, reluForward, sigmoidBackward, sigmoidForward, tanhBackward, tanhForward } from '../../tensor/activations.js';
 import { defineLayer, same, type ExplainContext, type LayerDef, type LayerHints, type LayerImpl, type LayerNode, type LayerWords } from './layer.js';
-import { below, gradientFrom, hasRole, onlyNext, onlyPrev, pct, zerosSentence } from './wording.js';
+import { below, cap, gradientFrom, hasRole, onlyNext, onlyPrev, pct, zerosSentence } from './wording.js';
 
 type Elementwise = (input: Float32Array, output: Float32Array, count: number) => void;
 type ElementwiseBackward = (output: Float32Array, outputGrad: Float32Array, inputGrad: Float32Array | null, count: number) => void;
@@ -75,7 +75,7 @@ function squashWords(what: string, range: string, slope: string): (ctx: ExplainC
     what,
     pictures: {
       activations: `Values in ${range}: near the ends means saturated, where almost no gradient gets through.`,
-      'activation-gradients': [`d(loss)/d(output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients'), `${below(ctx)} receives it times ${slope}: small wherever this layer\u2019s activations are near the ends of ${range}.`].filter(Boolean).join(' '),
+      'activation-gradients': [`d(loss)/d(output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients'), `${cap(below(ctx))} receives it times ${slope}: small wherever this layer\u2019s activations are near the ends of ${range}.`].filter(Boolean).join(' '),
     },
   });
 }

@@ -2,7 +2,7 @@ import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, winogradConv, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
 import type { DefReader } from '../def-reader.js';
 import { defineLayer, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type Shape3 } from './layer.js';
-import { called, gradientFrom, hasRole, onlyNext, pct, zerosSentence } from './wording.js';
+import { called, cap, gradientFrom, hasRole, onlyNext, pct, zerosSentence } from './wording.js';
 
 export interface ConvFields {
   filters: number;
@@ -138,7 +138,7 @@ function convWords(ctx: ExplainContext): LayerWords {
   const after = ctx.next.length > 0 ? ` Its signed output goes to ${called(ctx.next)}.` : '';
   let gradFacts = zerosSentence(ctx, 'activation-gradients');
   if (hasRole(next, 'gate') && next.zeros['activation-gradients'] !== undefined && ctx.self.zeros['activation-gradients'] !== undefined) {
-    gradFacts += ` ${next.called} received a gradient that is already ${pct(next.zeros['activation-gradients'])} zeros; its mask adds zeros wherever it did not fire, which gives the ${pct(ctx.self.zeros['activation-gradients'])} here.`;
+    gradFacts += ` ${cap(next.called)} received a gradient that is already ${pct(next.zeros['activation-gradients'])} zeros; its mask adds zeros wherever it did not fire, which gives the ${pct(ctx.self.zeros['activation-gradients'])} here.`;
   } else if (hasRole(next, 'normalise')) {
     gradFacts += ` Zeros stay zeros through ${next.called}: the pattern is the one of its own output gradient, rescaled per channel.`;
   }

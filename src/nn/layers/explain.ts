@@ -46,3 +46,10 @@ export function layerWords(ctx: ExplainContext): LayerWords {
 export function explainLayers(layers: readonly LayerViewInput[]): LayerWords[] {
   return explainContexts(layers).map(layerWords);
 }
+
+/** The views of a parsed network's layers, without measured facts (the words of a network before any run). */
+export function specViews(spec: { layers: readonly LayerConfig[]; shapes: readonly [number, number, number][] }): LayerViewInput[] {
+  return spec.layers.map((c, i) => ({
+    index: i, type: c.type, name: c.name, config: { ...c }, description: layerDef(c.type).describe(c), inputs: [...c.inputs], outShape: spec.shapes[i], zeros: {},
+  }));
+}

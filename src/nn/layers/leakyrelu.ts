@@ -1,6 +1,6 @@
 import { leakyReluBackward, leakyReluForward } from '../../tensor/activations.js';
 import { defineLayer, same } from './layer.js';
-import { below, gradientFrom, zerosSentence } from './wording.js';
+import { below, cap, gradientFrom, zerosSentence } from './wording.js';
 
 /** Leaky ReLU, {"type": "leakyrelu", "alpha": 0.01}: x for x > 0, alpha * x otherwise. */
 export const leakyReluLayer = defineLayer<{ alpha: number }>({
@@ -17,7 +17,7 @@ export const leakyReluLayer = defineLayer<{ alpha: number }>({
       what: `Leaky ReLU: out = x for x > 0, \u03b1x otherwise (\u03b1 = ${String(ctx.self.config.alpha)}). Backward: the gradient passes unchanged where x > 0 and scaled by \u03b1 elsewhere, so, unlike a ReLU, it is never cut to zero.`,
       pictures: {
         activations: 'Red where the unit fired (x > 0); faint blue (\u03b1x) where its input was negative. No value is cut to zero.',
-        'activation-gradients': [`d(loss)/d(output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients'), `${below(ctx)} receives it multiplied by 1 where x > 0 and by \u03b1 elsewhere.`].filter(Boolean).join(' '),
+        'activation-gradients': [`d(loss)/d(output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients'), `${cap(below(ctx))} receives it multiplied by 1 where x > 0 and by \u03b1 elsewhere.`].filter(Boolean).join(' '),
       },
       topPatches: `A leaky ReLU is monotonic, so its channels rank images as ${below(ctx)} does: the patches are where that layer\u2019s output was largest.`,
     }),

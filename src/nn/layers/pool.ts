@@ -2,7 +2,7 @@ import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import { windowShape } from './conv.js';
 import { defineLayer, ensureInt32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords } from './layer.js';
-import { below, gradientFrom, onlyPrev, pct, zerosSentence } from './wording.js';
+import { below, cap, gradientFrom, onlyPrev, pct, zerosSentence } from './wording.js';
 
 export interface PoolFields {
   kernelH: number;
@@ -86,7 +86,7 @@ function poolWords(ctx: ExplainContext): LayerWords {
       what: `Average pooling: each output is the mean of a window${halves}. No weights. Backward: each output\u2019s gradient is shared equally by every position of its window (so, unlike max pooling, the gradient below is not sparse).`,
       pictures: {
         activations: `The mean of each window: a smoothed, smaller copy of the maps of ${below(ctx)}.`,
-        'activation-gradients': [`d(loss)/d(pool output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients'), `${below(ctx)} receives it spread evenly over each window.`].filter(Boolean).join(' '),
+        'activation-gradients': [`d(loss)/d(pool output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients'), `${cap(below(ctx))} receives it spread evenly over each window.`].filter(Boolean).join(' '),
       },
       topPatches,
     };
@@ -100,6 +100,7 @@ function poolWords(ctx: ExplainContext): LayerWords {
       'activation-gradients': [
         `d(loss)/d(pool output). ${gradientFrom(ctx)}`,
         zerosSentence(ctx, 'activation-gradients'),
+        (ctx.self.zeros['activation-gradients'] ?? 1) < 0.5 ? 'So this gradient is dense: every pooled value feeds the layer above.' : '',
         `The sparse picture is one layer down: in the backward pass the pool routes each of these values to the single winning position of its window and gives the other positions 0, so ${below(ctx)} receives a gradient that is mostly zeros${sparse}.`,
         below0 !== undefined && prev ? `Measured: ${prev.called} receives a gradient that is ${pct(below0)} zeros.` : '',
       ].filter(Boolean).join(' '),

@@ -12,6 +12,11 @@ export function pct(f: number): string {
   return `${p.toFixed(1)}%`;
 }
 
+/** The sentence with its first letter in capitals. */
+export function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
 /** "A", "A and B", "A, B and C". */
 export function listWords(items: string[]): string {
   if (items.length <= 1) return items[0] ?? '';
