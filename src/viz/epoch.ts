@@ -6,6 +6,8 @@
  *   <out>/epoch-NNN/epoch.json                 what was written (the report reads this)
  *   <out>/epoch-NNN/probe.json, probe.png      probe images, true labels, top-3 predictions
  *   <out>/epoch-NNN/walkthrough.png, .json     probe image 0 through the first conv, ReLU and pool, forward and backward
+ *   <out>/epoch-NNN/walkthrough-batchnorm.png, .json, walkthrough-residual.png, .json   the same for conv ->
+ *                                               batch norm -> ReLU and a residual block (walkthrough-blocks.ts)
  *   <out>/epoch-NNN/LL-<type>/activations.png, activation-gradients.png, weights.png, weight-gradients.png
  *   <out>/epoch-NNN/LL-<type>/stats.json       shape, parameter count, min/max/mean/std, scales used
  *   <out>/epoch-NNN/LL-<type>/top-patches.png, .json   conv/ReLU/pool: the 9 test patches that excite each channel most
