@@ -20,6 +20,7 @@ import { accuracyPlotSpec, healthPlotSpecs, lossPlotSpec, renderPlotPng } from '
 import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
+import { readRegularText } from '../util/regular-file.js';
 
 /** Titles and explanations of the pictures of particular layer kinds (LayerVizSummary.extras). */
 const EXTRA_PICTURES: Record<'channels' | 'branches', [string, string]> = {
@@ -83,7 +84,7 @@ export async function writePlots(outDir: string, metrics: readonly EpochMetrics[
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+    return JSON.parse(await readRegularText(path)) as T;
   } catch {
     return undefined;
   }
