@@ -117,9 +117,9 @@ export function lockHolderAlive(h: LockHolder): boolean {
   const start = processStartTime(h.pid);
   if (h.start !== undefined) return start === undefined || start === h.start;
   // A lock without a start time (older cnnviz, or written by hand, e.g. "1"): trust it only when
-  // that pid runs cnnviz.
+  // that pid runs cnnviz (bin/cnnviz.js, or a `cnnviz` launcher, among its arguments).
   const cmdline = readSmall(`/proc/${h.pid}/cmdline`);
-  return cmdline === undefined || cmdline.includes('cnnviz');
+  return cmdline === undefined || cmdline.split('\0').some((arg) => /(^|\/)cnnviz(\.js)?$/.test(arg));
 }
 
 function describeKind(path: string): string {
