@@ -37,8 +37,8 @@ interface FileMark {
 async function mark(path: string): Promise<FileMark | undefined> {
   try {
     const s = await fsp.stat(path);
-    // Anything but a regular file (a FIFO would block the reader) counts as absent.
-    return s.isFile() ? { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs } : undefined;
+    // A FIFO, device or socket counts as absent (reading a FIFO would block).
+    return s.isFile() || s.isDirectory() ? { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs } : undefined;
   } catch {
     return undefined;
   }
