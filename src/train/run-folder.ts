@@ -209,7 +209,8 @@ function readFileList(dir: string, what: string): string[] | undefined {
     if (!line) continue;
     try {
       const rel = safeRelative(JSON.parse(line));
-      if (rel !== undefined) out.push(rel);
+      // Never the lock (taken by this process now) or the list itself.
+      if (rel !== undefined && rel !== LOCK_FILE && rel !== FILE_LIST) out.push(rel);
     } catch {
       // a damaged line (cut by a crash): skip it
     }

@@ -182,11 +182,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   try {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : Array.isArray(data) ? data.reduce((a, c) => a + c.byteLength, 0) : data.byteLength;
     if (injectedFull(size)) {
-      await fsp.writeFile(tmp, typeof data === 'string' ? data.slice(0, data.length >> 1) : Array.isArray(data) ? (data[0] ?? new Uint8Array(0)) : data.subarray(0, size >> 1));
+      await fsp.writeFile(tmp, typeof data === 'string' ? data.slice(0, data.length >> 1) : Array.isArray(data) ? (data[0] ?? new Uint8Array(0)) : data.subarray(0, size >> 1), { flag: 'wx' });
       throw enospc();
     }
     // Chunks (several tensors) are written one after the other, never concatenated in memory.
-    await fsp.writeFile(tmp, data);
+    // 'wx' (O_CREAT | O_EXCL): a link planted at the temp's predictable name is never followed.
+    await fsp.writeFile(tmp, data, { flag: 'wx' });
     await fsp.rename(tmp, path);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
@@ -205,7 +206,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
     tmp = tempNameFor(path);
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     if (injectedFull(size)) throw enospc();
-    writeFileSync(tmp, data);
+    writeFileSync(tmp, data, { flag: 'wx' });
     renameSync(tmp, path);
   } catch (e) {
     if (tmp) rmSync(tmp, { force: true });
@@ -227,7 +228,7 @@ export function ensureWritableDir(dir: string, what: string): void {
     const probe = join(dir, `.cnnviz-write-test.${process.pid}.${++counter}.tmp`);
     liveTemps.add(probe);
     try {
-      writeFileSync(probe, '');
+      writeFileSync(probe, '', { flag: 'wx' });
     } finally {
       rmSync(probe, { force: true });
       liveTemps.delete(probe);

@@ -71,8 +71,11 @@ describe('run folders', () => {
     writeFileSync(join(elsewhere, 'victim.txt'), 'v');
     symlinkSync(elsewhere, join(dir, 'linked'));
     writeFileSync(join(dir, 'run.json'), '{}');
-    writeFileSync(join(dir, FILE_LIST), ['"run.json"', '"../victim.txt"', JSON.stringify(join(base, 'victim.txt')), '"linked/victim.txt"', '"linked"', 'not json', '"./run.json"', ''].join('\n'));
-    claimRunFolder(dir, { ...opts, overwrite: true }).release();
+    writeFileSync(join(dir, FILE_LIST), ['"run.json"', '"../victim.txt"', JSON.stringify(join(base, 'victim.txt')), '"linked/victim.txt"', '"linked"', 'not json', '"./run.json"', `"${LOCK_FILE}"`, ''].join('\n'));
+    const f = claimRunFolder(dir, { ...opts, overwrite: true });
+    // Its own lock is not removed through the list.
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
+    f.release();
     expect(existsSync(join(base, 'victim.txt'))).toBe(true);
     expect(existsSync(join(elsewhere, 'victim.txt'))).toBe(true);
     expect(existsSync(join(dir, 'run.json'))).toBe(false);
