@@ -319,8 +319,8 @@ export function claimRunFolder(dir: string, opts: ClaimOptions): RunFolder {
     const entries = readdirSync(dir).filter((n) => n !== LOCK_FILE && n !== FILE_LIST);
     if (resuming) {
       listed = new Set(files ?? []);
-      removeLeftTemps(dir, listed);
-      removeStaleTemps(join(dir, 'checkpoints'));
+      // checkpoints/ too: a run from an older cnnviz has no list.
+      removeLeftTemps(dir, [...listed, 'checkpoints/x']);
     } else {
       const some = `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}, e.g. ${entries[0]}`;
       if (entries.length > 0 && files === undefined) {
