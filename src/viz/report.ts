@@ -21,6 +21,7 @@ import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
 import type { BnWalkthroughData, ResidualWalkthroughData } from './walkthrough-blocks.js';
 import type { EpochMetrics } from './types.js';
+import { readRegularText } from '../util/regular-file.js';
 
 /** What the trainer (or `cnnviz visualize`) tells the report about the run. */
 export interface ReportRunInfo {
@@ -72,7 +73,7 @@ export async function writePlots(outDir: string, metrics: readonly EpochMetrics[
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+    return JSON.parse(await readRegularText(path)) as T;
   } catch {
     return undefined;
   }
