@@ -502,18 +502,18 @@ function walkthroughHtml(png: string, d: WalkthroughData, epoch: number, prefix 
 }
 
 /** The conv -> batch norm -> ReLU walkthrough section. */
-function bnWalkthroughHtml(png: string, d: BnWalkthroughData, prefix: string, label: string): string {
+function bnWalkthroughHtml(png: string, d: BnWalkthroughData, prefix: string, label: string, userImage: boolean): string {
   const p = d.perChannel;
   return `<section class="walkthrough" id="${prefix}-walkthrough-batchnorm">
 <h3>Walkthrough: one image through conv → batch norm → ReLU, forward and backward</h3>
-<p class="explain-q">Probe image ${d.row}, channels ${d.channels.join(', ')} of layers ${d.layers.conv} (conv), ${d.layers.bn} (batch norm) and ${d.layers.relu} (ReLU). <b>Forward</b>: batch norm takes each channel of the conv output, subtracts its running mean, divides by its running standard deviation σ, then multiplies by γ and adds β (the probe runs in evaluation mode, so these are the running statistics, not this batch’s). ${p.map((c) => `Channel ${c.channel}: conv output mean ${formatNumber(c.convMean)}, spread ${formatNumber(c.convStd)} → batch norm output mean ${formatNumber(c.bnMean)}, spread ${formatNumber(c.bnStd)} (γ ${formatNumber(c.gamma)}, β ${formatNumber(c.beta)}); the ReLU is off at ${explainPct(c.reluOff)} of its positions.`).join(' ')}</p>
+<p class="explain-q">${userImage ? 'Your image' : `Probe image ${d.row}`}, channels ${d.channels.join(', ')} of layers ${d.layers.conv} (conv), ${d.layers.bn} (batch norm) and ${d.layers.relu} (ReLU). <b>Forward</b>: batch norm takes each channel of the conv output, subtracts its running mean, divides by its running standard deviation σ, then multiplies by γ and adds β (the probe runs in evaluation mode, so these are the running statistics, not this batch’s). ${p.map((c) => `Channel ${c.channel}: conv output mean ${formatNumber(c.convMean)}, spread ${formatNumber(c.convStd)} → batch norm output mean ${formatNumber(c.bnMean)}, spread ${formatNumber(c.bnStd)} (γ ${formatNumber(c.gamma)}, β ${formatNumber(c.beta)}); the ReLU is off at ${explainPct(c.reluOff)} of its positions.`).join(' ')}</p>
 <p class="explain-q"><b>Backward</b>, right to left: the ReLU passes its output gradient (norm ${formatNumber(d.norms.reluOut)} on this image) only where it fired, giving batch norm’s output gradient (norm ${formatNumber(d.norms.bnOut)}); batch norm multiplies each channel by γ/σ, giving the conv’s output gradient (norm ${formatNumber(d.norms.convOut)}). ${p.map((c) => `Channel ${c.channel}: γ/σ = ${formatNumber(c.gammaOverSigma)}, measured ratio ${formatNumber(c.gradRatio)}.`).join(' ')} In training, batch norm’s backward also removes the gradient’s mean over the batch and its part along the normalised values, because there the statistics depend on every image of the batch.</p>
 <div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="batch norm walkthrough ${esc(label)}"></a></div>
 </section>`;
 }
 
 /** The residual-block walkthrough section. */
-function residualWalkthroughHtml(png: string, d: ResidualWalkthroughData, prefix: string, label: string): string {
+function residualWalkthroughHtml(png: string, d: ResidualWalkthroughData, prefix: string, label: string, userImage: boolean): string {
   const n = d.drawn;
   const b = n.block;
   const parts = n.shortcutPart !== undefined
@@ -521,7 +521,7 @@ function residualWalkthroughHtml(png: string, d: ResidualWalkthroughData, prefix
     : `This block’s shortcut is a projection (${b.shortcutLayers} layers), so the two parts are not separated here; at the block’s input (layer ${b.start}) the gradient norm is ${formatNumber(n.atStart)}.`;
   return `<section class="walkthrough" id="${prefix}-walkthrough-residual">
 <h3>Walkthrough: a residual block, forward and backward</h3>
-<p class="explain-q">Block ${esc(n.name)}: the add (layer ${b.add}) sums the block’s own path, ending at layer ${b.branch} (norm of its output over the probe images ${formatNumber(n.branchOut)}), and the shortcut, ${b.shortcutLayers === 0 ? `the block’s input itself (layer ${b.start})` : `layer ${b.shortcut}`} (norm ${formatNumber(n.shortcutOut)}). <b>Backward</b>: the add hands its gradient (norm <b>${formatNumber(n.atAdd)}</b>) unchanged to both paths. ${parts} Norms are over all probe images; the picture shows probe image ${d.row}, channels ${d.channels.join(', ')}.</p>
+<p class="explain-q">Block ${esc(n.name)}: the add (layer ${b.add}) sums the block’s own path, ending at layer ${b.branch} (norm of its output ${formatNumber(n.branchOut)}), and the shortcut, ${b.shortcutLayers === 0 ? `the block’s input itself (layer ${b.start})` : `layer ${b.shortcut}`} (norm ${formatNumber(n.shortcutOut)}). <b>Backward</b>: the add hands its gradient (norm <b>${formatNumber(n.atAdd)}</b>) unchanged to both paths. ${parts} ${userImage ? 'The picture shows your image, channels' : `Norms are over all probe images; the picture shows probe image ${d.row}, channels`} ${d.channels.join(', ')}.</p>
 <div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="residual walkthrough ${esc(label)}"></a></div>
 </section>`;
 }
@@ -560,9 +560,9 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
   const walk = summary.walkthrough;
   if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e, at.prefix, at.label, user !== undefined));
   const bnw = summary.bnWalkthrough;
-  if (bnw && (await files.exists(bnw.png))) parts.push(bnWalkthroughHtml(bnw.png, bnw.data, at.prefix, at.label));
+  if (bnw && (await files.exists(bnw.png))) parts.push(bnWalkthroughHtml(bnw.png, bnw.data, at.prefix, at.label, user !== undefined));
   const rw = summary.residualWalkthrough;
-  if (rw && (await files.exists(rw.png))) parts.push(residualWalkthroughHtml(rw.png, rw.data, at.prefix, at.label));
+  if (rw && (await files.exists(rw.png))) parts.push(residualWalkthroughHtml(rw.png, rw.data, at.prefix, at.label, user !== undefined));
   parts.push('<h3>Layers</h3>');
   for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
   parts.push('</section>');
