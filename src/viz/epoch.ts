@@ -11,6 +11,7 @@
  *   <out>/epoch-NNN/LL-<type>/top-patches.png, .json   conv/ReLU/pool: the 9 test patches that excite each channel most
  *   <out>/animations/frames/LL-<type>-<quantity>/epoch-NNN.webp  frames at the run scale
  *   <out>/animations/LL-<type>-<quantity>.webp                   animated, all epochs so far
+ *   <out>/epoch-NNN/explorer/LLL.js, probe.js, summary.json   the probe tensors as float32 (explorer/data.ts)
  *   <out>/viz-scale-state.json                 the run scales (VizScaleState), reloaded when not passed
  */
 import { promises as fsp } from 'node:fs';
@@ -54,6 +55,7 @@ import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
 import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './walkthrough.js';
 import { composeTopPatches, type PatchSet } from './patches.js';
 import { composeChannelBars } from './channel-bars.js';
+import { explorerFiles } from './explorer/data.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -751,6 +753,13 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     write(walkthrough.json, toJson(walk));
     const png = walkthrough.png;
     layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, opts.classNames, engine), engine).then((b) => write(png, b)));
+  }
+
+  // The probe tensors as float32 for the report's explorer (values under the pointer, drill-down).
+  try {
+    for (const [rel, text] of explorerFiles(epochDir, epoch, step, probe)) write(`${epochDir}/${rel}`, text);
+  } catch (e) {
+    failed(`${epochDir}/explorer`, e);
   }
 
   await Promise.all(layerDone);

@@ -143,6 +143,8 @@ const SCRIPT = String.raw`
       if (foot && !oldFoot) document.body.appendChild(document.importNode(foot, true));
       document.title = doc.title;
       initPicker(latest ? null : keep);
+      // The explorer (explorer/explorer.js) reloads its index (new moments) and draws into the new <main>.
+      if (window.cnnvizExplorer && window.cnnvizExplorer.refresh) window.cnnvizExplorer.refresh(v);
       window.scrollTo(0, y);
       S.swaps++; S.version = v;
       draw();

@@ -20,6 +20,7 @@ import { accuracyPlotSpec, healthPlotSpecs, lossPlotSpec, renderPlotPng } from '
 import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
+import { writeExplorer } from './explorer/page.js';
 
 /** Titles and explanations of the pictures of particular layer kinds (LayerVizSummary.extras). */
 const EXTRA_PICTURES: Record<'channels' | 'branches', [string, string]> = {
@@ -400,7 +401,7 @@ function questionsHtml(s: EpochVizSummary): string {
   if (!w || L.length === 0) return '';
   const e = s.epoch;
   const z = (i: number, q: Quantity): string => explainPct(L[i]?.ranges[q]?.zeroFraction ?? 0);
-  const link = (i: number, text: string): string => `<a href="#e${e}-l${i}">${esc(text)}</a>`;
+  const link = (i: number, text: string): string => `<a href="#layer-${i}">${esc(text)}</a>`;
   const { conv, relu, pool } = w.layers;
   const items = [
     `<b>What is the input layer\u2019s \u201cactivation\u201d, and what is the second picture beside the image?</b> The activation is the image itself: the input layer computes nothing. The picture beside it is not a copy: it is d(loss)/d(pixel), a saliency map of which pixels the loss is sensitive to. ${link(0, 'Layer 0 (input)')}`,
@@ -432,7 +433,7 @@ function walkthroughHtml(png: string, d: WalkthroughData, epoch: number, prefix 
 </section>`;
 }
 
-async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files): Promise<string> {
+async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files, withLayers = true): Promise<string> {
   const e = summary.epoch;
   const at = moment(summary);
   const isStep = summary.step !== undefined;
@@ -465,8 +466,10 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
   }
   const walk = summary.walkthrough;
   if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e, at.prefix, at.label, user !== undefined));
-  parts.push('<h3>Layers</h3>');
-  for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
+  if (withLayers) {
+    parts.push('<h3>Layers</h3>');
+    for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
+  }
   parts.push('</section>');
   return parts.join('\n');
 }
@@ -491,11 +494,15 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   // An animation of one frame shows no change: list animations from the second epoch with pictures.
   const animations = (await listAnimationFiles(outDir)).filter((a) => a.frames >= 2);
   const scaleMode = run.scaleMode ?? summaries[0]?.scaleMode ?? 'layer';
+  // The layers are shown by the explorer (explorer/page.ts): one at a time, with an epoch slider.
+  const explorer = summaries.length > 0 ? await writeExplorer(outDir, { summaries, metrics: run.metrics, classNames: run.classNames, animations }) : undefined;
+  const questions = summaries[0] ? questionsHtml(summaries[0]) : '';
 
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${epochCount} epoch${epochCount === 1 ? '' : 's'}${stepSummaries.length ? ` and ${stepSummaries.length} step${stepSummaries.length === 1 ? '' : 's'}` : ''} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#questions">Four questions</a><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
+  body.push(`<nav>${explorer ? '<a href="#explorer">Layers</a>' : ''}${questions ? '<a href="#questions">Four questions</a>' : ''}<a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${summaries.length ? '<a href="#epochs">Probe images</a>' : ''}</nav></header><main>`);
+  if (explorer) body.push('<h2 id="layers">Layers</h2>', explorer.html);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -503,7 +510,6 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(`<table>${Object.entries(run.details).map(([k, v]) => `<tr><th class="l">${esc(k)}</th><td class="l">${esc(String(v))}</td></tr>`).join('')}</table>`);
   }
 
-  const questions = summaries[0] ? questionsHtml(summaries[0]) : '';
   if (questions) body.push(questions);
   body.push('<h2 id="how-to-read">How to read the pictures</h2>');
   body.push(`<p>${probeIntro(summaries[0]?.probe)} For every layer that gives four pictures:</p>`);
@@ -518,6 +524,10 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     if (await files.exists(f)) plots.push(`<a href="${url(f)}"><img src="${url(f)}" alt="${esc(f)}"></a>`);
   }
   body.push(plots.length ? `<div class="plots">${plots.join('')}</div>` : '<p class="muted">No finished epochs yet.</p>');
+  if (explorer) {
+    body.push('<h3 id="batch-level">Batch by batch</h3><div id="batch-curves"></div>');
+    body.push('<p class="muted">Light blue: the training loss and accuracy of the batches (each point averages the batches of about half a second, from live.jsonl); dark blue: each epoch\u2019s mean; red: the test set after each epoch. Drag across a chart to zoom into those steps; double-click to see all. Dashed lines: epoch boundaries.</p>');
+  }
   body.push(metricsTable(run.metrics));
   body.push(await healthHtml(run.metrics, files));
   const latestConf = [...(run.confusion ?? [])].sort((a, b) => b.epoch - a.epoch)[0];
@@ -526,23 +536,10 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(confusionTable(latestConf.matrix, run.classNames));
   }
 
-  if (summaries.length > 0) {
-    body.push('<h2 id="epochs">Pictures by epoch</h2>');
-    body.push(
-      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="${moment(s).id}">${esc(moment(s).label)}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#${moment(s).id}">${moment(s).short}</a>`).join(' ')}</div>`,
-    );
-    for (const s of summaries) body.push(await epochHtml(s, run, files));
-  }
-
-  if (animations.length > 0) {
-    body.push('<h2 id="animations">Change across epochs</h2>');
-    body.push('<p class="muted">Each animation steps through the epochs so far (the last frame is held longer). All frames of one animation share one colour scale: the run scale, fixed the first epoch the picture was drawn; the caption of each frame names its epoch and counts values beyond the scale.</p>');
-    const figs: string[] = [];
-    for (const a of animations) {
-      if (!(await files.exists(a.file))) continue;
-      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(animationTitle(a.name))} · ${a.frames} frames</figcaption></figure>`);
-    }
-    body.push(`<div class="anims">${figs.join('\n')}</div>`);
+  if (summaries[0]) {
+    // The latest moment's probe images, predictions, confusion matrix and walkthrough; the layers are in the explorer.
+    body.push('<h2 id="epochs">Probe images and predictions</h2>');
+    body.push((await epochHtml(summaries[0], run, files, false)).replace('<section class="epoch"', '<section class="epoch shown"'));
   }
   body.push('</main><footer><p class="muted">Written by cnnviz. This page needs no server: open it from the file system.</p></footer>');
 
@@ -553,11 +550,13 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(run.name)} · cnnviz</title>
 <style>${CSS}</style>
+${explorer?.head ?? ''}
 </head>
-<body>
+<body${explorer ? ' class="has-explorer"' : ''}>
 ${body.join('\n')}
 <script>${JS}</script>
 <script>${liveScript()}</script>
+${explorer?.scripts ?? ''}
 </body>
 </html>
 `;
