@@ -95,6 +95,8 @@ const SCRIPT = String.raw`
     var g = th * tw === 1 ? 1 : 2;
     var z = Math.max(1, Math.min(th * tw === 1 ? 12 : 10, Math.floor(64 / Math.max(th, tw)), Math.floor((maxW - cols * g) / (cols * tw))));
     if (th * tw === 1) z = Math.max(z, 6);
+    // Small maps stay readable (the box scrolls instead).
+    else z = Math.max(z, Math.min(4, Math.ceil(24 / Math.max(th, tw))));
     return { rows: rows, cols: cols, th: th, tw: tw, z: z, g: g, w: cols * (tw * z + g) + g, h: rows * (th * z + g) + g };
   }
   function drawGrid(cv, G, valueAt, kind, s, mark) {

@@ -94,7 +94,9 @@ export function graphOutline(inputs: readonly number[][]): { depth: number[]; sk
     const sets = ins.map((k) => ancestors(inputs, k, memo));
     let split = -1;
     for (const a of sets[0]) if (a > split && sets.every((s) => s.has(a))) split = a;
-    const longest = Math.max(...ins);
+    // The main branch is the input with the most layers since the split (the other is the skip path).
+    const since = (k: number): number => [...ancestors(inputs, k, memo)].filter((a) => a > split).length;
+    const longest = ins.reduce((a, b) => (since(b) > since(a) ? b : a));
     const main = ancestors(inputs, longest, memo);
     for (let k = split + 1; k < j; k++) {
       depth[k]++;
@@ -254,7 +256,7 @@ export async function writeExplorer(outDir: string, input: ExplorerInput): Promi
 
   const map = layers.map((l) => {
     const shape = l.outShape.join('×');
-    const marks = `${l.inputs.length > 1 ? `<span class="join" title="joins layers ${l.inputs.join(' + ')}">⊕ ${l.inputs.join('+')}</span>` : ''}${l.splitsTo ? `<span class="split" title="read by layers ${l.splitsTo.join(', ')}">⑂</span>` : ''}${l.skip ? '<span class="skipmark" title="on the skip path">skip</span>' : ''}`;
+    const marks = `${l.inputs.length > 1 ? `<span class="join" title="joins layers ${l.inputs.join(' + ')}">⊕ ${l.inputs.join('+')}</span>` : ''}${l.splitsTo ? `<span class="split" title="read by layers ${l.splitsTo.join(', ')}">→ ${l.splitsTo.join(', ')}</span>` : ''}${l.skip ? '<span class="skipmark" title="on the skip path">skip</span>' : ''}`;
     return `<li class="lm d${Math.min(l.depth, 6)}${l.skip ? ' skip' : ''}" style="--depth:${l.depth}"><a href="#layer-${l.index}" data-layer="${l.index}"><span class="ix">${l.index}</span> <span class="nm">${esc(l.name)}</span> <span class="ty">${esc(l.type)}</span> <span class="sh">${shape}</span>${marks}</a></li>`;
   });
   const html = `<section id="explorer" class="explorer" data-moments="${moments.length}">
