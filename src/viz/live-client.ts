@@ -143,8 +143,20 @@ const SCRIPT = String.raw`
       if (foot && !oldFoot) document.body.appendChild(document.importNode(foot, true));
       document.title = doc.title;
       initPicker(latest ? null : keep);
-      // The explorer (explorer/explorer.js) reloads its index (new moments) and draws into the new <main>.
+      // The explorer (explorer/explorer.js) reloads its index (new moments) and draws into the new <main>;
+      // a page that started as the waiting page loads its style and scripts first (in order).
       if (window.cnnvizExplorer && window.cnnvizExplorer.refresh) window.cnnvizExplorer.refresh(v);
+      else {
+        var links = doc.querySelectorAll('head link[rel=stylesheet][href]');
+        for (var k = 0; k < links.length; k++) if (!document.querySelector('link[href="' + links[k].getAttribute('href') + '"]')) document.head.appendChild(document.importNode(links[k], true));
+        if (doc.body && doc.body.className) document.body.className = doc.body.className;
+        var scripts = doc.querySelectorAll('body > script[src]');
+        for (var j = 0; j < scripts.length; j++) {
+          var src = scripts[j].getAttribute('src');
+          if (document.querySelector('script[src="' + src + '"]')) continue;
+          var sc = document.createElement('script'); sc.async = false; sc.src = withVersion(src, v); document.body.appendChild(sc);
+        }
+      }
       window.scrollTo(0, y);
       S.swaps++; S.version = v;
       draw();

@@ -201,7 +201,12 @@ const SCRIPT = String.raw`
     });
     fig.appendChild(el('p', 'explain-q', L.words[q] || ''));
     var png = mi && mi.files && mi.files[q];
-    if (png) { var p = el('p', 'pnglinks'), a = el('a', '', 'labelled picture (' + q + '.png)'); a.href = png; p.appendChild(a); fig.appendChild(p); }
+    if (png) {
+      var p = el('p', 'pnglinks'), a = el('a', '', 'labelled picture (' + q + '.png)'), ps = mi.pictureScales && mi.pictureScales[q];
+      a.href = png; p.appendChild(a);
+      if (ps && ps.scale > 0) p.appendChild(document.createTextNode(', drawn with its own colour scale s = ' + fmt(ps.scale) + (ps.clipped > 0 ? ', ' + ps.clipped.toLocaleString('en-US') + ' of ' + ps.count.toLocaleString('en-US') + ' values beyond s' : '')));
+      fig.appendChild(p);
+    }
     box.appendChild(fig);
     return fig;
   }
@@ -491,8 +496,11 @@ const SCRIPT = String.raw`
   X.refresh = function (version) {
     X.version = version || String(Date.now());
     loading = {}; X.layerInfo = {};
-    var s = document.createElement('script'); s.src = withV('explorer/index.js'); document.head.appendChild(s);
-    var c = document.createElement('script'); c.src = withV('explorer/curves.js'); document.head.appendChild(c);
+    ['explorer/index.js', 'explorer/curves.js'].forEach(function (src) {
+      var s = document.createElement('script'); s.src = withV(src);
+      s.onload = s.onerror = function () { if (s.parentNode) s.parentNode.removeChild(s); };
+      document.head.appendChild(s);
+    });
   };
 
   /** Page coordinates of the centre of one value of a drawn quantity (tests point there). */
@@ -583,7 +591,7 @@ const SCRIPT = String.raw`
   }
 
   if (X.index) start();
-  else window.cnnvizExplorerIndex = function (d) { X.index = d; X.lastMoments = d.moments.length; if (X.started) refreshed(); else start(); };
+  else window.cnnvizExplorerIndex = function (d) { X.index = d; if (X.started) refreshed(); else { X.lastMoments = d.moments.length; start(); } };
   if (X.index) X.lastMoments = X.index.moments.length;
 })();
 `;

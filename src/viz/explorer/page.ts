@@ -216,6 +216,11 @@ export async function writeExplorer(outDir: string, input: ExplorerInput): Promi
 
   // The receptive field of each layer's top patches (the same every moment), to cut out channel k's row.
   const patchFields = await Promise.all(vizLayers.map(async (l) => (l.patches ? (await readJson<{ rf?: unknown }>(join(outDir, l.patches.json)))?.rf : undefined)));
+  // The pictures that exist (a failed or deleted picture is not linked).
+  const wanted = new Set<string>();
+  for (const s of ordered) for (const l of s.layers) for (const f of [...Object.values(l.files), l.statsFile, l.patches?.png, ...(l.extras ?? []).map((x) => x.file)]) if (f) wanted.add(f);
+  const exists = new Set<string>();
+  await Promise.all([...wanted].map(async (f) => fsp.stat(join(outDir, f)).then((st) => st.isFile() && exists.add(f), () => undefined)));
   // One file per layer across the moments: what its view shows besides the tensors.
   vizLayers.forEach((l, li) => {
     const key = explanationKey(l.type, l.explain);
@@ -228,16 +233,17 @@ export async function writeExplorer(outDir: string, input: ExplorerInput): Promi
     const perMoment = ordered.map((s, mi) => {
       const v = s.layers[li];
       const d = momentSummaries[mi]?.layers[li];
+      const files = Object.fromEntries(Object.entries(v?.files ?? {}).filter(([, f]) => exists.has(f)));
       return {
-        files: v?.files ?? {},
+        files,
         noPicture: v?.noPicture ?? {},
-        stats: v?.statsFile ?? '',
+        stats: v && exists.has(v.statsFile) ? v.statsFile : '',
         ranges: v?.ranges ?? {},
         scales: d?.scales ?? {},
         pictureScales: v?.scales ?? {},
         channels: d?.channels,
-        ...(v?.patches ? { patches: v.patches } : {}),
-        ...(v?.extras ? { extras: v.extras } : {}),
+        ...(v?.patches && exists.has(v.patches.png) ? { patches: v.patches } : {}),
+        ...(v?.extras ? { extras: v.extras.filter((x) => exists.has(x.file)) } : {}),
       };
     });
     const patchRf = patchFields[li];
