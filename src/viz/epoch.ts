@@ -41,6 +41,7 @@ import {
   countClipped,
   formatNumber,
   naturalScale,
+  resolveAnimationScale,
   resolveRunScale,
   robustScale,
   ROBUST_PERCENTILE,
@@ -87,6 +88,7 @@ export function stepDirName(step: number): string {
 
 /** What captions call the moment: "epoch 3", or "step 50 (epoch 1)" for a step in the first epoch. */
 export function momentText(epoch: number, step?: number): string {
+  if (step === 0) return 'step 0 (before training)';
   return step === undefined ? `epoch ${epoch}` : `step ${step} (epoch ${epoch + 1})`;
 }
 
@@ -323,7 +325,7 @@ function picturePlanKind(plan: PicturePlan): ColorMapKind | 'mixed' {
 
 /**
  * Decides the scales of a picture (mode rules), composes and encodes it.
- * `forceRun`: use the run scale whatever the mode (animation frames).
+ * `forceRun`: an animation frame: the animation's growing scale (resolveAnimationScale) whatever the mode.
  */
 function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceRun = false): RenderedPicture {
   const { plan, data, layer, epoch } = job;
@@ -335,12 +337,13 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   let scale = mode === 'robust' && !isImage ? robustScale(kind, data) : own;
   let fixedAtEpoch: number | undefined;
   const run = isImage ? { scale: 0, fixedAtEpoch: epoch } : resolveRunScale(job.state, job.key, own, epoch);
+  const animation = forceRun && !isImage ? resolveAnimationScale(job.state, job.key, robustScale(kind, data), epoch) : undefined;
   if (mode === 'map' && !isImage) {
     tileScales = plan.tiles.map((t) => (t ? tileNaturalScale(t, plan, data) : 0));
     scale = Math.max(0, ...tileScales);
   } else if (mode === 'run') {
-    scale = run.scale;
-    fixedAtEpoch = run.fixedAtEpoch;
+    scale = animation ? animation.scale : run.scale;
+    fixedAtEpoch = animation ? animation.since : run.fixedAtEpoch;
     tileScales = [scale];
   } else {
     tileScales = [scale];
@@ -390,7 +393,13 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   } else if (mode === 'run') {
     const total = data.length;
     const clipText = clipped > 0 ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it and clipped.` : ' No values are beyond it.';
-    captions.push(`Colour scale: ${scaleText(barKind, scale)}, fixed at epoch ${fixedAtEpoch} (run scale).${clipText}`);
+    // Epoch 0 is the start: step pictures before the first epoch ended.
+    const when = fixedAtEpoch === 0 ? 'before the first epoch ended' : `at epoch ${fixedAtEpoch}`;
+    captions.push(
+      animation
+        ? `Colour scale: ${scaleText(barKind, scale)}, shared by the animation's frames: the largest ${ROBUST_PERCENTILE}th percentile of |value| so far, last raised ${when}.${clipText}`
+        : `Colour scale: ${scaleText(barKind, scale)}, fixed ${when} (run scale).${clipText}`,
+    );
   } else {
     captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (layer scale: s = ${kind === 'sequential' ? 'max value' : 'max |value|'}).`);
   }
@@ -661,7 +670,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
             summary.scales = { ...summary.scales, [q]: { scale: r.summary.scale, clipped: r.summary.clipped, count: data.length } };
             write(rel, await encodeCanvasPng(r.canvas, engine));
             if (wantFrame) {
-              const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
+              const frame = plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
               write(frameRel, await encodeCanvasWebp(frame, engine));
             }
           } catch (e) {
