@@ -21,6 +21,7 @@ import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
 import type { EpochMetrics } from './types.js';
 import { writeExplorer } from './explorer/page.js';
+import { healthSparklines } from './explorer/health.js';
 
 /** Titles and explanations of the pictures of particular layer kinds (LayerVizSummary.extras). */
 const EXTRA_PICTURES: Record<'channels' | 'branches', [string, string]> = {
@@ -240,9 +241,10 @@ async function healthHtml(metrics: readonly EpochMetrics[], files: Files): Promi
   for (const h of HEALTH_EXPLANATIONS) {
     const f = `${PLOTS_DIR}/${h.plot}.png`;
     if (!(await files.exists(f))) continue;
-    figs.push(`<figure class="health"><p class="explain-q"><b>${esc(h.title)}.</b> ${esc(h.what)} <b>Healthy:</b> ${esc(h.healthy)} <b>A problem:</b> ${esc(h.problem)}</p><a href="${url(f)}"><img src="${url(f)}" alt="${esc(h.title)}"></a></figure>`);
+    // The plots of all layers stay linked; the page shows one small line per layer (explorer/health.ts).
+    figs.push(`<p class="explain-q"><b>${esc(h.title)}.</b> ${esc(h.what)} <b>Healthy:</b> ${esc(h.healthy)} <b>A problem:</b> ${esc(h.problem)} <a href="${url(f)}">(all layers in one plot)</a></p>`);
   }
-  parts.push(`<div class="healthgrid">${figs.join('\n')}</div>`);
+  parts.push(figs.join('\n'), healthSparklines(metrics));
   const rows = healthVerdicts(last.health).map((v) => `<tr><td class="l">${esc(v.layer)}</td><td>${v.gradNorm}</td><td>${v.updateRatio}</td><td>${v.mean}</td><td>${v.std}</td><td>${v.dead}</td><td class="l">${esc(v.verdict)}</td></tr>`);
   parts.push(`<p>Epoch ${last.epoch}, per layer:</p><table class="healthtable"><thead><tr><th class="l">layer</th><th>gradient norm</th><th>update / weight</th><th>activation mean</th><th>activation std</th><th>dead ReLUs</th><th class="l">reading</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
   return parts.join('\n');
@@ -526,7 +528,7 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   body.push(plots.length ? `<div class="plots">${plots.join('')}</div>` : '<p class="muted">No finished epochs yet.</p>');
   if (explorer) {
     body.push('<h3 id="batch-level">Batch by batch</h3><div id="batch-curves"></div>');
-    body.push('<p class="muted">Light blue: the training loss and accuracy of the batches (each point averages the batches of about half a second, from live.jsonl); dark blue: each epoch\u2019s mean; red: the test set after each epoch. Drag across a chart to zoom into those steps; double-click to see all. Dashed lines: epoch boundaries.</p>');
+    body.push('<p class="muted">Light blue: the training loss and accuracy of the batches (from live.jsonl, which averages the batches of about half a second per point; here each point averages at least the typical number of batches, because the first point after each epoch\u2019s evaluation holds a single batch and alone drew a noisy spike at every epoch start); dark blue: each epoch\u2019s mean; red: the test set after each epoch. Drag across a chart to zoom into those steps; double-click to see all. Dashed lines: epoch boundaries.</p>');
   }
   body.push(metricsTable(run.metrics));
   body.push(await healthHtml(run.metrics, files));

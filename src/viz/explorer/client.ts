@@ -438,7 +438,7 @@ const SCRIPT = String.raw`
     for (var i = 0; i < links.length; i++) {
       var on = Number(links[i].getAttribute('data-layer')) === X.cur.layer;
       links[i].classList.toggle('open', on);
-      if (on) links[i].setAttribute('aria-current', 'true'); else links[i].removeAttribute('aria-current');
+      if (on) { links[i].setAttribute('aria-current', 'true'); if (links[i].scrollIntoView) links[i].scrollIntoView({ block: 'nearest' }); } else links[i].removeAttribute('aria-current');
     }
   }
 
@@ -532,7 +532,7 @@ const SCRIPT = String.raw`
       window.addEventListener('resize', drawCurves);
     }
     var B = d.batches || 1;
-    var pts = d.points;
+    var pts = evenPoints(d.points);
     var ep = function (key) { return d.epochs.filter(function (e) { return typeof e[key] === 'number'; }).map(function (e) { return [e.epoch * B, e[key]]; }); };
     chart('curve-loss', 'Loss', [
       { name: 'batches', color: '#9ecae1', pts: pts.map(function (p) { return [p[0], p[1]]; }) },
@@ -545,6 +545,21 @@ const SCRIPT = String.raw`
       { name: 'test', color: '#d6604d', dots: true, pts: ep('testAccuracy') }
     ], [0, 1], B);
   }
+  // A live.jsonl point averages the batches of about half a second, but the first point after an
+  // epoch's evaluation holds a single batch (the interval passed during the evaluation): alone it is
+  // much noisier than its neighbours and drew a spike at every epoch start. Points are merged until
+  // each averages at least the typical number of batches.
+  function evenPoints(raw) {
+    if (!raw.length) return raw;
+    var ns = raw.map(function (p) { return p[3]; }).sort(function (a, b) { return a - b; }), want = ns[Math.floor(ns.length / 2)];
+    var out = [], n = 0, l = 0, a = 0;
+    raw.forEach(function (p, i) {
+      n += p[3]; l += p[1] * p[3]; a += p[2] * p[3];
+      if (n >= want || i === raw.length - 1) { out.push([p[0], l / n, a / n, n]); n = 0; l = 0; a = 0; }
+    });
+    return out;
+  }
+  X.evenPoints = evenPoints;
   function ticks(lo, hi, n) {
     var span = hi - lo || 1, step = Math.pow(10, Math.floor(Math.log(span / n) / Math.LN10)), err = span / n / step;
     if (err >= 7.5) step *= 10; else if (err >= 3.5) step *= 5; else if (err >= 1.5) step *= 2;
@@ -659,7 +674,9 @@ svg.spark { display: block; }
 details.extras { margin-top: 10px; }
 #batch-curves { display: flex; flex-wrap: wrap; gap: 12px; }
 canvas.curve { width: min(640px, 100%); height: 260px; border: 1px solid #d8d8dc; background: #fff; cursor: zoom-in; }
-.health-sparks td { vertical-align: middle; }
+.health-box { max-height: 70vh; max-width: 100%; }
+.health-sparks td { vertical-align: middle; padding: 1px 4px; }
+.health-sparks th.l { white-space: nowrap; }
 .health-sparks svg { display: block; }
 `;
 
