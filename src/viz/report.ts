@@ -1,9 +1,9 @@
 /**
- * <out>/index.html: one static page that opens from the file system (no server, no external URLs,
- * inline CSS and JS only). It shows the training curves (<out>/plots/loss.png, accuracy.png), the
- * test-set confusion matrix, and for each epoch (latest first, chosen with a <select>) the probe
- * images with their top-3 predictions and every layer's four pictures with their shape, parameter
- * count, ranges and a short explanation; then the animations across epochs.
+ * <out>/index.html: one static page that opens from the file system (no server, no external URLs).
+ * It shows the layers through the explorer (explorer/page.ts: a layer map, one layer at a time, an
+ * epoch slider, values under the pointer), the training curves (<out>/plots/loss.png, accuracy.png,
+ * batch-level curves), layer health, the latest probe images with their top-3 predictions, the
+ * walkthrough and the test-set confusion matrix.
  * Every src/href on the page is checked with fs before it is written: the page links only files
  * that exist.
  */
@@ -216,12 +216,6 @@ const JS = `
   fromHash();
 })();
 `;
-
-/** "01-conv-activations" -> "Layer 1 (conv): activations". */
-function animationTitle(name: string): string {
-  const m = /^(\d+)-(.+?)-(activations|activation-gradients|weights|weight-gradients)$/.exec(name);
-  return m ? `Layer ${Number(m[1])} (${m[2]}): ${m[3].replace('-', ' ')}` : name;
-}
 
 function pct(v: number): string {
   return `${(100 * v).toFixed(1)}%`;
