@@ -79,6 +79,8 @@ export interface EpochVizOptions {
    * completed before them (`epoch` = epochs completed so far).
    */
   step?: number;
+  /** Write the probe tensors for the report's explorer (explorer/data.ts); default true. */
+  explorerData?: boolean;
 }
 
 /** Folder of a step's pictures (`--viz-steps`), e.g. step-000050. */
@@ -766,7 +768,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
 
   // The probe tensors as float32 for the report's explorer (values under the pointer, drill-down).
   try {
-    for (const [rel, text] of explorerFiles(epochDir, epoch, step, probe)) write(`${epochDir}/${rel}`, text);
+    if (opts.explorerData !== false) for (const [rel, text] of explorerFiles(epochDir, epoch, step, probe)) write(`${epochDir}/${rel}`, text);
   } catch (e) {
     failed(`${epochDir}/explorer`, e);
   }
