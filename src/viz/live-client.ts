@@ -147,14 +147,15 @@ const SCRIPT = String.raw`
       // a page that started as the waiting page loads its style and scripts first (in order).
       if (window.cnnvizExplorer && window.cnnvizExplorer.refresh) window.cnnvizExplorer.refresh(v);
       else {
-        var links = doc.querySelectorAll('head link[rel=stylesheet][href]');
-        for (var k = 0; k < links.length; k++) if (!document.querySelector('link[href="' + links[k].getAttribute('href') + '"]')) document.head.appendChild(document.importNode(links[k], true));
+        var has = function (sel, attr, value) { var l = document.querySelectorAll(sel); for (var q = 0; q < l.length; q++) if (l[q].getAttribute(attr) === value) return true; return false; };
+        var links = doc.querySelectorAll('head link[rel=stylesheet]');
+        for (var k = 0; k < links.length; k++) if (!has('link', 'href', links[k].getAttribute('href'))) document.head.appendChild(document.importNode(links[k], true));
         if (doc.body && doc.body.className) document.body.className = doc.body.className;
-        var scripts = doc.querySelectorAll('body > script[src]');
+        var scripts = doc.querySelectorAll('body > script');
         for (var j = 0; j < scripts.length; j++) {
-          var src = scripts[j].getAttribute('src');
-          if (document.querySelector('script[src="' + src + '"]')) continue;
-          var sc = document.createElement('script'); sc.async = false; sc.src = withVersion(src, v); document.body.appendChild(sc);
+          var from = scripts[j].getAttribute('src');
+          if (!from || has('script', 'src', from)) continue;
+          var sc = document.createElement('script'); sc.async = false; sc.src = withVersion(from, v); document.body.appendChild(sc);
         }
       }
       window.scrollTo(0, y);
