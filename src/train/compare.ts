@@ -107,7 +107,7 @@ export async function drawComparison(runDirs: string[], names: string[], epoch: 
   const summaries: EpochVizSummary[] = [];
   for (let i = 0; i < probes.length; i++) {
     summaries.push(
-      await writeEpochViz(join(outDir, String(i)), epoch, probes[i], { scale: 'run', scaleState: structuredClone(state), classNames, animations: 'none' }),
+      await writeEpochViz(join(outDir, String(i)), epoch, probes[i], { scale: 'run', scaleState: structuredClone(state), classNames, animations: 'none', explorerData: false }),
     );
   }
   const layers: ComparisonLayer[] = summaries[0].layers.map((l) => {

@@ -13,6 +13,7 @@
  *   <out>/epoch-NNN/LL-<type>/top-patches.png, .json   conv/ReLU/pool: the 9 test patches that excite each channel most
  *   <out>/animations/frames/LL-<type>-<quantity>/epoch-NNN.webp  frames at the run scale
  *   <out>/animations/LL-<type>-<quantity>.webp                   animated, all epochs so far
+ *   <out>/epoch-NNN/explorer/LLL.js, probe.js, summary.json   the probe tensors as float32 (explorer/data.ts)
  *   <out>/viz-scale-state.json                 the run scales (VizScaleState), reloaded when not passed
  */
 import { promises as fsp } from 'node:fs';
@@ -43,6 +44,7 @@ import {
   countClipped,
   formatNumber,
   naturalScale,
+  resolveAnimationScale,
   resolveRunScale,
   robustScale,
   ROBUST_PERCENTILE,
@@ -58,6 +60,7 @@ import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './
 import { composeBnWalkthrough, composeResidualWalkthrough, computeBnWalkthrough, computeResidualWalkthrough, type BnWalkthroughData, type ResidualWalkthroughData } from './walkthrough-blocks.js';
 import { composeTopPatches, type PatchSet } from './patches.js';
 import { composeChannelBars } from './channel-bars.js';
+import { explorerFiles } from './explorer/data.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -80,6 +83,8 @@ export interface EpochVizOptions {
    * completed before them (`epoch` = epochs completed so far).
    */
   step?: number;
+  /** Write the probe tensors for the report's explorer (explorer/data.ts); default true. */
+  explorerData?: boolean;
 }
 
 /** Folder of a step's pictures (`--viz-steps`), e.g. step-000050. */
@@ -89,6 +94,7 @@ export function stepDirName(step: number): string {
 
 /** What captions call the moment: "epoch 3", or "step 50 (epoch 1)" for a step in the first epoch. */
 export function momentText(epoch: number, step?: number): string {
+  if (step === 0) return 'step 0 (before training)';
   return step === undefined ? `epoch ${epoch}` : `step ${step} (epoch ${epoch + 1})`;
 }
 
@@ -337,7 +343,7 @@ function picturePlanKind(plan: PicturePlan): ColorMapKind | 'mixed' {
 
 /**
  * Decides the scales of a picture (mode rules), composes and encodes it.
- * `forceRun`: use the run scale whatever the mode (animation frames).
+ * `forceRun`: an animation frame: the animation's growing scale (resolveAnimationScale) whatever the mode.
  */
 function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceRun = false): RenderedPicture {
   const { plan, data, layer, epoch } = job;
@@ -349,12 +355,13 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   let scale = mode === 'robust' && !isImage ? robustScale(kind, data) : own;
   let fixedAtEpoch: number | undefined;
   const run = isImage ? { scale: 0, fixedAtEpoch: epoch } : resolveRunScale(job.state, job.key, own, epoch);
+  const animation = forceRun && !isImage ? resolveAnimationScale(job.state, job.key, robustScale(kind, data), epoch) : undefined;
   if (mode === 'map' && !isImage) {
     tileScales = plan.tiles.map((t) => (t ? tileNaturalScale(t, plan, data) : 0));
     scale = Math.max(0, ...tileScales);
   } else if (mode === 'run') {
-    scale = run.scale;
-    fixedAtEpoch = run.fixedAtEpoch;
+    scale = animation ? animation.scale : run.scale;
+    fixedAtEpoch = animation ? animation.since : run.fixedAtEpoch;
     tileScales = [scale];
   } else {
     tileScales = [scale];
@@ -404,7 +411,13 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   } else if (mode === 'run') {
     const total = data.length;
     const clipText = clipped > 0 ? ` ${clipped.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} values (${percentText(clipped / total)}) are beyond it and clipped.` : ' No values are beyond it.';
-    captions.push(`Colour scale: ${scaleText(barKind, scale)}, fixed at epoch ${fixedAtEpoch} (run scale).${clipText}`);
+    // Epoch 0 is the start: step pictures before the first epoch ended.
+    const when = fixedAtEpoch === 0 ? 'before the first epoch ended' : `at epoch ${fixedAtEpoch}`;
+    captions.push(
+      animation
+        ? `Colour scale: ${scaleText(barKind, scale)}, shared by the animation's frames: the largest ${ROBUST_PERCENTILE}th percentile of |value| so far, last raised ${when}.${clipText}`
+        : `Colour scale: ${scaleText(barKind, scale)}, fixed ${when} (run scale).${clipText}`,
+    );
   } else {
     captions.push(`Colour scale: ${scaleText(barKind, scale)} for the whole picture (layer scale: s = ${kind === 'sequential' ? 'max value' : 'max |value|'}).`);
   }
@@ -677,7 +690,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
             summary.scales = { ...summary.scales, [q]: { scale: r.summary.scale, clipped: r.summary.clipped, count: data.length } };
             write(rel, await encodeCanvasPng(r.canvas, engine));
             if (wantFrame) {
-              const frame = mode === 'run' || plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
+              const frame = plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
               write(frameRel, await encodeCanvasWebp(frame, engine));
             }
           } catch (e) {
@@ -788,6 +801,13 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     write(residualWalkthrough.json, toJson(resWalk));
     const png = residualWalkthrough.png;
     layerDone.push(encodeCanvasPng(composeResidualWalkthrough(probe, resWalk, opts.classNames, engine), engine).then((b) => write(png, b)));
+  }
+
+  // The probe tensors as float32 for the report's explorer (values under the pointer, drill-down).
+  try {
+    if (opts.explorerData !== false) for (const [rel, text] of explorerFiles(epochDir, epoch, step, probe)) write(`${epochDir}/${rel}`, text);
+  } catch (e) {
+    failed(`${epochDir}/explorer`, e);
   }
 
   await Promise.all(layerDone);

@@ -143,6 +143,21 @@ const SCRIPT = String.raw`
       if (foot && !oldFoot) document.body.appendChild(document.importNode(foot, true));
       document.title = doc.title;
       initPicker(latest ? null : keep);
+      // The explorer (explorer/explorer.js) reloads its index (new moments) and draws into the new <main>;
+      // a page that started as the waiting page loads its style and scripts first (in order).
+      if (window.cnnvizExplorer && window.cnnvizExplorer.refresh) window.cnnvizExplorer.refresh(v);
+      else {
+        var has = function (sel, attr, value) { var l = document.querySelectorAll(sel); for (var q = 0; q < l.length; q++) if (l[q].getAttribute(attr) === value) return true; return false; };
+        var links = doc.querySelectorAll('head link[rel=stylesheet]');
+        for (var k = 0; k < links.length; k++) if (!has('link', 'href', links[k].getAttribute('href'))) document.head.appendChild(document.importNode(links[k], true));
+        if (doc.body && doc.body.className) document.body.className = doc.body.className;
+        var scripts = doc.querySelectorAll('body > script');
+        for (var j = 0; j < scripts.length; j++) {
+          var from = scripts[j].getAttribute('src');
+          if (!from || has('script', 'src', from)) continue;
+          var sc = document.createElement('script'); sc.async = false; sc.src = withVersion(from, v); document.body.appendChild(sc);
+        }
+      }
       window.scrollTo(0, y);
       S.swaps++; S.version = v;
       draw();

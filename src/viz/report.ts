@@ -1,9 +1,9 @@
 /**
- * <out>/index.html: one static page that opens from the file system (no server, no external URLs,
- * inline CSS and JS only). It shows the training curves (<out>/plots/loss.png, accuracy.png), the
- * test-set confusion matrix, and for each epoch (latest first, chosen with a <select>) the probe
- * images with their top-3 predictions and every layer's four pictures with their shape, parameter
- * count, ranges and a short explanation; then the animations across epochs.
+ * <out>/index.html: one static page that opens from the file system (no server, no external URLs).
+ * It shows the layers through the explorer (explorer/page.ts: a layer map, one layer at a time, an
+ * epoch slider, values under the pointer), the training curves (<out>/plots/loss.png, accuracy.png,
+ * batch-level curves), layer health, the latest probe images with their top-3 predictions, the
+ * walkthrough and the test-set confusion matrix.
  * Every src/href on the page is checked with fs before it is written: the page links only files
  * that exist.
  */
@@ -22,6 +22,8 @@ import type { WalkthroughData } from './walkthrough.js';
 import type { BnWalkthroughData, ResidualWalkthroughData } from './walkthrough-blocks.js';
 import type { EpochMetrics } from './types.js';
 import { readRegularText } from '../util/regular-file.js';
+import { writeExplorer } from './explorer/page.js';
+import { healthSparklines } from './explorer/health.js';
 
 /** What the trainer (or `cnnviz visualize`) tells the report about the run. */
 export interface ReportRunInfo {
@@ -205,12 +207,6 @@ const JS = `
 })();
 `;
 
-/** "01-conv-activations" -> "Layer 1 (conv): activations". */
-function animationTitle(name: string): string {
-  const m = /^(\d+)-(.+?)-(activations|activation-gradients|weights|weight-gradients)$/.exec(name);
-  return m ? `Layer ${Number(m[1])} (${m[2]}): ${m[3].replace('-', ' ')}` : name;
-}
-
 function pct(v: number): string {
   return `${(100 * v).toFixed(1)}%`;
 }
@@ -229,9 +225,10 @@ async function healthHtml(metrics: readonly EpochMetrics[], files: Files): Promi
   for (const h of HEALTH_EXPLANATIONS) {
     const f = `${PLOTS_DIR}/${h.plot}.png`;
     if (!(await files.exists(f))) continue;
-    figs.push(`<figure class="health"><p class="explain-q"><b>${esc(h.title)}.</b> ${esc(h.what)} <b>Healthy:</b> ${esc(h.healthy)} <b>A problem:</b> ${esc(h.problem)}</p><a href="${url(f)}"><img src="${url(f)}" alt="${esc(h.title)}"></a></figure>`);
+    // The plots of all layers stay linked; the page shows one small line per layer (explorer/health.ts).
+    figs.push(`<p class="explain-q"><b>${esc(h.title)}.</b> ${esc(h.what)} <b>Healthy:</b> ${esc(h.healthy)} <b>A problem:</b> ${esc(h.problem)} <a href="${url(f)}">(all layers in one plot)</a></p>`);
   }
-  parts.push(`<div class="healthgrid">${figs.join('\n')}</div>`);
+  parts.push(figs.join('\n'), healthSparklines(metrics));
   const rows = healthVerdicts(last.health).map((v) => `<tr><td class="l">${esc(v.layer)}</td><td>${v.gradNorm}</td><td>${v.updateRatio}</td><td>${v.mean}</td><td>${v.std}</td><td>${v.dead}</td><td class="l">${esc(v.verdict)}</td></tr>`);
   parts.push(`<p>Epoch ${last.epoch}, per layer:</p><table class="healthtable"><thead><tr><th class="l">layer</th><th>gradient norm</th><th>update / weight</th><th>activation mean</th><th>activation std</th><th>dead ReLUs</th><th class="l">reading</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
   return parts.join('\n');
@@ -417,7 +414,7 @@ function questionsHtml(s: EpochVizSummary | undefined, metrics: readonly EpochMe
   const L = s.layers;
   const e = s.epoch;
   const z = (l: LayerVizSummary, q: Quantity): string => explainPct(l.ranges[q]?.zeroFraction ?? 0);
-  const link = (l: LayerVizSummary): string => `<a href="#e${e}-l${l.index}">Layer ${l.index} (${esc(l.type)})</a>`;
+  const link = (l: LayerVizSummary): string => `<a href="#layer-${l.index}">Layer ${l.index} (${esc(l.type)})</a>`;
   const words = (l: LayerVizSummary, q: Quantity): string => esc(l.words?.pictures[q] ?? '');
   const conv = first(L, (l) => l.role === 'filter');
   const act = first(L, (l) => ACTIVATION_ROLES.includes(l.role ?? ''));
@@ -444,7 +441,7 @@ function nextQuestionsHtml(s: EpochVizSummary | undefined): string {
   if (!s || s.layers.length === 0) return '';
   const L = s.layers;
   const e = s.epoch;
-  const link = (l: LayerVizSummary, what = `Layer ${l.index} (${l.type})`): string => `<a href="#e${e}-l${l.index}">${esc(what)}</a>`;
+  const link = (l: LayerVizSummary, what = `Layer ${l.index} (${l.type})`): string => `<a href="#layer-${l.index}">${esc(what)}</a>`;
   const items: string[] = [];
   const conv = first(L, (l) => l.role === 'filter');
   if (conv?.weightShape) {
@@ -526,7 +523,7 @@ function residualWalkthroughHtml(png: string, d: ResidualWalkthroughData, prefix
 </section>`;
 }
 
-async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files): Promise<string> {
+async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Files, withLayers = true): Promise<string> {
   const e = summary.epoch;
   const at = moment(summary);
   const isStep = summary.step !== undefined;
@@ -563,8 +560,10 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
   if (bnw && (await files.exists(bnw.png))) parts.push(bnWalkthroughHtml(bnw.png, bnw.data, at.prefix, at.label, user !== undefined));
   const rw = summary.residualWalkthrough;
   if (rw && (await files.exists(rw.png))) parts.push(residualWalkthroughHtml(rw.png, rw.data, at.prefix, at.label, user !== undefined));
-  parts.push('<h3>Layers</h3>');
-  for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
+  if (withLayers) {
+    parts.push('<h3>Layers</h3>');
+    for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
+  }
   parts.push('</section>');
   return parts.join('\n');
 }
@@ -589,6 +588,8 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   // An animation of one frame shows no change: list animations from the second epoch with pictures.
   const animations = (await listAnimationFiles(outDir)).filter((a) => a.frames >= 2);
   const scaleMode = run.scaleMode ?? summaries[0]?.scaleMode ?? 'layer';
+  // The layers are shown by the explorer (explorer/page.ts): one at a time, with an epoch slider.
+  const explorer = summaries.length > 0 ? await writeExplorer(outDir, { summaries, metrics: run.metrics, classNames: run.classNames, animations }) : undefined;
 
   // The latest epoch (not a --viz-steps moment) answers the questions, with the metrics up to it.
   const latest = summaries.find((x) => x.step === undefined) ?? summaries[0];
@@ -596,7 +597,8 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${epochCount} epoch${epochCount === 1 ? '' : 's'}${stepSummaries.length ? ` and ${stepSummaries.length} step${stepSummaries.length === 1 ? '' : 's'}` : ''} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#questions">Four questions</a>${nextQuestions ? '<a href="#next-questions">Next questions</a>' : ''}<a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
+  body.push(`<nav>${explorer ? '<a href="#explorer">Layers</a>' : ''}<a href="#questions">Four questions</a>${nextQuestions ? '<a href="#next-questions">Next questions</a>' : ''}<a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${summaries.length ? '<a href="#epochs">Probe images</a>' : ''}</nav></header><main>`);
+  if (explorer) body.push('<h2 id="layers">Layers</h2>', explorer.html);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -620,6 +622,10 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     if (await files.exists(f)) plots.push(`<a href="${url(f)}"><img src="${url(f)}" alt="${esc(f)}"></a>`);
   }
   body.push(plots.length ? `<div class="plots">${plots.join('')}</div>` : '<p class="muted">No finished epochs yet.</p>');
+  if (explorer) {
+    body.push('<h3 id="batch-level">Batch by batch</h3><div id="batch-curves"></div>');
+    body.push('<p class="muted">Light blue: the training loss and accuracy of the batches (from live.jsonl, which averages the batches of about half a second per point; here each point averages at least the typical number of batches, because the first point after each epoch\u2019s evaluation holds a single batch and alone drew a noisy spike at every epoch start); dark blue: each epoch\u2019s mean; red: the test set after each epoch. Drag across a chart to zoom into those steps; double-click to see all. Dashed lines: epoch boundaries.</p>');
+  }
   body.push(metricsTable(run.metrics));
   body.push(await healthHtml(run.metrics, files));
   const latestConf = [...(run.confusion ?? [])].sort((a, b) => b.epoch - a.epoch)[0];
@@ -628,23 +634,10 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(confusionTable(latestConf.matrix, run.classNames));
   }
 
-  if (summaries.length > 0) {
-    body.push('<h2 id="epochs">Pictures by epoch</h2>');
-    body.push(
-      `<div class="epoch-picker"><label>Epoch: <select id="epoch-select">${summaries.map((s) => `<option value="${moment(s).id}">${esc(moment(s).label)}</option>`).join('')}</select></label> <span class="muted">latest first ·</span> ${summaries.map((s) => `<a href="#${moment(s).id}">${moment(s).short}</a>`).join(' ')}</div>`,
-    );
-    for (const s of summaries) body.push(await epochHtml(s, run, files));
-  }
-
-  if (animations.length > 0) {
-    body.push('<h2 id="animations">Change across epochs</h2>');
-    body.push('<p class="muted">Each animation steps through the epochs so far (the last frame is held longer). All frames of one animation share one colour scale: the run scale, fixed the first epoch the picture was drawn; the caption of each frame names its epoch and counts values beyond the scale.</p>');
-    const figs: string[] = [];
-    for (const a of animations) {
-      if (!(await files.exists(a.file))) continue;
-      figs.push(`<figure><a href="${url(a.file)}"><img src="${url(a.file)}" loading="lazy" alt="${esc(a.name)}"></a><figcaption>${esc(animationTitle(a.name))} · ${a.frames} frames</figcaption></figure>`);
-    }
-    body.push(`<div class="anims">${figs.join('\n')}</div>`);
+  if (summaries[0]) {
+    // The latest moment's probe images, predictions, confusion matrix and walkthrough; the layers are in the explorer.
+    body.push('<h2 id="epochs">Probe images and predictions</h2>');
+    body.push((await epochHtml(summaries[0], run, files, false)).replace('<section class="epoch"', '<section class="epoch shown"'));
   }
   body.push('</main><footer><p class="muted">Written by cnnviz. This page needs no server: open it from the file system.</p></footer>');
 
@@ -655,11 +648,13 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(run.name)} · cnnviz</title>
 <style>${CSS}</style>
+${explorer?.head ?? ''}
 </head>
-<body>
+<body${explorer ? ' class="has-explorer"' : ''}>
 ${body.join('\n')}
 <script>${JS}</script>
 <script>${liveScript()}</script>
+${explorer?.scripts ?? ''}
 </body>
 </html>
 `;

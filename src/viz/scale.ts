@@ -221,3 +221,18 @@ export function resolveRunScale(state: VizScaleState, key: string, computed: num
   if (computed > 0) state.entries[key] = { scale: computed, epoch };
   return { scale: computed, fixedAtEpoch: epoch };
 }
+
+/**
+ * The scale of an animation's frames: it only grows, to the largest robust scale (99.5th percentile
+ * of |value|) the picture has had so far, so no frame clips more than 0.5% of its values when drawn
+ * and the frames drawn since the last raise share one scale (a scale fixed at the first frame clipped
+ * most values of later ones). Kept in the state under "animation:<key>"; `since` is the epoch of the
+ * last raise.
+ */
+export function resolveAnimationScale(state: VizScaleState, key: string, robust: number, epoch: number): { scale: number; since: number } {
+  const k = `animation:${key}`;
+  const e = state.entries[k];
+  if (e && Number.isFinite(e.scale) && e.scale > 0 && e.scale >= robust) return { scale: e.scale, since: e.epoch };
+  if (robust > 0) state.entries[k] = { scale: robust, epoch };
+  return { scale: robust, since: epoch };
+}

@@ -76,11 +76,14 @@ describe.skipIf(!available && !process.env.CI)('the served report in a real brow
               await page.waitForFunction(`${POINTS} > ${first}`, { timeout: 60_000 });
               result.gained = (await points()) > first;
               // Whatever epoch is on the page now, the next one's pictures must appear (shown and loaded).
-              const now = (await page.evaluate("document.querySelectorAll('section.epoch').length")) as number;
+              // Epochs on the explorer's slider (steps aside).
+              const EPOCHS = "(window.cnnvizExplorer && window.cnnvizExplorer.index ? window.cnnvizExplorer.index.moments.filter(function (m) { return /^epoch-/.test(m.dir); }).length : 0)";
+              const now = (await page.evaluate(EPOCHS)) as number;
               result.epochAtStart = now;
-              // The pictures load lazily: scroll the first one into view, as a reader would.
+              // The next epoch's probe pictures appear, and the explorer moves to it and draws its layer.
               await page.waitForFunction(
-                `(function () { var i = document.querySelector('${epochShown(now + 1)} article.layer img'); if (!i) return false; i.scrollIntoView(); return i.complete && i.naturalWidth > 0; })()`,
+                `(function () { var i = document.querySelector('${epochShown(now + 1)} img'); if (!i) return false; i.scrollIntoView(); var X = window.cnnvizExplorer, a = document.getElementById('open-layer');
+                  return i.complete && i.naturalWidth > 0 && ${EPOCHS} >= ${now + 1} && X.ready() && a && Number(a.getAttribute('data-moment')) === X.index.moments.length - 1 && !!a.querySelector('canvas.qcanvas'); })()`,
                 { timeout: 120_000, polling: 250 },
               );
               const after = await live();

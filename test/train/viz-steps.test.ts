@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readExplorerIndex } from '../helpers/explorer.js';
 import { loadCifar10 } from '../../src/data/cifar10.js';
 import { makePreprocessing } from '../../src/data/preprocess.js';
 import { Network } from '../../src/nn/network.js';
@@ -65,9 +66,9 @@ describe('--viz-steps', () => {
     expect(index).toMatchObject({ step: 5, epoch: 1, dir: 'step-000005' });
     for (const f of Object.values(index.layers[1].files)) expect(existsSync(join(out, f)), f).toBe(true);
     const html = readFileSync(join(out, 'index.html'), 'utf8');
-    const options = [...html.matchAll(/<option value="([^"]+)">([^<]+)</g)].map((m) => `${m[1]}=${m[2]}`);
-    expect(options).toEqual(['epoch-2=epoch 2', 'step-5=step 5 (epoch 2)', 'epoch-1=epoch 1', 'step-2=step 2 (epoch 1)', 'step-0=step 0 (epoch 1)']);
-    expect(html).toContain('id="step-2"');
+    // The explorer's slider: training order, step 0 is "before training".
+    const moments = readExplorerIndex(out).moments.map((m) => `${m.dir}=${m.label}`);
+    expect(moments).toEqual(['step-000000=before training', 'step-000002=step 2 (epoch 1)', 'epoch-001=epoch 1', 'step-000005=step 5 (epoch 2)', 'epoch-002=epoch 2']);
     // Epochs and steps share one page: every element id stays unique.
     const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);

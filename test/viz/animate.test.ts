@@ -5,11 +5,11 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { parseWebpFrame, sampleFrames, writeAnimation } from '../../src/viz/animate.js';
 import { writeEpochViz } from '../../src/viz/epoch.js';
-import { createVizScaleState } from '../../src/viz/scale.js';
+import { createVizScaleState, robustScale } from '../../src/viz/scale.js';
 import { CIFAR_CLASSES, fakeCifarProbe } from './fake-probe.js';
 
 describe('animations across epochs', () => {
-  it('have one frame per epoch so far, all at the run scale', async () => {
+  it('have one frame per epoch so far, on the animation\u2019s growing scale', async () => {
     const out = mkdtempSync(join(tmpdir(), 'cnnviz-viz-anim-'));
     const state = createVizScaleState();
     for (const e of [1, 2, 3]) {
@@ -31,6 +31,9 @@ describe('animations across epochs', () => {
     const last = await sharp(join(out, 'animations/01-conv-weights.webp'), { page: 2 }).raw().toBuffer({ resolveWithObject: true });
     expect(last.info.width).toBeGreaterThan(100);
     expect(state.entries['01-conv/weights'].epoch).toBe(1);
+    // The frames' own scale grows with the weights (gain 1.5, 2, 2.5): raised at epoch 3, to its 99.5th percentile.
+    const w3 = fakeCifarProbe({ seed: 3, weightGain: 2.5 }).layers[1].weights!.data;
+    expect(state.entries['animation:01-conv/weights']).toEqual({ scale: robustScale('diverging', w3), epoch: 3 });
 
     // GIF on request (re-encoded by sharp).
     const gif = await writeAnimation(out, '01-conv-weights', { format: 'gif', maxFrames: 2 });

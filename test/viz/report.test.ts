@@ -7,6 +7,7 @@ import { writeEpochViz } from '../../src/viz/epoch.js';
 import { confusionTable, writeReport, type ReportRunInfo } from '../../src/viz/report.js';
 import { createVizScaleState } from '../../src/viz/scale.js';
 import { CIFAR_CLASSES, fakeCifarProbe, fakeMetrics } from './fake-probe.js';
+import { explorerReferences, readExplorerIndex } from '../helpers/explorer.js';
 
 /** Every src= and href= value of the page, minus in-page anchors, decoded to relative paths. */
 function references(html: string): string[] {
@@ -32,7 +33,8 @@ describe('index.html', () => {
 
   it('references only files that exist, all relative, no external URLs', () => {
     const html = readFileSync(join(out, 'index.html'), 'utf8');
-    const refs = references(html);
+    // The page, and the explorer's layer files (the layers are drawn by explorer/explorer.js).
+    const refs = [...references(html), ...explorerReferences(out)];
     expect(refs.length).toBeGreaterThan(60);
     for (const r of refs) {
       expect(r).not.toMatch(/^[a-z]+:/i); // no http:, file:, data: ...
@@ -44,8 +46,9 @@ describe('index.html', () => {
     for (const must of ['plots/loss.png', 'plots/accuracy.png', 'epoch-002/probe.png', 'epoch-002/01-conv/weights.png', 'epoch-001/00-input/activation-gradients.png', 'animations/01-conv-weights.webp', 'animations/02-relu-activations.webp']) {
       expect(refs).toContain(must);
     }
-    expect(html).toContain('id="epoch-select"');
-    expect(html.indexOf('id="epoch-2"')).toBeLessThan(html.indexOf('id="epoch-1"')); // latest first
+    expect(html).toContain('id="moment-slider"');
+    expect(readExplorerIndex(out).moments.map((m) => m.label)).toEqual(['epoch 1', 'epoch 2']); // training order on the slider
+    expect(html).toContain('id="epoch-2"'); // the latest probe images
     expect(html).toContain('saliency map');
     expect(html).toContain('test run &lt;cifar&gt;');
     expect(html).toContain('class="confusion"');
@@ -56,7 +59,7 @@ describe('index.html', () => {
     rmSync(join(out, gone));
     rmSync(join(out, 'plots'), { recursive: true });
     await writeReport(out, { ...run, metrics: [] });
-    const refs = references(readFileSync(join(out, 'index.html'), 'utf8'));
+    const refs = [...references(readFileSync(join(out, 'index.html'), 'utf8')), ...explorerReferences(out)];
     expect(refs).not.toContain(gone);
     expect(refs).not.toContain('plots/loss.png');
     expect(refs).toContain('epoch-002/04-conv/weight-gradients.png');
@@ -78,7 +81,7 @@ describe('index.html after a single epoch', () => {
     await writeEpochViz(out, 5, fakeCifarProbe({ seed: 5 }), { scale: 'layer', classNames: CIFAR_CLASSES });
     await writeReport(out, { name: 'snapshot', model: 'm', classNames: CIFAR_CLASSES, metrics: [] });
     const html = readFileSync(join(out, 'index.html'), 'utf8');
-    const refs = references(html);
+    const refs = [...references(html), ...explorerReferences(out)];
     expect(refs.some((r) => r.startsWith('animations/'))).toBe(false);
     expect(refs.some((r) => r.startsWith('plots/'))).toBe(false);
     expect(refs).toContain('epoch-005/11-softmax/activations.png');
