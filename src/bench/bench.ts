@@ -99,13 +99,13 @@ export function forwardFlops(spec: ModelSpec): number {
   return flops;
 }
 
-function syntheticSplit(count: number, seed: number): Cifar10Split {
+function syntheticSplit(count: number, seed: number, shape: [number, number, number] = [3, 32, 32]): Cifar10Split {
   const rng = new Rng(seed);
-  const pixels = new Uint8Array(count * 3072);
+  const pixels = new Uint8Array(count * shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < pixels.length; i++) pixels[i] = rng.int(256);
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) labels[i] = rng.int(10);
-  return { count, pixels, labels };
+  return { count, pixels, labels, shape };
 }
 
 const now = (): number => performance.now() / 1000;
