@@ -212,12 +212,12 @@ export async function loadImageFolder(root: string, opts: LoadImageFolderOptions
   test = test.slice(0, Math.min(test.length, testLimit));
   const size = imageSize(shape);
   const bytes = (train.length + test.length) * (size + 1);
-  const what = `${train.length + test.length} images of ${root} at ${shapeText(shape)} (${(bytes / 1e6).toFixed(1)} MB decoded)`;
+  const what = `${train.length + test.length} images of ${root} at ${shapeText(shape)}`;
   if (train.length * size > MAX_SPLIT_BYTES || test.length * size > MAX_SPLIT_BYTES) {
-    fail(`${root}: ${what}: more than the 4 GiB one split can hold; use --train-limit, --test-limit or a smaller --input-size`);
+    fail(`${what}: more than the 4 GiB one split can hold; use --train-limit, --test-limit or a smaller --input-size`);
   }
   opts.checkMemory?.(bytes, what);
-  if (train.length + test.length > 5000) opts.log?.(`decoding ${what}`);
+  if (train.length + test.length > 5000) opts.log?.(`decoding ${what} (${(bytes / 1e6).toFixed(1)} MB)`);
   return {
     dir: root, kind: 'image-folder', classNames,
     train: await decodeSplit(train, shape, opts.shared ?? false, opts.log, 'training'),
