@@ -661,7 +661,7 @@ export const DATASET_SOURCES: Record<Exclude<DownloadName, 'cifar-10'>, DatasetS
 };
 
 export interface DatasetDownloadOptions extends Omit<DownloadOptions, 'md5' | 'url'> {
-  /** Base URL of a mirror holding the same files (default: the source's). */
+  /** A mirror: the folder URL holding the same files, or for an archive (CIFAR-100) the archive's URL. */
   url?: string;
   /** Expected MD5 per file name, over the published ones (for a mirror with its own packing; tests). */
   md5s?: Record<string, string>;
@@ -690,6 +690,9 @@ export async function downloadDataset(name: Exclude<DownloadName, 'cifar-10'>, o
   const log = opts.log ?? defaultLog;
   const source = DATASET_SOURCES[name];
   const base = resolveUrl(opts.url ?? source.baseUrl);
+  // A mirror's --url: the archive itself (CIFAR-100), or the folder holding the files.
+  const urlOf = (f: PublishedFile): URL =>
+    source.archive && opts.url !== undefined ? base : new URL(f.name, base.pathname.endsWith('/') ? base : new URL(`${base.href}/`));
   const dir = opts.dir;
   const target = join(dir, name);
   const md5Of = (f: PublishedFile): string => {
@@ -739,7 +742,7 @@ export async function downloadDataset(name: Exclude<DownloadName, 'cifar-10'>, o
     await fsp.mkdir(fetchDir);
     log(`downloading ${source.title} (${mb(sourceBytes(name))} MB) from ${base.host} into ${target}`);
     for (const f of source.files) {
-      const url = new URL(f.name, base);
+      const url = urlOf(f);
       const part = join(fetchDir, f.name);
       const got = await fetchToFile(url, part, controller.signal, { ...opts, maxBytes: opts.maxBytes ?? Math.ceil(f.bytes * 1.05) + 65_536 }, `${f.name} of ${source.title}`);
       const want = md5Of(f);

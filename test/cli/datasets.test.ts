@@ -59,8 +59,9 @@ describe('--data recognises the kind of data; --dataset forces it', () => {
     const vout = join(tempDir(), 'vis');
     const v = await runCli(['visualize', '--model', join(out, 'checkpoints', 'epoch-001.json'), '--image', img, '--label', run.data.classNames[1], '--out', vout]);
     expect(v.code).toBe(0);
-    const vprobe = JSON.parse(readFileSync(join(vout, 'epoch-001', 'probe.json'), 'utf8')) as { imageShape: number[]; predictions: { trueLabel: string }[] };
+    const vprobe = JSON.parse(readFileSync(join(vout, 'epoch-001', 'probe.json'), 'utf8')) as { imageShape: number[]; predictions: { labelName: string }[] };
     expect(vprobe.imageShape).toEqual([1, 16, 16]);
+    expect(vprobe.predictions[0].labelName).toBe(run.data.classNames[1]);
     // visualize on test images reads the run's folder as the run did (16x16 grey).
     const vt = await runCli(['visualize', '--model', join(out, 'checkpoints', 'epoch-001.json'), '--out', join(tempDir(), 'vis2'), '--probe-count', '3']);
     expect(vt.stderr).not.toMatch(/internal error/);
