@@ -67,7 +67,8 @@ export interface TrainOptions {
   name?: string;
   trainLimit?: number;
   testLimit?: number;
-  augment: string;
+  /** --augment; undefined: the data set's default (defaultAugment). */
+  augment?: string;
   normalize?: boolean;
   probe?: string;
   probeCount: number;
@@ -166,7 +167,7 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
   return {
     model: opts.model, data: dataDir, epochs: pick('epochs', recipe?.epochs), batchSize, microBatch: Math.min(pick('microBatch', recipe?.microBatch), batchSize),
     optimizer, lrSchedule, labelSmoothing: pick('labelSmoothing', recipe?.labelSmoothing) ?? 0,
-    seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(explicit('augment') ? opts.augment : defaultAugment(dataset?.kind ?? 'cifar-10')),
+    seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(explicit('augment') && opts.augment !== undefined ? opts.augment : defaultAugment(dataset?.kind ?? 'cifar-10')),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
     viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
     ...(dataset ? { dataset } : {}),

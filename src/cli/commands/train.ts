@@ -71,7 +71,7 @@ export function registerTrain(program: Command): void {
     .option('--name <run-name>', 'run name (one folder name), used for the default --out (default: <model>-<date>-<time>)', runName)
     .option('--train-limit <n>', 'use only the first N training images (default: all)', wholeNumber(1))
     .option('--test-limit <n>', 'use only the first N test images (default: all)', wholeNumber(1))
-    .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none (default: flip,shift; MNIST digits: shift)', d.augment)
+    .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none (default: flip,shift; MNIST digits: shift)')
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
     .option('--preprocess <mean=r,g,b std=r,g,b>', 'input scaling, "mean=r,g,b std=r,g,b" on pixel/255 as in torchvision, e.g. what an ONNX model was trained with (default: what the model records, else --normalize or pixel/255 - 0.5)', preprocessText)
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')
