@@ -61,7 +61,9 @@ async function hasSubfolder(dir: string): Promise<boolean> {
 /** The kind of data in `dir` (see the header), or a UserError saying what was expected. */
 export async function detectDataset(dir: string): Promise<DatasetKind> {
   const st = await fsp.stat(dir).catch(() => null);
-  if (!st) throw new UserError(`data folder not found: ${dir}`);
+  if (!st) {
+    throw new UserError(`data folder not found: ${dir}. Get a data set with \`cnnviz download [cifar-10|mnist|fashion-mnist|cifar-100]\`, or point --data at a folder that holds one.`);
+  }
   if (!st.isDirectory()) throw new UserError(`${dir}: not a folder (--data takes the folder holding the data files)`);
   if ((await exists(join(dir, 'data_batch_1.bin'))) || (await exists(join(dir, CIFAR10_META_FILE)))) return 'cifar-10';
   if ((await exists(join(dir, CIFAR100_FILES.train))) || (await exists(join(dir, CIFAR100_FILES.fine)))) return 'cifar-100';

@@ -241,6 +241,9 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   /** The run folder the resumed checkpoint belongs to: continuing there is not overwriting. */
   let resuming: string | undefined;
   if (opts.resume) {
+    for (const [k, flag] of [['dataset', '--dataset'], ['labels', '--labels'], ['testFraction', '--test-fraction'], ['inputSize', '--input-size'], ['channels', '--channels']] as const) {
+      if (explicit(k)) throw new UserError(`${flag}: a resumed run reads its data as it recorded (run.json's config.dataset); start a new run to change it`);
+    }
     resume = loadCheckpoint(opts.resume);
     config = resumedConfig(resume, opts, explicit);
     const done = resume.training.epoch;
