@@ -105,6 +105,14 @@ describe('--data recognises the kind of data; --dataset forces it', () => {
     const ckpt = JSON.parse(readFileSync(join(fittedOut, 'checkpoints', 'epoch-001.json'), 'utf8')) as { layer_defs: Record<string, unknown>[] };
     expect(ckpt.layer_defs[0]).toMatchObject({ type: 'input', out_sx: 28, out_sy: 28, out_depth: 1 });
 
+    // A resumed run reads its data as it recorded it.
+    expect(userError(await runCli(['train', '--resume', join(out, 'checkpoints', 'epoch-001.json'), '--epochs', '2', '--dataset', 'mnist']))).toMatch(
+      /--dataset: a resumed run reads its data as it recorded/,
+    );
+    // Options that do not apply to the data are refused, not ignored.
+    expect(userError(await runCli(['train', '--data', writeCifarDir(join(tempDir(), 'c10')), '--input-size', '64', '--out', join(tempDir(), 'x')]))).toMatch(
+      /--input-size: applies to image folder data, not CIFAR-10/,
+    );
     // Forcing the wrong kind: the reader names the file it misses.
     expect(userError(await runCli(['train', '--data', idx, '--dataset', 'cifar-100', '--out', join(tempDir(), 'x')]))).toMatch(/train\.bin: file missing/);
     // A label out of range in IDX.
@@ -117,9 +125,9 @@ describe('--data recognises the kind of data; --dataset forces it', () => {
     expect(userError(await runCli(['train', '--data', idx, '--model', specFile, '--out', join(tempDir(), 'x')]))).toMatch(/net\.json: layer 0 \(input\).*give 32x32x3, but the MNIST images of .* are 28x28x1/);
     // An image folder with too little memory: refused before decoding, with the memory it needs.
     const root = tempDir('cnnviz-if-');
-    await writeClassFolders(root, cifarTestImages(20).images);
+    await writeClassFolders(root, cifarTestImages(40).images);
     expect(userError(await runCli(['train', '--data', root, '--input-size', '512', '--max-memory', '10M', '--out', join(tempDir(), 'x')]))).toMatch(
-      /20 images of .* at 512x512x3 needs about 15 MiB of memory \(decoded images 15 MiB\), more than the limit of 10 MiB \(--max-memory\); use --train-limit/,
+      /40 images of .* at 512x512x3 needs about 30 MiB of memory \(decoded images 30 MiB\), more than the limit of 10 MiB \(--max-memory\); use --train-limit/,
     );
   }, 240_000);
 });
