@@ -134,14 +134,3 @@ export async function loadDataset(dir: string, opts: LoadDataOptions): Promise<D
 export function defaultAugment(kind: DatasetKind): string {
   return kind === 'mnist' ? 'shift' : 'flip,shift';
 }
-
-/** The folder under data/ that `cnnviz download <name>` fills, for a kind that can be downloaded. */
-export function defaultDataDir(kind: DatasetKind, root = 'data'): string | null {
-  if (kind === 'cifar-10') return join(root, CIFAR10_FOLDER);
-  if (kind === 'image-folder') return null;
-  return join(root, kind);
-}
-
-export function describeDataset(d: Dataset): string {
-  return `${DATASET_NAMES[d.kind]} ${d.train.shape[2]}x${d.train.shape[1]}x${d.train.shape[0]}, ${d.classNames.length} classes`;
-}

@@ -100,13 +100,13 @@ describe('image folder reader (ImageFolder layout)', () => {
 
   it('asks checkMemory before decoding, with the bytes the decoded images take, so a folder too big is refused first', async () => {
     const root = tempDir('cnnviz-if-');
-    await writeClassFolders(root, cifarTestImages(20).images);
+    await writeClassFolders(root, cifarTestImages(40).images);
     let asked = -1;
     await loadImageFolder(root, { shape: [3, 64, 64], checkMemory: (bytes) => (asked = bytes) });
-    expect(asked).toBe(20 * (3 * 64 * 64 + 1));
+    expect(asked).toBe(40 * (3 * 64 * 64 + 1));
     // Refusing stops the load before any image is read: an unreadable file would otherwise fail first.
     writeFileSync(join(root, CIFAR_NAMES[cifarTestImages(1).images[0].label], 'zz-broken.png'), 'not a png');
     const e = await message(loadImageFolder(root, { shape: [3, 64, 64], checkMemory: (_b, what) => { throw new UserError(`refused: ${what}`); } }));
-    expect(e).toMatch(/^refused: 21 images of .* at 64x64x3$/);
+    expect(e).toMatch(/^refused: 41 images of .* at 64x64x3$/);
   });
 });
