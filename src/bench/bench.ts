@@ -1,15 +1,15 @@
 /**
  * `npm run bench`: training and evaluation throughput of cnnviz at batch 32, with 1 and with all
- * workers, on the convnetjs-cifar10 network next to ConvNetJS (the npm package) training the same
- * network, and on the ResNet presets next to PyTorch (../shared/anchors/pytorch/bench.py, 2 threads,
+ * workers, on the convnetjs-cifar10 network (32x32x3) and the convnetjs-mnist one (28x28x1, one
+ * channel) next to ConvNetJS (the npm package) training the same network, and on the ResNet presets next to PyTorch (../shared/anchors/pytorch/bench.py, 2 threads,
  * batch 32), measured alternately in the same run; for the ResNets also the time per layer type of one
  * replica's micro-batch. Synthetic images (random bytes), so no data set is needed.
  *
  * Options: --seconds <s> per measurement (default 6), --workers <n> (default: available parallelism),
  * --peak-gflops <g> the machine's arithmetic limit for the "share" column (default 235: 2 cores of
- * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8 for convnetjs-cifar10,
+ * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8 for the ConvNetJS networks,
  * 16 for the ResNets: two workers get one each, as PyTorch's batch-norm batch of 32 is split in two),
- * --models <list> (default convnetjs-cifar10,resnet8,resnet20), --no-pytorch, --pytorch-script <path>,
+ * --models <list> (default convnetjs-cifar10,convnetjs-mnist,resnet8,resnet20), --no-pytorch, --pytorch-script <path>,
  * --json for machine-readable output. --viz-steps [log|none|list] [--viz-images 50000] [--repeats 1]
  * measures the cost of pictures during training instead (see viz-steps.ts). The kernels are those CNNVIZ_KERNELS selects (default: the
  * WebAssembly SIMD ones; CNNVIZ_KERNELS=js measures the TypeScript reference kernels).
@@ -49,7 +49,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, models: [DEFAULT_PRESET, 'resnet8', 'resnet20'],
+    seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, models: [DEFAULT_PRESET, 'convnetjs-mnist', 'resnet8', 'resnet20'],
     pytorch: true, pytorchScript: fileURLToPath(new URL('../../../shared/anchors/pytorch/bench.py', import.meta.url)),
     vizImages: 50_000, repeats: 1,
   };
@@ -99,13 +99,13 @@ export function forwardFlops(spec: ModelSpec): number {
   return flops;
 }
 
-function syntheticSplit(count: number, seed: number): Cifar10Split {
+function syntheticSplit(count: number, seed: number, shape: [number, number, number] = [3, 32, 32]): Cifar10Split {
   const rng = new Rng(seed);
-  const pixels = new Uint8Array(count * 3072);
+  const pixels = new Uint8Array(count * shape[0] * shape[1] * shape[2]);
   for (let i = 0; i < pixels.length; i++) pixels[i] = rng.int(256);
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) labels[i] = rng.int(10);
-  return { count, pixels, labels };
+  return { count, pixels, labels, shape };
 }
 
 const now = (): number => performance.now() / 1000;
@@ -161,7 +161,7 @@ interface ConvNetJSModule {
 }
 
 /** ConvNetJS 0.3.0, one thread, same network, same batch size, SGD with momentum. */
-function benchConvNetJS(args: Args, train: Cifar10Split): { trainIps: number; evalIps: number } | null {
+function benchConvNetJS(args: Args, model: string, train: Cifar10Split): { trainIps: number; evalIps: number } | null {
   let convnetjs: ConvNetJSModule;
   try {
     convnetjs = createRequire(import.meta.url)('convnetjs') as ConvNetJSModule;
@@ -169,11 +169,14 @@ function benchConvNetJS(args: Args, train: Cifar10Split): { trainIps: number; ev
     return null; // a production install without dev dependencies
   }
   const net = new convnetjs.Net();
-  net.makeLayers(presetLayerDefs(DEFAULT_PRESET)!);
+  net.makeLayers(presetLayerDefs(model)!);
+  const [C, H, W] = train.shape;
+  const size = C * H * W;
   const trainer = new convnetjs.Trainer(net, { method: 'sgd', learning_rate: 0.01, momentum: 0.9, batch_size: args.batch, l2_decay: 0.0001 });
   const vols = Array.from({ length: 64 }, (_, i) => {
-    const v = new convnetjs.Vol(32, 32, 3, 0);
-    for (let k = 0; k < 3072; k++) v.w[k] = train.pixels[i * 3072 + k] / 255 - 0.5;
+    // ConvNetJS's Vol is interleaved (x, y, depth); random bytes make the order irrelevant to speed.
+    const v = new convnetjs.Vol(W, H, C, 0);
+    for (let k = 0; k < size; k++) v.w[k] = train.pixels[i * size + k] / 255 - 0.5;
     return v;
   });
   for (let i = 0; i < 2 * args.batch; i++) trainer.train(vols[i % vols.length], i % 10);
@@ -230,24 +233,26 @@ async function main(): Promise<void> {
   }
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const kernels = kernelKind() === 'wasm' ? `wasm ${wasmVariant()}` : 'js';
-  const train = syntheticSplit(4096, 1);
-  const test = syntheticSplit(1000, 2);
   const rows: (Row & { trainGflops: number; evalGflops: number; shareOfPeak: number; vsReference: number | null; vsOneWorker: number | null })[] = [];
   const layerTimes: Record<string, LayerTypeTime[]> = {};
   const flopsOf: Record<string, number> = {};
   for (const model of args.models) {
     const spec = presetSpec(model);
-    const resnet = model !== DEFAULT_PRESET;
+    const resnet = model.startsWith('resnet');
+    // Synthetic images of the network's own input shape (28x28x1 for convnetjs-mnist).
+    const shape = [...spec.shapes[0]] as [number, number, number];
+    const train = syntheticSplit(4096, 1, shape);
+    const test = syntheticSplit(1000, 2, shape);
     const microBatch = args.microBatch ?? (resnet ? 16 : 8);
     const fwd = forwardFlops(spec);
     const trainFlops = 3 * fwd;
     flopsOf[model] = trainFlops;
-    log(`cnnviz bench: ${model}, batch ${args.batch}, micro-batch ${microBatch}, ${kernels} kernels, ${args.seconds} s per measurement, ` +
+    log(`cnnviz bench: ${model} (${shape[2]}x${shape[1]}x${shape[0]}), batch ${args.batch}, micro-batch ${microBatch}, ${kernels} kernels, ${args.seconds} s per measurement, ` +
       `${(trainFlops / 1e6).toFixed(1)} MFLOP per training image, ${(fwd / 1e6).toFixed(2)} MFLOP per evaluated image`);
     const modelRows: Row[] = [];
     if (!resnet) {
       log('measuring ConvNetJS ...');
-      const cj = benchConvNetJS(args, train);
+      const cj = benchConvNetJS(args, model, train);
       if (cj) modelRows.push({ model, system: 'ConvNetJS 0.3.0 (npm)', kernels: 'js', threads: 1, ...cj });
     } else {
       // PyTorch first, in both memory layouts (channels-last is its faster one for ResNets on this kind of

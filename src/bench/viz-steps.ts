@@ -72,7 +72,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 export async function benchVizSteps(args: VizStepsBenchArgs, split: (n: number, seed: number) => Cifar10Split): Promise<void> {
   const data: Cifar10 = {
-    dir: '(synthetic)', classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+    dir: '(synthetic)', kind: 'cifar-10', classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
     train: split(args.images, 1), test: split(200, 2),
   };
   const log = (s: string) => process.stderr.write(`${s}\n`);

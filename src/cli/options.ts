@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { MAX_INPUT_SIDE } from '../data/image-folder.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import { parsePreprocessText } from '../data/preprocess-option.js';
 import { errorMessage } from '../util/errors.js';
@@ -74,3 +75,14 @@ export function preprocessText(value: string): Preprocessing {
 
 export const PREPROCESS_HELP =
   'input scaling the model was trained with, as torchvision states it: "mean=r,g,b std=r,g,b" on pixel/255 (default: what the model records, else pixel/255 - 0.5)';
+
+/** `--input-size`: "32" (square) or "WxH" (width x height, as ConvNetJS's out_sx x out_sy); returns [height, width]. */
+export function inputSize(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*$/.exec(value);
+  const w = m ? Number(m[1]) : NaN;
+  const h = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(w >= 1 && h >= 1 && w <= MAX_INPUT_SIDE && h <= MAX_INPUT_SIDE)) {
+    throw new InvalidArgumentError(`expected N or WxH with sides 1 to ${MAX_INPUT_SIDE} pixels, e.g. 32 or 64x48; got "${value}"`);
+  }
+  return [h, w];
+}

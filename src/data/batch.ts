@@ -1,13 +1,11 @@
 /**
  * The hot path from stored bytes to a float mini-batch: gather records, augment them on the fly,
- * preprocess through a 768-entry lookup table. Allocates nothing per call.
+ * preprocess through a 768-entry lookup table. Any image shape (the split's); one channel reads the
+ * table's first channel. Allocates nothing per call.
  */
 import { augmentFlip, augmentShift, type Augmentation } from './augment.js';
-import { CIFAR10_PIXELS, type Cifar10Split } from './cifar10.js';
 import { fillLookupTable, type Preprocessing } from './preprocess.js';
-
-const PLANE = 1024;
-const SIDE = 32;
+import { imageSize, type ImageSplit } from './split.js';
 
 // Lookup table byte -> input value per channel, rebuilt only when the preprocessing changes.
 const lut = new Float32Array(3 * 256);
@@ -41,14 +39,15 @@ function prepareLut(pre: Preprocessing): void {
 }
 
 /**
- * Fill `out` (count*3*32*32 floats, NCHW) and `labels` (count) with records
+ * Fill `out` (count*C*H*W floats, NCHW, the split's shape) and `labels` (count) with records
  * indices[start] .. indices[start+count-1] of `split`. With `aug`, the record at indices[start+i] is
  * flipped/shifted as decided by (augKey.seed, augKey.epoch, indices[start+i]), so the result does not
- * depend on how an epoch is cut into batches or spread over workers. Only the first count*3072 floats
+ * depend on how an epoch is cut into batches or spread over workers. Only the first count*C*H*W floats
  * of `out` and count labels are written.
+ * The label and pixel arrays of a split never change shape, so the shape is read once per call.
  */
 export function fillBatch(
-  split: Cifar10Split,
+  split: ImageSplit,
   indices: ArrayLike<number>,
   start: number,
   count: number,
@@ -64,7 +63,11 @@ export function fillBatch(
   if (start + count > indices.length) {
     throw new RangeError(`fillBatch: start+count ${start + count} beyond ${indices.length} indices`);
   }
-  if (out.length < count * CIFAR10_PIXELS) throw new RangeError(`fillBatch: out holds ${out.length} floats, need ${count * CIFAR10_PIXELS}`);
+  const [C, H, W] = split.shape;
+  const PLANE = H * W;
+  const PIXELS = imageSize(split.shape);
+  if (C > 3) throw new RangeError(`fillBatch: ${C} channels; the lookup table has 3`);
+  if (out.length < count * PIXELS) throw new RangeError(`fillBatch: out holds ${out.length} floats, need ${count * PIXELS}`);
   if (labels.length < count) throw new RangeError(`fillBatch: labels holds ${labels.length}, need ${count}`);
   prepareLut(pre);
   const px = split.pixels;
@@ -78,14 +81,14 @@ export function fillBatch(
     const r = indices[start + i];
     if (!(Number.isInteger(r) && r >= 0 && r < n)) throw new RangeError(`fillBatch: record index ${r} outside 0..${n - 1}`);
     labels[i] = split.labels[r];
-    const src = r * CIFAR10_PIXELS;
-    const dst = i * CIFAR10_PIXELS;
+    const src = r * PIXELS;
+    const dst = i * PIXELS;
     const flip = doFlip && augmentFlip(seed, epoch, r);
     const dx = shift > 0 ? augmentShift(seed, epoch, r, 0, shift) : 0;
     const dy = shift > 0 ? augmentShift(seed, epoch, r, 1, shift) : 0;
 
     if (!flip && dx === 0 && dy === 0) {
-      for (let c = 0; c < 3; c++) {
+      for (let c = 0; c < C; c++) {
         const l = c * 256;
         const sp = src + c * PLANE;
         const dp = dst + c * PLANE;
@@ -93,22 +96,22 @@ export function fillBatch(
       }
       continue;
     }
-    // convnetjs.augment: crop W(x, y) = V(x + dx, y + dy) (0 outside), then flip: out(x, y) = W(31 - x, y).
-    for (let c = 0; c < 3; c++) {
+    // convnetjs.augment: crop V'(x, y) = V(x + dx, y + dy) (0 outside), then flip: out(x, y) = V'(W - 1 - x, y).
+    for (let c = 0; c < C; c++) {
       const l = c * 256;
       const sp = src + c * PLANE;
       const dp = dst + c * PLANE;
-      for (let y = 0; y < SIDE; y++) {
+      for (let y = 0; y < H; y++) {
         const sy = y + dy;
-        const drow = dp + y * SIDE;
-        if (sy < 0 || sy >= SIDE) {
-          out.fill(0, drow, drow + SIDE);
+        const drow = dp + y * W;
+        if (sy < 0 || sy >= H) {
+          out.fill(0, drow, drow + W);
           continue;
         }
-        const srow = sp + sy * SIDE;
-        for (let x = 0; x < SIDE; x++) {
-          const sx = (flip ? SIDE - 1 - x : x) + dx;
-          out[drow + x] = sx >= 0 && sx < SIDE ? lut[l + px[srow + sx]] : 0;
+        const srow = sp + sy * W;
+        for (let x = 0; x < W; x++) {
+          const sx = (flip ? W - 1 - x : x) + dx;
+          out[drow + x] = sx >= 0 && sx < W ? lut[l + px[srow + sx]] : 0;
         }
       }
     }

@@ -13,20 +13,12 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { parseClassNames, readClassNamesFile } from './class-names.js';
+import { allocBytes, checkLimit as checkLimitOf, classCounts as countClasses, type Dataset, type ImageShape, type ImageSplit } from './split.js';
 
-export interface Cifar10Split {
-  count: number;
-  labels: Uint8Array;
-  /** count*3072 bytes; each record's 3 planes (R, G, B; 32x32 row-major each) as in the file. */
-  pixels: Uint8Array;
-}
-
-export interface Cifar10 {
-  dir: string;
-  classNames: string[];
-  train: Cifar10Split;
-  test: Cifar10Split;
-}
+/** A CIFAR-10 split: pixels are each record's 3 planes (R, G, B; 32x32 row-major each) as in the file. */
+export type Cifar10Split = ImageSplit;
+export type Cifar10 = Dataset;
 
 export interface LoadCifar10Options {
   /** Use only the first N training records (data_batch_1 first). Larger than available = all. */
@@ -44,6 +36,8 @@ export interface LoadCifar10Options {
 export const CIFAR10_CLASS_NAMES: readonly string[] = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
 export const CIFAR10_IMAGE = { channels: 3, height: 32, width: 32 } as const;
+/** [channels, height, width] of a CIFAR image (CIFAR-10 and CIFAR-100). */
+export const CIFAR_SHAPE: Readonly<ImageShape> = [3, 32, 32];
 /** Bytes of one image (3 planes of 32x32). */
 export const CIFAR10_PIXELS = 3 * 32 * 32;
 /** Bytes of one record in a batch file: label byte + pixels. */
@@ -68,13 +62,31 @@ const HOW_TO_GET =
 /** Records read per file read call (about 3 MB). */
 const CHUNK_RECORDS = 1024;
 
-interface BatchFile {
+export interface BatchFile {
   name: string;
   path: string;
   records: number;
 }
 
-async function statOrNull(path: string): Promise<Stats | null> {
+/** How records of a CIFAR binary file are laid out: label bytes, then 3072 pixel bytes. */
+export interface RecordFormat {
+  /** Bytes of one record (labels + pixels). */
+  recordBytes: number;
+  /** Which byte of the record is the label used. */
+  labelOffset: number;
+  /** Labels must be below this. */
+  classes: number;
+  /** Data set name for messages. */
+  what: string;
+  /** How to get a fresh copy (for messages). */
+  fresh: string;
+}
+
+const CIFAR10_FORMAT: RecordFormat = {
+  recordBytes: CIFAR10_RECORD_BYTES, labelOffset: 0, classes: CIFAR10_CLASS_COUNT, what: 'CIFAR-10', fresh: 'Get a fresh copy with `cnnviz download --force`.',
+};
+
+export async function statOrNull(path: string): Promise<Stats | null> {
   try {
     return await fsp.stat(path);
   } catch (e) {
@@ -100,47 +112,30 @@ async function checkFolder(dir: string): Promise<void> {
   if (!st.isDirectory()) throw new UserError(`${dir}: not a folder; expected the CIFAR-10 binary folder. ${HOW_TO_GET}`);
 }
 
-async function checkBatchFile(dir: string, name: string): Promise<BatchFile> {
-  const path = join(dir, name);
+/** A batch file's presence and size (a whole number of records); `missing` says what the folder should hold. */
+export async function checkRecordFile(path: string, name: string, format: RecordFormat, missing: string): Promise<BatchFile> {
   const st = await statOrNull(path);
-  if (!st) {
-    throw new UserError(
-      `${path}: file missing. A CIFAR-10 folder holds data_batch_1.bin .. data_batch_5.bin, test_batch.bin ` +
-        `and batches.meta.txt.${await folderHint(dir)} ${HOW_TO_GET}`,
-    );
-  }
+  if (!st) throw new UserError(`${path}: file missing. ${missing}`);
   if (!st.isFile()) throw new UserError(`${path}: not a regular file`);
   if (st.size === 0) {
-    throw new UserError(
-      `${path}: file is empty (0 bytes); expected records of ${CIFAR10_RECORD_BYTES} bytes. ` +
-        'Get a fresh copy with `cnnviz download --force`.',
-    );
+    throw new UserError(`${path}: file is empty (0 bytes); expected records of ${format.recordBytes} bytes. ${format.fresh}`);
   }
-  const rest = st.size % CIFAR10_RECORD_BYTES;
+  const rest = st.size % format.recordBytes;
   if (rest !== 0) {
     throw new UserError(
-      `${path}: size ${st.size} bytes is not a multiple of the ${CIFAR10_RECORD_BYTES}-byte record ` +
-        `(${Math.floor(st.size / CIFAR10_RECORD_BYTES)} records + ${rest} bytes); the file looks truncated. ` +
-        'Get a fresh copy with `cnnviz download --force`.',
+      `${path}: size ${st.size} bytes is not a multiple of the ${format.recordBytes}-byte record ` +
+        `(${Math.floor(st.size / format.recordBytes)} records + ${rest} bytes); the file looks truncated. ${format.fresh}`,
     );
   }
-  return { name, path, records: st.size / CIFAR10_RECORD_BYTES };
+  return { name, path, records: st.size / format.recordBytes };
 }
 
-/** Parse the text of batches.meta.txt: one class name per line, blank lines ignored. */
-export function parseClassNames(text: string, path: string): string[] {
-  const names = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  if (names.length !== CIFAR10_CLASS_COUNT) {
-    throw new UserError(
-      `${path}: expected ${CIFAR10_CLASS_COUNT} class names (one per line), found ${names.length}` +
-        (names.length > 0 && names.length <= 20 ? ` (${names.join(', ')})` : ''),
-    );
-  }
-  return names;
+async function checkBatchFile(dir: string, name: string): Promise<BatchFile> {
+  return checkRecordFile(join(dir, name), name, CIFAR10_FORMAT,
+    `A CIFAR-10 folder holds data_batch_1.bin .. data_batch_5.bin, test_batch.bin and batches.meta.txt.${await folderHint(dir)} ${HOW_TO_GET}`);
 }
+
+export { parseClassNames };
 
 export async function readClassNames(dir: string): Promise<string[]> {
   const path = join(dir, CIFAR10_META_FILE);
@@ -148,14 +143,13 @@ export async function readClassNames(dir: string): Promise<string[]> {
   if (!st) {
     throw new UserError(`${path}: file missing (the class names, one per line).${await folderHint(dir)} ${HOW_TO_GET}`);
   }
-  if (!st.isFile()) throw new UserError(`${path}: not a regular file`);
-  return parseClassNames(await fsp.readFile(path, 'utf8'), path);
+  return readClassNamesFile(path, CIFAR10_CLASS_COUNT);
 }
 
 function checkLimit(value: number | undefined, flag: string): number {
-  if (value === undefined) return Infinity;
-  if (!Number.isInteger(value) || value < 0) throw new UserError(`${flag} must be a whole number >= 0, got ${value}`);
-  return value;
+  return checkLimitOf(value, flag, (m) => {
+    throw new UserError(m);
+  });
 }
 
 /**
@@ -169,34 +163,37 @@ async function readRecords(
   pixels: Uint8Array | null,
   at: number,
   chunk: Buffer,
+  format: RecordFormat = CIFAR10_FORMAT,
 ): Promise<void> {
+  const RB = format.recordBytes;
+  const skip = RB - CIFAR10_PIXELS;
   const fh = await fsp.open(file.path, 'r');
   try {
     let done = 0;
     while (done < want) {
       const n = Math.min(CHUNK_RECORDS, want - done);
-      const bytes = n * CIFAR10_RECORD_BYTES;
+      const bytes = n * RB;
       let got = 0;
       while (got < bytes) {
-        const { bytesRead } = await fh.read(chunk, got, bytes - got, done * CIFAR10_RECORD_BYTES + got);
+        const { bytesRead } = await fh.read(chunk, got, bytes - got, done * RB + got);
         if (bytesRead === 0) {
           throw new UserError(
-            `${file.path}: file ended early at byte ${done * CIFAR10_RECORD_BYTES + got} (it changed while being read?)`,
+            `${file.path}: file ended early at byte ${done * RB + got} (it changed while being read?)`,
           );
         }
         got += bytesRead;
       }
       for (let r = 0; r < n; r++) {
-        const o = r * CIFAR10_RECORD_BYTES;
-        const label = chunk[o];
-        if (label > 9) {
+        const o = r * RB;
+        const label = chunk[o + format.labelOffset];
+        if (label >= format.classes) {
           throw new UserError(
-            `${file.path}: record ${done + r} has label byte ${label}, above 9; ` +
-              'the file is corrupted or not CIFAR-10 binary data.',
+            `${file.path}: record ${done + r} has label byte ${label}, above ${format.classes - 1}; ` +
+              `the file is corrupted or not ${format.what} binary data.`,
           );
         }
         if (labels) labels[at + done + r] = label;
-        if (pixels) chunk.copy(pixels, (at + done + r) * CIFAR10_PIXELS, o + 1, o + CIFAR10_RECORD_BYTES);
+        if (pixels) chunk.copy(pixels, (at + done + r) * CIFAR10_PIXELS, o + skip, o + RB);
       }
       done += n;
     }
@@ -205,15 +202,12 @@ async function readRecords(
   }
 }
 
-function allocBytes(n: number, shared: boolean): Uint8Array {
-  return shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
-}
-
-async function loadSplit(
+export async function loadSplit(
   files: BatchFile[],
   limit: number,
   shared: boolean,
   chunk: Buffer,
+  format: RecordFormat = CIFAR10_FORMAT,
 ): Promise<Cifar10Split> {
   const available = files.reduce((s, f) => s + f.records, 0);
   const count = Math.min(available, limit);
@@ -223,10 +217,10 @@ async function loadSplit(
   for (const f of files) {
     if (at >= count) break;
     const want = Math.min(f.records, count - at);
-    await readRecords(f, want, labels, pixels, at, chunk);
+    await readRecords(f, want, labels, pixels, at, chunk, format);
     at += want;
   }
-  return { count, labels, pixels };
+  return { count, labels, pixels, shape: [...CIFAR_SHAPE] };
 }
 
 async function checkAllFiles(dir: string): Promise<{ train: BatchFile[]; test: BatchFile[]; classNames: string[] }> {
@@ -254,7 +248,7 @@ export async function loadCifar10(
   const shared = opts.shared ?? false;
   const train = await loadSplit(files.train, trainLimit, shared, chunk);
   const test = await loadSplit(files.test, testLimit, shared, chunk);
-  return { dir, classNames: files.classNames, train, test };
+  return { dir, kind: 'cifar-10', classNames: files.classNames, train, test };
 }
 
 /**
@@ -279,7 +273,21 @@ export async function validateCifar10Dir(dir: string): Promise<{ train: number; 
 
 /** Records per class (length 10). */
 export function classCounts(split: Cifar10Split): number[] {
-  const counts = new Array<number>(CIFAR10_CLASS_COUNT).fill(0);
-  for (let i = 0; i < split.count; i++) counts[split.labels[i]]++;
-  return counts;
+  return countClasses(split, CIFAR10_CLASS_COUNT);
+}
+
+/** Check every record of the files (labels, sizes) without keeping them; returns the record count. */
+export async function validateRecords(files: BatchFile[], format: RecordFormat): Promise<number> {
+  const chunk = Buffer.allocUnsafe(CHUNK_RECORDS * format.recordBytes);
+  let n = 0;
+  for (const f of files) {
+    await readRecords(f, f.records, null, null, 0, chunk, format);
+    n += f.records;
+  }
+  return n;
+}
+
+/** A read buffer for loadSplit with this format. */
+export function recordChunk(format: RecordFormat): Buffer {
+  return Buffer.allocUnsafe(CHUNK_RECORDS * format.recordBytes);
 }

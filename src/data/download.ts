@@ -17,6 +17,9 @@ import { extract as tarExtract, type ReadEntry } from 'tar';
 import { makeDirs, pidAlive } from '../util/atomic-write.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { CIFAR10_FOLDER, validateCifar10Dir } from './cifar10.js';
+import { CIFAR100_FILES, validateCifar100Dir } from './cifar100.js';
+import { loadIdx, IDX_FILES } from './idx.js';
+import type { DatasetKind } from './split.js';
 
 export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const CIFAR10_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
@@ -118,7 +121,7 @@ function makeProgress(mode: DownloadOptions['progress'], out: ProgressOutput, to
   if (useBar && total !== null) {
     const bar = new SingleBar({
       stream: out as NodeJS.WritableStream,
-      format: 'downloading CIFAR-10 [{bar}] {percentage}% | {done} / {size} MB | {speed} MB/s | eta {eta_formatted}',
+      format: 'downloading [{bar}] {percentage}% | {done} / {size} MB | {speed} MB/s | eta {eta_formatted}',
       hideCursor: true,
       barsize: 30,
     });
@@ -206,6 +209,7 @@ async function fetchToFile(
   dest: string,
   signal: AbortSignal,
   opts: DownloadOptions,
+  what = 'a CIFAR-10 archive',
 ): Promise<{ md5: string; bytes: number }> {
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const minRate = opts.minBytesPerSecond ?? DEFAULT_MIN_BYTES_PER_SECOND;
@@ -229,7 +233,7 @@ async function fetchToFile(
     res.destroy();
     throw new UserError(
       `download of ${url.href} refused: the server announces ${total.toLocaleString('en-US')} bytes, more than the ` +
-        `${maxBytes.toLocaleString('en-US')} a CIFAR-10 archive can be; nothing was kept`,
+        `${maxBytes.toLocaleString('en-US')} ${what} can be; nothing was kept`,
     );
   }
   const progress = makeProgress(opts.progress ?? 'auto', opts.progressOutput ?? process.stderr, total);
@@ -245,7 +249,7 @@ async function fetchToFile(
       received += chunk.length;
       lastData = Date.now();
       if (received > maxBytes) {
-        const reason = `more than ${maxBytes.toLocaleString('en-US')} bytes received, more than a CIFAR-10 archive can be (size cap)`;
+        const reason = `more than ${maxBytes.toLocaleString('en-US')} bytes received, more than ${what} can be (size cap)`;
         stop.reason ??= reason;
         cb(new Error(reason));
         return;
@@ -596,4 +600,221 @@ export async function ensureCifar10(dataDir: string | undefined, opts: EnsureOpt
       `${url.host}; --data <dir> uses a copy elsewhere, --no-download stops this)`,
   );
   return downloadCifar10({ dir: root, url: url.href, md5: opts.md5, log: opts.log, progress: opts.progress });
+}
+
+// ---------------------------------------------------------------------------------------------
+// MNIST, Fashion-MNIST and CIFAR-100
+
+/** A file as published: name, where, its published MD5 and size. */
+interface PublishedFile {
+  name: string;
+  md5: string;
+  bytes: number;
+}
+
+export interface DatasetSource {
+  /** Human name. */
+  title: string;
+  /** Base URL the files are under (a file's URL is base + name). */
+  baseUrl: string;
+  /** The files: 4 gzipped IDX files, or one tar.gz archive to unpack (CIFAR-100). */
+  files: PublishedFile[];
+  archive: boolean;
+}
+
+export const DOWNLOADABLE = ['cifar-10', 'mnist', 'fashion-mnist', 'cifar-100'] as const;
+export type DownloadName = (typeof DOWNLOADABLE)[number];
+
+/**
+ * Where the data sets are published and their checksums, as published (MD5: MNIST's and
+ * Fashion-MNIST's as torchvision lists them for these mirrors, CIFAR-100's on its page).
+ */
+export const DATASET_SOURCES: Record<Exclude<DownloadName, 'cifar-10'>, DatasetSource> = {
+  mnist: {
+    title: 'MNIST',
+    baseUrl: 'https://ossci-datasets.s3.amazonaws.com/mnist/',
+    archive: false,
+    files: [
+      { name: `${IDX_FILES.trainImages}.gz`, md5: 'f68b3c2dcbeaaa9fbdd348bbdeb94873', bytes: 9_912_422 },
+      { name: `${IDX_FILES.trainLabels}.gz`, md5: 'd53e105ee54ea40749a09fcbcd1e9432', bytes: 28_881 },
+      { name: `${IDX_FILES.testImages}.gz`, md5: '9fb629c4189551a2d022fa330f9573f3', bytes: 1_648_877 },
+      { name: `${IDX_FILES.testLabels}.gz`, md5: 'ec29112dd5afa0611ce80d1b7f02629c', bytes: 4_542 },
+    ],
+  },
+  'fashion-mnist': {
+    title: 'Fashion-MNIST',
+    baseUrl: 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
+    archive: false,
+    files: [
+      { name: `${IDX_FILES.trainImages}.gz`, md5: '8d4fb7e6c68d591d4c3dfef9ec88bf0d', bytes: 26_421_880 },
+      { name: `${IDX_FILES.trainLabels}.gz`, md5: '25c81989df183df01b3e8a0aad5dffbe', bytes: 29_515 },
+      { name: `${IDX_FILES.testImages}.gz`, md5: 'bef4ecab320f06d8554ea6380940ec79', bytes: 4_422_102 },
+      { name: `${IDX_FILES.testLabels}.gz`, md5: 'bb300cfdad3c16e7a12a480ee83cd310', bytes: 5_148 },
+    ],
+  },
+  'cifar-100': {
+    title: 'CIFAR-100',
+    baseUrl: 'https://www.cs.toronto.edu/~kriz/',
+    archive: true,
+    files: [{ name: 'cifar-100-binary.tar.gz', md5: '03b5dce01913d631647c71ecec9e9cb8', bytes: 168_513_733 }],
+  },
+};
+
+export interface DatasetDownloadOptions extends Omit<DownloadOptions, 'md5' | 'url'> {
+  /** A mirror: the folder URL holding the same files, or for an archive (CIFAR-100) the archive's URL. */
+  url?: string;
+  /** Expected MD5 per file name, over the published ones (for a mirror with its own packing; tests). */
+  md5s?: Record<string, string>;
+}
+
+/** The total size of a source's files. */
+export function sourceBytes(name: Exclude<DownloadName, 'cifar-10'>): number {
+  return DATASET_SOURCES[name].files.reduce((a, f) => a + f.bytes, 0);
+}
+
+/** Check an installed folder with its reader; returns the image counts. */
+async function validateDownloaded(name: Exclude<DownloadName, 'cifar-10'>, dir: string): Promise<{ train: number; test: number }> {
+  if (name === 'cifar-100') return validateCifar100Dir(dir);
+  const d = await loadIdx(dir, { kind: name });
+  return { train: d.train.count, test: d.test.count };
+}
+
+/**
+ * Download MNIST, Fashion-MNIST or CIFAR-100 into `<dir>/<name>` (data/mnist, ...), as downloadCifar10
+ * does CIFAR-10: every file into a temporary name, its MD5 checked against the published one, the
+ * folder checked with the reader, and only then renamed into place; a failure or Ctrl-C leaves nothing
+ * behind (and the next run removes what a killed one left). An existing valid folder is kept unless
+ * `force`. Returns the folder.
+ */
+export async function downloadDataset(name: Exclude<DownloadName, 'cifar-10'>, opts: DatasetDownloadOptions): Promise<string> {
+  const log = opts.log ?? defaultLog;
+  const source = DATASET_SOURCES[name];
+  const base = resolveUrl(opts.url ?? source.baseUrl);
+  // A mirror's --url: the archive itself (CIFAR-100), or the folder holding the files.
+  const urlOf = (f: PublishedFile): URL =>
+    source.archive && opts.url !== undefined ? base : new URL(f.name, base.pathname.endsWith('/') ? base : new URL(`${base.href}/`));
+  const dir = opts.dir;
+  const target = join(dir, name);
+  const md5Of = (f: PublishedFile): string => {
+    const v = (opts.md5s?.[f.name] ?? f.md5).trim().toLowerCase();
+    if (!/^[0-9a-f]{32}$/.test(v)) throw new UserError(`MD5 of ${f.name}: expected 32 hexadecimal digits, got "${v}"`);
+    return v;
+  };
+  source.files.forEach(md5Of);
+
+  if (!opts.force && (await isDir(target))) {
+    try {
+      await validateDownloaded(name, target);
+    } catch (e) {
+      throw new UserError(`${target} already exists but is not valid: ${errorMessage(e)} Use --force to replace it.`);
+    }
+    log(`${source.title} is already in ${target} (use --force to fetch it again)`);
+    return target;
+  }
+
+  const created = missingDirs(dir);
+  try {
+    makeDirs(dir);
+  } catch (e) {
+    removeCreatedDirs(created);
+    throw new UserError(`${dir}: cannot create the data folder (${errorMessage(e)})`);
+  }
+  let installed = false;
+  await removeStaleTemps(dir);
+  const tmp = join(dir, `${TEMP_PREFIX}${process.pid}.${randomBytes(4).toString('hex')}`);
+  const fetchDir = `${tmp}.files`;
+  const extractDir = `${tmp}.extract`;
+  const oldDir = `${tmp}.old`;
+  const temps = [fetchDir, extractDir, oldDir];
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (existsSync(oldDir) && !existsSync(target)) renameSync(oldDir, target);
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
+    if (!existsSync(target)) removeCreatedDirs(created);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    controller.abort();
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await fsp.mkdir(fetchDir);
+    log(`downloading ${source.title} (${mb(sourceBytes(name))} MB) from ${base.host} into ${target}`);
+    for (const f of source.files) {
+      const url = urlOf(f);
+      const part = join(fetchDir, f.name);
+      const got = await fetchToFile(url, part, controller.signal, { ...opts, maxBytes: opts.maxBytes ?? Math.ceil(f.bytes * 1.05) + 65_536 }, `${f.name} of ${source.title}`);
+      const want = md5Of(f);
+      if (got.md5 !== want) {
+        throw new UserError(
+          `${url.href}: MD5 mismatch: got ${got.md5}, expected ${want} (${got.bytes.toLocaleString('en-US')} bytes; the published file is ` +
+            `${f.bytes.toLocaleString('en-US')}). The file is damaged or not the expected one; nothing was kept.`,
+        );
+      }
+    }
+    log(`MD5 ok for ${source.files.length} file(s)`);
+    let found = fetchDir;
+    if (source.archive) {
+      await fsp.mkdir(extractDir);
+      const archive = join(fetchDir, source.files[0].name);
+      await extractArchive(archive, extractDir, source.files[0].name);
+      await fsp.rm(archive, { force: true });
+      const inner = await findFileFolder(extractDir, CIFAR100_FILES.train);
+      if (inner === null) throw new UserError(`${source.files[0].name}: the archive holds no ${CIFAR100_FILES.train}`);
+      found = inner;
+    }
+    let counts: { train: number; test: number };
+    try {
+      counts = await validateDownloaded(name, found);
+    } catch (e) {
+      const msg = errorMessage(e).split(found + sep).join('');
+      throw new UserError(`${base.href}: the downloaded files are not valid ${source.title} data: ${msg}`);
+    }
+    if (opts.force && (await isDir(target))) await fsp.rename(target, oldDir);
+    try {
+      await fsp.rename(found, target);
+    } catch (e) {
+      if (await isDir(oldDir)) await fsp.rename(oldDir, target).catch(() => undefined);
+      throw new UserError(`cannot move the downloaded data to ${target}: ${errorMessage(e)}`);
+    }
+    log(`${source.title} ready in ${target} (${counts.train} training and ${counts.test} test images)`);
+    installed = true;
+    return target;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    for (const t of temps) await fsp.rm(t, { recursive: true, force: true });
+    if (!installed) removeCreatedDirs(created);
+  }
+}
+
+/** The folder (at most 3 levels down) that holds a file of this name. */
+async function findFileFolder(root: string, file: string): Promise<string | null> {
+  const queue = [root];
+  for (let depth = 0; depth < 4 && queue.length > 0; depth++) {
+    for (const d of queue.splice(0)) {
+      if (await hasFile(d, file)) return d;
+      for (const ent of await fsp.readdir(d, { withFileTypes: true })) if (ent.isDirectory()) queue.push(join(d, ent.name));
+    }
+  }
+  return null;
+}
+
+/**
+ * The folder `train` reads: `--data` as given; else, for a downloadable `--dataset`, data/<name>
+ * (downloaded first when missing, unless noDownload); else CIFAR-10 as ensureCifar10 finds it.
+ */
+export async function ensureData(dataDir: string | undefined, kind: DatasetKind | undefined, opts: EnsureOptions): Promise<string> {
+  if (dataDir !== undefined || kind === undefined || kind === 'cifar-10') return ensureCifar10(dataDir, opts);
+  if (kind === 'image-folder') throw new UserError('--dataset image-folder: give the folder with --data <dir>');
+  const root = opts.dataRoot ?? DEFAULT_DATA_DIR;
+  const target = join(root, kind);
+  if (await isDir(target)) return target;
+  const title = DATASET_SOURCES[kind].title;
+  if (opts.noDownload) {
+    throw new UserError(`${title} not found in ${target}, and --no-download was given. Get it with \`cnnviz download ${kind}\`, or point to a copy with --data <dir>.`);
+  }
+  opts.log(`${title} not found in ${target}: downloading it first (about ${mb(sourceBytes(kind))} MB; --data <dir> uses a copy elsewhere, --no-download stops this)`);
+  return downloadDataset(kind, { dir: root, log: opts.log, progress: opts.progress });
 }

@@ -3,7 +3,7 @@
  * and evaluation uses exactly what training used.
  */
 import { UserError } from '../util/errors.js';
-import type { Cifar10Split } from './cifar10.js';
+import type { ImageSplit } from './split.js';
 
 export type Preprocessing =
   /** v/255 - 0.5, as the ConvNetJS CIFAR-10 demo does. */
@@ -20,20 +20,24 @@ export const SCALE: Preprocessing = { kind: 'scale' };
 
 /**
  * Per-channel mean and (population) standard deviation of the split's pixels, in 0..255 units.
- * Exact: integer sums are exact in doubles for any CIFAR-sized set.
+ * Exact: integer sums are exact in doubles for any CIFAR-sized set. A one-channel (grey) split gets its
+ * one channel's values in all three slots, so the lookup table's first channel is right for it.
  */
-export function computeChannelStats(split: Cifar10Split): ChannelStats {
+export function computeChannelStats(split: ImageSplit): ChannelStats {
   if (split.count === 0) throw new UserError('cannot compute channel statistics of an empty training set');
+  const [C, H, W] = split.shape;
+  const plane = H * W;
+  if (C !== 1 && C !== 3) throw new UserError(`cannot standardise ${C}-channel images (1 or 3 channels)`);
   const sum = [0, 0, 0];
   const sumSq = [0, 0, 0];
   const px = split.pixels;
   for (let i = 0; i < split.count; i++) {
-    for (let c = 0; c < 3; c++) {
-      const base = i * 3072 + c * 1024;
-      // Partial sums stay small integers (< 2^31), so the inner loop works in int-ish doubles.
+    for (let c = 0; c < C; c++) {
+      const base = (i * C + c) * plane;
+      // Partial sums stay small integers (< 2^31 for images up to 181x181), so the inner loop works in int-ish doubles.
       let s = 0;
       let q = 0;
-      for (let k = 0; k < 1024; k++) {
+      for (let k = 0; k < plane; k++) {
         const v = px[base + k];
         s += v;
         q += v * v;
@@ -42,14 +46,18 @@ export function computeChannelStats(split: Cifar10Split): ChannelStats {
       sumSq[c] += q;
     }
   }
-  const n = split.count * 1024;
+  if (C === 1) {
+    sum.fill(sum[0]);
+    sumSq.fill(sumSq[0]);
+  }
+  const n = split.count * plane;
   const mean = sum.map((s) => s / n) as [number, number, number];
   const std = sumSq.map((q, c) => Math.sqrt(Math.max(0, q / n - mean[c] * mean[c]))) as [number, number, number];
   return { mean, std };
 }
 
 /** `--normalize` → standardisation with the training set's statistics; otherwise ConvNetJS scaling. */
-export function makePreprocessing(normalize: boolean, train: Cifar10Split): Preprocessing {
+export function makePreprocessing(normalize: boolean, train: ImageSplit): Preprocessing {
   if (!normalize) return { kind: 'scale' };
   const { mean, std } = computeChannelStats(train);
   return { kind: 'standardize', mean, std };

@@ -31,6 +31,17 @@ const PRESETS: Record<string, Record<string, unknown>[]> = {
     { type: 'pool', sx: 2, stride: 2 },
     { type: 'softmax', num_classes: 10 },
   ],
+  // ConvNetJS's MNIST demo network. The demo feeds random 24x24 crops of the 28x28 digits (and the
+  // centre crop to test); cnnviz feeds the whole 28x28 image and gets that jitter from --augment shift
+  // instead, so nothing of the digit is cut off. Both sizes end in 4x4x16 before the classifier.
+  'convnetjs-mnist': [
+    { type: 'input', out_sx: 28, out_sy: 28, out_depth: 1 },
+    { type: 'conv', sx: 5, filters: 8, stride: 1, pad: 2, activation: 'relu' },
+    { type: 'pool', sx: 2, stride: 2 },
+    { type: 'conv', sx: 5, filters: 16, stride: 1, pad: 2, activation: 'relu' },
+    { type: 'pool', sx: 3, stride: 3 },
+    { type: 'softmax', num_classes: 10 },
+  ],
   resnet8: resnetLayerDefs(1),
   resnet20: resnetLayerDefs(3),
 };
@@ -239,9 +250,18 @@ export function parseSpec(json: unknown, origin: string): ModelSpec {
   return { origin, layerDefs, layers: pieces.map((p) => p.config), shapes };
 }
 
-export function presetSpec(name: string): ModelSpec {
+/**
+ * A preset's spec; with `fit`, its input layer takes images of that [channels, height, width] and its
+ * loss layer that many classes (the presets adapt to the data they are trained on).
+ */
+export function presetSpec(name: string, fit?: { shape: Shape3; classes: number }): ModelSpec {
   const defs = presetLayerDefs(name);
   if (!defs) throw new UserError(`unknown preset "${name}" (known: ${presetNames().join(', ')})`);
+  if (fit) {
+    Object.assign(defs[0], { out_depth: fit.shape[0], out_sy: fit.shape[1], out_sx: fit.shape[2] });
+    const last = defs[defs.length - 1];
+    if ('num_classes' in last) last.num_classes = fit.classes;
+  }
   return parseSpec(defs, `preset ${name}`);
 }
 

@@ -1,4 +1,4 @@
-import type { Cifar10Split } from '../data/cifar10.js';
+import type { ImageShape, ImageSplit } from '../data/split.js';
 import type { Augmentation } from '../data/augment.js';
 import type { Preprocessing } from '../data/preprocess.js';
 
@@ -61,19 +61,20 @@ export interface SharedSplit {
   count: number;
   labels: SharedArrayBuffer;
   pixels: SharedArrayBuffer;
+  shape: ImageShape;
 }
 
 /** A split on SharedArrayBuffers (copied once if the loader did not already share it). */
-export function shareSplit(split: Cifar10Split): SharedSplit {
+export function shareSplit(split: ImageSplit): SharedSplit {
   const toShared = (a: Uint8Array): SharedArrayBuffer => {
     if (a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
     const sab = new SharedArrayBuffer(a.byteLength);
     new Uint8Array(sab).set(a);
     return sab;
   };
-  return { count: split.count, labels: toShared(split.labels), pixels: toShared(split.pixels) };
+  return { count: split.count, labels: toShared(split.labels), pixels: toShared(split.pixels), shape: [...split.shape] };
 }
 
-export function splitFromShared(s: SharedSplit): Cifar10Split {
-  return { count: s.count, labels: new Uint8Array(s.labels), pixels: new Uint8Array(s.pixels) };
+export function splitFromShared(s: SharedSplit): ImageSplit {
+  return { count: s.count, labels: new Uint8Array(s.labels), pixels: new Uint8Array(s.pixels), shape: s.shape };
 }

@@ -10,7 +10,7 @@
  * Cost: one probe pass and one epoch of pictures per run (about a second each for the default network).
  */
 import { join } from 'node:path';
-import { loadCifar10, type Cifar10 } from '../data/cifar10.js';
+import { loadDataset, type DataOptions, type Dataset } from '../data/dataset.js';
 import { loadModel, networkFor } from '../nn/snapshot.js';
 import { UserError } from '../util/errors.js';
 import { epochDirName, layerDirName, writeEpochViz, type EpochVizSummary } from '../viz/epoch.js';
@@ -35,7 +35,7 @@ export interface Comparison {
 }
 
 interface RunJson {
-  config?: { data?: string; seed?: number; probe?: number[]; probeCount?: number };
+  config?: { data?: string; dataset?: DataOptions; seed?: number; probe?: number[]; probeCount?: number };
 }
 
 function quantityData(l: LayerProbe, q: Quantity): Float32Array | undefined {
@@ -60,7 +60,7 @@ async function readJson<T>(path: string): Promise<T | undefined> {
  */
 export async function drawComparison(runDirs: string[], names: string[], epoch: number, outDir: string): Promise<Comparison> {
   if (runDirs.length === 0) throw new UserError('choose at least one run');
-  const data = new Map<string, Promise<Cifar10>>();
+  const data = new Map<string, Promise<Dataset>>();
   const first = (await readJson<RunJson>(join(runDirs[0], 'run.json')))?.config ?? {};
   if (!first.data) throw new UserError(`${names[0]}: run.json names no data folder`);
   // The first run's probe images (as drawn in its epoch folder), for every run.
@@ -79,8 +79,9 @@ export async function drawComparison(runDirs: string[], names: string[], epoch: 
     }
     const config = (await readJson<RunJson>(join(runDirs[i], 'run.json')))?.config ?? {};
     const dir = config.data ?? first.data;
-    if (!data.has(dir)) data.set(dir, loadCifar10(dir, { trainLimit: 0 }));
-    let cifar: Cifar10;
+    // Read as the run recorded it (a run without a record read CIFAR-10).
+    if (!data.has(dir)) data.set(dir, loadDataset(dir, { ...(config.dataset ?? { kind: 'cifar-10' }), trainLimit: 0, defaultShape: model.spec.shapes[0] }));
+    let cifar: Dataset;
     try {
       cifar = await data.get(dir)!;
     } catch (e) {

@@ -1,4 +1,5 @@
 import type { Augmentation } from '../data/augment.js';
+import type { DataOptions } from '../data/dataset.js';
 import type { OptimizerOptions } from '../nn/optimizers.js';
 import type { LrSchedule } from './schedule.js';
 
@@ -12,8 +13,10 @@ export const VIZ_MODES: readonly VizMode[] = ['all', 'none'];
 /** Everything that decides what a training run computes; recorded in run.json and in checkpoints. */
 export interface TrainConfig {
   model: string;
-  /** Folder with the CIFAR-10 binaries. */
+  /** Folder with the data (CIFAR-10 binaries, CIFAR-100, MNIST IDX files or an image folder). */
   data: string;
+  /** How to read it (kind, CIFAR-100 labels, image-folder size...); absent: CIFAR-10. */
+  dataset?: DataOptions;
   epochs: number;
   batchSize: number;
   /** Images per micro-batch: the fixed unit whose gradients are summed in order (worker-count independent). */

@@ -4,7 +4,7 @@
  * the general defaults (TRAIN_DEFAULTS, ConvNetJS's trainer settings).
  */
 import type { OptimizerMethod } from '../nn/optimizers.js';
-import type { LrSchedule } from './schedule.js';
+import { DEFAULT_LR_SCHEDULE, type LrSchedule } from './schedule.js';
 
 export interface Recipe {
   epochs: number;
@@ -43,7 +43,25 @@ const RESNET: Omit<Recipe, 'epochs'> = {
   labelSmoothing: 0,
 };
 
+/**
+ * ConvNetJS's MNIST demo trainer: adadelta (no learning rate to tune), batch 20, L2 decay 0.001, cut
+ * into micro-batches of 10. The data decides the augmentation (shift only for digits).
+ */
+const CONVNETJS_MNIST: Recipe = {
+  epochs: 10,
+  batchSize: 20,
+  microBatch: 10,
+  optimizer: 'adadelta',
+  learningRate: 1,
+  momentum: 0.9,
+  l2Decay: 0.001,
+  weightDecay: 0,
+  lrSchedule: DEFAULT_LR_SCHEDULE,
+  labelSmoothing: 0,
+};
+
 const RECIPES: Record<string, Recipe> = {
+  'convnetjs-mnist': CONVNETJS_MNIST,
   resnet8: { ...RESNET, epochs: 36 },
   resnet20: { ...RESNET, epochs: 15 },
 };

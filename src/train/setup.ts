@@ -7,14 +7,16 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { formatAugment, parseAugment } from '../data/augment.js';
-import { CIFAR10_IMAGE, loadCifar10, type Cifar10 } from '../data/cifar10.js';
-import { ensureCifar10 } from '../data/download.js';
+import type { Cifar100Labels } from '../data/cifar100.js';
+import { DATASET_NAMES, defaultAugment, loadDataset, resolveDataOptions, type DataOptions, type Dataset, type DatasetKind } from '../data/dataset.js';
+import { ensureData } from '../data/download.js';
+import { imageSize, shapeText } from '../data/split.js';
 import { makePreprocessing, type Preprocessing } from '../data/preprocess.js';
 import { assertFiniteParams } from '../nn/finite.js';
 import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
 import { defaultOptimizerOptions, type OptimizerMethod } from '../nn/optimizers.js';
 import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
-import { assertInputShape, lossOf, type ModelSpec } from '../nn/spec.js';
+import { lossOf, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
 import { chooseProbe, MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
@@ -28,6 +30,16 @@ import type { VizSteps } from './viz-steps.js';
 export interface TrainOptions {
   model: string;
   data?: string;
+  /** --dataset: the kind of data, when --data could be read as more than one (or to download it). */
+  dataset?: DatasetKind;
+  /** --labels (CIFAR-100). */
+  labels?: Cifar100Labels;
+  /** --test-fraction (image folder). */
+  testFraction?: number;
+  /** --input-size as [height, width] (image folder). */
+  inputSize?: [number, number];
+  /** --channels (image folder). */
+  channels?: number;
   download: boolean;
   epochs: number;
   batchSize: number;
@@ -54,7 +66,8 @@ export interface TrainOptions {
   name?: string;
   trainLimit?: number;
   testLimit?: number;
-  augment: string;
+  /** --augment; undefined: the data set's default (defaultAugment). */
+  augment?: string;
   normalize?: boolean;
   probe?: string;
   probeCount: number;
@@ -81,7 +94,7 @@ export interface RunSetup {
   config: TrainConfig;
   settings: RunSettings;
   model: LoadedModel;
-  data: Cifar10;
+  data: Dataset;
   preprocessing: Preprocessing;
   initialParams: Float32Array;
   initialState: Float32Array;
@@ -121,10 +134,11 @@ export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts:
 }
 
 /**
- * A new run's configuration from the options (dataDir: the CIFAR-10 folder, found or downloaded). A
- * preset's recipe (src/train/recipes.ts) replaces the general defaults of the options not given.
+ * A new run's configuration from the options (dataDir: the data folder, found or downloaded; dataset: how
+ * to read it, absent for CIFAR-10). A preset's recipe (src/train/recipes.ts) replaces the general
+ * defaults of the options not given, and the data set decides the default augmentation.
  */
-export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explicit = () => true): TrainConfig {
+export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explicit = () => true, dataset?: DataOptions): TrainConfig {
   const recipe = presetRecipe(opts.model);
   const pick = <K extends keyof TrainOptions, V>(k: K, fromRecipe: V | undefined): TrainOptions[K] | V =>
     explicit(k) || fromRecipe === undefined ? opts[k] : fromRecipe;
@@ -152,9 +166,10 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
   return {
     model: opts.model, data: dataDir, epochs: pick('epochs', recipe?.epochs), batchSize, microBatch: Math.min(pick('microBatch', recipe?.microBatch), batchSize),
     optimizer, lrSchedule, labelSmoothing: pick('labelSmoothing', recipe?.labelSmoothing) ?? 0,
-    seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(opts.augment),
+    seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(explicit('augment') && opts.augment !== undefined ? opts.augment : defaultAugment(dataset?.kind ?? 'cifar-10')),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
     viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
+    ...(dataset ? { dataset } : {}),
   };
 }
 
@@ -165,16 +180,43 @@ export function defaultOut(opts: TrainOptions): string {
 }
 
 /** Fail unless the model can be trained on this data: image shape, number of classes, class labels as targets. */
-export function checkModelForData(spec: ModelSpec, data: { dir: string; classNames: string[] }): void {
-  assertInputShape(spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
+export function checkModelForData(spec: ModelSpec, data: Pick<Dataset, 'dir' | 'classNames' | 'kind' | 'train'>): void {
+  const s = spec.shapes[0];
+  const d = data.train.shape;
+  const what = DATASET_NAMES[data.kind];
+  if (s.join() !== d.join()) {
+    throw new UserError(
+      `${spec.origin}: layer 0 (input): fields "out_sx", "out_sy", "out_depth" give ${shapeText(s)}, ` +
+        `but the ${what} images of ${data.dir} are ${shapeText(d)}` +
+        (data.kind === 'image-folder' ? ' (--input-size and --channels choose theirs)' : ''),
+    );
+  }
   const loss = lossOf(spec);
   const classes = spec.shapes[spec.shapes.length - 1][0];
   if (loss.target === 'labels' && classes !== data.classNames.length) {
     throw new UserError(`${spec.origin}: the last layer has ${classes} classes, but ${data.dir} has ${data.classNames.length}`);
   }
   if (loss.target !== 'labels') {
-    throw new UserError(`${spec.origin}: a ${spec.layers[spec.layers.length - 1].type} network cannot be trained on CIFAR-10 class labels; use softmax or svm`);
+    throw new UserError(`${spec.origin}: a ${spec.layers[spec.layers.length - 1].type} network cannot be trained on ${what} class labels; use softmax or svm`);
   }
+}
+
+/** The data options given on the command line (what --dataset, --labels, ... say). */
+function givenDataOptions(opts: TrainOptions): DataOptions {
+  return {
+    ...(opts.dataset !== undefined ? { kind: opts.dataset } : {}),
+    ...(opts.labels !== undefined ? { labels: opts.labels } : {}),
+    ...(opts.testFraction !== undefined ? { testFraction: opts.testFraction } : {}),
+    ...(opts.inputSize !== undefined ? { inputSize: opts.inputSize } : {}),
+    ...(opts.channels !== undefined ? { channels: opts.channels } : {}),
+  };
+}
+
+/** Refuse, before decoding, an image folder whose decoded images would not fit in memory. */
+function checkDataMemory(bytes: number, what: string): void {
+  assertMemoryFits({ bytes, parts: [{ what: 'decoded images', bytes }], largestBuffer: bytes, replicaActivations: 0 }, what, {
+    hint: 'use --train-limit, --test-limit, or a smaller --input-size or --channels 1',
+  });
 }
 
 /** Images per evaluation task (one worker evaluates this many test images at a time). */
@@ -198,6 +240,9 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   /** The run folder the resumed checkpoint belongs to: continuing there is not overwriting. */
   let resuming: string | undefined;
   if (opts.resume) {
+    for (const [k, flag] of [['dataset', '--dataset'], ['labels', '--labels'], ['testFraction', '--test-fraction'], ['inputSize', '--input-size'], ['channels', '--channels']] as const) {
+      if (explicit(k)) throw new UserError(`${flag}: a resumed run reads its data as it recorded (run.json's config.dataset); start a new run to change it`);
+    }
     resume = loadCheckpoint(opts.resume);
     config = resumedConfig(resume, opts, explicit);
     const done = resume.training.epoch;
@@ -210,17 +255,25 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
     resuming = runFolderOf(opts.resume);
     out = opts.out ?? resumeFolder(opts.resume);
   } else {
-    config = newConfig(opts, await ensureCifar10(opts.data, { noDownload: !opts.download, log }), explicit);
+    // The model first: its input shape is an image folder's default size (a preset's is then fitted to the data).
+    const given = loadModel(opts.model, { preprocess: opts.preprocess });
+    const dataDir = await ensureData(opts.data, opts.dataset, { noDownload: !opts.download, log });
+    const dataset = await resolveDataOptions(dataDir, givenDataOptions(opts), given.spec.shapes[0]);
+    config = newConfig(opts, dataDir, explicit, dataset.kind === 'cifar-10' ? undefined : dataset);
     out = opts.out ?? defaultOut(opts);
   }
   const settings: RunSettings = { out, workers: opts.workers, json: opts.json === true, quiet: opts.quiet === true, resume: opts.resume };
 
-  const model: LoadedModel = resume ? { kind: 'snapshot', spec: resume.spec, snapshot: resume } : loadModel(config.model, { preprocess: opts.preprocess });
+  let model: LoadedModel = resume ? { kind: 'snapshot', spec: resume.spec, snapshot: resume } : loadModel(config.model, { preprocess: opts.preprocess });
   if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
-  assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
   const loadStart = performance.now();
-  const data = await loadCifar10(config.data, { trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true });
-  checkModelForData(model.spec, { dir: config.data, classNames: data.classNames });
+  // A run recorded before other data sets existed has no `dataset`: it was CIFAR-10.
+  const data = await loadDataset(config.data, {
+    ...(config.dataset ?? { kind: 'cifar-10' }), trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true,
+    defaultShape: model.spec.shapes[0], checkMemory: checkDataMemory, log,
+  });
+  if (model.kind === 'preset') model = { kind: 'preset', spec: presetSpec(config.model, { shape: data.train.shape, classes: data.classNames.length }) };
+  checkModelForData(model.spec, data);
   // --probe indices are checked against the loaded test split here, before the run folder is claimed.
   if (config.probe) chooseProbe(data.test.count, config.seed, config.probeCount, config.probe);
   const busy = usefulWorkers(Math.min(config.batchSize, data.train.count), config.microBatch, data.test.count);
@@ -229,7 +282,8 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   const preprocessing = (resume ? undefined : opts.preprocess) ?? model.snapshot?.preprocessing ?? makePreprocessing(config.normalize, data.train);
   const loadSeconds = (performance.now() - loadStart) / 1000;
   log(
-    `cnnviz train: ${data.train.count} training and ${data.test.count} test images from ${config.data} ` +
+    `cnnviz train: ${data.train.count} training and ${data.test.count} test images (${DATASET_NAMES[data.kind]}, ` +
+      `${shapeText(data.train.shape)}, ${data.classNames.length} classes) from ${config.data} ` +
       `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s)` +
       `${settings.workers < opts.workers ? ` (--workers ${opts.workers}: at most ${settings.workers} can be busy)` : ''}; ` +
       `augment ${formatAugment(config.augmentation)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
@@ -239,7 +293,7 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   assertMemoryFits(
     trainingMemory(model.spec, {
       batchSize: Math.min(config.batchSize, data.train.count), microBatch: config.microBatch, evalMicroBatch: EVAL_MICRO_BATCH, workers: settings.workers,
-      trainImages: data.train.count, testImages: data.test.count, imageBytes: CIFAR10_IMAGE.channels * CIFAR10_IMAGE.height * CIFAR10_IMAGE.width,
+      trainImages: data.train.count, testImages: data.test.count, imageBytes: imageSize(data.train.shape),
       probeCount: config.viz === 'none' ? 0 : Math.min(config.probe?.length ?? config.probeCount, MAX_PROBE_COUNT),
     }),
     `${model.spec.origin} with --batch-size ${config.batchSize}, --micro-batch ${config.microBatch} and ${settings.workers} worker(s)`,

@@ -5,12 +5,15 @@
  * checkpoint and the field (exit 2). Fields it does not know are left to their owners.
  */
 import { MAX_SHIFT } from '../data/augment.js';
+import { CIFAR100_LABEL_KINDS } from '../data/cifar100.js';
+import { DATASET_KINDS } from '../data/dataset.js';
 import { OPTIMIZER_METHODS } from '../nn/optimizers.js';
 import { oneOfProblem, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 import { UserError } from '../util/errors.js';
 import { VIZ_MODES, VIZ_SCALE_MODES } from './config.js';
 import { healthStateProblem } from './health.js';
 import { MAX_PROBE_COUNT } from './probe.js';
+import { MAX_INPUT_SIDE } from '../data/image-folder.js';
 
 type Obj = Record<string, unknown>;
 
@@ -55,6 +58,17 @@ export function validateSavedConfig(config: unknown, file: string): void {
       c.fail(f('probe'), `expected a list of 1 to ${MAX_PROBE_COUNT} test image indices`);
     }
     cfg.probe.forEach((v, i) => c.check(`${f('probe')}[${i}]`, wholeNumberProblem(v, 0)));
+  }
+  if (cfg.dataset !== undefined && cfg.dataset !== null) {
+    const d = c.obj(cfg.dataset, f('dataset'));
+    c.check(f('dataset.kind'), oneOfProblem(d.kind, DATASET_KINDS));
+    if (d.labels !== undefined) c.check(f('dataset.labels'), oneOfProblem(d.labels, CIFAR100_LABEL_KINDS));
+    if (d.testFraction !== undefined) c.check(f('dataset.testFraction'), realNumberProblem(d.testFraction, 0, 1));
+    if (d.channels !== undefined) c.check(f('dataset.channels'), d.channels === 1 || d.channels === 3 ? null : `expected 1 or 3, got ${JSON.stringify(d.channels)}`);
+    if (d.inputSize !== undefined) {
+      if (!Array.isArray(d.inputSize) || d.inputSize.length !== 2) c.fail(f('dataset.inputSize'), 'expected [height, width]');
+      d.inputSize.forEach((v, i) => c.check(`${f('dataset.inputSize')}[${i}]`, wholeNumberProblem(v, 1, MAX_INPUT_SIDE)));
+    }
   }
   c.check(f('probeCount'), wholeNumberProblem(cfg.probeCount, 1, MAX_PROBE_COUNT));
   c.check(f('viz'), oneOfProblem(cfg.viz, VIZ_MODES));

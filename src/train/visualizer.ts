@@ -2,6 +2,8 @@ import { basename } from 'node:path';
 import { formatSummary } from '../nn/summary.js';
 import { describePreprocessing, type Preprocessing } from '../data/preprocess.js';
 import { formatAugment } from '../data/augment.js';
+import { DATASET_NAMES } from '../data/dataset.js';
+import { shapeText } from '../data/split.js';
 import type { ModelSpec } from '../nn/spec.js';
 import { writeEpochViz } from '../viz/epoch.js';
 import { writeReport } from '../viz/report.js';
@@ -20,7 +22,7 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
   let state: VisualizerState = { scale: createVizScaleState(), confusion: [] };
   const details: Record<string, string | number> = {
     model: config.model,
-    data: config.data,
+    data: `${config.data} (${DATASET_NAMES[config.dataset?.kind ?? 'cifar-10']}${config.dataset?.labels === 'coarse' ? ', coarse labels' : ''}, ${shapeText(spec.shapes[0])} images)`,
     seed: config.seed,
     optimizer: config.optimizer.method,
     'learning rate': config.optimizer.learningRate,

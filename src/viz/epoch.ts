@@ -561,7 +561,7 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
   preds.forEach((pr, i) => {
     const x = margin + (i % perRow) * (cellW + gap);
     const y = margin + titleH + Math.floor(i / perRow) * (H * zoom + textH + gap);
-    if (ch === 3) drawImageTile(img, x, y, probe.images, i * 3 * H * W, H, W, zoom);
+    if (ch === 3 || ch === 1) drawImageTile(img, x, y, probe.images, i * ch * H * W, H, W, zoom, ch);
     let ty = y + H * zoom + 3;
     const add = (text: string, color: string, bold = false): void => {
       const max = cellW;
@@ -766,7 +766,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const probeJson = `${epochDir}/probe.json`;
   const probePng = `${epochDir}/probe.png`;
   write(probeJson, toJson({ epoch, ...(step === undefined ? {} : { step }), classNames, scoreKind, imageShape: probe.imageShape, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) }));
-  if (P > 0 && probe.imageShape[0] === 3 && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
+  if (P > 0 && (probe.imageShape[0] === 3 || probe.imageShape[0] === 1) && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
     layerDone.push(
       (async () => encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine, moment), engine))().then(
         (png) => write(probePng, png),

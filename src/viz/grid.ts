@@ -152,8 +152,8 @@ export type TileSource =
   | { kind: 'signed-rgb'; offset: number; stride: number }
   /** max_k |v| over three channels at offset + k*stride, on the sequential map. */
   | { kind: 'magnitude'; offset: number; stride: number }
-  /** The stored probe image `probe` (bytes 0..255, 3 x H x W). */
-  | { kind: 'image'; probe: number };
+  /** The stored probe image `probe` (bytes 0..255, channels x H x W: 3 in colour, 1 in grey; default 3). */
+  | { kind: 'image'; probe: number; channels?: number };
 
 export interface PicturePlan {
   quantity: Quantity;
@@ -215,6 +215,14 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
   };
   if (q === 'activations' || q === 'activation-gradients') {
     const rowLabels = range(probeCount, probeLabel);
+    // A grey input's activations are the images themselves, drawn in grey (its gradients: one signed map per image, below).
+    if (q === 'activations' && info.index === 0 && C === 1 && labels.images !== false) {
+      return {
+        quantity: q, rows: probeCount, cols: 1, tileH: H, tileW: W, colorKind: 'image',
+        tiles: range(probeCount, () => '').map((_, p) => ({ kind: 'image' as const, probe: p, channels: 1 })),
+        rowLabels, colLabels: ['image'], rowTitle: 'probe image', colTitle: '', valueLabels: false, mixed: false,
+      };
+    }
     if (isImageInput(info)) {
       const images = labels.images !== false;
       if (q === 'activations') {
@@ -425,12 +433,12 @@ export function drawMagnitudeTile(
   }
 }
 
-/** A stored image (3 x H x W bytes, planar) zoomed, in colour. */
+/** A stored image (3 x H x W bytes, planar) zoomed, in colour; with channels 1 (1 x H x W), in grey. */
 export function drawImageTile(
-  img: RawImage, x: number, y: number, bytes: Uint8Array, offset: number, tileH: number, tileW: number, zoom: number,
+  img: RawImage, x: number, y: number, bytes: Uint8Array, offset: number, tileH: number, tileW: number, zoom: number, channels = 3,
 ): void {
   const d = img.data;
-  const plane = tileH * tileW;
+  const plane = channels === 1 ? 0 : tileH * tileW;
   for (let r = 0; r < tileH; r++) {
     const py = y + r * zoom;
     let o = (py * img.width + x) * 3;
@@ -501,7 +509,7 @@ export function drawPlan(
           drawMagnitudeTile(img, x, y, data, src.offset, src.stride, plan.tileH, plan.tileW, l.zoom, s);
           break;
         case 'image':
-          if (images) drawImageTile(img, x, y, images, src.probe * 3 * plan.tileH * plan.tileW, plan.tileH, plan.tileW, l.zoom);
+          if (images) drawImageTile(img, x, y, images, src.probe * (src.channels ?? 3) * plan.tileH * plan.tileW, plan.tileH, plan.tileW, l.zoom, src.channels ?? 3);
           break;
       }
     }

@@ -212,20 +212,23 @@ export function composeTopPatches(
     }
   });
   const plane = IH * IW;
+  // A grey image (1 channel) is drawn with its one plane as red, green and blue.
+  const IC = imgShape[0];
+  const cp = IC === 1 ? 0 : plane;
   t.channels.forEach((list, ch) => {
     const ty = gridY + ch * rowH;
     c.text({ x: margin + rowLabelW - 8, y: ty + Math.floor(ph / 2) - 7, text: `channel ${ch}`, size: 11, anchor: 'end', color: '#333333' });
     list.forEach((p, k) => {
       const x0 = margin + rowLabelW + k * (pw + gap);
       const w = patchWindow(rf, p);
-      const base = p.image * 3 * plane;
+      const base = p.image * IC * plane;
       for (let r = 0; r < rf.sizeH; r++) {
         for (let q = 0; q < rf.sizeW; q++) {
           const iy = w.y0 + r;
           const ix = w.x0 + q;
-          const inside = iy >= 0 && iy < IH && ix >= 0 && ix < IW && base + 2 * plane + iy * IW + ix < images.length;
+          const inside = iy >= 0 && iy < IH && ix >= 0 && ix < IW && base + 2 * cp + iy * IW + ix < images.length;
           const rgb: readonly [number, number, number] = inside
-            ? [images[base + iy * IW + ix], images[base + plane + iy * IW + ix], images[base + 2 * plane + iy * IW + ix]]
+            ? [images[base + iy * IW + ix], images[base + cp + iy * IW + ix], images[base + 2 * cp + iy * IW + ix]]
             : OUTSIDE_RGB;
           fillRect(img, x0 + q * zoom, ty + r * zoom, zoom, zoom, rgb);
         }

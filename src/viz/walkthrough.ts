@@ -212,8 +212,9 @@ export function composeWalkthrough(probe: ProbeResult, d: WalkthroughData, class
     }
     y += 4;
   });
-  if (probe.imageShape[0] === 3 && probe.images.length >= (d.row + 1) * 3 * 32 * 32 && probe.imageShape[1] === 32) {
-    drawImageTile(img, MARGIN, imageY, probe.images, d.row * 3 * 32 * 32, 32, 32, imgZoom);
+  const [IC, IH, IW] = probe.imageShape;
+  if ((IC === 3 || IC === 1) && IH <= 32 && IW <= 32 && probe.images.length >= (d.row + 1) * IC * IH * IW) {
+    drawImageTile(img, MARGIN, imageY, probe.images, d.row * IC * IH * IW, IH, IW, imgZoom, IC);
     c.text({ x: MARGIN + 32 * imgZoom + 10, y: imageY + 4, text: user ? `your image: ${label}` : `probe image ${d.row}: ${label}`, size: 12, bold: true, color: '#111111' });
     c.text({ x: MARGIN + 32 * imgZoom + 10, y: imageY + 4 + lineHeight(12), text: `rows: ${d.channels.length} of its ${C} channels (those with the largest gradient)`, size: 11, color: '#444444' });
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-summary-'));
@@ -67,9 +68,10 @@ describe('cnnviz summary', () => {
 
   it('fails when the network input is not what CIFAR-10 gives (train)', async () => {
     const file = specFile('small-input.json', [{ type: 'input', out_sx: 24, out_sy: 24, out_depth: 3 }, softmax]);
-    const r = await runCli(['train', '--model', file, '--data', join(dir, 'no-data'), '--out', join(dir, 'out-small')]);
+    const data = writeCifarDir(join(dir, 'cifar'));
+    const r = await runCli(['train', '--model', file, '--data', data, '--out', join(dir, 'out-small')]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/layer 0 \(input\).*24x24x3.*CIFAR-10 images are 32x32x3/);
+    expect(r.stderr).toMatch(/layer 0 \(input\).*24x24x3, but the CIFAR-10 images of .*cifar are 32x32x3/);
   });
 });

@@ -22,7 +22,7 @@ function makeSplit(count: number, seed = 1): Cifar10Split {
   }
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) labels[i] = i % 10;
-  return { count, labels, pixels };
+  return { count, labels, pixels, shape: [3, 32, 32] };
 }
 
 const SCALE: Preprocessing = { kind: 'scale' };
@@ -225,9 +225,9 @@ describe('preprocessing', () => {
       expect(std[c]).toBeCloseTo(Math.sqrt(q / 10240), 9);
     }
     // a constant image: mean exact, std 0
-    const flat: Cifar10Split = { count: 1, labels: new Uint8Array(1), pixels: new Uint8Array(3072).fill(100) };
+    const flat: Cifar10Split = { count: 1, labels: new Uint8Array(1), pixels: new Uint8Array(3072).fill(100), shape: [3, 32, 32] };
     expect(computeChannelStats(flat)).toEqual({ mean: [100, 100, 100], std: [0, 0, 0] });
-    expect(() => computeChannelStats({ count: 0, labels: new Uint8Array(0), pixels: new Uint8Array(0) })).toThrow(UserError);
+    expect(() => computeChannelStats({ count: 0, labels: new Uint8Array(0), pixels: new Uint8Array(0), shape: [3, 32, 32] })).toThrow(UserError);
   });
 
   it('standardize gives (v - mean)/std per channel and fillBatch follows preprocessing changes', () => {

@@ -19,7 +19,8 @@ for (const def of [testClampLayer, testFlatLayer]) if (!findLayerDef(def.type)) 
 
 function split(count: number, size: number) {
   const rng = new Rng(6);
-  return { count, labels: new Uint8Array(count), pixels: new Uint8Array(count * size).map(() => Math.floor(rng.next() * 256)) };
+  const shape: [number, number, number] = [3, Math.sqrt(size / 3), Math.sqrt(size / 3)];
+  return { count, labels: new Uint8Array(count), pixels: new Uint8Array(count * size).map(() => Math.floor(rng.next() * 256)), shape };
 }
 
 describe('layer hints declared in the layer type', () => {

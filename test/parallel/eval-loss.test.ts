@@ -14,6 +14,7 @@ const split = {
   count: N,
   labels: Uint8Array.from({ length: N }, (_, i) => (i * 3) % 10),
   pixels: Uint8Array.from({ length: N * 3072 }, (_, i) => (i * 37) & 255),
+  shape: [3, 32, 32] as [number, number, number],
 };
 
 function runner(loss: 'svm' | 'softmax'): MicroBatchRunner {

@@ -39,7 +39,7 @@ describe('run setup without the CLI', () => {
   });
 
   it('checks the model against the data: image shape, classes, class-label targets', () => {
-    const data = { dir: '/data', classNames: NAMES };
+    const data = { dir: '/data', kind: 'cifar-10' as const, classNames: NAMES, train: { count: 0, labels: new Uint8Array(0), pixels: new Uint8Array(0), shape: [3, 32, 32] as [number, number, number] } };
     const spec = (defs: unknown[]) => parseSpec(defs, 'm.json');
     const input = { type: 'input', out_sx: 32, out_sy: 32, out_depth: 3 };
     expect(() => checkModelForData(spec([input, { type: 'softmax', num_classes: 10 }]), data)).not.toThrow();

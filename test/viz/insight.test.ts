@@ -192,7 +192,7 @@ describe('top patches', () => {
     const S = 30;
     const rng = new Rng(4);
     const pixels = new Uint8Array(S * 3072).map(() => Math.floor(rng.next() * 256));
-    const split = { count: S, labels: new Uint8Array(S), pixels };
+    const split = { count: S, labels: new Uint8Array(S), pixels, shape: [3, 32, 32] as [number, number, number] };
     const pre = SCALE;
     const r = patchPass(net, split, pre, S);
     expect(r.patches.map((p) => p.layer)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -201,7 +201,7 @@ describe('top patches', () => {
     const [C, H, W] = net.layers[L].outShape;
     const maxima: number[][] = [];
     for (let b = 0; b < S; b++) {
-      const one = patchPass(net, { count: 1, labels: new Uint8Array(1), pixels: pixels.subarray(b * 3072, (b + 1) * 3072) }, pre, 1);
+      const one = patchPass(net, { count: 1, labels: new Uint8Array(1), pixels: pixels.subarray(b * 3072, (b + 1) * 3072), shape: [3, 32, 32] }, pre, 1);
       const t = one.patches.find((p) => p.layer === L)!;
       maxima.push(t.channels.map((list) => list[0].value));
     }

@@ -3,10 +3,14 @@ import {
   CIFAR10_ARCHIVE_BYTES,
   CIFAR10_MD5,
   CIFAR10_URL,
+  DATASET_SOURCES,
   DEFAULT_DATA_DIR,
+  DOWNLOADABLE,
   MD5_ENV,
   URL_ENV,
   downloadCifar10,
+  downloadDataset,
+  type DownloadName,
 } from '../../data/download.js';
 import { UserError } from '../../util/errors.js';
 
@@ -18,28 +22,41 @@ interface DownloadCliOptions {
   force?: boolean;
 }
 
-/** `cnnviz download`: fetch (or unpack a local copy of) CIFAR-10 into <dir>/cifar-10-batches-bin. */
+/**
+ * `cnnviz download [name]`: fetch (or, for CIFAR-10, unpack a local copy of) a data set: CIFAR-10 into
+ * <dir>/cifar-10-batches-bin, the others into <dir>/<name>.
+ */
 export function registerDownload(program: Command): void {
   program
     .command('download')
+    .argument('[name]', `the data set: ${DOWNLOADABLE.join(', ')}`, 'cifar-10')
     .description(
-      `download CIFAR-10 (binary version, ${Math.round(CIFAR10_ARCHIVE_BYTES / 1e6)} MB), check its MD5 and ` +
-        'unpack it into <dir>/cifar-10-batches-bin',
+      `download a data set, check the published MD5 of every file and install it: cifar-10 (binary version, ${Math.round(CIFAR10_ARCHIVE_BYTES / 1e6)} MB) ` +
+        'into <dir>/cifar-10-batches-bin; mnist, fashion-mnist (IDX files, kept gzipped) and cifar-100 (binary version) into <dir>/<name>',
     )
-    .option('--dir <dir>', 'parent folder of cifar-10-batches-bin', DEFAULT_DATA_DIR)
-    .option('--url <url>', `archive URL, for a mirror (env ${URL_ENV}; default ${CIFAR10_URL})`)
-    .option('--md5 <md5>', `expected MD5 of the archive (env ${MD5_ENV}; default the official ${CIFAR10_MD5})`)
-    .option('--from <tarball>', 'unpack this local cifar-10-binary.tar.gz instead of downloading')
-    .option('--force', 'fetch again and replace an existing cifar-10-batches-bin')
-    .action(async (opts: DownloadCliOptions) => {
+    .option('--dir <dir>', 'parent folder of the data folder', DEFAULT_DATA_DIR)
+    .option('--url <url>', `a mirror: the archive URL for cifar-10 and cifar-100 (env ${URL_ENV} for cifar-10; default ${CIFAR10_URL}), the folder URL holding the four files for mnist and fashion-mnist`)
+    .option('--md5 <md5>', `expected MD5 of the cifar-10 or cifar-100 archive, for a mirror with its own packing (env ${MD5_ENV} for cifar-10; default the official ${CIFAR10_MD5})`)
+    .option('--from <tarball>', 'cifar-10: unpack this local cifar-10-binary.tar.gz instead of downloading')
+    .option('--force', 'fetch again and replace an existing data folder')
+    .action(async (nameArg: string, opts: DownloadCliOptions) => {
+      const name = nameArg.toLowerCase().replace(/^cifar(\d)/, 'cifar-$1') as DownloadName;
+      if (!(DOWNLOADABLE as readonly string[]).includes(name)) throw new UserError(`download: unknown data set "${nameArg}"; choose one of ${DOWNLOADABLE.join(', ')}`);
       if (opts.from !== undefined && opts.url !== undefined) {
         throw new UserError('--from and --url cannot be used together');
       }
-      const folder = await downloadCifar10({
+      if (name === 'cifar-10') {
+        const folder = await downloadCifar10({ dir: opts.dir, url: opts.url, md5: opts.md5, from: opts.from, force: opts.force === true });
+        process.stdout.write(`${folder}\n`);
+        return;
+      }
+      if (opts.from !== undefined) throw new UserError(`--from: applies to cifar-10 only; for ${name}, put the files in a folder and pass it to train with --data`);
+      const source = DATASET_SOURCES[name];
+      if (opts.md5 !== undefined && !source.archive) throw new UserError(`--md5: ${name} is ${source.files.length} files, each checked against its published MD5; --md5 applies to cifar-10 and cifar-100`);
+      const folder = await downloadDataset(name, {
         dir: opts.dir,
         url: opts.url,
-        md5: opts.md5,
-        from: opts.from,
+        md5s: opts.md5 !== undefined ? { [source.files[0].name]: opts.md5 } : undefined,
         force: opts.force === true,
       });
       process.stdout.write(`${folder}\n`);

@@ -13,7 +13,9 @@ import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
 import { parseVizSteps } from '../../train/viz-steps.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { byteSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber } from '../options.js';
+import { CIFAR100_LABEL_KINDS } from '../../data/cifar100.js';
+import { DATASET_KINDS } from '../../data/dataset.js';
+import { byteSize, inputSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
@@ -35,10 +37,15 @@ export function registerTrain(program: Command): void {
   const d = TRAIN_DEFAULTS;
   const cmd = program
     .command('train')
-    .description('train a CNN on CIFAR-10 and write per-layer pictures, metrics and checkpoints every epoch')
+    .description('train a CNN on CIFAR-10, CIFAR-100, MNIST, Fashion-MNIST or your own images and write per-layer pictures, metrics and checkpoints every epoch')
     .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', 'convnetjs-cifar10')
-    .option('--data <dir>', 'folder with the CIFAR-10 binaries (default: data/cifar-10-batches-bin, downloaded when missing)')
-    .option('--no-download', 'never download CIFAR-10; fail if it is missing')
+    .option('--data <dir>', 'the data: a folder of CIFAR-10 or CIFAR-100 binaries, MNIST / Fashion-MNIST IDX files, or class folders of images (default: data/cifar-10-batches-bin, or data/<name> for --dataset; downloaded when missing)')
+    .addOption(new Option('--dataset <name>', 'the kind of data in --data, when it could be read as more than one; without --data, which data set to use from data/<name>').choices(DATASET_KINDS))
+    .addOption(new Option('--labels <kind>', 'CIFAR-100: learn the 100 fine classes or the 20 coarse superclasses').choices(CIFAR100_LABEL_KINDS))
+    .option('--test-fraction <f>', 'image folder without train/ and test/: the fraction of each class held out as test images (default 0.2)', realNumber(0, 1))
+    .option('--input-size <WxH>', "image folder: resize every image to this size, e.g. 32 or 64x48 (default: the model's input size; presets 32x32, convnetjs-mnist 28x28)", inputSize)
+    .addOption(new Option('--channels <n>', "image folder: read images as 1 (grey) or 3 (RGB) channels (default: the model's input)").choices(['1', '3']).argParser(Number))
+    .option('--no-download', 'never download data; fail if it is missing')
     .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
     .option('--batch-size <n>', 'images per optimizer step', wholeNumber(1), d.batchSize)
     .option('--micro-batch <n>', 'images per unit of parallel work; results do not depend on --workers for a fixed value', wholeNumber(1), d.microBatch)
@@ -62,9 +69,9 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe (0 to 4294967295)', seedNumber, d.seed)
     .option('--out <dir>', 'output folder (default: out/<run-name>)')
     .option('--name <run-name>', 'run name (one folder name), used for the default --out (default: <model>-<date>-<time>)', runName)
-    .option('--train-limit <n>', 'use only the first N training images (default: all 50,000)', wholeNumber(1))
-    .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
-    .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none', d.augment)
+    .option('--train-limit <n>', 'use only the first N training images (default: all)', wholeNumber(1))
+    .option('--test-limit <n>', 'use only the first N test images (default: all)', wholeNumber(1))
+    .option('--augment <list>', 'on-the-fly augmentation: a comma list of flip (random left-right) and shift (random, up to 2 px; shift=N: up to N px), or none (default: flip,shift; MNIST digits: shift)')
     .option('--normalize', 'standardise each channel with the training set mean and deviation (default: pixel/255 - 0.5)')
     .option('--preprocess <mean=r,g,b std=r,g,b>', 'input scaling, "mean=r,g,b std=r,g,b" on pixel/255 as in torchvision, e.g. what an ONNX model was trained with (default: what the model records, else --normalize or pixel/255 - 0.5)', preprocessText)
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42 (default: chosen from the seed)')

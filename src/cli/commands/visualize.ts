@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
-import { ensureCifar10 } from '../../data/download.js';
+import { basename, join, resolve } from 'node:path';
+import { DATASET_NAMES, loadDataset, type DataOptions } from '../../data/dataset.js';
+import { ensureData } from '../../data/download.js';
+import { shapeText } from '../../data/split.js';
 import { SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
 import { assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
-import { assertInputShape } from '../../nn/spec.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
 import { chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
 import { claimRunFolder } from '../../train/run-folder.js';
@@ -48,10 +48,20 @@ export function parseClassLabel(value: string, classNames: readonly string[]): n
   throw new UserError(`--label "${value}": not a class of this network; use a number 0..${classNames.length - 1} or one of ${classNames.join(', ')}`);
 }
 
-/** The CIFAR-10 folder a checkpoint was trained on (its run configuration), when it still exists. */
+/** The data folder a checkpoint was trained on (its run configuration), when it still exists. */
 function recordedDataDir(config: Record<string, unknown> | undefined): string | undefined {
   const d = config?.data;
   return typeof d === 'string' && d !== '' && existsSync(d) ? d : undefined;
+}
+
+/**
+ * How to read the probe images' folder: as the run recorded it (a run without a record read CIFAR-10)
+ * when it is the run's folder; a different --data is detected.
+ */
+function recordedDataOptions(config: Record<string, unknown> | undefined, dir: string | undefined): DataOptions | undefined {
+  if (!config) return dir === undefined ? { kind: 'cifar-10' } : undefined;
+  if (dir !== undefined && typeof config.data === 'string' && resolve(dir) !== resolve(config.data)) return undefined;
+  return (config.dataset as DataOptions | undefined) ?? { kind: 'cifar-10' };
 }
 
 export function registerVisualize(program: Command): void {
@@ -61,10 +71,10 @@ export function registerVisualize(program: Command): void {
     .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model')
     .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)')
     .option('--overwrite', 'replace the run or pictures in a non-empty --out (only the files cnnviz listed there are removed)')
-    .option('--image <png|jpg>', 'visualise this image instead of CIFAR-10 test images')
+    .option('--image <png|jpg>', "visualise this image (resized to the network's input, grey for a one-channel network) instead of test images")
     .option('--label <class>', 'with --image: the class (number or name) the loss, and so every gradient, is measured against (default: the predicted class)')
-    .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)')
-    .option('--no-download', 'never download CIFAR-10')
+    .option('--data <dir>', 'data folder for the probe images, any kind train reads (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)')
+    .option('--no-download', 'never download data')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
     .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), DEFAULT_PROBE_COUNT)
     .option('--seed <n>', 'seed that chooses the probe images (0 to 4294967295)', seedNumber, 1)
@@ -90,6 +100,7 @@ export function registerVisualize(program: Command): void {
       let classNames = modelClassNames(model.snapshot?.classNames, classes);
       if (opts.label !== undefined && !opts.image) throw new UserError('--label applies only with --image (test images have their true labels)');
       let probe;
+      let source = opts.image ?? 'test images';
       if (opts.image) {
         const given = opts.label !== undefined ? parseClassLabel(opts.label, classNames) : undefined;
         const { input, raw, originalSize } = await readImageAsInput(opts.image, net.inputShape, pre);
@@ -98,10 +109,15 @@ export function registerVisualize(program: Command): void {
         probe = runProbe(net, input, Int32Array.of(label), raw, [0]);
         probe.userImage = { file: opts.image, width: originalSize[0], height: originalSize[1], labelFrom: given !== undefined ? 'option' : 'prediction' };
       } else {
-        assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
-        const dataDir = opts.data ?? recordedDataDir(model.snapshot?.training?.config);
-        const dir = await ensureCifar10(dataDir, { noDownload: !opts.download, log: (m) => process.stderr.write(`${m}\n`) });
-        const data = await loadCifar10(dir, { trainLimit: 0 });
+        const config = model.snapshot?.training?.config;
+        const dataDir = opts.data ?? recordedDataDir(config);
+        const recorded = recordedDataOptions(config, dataDir);
+        const dir = await ensureData(dataDir, recorded?.kind, { noDownload: !opts.download, log: (m) => process.stderr.write(`${m}\n`) });
+        const data = await loadDataset(dir, { ...recorded, trainLimit: 0, defaultShape: model.spec.shapes[0] });
+        if (data.test.shape.join() !== model.spec.shapes[0].join()) {
+          throw new UserError(`${opts.model}: the network takes ${shapeText(model.spec.shapes[0])} images, but the ${DATASET_NAMES[data.kind]} images of ${dir} are ${shapeText(data.test.shape)}`);
+        }
+        source = `${DATASET_NAMES[data.kind]} test images`;
         classNames = model.snapshot?.classNames ?? data.classNames;
         const indices = chooseProbe(data.test.count, opts.seed, opts.probeCount, opts.probe ? parseProbeIndices(opts.probe) : undefined);
         probe = probeSplit(net, data.test, indices, pre);
@@ -118,7 +134,7 @@ export function registerVisualize(program: Command): void {
           model: formatSummary(model.spec),
           classNames,
           metrics,
-          details: { model: opts.model, source: opts.image ?? 'CIFAR-10 test images', epoch },
+          details: { model: opts.model, source, epoch },
           scaleMode: opts.vizScale,
         });
       } finally {

@@ -1,0 +1,60 @@
+/**
+ * The in-memory form of every data set cnnviz reads: per split, the label of each image and its pixels
+ * as bytes, planar (channel planes of height x width, row-major), exactly as the network's input layer
+ * takes them. One channel stays one channel. Pixels become floats one mini-batch at a time (batch.ts).
+ */
+
+/** [channels, height, width] of one image, the network's input shape. */
+export type ImageShape = [number, number, number];
+
+export interface ImageSplit {
+  count: number;
+  /** One class index per image (0..classes-1; at most 256 classes). */
+  labels: Uint8Array;
+  /** count * channels * height * width bytes, planar per image. */
+  pixels: Uint8Array;
+  shape: ImageShape;
+}
+
+/** The kinds of data `--data` recognises; `--dataset` forces one. */
+export const DATASET_KINDS = ['cifar-10', 'cifar-100', 'mnist', 'fashion-mnist', 'image-folder'] as const;
+export type DatasetKind = (typeof DATASET_KINDS)[number];
+
+export interface Dataset {
+  dir: string;
+  kind: DatasetKind;
+  classNames: string[];
+  train: ImageSplit;
+  test: ImageSplit;
+}
+
+/** Most classes a data set may have (labels are stored as bytes). */
+export const MAX_CLASSES = 256;
+
+/** Bytes of one image of this shape. */
+export function imageSize(shape: ImageShape): number {
+  return shape[0] * shape[1] * shape[2];
+}
+
+/** "28x28x1": width x height x channels, as ConvNetJS's out_sx, out_sy, out_depth. */
+export function shapeText(shape: ImageShape): string {
+  return `${shape[2]}x${shape[1]}x${shape[0]}`;
+}
+
+export function allocBytes(n: number, shared: boolean): Uint8Array {
+  return shared ? new Uint8Array(new SharedArrayBuffer(n)) : new Uint8Array(n);
+}
+
+/** Records per class. */
+export function classCounts(split: ImageSplit, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (let i = 0; i < split.count; i++) counts[split.labels[i]]++;
+  return counts;
+}
+
+/** A limit option (--train-limit, --test-limit): undefined = no limit. */
+export function checkLimit(value: number | undefined, flag: string, fail: (m: string) => never): number {
+  if (value === undefined) return Infinity;
+  if (!Number.isInteger(value) || value < 0) fail(`${flag} must be a whole number >= 0, got ${value}`);
+  return value;
+}
