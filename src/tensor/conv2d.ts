@@ -11,6 +11,9 @@
  *   db[o]        += sum_p dY_b[o, p]
  *   dcol[K, P]    = W^T * dY_b,  dX_b = col2im(dcol)
  * A 1x1 / stride 1 / pad 0 convolution skips im2col (the input already is the col matrix).
+ * Grouped convolution (groups > 1: ResNeXt, RegNet; groups = inC: depthwise, MobileNet): output channels
+ * of group g read only input channels g*inC/groups .. (g+1)*inC/groups - 1, so weights are
+ * [outC, inC/groups, kH, kW] and each group is its own im2col + sgemm over its channel slice.
  * Scratch comes from the Workspace ('conv2d.col', 'conv2d.dcol'), so nothing is allocated after warm-up.
  */
 import { sgemm } from './gemm.js';
@@ -28,6 +31,8 @@ export interface Conv2dDims {
   pad: number;
   outH: number;
   outW: number;
+  /** Channel groups (default 1); inC and outC are multiples of it. */
+  groups?: number;
 }
 
 /** Output size of a conv or pool along one axis, as ConvNetJS: floor((in + 2*pad - k) / stride) + 1. */
@@ -145,10 +150,14 @@ export function conv2dForward(
   output: Float32Array,
   ws: Workspace,
 ): void {
-  const { n, inC, inH, inW, outC, kH, kW, outH, outW } = d;
+  const { n, inC, inH, inW, outC, outH, outW } = d;
+  const groups = d.groups ?? 1;
   const P = outH * outW;
-  const K = inC * kH * kW;
-  const inSize = inC * inH * inW;
+  const gd = groupDims(d);
+  const K = gd.inC * d.kH * d.kW;
+  const ocg = gd.outC;
+  const planeIn = inH * inW;
+  const inSize = inC * planeIn;
   const outSize = outC * P;
   const pointwise = isPointwise(d);
   const col = pointwise ? input : ws.get('conv2d.col', K * P);
@@ -156,11 +165,20 @@ export function conv2dForward(
     const outOff = b * outSize;
     // Broadcast the bias, then accumulate W * col on top of it (beta = 1).
     for (let o = 0; o < outC; o++) output.fill(bias[o], outOff + o * P, outOff + (o + 1) * P);
-    let colOff = 0;
-    if (pointwise) colOff = b * inSize;
-    else im2col(d, input, b * inSize, col);
-    sgemm(false, false, outC, P, K, 1, weights, 0, K, col, colOff, P, 1, output, outOff, P);
+    for (let g = 0; g < groups; g++) {
+      const inOff = b * inSize + g * gd.inC * planeIn;
+      let colOff = 0;
+      if (pointwise) colOff = inOff;
+      else im2col(gd, input, inOff, col);
+      sgemm(false, false, ocg, P, K, 1, weights, g * ocg * K, K, col, colOff, P, 1, output, outOff + g * ocg * P, P);
+    }
   }
+}
+
+/** The dims of one group: its slice of the input and output channels. */
+export function groupDims(d: Conv2dDims): Conv2dDims {
+  const groups = d.groups ?? 1;
+  return groups === 1 ? d : { ...d, inC: d.inC / groups, outC: d.outC / groups, groups: 1 };
 }
 
 /**
@@ -178,10 +196,14 @@ export function conv2dBackward(
   biasGrad: Float32Array,
   ws: Workspace,
 ): void {
-  const { n, inC, inH, inW, outC, kH, kW, outH, outW } = d;
+  const { n, inC, inH, inW, outC, outH, outW } = d;
+  const groups = d.groups ?? 1;
   const P = outH * outW;
-  const K = inC * kH * kW;
-  const inSize = inC * inH * inW;
+  const gd = groupDims(d);
+  const K = gd.inC * d.kH * d.kW;
+  const ocg = gd.outC;
+  const planeIn = inH * inW;
+  const inSize = inC * planeIn;
   const outSize = outC * P;
   const pointwise = isPointwise(d);
   const col = pointwise ? input : ws.get('conv2d.col', K * P);
@@ -193,17 +215,22 @@ export function conv2dBackward(
       for (let p = gOff + o * P, end = p + P; p < end; p++) sum += outputGrad[p];
       biasGrad[o] += sum;
     }
-    let colOff = 0;
-    if (pointwise) colOff = b * inSize;
-    else im2col(d, input, b * inSize, col);
-    sgemm(false, true, outC, K, P, 1, outputGrad, gOff, P, col, colOff, P, 1, weightGrad, 0, K);
-    if (inputGrad === null) continue;
-    if (dcol === null) {
-      // Pointwise: dX_b[inC, P] = W^T * dY_b directly.
-      sgemm(true, false, K, P, outC, 1, weights, 0, K, outputGrad, gOff, P, 1, inputGrad, b * inSize, P);
-    } else {
-      sgemm(true, false, K, P, outC, 1, weights, 0, K, outputGrad, gOff, P, 0, dcol, 0, P);
-      col2imAdd(d, dcol, inputGrad, b * inSize);
+    for (let g = 0; g < groups; g++) {
+      const inOff = b * inSize + g * gd.inC * planeIn;
+      const dyOff = gOff + g * ocg * P;
+      const wOff = g * ocg * K;
+      let colOff = 0;
+      if (pointwise) colOff = inOff;
+      else im2col(gd, input, inOff, col);
+      sgemm(false, true, ocg, K, P, 1, outputGrad, dyOff, P, col, colOff, P, 1, weightGrad, wOff, K);
+      if (inputGrad === null) continue;
+      if (dcol === null) {
+        // Pointwise: dX_b[inC, P] = W^T * dY_b directly.
+        sgemm(true, false, K, P, ocg, 1, weights, wOff, K, outputGrad, dyOff, P, 1, inputGrad, inOff, P);
+      } else {
+        sgemm(true, false, K, P, ocg, 1, weights, wOff, K, outputGrad, dyOff, P, 0, dcol, 0, P);
+        col2imAdd(gd, dcol, inputGrad, inOff);
+      }
     }
   }
 }

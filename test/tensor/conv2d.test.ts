@@ -30,12 +30,17 @@ const cases: Case[] = [
   { label: 'n2 c2 6x9 k4x1 s3 p2 -> 3', d: makeConv2dDims(2, 2, 6, 9, 3, 4, 1, 3, 2) },
   { label: 'n1 c3 3x2 k5x5 s1 p2 -> 2 (kernel > input)', d: makeConv2dDims(1, 3, 3, 2, 2, 5, 5, 1, 2) },
   { label: 'n2 c1 5x4 k1x2 s2 p1 -> 4 (pad >= kH)', d: makeConv2dDims(2, 1, 5, 4, 4, 1, 2, 2, 1) },
+  // Grouped and depthwise (ResNeXt, MobileNet): each group reads only its slice of the input channels.
+  { label: 'n2 c6 5x7 k3x3 s1 p1 -> 4, 2 groups', d: { ...makeConv2dDims(2, 6, 5, 7, 4, 3, 3, 1, 1), groups: 2 } },
+  { label: 'n2 c4 6x5 k3x2 s2 p1 -> 4, depthwise', d: { ...makeConv2dDims(2, 4, 6, 5, 4, 3, 2, 2, 1), groups: 4 } },
+  { label: 'n2 c3 4x4 k3x3 s1 p1 -> 6, depthwise x2 multiplier', d: { ...makeConv2dDims(2, 3, 4, 4, 6, 3, 3, 1, 1), groups: 3 } },
+  { label: 'n2 c6 3x4 k1x1 -> 9, 3 groups (pointwise)', d: { ...makeConv2dDims(2, 6, 3, 4, 9, 1, 1, 1, 0), groups: 3 } },
 ];
 
 function tensors(d: Conv2dDims, seed: number) {
   const rng = makeRng(seed);
   const input = randomArray(rng, d.n * d.inC * d.inH * d.inW);
-  const weights = randomArray(rng, d.outC * d.inC * d.kH * d.kW);
+  const weights = randomArray(rng, (d.outC * d.inC * d.kH * d.kW) / (d.groups ?? 1));
   const bias = randomArray(rng, d.outC);
   const outCount = d.n * d.outC * d.outH * d.outW;
   const r = randomArray(rng, outCount); // projection: L = sum(r * out), so dL/dout = r

@@ -14,6 +14,11 @@ export interface ConvFields {
   l2DecayMul: number;
   /** false: no biases (a conv followed by batch norm, whose beta does their job). */
   bias: boolean;
+  /**
+   * Channel groups: filters of group g read only input channels g*inC/groups .. (g+1)*inC/groups - 1
+   * (ResNeXt, RegNet). groups = input channels: depthwise, each filter reads one channel (MobileNet).
+   */
+  groups: number;
 }
 
 /** ConvNetJS defaults: no L1 decay unless asked for per layer, full L2 decay. */
@@ -51,7 +56,56 @@ export function windowShape(
 function convDims(node: LayerNode<ConvFields>): Conv2dDims {
   const c = node.config;
   const [inC, inH, inW] = node.inShapes[0];
-  return { n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
+  return {
+    n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2],
+    groups: c.groups,
+  };
+}
+
+function isDepthwise(node: LayerNode<ConvFields>): boolean {
+  return node.config.groups > 1 && node.config.groups === node.inShapes[0][0];
+}
+
+/**
+ * Depthwise convolution on the WebAssembly kernels' direct kernel (src/tensor/wasm/depthwise.ts):
+ * weights and biases read from the network's copies in wasm memory, gradients accumulated in wasm
+ * scratch and added back at the end of backward, as convWasm does.
+ */
+function depthwiseWasm(node: LayerNode<ConvFields>): LayerImpl {
+  const wk = node.wasm!;
+  const d = convDims(node);
+  const mult = d.outC / d.inC;
+  const geo = (n: number) => [n, d.inC, d.inH, d.inW, mult, d.kH, d.kW, d.stride, d.pad, d.outH, d.outW] as const;
+  let bias = 0;
+  let weightGrad = 0;
+  let biasGrad = 0;
+  return {
+    reserveWasm() {
+      if (node.config.bias) bias = node.params[1].wasmAt;
+      else {
+        bias = wk.alloc(d.outC);
+        wk.heap.fill(0, bias / 4, bias / 4 + d.outC);
+      }
+      weightGrad = wk.alloc(node.params[0].data.length);
+      biasGrad = wk.alloc(d.outC);
+    },
+    forward(inputs, output, n) {
+      wk.x.depthwiseForward(...geo(n), inputs[0].byteOffset, node.params[0].wasmAt, bias, output.byteOffset);
+    },
+    backward(inputs, _output, outputGrad, inputGrads, n) {
+      const wg = node.params[0].grad;
+      const heap = wk.heap;
+      heap.set(wg, weightGrad / 4);
+      heap.fill(0, biasGrad / 4, biasGrad / 4 + d.outC);
+      const inputGrad = inputGrads[0];
+      wk.x.depthwiseBackward(...geo(n), inputs[0].byteOffset, node.params[0].wasmAt, outputGrad.byteOffset, inputGrad ? inputGrad.byteOffset : 0, inputGrad ? 1 : 0, weightGrad, biasGrad);
+      wg.set(heap.subarray(weightGrad / 4, weightGrad / 4 + wg.length));
+      if (node.config.bias) {
+        const bg = node.params[1].grad;
+        for (let o = 0; o < d.outC; o++) bg[o] += heap[biasGrad / 4 + o];
+      }
+    },
+  };
 }
 
 /**
@@ -128,6 +182,12 @@ function convWasm(node: LayerNode<ConvFields>): LayerImpl {
   };
 }
 
+/** ", depthwise" (each filter reads one input channel) or ", 4 groups" in descriptions. */
+function groupsWords(c: ConvFields): string {
+  if (c.groups === 1) return '';
+  return c.groups === c.filters ? `, depthwise (${c.groups} groups: each filter reads one input channel)` : `, ${c.groups} groups`;
+}
+
 export const convLayer = defineLayer<ConvFields>({
   type: 'conv',
   takesActivation: true,
@@ -135,30 +195,35 @@ export const convLayer = defineLayer<ConvFields>({
     const kernelW = r.int('sx', 1);
     return {
       filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad: r.int('pad', 0, 0),
-      biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true),
+      biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true), groups: r.int('groups', 1, 1),
     };
   },
   outShape(c, [prev], fail) {
+    if (prev[0] % c.groups !== 0 || c.filters % c.groups !== 0) {
+      fail('groups', `(${c.groups}) must divide both the ${prev[0]} input channels and the ${c.filters} filters`);
+    }
     const [h, w] = windowShape(c, prev, fail);
     return [c.filters, h, w];
   },
   params: (c, [prev]) => [
-    { name: 'weights', shape: [c.filters, prev[0], c.kernelH, c.kernelW], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
+    { name: 'weights', shape: [c.filters, prev[0] / c.groups, c.kernelH, c.kernelW], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
     // ConvNetJS never decays biases.
     ...(c.bias ? [{ name: 'biases' as const, shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
-  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${c.bias ? '' : ', no bias'}`,
+  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${groupsWords(c)}${c.bias ? '' : ', no bias'}`,
   hints: { negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true },
-  benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}`,
+  benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}${c.groups > 1 ? ' grouped' : ''}`,
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),
     l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1),
   }),
-  create: (node) => (node.wasm ? convWasm(node) : convJs(node)),
+  // Grouped convolutions other than depthwise run the TypeScript kernel (on wasm memory views when the
+  // wasm kernels are chosen): one im2col + gemm per group.
+  create: (node) => (node.wasm ? (isDepthwise(node) ? depthwiseWasm(node) : node.config.groups > 1 ? convJs(node) : convWasm(node)) : convJs(node)),
   onnx({ config: c, outShape, tensors: t }, b) {
     const x = b.as4d(b.inputs[0]);
-    const inputs = [x, b.floats('weights', [outShape[0], b.shapeOf(x)[0], c.kernelH, c.kernelW], t.weights)];
+    const inputs = [x, b.floats('weights', [outShape[0], b.shapeOf(x)[0] / c.groups, c.kernelH, c.kernelW], t.weights)];
     if (t.biases) inputs.push(b.floats('biases', [outShape[0]], t.biases));
-    b.output('Conv', inputs, { ...onnxWindow(c), dilations: [1, 1], group: 1 });
+    b.output('Conv', inputs, { ...onnxWindow(c), dilations: [1, 1], group: c.groups });
   },
 });

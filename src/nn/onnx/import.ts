@@ -164,8 +164,20 @@ class Importer {
     }
   }
 
+  /** A stored tensor, once its shape is known to be one (a negative dimension is damage, not a shape). */
+  private addConst(name: string, t: OnnxTensor, where: string): void {
+    const dims = dimsOf(t).map(Number);
+    if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw new UserError(`${where} "${t.name ?? name}" has shape [${dims.join(', ')}]: dimensions must be whole numbers of 0 or more`);
+    }
+    this.consts.set(name, t);
+  }
+
+  /** Index of each node in the graph: unnamed nodes are named by op and index. */
+  private readonly nodeIndex = new Map<OnnxNode, number>();
+
   private where(node: OnnxNode): string {
-    return `${this.file}: node "${node.name ?? ''}" (${node.op_type})`;
+    return `${this.file}: ${nodeLabel(node, this.nodeIndex.get(node) ?? -1)}`;
   }
 
   private uniqueName(base: string): string {
@@ -235,6 +247,7 @@ class Importer {
   private geometry(node: OnnxNode, a: Attrs, kernel: [number, number], input: Shape3): { stride: number; pad: number } {
     const strides = a.ints('strides') ?? [1, 1];
     if (strides.length !== 2) a.fail('strides', `must have 2 values for images (NCHW), got [${strides.join(', ')}]`);
+    if (strides.some((v) => !Number.isSafeInteger(v) || v < 1)) a.fail('strides', `is [${strides.join(', ')}]; strides must be 1 or more`);
     if (strides[0] !== strides[1]) a.fail('strides', `is [${strides.join(', ')}]; cnnviz needs the same stride in both directions`);
     const dil = a.ints('dilations');
     if (dil && dil.some((d) => d !== 1)) a.fail('dilations', `is [${dil.join(', ')}]; cnnviz supports dilation 1 only`);
@@ -270,12 +283,14 @@ class Importer {
 
   run(): ImportedGraph {
     const g = this.model.graph!;
-    for (const t of g.initializer ?? []) this.consts.set(t.name ?? '', t);
+    for (const t of g.initializer ?? []) this.addConst(t.name ?? '', t, `${this.file}: initializer`);
     for (const n of g.node ?? []) for (const i of n.input ?? []) this.consumers.set(i, (this.consumers.get(i) ?? 0) + 1);
     for (const o of g.output ?? []) this.consumers.set(o.name, (this.consumers.get(o.name) ?? 0) + 1);
 
+    const nodes = g.node ?? [];
+    nodes.forEach((n, i) => this.nodeIndex.set(n, i));
     const inputShape = this.input();
-    for (const node of g.node ?? []) this.node(node);
+    this.importNodes(nodes);
 
     const outputs = g.output ?? [];
     if (outputs.length !== 1) throw new UserError(`${this.file}: the model has ${outputs.length} outputs; cnnviz needs exactly one (the class scores)`);
@@ -295,7 +310,59 @@ class Importer {
       if (p.key === PREPROCESS_METADATA_KEY) result.preprocessing = parsePreprocessText(p.value ?? '', `${this.file}: metadata_props "${p.key}"`);
       if (p.key === CLASS_NAMES_METADATA_KEY) result.classNames = parseClassNames(p.value ?? '', `${this.file}: metadata_props "${p.key}"`);
     }
+    const classes = Number(this.defs[this.defs.length - 1].num_classes);
+    if (result.classNames && result.classNames.length !== classes) {
+      throw new UserError(`${this.file}: metadata_props "${CLASS_NAMES_METADATA_KEY}" names ${result.classNames.length} classes, but the model outputs ${classes} class scores`);
+    }
     return result;
+  }
+
+  /**
+   * Every node, collecting what blocks the import rather than stopping at the first: op types cnnviz
+   * does not import (each with its count and first node, wherever they are), then nodes of known ops
+   * that cnnviz cannot take as they are. A node reading a blocked value is not checked (its input is
+   * unknown), and says so in the count at the end.
+   */
+  private importNodes(nodes: OnnxNode[]): void {
+    const unknown = new Map<string, { count: number; first: OnnxNode }>();
+    for (const n of nodes) {
+      const op = opKey(n);
+      if (!(SUPPORTED_OPS as readonly string[]).includes(op)) {
+        const u = unknown.get(op);
+        if (u) u.count++;
+        else unknown.set(op, { count: 1, first: n });
+      }
+    }
+    const problems: string[] = [...unknown].map(([op, u]) => `${op}: ${u.count} node${u.count === 1 ? '' : 's'}, first ${nodeLabel(u.first, this.nodeIndex.get(u.first)!)}: op not supported`);
+    const blocked = new Set<string>();
+    let unchecked = 0;
+    for (const n of nodes) {
+      if ((n.input ?? []).some((i) => blocked.has(i))) {
+        for (const o of n.output ?? []) blocked.add(o);
+        unchecked++;
+        continue;
+      }
+      if (unknown.has(opKey(n))) {
+        for (const o of n.output ?? []) blocked.add(o);
+        continue;
+      }
+      try {
+        this.node(n);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        problems.push(e.message.startsWith(`${this.file}: `) ? e.message.slice(this.file.length + 2) : e.message);
+        for (const o of n.output ?? []) blocked.add(o);
+      }
+    }
+    if (problems.length === 0) return;
+    if (problems.length === 1 && unknown.size === 0) throw new UserError(`${this.file}: ${problems[0]}`);
+    const lines = [
+      `${this.file}: cnnviz cannot import ${problems.length === 1 ? 'this' : `these ${problems.length}`} (nothing was imported):`,
+      ...problems.map((p) => `  ${p}`),
+    ];
+    if (unchecked > 0) lines.push(`  (${unchecked} node${unchecked === 1 ? '' : 's'} after them, reading their outputs, were not checked)`);
+    if (unknown.size > 0) lines.push(`cnnviz imports these ONNX ops: ${SUPPORTED_OPS.join(', ')}`);
+    throw new UserError(lines.join('\n'));
   }
 
   private input(): Shape3 {
@@ -333,7 +400,7 @@ class Importer {
     switch (op) {
       case 'Constant': {
         const t = a.tensor('value');
-        if (t) this.consts.set(node.output![0], t);
+        if (t) this.addConst(node.output![0], t, `${where}: tensor`);
         else if (a.has('value_ints')) this.consts.set(node.output![0], { dims: [a.ints('value_ints')!.length], data_type: DataType.INT64, int64_data: a.ints('value_ints') });
         else if (a.has('value_int')) this.consts.set(node.output![0], { dims: [], data_type: DataType.INT64, int64_data: [a.int('value_int', 0)] });
         else if (a.has('value_float')) this.consts.set(node.output![0], { dims: [], data_type: DataType.FLOAT, float_data: [a.float('value_float', 0)] });
@@ -409,11 +476,11 @@ class Importer {
     const v = this.val(node, 0);
     this.spatialInput(node, v);
     const group = a.int('group', 1);
-    if (group !== 1) a.fail('group', `is ${group}; cnnviz supports ordinary convolutions (group 1) only`);
+    if (!(group >= 1) || v.shape[0] % group !== 0) a.fail('group', `is ${group}; it must divide the ${v.shape[0]} input channels`);
     const wt = this.constant(node, 1, 'weight')!;
     const wd = dimsOf(wt);
-    if (wd.length !== 4 || wd[1] !== v.shape[0]) {
-      throw new UserError(`${this.where(node)}: weight "${wt.name ?? ''}" has shape [${wd.join(', ')}]; expected [filters, ${v.shape[0]}, kH, kW]`);
+    if (wd.length !== 4 || wd[1] !== v.shape[0] / group || wd[0] % group !== 0) {
+      throw new UserError(`${this.where(node)}: weight "${wt.name ?? ''}" has shape [${wd.join(', ')}]; expected [filters, ${v.shape[0] / group}, kH, kW]${group > 1 ? ` with filters a multiple of ${group} (group ${group})` : ''}`);
     }
     const [filters, , kH, kW] = wd;
     const ks = a.ints('kernel_shape');
@@ -422,11 +489,12 @@ class Importer {
     const h = outSize(v.shape[1], kH, stride, pad);
     const w = outSize(v.shape[2], kW, stride, pad);
     if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
-    const tensors: Record<string, NamedTensor> = { weights: { shape: [filters, v.shape[0], kH, kW], data: toFloat32(wt, this.where(node)) } };
+    const tensors: Record<string, NamedTensor> = { weights: { shape: [filters, v.shape[0] / group, kH, kW], data: toFloat32(wt, this.where(node)) } };
     const hasBias = (node.input?.[2] ?? '') !== '';
     if (hasBias) tensors.biases = { shape: [filters], data: this.floats(node, 2, 'bias', [filters]) };
     const def: Record<string, unknown> = { type: 'conv', sx: kW, sy: kH, filters, stride, pad };
     if (!hasBias) def.bias = false;
+    if (group > 1) def.groups = group;
     const name = this.emit(def as LayerDef, base, [v.def], tensors);
     this.setOut(node, { def: name, shape: [filters, h, w], flat: false });
   }
@@ -738,6 +806,16 @@ function parseClassNames(text: string, where: string): string[] {
   }
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new UserError(`${where}: expected a JSON array of class names`);
   return v as string[];
+}
+
+/** An op type, with its domain when that is not the standard one. */
+function opKey(n: OnnxNode): string {
+  return n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op_type}` : n.op_type;
+}
+
+/** How messages name a node: its name, or (unnamed) its op and position in the graph. */
+function nodeLabel(node: OnnxNode, index: number): string {
+  return node.name ? `node "${node.name}" (${node.op_type})` : `${node.op_type} node #${index} (unnamed)`;
 }
 
 /** Convert a decoded ONNX model into a cnnviz graph spec and named tensors. */

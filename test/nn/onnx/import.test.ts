@@ -49,18 +49,53 @@ describe('ONNX decoding errors', () => {
 });
 
 describe('ONNX graph import', () => {
-  it('names the node, its op type and the supported ops for an unsupported op', () => {
+  it('names every unsupported op type at once: its count, its first node, and the supported ops', () => {
     const m = decoded('resnet_bn');
-    const node = m.graph!.node!.find((n) => n.op_type === 'GlobalAveragePool')!;
-    node.op_type = 'GlobalMaxPool';
+    const gap = m.graph!.node!.find((n) => n.op_type === 'GlobalAveragePool')!;
+    gap.op_type = 'GlobalMaxPool';
+    const relus = m.graph!.node!.filter((n) => n.op_type === 'Relu');
+    for (const r of relus) r.op_type = 'Selu';
     const msg = userError(() => importOnnxGraph(m, 'r.onnx'));
-    expect(msg).toBe(`r.onnx: node "${node.name}" (GlobalMaxPool): op "GlobalMaxPool" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
+    const lines = msg.split('\n');
+    expect(lines[0]).toBe('r.onnx: cnnviz cannot import these 2 (nothing was imported):');
+    expect(lines[1]).toBe(`  Selu: ${relus.length} nodes, first node "${relus[0].name}" (Selu): op not supported`);
+    expect(lines[2]).toBe(`  GlobalMaxPool: 1 node, first node "${gap.name}" (GlobalMaxPool): op not supported`);
+    expect(lines[lines.length - 1]).toBe(`cnnviz imports these ONNX ops: ${SUPPORTED_OPS.join(', ')}`);
   });
 
-  it('refuses grouped convolutions, opsets outside 9-18 and broadcasting adds with one-line messages', () => {
-    const grouped = decoded('plain_cnn');
-    grouped.graph!.node![0].attribute!.find((a) => a.name === 'group')!.i = 2;
-    expect(userError(() => importOnnxGraph(grouped, 'g.onnx'))).toMatch(/^g\.onnx: node "\/conv1\/Conv" \(Conv\): attribute "group" is 2/);
+  it('reports a known op it cannot take beside the unsupported ones, naming the ONNX node, never a spec index', () => {
+    const m = decoded('plain_cnn');
+    const conv2 = m.graph!.node!.filter((n) => n.op_type === 'Conv')[1];
+    conv2.attribute!.find((a) => a.name === 'strides')!.ints = [0, 0];
+    m.graph!.node!.find((n) => n.op_type === 'Tanh')!.op_type = 'Mish';
+    const msg = userError(() => importOnnxGraph(m, 'p.onnx'));
+    expect(msg).toContain('  Mish: 1 node, first node');
+    // strides [0, 0] are refused at the Conv itself, not later as "Infinity values" at the Gemm.
+    expect(msg).toContain(`  node "${conv2.name}" (Conv): attribute "strides" is [0, 0]; strides must be 1 or more`);
+    expect(msg).not.toMatch(/layer \d+/);
+  });
+
+  it('names unnamed nodes by op and position, and refuses a negative dimension as damage', () => {
+    const m = decoded('plain_cnn');
+    const conv = m.graph!.node![0];
+    conv.name = '';
+    conv.attribute!.find((a) => a.name === 'group')!.i = 5;
+    expect(userError(() => importOnnxGraph(m, 'u.onnx'))).toMatch(/^u\.onnx: Conv node #0 \(unnamed\): attribute "group" is 5; it must divide the 3 input channels/);
+    const neg = decoded('plain_cnn');
+    const w = neg.graph!.initializer![0];
+    w.dims = [-(w.dims![0]), ...w.dims!.slice(1)];
+    expect(userError(() => importOnnxGraph(neg, 'n.onnx'))).toMatch(new RegExp(`^n\\.onnx: initializer "${w.name}" has shape \\[-\\d+, .*\\]: dimensions must be whole numbers of 0 or more$`));
+  });
+
+  it('refuses cnnviz.class_names whose count differs from the class scores', () => {
+    const m = decoded('plain_cnn');
+    m.metadata_props = [{ key: 'cnnviz.class_names', value: JSON.stringify(['cat', 'dog']) }];
+    expect(userError(() => importOnnxGraph(m, 'c.onnx'))).toBe('c.onnx: metadata_props "cnnviz.class_names" names 2 classes, but the model outputs 10 class scores');
+    m.metadata_props = [{ key: 'cnnviz.class_names', value: JSON.stringify(Array.from({ length: 10 }, (_, i) => `c${i}`)) }];
+    expect(importOnnxGraph(m, 'c.onnx').classNames).toHaveLength(10);
+  });
+
+  it('refuses opsets outside 9-18 and broadcasting adds with one-line messages', () => {
     const old = decoded('plain_cnn');
     old.opset_import![0].version = 8;
     expect(userError(() => importOnnxGraph(old, 'o.onnx'))).toMatch(/opset 8 is not supported \(cnnviz imports opsets 9 to 18/);
