@@ -63,7 +63,7 @@ export const EXPLANATIONS: Record<string, LayerExplanation> = {
       'activation-gradients':
         'd(loss)/d(conv output). It comes down from the ReLU above, which passes the gradient only where it fired (input > 0) and zeroes it elsewhere: so this picture has the ReLU\u2019s on/off pattern (compare with the ReLU activations), and it is sparse when a max pool sits above the ReLU.',
       weights:
-        'The filters. Filter k produces map k of the activations. First layer: one colour tile per filter (its red, green and blue kernels together); trained filters become edge, colour and blob detectors. Deeper layers: one row per filter, one tile per input channel it reads.',
+        'The filters. Filter k produces map k of the activations. First layer: one colour tile per filter (its red, green and blue kernels together); trained filters become edge, colour and blob detectors. Deeper layers: one row per filter, one tile per input channel it reads. A grouped conv (summary says "N groups") splits the channels into N groups, and each filter reads only its own group\u2019s input channels (fewer tiles per row); a depthwise conv (MobileNet) has one group per input channel: each filter reads ONE input channel (one tile per row), so map k is input channel k filtered on its own, and mixing channels is left to the 1x1 conv after it.',
       'weight-gradients':
         'd(loss)/d(filter weights): for each filter, \u03a3 over images and positions of (input patch) \u00d7 (activation gradient at that position), so it looks like the input patterns where the gradient was large. The update is w \u2190 w \u2212 learning rate \u00d7 this. It should shrink as the loss falls; a picture of pure noise or of all zeros is a warning sign.',
     },

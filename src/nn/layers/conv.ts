@@ -212,7 +212,7 @@ export const convLayer = defineLayer<ConvFields>({
   ],
   describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${groupsWords(c)}${c.bias ? '' : ', no bias'}`,
   hints: { negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true },
-  benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}${c.groups > 1 ? ' grouped' : ''}`,
+  benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}${c.groups > 1 ? (c.groups === c.filters ? ' depthwise' : ' grouped') : ''}`,
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),
     l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1),
