@@ -35,9 +35,16 @@ export interface Conv2dDims {
   groups?: number;
 }
 
-/** Output size of a conv or pool along one axis, as ConvNetJS: floor((in + 2*pad - k) / stride) + 1. */
-export function convOutSize(inSize: number, k: number, stride: number, pad: number): number {
-  return Math.floor((inSize + 2 * pad - k) / stride) + 1;
+/**
+ * Output size of a conv or pool along one axis, the one function for both (layers, kernels, ONNX import):
+ * floor((in + 2*pad - k) / stride) + 1 (ConvNetJS, PyTorch). ceil: PyTorch's ceil_mode, rounding up
+ * instead, except that the last window must start inside the input or its left padding.
+ */
+export function convOutSize(inSize: number, k: number, stride: number, pad: number, ceil = false): number {
+  const span = inSize + 2 * pad - k;
+  let out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (ceil && (out - 1) * stride >= inSize + pad) out--;
+  return out;
 }
 
 /** Build Conv2dDims, computing outH/outW with `convOutSize`. Throws if the output would be empty. */

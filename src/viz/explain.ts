@@ -114,6 +114,64 @@ export const EXPLANATIONS: Record<string, LayerExplanation> = {
       'activation-gradients': 'd(loss)/d(pool output). The layer below receives it spread evenly over each window.',
     },
   },
+  mul: {
+    what: 'Element-wise product of two inputs: out = x \u00b7 gate. When the gate is one number per channel (C\u00d71\u00d71: a squeeze-and-excitation block, MobileNet v3, EfficientNet, RegNetY) it scales each whole channel of x, so the network can turn channels up or down for this image. Backward: x receives dy \u00b7 gate; the gate receives dy \u00b7 x summed over the positions it scaled.',
+    pictures: {
+      activations: 'Tile k is channel k of x after scaling: compare with x\u2019s own picture (the layer below) to see which channels the gate turned down (fainter) for this image.',
+      'activation-gradients': 'd(loss)/d(product). x receives it multiplied by the gate (small where the gate closed a channel), the gate receives it multiplied by x.',
+    },
+  },
+  clip: {
+    what: 'Clip: out = min(max(x, min), max). ReLU6 (MobileNet v2) is clip to 0..6: a ReLU that also stops growing at 6. Backward: the gradient passes where min < x < max and is cut to zero where the value was clipped.',
+    pictures: {
+      activations: 'Values between the bounds; a tile flat at the top of the scale is a channel that saturated at max (no gradient passes there).',
+      'activation-gradients': 'd(loss)/d(output). The layer below receives it only where the input was strictly between the bounds.',
+    },
+  },
+  hardsigmoid: {
+    what: 'Hard sigmoid: out = max(0, min(1, \u03b1x + \u03b2)), a piecewise-linear sigmoid (MobileNet v3\u2019s gates use \u03b1 = 1/6, \u03b2 = 1/2). Backward: \u03b1 \u00b7 dy on the slope, zero where it is flat at 0 or 1.',
+    pictures: {
+      activations: 'Values in 0..1 (never negative): 1 = gate fully open, 0 = closed.',
+    },
+  },
+  hardswish: {
+    what: 'Hard swish (MobileNet v3): out = x \u00b7 relu6(x + 3) / 6. Zero below \u22123, x above 3, a smooth-looking curve between that dips slightly below zero (to \u22120.375 at x = \u22121.5). Backward: dy \u00b7 (2x + 3)/6 between \u22123 and 3, dy above 3, 0 below \u22123.',
+    pictures: {
+      activations: 'Mostly like a ReLU\u2019s picture, with faint blue where inputs were slightly negative (the small dip).',
+    },
+  },
+  silu: {
+    what: 'SiLU (swish, EfficientNet): out = x \u00b7 sigmoid(x). Like a ReLU for large |x|, but smooth, and slightly negative (down to about \u22120.28) for negative inputs. Backward: dy \u00b7 (s + x s (1 \u2212 s)) with s = sigmoid(x).',
+    pictures: {
+      activations: 'Red where the input was positive; faint blue for small negative inputs (large negative ones go to 0).',
+    },
+  },
+  gelu: {
+    what: 'GELU (ConvNeXt, transformers): out = x \u00b7 \u03a6(x), x times the probability that a standard normal variable is below x (computed exactly, with erf). Close to ReLU away from 0, smooth near it, slightly negative (down to about \u22120.17) for negative inputs.',
+    pictures: {
+      activations: 'Red where the input was positive; faint blue for small negative inputs.',
+    },
+  },
+  elu: {
+    what: 'ELU: out = x for x > 0, \u03b1(e^x \u2212 1) otherwise, which flattens out at \u2212\u03b1 for very negative x. Backward: dy for x > 0, dy \u00b7 \u03b1e^x otherwise (never exactly zero, so units cannot die).',
+    pictures: {
+      activations: 'Red where the input was positive; blue down to \u2212\u03b1 where it was negative.',
+    },
+  },
+  softplus: {
+    what: 'Softplus: out = log(1 + e^x), a smooth ReLU that is always positive. Backward: dy \u00b7 sigmoid(x).',
+    pictures: {
+      activations: 'Always positive: white-to-red (about 0.69 where the input was 0).',
+    },
+  },
+  prelu: {
+    what: 'PReLU: out = x for x > 0, a \u00b7 x otherwise, with the slope a LEARNED per channel (it starts at 0.25). A leaky ReLU whose leak the network chooses. Backward: dy for x > 0, a \u00b7 dy otherwise; the slope\u2019s gradient is \u03a3 dy \u00b7 x over the negative inputs.',
+    pictures: {
+      activations: 'Red where the input was positive; blue (a \u00b7 x) where negative, fainter for channels whose slope is small.',
+      weights: 'The learned slopes, one per channel: 0 = a ReLU, 1 = no activation at all, negative = the channel flips negative inputs.',
+      'weight-gradients': 'd(loss)/d(slope): \u03a3 over images and negative positions of dy \u00b7 x.',
+    },
+  },
   gap: {
     what: 'Global average pooling: the mean of each channel over all positions, one number per channel. Backward: spreads each channel\u2019s gradient evenly over its positions.',
     pictures: {

@@ -1,4 +1,4 @@
-import { conv2dBackward, conv2dForward, type Conv2dDims } from '../../tensor/conv2d.js';
+import { conv2dBackward, conv2dForward, convOutSize, type Conv2dDims } from '../../tensor/conv2d.js';
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
 import type { DefReader } from '../def-reader.js';
 import { defineLayer, onnxWindow, type LayerImpl, type LayerNode, type Shape3 } from './layer.js';
@@ -31,18 +31,14 @@ export function biasPrefField(r: DefReader): number {
   return r.real('bias_pref', r.str('activation') === 'relu' ? 0.1 : 0);
 }
 
-export function windowOut(input: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((input + 2 * pad - kernel) / stride) + 1;
-}
-
-/** Output height and width of a sliding window (conv, pool), or the user error when it does not fit. */
+/** Output height and width of a sliding window (conv, pool; ceil: pool's ceil_mode), or the user error when it does not fit. */
 export function windowShape(
-  c: { kernelH: number; kernelW: number; stride: number; pad: number },
+  c: { kernelH: number; kernelW: number; stride: number; pad: number; ceilMode?: boolean },
   prev: Shape3,
   fail: (field: string, problem: string) => never,
 ): [number, number] {
-  const h = windowOut(prev[1], c.kernelH, c.stride, c.pad);
-  const w = windowOut(prev[2], c.kernelW, c.stride, c.pad);
+  const h = convOutSize(prev[1], c.kernelH, c.stride, c.pad, c.ceilMode);
+  const w = convOutSize(prev[2], c.kernelW, c.stride, c.pad, c.ceilMode);
   if (h < 1 || w < 1) {
     const field = prev[2] + 2 * c.pad < c.kernelW ? 'sx' : 'sy';
     fail(

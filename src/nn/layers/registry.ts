@@ -18,6 +18,9 @@ import { leakyReluLayer } from './leakyrelu.js';
 import { regressionLayer, softmaxLayer, svmLayer } from './loss.js';
 import { lrnLayer } from './lrn.js';
 import { maxoutLayer } from './maxout.js';
+import { clipLayer, eluLayer, geluLayer, hardSigmoidLayer, hardSwishLayer, siluLayer, softplusLayer } from './modern-activations.js';
+import { mulLayer } from './mul.js';
+import { preluLayer } from './prelu.js';
 import { poolLayer } from './pool.js';
 
 const LAYER_DEFS: LayerDef[] = [
@@ -39,6 +42,15 @@ const LAYER_DEFS: LayerDef[] = [
   addLayer,
   concatLayer,
   gapLayer,
+  mulLayer,
+  clipLayer,
+  hardSigmoidLayer,
+  hardSwishLayer,
+  siluLayer,
+  geluLayer,
+  eluLayer,
+  softplusLayer,
+  preluLayer,
 ];
 
 const BY_TYPE = new Map<string, LayerDef>();

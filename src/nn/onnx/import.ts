@@ -15,6 +15,7 @@
  */
 import type { Preprocessing } from '../../data/preprocess.js';
 import { parsePreprocessText, PREPROCESS_METADATA_KEY } from '../../data/preprocess-option.js';
+import { convOutSize } from '../../tensor/conv2d.js';
 import { UserError } from '../../util/errors.js';
 import type { Shape3 } from '../spec.js';
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
@@ -29,8 +30,9 @@ export const MAX_OPSET = 18;
  */
 export const SUPPORTED_OPS = [
   'Conv', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization',
-  'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape', 'Softmax', 'Dropout', 'Identity', 'Constant', 'Pad',
-  'Shape', 'Gather', 'Unsqueeze',
+  'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape', 'Softmax', 'LogSoftmax', 'Dropout', 'Identity', 'Constant', 'Pad',
+  'Shape', 'Gather', 'Unsqueeze', 'Mul', 'Clip', 'HardSigmoid', 'HardSwish', 'Elu', 'Softplus', 'PRelu', 'ReduceMean',
+  'Div', 'Erf',
 ] as const;
 
 export const CLASS_NAMES_METADATA_KEY = 'cnnviz.class_names';
@@ -136,9 +138,6 @@ class Attrs {
   }
 }
 
-function outSize(input: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((input + 2 * pad - kernel) / stride) + 1;
-}
 
 /** Imports one decoded ONNX model; `file` names it in messages. */
 class Importer {
@@ -147,6 +146,10 @@ class Importer {
   private readonly vals = new Map<string, Val>();
   private readonly consts = new Map<string, OnnxTensor>();
   private readonly consumers = new Map<string, number>();
+  /** The nodes reading each value. */
+  private readonly readers = new Map<string, OnnxNode[]>();
+  /** Nodes already taken in by a pattern (silu's Mul, gelu's Erf chain). */
+  private readonly absorbed = new Set<OnnxNode>();
   private readonly usedNames = new Set<string>();
   /** MatMul outputs whose fc node may still take its bias from the Add that follows. */
   private readonly fcAwaitingBias = new Map<string, string>();
@@ -284,7 +287,13 @@ class Importer {
   run(): ImportedGraph {
     const g = this.model.graph!;
     for (const t of g.initializer ?? []) this.addConst(t.name ?? '', t, `${this.file}: initializer`);
-    for (const n of g.node ?? []) for (const i of n.input ?? []) this.consumers.set(i, (this.consumers.get(i) ?? 0) + 1);
+    for (const n of g.node ?? []) {
+      for (const i of n.input ?? []) {
+        this.consumers.set(i, (this.consumers.get(i) ?? 0) + 1);
+        if (!this.readers.has(i)) this.readers.set(i, []);
+        this.readers.get(i)!.push(n);
+      }
+    }
     for (const o of g.output ?? []) this.consumers.set(o.name, (this.consumers.get(o.name) ?? 0) + 1);
 
     const nodes = g.node ?? [];
@@ -336,7 +345,17 @@ class Importer {
     const problems: string[] = [...unknown].map(([op, u]) => `${op}: ${u.count} node${u.count === 1 ? '' : 's'}, first ${nodeLabel(u.first, this.nodeIndex.get(u.first)!)}: op not supported`);
     const blocked = new Set<string>();
     let unchecked = 0;
+    // Constants first, so that patterns can read the ones their later nodes use (gelu's 1 and 0.5).
     for (const n of nodes) {
+      if (n.op_type !== 'Constant' || unknown.has(opKey(n))) continue;
+      try {
+        this.node(n);
+      } catch {
+        // reported in order below
+      }
+    }
+    for (const n of nodes) {
+      if (this.absorbed.has(n)) continue;
       if ((n.input ?? []).some((i) => blocked.has(i))) {
         for (const o of n.output ?? []) blocked.add(o);
         unchecked++;
@@ -414,8 +433,21 @@ class Importer {
         return;
       }
       case 'Conv': return this.conv(node, a, base);
-      case 'Relu':
       case 'Sigmoid':
+      case 'HardSigmoid':
+        if (this.gatedSelf(node, a)) return;
+        if (op === 'HardSigmoid') return this.unary(node, base, { type: 'hardsigmoid', alpha: float32Decimal(a.float('alpha', 0.2)), beta: float32Decimal(a.float('beta', 0.5)) });
+        return this.unary(node, base, { type: 'sigmoid' });
+      case 'HardSwish': return this.unary(node, base, { type: 'hardswish' });
+      case 'Elu': return this.unary(node, base, { type: 'elu', alpha: float32Decimal(a.float('alpha', 1)) });
+      case 'Softplus': return this.unary(node, base, { type: 'softplus' });
+      case 'Clip': return this.clip(node, a, base);
+      case 'PRelu': return this.prelu(node, base);
+      case 'Mul': return this.mul(node, base);
+      case 'Div': return this.gelu(node, base);
+      case 'Erf': throw new UserError(`${where}: cnnviz reads Erf only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
+      case 'ReduceMean': return this.reduceMean(node, a, base);
+      case 'Relu':
       case 'Tanh': {
         const v = this.val(node, 0);
         const name = this.emit({ type: op.toLowerCase() }, base, [v.def]);
@@ -441,6 +473,8 @@ class Importer {
       case 'Add': return this.add(node, base);
       case 'Concat':
         if ((node.input ?? []).every((i) => this.consts.has(i))) return this.shapeArithmetic(node, a);
+        // A one-input Concat (DenseNet's first layer of a block) passes its input on.
+        if ((node.input ?? []).length === 1) return this.setOut(node, this.val(node, 0));
         return this.concat(node, a, base);
       case 'Gemm': return this.gemm(node, a, base);
       case 'MatMul': return this.matmul(node, base);
@@ -452,12 +486,14 @@ class Importer {
         return;
       }
       case 'Reshape': return this.reshape(node);
-      case 'Softmax': {
+      case 'Softmax':
+      case 'LogSoftmax': {
+        // LogSoftmax (log_softmax + nll_loss course code) gives the log of the same probabilities.
         const v = this.val(node, 0);
         const axis = a.int('axis', this.opset >= 13 ? -1 : 1);
         const rank = v.flat ? 2 : 4;
         if (!(axis === 1 || axis === -1 || axis === rank - 1) || (!v.flat && (v.shape[1] !== 1 || v.shape[2] !== 1))) {
-          throw new UserError(`${where}: cnnviz supports Softmax over the class scores of a flat [N, classes] output only`);
+          throw new UserError(`${where}: cnnviz supports ${op} over the class scores of a flat [N, classes] output only`);
         }
         this.setOut(node, { ...v, softmax: true });
         return;
@@ -470,6 +506,147 @@ class Importer {
       default:
         throw new UserError(`${where}: op "${op}" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
     }
+  }
+
+  /** An element-wise layer of one input. */
+  private unary(node: OnnxNode, base: string, def: Omit<LayerDef, 'name'>): void {
+    const v = this.val(node, 0);
+    const name = this.emit(def, base, [v.def]);
+    this.setOut(node, { ...v, def: name });
+  }
+
+  /** The one node reading `value`, when exactly one does (and it is not a graph output). */
+  private soleReader(value: string): OnnxNode | undefined {
+    const r = this.readers.get(value) ?? [];
+    return r.length === 1 && (this.consumers.get(value) ?? 0) === 1 ? r[0] : undefined;
+  }
+
+  /**
+   * x * Sigmoid(x) as silu, x * HardSigmoid(x) (alpha 1/6, beta 1/2) as hardswish: the way PyTorch writes
+   * nn.SiLU and nn.Hardswish for opset 13. Returns whether the node was taken that way.
+   */
+  private gatedSelf(node: OnnxNode, a: Attrs): boolean {
+    const x = node.input?.[0] ?? '';
+    const out = node.output?.[0] ?? '';
+    const mul = this.soleReader(out);
+    if (!mul || mul.op_type !== 'Mul' || (mul.domain && mul.domain !== 'ai.onnx')) return false;
+    const ins = mul.input ?? [];
+    if (!(ins.length === 2 && ((ins[0] === x && ins[1] === out) || (ins[0] === out && ins[1] === x)))) return false;
+    let type = 'silu';
+    if (node.op_type === 'HardSigmoid') {
+      if (Math.fround(a.float('alpha', 0.2)) !== Math.fround(1 / 6) || Math.fround(a.float('beta', 0.5)) !== 0.5) return false;
+      type = 'hardswish';
+    }
+    const v = this.val(node, 0);
+    const name = this.emit({ type }, cleanName(mul.name ?? '', 'Mul').replace(/mul(_\d+)?$/, type) || type, [v.def]);
+    this.absorbed.add(mul);
+    this.vals.set(mul.output![0], { ...v, def: name });
+    return true;
+  }
+
+  /** The single float a constant input holds, or undefined (not a stored scalar). */
+  private scalar(name: string): number | undefined {
+    const t = this.consts.get(name);
+    if (!t || (t.data_type !== DataType.FLOAT && t.data_type !== DataType.DOUBLE)) return undefined;
+    const d = toFloat32(t, `${this.file}: tensor`);
+    return d.length === 1 ? d[0] : undefined;
+  }
+
+  /**
+   * GELU in its Erf form, as PyTorch writes nn.GELU(): Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5
+   * (each product in either order). Any other Div is refused.
+   */
+  private gelu(node: OnnxNode, base: string): void {
+    const refuse = (): never => {
+      throw new UserError(`${this.where(node)}: cnnviz reads Div only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
+    };
+    const [x, d] = node.input ?? [];
+    if (this.scalar(d) !== Math.fround(Math.SQRT2)) refuse();
+    const erf = this.soleReader(node.output![0]);
+    if (erf?.op_type !== 'Erf') refuse();
+    const add = this.soleReader(erf!.output![0]);
+    const other = (n: OnnxNode | undefined, v: string) => (n?.input ?? []).find((i) => i !== v) ?? '';
+    if (add?.op_type !== 'Add' || this.scalar(other(add, erf!.output![0])) !== 1) refuse();
+    const times = this.soleReader(add!.output![0]);
+    if (times?.op_type !== 'Mul' || other(times, add!.output![0]) !== x) refuse();
+    const half = this.soleReader(times!.output![0]);
+    if (half?.op_type !== 'Mul' || this.scalar(other(half, times!.output![0])) !== 0.5) refuse();
+    const v = this.val(node, 0);
+    const name = this.emit({ type: 'gelu' }, base.replace(/div(_\d+)?$/, 'gelu'), [v.def]);
+    for (const n of [erf!, add!, times!, half!]) this.absorbed.add(n);
+    this.vals.set(half!.output![0], { ...v, def: name });
+  }
+
+  private clip(node: OnnxNode, a: Attrs, base: string): void {
+    let lo: number | undefined;
+    let hi: number | undefined;
+    if (this.opset < 11) {
+      lo = a.has('min') ? a.float('min', 0) : undefined;
+      hi = a.has('max') ? a.float('max', 0) : undefined;
+    } else {
+      const bound = (i: number, what: string) => {
+        const t = this.constant(node, i, what, true);
+        if (!t) return undefined;
+        const d = toFloat32(t, this.where(node));
+        if (d.length !== 1) throw new UserError(`${this.where(node)}: ${what} must be a single number, got ${d.length} values`);
+        return d[0];
+      };
+      lo = bound(1, 'min');
+      hi = bound(2, 'max');
+    }
+    const def: Record<string, unknown> = { type: 'clip' };
+    if (lo !== undefined && lo > -3.4e38) def.min = float32Decimal(lo);
+    if (hi !== undefined && hi < 3.4e38) def.max = float32Decimal(hi);
+    if (def.min === 0 && def.max === undefined) def.type = 'relu';
+    if (def.min === 0 && def.max === undefined) delete def.min;
+    this.unary(node, base, def as Omit<LayerDef, 'name'>);
+  }
+
+  private prelu(node: OnnxNode, base: string): void {
+    const v = this.val(node, 0);
+    const t = this.constant(node, 1, 'slope')!;
+    const data = toFloat32(t, this.where(node));
+    const c = v.shape[0];
+    const dims = dimsOf(t).map(Number);
+    // [C], [C, 1, 1] or [1]: one slope per channel, or one for all (numpy broadcasting against N, C, H, W).
+    const perChannel = data.length === c && (dims.length === 1 || dims.slice(1).every((k) => k === 1)) && (dims.length !== 1 || !v.flat || v.shape[1] * v.shape[2] === 1);
+    if (data.length !== 1 && !perChannel) {
+      throw new UserError(`${this.where(node)}: slope "${t.name ?? ''}" has shape [${dims.join(', ')}]; cnnviz needs one slope per channel ([${c}, 1, 1]) or one for all`);
+    }
+    const shared = data.length === 1 && c !== 1;
+    const name = this.emit(shared ? { type: 'prelu', shared: true } : { type: 'prelu' }, base, [v.def], { weights: { shape: [shared ? 1 : c], data } });
+    this.setOut(node, { ...v, def: name });
+  }
+
+  /** Mul of two computed values: the same shape, or one value per channel (the squeeze-and-excitation gate). */
+  private mul(node: OnnxNode, base: string): void {
+    const [p, q] = node.input ?? [];
+    if (this.consts.has(p) || this.consts.has(q)) {
+      throw new UserError(`${this.where(node)}: multiplying by a constant is not supported (cnnviz multiplies two computed values: x * sigmoid(x), or a channel gate)`);
+    }
+    let x = this.val(node, 0);
+    let g = this.val(node, 1);
+    const perChannel = (u: Val) => u.shape[1] === 1 && u.shape[2] === 1;
+    if (perChannel(x) && !perChannel(g)) [x, g] = [g, x];
+    const same = x.shape.join() === g.shape.join() && (x.flat === g.flat || perChannel(x));
+    if (!same && !(perChannel(g) && !g.flat && g.shape[0] === x.shape[0])) {
+      throw new UserError(`${this.where(node)}: multiplies values of shapes ${x.shape.join('x')} and ${g.shape.join('x')}; cnnviz multiplies values of the same shape, or scales each channel by a Cx1x1 gate`);
+    }
+    const name = this.emit({ type: 'mul' }, base, [x.def, g.def]);
+    this.setOut(node, { def: name, shape: x.shape, flat: x.flat });
+  }
+
+  /** ReduceMean over height and width: global average pooling. */
+  private reduceMean(node: OnnxNode, a: Attrs, base: string): void {
+    const v = this.val(node, 0);
+    this.spatialInput(node, v);
+    const axes = this.opset >= 18 ? (node.input?.[1] ? toIntegers(this.constant(node, 1, 'axes')!, this.where(node)) : undefined) : a.ints('axes');
+    const norm = (axes ?? []).map((x) => (x < 0 ? x + 4 : x)).sort();
+    if (norm.join() !== '2,3') {
+      throw new UserError(`${this.where(node)}: reduces over axes [${(axes ?? []).join(', ')}]; cnnviz reads ReduceMean only over height and width (axes [2, 3]), as global average pooling`);
+    }
+    const name = this.emit({ type: 'gap' }, base, [v.def]);
+    this.setOut(node, { def: name, shape: [v.shape[0], 1, 1], flat: a.int('keepdims', 1) === 0 });
   }
 
   private conv(node: OnnxNode, a: Attrs, base: string): void {
@@ -486,8 +663,8 @@ class Importer {
     const ks = a.ints('kernel_shape');
     if (ks && (ks[0] !== kH || ks[1] !== kW)) a.fail('kernel_shape', `[${ks.join(', ')}] disagrees with the weight's ${kH}x${kW}`);
     const { stride, pad } = this.geometry(node, a, [kH, kW], v.shape);
-    const h = outSize(v.shape[1], kH, stride, pad);
-    const w = outSize(v.shape[2], kW, stride, pad);
+    const h = convOutSize(v.shape[1], kH, stride, pad);
+    const w = convOutSize(v.shape[2], kW, stride, pad);
     if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
     const tensors: Record<string, NamedTensor> = { weights: { shape: [filters, v.shape[0] / group, kH, kW], data: toFloat32(wt, this.where(node)) } };
     const hasBias = (node.input?.[2] ?? '') !== '';
@@ -517,19 +694,21 @@ class Importer {
       pad = v.pad;
       countIncludePad = true;
     }
-    const h = outSize(v.shape[1], kH, stride, pad);
-    const w = outSize(v.shape[2], kW, stride, pad);
-    if (a.int('ceil_mode', 0) === 1) {
-      const ch = Math.ceil((v.shape[1] + 2 * pad - kH) / stride) + 1;
-      const cw = Math.ceil((v.shape[2] + 2 * pad - kW) / stride) + 1;
-      if (ch !== h || cw !== w) a.fail('ceil_mode', `is 1, which gives a ${ch}x${cw} output where cnnviz's pools give ${h}x${w}`);
-    }
+    const ceil = a.int('ceil_mode', 0) === 1;
+    const h = convOutSize(v.shape[1], kH, stride, pad, ceil);
+    const w = convOutSize(v.shape[2], kW, stride, pad, ceil);
+    const ceilMode = ceil && (h !== convOutSize(v.shape[1], kH, stride, pad) || w !== convOutSize(v.shape[2], kW, stride, pad));
     if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
     if (pad >= Math.min(kH, kW)) a.fail('pads', `(${pad}) must be smaller than the ${kH}x${kW} window`);
     const def: Record<string, unknown> = { type: 'pool', sx: kW, sy: kH, stride, pad };
     if (avg) {
       def.mode = 'avg';
       def.count_include_pad = countIncludePad;
+    }
+    // Only where it changes the output size (else the same pool, and a plainer spec).
+    if (ceilMode) {
+      if (avg && countIncludePad) a.fail('ceil_mode', 'is 1 with count_include_pad: cnnviz cannot divide the overhanging windows as ONNX does');
+      def.ceil_mode = true;
     }
     const name = this.emit(def as LayerDef, base, [v.def]);
     this.setOut(node, { def: name, shape: [v.shape[0], h, w], flat: false });
@@ -769,10 +948,16 @@ class Importer {
     if (!v) throw new UserError(`${this.file}: output "${output}" is not computed from the image by any supported node`);
     const i = this.defs.findIndex((d) => d.name === v.def);
     const def = this.defs[i];
+    if (def.type !== 'fc' && v.shape[1] === 1 && v.shape[2] === 1 && i === this.defs.length - 1) {
+      // Class scores computed by another layer, e.g. SqueezeNet's conv -> ReLU -> global average pool:
+      // a softmax that reads them as they are (no fully connected layer of its own).
+      this.emit({ type: 'softmax', num_classes: v.shape[0], fc: false }, 'softmax', [v.def]);
+      return;
+    }
     if (def.type !== 'fc') {
       throw new UserError(
-        `${this.file}: output "${output}" comes from a ${def.type} node; cnnviz needs the class scores to come from a fully connected layer ` +
-          `(Gemm, or MatMul + Add), optionally followed by Softmax`,
+        `${this.file}: output "${output}" comes from a ${def.type} node of shape ${v.shape.join('x')}; cnnviz needs the class scores to come from a fully connected layer ` +
+          `(Gemm, or MatMul + Add) or a layer whose output is [classes, 1, 1], optionally followed by Softmax`,
       );
     }
     if (i !== this.defs.length - 1) throw new UserError(`${this.file}: nodes after the output layer "${def.name}" compute nothing that reaches the output; remove them`);

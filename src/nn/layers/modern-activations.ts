@@ -1,0 +1,150 @@
+/**
+ * The element-wise activations of today's CNNs (MobileNet, EfficientNet, ConvNeXt and course code):
+ * clip (ReLU6), hardsigmoid, hardswish, silu, gelu, elu and softplus. Kernels in src/tensor/activations.ts
+ * (backward from the input). They run the TypeScript kernels on either kernel choice (on wasm memory
+ * views with the wasm kernels), as sigmoid and tanh do.
+ *
+ * ONNX: each exports as the standard op where opset 13 has one (Clip, HardSigmoid, Elu, Softplus), else
+ * as the ops PyTorch writes for it (hardswish: HardSigmoid + Mul; silu: Sigmoid + Mul; gelu: its Erf
+ * form). The import reads those ops and patterns back (src/nn/onnx/import.ts).
+ */
+import {
+  clipActivation, eluActivation, geluActivation, hardSigmoidActivation, hardSwishActivation, siluActivation, softplusActivation, type InputActivation,
+} from '../../tensor/activations.js';
+import type { DefReader } from '../def-reader.js';
+import { defineLayer, same, type LayerDef, type LayerHints, type OnnxBuilder, type OnnxExportNode } from './layer.js';
+
+function inputActivation<F>(
+  type: string,
+  parse: (r: DefReader) => F,
+  kernel: (f: F) => InputActivation,
+  describe: (f: F) => string,
+  negative: LayerHints['negative'],
+  onnx: (node: OnnxExportNode<F>, b: OnnxBuilder) => void,
+): LayerDef {
+  return defineLayer<F>({
+    type,
+    parse,
+    outShape: same,
+    describe,
+    hints: { negative, explain: type, positions: 'same' },
+    create: (node) => {
+      const k = kernel(node.config);
+      return {
+        forward(inputs, output, n) {
+          k.forward(inputs[0], output, n * node.outSize);
+        },
+        backward(inputs, _output, outputGrad, inputGrads, n) {
+          k.backward(inputs[0], outputGrad, inputGrads[0], n * node.outSize);
+        },
+      };
+    },
+    onnx,
+  });
+}
+
+const f32 = (x: number) => ({ float: x });
+
+export interface ClipFields {
+  /** Lower and upper bounds; null: none. */
+  min: number | null;
+  max: number | null;
+}
+
+function optionalReal(r: DefReader, field: string): number | null {
+  return r.has(field) ? r.real(field, 0) : null;
+}
+
+export const clipLayer = inputActivation<ClipFields>(
+  'clip',
+  (r) => {
+    const f = { min: optionalReal(r, 'min'), max: optionalReal(r, 'max') };
+    if (f.min !== null && f.max !== null && !(f.min <= f.max)) r.fail('max', `(${f.max}) must be at least "min" (${f.min})`);
+    return f;
+  },
+  (f) => clipActivation(f.min ?? -Infinity, f.max ?? Infinity),
+  (f) => (f.min === 0 && f.max === 6 ? 'relu6 (clip to 0..6)' : `clip to ${f.min ?? '-inf'}..${f.max ?? 'inf'}`),
+  'can',
+  ({ config: c }, b) => {
+    const bound = (name: string, v: number | null) => (v === null ? '' : b.floats(name, [], Float32Array.of(v)));
+    b.output('Clip', [b.inputs[0], bound('min', c.min), bound('max', c.max)]);
+  },
+);
+
+export interface HardSigmoidFields {
+  alpha: number;
+  beta: number;
+}
+
+export const hardSigmoidLayer = inputActivation<HardSigmoidFields>(
+  'hardsigmoid',
+  // ONNX's defaults; PyTorch's Hardsigmoid is alpha 1/6, beta 0.5.
+  (r) => ({ alpha: r.real('alpha', 0.2), beta: r.real('beta', 0.5) }),
+  (f) => hardSigmoidActivation(f.alpha, f.beta),
+  (f) => `hardsigmoid max(0, min(1, ${+f.alpha.toPrecision(4)}x + ${+f.beta.toPrecision(4)}))`,
+  'never',
+  ({ config: c }, b) => b.output('HardSigmoid', b.inputs, { alpha: f32(c.alpha), beta: f32(c.beta) }),
+);
+
+export const hardSwishLayer = inputActivation<Record<string, never>>(
+  'hardswish',
+  () => ({}),
+  () => hardSwishActivation,
+  () => 'hardswish x * relu6(x + 3) / 6',
+  'can',
+  (_node, b) => {
+    const x = b.inputs[0];
+    const gate = b.step('gate', 'HardSigmoid', [x], { alpha: f32(1 / 6), beta: f32(0.5) }, b.rankOf(x), b.shapeOf(x));
+    b.output('Mul', [x, gate]);
+  },
+);
+
+export const siluLayer = inputActivation<Record<string, never>>(
+  'silu',
+  () => ({}),
+  () => siluActivation,
+  () => 'silu (swish) x * sigmoid(x)',
+  'can',
+  (_node, b) => {
+    const x = b.inputs[0];
+    const gate = b.step('gate', 'Sigmoid', [x], {}, b.rankOf(x), b.shapeOf(x));
+    b.output('Mul', [x, gate]);
+  },
+);
+
+export const geluLayer = inputActivation<Record<string, never>>(
+  'gelu',
+  () => ({}),
+  () => geluActivation,
+  () => 'gelu x * Phi(x) (exact, erf form)',
+  'can',
+  (_node, b) => {
+    // x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU() for opsets below 20.
+    const x = b.inputs[0];
+    const rank = b.rankOf(x);
+    const shape = b.shapeOf(x);
+    const scaled = b.step('scaled', 'Div', [x, b.floats('sqrt2', [], Float32Array.of(Math.SQRT2))], {}, rank, shape);
+    const e = b.step('erf', 'Erf', [scaled], {}, rank, shape);
+    const onePlus = b.step('one_plus', 'Add', [e, b.floats('one', [], Float32Array.of(1))], {}, rank, shape);
+    const times = b.step('times_x', 'Mul', [x, onePlus], {}, rank, shape);
+    b.output('Mul', [times, b.floats('half', [], Float32Array.of(0.5))]);
+  },
+);
+
+export const eluLayer = inputActivation<{ alpha: number }>(
+  'elu',
+  (r) => ({ alpha: r.real('alpha', 1) }),
+  (f) => eluActivation(f.alpha),
+  (f) => `elu, alpha ${f.alpha}`,
+  'can',
+  ({ config: c }, b) => b.output('Elu', b.inputs, { alpha: f32(c.alpha) }),
+);
+
+export const softplusLayer = inputActivation<Record<string, never>>(
+  'softplus',
+  () => ({}),
+  () => softplusActivation,
+  () => 'softplus log(1 + e^x)',
+  'never',
+  (_node, b) => b.output('Softplus', b.inputs),
+);

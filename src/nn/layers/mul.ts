@@ -1,0 +1,47 @@
+/**
+ * Element-wise product of two inputs, {"type": "mul", "inputs": ["x", "gate"]}: the gate has x's shape,
+ * or one value per channel (C x 1 x 1), broadcast over x's positions. The second form is the
+ * squeeze-and-excitation gate (Hu et al. 2018; MobileNet v3, EfficientNet, RegNetY): a small branch
+ * looks at the whole image (global pooling, two 1x1 convs, a sigmoid) and scales each channel of x by a
+ * number between 0 and 1. Backward: x receives dy * gate; the gate receives dy * x, summed over the
+ * positions it was broadcast to. Kernels: src/tensor/elementwise.ts.
+ *
+ * ONNX: Mul (numpy broadcasting). The import also reads Mul of a value and its own Sigmoid or
+ * HardSigmoid as the silu and hardswish layers.
+ */
+import { mulBackward, mulForward } from '../../tensor/elementwise.js';
+import { defineLayer } from './layer.js';
+
+export const mulLayer = defineLayer<Record<string, never>>({
+  type: 'mul',
+  arity: { min: 2, max: 2 },
+  parse: () => ({}),
+  outShape(_c, [x, g], fail) {
+    const sameShape = x[0] === g[0] && x[1] === g[1] && x[2] === g[2];
+    const perChannel = x[0] === g[0] && g[1] === 1 && g[2] === 1;
+    if (!sameShape && !perChannel) {
+      fail('inputs', `input 2 (${g.join('x')}) must have input 1's shape (${x.join('x')}) or one value per channel (${x[0]}x1x1)`);
+    }
+    return [x[0], x[1], x[2]];
+  },
+  describe: () => 'mul (element-wise product; a Cx1x1 second input scales each channel)',
+  hints: { negative: 'can', explain: 'mul', positions: 'same' },
+  create: (node) => {
+    const [c, h, w] = node.outShape;
+    const gateSpatial = node.inShapes[1][1] * node.inShapes[1][2];
+    return {
+      forward(inputs, output, n) {
+        mulForward(n, c, h * w, gateSpatial, inputs[0], inputs[1], output);
+      },
+      backward(inputs, _output, outputGrad, inputGrads, n) {
+        mulBackward(n, c, h * w, gateSpatial, inputs[0], inputs[1], outputGrad, inputGrads[0], inputGrads[1]);
+      },
+    };
+  },
+  onnx: (_node, b) => {
+    // A per-channel gate broadcasts as [N, C, 1, 1] against [N, C, H, W].
+    const [x, g] = b.inputs;
+    const ranks = b.sameRank([x, g]);
+    b.output('Mul', b.shapeOf(g)[1] * b.shapeOf(g)[2] === 1 && b.shapeOf(x)[1] * b.shapeOf(x)[2] > 1 ? [b.as4d(x), b.as4d(g)] : ranks);
+  },
+});

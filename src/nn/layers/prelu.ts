@@ -1,0 +1,67 @@
+/**
+ * PReLU (He et al. 2015), {"type": "prelu"}: x for x > 0, a[c] * x otherwise, with a learned slope a[c]
+ * per channel ({"shared": true}: one slope for all channels). Slopes start at 0.25 (PyTorch's default)
+ * and are not decayed. Backward: dx = dy (x > 0) or dy * a[c]; da[c] += sum of dy * x where x <= 0.
+ * The slopes are the layer's `weights` ([C], or [1] shared). ONNX: PRelu with slopes [C, 1, 1].
+ */
+import { defineLayer, same, type LayerNode } from './layer.js';
+
+interface PreluFields {
+  shared: boolean;
+}
+
+function slopeOf(node: LayerNode<PreluFields>): (c: number) => number {
+  const a = node.params[0].data;
+  return node.config.shared ? () => a[0] : (c) => a[c];
+}
+
+export const preluLayer = defineLayer<PreluFields>({
+  type: 'prelu',
+  parse: (r) => ({ shared: r.bool('shared', false) }),
+  outShape: same,
+  params: (c, [prev]) => [{ name: 'weights', shape: [c.shared ? 1 : prev[0]], l1DecayMul: 0, l2DecayMul: 0, init: { fill: 0.25 } }],
+  describe: (c) => `prelu (learned slope for x < 0${c.shared ? ', one for all channels' : ', one per channel'})`,
+  hints: { negative: 'can', explain: 'prelu', positions: 'same', topPatches: true },
+  create: (node) => {
+    const [channels, h, w] = node.outShape;
+    const plane = h * w;
+    return {
+      forward(inputs, output, n) {
+        const x = inputs[0];
+        const slope = slopeOf(node);
+        for (let b = 0; b < n; b++) {
+          for (let c = 0; c < channels; c++) {
+            const a = slope(c);
+            for (let i = (b * channels + c) * plane, end = i + plane; i < end; i++) output[i] = x[i] > 0 ? x[i] : a * x[i];
+          }
+        }
+      },
+      backward(inputs, _output, outputGrad, inputGrads, n) {
+        const x = inputs[0];
+        const dx = inputGrads[0];
+        const slope = slopeOf(node);
+        const da = node.params[0].grad;
+        for (let b = 0; b < n; b++) {
+          for (let c = 0; c < channels; c++) {
+            const a = slope(c);
+            let sum = 0;
+            for (let i = (b * channels + c) * plane, end = i + plane; i < end; i++) {
+              if (x[i] > 0) {
+                if (dx) dx[i] += outputGrad[i];
+              } else {
+                if (dx) dx[i] += a * outputGrad[i];
+                sum += outputGrad[i] * x[i];
+              }
+            }
+            da[node.config.shared ? 0 : c] += sum;
+          }
+        }
+      },
+    };
+  },
+  onnx: ({ config: c, tensors: t }, b) => {
+    const x = b.as4d(b.inputs[0]);
+    const channels = b.shapeOf(x)[0];
+    b.output('PRelu', [x, b.floats('slope', c.shared ? [1] : [channels, 1, 1], t.weights)]);
+  },
+});
