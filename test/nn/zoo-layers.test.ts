@@ -41,3 +41,50 @@ describe('grouped and depthwise convolution in a network', () => {
     );
   });
 });
+
+/**
+ * Every new layer type in one network: clip, hardsigmoid, hardswish, silu, gelu, elu, softplus, prelu
+ * (per channel and shared), a squeeze-and-excitation gate (mul with a Cx1x1 input), an element-wise mul
+ * of two maps, a ceil_mode max pool and class scores from a global pool (softmax with "fc": false).
+ */
+const ZOO = [
+  input,
+  { type: 'conv', name: 'c1', sx: 3, pad: 1, filters: 6 },
+  { type: 'clip', name: 'clip', min: -0.3, max: 0.4 },
+  { type: 'conv', name: 'c2', sx: 3, pad: 1, filters: 6, groups: 3 },
+  { type: 'hardswish', name: 'hs' },
+  { type: 'gap', name: 'squeeze' },
+  { type: 'conv', name: 'excite', sx: 1, filters: 6 },
+  { type: 'hardsigmoid', name: 'gate', alpha: 0.5, beta: 0.5 },
+  { type: 'mul', name: 'se', inputs: ['hs', 'gate'] },
+  { type: 'silu', name: 'silu' },
+  { type: 'gelu', name: 'gelu', inputs: ['c2'] },
+  { type: 'mul', name: 'product', inputs: ['silu', 'gelu'] },
+  { type: 'pool', name: 'pool', sx: 2, stride: 2, ceil_mode: true },
+  { type: 'elu', name: 'elu', alpha: 0.7 },
+  { type: 'prelu', name: 'prelu' },
+  { type: 'conv', name: 'c3', sx: 3, pad: 1, filters: 5 },
+  { type: 'softplus', name: 'softplus' },
+  { type: 'prelu', name: 'prelu1', shared: true },
+  { type: 'gap', name: 'scores' },
+  { type: 'softmax', num_classes: 5, fc: false },
+];
+
+describe('the zoo layers in a network', () => {
+  for (const kernels of ['wasm', 'js']) {
+    it(`gradients on the ${kernels} kernels`, () => {
+      process.env.CNNVIZ_KERNELS = kernels;
+      gradCheck(ZOO, { labels: Int32Array.from([1, 4]) }, 2, 8, { paramProbes: 6 });
+    });
+  }
+
+  it('shapes: ceil_mode keeps the overhanging window, the softmax without fc reads the 5 pooled scores', () => {
+    const spec = parseSpec(ZOO, 'zoo.json');
+    const at = (name: string) => spec.shapes[spec.layers.findIndex((l) => l.name === name)];
+    expect(at('pool')).toEqual([6, 3, 4]); // 6x7 -> 3x4 (3x3 without ceil_mode)
+    expect(spec.layers.filter((l) => l.type === 'fc')).toHaveLength(0);
+    expect(() => parseSpec([input, { type: 'mul', inputs: ['x', 'x'] }, { type: 'conv', name: 'q', sx: 1, filters: 2 }, { type: 'mul', inputs: ['x', 'q'] }, { type: 'softmax', num_classes: 2 }], 'm.json')).toThrow(
+      /input 2 \(2x6x7\) must have input 1's shape \(4x6x7\) or one value per channel \(4x1x1\)/,
+    );
+  });
+});

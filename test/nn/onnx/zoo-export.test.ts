@@ -61,3 +61,33 @@ describe('ONNX export of the zoo layers, checked with onnxruntime', () => {
     expect(await exportAndBack(spec, 3)).toBeLessThan(1e-5);
   });
 });
+
+describe('ONNX export of the zoo activations, gates and heads, checked with onnxruntime', () => {
+  it('clip, relu6, hardsigmoid, hardswish, silu, gelu, elu, softplus, prelu, an SE gate, ceil_mode pool, scores from a global pool', async () => {
+    const spec = parseSpec([
+      { ...input, name: 'x' },
+      { type: 'conv', name: 'c1', sx: 3, filters: 8, stride: 2, pad: 1 },
+      { type: 'clip', name: 'relu6', min: 0, max: 6 },
+      { type: 'conv', name: 'dw', sx: 3, filters: 8, pad: 1, groups: 8 },
+      { type: 'hardswish', name: 'hs' },
+      { type: 'gap', name: 'squeeze' },
+      { type: 'conv', name: 'excite', sx: 1, filters: 8 },
+      { type: 'hardsigmoid', name: 'gate', alpha: 1 / 6, beta: 0.5 },
+      { type: 'mul', name: 'se', inputs: ['hs', 'gate'] },
+      { type: 'silu', name: 'silu' },
+      { type: 'pool', name: 'pool', sx: 3, stride: 2, ceil_mode: true },
+      { type: 'gelu', name: 'gelu' },
+      { type: 'conv', name: 'c2', sx: 3, filters: 12, pad: 1 },
+      { type: 'elu', name: 'elu', alpha: 0.5 },
+      { type: 'prelu', name: 'prelu' },
+      { type: 'clip', name: 'clip', min: -1.5 },
+      { type: 'conv', name: 'c3', sx: 1, filters: 10 },
+      { type: 'softplus', name: 'softplus' },
+      { type: 'prelu', name: 'prelu1', shared: true },
+      { type: 'gap', name: 'scores' },
+      { type: 'softmax', num_classes: 10, fc: false },
+    ], 'zoo');
+    expect(spec.shapes[spec.layers.findIndex((l) => l.name === 'pool')]).toEqual([8, 8, 8]); // 16 -> 8 (7 without ceil_mode)
+    expect(await exportAndBack(spec, 4)).toBeLessThan(1e-5);
+  });
+});
