@@ -36,4 +36,16 @@ export const dropoutLayer = defineLayer<{ dropProb: number }>({
   },
   // Identity at inference; kept so a trainer that reads the file (onnx2torch) gets its dropout back.
   onnx: ({ config: c }, b) => b.output('Dropout', [b.inputs[0], b.floats('ratio', [], Float32Array.of(c.dropProb))]),
+  onnxImport: {
+    ops: ['Dropout'],
+    read(n) {
+      let ratio = 0.5;
+      if (n.opset < 12) ratio = n.float('ratio', 0.5);
+      else {
+        if (n.hasInput(1)) ratio = n.constant(1, 'ratio').data[0];
+        if (n.hasInput(2) && n.constant(2, 'training_mode').data[0]) n.fail('training_mode is true; export the model in inference mode (model.eval())');
+      }
+      n.emit({ type: 'dropout', drop_prob: n.decimal(ratio) });
+    },
+  },
 });

@@ -21,6 +21,7 @@ function inputActivation<F>(
   describe: (f: F) => string,
   negative: LayerHints['negative'],
   onnx: (node: OnnxExportNode<F>, b: OnnxBuilder) => void,
+  onnxImport?: LayerDef['onnxImport'],
 ): LayerDef {
   return defineLayer<F>({
     type,
@@ -40,6 +41,7 @@ function inputActivation<F>(
       };
     },
     onnx,
+    onnxImport,
   });
 }
 
@@ -69,6 +71,25 @@ export const clipLayer = inputActivation<ClipFields>(
     const bound = (name: string, v: number | null) => (v === null ? '' : b.floats(name, [], Float32Array.of(v)));
     b.output('Clip', [b.inputs[0], bound('min', c.min), bound('max', c.max)]);
   },
+  {
+    ops: ['Clip'],
+    read(n) {
+      const bound = (attr: string, i: number): number | undefined => {
+        if (n.opset < 11) return n.has(attr) ? n.float(attr, 0) : undefined;
+        if (!n.hasInput(i)) return undefined;
+        const d = n.constant(i, attr).data;
+        if (d.length !== 1) n.fail(`${attr} must be a single number, got ${d.length} values`);
+        return d[0];
+      };
+      const lo = bound('min', 1);
+      const hi = bound('max', 2);
+      const fields: Record<string, unknown> & { type: string } = { type: 'clip' };
+      // Bounds beyond float32's range are none (how exporters write a one-sided clamp).
+      if (lo !== undefined && lo > -3.4e38) fields.min = n.decimal(lo);
+      if (hi !== undefined && hi < 3.4e38) fields.max = n.decimal(hi);
+      n.emit(fields.min === 0 && fields.max === undefined ? { type: 'relu' } : fields);
+    },
+  },
 );
 
 export interface HardSigmoidFields {
@@ -84,6 +105,7 @@ export const hardSigmoidLayer = inputActivation<HardSigmoidFields>(
   (f) => `hardsigmoid max(0, min(1, ${+f.alpha.toPrecision(4)}x + ${+f.beta.toPrecision(4)}))`,
   'never',
   ({ config: c }, b) => b.output('HardSigmoid', b.inputs, { alpha: f32(c.alpha), beta: f32(c.beta) }),
+  { ops: ['HardSigmoid'], read: (n) => n.emit({ type: 'hardsigmoid', alpha: n.decimal(n.float('alpha', 0.2)), beta: n.decimal(n.float('beta', 0.5)) }) },
 );
 
 export const hardSwishLayer = inputActivation<Record<string, never>>(
@@ -97,6 +119,7 @@ export const hardSwishLayer = inputActivation<Record<string, never>>(
     const gate = b.step('gate', 'HardSigmoid', [x], { alpha: f32(1 / 6), beta: f32(0.5) }, b.rankOf(x), b.shapeOf(x));
     b.output('Mul', [x, gate]);
   },
+  { ops: ['HardSwish'], read: (n) => n.emit({ type: 'hardswish' }) },
 );
 
 export const siluLayer = inputActivation<Record<string, never>>(
@@ -138,6 +161,7 @@ export const eluLayer = inputActivation<{ alpha: number }>(
   (f) => `elu, alpha ${f.alpha}`,
   'can',
   ({ config: c }, b) => b.output('Elu', b.inputs, { alpha: f32(c.alpha) }),
+  { ops: ['Elu'], read: (n) => n.emit({ type: 'elu', alpha: n.decimal(n.float('alpha', 1)) }) },
 );
 
 export const softplusLayer = inputActivation<Record<string, never>>(
@@ -147,4 +171,5 @@ export const softplusLayer = inputActivation<Record<string, never>>(
   () => 'softplus log(1 + e^x)',
   'never',
   (_node, b) => b.output('Softplus', b.inputs),
+  { ops: ['Softplus'], read: (n) => n.emit({ type: 'softplus' }) },
 );

@@ -44,4 +44,20 @@ export const mulLayer = defineLayer<Record<string, never>>({
     const ranks = b.sameRank([x, g]);
     b.output('Mul', b.shapeOf(g)[1] * b.shapeOf(g)[2] === 1 && b.shapeOf(x)[1] * b.shapeOf(x)[2] > 1 ? [b.as4d(x), b.as4d(g)] : ranks);
   },
+  onnxImport: {
+    ops: ['Mul'],
+    read(n) {
+      // The gate (one value per channel) is the second input, whichever order ONNX has them in.
+      const perChannel = (u: { shape: number[] }) => u.shape[1] === 1 && u.shape[2] === 1;
+      let [xi, gi] = [0, 1];
+      if (perChannel(n.value(0)) && !perChannel(n.value(1))) [xi, gi] = [1, 0];
+      const x = n.value(xi);
+      const g = n.value(gi);
+      const same = x.shape.join() === g.shape.join() && (x.flat === g.flat || perChannel(x));
+      if (!same && !(perChannel(g) && !g.flat && g.shape[0] === x.shape[0])) {
+        n.fail(`multiplies values of shapes ${x.shape.join('x')} and ${g.shape.join('x')}; cnnviz multiplies values of the same shape, or scales each channel by a Cx1x1 gate`);
+      }
+      n.emit({ type: 'mul' }, { inputs: [xi, gi], out: x });
+    },
+  },
 });

@@ -64,4 +64,17 @@ export const preluLayer = defineLayer<PreluFields>({
     const channels = b.shapeOf(x)[0];
     b.output('PRelu', [x, b.floats('slope', c.shared ? [1] : [channels, 1, 1], t.weights)]);
   },
+  onnxImport: {
+    ops: ['PRelu'],
+    read(n) {
+      const v = n.value(0);
+      const { dims, data } = n.constant(1, 'slope');
+      const c = v.shape[0];
+      // [C], [C, 1, 1] or [1]: one slope per channel, or one for all (broadcast against N, C, H, W).
+      const perChannel = data.length === c && (dims.length === 1 || dims.slice(1).every((k) => k === 1));
+      if (data.length !== 1 && !perChannel) n.fail(`slope has shape [${dims.join(', ')}]; cnnviz needs one slope per channel ([${c}, 1, 1]) or one for all`);
+      const shared = data.length === 1 && c !== 1;
+      n.emit(shared ? { type: 'prelu', shared: true } : { type: 'prelu' }, { tensors: { weights: { shape: [shared ? 1 : c], data } } });
+    },
+  },
 });

@@ -17,6 +17,8 @@ import type { Preprocessing } from '../../data/preprocess.js';
 import { parsePreprocessText, PREPROCESS_METADATA_KEY } from '../../data/preprocess-option.js';
 import { convOutSize } from '../../tensor/conv2d.js';
 import { UserError } from '../../util/errors.js';
+import type { LayerDef as LayerTypeDef, OnnxImportNode } from '../layers/layer.js';
+import { findLayerDef, layerTypes } from '../layers/registry.js';
 import type { Shape3 } from '../spec.js';
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
 import { dimsOf, toFloat32, toIntegers } from './tensors.js';
@@ -25,15 +27,29 @@ export const MIN_OPSET = 9;
 export const MAX_OPSET = 18;
 
 /**
- * ONNX ops cnnviz imports. Pad only in front of AveragePool (how PyTorch writes count_include_pad);
- * Shape, Gather and Unsqueeze only as arithmetic on shapes (how PyTorch writes x.view(x.size(0), -1)).
+ * The ops this driver reads itself: structure and shapes (Pad only in front of AveragePool, how PyTorch
+ * writes count_include_pad; Shape, Gather and Unsqueeze only as arithmetic on shapes, how PyTorch writes
+ * x.view(x.size(0), -1); Div and Erf only in GELU's pattern), and the layers whose tensor layouts it
+ * converts (conv, pools, batch norm, add, concat, fc). Every other op is read by the layer type that
+ * declares it (LayerDef.onnxImport, in its file under src/nn/layers/).
  */
-export const SUPPORTED_OPS = [
-  'Conv', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization',
-  'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape', 'Softmax', 'LogSoftmax', 'Dropout', 'Identity', 'Constant', 'Pad',
-  'Shape', 'Gather', 'Unsqueeze', 'Mul', 'Clip', 'HardSigmoid', 'HardSwish', 'Elu', 'Softplus', 'PRelu', 'ReduceMean',
-  'Div', 'Erf',
-] as const;
+const DRIVER_OPS = [
+  'Conv', 'MaxPool', 'AveragePool', 'BatchNormalization', 'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape',
+  'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf',
+];
+
+/** Per ONNX op, the layer type that imports it. */
+function layerImporters(): Map<string, LayerTypeDef> {
+  const byOp = new Map<string, LayerTypeDef>();
+  for (const t of layerTypes()) {
+    const def = findLayerDef(t)!;
+    for (const op of def.onnxImport?.ops ?? []) if (!byOp.has(op)) byOp.set(op, def);
+  }
+  return byOp;
+}
+
+/** ONNX ops cnnviz imports: the driver's, then those the layer types declare. */
+export const SUPPORTED_OPS: readonly string[] = [...DRIVER_OPS, ...[...layerImporters().keys()].filter((op) => !DRIVER_OPS.includes(op))];
 
 export const CLASS_NAMES_METADATA_KEY = 'cnnviz.class_names';
 
@@ -55,6 +71,8 @@ export interface ImportedGraph {
   opset: number;
   producer: string;
 }
+
+const IMPORTERS = layerImporters();
 
 /** A value flowing between ONNX nodes, as cnnviz sees it. */
 interface Val {
@@ -336,7 +354,7 @@ class Importer {
     const unknown = new Map<string, { count: number; first: OnnxNode }>();
     for (const n of nodes) {
       const op = opKey(n);
-      if (!(SUPPORTED_OPS as readonly string[]).includes(op)) {
+      if (!SUPPORTED_OPS.includes(op)) {
         const u = unknown.get(op);
         if (u) u.count++;
         else unknown.set(op, { count: 1, first: n });
@@ -435,40 +453,13 @@ class Importer {
       case 'Conv': return this.conv(node, a, base);
       case 'Sigmoid':
       case 'HardSigmoid':
+        // The pattern pass: x * Sigmoid(x) is silu, x * HardSigmoid(x) hardswish; else the layer types'.
         if (this.gatedSelf(node, a)) return;
-        if (op === 'HardSigmoid') return this.unary(node, base, { type: 'hardsigmoid', alpha: float32Decimal(a.float('alpha', 0.2)), beta: float32Decimal(a.float('beta', 0.5)) });
-        return this.unary(node, base, { type: 'sigmoid' });
-      case 'HardSwish': return this.unary(node, base, { type: 'hardswish' });
-      case 'Elu': return this.unary(node, base, { type: 'elu', alpha: float32Decimal(a.float('alpha', 1)) });
-      case 'Softplus': return this.unary(node, base, { type: 'softplus' });
-      case 'Clip': return this.clip(node, a, base);
-      case 'PRelu': return this.prelu(node, base);
-      case 'Mul': return this.mul(node, base);
+        break;
       case 'Div': return this.gelu(node, base);
       case 'Erf': throw new UserError(`${where}: cnnviz reads Erf only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
-      case 'ReduceMean': return this.reduceMean(node, a, base);
-      case 'Relu':
-      case 'Tanh': {
-        const v = this.val(node, 0);
-        const name = this.emit({ type: op.toLowerCase() }, base, [v.def]);
-        this.setOut(node, { ...v, def: name });
-        return;
-      }
-      case 'LeakyRelu': {
-        const v = this.val(node, 0);
-        const name = this.emit({ type: 'leakyrelu', alpha: float32Decimal(a.float('alpha', 0.01)) }, base, [v.def]);
-        this.setOut(node, { ...v, def: name });
-        return;
-      }
       case 'MaxPool':
       case 'AveragePool': return this.pool(node, a, base);
-      case 'GlobalAveragePool': {
-        const v = this.val(node, 0);
-        this.spatialInput(node, v);
-        const name = this.emit({ type: 'gap' }, base, [v.def]);
-        this.setOut(node, { def: name, shape: [v.shape[0], 1, 1], flat: false });
-        return;
-      }
       case 'BatchNormalization': return this.batchnorm(node, a, base);
       case 'Add': return this.add(node, base);
       case 'Concat':
@@ -498,21 +489,51 @@ class Importer {
         this.setOut(node, { ...v, softmax: true });
         return;
       }
-      case 'Dropout': return this.dropout(node, a, base);
       case 'Pad': return this.padOp(node, a);
       case 'Shape':
       case 'Gather':
       case 'Unsqueeze': return this.shapeArithmetic(node, a);
-      default:
-        throw new UserError(`${where}: op "${op}" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
     }
+    // Every other op: the layer type that declares it.
+    const def = IMPORTERS.get(op);
+    if (!def) throw new UserError(`${where}: op "${op}" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
+    def.onnxImport!.read(this.reader(node, a, base));
   }
 
-  /** An element-wise layer of one input. */
-  private unary(node: OnnxNode, base: string, def: Omit<LayerDef, 'name'>): void {
-    const v = this.val(node, 0);
-    const name = this.emit(def, base, [v.def]);
-    this.setOut(node, { ...v, def: name });
+  /** What a layer type's onnxImport hook reads `node` with. */
+  private reader(node: OnnxNode, a: Attrs, base: string): OnnxImportNode {
+    const where = this.where(node);
+    const inputName = (i: number) => node.input?.[i] ?? '';
+    return {
+      opType: node.op_type,
+      opset: this.opset,
+      has: (name) => a.has(name),
+      int: (name, fallback) => a.int(name, fallback),
+      float: (name, fallback) => a.float(name, fallback),
+      ints: (name) => a.ints(name),
+      hasInput: (i) => inputName(i) !== '',
+      value: (i) => {
+        const v = this.val(node, i);
+        return { shape: v.shape, flat: v.flat };
+      },
+      constant: (i, what) => {
+        const t = this.constant(node, i, what)!;
+        const data = t.data_type === BOOL || t.data_type === DataType.INT64 || t.data_type === DataType.INT32
+          ? Float32Array.from(t.data_type === BOOL ? [boolValue(t) ? 1 : 0] : toIntegers(t, where))
+          : toFloat32(t, where);
+        return { dims: dimsOf(t).map(Number), data };
+      },
+      decimal: float32Decimal,
+      fail: (problem) => {
+        throw new UserError(`${where}: ${problem}`);
+      },
+      emit: (fields, options = {}) => {
+        const inputs = (options.inputs ?? [0]).map((i) => this.val(node, i));
+        const name = this.emit(fields, base, inputs.map((v) => v.def), options.tensors);
+        const out = options.out ?? inputs[0];
+        this.setOut(node, { def: name, shape: out.shape, flat: out.flat });
+      },
+    };
   }
 
   /** The one node reading `value`, when exactly one does (and it is not a graph output). */
@@ -575,78 +596,6 @@ class Importer {
     const name = this.emit({ type: 'gelu' }, base.replace(/div(_\d+)?$/, 'gelu'), [v.def]);
     for (const n of [erf!, add!, times!, half!]) this.absorbed.add(n);
     this.vals.set(half!.output![0], { ...v, def: name });
-  }
-
-  private clip(node: OnnxNode, a: Attrs, base: string): void {
-    let lo: number | undefined;
-    let hi: number | undefined;
-    if (this.opset < 11) {
-      lo = a.has('min') ? a.float('min', 0) : undefined;
-      hi = a.has('max') ? a.float('max', 0) : undefined;
-    } else {
-      const bound = (i: number, what: string) => {
-        const t = this.constant(node, i, what, true);
-        if (!t) return undefined;
-        const d = toFloat32(t, this.where(node));
-        if (d.length !== 1) throw new UserError(`${this.where(node)}: ${what} must be a single number, got ${d.length} values`);
-        return d[0];
-      };
-      lo = bound(1, 'min');
-      hi = bound(2, 'max');
-    }
-    const def: Record<string, unknown> = { type: 'clip' };
-    if (lo !== undefined && lo > -3.4e38) def.min = float32Decimal(lo);
-    if (hi !== undefined && hi < 3.4e38) def.max = float32Decimal(hi);
-    if (def.min === 0 && def.max === undefined) def.type = 'relu';
-    if (def.min === 0 && def.max === undefined) delete def.min;
-    this.unary(node, base, def as Omit<LayerDef, 'name'>);
-  }
-
-  private prelu(node: OnnxNode, base: string): void {
-    const v = this.val(node, 0);
-    const t = this.constant(node, 1, 'slope')!;
-    const data = toFloat32(t, this.where(node));
-    const c = v.shape[0];
-    const dims = dimsOf(t).map(Number);
-    // [C], [C, 1, 1] or [1]: one slope per channel, or one for all (numpy broadcasting against N, C, H, W).
-    const perChannel = data.length === c && (dims.length === 1 || dims.slice(1).every((k) => k === 1)) && (dims.length !== 1 || !v.flat || v.shape[1] * v.shape[2] === 1);
-    if (data.length !== 1 && !perChannel) {
-      throw new UserError(`${this.where(node)}: slope "${t.name ?? ''}" has shape [${dims.join(', ')}]; cnnviz needs one slope per channel ([${c}, 1, 1]) or one for all`);
-    }
-    const shared = data.length === 1 && c !== 1;
-    const name = this.emit(shared ? { type: 'prelu', shared: true } : { type: 'prelu' }, base, [v.def], { weights: { shape: [shared ? 1 : c], data } });
-    this.setOut(node, { ...v, def: name });
-  }
-
-  /** Mul of two computed values: the same shape, or one value per channel (the squeeze-and-excitation gate). */
-  private mul(node: OnnxNode, base: string): void {
-    const [p, q] = node.input ?? [];
-    if (this.consts.has(p) || this.consts.has(q)) {
-      throw new UserError(`${this.where(node)}: multiplying by a constant is not supported (cnnviz multiplies two computed values: x * sigmoid(x), or a channel gate)`);
-    }
-    let x = this.val(node, 0);
-    let g = this.val(node, 1);
-    const perChannel = (u: Val) => u.shape[1] === 1 && u.shape[2] === 1;
-    if (perChannel(x) && !perChannel(g)) [x, g] = [g, x];
-    const same = x.shape.join() === g.shape.join() && (x.flat === g.flat || perChannel(x));
-    if (!same && !(perChannel(g) && !g.flat && g.shape[0] === x.shape[0])) {
-      throw new UserError(`${this.where(node)}: multiplies values of shapes ${x.shape.join('x')} and ${g.shape.join('x')}; cnnviz multiplies values of the same shape, or scales each channel by a Cx1x1 gate`);
-    }
-    const name = this.emit({ type: 'mul' }, base, [x.def, g.def]);
-    this.setOut(node, { def: name, shape: x.shape, flat: x.flat });
-  }
-
-  /** ReduceMean over height and width: global average pooling. */
-  private reduceMean(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    this.spatialInput(node, v);
-    const axes = this.opset >= 18 ? (node.input?.[1] ? toIntegers(this.constant(node, 1, 'axes')!, this.where(node)) : undefined) : a.ints('axes');
-    const norm = (axes ?? []).map((x) => (x < 0 ? x + 4 : x)).sort();
-    if (norm.join() !== '2,3') {
-      throw new UserError(`${this.where(node)}: reduces over axes [${(axes ?? []).join(', ')}]; cnnviz reads ReduceMean only over height and width (axes [2, 3]), as global average pooling`);
-    }
-    const name = this.emit({ type: 'gap' }, base, [v.def]);
-    this.setOut(node, { def: name, shape: [v.shape[0], 1, 1], flat: a.int('keepdims', 1) === 0 });
   }
 
   private conv(node: OnnxNode, a: Attrs, base: string): void {
@@ -928,20 +877,6 @@ class Importer {
     else throw new UserError(`${this.where(node)}: reshapes to [${target.join(', ')}]; cnnviz supports Reshape to a flat vector [N, ${size}] only`);
   }
 
-  private dropout(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    let ratio = 0.5;
-    if (this.opset < 12) ratio = a.float('ratio', 0.5);
-    else {
-      const rt = this.constant(node, 1, 'ratio', true);
-      if (rt) ratio = toFloat32(rt, this.where(node))[0];
-      const tm = this.constant(node, 2, 'training_mode', true);
-      if (tm && toIntegersOrBool(tm)) throw new UserError(`${this.where(node)}: training_mode is true; export the model in inference mode (model.eval())`);
-    }
-    const name = this.emit({ type: 'dropout', drop_prob: float32Decimal(ratio) }, base, [v.def]);
-    this.setOut(node, { ...v, def: name });
-  }
-
   /** The graph output must be a fully connected layer (maybe softmaxed): it becomes the softmax node. */
   private finish(output: string): void {
     const v = this.vals.get(output);
@@ -977,9 +912,11 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-function toIntegersOrBool(t: OnnxTensor): boolean {
-  if (t.data_type === 9) return (t.raw_data?.[0] ?? Number(t.int32_data?.[0] ?? 0)) !== 0;
-  return false;
+/** ONNX's bool element type (Dropout's training_mode). */
+const BOOL = 9;
+
+function boolValue(t: OnnxTensor): boolean {
+  return (t.raw_data?.[0] ?? Number(t.int32_data?.[0] ?? 0)) !== 0;
 }
 
 function parseClassNames(text: string, where: string): string[] {
