@@ -83,6 +83,7 @@ export const clipLayer = inputActivation<ClipFields>(
       };
       const lo = bound('min', 1);
       const hi = bound('max', 2);
+      if (lo !== undefined && hi !== undefined && !(lo <= hi)) n.fail(`min (${lo}) is above max (${hi})`);
       const fields: Record<string, unknown> & { type: string } = { type: 'clip' };
       // Bounds beyond float32's range are none (how exporters write a one-sided clamp).
       if (lo !== undefined && lo > -3.4e38) fields.min = n.decimal(lo);

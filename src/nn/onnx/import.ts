@@ -290,6 +290,7 @@ class Importer {
     } else {
       a.fail('auto_pad', `is "${auto}", not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
     }
+    if (pads.some((p) => !Number.isSafeInteger(p) || p < 0)) a.fail('pads', `is [${pads.join(', ')}]; padding must be 0 or more`);
     if (pads.length !== 4 || pads.some((p) => p !== pads[0])) {
       a.fail('pads', `is [${pads.join(', ')}]; cnnviz needs the same padding on all four sides`);
     }
@@ -528,6 +529,10 @@ class Importer {
         throw new UserError(`${where}: ${problem}`);
       },
       emit: (fields, options = {}) => {
+        // NaN or infinite attributes are damage: say so here, naming the node, not later in the spec.
+        for (const [k, v] of Object.entries(fields)) {
+          if (typeof v === 'number' && !Number.isFinite(v)) throw new UserError(`${where}: ${k} is ${v}; it must be a finite number`);
+        }
         const inputs = (options.inputs ?? [0]).map((i) => this.val(node, i));
         const name = this.emit(fields, base, inputs.map((v) => v.def), options.tensors);
         const out = options.out ?? inputs[0];

@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { importOnnxGraph, SUPPORTED_OPS } from '../../../src/nn/onnx/import.js';
 import { decodeModel, encodeModel, type OnnxModel } from '../../../src/nn/onnx/proto.js';
 import { toFloat32 } from '../../../src/nn/onnx/tensors.js';
 import { UserError } from '../../../src/util/errors.js';
 import { parseSpec } from '../../../src/nn/spec.js';
-import { fixtureBytes, fixturePreprocessing, pytorchAgreement } from './fixtures.js';
+import { FIXTURES, fixtureBytes, fixturePreprocessing, pytorchAgreement } from './fixtures.js';
 
 function decoded(name: string): OnnxModel {
   return decodeModel(fixtureBytes(name), name);
@@ -187,4 +188,54 @@ describe('ONNX models from PyTorch, run by cnnviz', () => {
       expect(worst).toBeLessThan(1e-5);
     });
   }
+});
+
+describe('hostile ONNX files for the zoo ops: one line naming the ONNX node, never a spec index', () => {
+  const zoo = (name: string): OnnxModel => decodeModel(readFileSync(`${FIXTURES}${name}.onnx`), `${name}.onnx`);
+  const constOf = (m: OnnxModel, value: string) =>
+    m.graph!.initializer!.find((t) => t.name === value) ?? m.graph!.node!.find((n) => n.output?.[0] === value)!.attribute![0].t!;
+  const setScalar = (m: OnnxModel, value: string, x: number) => {
+    const t = constOf(m, value);
+    t.raw_data = new Uint8Array(Float32Array.of(x).buffer);
+  };
+
+  it('Clip with min above max, PRelu with a slope per something else, NaN attributes, negative pads', () => {
+    const clip = zoo('mobile_blocks');
+    const c = clip.graph!.node!.find((n) => n.op_type === 'Clip')!;
+    setScalar(clip, c.input![1], 7);
+    expect(userError(() => importOnnxGraph(clip, 'c.onnx'))).toBe(`c.onnx: node "${c.name}" (Clip): min (7) is above max (6)`);
+    const prelu = zoo('course_acts');
+    const p = prelu.graph!.node!.find((n) => n.op_type === 'PRelu')!;
+    const slope = constOf(prelu, p.input![1]);
+    slope.dims = [4, 2, 1];
+    expect(userError(() => importOnnxGraph(prelu, 'p.onnx'))).toMatch(new RegExp(`^p\\.onnx: node "${p.name}" \\(PRelu\\): slope has shape \\[4, 2, 1\\]; cnnviz needs one slope per channel \\(\\[8, 1, 1\\]\\) or one for all$`));
+    const elu = zoo('course_acts');
+    const e = elu.graph!.node!.find((n) => n.op_type === 'Elu')!;
+    e.attribute!.find((a) => a.name === 'alpha')!.f = NaN;
+    expect(userError(() => importOnnxGraph(elu, 'e.onnx'))).toBe(`e.onnx: node "${e.name}" (Elu): alpha is NaN; it must be a finite number`);
+    const pads = zoo('mobile_blocks');
+    const dw = pads.graph!.node!.filter((n) => n.op_type === 'Conv')[2];
+    dw.attribute!.find((a) => a.name === 'pads')!.ints = [-1, -1, -1, -1];
+    expect(userError(() => importOnnxGraph(pads, 'd.onnx'))).toBe(`d.onnx: node "${dw.name}" (Conv): attribute "pads" is [-1, -1, -1, -1]; padding must be 0 or more`);
+  });
+
+  it('ReduceMean over channels, a Mul of unrelated shapes, a Div or Erf outside GELU, a group that does not divide the filters', () => {
+    const rm = zoo('mobile_blocks');
+    const r = rm.graph!.node!.find((n) => n.op_type === 'ReduceMean')!;
+    r.attribute!.find((a) => a.name === 'axes')!.ints = [1];
+    expect(userError(() => importOnnxGraph(rm, 'r.onnx'))).toMatch(/\(ReduceMean\): reduces over axes \[1\]; cnnviz reads ReduceMean only over height and width/);
+    const mul = zoo('mobile_blocks');
+    const gate = mul.graph!.node!.filter((n) => n.op_type === 'Mul').find((n) => !mul.graph!.node!.some((s) => s.op_type === 'HardSigmoid' && s.output![0] === n.input![1] && s.input![0] === n.input![0]))!;
+    gate.input![1] = 'input';
+    expect(userError(() => importOnnxGraph(mul, 'm.onnx'))).toMatch(new RegExp(`node "${gate.name}" \\(Mul\\): multiplies values of shapes .* and 3x32x32`));
+    const div = zoo('course_acts');
+    const d = div.graph!.node!.find((n) => n.op_type === 'Div')!;
+    setScalar(div, d.input![1], 2);
+    const msg = userError(() => importOnnxGraph(div, 'g.onnx'));
+    expect(msg).toBe(`g.onnx: node "${d.name}" (Div): cnnviz reads Div only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
+    const grp = zoo('mobile_blocks');
+    const g = grp.graph!.node!.filter((n) => n.op_type === 'Conv').find((n) => n.attribute!.find((a) => a.name === 'group')!.i === 4)!;
+    g.attribute!.find((a) => a.name === 'group')!.i = 8;
+    expect(userError(() => importOnnxGraph(grp, 'q.onnx'))).toMatch(new RegExp(`node "${g.name}" \\(Conv\\): weight ".*" has shape \\[12, 4, 1, 1\\]; expected \\[filters, 2, kH, kW\\] with filters a multiple of 8 \\(group 8\\)`));
+  });
 });
