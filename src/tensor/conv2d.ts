@@ -33,6 +33,14 @@ export interface Conv2dDims {
   outW: number;
   /** Channel groups (default 1); inC and outC are multiples of it. */
   groups?: number;
+  /**
+   * Padding on the top and left when they differ from `pad` (PyTorch's padding=(1, 0), ONNX pads that
+   * differ by side); the bottom and right padding only set outH and outW. Default: pad.
+   */
+  padTop?: number;
+  padLeft?: number;
+  /** Spacing of the kernel taps (dilated / atrous convolution), default 1: tap k reads offset k * dilation. */
+  dilation?: number;
 }
 
 /**
@@ -40,8 +48,8 @@ export interface Conv2dDims {
  * floor((in + 2*pad - k) / stride) + 1 (ConvNetJS, PyTorch). ceil: PyTorch's ceil_mode, rounding up
  * instead, except that the last window must start inside the input or its left padding.
  */
-export function convOutSize(inSize: number, k: number, stride: number, pad: number, ceil = false): number {
-  const span = inSize + 2 * pad - k;
+export function convOutSize(inSize: number, k: number, stride: number, pad: number, ceil = false, padEnd = pad, dilation = 1): number {
+  const span = inSize + pad + padEnd - dilation * (k - 1) - 1;
   let out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
   if (ceil && (out - 1) * stride >= inSize + pad) out--;
   return out;
@@ -69,7 +77,7 @@ export function makeConv2dDims(
 
 /** True when the convolution is a plain per-pixel matrix multiply (no im2col needed). */
 function isPointwise(d: Conv2dDims): boolean {
-  return d.kH === 1 && d.kW === 1 && d.stride === 1 && d.pad === 0;
+  return d.kH === 1 && d.kW === 1 && d.stride === 1 && d.pad === 0 && (d.padTop ?? 0) === 0 && (d.padLeft ?? 0) === 0 && d.outH === d.inH && d.outW === d.inW;
 }
 
 /** First output index o whose input index o*stride - pad + kOff is >= 0, clamped to [0, outSize]. */
@@ -89,19 +97,22 @@ function endValidOut(kOff: number, stride: number, pad: number, inSize: number, 
  * col[(c*kH + ky)*kW + kx, oy*outW + ox] = in[c, oy*stride - pad + ky, ox*stride - pad + kx] (0 outside).
  */
 export function im2col(d: Conv2dDims, input: Float32Array, inOffset: number, col: Float32Array): void {
-  const { inC, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const { inC, inH, inW, kH, kW, stride, outH, outW } = d;
+  const padT = d.padTop ?? d.pad;
+  const padL = d.padLeft ?? d.pad;
+  const dil = d.dilation ?? 1;
   const P = outH * outW;
   let row = 0;
   for (let c = 0; c < inC; c++) {
     const plane = inOffset + c * inH * inW;
     for (let ky = 0; ky < kH; ky++) {
       for (let kx = 0; kx < kW; kx++, row += P) {
-        const oxLo = firstValidOut(kx, stride, pad, outW);
-        const oxHi = endValidOut(kx, stride, pad, inW, outW, oxLo);
-        const ixLo = oxLo * stride - pad + kx;
+        const oxLo = firstValidOut(kx * dil, stride, padL, outW);
+        const oxHi = endValidOut(kx * dil, stride, padL, inW, outW, oxLo);
+        const ixLo = oxLo * stride - padL + kx * dil;
         for (let oy = 0; oy < outH; oy++) {
           const dst = row + oy * outW;
-          const iy = oy * stride - pad + ky;
+          const iy = oy * stride - padT + ky * dil;
           if (iy < 0 || iy >= inH) {
             col.fill(0, dst, dst + outW);
             continue;
@@ -122,18 +133,21 @@ export function im2col(d: Conv2dDims, input: Float32Array, inOffset: number, col
 
 /** Fold col[K x P] back, ADDING each entry into inputGrad[inOffset ...] at the position im2col read it from. */
 export function col2imAdd(d: Conv2dDims, col: Float32Array, inputGrad: Float32Array, inOffset: number): void {
-  const { inC, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const { inC, inH, inW, kH, kW, stride, outH, outW } = d;
+  const padT = d.padTop ?? d.pad;
+  const padL = d.padLeft ?? d.pad;
+  const dil = d.dilation ?? 1;
   const P = outH * outW;
   let row = 0;
   for (let c = 0; c < inC; c++) {
     const plane = inOffset + c * inH * inW;
     for (let ky = 0; ky < kH; ky++) {
       for (let kx = 0; kx < kW; kx++, row += P) {
-        const oxLo = firstValidOut(kx, stride, pad, outW);
-        const oxHi = endValidOut(kx, stride, pad, inW, outW, oxLo);
-        const ixLo = oxLo * stride - pad + kx;
+        const oxLo = firstValidOut(kx * dil, stride, padL, outW);
+        const oxHi = endValidOut(kx * dil, stride, padL, inW, outW, oxLo);
+        const ixLo = oxLo * stride - padL + kx * dil;
         for (let oy = 0; oy < outH; oy++) {
-          const iy = oy * stride - pad + ky;
+          const iy = oy * stride - padT + ky * dil;
           if (iy < 0 || iy >= inH) continue;
           const src = row + oy * outW;
           let dst = plane + iy * inW + ixLo;

@@ -63,7 +63,7 @@ const ZOO = [
   { type: 'pool', name: 'pool', sx: 2, stride: 2, ceil_mode: true },
   { type: 'elu', name: 'elu', alpha: 0.7 },
   { type: 'prelu', name: 'prelu' },
-  { type: 'conv', name: 'c3', sx: 3, pad: 1, filters: 5 },
+  { type: 'conv', name: 'c3', sx: 3, pad: 1, filters: 5, dilation: 2, pad_top: 2, pad_left: 0, pad_right: 3 },
   { type: 'softplus', name: 'softplus' },
   { type: 'prelu', name: 'prelu1', shared: true },
   { type: 'gap', name: 'scores' },
@@ -82,6 +82,8 @@ describe('the zoo layers in a network', () => {
     const spec = parseSpec(ZOO, 'zoo.json');
     const at = (name: string) => spec.shapes[spec.layers.findIndex((l) => l.name === name)];
     expect(at('pool')).toEqual([6, 3, 4]); // 6x7 -> 3x4 (3x3 without ceil_mode)
+    // Dilation 2 spans 5: 3 + 2 + 1 - 5 + 1 = 2 rows, 4 + 0 + 3 - 5 + 1 = 3 columns.
+    expect(at('c3')).toEqual([5, 2, 3]);
     expect(spec.layers.filter((l) => l.type === 'fc')).toHaveLength(0);
     expect(() => parseSpec([input, { type: 'mul', inputs: ['x', 'x'] }, { type: 'conv', name: 'q', sx: 1, filters: 2 }, { type: 'mul', inputs: ['x', 'q'] }, { type: 'softmax', num_classes: 2 }], 'm.json')).toThrow(
       /input 2 \(2x6x7\) must have input 1's shape \(4x6x7\) or one value per channel \(4x1x1\)/,

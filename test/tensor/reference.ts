@@ -29,8 +29,8 @@ export function refConv2dForward(d: Conv2dDims, input: Numbers, weights: Numbers
             const c = c0 + ci;
             for (let ky = 0; ky < kH; ky++) {
               for (let kx = 0; kx < kW; kx++) {
-                const iy = y * stride - pad + ky;
-                const ix = x * stride - pad + kx;
+                const iy = y * stride - (d.padTop ?? pad) + ky * (d.dilation ?? 1);
+                const ix = x * stride - (d.padLeft ?? pad) + kx * (d.dilation ?? 1);
                 if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
                 sum += weights[((o * icg + ci) * kH + ky) * kW + kx] * input[((b * inC + c) * inH + iy) * inW + ix];
               }

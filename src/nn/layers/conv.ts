@@ -19,6 +19,13 @@ export interface ConvFields {
    * (ResNeXt, RegNet). groups = input channels: depthwise, each filter reads one channel (MobileNet).
    */
   groups: number;
+  /** Padding per side when they differ (pad_top, pad_bottom, pad_left, pad_right; each defaults to pad). */
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  /** Spacing of the kernel taps (dilated convolution), 1 for an ordinary one. */
+  dilation: number;
 }
 
 /** ConvNetJS defaults: no L1 decay unless asked for per layer, full L2 decay. */
@@ -54,8 +61,13 @@ function convDims(node: LayerNode<ConvFields>): Conv2dDims {
   const [inC, inH, inW] = node.inShapes[0];
   return {
     n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2],
-    groups: c.groups,
+    groups: c.groups, padTop: c.padTop, padLeft: c.padLeft, dilation: c.dilation,
   };
+}
+
+/** Padding that differs by side, or dilation: only the TypeScript kernel (im2col + gemm) handles them. */
+function generalGeometry(c: ConvFields): boolean {
+  return c.dilation !== 1 || c.padTop !== c.pad || c.padBottom !== c.pad || c.padLeft !== c.pad || c.padRight !== c.pad;
 }
 
 function isDepthwise(node: LayerNode<ConvFields>): boolean {
@@ -189,16 +201,27 @@ export const convLayer = defineLayer<ConvFields>({
   takesActivation: true,
   parse(r) {
     const kernelW = r.int('sx', 1);
+    const pad = r.int('pad', 0, 0);
     return {
-      filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad: r.int('pad', 0, 0),
+      filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad,
       biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true), groups: r.int('groups', 1, 1),
+      padTop: r.int('pad_top', 0, pad), padBottom: r.int('pad_bottom', 0, pad), padLeft: r.int('pad_left', 0, pad), padRight: r.int('pad_right', 0, pad),
+      dilation: r.int('dilation', 1, 1),
     };
   },
   outShape(c, [prev], fail) {
     if (prev[0] % c.groups !== 0 || c.filters % c.groups !== 0) {
       fail('groups', `(${c.groups}) must divide both the ${prev[0]} input channels and the ${c.filters} filters`);
     }
-    const [h, w] = windowShape(c, prev, fail);
+    if (!generalGeometry(c)) {
+      const [h, w] = windowShape(c, prev, fail);
+      return [c.filters, h, w];
+    }
+    const h = convOutSize(prev[1], c.kernelH, c.stride, c.padTop, false, c.padBottom, c.dilation);
+    const w = convOutSize(prev[2], c.kernelW, c.stride, c.padLeft, false, c.padRight, c.dilation);
+    if (h < 1 || w < 1) {
+      fail('sx', `(${c.kernelW}x${c.kernelH} window, dilation ${c.dilation}, stride ${c.stride}, pads top ${c.padTop} bottom ${c.padBottom} left ${c.padLeft} right ${c.padRight}) does not fit its ${prev[1]}x${prev[2]} input`);
+    }
     return [c.filters, h, w];
   },
   params: (c, [prev]) => [
@@ -206,20 +229,29 @@ export const convLayer = defineLayer<ConvFields>({
     // ConvNetJS never decays biases.
     ...(c.bias ? [{ name: 'biases' as const, shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
-  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${groupsWords(c)}${c.bias ? '' : ', no bias'}`,
+  describe: (c) => {
+    const pads = c.padTop === c.pad && c.padBottom === c.pad && c.padLeft === c.pad && c.padRight === c.pad
+      ? `pad ${c.pad}` : `pads top ${c.padTop} bottom ${c.padBottom} left ${c.padLeft} right ${c.padRight}`;
+    const dil = c.dilation === 1 ? '' : `, dilation ${c.dilation} (taps ${c.dilation} px apart)`;
+    return `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, ${pads}${dil}${groupsWords(c)}${c.bias ? '' : ', no bias'}`;
+  },
   hints: { negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true },
   benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}${c.groups > 1 ? (c.groups === c.filters ? ' depthwise' : ' grouped') : ''}`,
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),
     l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1),
   }),
-  // Grouped convolutions other than depthwise run the TypeScript kernel (on wasm memory views when the
+  // Grouped convolutions other than depthwise, dilated ones and padding that differs by side run the
+  // TypeScript kernel (on wasm memory views when the
   // wasm kernels are chosen): one im2col + gemm per group.
-  create: (node) => (node.wasm ? (isDepthwise(node) ? depthwiseWasm(node) : node.config.groups > 1 ? convJs(node) : convWasm(node)) : convJs(node)),
+  create: (node) => {
+    if (!node.wasm || generalGeometry(node.config)) return convJs(node);
+    return isDepthwise(node) ? depthwiseWasm(node) : node.config.groups > 1 ? convJs(node) : convWasm(node);
+  },
   onnx({ config: c, outShape, tensors: t }, b) {
     const x = b.as4d(b.inputs[0]);
     const inputs = [x, b.floats('weights', [outShape[0], b.shapeOf(x)[0] / c.groups, c.kernelH, c.kernelW], t.weights)];
     if (t.biases) inputs.push(b.floats('biases', [outShape[0]], t.biases));
-    b.output('Conv', inputs, { ...onnxWindow(c), dilations: [1, 1], group: c.groups });
+    b.output('Conv', inputs, { ...onnxWindow(c), pads: [c.padTop, c.padLeft, c.padBottom, c.padRight], dilations: [c.dilation, c.dilation], group: c.groups });
   },
 });

@@ -264,25 +264,36 @@ class Importer {
     this.vals.set(out[0], v);
   }
 
-  /** stride and pad of a Conv/MaxPool/AveragePool: cnnviz has one stride and one pad for both axes. */
-  private geometry(node: OnnxNode, a: Attrs, kernel: [number, number], input: Shape3): { stride: number; pad: number } {
+  /**
+   * Stride, padding per side [top, left, bottom, right] and dilation of a Conv/MaxPool/AveragePool.
+   * cnnviz has one stride for both axes; convolutions take any padding and one dilation for both axes,
+   * pools the same padding on all four sides and no dilation (`general` false).
+   */
+  private geometry(a: Attrs, kernel: [number, number], input: Shape3, general: boolean): { stride: number; pads: number[]; dilation: number } {
     const strides = a.ints('strides') ?? [1, 1];
     if (strides.length !== 2) a.fail('strides', `must have 2 values for images (NCHW), got [${strides.join(', ')}]`);
     if (strides.some((v) => !Number.isSafeInteger(v) || v < 1)) a.fail('strides', `is [${strides.join(', ')}]; strides must be 1 or more`);
     if (strides[0] !== strides[1]) a.fail('strides', `is [${strides.join(', ')}]; cnnviz needs the same stride in both directions`);
-    const dil = a.ints('dilations');
-    if (dil && dil.some((d) => d !== 1)) a.fail('dilations', `is [${dil.join(', ')}]; cnnviz supports dilation 1 only`);
+    const dil = a.ints('dilations') ?? [1, 1];
+    if (dil.length !== 2 || dil.some((d) => !Number.isSafeInteger(d) || d < 1)) a.fail('dilations', `is [${dil.join(', ')}]; dilations must be 2 values of 1 or more`);
+    if (dil[0] !== dil[1]) a.fail('dilations', `is [${dil.join(', ')}]; cnnviz needs the same dilation in both directions`);
+    if (!general && dil[0] !== 1) a.fail('dilations', `is [${dil.join(', ')}]; cnnviz pools with dilation 1 only`);
+    const dilation = dil[0];
     const stride = strides[0];
     const auto = a.str('auto_pad', 'NOTSET');
     let pads: number[];
     if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
-      pads = [0, 1].map((d) => {
+      const begin: number[] = [];
+      const end: number[] = [];
+      for (const d of [0, 1]) {
         const size = input[1 + d];
-        const total = Math.max(0, (Math.ceil(size / stride) - 1) * stride + kernel[d] - size);
-        if (total % 2 !== 0) a.fail('auto_pad', `${auto} needs ${total} pixels of padding on a ${size}-pixel axis: uneven, which cnnviz cannot express`);
-        return total / 2;
-      });
-      pads = [pads[0], pads[1], pads[0], pads[1]];
+        const total = Math.max(0, (Math.ceil(size / stride) - 1) * stride + dilation * (kernel[d] - 1) + 1 - size);
+        // The odd pixel goes at the end (SAME_UPPER) or the beginning (SAME_LOWER).
+        const small = Math.floor(total / 2);
+        begin.push(auto === 'SAME_UPPER' ? small : total - small);
+        end.push(total - begin[d]);
+      }
+      pads = [...begin, ...end];
     } else if (auto === 'VALID') {
       pads = [0, 0, 0, 0];
     } else if (auto === 'NOTSET' || auto === '') {
@@ -290,11 +301,12 @@ class Importer {
     } else {
       a.fail('auto_pad', `is "${auto}", not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
     }
+    if (pads.length !== 4) a.fail('pads', `is [${pads.join(', ')}]; images need 4 values (top, left, bottom, right)`);
     if (pads.some((p) => !Number.isSafeInteger(p) || p < 0)) a.fail('pads', `is [${pads.join(', ')}]; padding must be 0 or more`);
-    if (pads.length !== 4 || pads.some((p) => p !== pads[0])) {
-      a.fail('pads', `is [${pads.join(', ')}]; cnnviz needs the same padding on all four sides`);
+    if (!general && pads.some((p) => p !== pads[0])) {
+      a.fail(auto === 'NOTSET' || auto === '' ? 'pads' : 'auto_pad', `gives padding [${pads.join(', ')}]; cnnviz pools with the same padding on all four sides`);
     }
-    return { stride, pad: pads[0] };
+    return { stride, pads, dilation };
   }
 
   private spatialInput(node: OnnxNode, v: Val): void {
@@ -616,16 +628,19 @@ class Importer {
     const [filters, , kH, kW] = wd;
     const ks = a.ints('kernel_shape');
     if (ks && (ks[0] !== kH || ks[1] !== kW)) a.fail('kernel_shape', `[${ks.join(', ')}] disagrees with the weight's ${kH}x${kW}`);
-    const { stride, pad } = this.geometry(node, a, [kH, kW], v.shape);
-    const h = convOutSize(v.shape[1], kH, stride, pad);
-    const w = convOutSize(v.shape[2], kW, stride, pad);
+    const { stride, pads, dilation } = this.geometry(a, [kH, kW], v.shape, true);
+    const [top, left, bottom, right] = pads;
+    const h = convOutSize(v.shape[1], kH, stride, top, false, bottom, dilation);
+    const w = convOutSize(v.shape[2], kW, stride, left, false, right, dilation);
     if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
     const tensors: Record<string, NamedTensor> = { weights: { shape: [filters, v.shape[0] / group, kH, kW], data: toFloat32(wt, this.where(node)) } };
     const hasBias = (node.input?.[2] ?? '') !== '';
     if (hasBias) tensors.biases = { shape: [filters], data: this.floats(node, 2, 'bias', [filters]) };
-    const def: Record<string, unknown> = { type: 'conv', sx: kW, sy: kH, filters, stride, pad };
+    const def: Record<string, unknown> = { type: 'conv', sx: kW, sy: kH, filters, stride, pad: top };
     if (!hasBias) def.bias = false;
     if (group > 1) def.groups = group;
+    if (pads.some((p) => p !== top)) Object.assign(def, { pad_bottom: bottom, pad_left: left, pad_right: right });
+    if (dilation !== 1) def.dilation = dilation;
     const name = this.emit(def as LayerDef, base, [v.def], tensors);
     this.setOut(node, { def: name, shape: [filters, h, w], flat: false });
   }
@@ -636,9 +651,9 @@ class Importer {
     const ks = a.ints('kernel_shape');
     if (!ks || ks.length !== 2) a.fail('kernel_shape', 'must give the 2 window sizes of an image pool');
     const [kH, kW] = ks;
-    const geometry = this.geometry(node, a, [kH, kW], v.shape);
+    const geometry = this.geometry(a, [kH, kW], v.shape, false);
     const stride = geometry.stride;
-    let pad = geometry.pad;
+    let pad = geometry.pads[0];
     if (a.int('storage_order', 0) !== 0) a.fail('storage_order', 'must be 0 (row major)');
     const avg = node.op_type === 'AveragePool';
     let countIncludePad = avg && a.int('count_include_pad', 0) === 1;

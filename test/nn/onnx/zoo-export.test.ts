@@ -77,7 +77,7 @@ describe('ONNX export of the zoo activations, gates and heads, checked with onnx
       { type: 'silu', name: 'silu' },
       { type: 'pool', name: 'pool', sx: 3, stride: 2, ceil_mode: true },
       { type: 'gelu', name: 'gelu' },
-      { type: 'conv', name: 'c2', sx: 3, filters: 12, pad: 1 },
+      { type: 'conv', name: 'c2', sx: 3, filters: 12, pad: 1, dilation: 2, pad_bottom: 2, pad_right: 3 },
       { type: 'elu', name: 'elu', alpha: 0.5 },
       { type: 'prelu', name: 'prelu' },
       { type: 'clip', name: 'clip', min: -1.5 },

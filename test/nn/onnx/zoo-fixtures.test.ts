@@ -64,6 +64,11 @@ describe('PyTorch networks with the zoo blocks, imported', () => {
     expect(mobile.filter((t) => t === 'silu')).toHaveLength(1);
     const course = run('course_acts').types;
     expect(course).not.toContain('mul');
+    // The 3x1 kernel padded (1, 0) and the dilated conv keep their geometry.
+    const m = zoo.models.course_acts;
+    const snap = loadOnnxSnapshot(`${FIXTURES}${m.file}`);
+    expect(snap.spec.layers.find((l) => l.type === 'conv' && l.kernelW === 1)).toMatchObject({ kernelH: 3, padTop: 1, padBottom: 1, padLeft: 0, padRight: 0 });
+    expect(snap.spec.layers.find((l) => l.type === 'conv' && l.dilation === 2)).toMatchObject({ kernelH: 3, pad: 2 });
     expect(course.filter((t) => t === 'prelu')).toHaveLength(2);
   });
 });
