@@ -239,3 +239,23 @@ describe('hostile ONNX files for the zoo ops: one line naming the ONNX node, nev
     expect(userError(() => importOnnxGraph(grp, 'q.onnx'))).toMatch(new RegExp(`node "${g.name}" \\(Conv\\): weight ".*" has shape \\[12, 4, 1, 1\\]; expected \\[filters, 2, kH, kW\\] with filters a multiple of 8 \\(group 8\\)`));
   });
 });
+
+describe('Dropout from a train-mode export', () => {
+  it('keeps a Dropout whose training_mode is true as a dropout layer, and refuses a ratio of 1', () => {
+    const m = decoded('resnet_bn'); // opset 13: ratio and training_mode are inputs
+    const g = m.graph!;
+    const flatten = g.node!.find((n) => n.op_type === 'Flatten')!;
+    const out = flatten.output![0];
+    // Flatten -> Dropout(ratio 0.3, training_mode true) -> the Gemm that read the Flatten.
+    g.initializer!.push(
+      { name: 'ratio', dims: [], data_type: 1, raw_data: new Uint8Array(Float32Array.of(0.3).buffer) },
+      { name: 'train', dims: [], data_type: 9, raw_data: Uint8Array.of(1) },
+    );
+    for (const n of g.node!) if (n !== flatten) n.input = n.input!.map((i) => (i === out ? 'dropped' : i));
+    g.node!.splice(g.node!.indexOf(flatten) + 1, 0, { name: '/drop/Dropout', op_type: 'Dropout', input: [out, 'ratio', 'train'], output: ['dropped', 'mask'] });
+    const defs = importOnnxGraph(m, 't.onnx').layerDefs;
+    expect(defs.find((d) => d.type === 'dropout')).toEqual({ name: 'drop.dropout', type: 'dropout', drop_prob: 0.3 });
+    g.initializer!.find((t) => t.name === 'ratio')!.raw_data = new Uint8Array(Float32Array.of(1).buffer);
+    expect(userError(() => importOnnxGraph(m, 't.onnx'))).toBe('t.onnx: node "/drop/Dropout" (Dropout): ratio is 1; it must be at least 0 and below 1');
+  });
+});
