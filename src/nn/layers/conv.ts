@@ -254,4 +254,37 @@ export const convLayer = defineLayer<ConvFields>({
     if (t.biases) inputs.push(b.floats('biases', [outShape[0]], t.biases));
     b.output('Conv', inputs, { ...onnxWindow(c), pads: [c.padTop, c.padLeft, c.padBottom, c.padRight], dilations: [c.dilation, c.dilation], group: c.groups });
   },
+  onnxImport: {
+    ops: ['Conv'],
+    read(n) {
+      const v = n.image(0);
+      const inC = v.shape[0];
+      const group = n.int('group', 1);
+      if (!(group >= 1) || inC % group !== 0) n.fail(`attribute "group" is ${group}; it must divide the ${inC} input channels`);
+      const { name: wName, dims: wd, data } = n.constant(1, 'weight');
+      if (wd.length !== 4 || wd[1] !== inC / group || wd[0] % group !== 0) {
+        n.fail(`weight "${wName}" has shape [${wd.join(', ')}]; expected [filters, ${inC / group}, kH, kW]${group > 1 ? ` with filters a multiple of ${group} (group ${group})` : ''}`);
+      }
+      const [filters, , kH, kW] = wd;
+      const ks = n.ints('kernel_shape');
+      if (ks && (ks[0] !== kH || ks[1] !== kW)) n.fail(`attribute "kernel_shape" [${ks.join(', ')}] disagrees with the weight's ${kH}x${kW}`);
+      const { stride, pads, dilation } = n.window(kH, kW, true);
+      const [top, left, bottom, right] = pads;
+      const h = convOutSize(v.shape[1], kH, stride, top, false, bottom, dilation);
+      const w = convOutSize(v.shape[2], kW, stride, left, false, right, dilation);
+      if (h < 1 || w < 1) n.fail(`a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
+      const tensors: Record<string, { shape: number[]; data: Float32Array }> = { weights: { shape: [filters, inC / group, kH, kW], data } };
+      if (n.hasInput(2)) {
+        const bias = n.constant(2, 'bias');
+        if (bias.data.length !== filters) n.fail(`bias "${bias.name}" has shape [${bias.dims.join(', ')}], expected ${filters} values`);
+        tensors.biases = { shape: [filters], data: bias.data };
+      }
+      const fields: Record<string, unknown> & { type: string } = { type: 'conv', sx: kW, sy: kH, filters, stride, pad: top };
+      if (!n.hasInput(2)) fields.bias = false;
+      if (group > 1) fields.groups = group;
+      if (pads.some((p) => p !== top)) Object.assign(fields, { pad_bottom: bottom, pad_left: left, pad_right: right });
+      if (dilation !== 1) fields.dilation = dilation;
+      n.emit(fields, { tensors, out: { shape: [filters, h, w], flat: false } });
+    },
+  },
 });

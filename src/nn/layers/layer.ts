@@ -215,8 +215,16 @@ export interface OnnxImportNode {
   hasInput(i: number): boolean;
   /** Input i, computed from the image: its (C, H, W), and whether ONNX holds it flat as [N, C*H*W]. */
   value(i: number): { shape: Shape3; flat: boolean };
-  /** Input i as a stored constant (initializer or Constant): its dims and float values. */
-  constant(i: number, what: string): { dims: number[]; data: Float32Array };
+  /** Input i as value(i), which must be image-shaped (N, C, H, W): a flat vector only when it is 1x1. */
+  image(i: number): { shape: Shape3; flat: boolean };
+  /**
+   * The sliding-window attributes of a Conv or pool for a kH x kW kernel on input 0: one stride, padding
+   * per side [top, left, bottom, right] (from pads or auto_pad) and one dilation. `general` false: the
+   * same padding on all four sides and dilation 1, or the node is refused.
+   */
+  window(kH: number, kW: number, general: boolean): { stride: number; pads: number[]; dilation: number };
+  /** Input i as a stored constant (initializer or Constant): its name, dims and float values. */
+  constant(i: number, what: string): { name: string; dims: number[]; data: Float32Array };
   /** The shortest decimal that rounds to the same float32 (ONNX float attributes: 1e-5, not 9.99999975e-6). */
   decimal(x: number): number;
   /** Stop with one message naming the ONNX node and its op. */

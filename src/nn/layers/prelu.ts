@@ -68,11 +68,11 @@ export const preluLayer = defineLayer<PreluFields>({
     ops: ['PRelu'],
     read(n) {
       const v = n.value(0);
-      const { dims, data } = n.constant(1, 'slope');
+      const { name, dims, data } = n.constant(1, 'slope');
       const c = v.shape[0];
       // [C], [C, 1, 1] or [1]: one slope per channel, or one for all (broadcast against N, C, H, W).
       const perChannel = data.length === c && (dims.length === 1 || dims.slice(1).every((k) => k === 1));
-      if (data.length !== 1 && !perChannel) n.fail(`slope has shape [${dims.join(', ')}]; cnnviz needs one slope per channel ([${c}, 1, 1]) or one for all`);
+      if (data.length !== 1 && !perChannel) n.fail(`slope "${name}" has shape [${dims.join(', ')}]; cnnviz needs one slope per channel ([${c}, 1, 1]) or one for all`);
       const shared = data.length === 1 && c !== 1;
       n.emit(shared ? { type: 'prelu', shared: true } : { type: 'prelu' }, { tensors: { weights: { shape: [shared ? 1 : c], data } } });
     },

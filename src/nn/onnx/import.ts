@@ -29,12 +29,12 @@ export const MAX_OPSET = 18;
 /**
  * The ops this driver reads itself: structure and shapes (Pad only in front of AveragePool, how PyTorch
  * writes count_include_pad; Shape, Gather and Unsqueeze only as arithmetic on shapes, how PyTorch writes
- * x.view(x.size(0), -1); Div and Erf only in GELU's pattern), and the layers whose tensor layouts it
- * converts (conv, pools, batch norm, add, concat, fc). Every other op is read by the layer type that
+ * x.view(x.size(0), -1); Div and Erf only in GELU's pattern), and the layers it folds neighbours into
+ * (pools: a Pad before AveragePool; add and fc: a MatMul's bias Add; concat: of shapes or channels). Every other op is read by the layer type that
  * declares it (LayerDef.onnxImport, in its file under src/nn/layers/).
  */
 const DRIVER_OPS = [
-  'Conv', 'MaxPool', 'AveragePool', 'BatchNormalization', 'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape',
+  'MaxPool', 'AveragePool', 'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape',
   'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf',
 ];
 
@@ -463,7 +463,6 @@ class Importer {
         else this.setOut(node, this.val(node, 0));
         return;
       }
-      case 'Conv': return this.conv(node, a, base);
       case 'Sigmoid':
       case 'HardSigmoid':
         // The pattern pass: x * Sigmoid(x) is silu, x * HardSigmoid(x) hardswish; else the layer types'.
@@ -473,7 +472,6 @@ class Importer {
       case 'Erf': throw new UserError(`${where}: cnnviz reads Erf only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
       case 'MaxPool':
       case 'AveragePool': return this.pool(node, a, base);
-      case 'BatchNormalization': return this.batchnorm(node, a, base);
       case 'Add': return this.add(node, base);
       case 'Concat':
         if ((node.input ?? []).every((i) => this.consts.has(i))) return this.shapeArithmetic(node, a);
@@ -529,12 +527,18 @@ class Importer {
         const v = this.val(node, i);
         return { shape: v.shape, flat: v.flat };
       },
+      image: (i) => {
+        const v = this.val(node, i);
+        this.spatialInput(node, v);
+        return { shape: v.shape, flat: v.flat };
+      },
+      window: (kH, kW, general) => this.geometry(a, [kH, kW], this.val(node, 0).shape, general),
       constant: (i, what) => {
         const t = this.constant(node, i, what)!;
         const data = t.data_type === BOOL || t.data_type === DataType.INT64 || t.data_type === DataType.INT32
           ? Float32Array.from(t.data_type === BOOL ? [boolValue(t) ? 1 : 0] : toIntegers(t, where))
           : toFloat32(t, where);
-        return { dims: dimsOf(t).map(Number), data };
+        return { name: t.name ?? node.input![i], dims: dimsOf(t).map(Number), data };
       },
       decimal: float32Decimal,
       fail: (problem) => {
@@ -613,36 +617,6 @@ class Importer {
     const name = this.emit({ type: 'gelu' }, base.replace(/div(_\d+)?$/, 'gelu'), [v.def]);
     for (const n of [erf!, add!, times!, half!]) this.absorbed.add(n);
     this.vals.set(half!.output![0], { ...v, def: name });
-  }
-
-  private conv(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    this.spatialInput(node, v);
-    const group = a.int('group', 1);
-    if (!(group >= 1) || v.shape[0] % group !== 0) a.fail('group', `is ${group}; it must divide the ${v.shape[0]} input channels`);
-    const wt = this.constant(node, 1, 'weight')!;
-    const wd = dimsOf(wt);
-    if (wd.length !== 4 || wd[1] !== v.shape[0] / group || wd[0] % group !== 0) {
-      throw new UserError(`${this.where(node)}: weight "${wt.name ?? ''}" has shape [${wd.join(', ')}]; expected [filters, ${v.shape[0] / group}, kH, kW]${group > 1 ? ` with filters a multiple of ${group} (group ${group})` : ''}`);
-    }
-    const [filters, , kH, kW] = wd;
-    const ks = a.ints('kernel_shape');
-    if (ks && (ks[0] !== kH || ks[1] !== kW)) a.fail('kernel_shape', `[${ks.join(', ')}] disagrees with the weight's ${kH}x${kW}`);
-    const { stride, pads, dilation } = this.geometry(a, [kH, kW], v.shape, true);
-    const [top, left, bottom, right] = pads;
-    const h = convOutSize(v.shape[1], kH, stride, top, false, bottom, dilation);
-    const w = convOutSize(v.shape[2], kW, stride, left, false, right, dilation);
-    if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
-    const tensors: Record<string, NamedTensor> = { weights: { shape: [filters, v.shape[0] / group, kH, kW], data: toFloat32(wt, this.where(node)) } };
-    const hasBias = (node.input?.[2] ?? '') !== '';
-    if (hasBias) tensors.biases = { shape: [filters], data: this.floats(node, 2, 'bias', [filters]) };
-    const def: Record<string, unknown> = { type: 'conv', sx: kW, sy: kH, filters, stride, pad: top };
-    if (!hasBias) def.bias = false;
-    if (group > 1) def.groups = group;
-    if (pads.some((p) => p !== top)) Object.assign(def, { pad_bottom: bottom, pad_left: left, pad_right: right });
-    if (dilation !== 1) def.dilation = dilation;
-    const name = this.emit(def as LayerDef, base, [v.def], tensors);
-    this.setOut(node, { def: name, shape: [filters, h, w], flat: false });
   }
 
   private pool(node: OnnxNode, a: Attrs, base: string): void {
@@ -757,24 +731,6 @@ class Importer {
         set(values, [values.length]);
       }
     }
-  }
-
-  private batchnorm(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    this.spatialInput(node, v);
-    if (a.int('training_mode', 0) !== 0) a.fail('training_mode', 'is 1; export the model in inference mode (model.eval())');
-    const c = v.shape[0];
-    const tensors: Record<string, NamedTensor> = {
-      gamma: { shape: [c], data: this.floats(node, 1, 'scale', [c]) },
-      beta: { shape: [c], data: this.floats(node, 2, 'bias', [c]) },
-      runningMean: { shape: [c], data: this.floats(node, 3, 'mean', [c]) },
-      runningVar: { shape: [c], data: this.floats(node, 4, 'var', [c]) },
-    };
-    // ONNX: running = running * momentum + batch * (1 - momentum); cnnviz keeps PyTorch's convention.
-    const momentum = Number((1 - Math.fround(a.float('momentum', 0.9))).toPrecision(6));
-    const def = { type: 'batchnorm', momentum, eps: float32Decimal(a.float('epsilon', 1e-5)), affine: true };
-    const name = this.emit(def, base, [v.def], tensors);
-    this.setOut(node, { ...v, def: name });
   }
 
   private add(node: OnnxNode, base: string): void {
