@@ -18,7 +18,7 @@ function lossLayer(
     // "bias" belongs to the fc the definition implies (false: an fc without biases, e.g. ONNX Gemm without C).
     // "fc": false implies none: the scores are the input itself (e.g. SqueezeNet's conv + global pool).
     parse: (r) => ({ outputs: r.int(field, type === 'regression' ? 1 : 2), bias: r.bool('bias', true), fc: r.bool('fc', true) }),
-    implies: (f) => (f.fc ? [{ type: 'fc', fields: { units: f.outputs, biasPref: 0, l1DecayMul: 0, l2DecayMul: 1, bias: f.bias } }] : []),
+    implies: (f) => (f.fc !== false ? [{ type: 'fc', fields: { units: f.outputs, biasPref: 0, l1DecayMul: 0, l2DecayMul: 1, bias: f.bias } }] : []),
     outShape(c, [prev], fail) {
       const size = prev[0] * prev[1] * prev[2];
       if (size !== c.outputs) fail(field, `(${c.outputs}) does not match the ${size} values of its input`);
