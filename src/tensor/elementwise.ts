@@ -106,3 +106,29 @@ export function mulBackward(
     }
   }
 }
+
+/**
+ * Channel gather: out[b, o] = x[b, source[o]] for whole H*W planes (ShuffleNet's channel shuffle and
+ * channel slices). Backward ADDS each output plane's gradient into the plane it came from.
+ */
+export function gatherChannelsForward(n: number, inC: number, plane: number, source: Int32Array, x: Float32Array, out: Float32Array): void {
+  const outC = source.length;
+  for (let b = 0; b < n; b++) {
+    for (let o = 0; o < outC; o++) {
+      const src = (b * inC + source[o]) * plane;
+      out.set(x.subarray(src, src + plane), (b * outC + o) * plane);
+    }
+  }
+}
+
+export function gatherChannelsBackward(n: number, inC: number, plane: number, source: Int32Array, outputGrad: Float32Array, inputGrad: Float32Array | null): void {
+  if (!inputGrad) return;
+  const outC = source.length;
+  for (let b = 0; b < n; b++) {
+    for (let o = 0; o < outC; o++) {
+      const dst = (b * inC + source[o]) * plane;
+      const src = (b * outC + o) * plane;
+      for (let p = 0; p < plane; p++) inputGrad[dst + p] += outputGrad[src + p];
+    }
+  }
+}

@@ -172,6 +172,18 @@ export const EXPLANATIONS: Record<string, LayerExplanation> = {
       'weight-gradients': 'd(loss)/d(slope): \u03a3 over images and negative positions of dy \u00b7 x.',
     },
   },
+  shuffle: {
+    what: 'Channel shuffle (ShuffleNet): no arithmetic, only a new order of the channels. They are seen as g groups; the output takes the first channel of every group, then the second of every group, and so on, so that the next grouped convolution mixes channels that came from different groups. Backward: each gradient map goes back to the channel it came from.',
+    pictures: {
+      activations: 'The same maps as the layer below, in the shuffled order: tile j\u00b7g + i is input channel i\u00b7C/g + j.',
+    },
+  },
+  slice: {
+    what: 'Channel slice (ShuffleNet\u2019s channel split): passes on a range of its input\u2019s channels unchanged. ShuffleNet sends one half through a small block and the other half around it, then joins them (concat). Backward: the gradient goes back to those channels; the others get none from here.',
+    pictures: {
+      activations: 'Exactly the chosen channels of the layer below (its tiles from \u201cfrom\u201d on).',
+    },
+  },
   gap: {
     what: 'Global average pooling: the mean of each channel over all positions, one number per channel. Backward: spreads each channel\u2019s gradient evenly over its positions.',
     pictures: {

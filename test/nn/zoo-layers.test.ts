@@ -66,6 +66,12 @@ const ZOO = [
   { type: 'conv', name: 'c3', sx: 3, pad: 1, filters: 5, dilation: 2, pad_top: 2, pad_left: 0, pad_right: 3 },
   { type: 'softplus', name: 'softplus' },
   { type: 'prelu', name: 'prelu1', shared: true },
+  { type: 'slice', name: 'left', from: 0, to: 2 },
+  { type: 'slice', name: 'right', inputs: ['prelu1'], from: 2, to: 5 },
+  { type: 'tanh', name: 'branch' },
+  { type: 'concat', name: 'join', inputs: ['left', 'branch', 'right'] },
+  { type: 'shuffle', name: 'shuffle', groups: 2 },
+  { type: 'conv', name: 'c4', sx: 1, filters: 5, inputs: ['shuffle'] },
   { type: 'gap', name: 'scores' },
   { type: 'softmax', num_classes: 5, fc: false },
 ];
@@ -84,6 +90,9 @@ describe('the zoo layers in a network', () => {
     expect(at('pool')).toEqual([6, 3, 4]); // 6x7 -> 3x4 (3x3 without ceil_mode)
     // Dilation 2 spans 5: 3 + 2 + 1 - 5 + 1 = 2 rows, 4 + 0 + 3 - 5 + 1 = 3 columns.
     expect(at('c3')).toEqual([5, 2, 3]);
+    expect(at('join')).toEqual([8, 2, 3]);
+    expect(() => parseSpec([input, { type: 'shuffle', groups: 3 }, { type: 'softmax', num_classes: 2 }], 's.json')).toThrow(/"groups" \(3\) must divide the 4 channels/);
+    expect(() => parseSpec([input, { type: 'slice', from: 2, to: 5 }, { type: 'softmax', num_classes: 2 }], 's.json')).toThrow(/channels 2\.\.4 are not inside the 4 channels/);
     expect(spec.layers.filter((l) => l.type === 'fc')).toHaveLength(0);
     expect(() => parseSpec([input, { type: 'mul', inputs: ['x', 'x'] }, { type: 'conv', name: 'q', sx: 1, filters: 2 }, { type: 'mul', inputs: ['x', 'q'] }, { type: 'softmax', num_classes: 2 }], 'm.json')).toThrow(
       /input 2 \(2x6x7\) must have input 1's shape \(4x6x7\) or one value per channel \(4x1x1\)/,

@@ -7,6 +7,7 @@ import { UserError } from '../../util/errors.js';
 import { reluLayer, sigmoidLayer, tanhLayer } from './activation.js';
 import { addLayer } from './add.js';
 import { batchNormLayer } from './batchnorm.js';
+import { shuffleLayer, sliceLayer } from './channels.js';
 import { concatLayer } from './concat.js';
 import { convLayer } from './conv.js';
 import { dropoutLayer } from './dropout.js';
@@ -51,6 +52,8 @@ const LAYER_DEFS: LayerDef[] = [
   eluLayer,
   softplusLayer,
   preluLayer,
+  shuffleLayer,
+  sliceLayer,
 ];
 
 const BY_TYPE = new Map<string, LayerDef>();

@@ -21,7 +21,7 @@ import type { LayerDef as LayerTypeDef, OnnxImportNode } from '../layers/layer.j
 import { findLayerDef, layerTypes } from '../layers/registry.js';
 import type { Shape3 } from '../spec.js';
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
-import { dimsOf, toFloat32, toIntegers } from './tensors.js';
+import { dimsOf, elementCount, toFloat32, toIntegers } from './tensors.js';
 
 export const MIN_OPSET = 9;
 export const MAX_OPSET = 18;
@@ -35,7 +35,7 @@ export const MAX_OPSET = 18;
  */
 const DRIVER_OPS = [
   'MaxPool', 'AveragePool', 'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape',
-  'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf',
+  'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf', 'Transpose', 'Cast', 'Sub',
 ];
 
 /** Per ONNX op, the layer type that imports it. */
@@ -74,6 +74,13 @@ export interface ImportedGraph {
 
 const IMPORTERS = layerImporters();
 
+/** Ops folded when every input is an integer constant (shape arithmetic). */
+const INTEGER_ARITHMETIC = ['Add', 'Sub', 'Mul', 'Div', 'Cast'];
+
+function isInteger(t: OnnxTensor | undefined): boolean {
+  return t !== undefined && (t.data_type === DataType.INT64 || t.data_type === DataType.INT32);
+}
+
 /** A value flowing between ONNX nodes, as cnnviz sees it. */
 interface Val {
   /** The cnnviz node producing it. */
@@ -85,6 +92,11 @@ interface Val {
   pad?: number;
   /** Softmax applied: only allowed on the graph's output. */
   softmax?: boolean;
+  /**
+   * Halfway through PyTorch's channel shuffle: reshaped to [N, groups, C/groups, H, W] (and then
+   * transposed to [N, C/groups, groups, H, W]); only the rest of the shuffle may read it.
+   */
+  shuffle?: { groups: number; transposed: boolean };
 }
 
 /** Shortest decimal that rounds to the same float32 (ONNX float attributes are float32: 1e-5, not 9.99999975e-6). */
@@ -227,6 +239,9 @@ class Importer {
       throw new UserError(`${this.where(node)}: input ${index} ("${name}") is not produced by any earlier node`);
     }
     if (v.softmax) throw new UserError(`${this.where(node)}: reads the output of a Softmax; cnnviz supports Softmax only as the network's last operation`);
+    if (v.shuffle && node.op_type !== 'Transpose' && node.op_type !== 'Reshape') {
+      throw new UserError(`${this.where(node)}: reads a 5-D value; cnnviz reads Reshape to 5-D only as a channel shuffle (Reshape, Transpose [0, 2, 1, 3, 4], Reshape)`);
+    }
     if (v.pad && node.op_type !== 'AveragePool') {
       throw new UserError(`${this.where(node)}: reads the output of a Pad; cnnviz supports Pad only in front of AveragePool`);
     }
@@ -447,6 +462,9 @@ class Importer {
     }
     const a = new Attrs(node, where);
     const base = cleanName(node.name ?? '', op);
+    if (INTEGER_ARITHMETIC.includes(op) && (node.input ?? []).length > 0 && (node.input ?? []).every((i) => isInteger(this.consts.get(i)))) {
+      return this.integerArithmetic(node);
+    }
     switch (op) {
       case 'Constant': {
         const t = a.tensor('value');
@@ -487,7 +505,19 @@ class Importer {
         this.setOut(node, { ...v, flat: true });
         return;
       }
-      case 'Reshape': return this.reshape(node);
+      case 'Reshape': return this.reshape(node, base);
+      case 'Sub':
+      case 'Cast':
+        throw new UserError(`${where}: cnnviz reads ${op} only as arithmetic on integer shapes (folded at import)`);
+      case 'Transpose': {
+        const v = this.val(node, 0);
+        const perm = a.ints('perm') ?? [];
+        if (!v.shuffle || v.shuffle.transposed || perm.join() !== '0,2,1,3,4') {
+          a.fail('perm', `is [${perm.join(', ')}]; cnnviz reads Transpose only inside a channel shuffle (Reshape to [N, g, C/g, H, W], Transpose [0, 2, 1, 3, 4], Reshape)`);
+        }
+        this.setOut(node, { ...v, shuffle: { groups: v.shuffle!.groups, transposed: true } });
+        return;
+      }
       case 'Softmax':
       case 'LogSoftmax': {
         // LogSoftmax (log_softmax + nll_loss course code) gives the log of the same probabilities.
@@ -501,8 +531,11 @@ class Importer {
         return;
       }
       case 'Pad': return this.padOp(node, a);
-      case 'Shape':
       case 'Gather':
+        // Gather of an image value along channels: a layer type's (shuffle, slice).
+        if (!this.consts.has(node.input?.[0] ?? '')) break;
+        return this.shapeArithmetic(node, a);
+      case 'Shape':
       case 'Unsqueeze': return this.shapeArithmetic(node, a);
     }
     // Every other op: the layer type that declares it.
@@ -842,15 +875,55 @@ class Importer {
     this.setOut(node, { def: name, shape: [units, 1, 1], flat: true });
   }
 
-  private reshape(node: OnnxNode): void {
+  private reshape(node: OnnxNode, base: string): void {
     const v = this.val(node, 0);
     const target = toIntegers(this.constant(node, 1, 'shape')!, this.where(node));
     const size = v.shape[0] * v.shape[1] * v.shape[2];
+    const [c, h, w] = v.shape;
+    const batch = (k: number) => k === 0 || k === -1;
+    if (v.shuffle) {
+      // The end of a channel shuffle: back to [N, C, H, W].
+      if (!(v.shuffle.transposed && target.length === 4 && batch(target[0]) && (target[1] === c || target[1] === -1) && target[2] === h && target[3] === w)) {
+        throw new UserError(`${this.where(node)}: reshapes a 5-D value to [${target.join(', ')}]; cnnviz reads only a channel shuffle's Reshape back to [N, ${c}, ${h}, ${w}]`);
+      }
+      const name = this.emit({ type: 'shuffle', groups: v.shuffle.groups }, base.replace(/reshape(_\d+)?$/, 'shuffle'), [v.def]);
+      this.setOut(node, { def: name, shape: v.shape, flat: false });
+      return;
+    }
+    if (target.length === 5 && !v.flat && batch(target[0]) && target[1] * target[2] === c && target[1] > 1 && target[3] === h && target[4] === w) {
+      this.setOut(node, { ...v, shuffle: { groups: target[1], transposed: false } });
+      return;
+    }
     const flatOk = target.length === 2 && (target[1] === size || (target[1] === -1 && target[0] !== -1)) && (target[0] === 0 || target[0] === -1 || target[1] === -1 || target[0] > 0);
     const sameImage = target.length === 4 && (target[0] === 0 || target[0] === -1) && target[1] === v.shape[0] && target[2] === v.shape[1] && target[3] === v.shape[2];
     if (flatOk) this.setOut(node, { ...v, flat: true });
     else if (sameImage) this.setOut(node, { ...v, flat: false });
     else throw new UserError(`${this.where(node)}: reshapes to [${target.join(', ')}]; cnnviz supports Reshape to a flat vector [N, ${size}] only`);
+  }
+
+  /**
+   * Add, Sub, Mul, Div (rounding toward zero, as ONNX integer Div) and Cast of integer constants, with
+   * numpy broadcasting of a one-value operand: the arithmetic on shapes PyTorch writes for
+   * x.view(b, g, c // g, h, w) and x.chunk(2, dim=1), folded to constants at import.
+   */
+  private integerArithmetic(node: OnnxNode): void {
+    const where = this.where(node);
+    const ts = (node.input ?? []).map((i) => this.consts.get(i)!);
+    const vals = ts.map((t) => toIntegers(t, where));
+    const out = node.output![0];
+    let r: number[];
+    if (node.op_type === 'Cast') r = vals[0];
+    else {
+      const [p, q] = vals;
+      const len = Math.max(p.length, q.length);
+      if ((p.length !== len && p.length !== 1) || (q.length !== len && q.length !== 1)) throw new UserError(`${where}: integer operands of ${p.length} and ${q.length} values do not broadcast`);
+      const at = (v: number[], i: number) => (v.length === 1 ? v[0] : v[i]);
+      const f = { Add: (x: number, y: number) => x + y, Sub: (x: number, y: number) => x - y, Mul: (x: number, y: number) => x * y, Div: (x: number, y: number) => Math.trunc(x / y) }[node.op_type as 'Add'];
+      if (node.op_type === 'Div' && q.some((y) => y === 0)) throw new UserError(`${where}: divides by zero`);
+      r = Array.from({ length: len }, (_, i) => f(at(p, i), at(q, i)));
+    }
+    const dims = dimsOf(ts.reduce((big, t) => (elementCount(t) > elementCount(big) ? t : big), ts[0]));
+    this.consts.set(out, { name: out, dims, data_type: DataType.INT64, int64_data: r });
   }
 
   /** The graph output must be a fully connected layer (maybe softmaxed): it becomes the softmax node. */

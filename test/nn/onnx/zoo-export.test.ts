@@ -84,6 +84,10 @@ describe('ONNX export of the zoo activations, gates and heads, checked with onnx
       { type: 'conv', name: 'c3', sx: 1, filters: 10 },
       { type: 'softplus', name: 'softplus' },
       { type: 'prelu', name: 'prelu1', shared: true },
+      { type: 'slice', name: 'half', from: 0, to: 4 },
+      { type: 'concat', name: 'join', inputs: ['half', 'prelu1'] },
+      { type: 'shuffle', name: 'shuffle', groups: 2 },
+      { type: 'conv', name: 'c4', sx: 1, filters: 10, groups: 2 },
       { type: 'gap', name: 'scores' },
       { type: 'softmax', num_classes: 10, fc: false },
     ], 'zoo');

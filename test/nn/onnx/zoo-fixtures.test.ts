@@ -41,6 +41,8 @@ const LAYERS: Record<string, string[]> = {
   mobile_blocks: ['conv', 'clip', 'hardswish', 'hardsigmoid', 'silu', 'sigmoid', 'mul', 'add', 'pool', 'gap'],
   course_acts: ['gelu', 'elu', 'prelu', 'softplus', 'leakyrelu'],
   squeeze_head: ['concat', 'gap', 'softmax'],
+  // torchvision's ShuffleNet v2 units: channel split and shuffle
+  shuffle_units: ['slice', 'shuffle', 'concat', 'conv', 'gap'],
 };
 
 describe('PyTorch networks with the zoo blocks, imported', () => {
