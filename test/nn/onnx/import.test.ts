@@ -259,3 +259,24 @@ describe('Dropout from a train-mode export', () => {
     expect(userError(() => importOnnxGraph(m, 't.onnx'))).toBe('t.onnx: node "/drop/Dropout" (Dropout): ratio is 1; it must be at least 0 and below 1');
   });
 });
+
+describe('hostile ShuffleNet graphs', () => {
+  const shuffle = (): OnnxModel => decodeModel(readFileSync(`${FIXTURES}shuffle_units.onnx`), 'shuffle_units.onnx');
+
+  it('refuses a Transpose outside the channel shuffle, a Slice along height, and a 5-D value read by anything else', () => {
+    const t = shuffle();
+    const tr = t.graph!.node!.find((n) => n.op_type === 'Transpose')!;
+    tr.attribute!.find((a) => a.name === 'perm')!.ints = [0, 1, 2, 4, 3];
+    expect(userError(() => importOnnxGraph(t, 't.onnx'))).toMatch(/\(Transpose\): attribute "perm" is \[0, 1, 2, 4, 3\]; cnnviz reads Transpose only inside a channel shuffle/);
+    const s = shuffle();
+    const sl = s.graph!.node!.find((n) => n.op_type === 'Slice')!;
+    const axes = s.graph!.node!.find((n) => n.output?.[0] === sl.input![3])!.attribute![0].t!;
+    axes.raw_data = new Uint8Array(BigInt64Array.of(2n).buffer);
+    expect(userError(() => importOnnxGraph(s, 's.onnx'))).toMatch(/\(Slice\): slices axes \[2\]; cnnviz slices image values along channels \(axis 1, step 1\) only/);
+    const r = shuffle();
+    const first = r.graph!.node!.find((n) => n.op_type === 'Transpose')!;
+    first.op_type = 'Relu';
+    first.attribute = [];
+    expect(userError(() => importOnnxGraph(r, 'r.onnx'))).toMatch(/\(Relu\): reads a 5-D value; cnnviz reads Reshape to 5-D only as a channel shuffle/);
+  });
+});
