@@ -137,11 +137,11 @@ describe('ONNX graph import', () => {
     for (const op of ['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape']) expect(ops).toContain(op);
     const g = importOnnxGraph(m, 'p.onnx');
     expect(g.layerDefs.map((d) => d.type)).toEqual(['input', 'conv', 'relu', 'pool', 'conv', 'sigmoid', 'pool', 'fc', 'tanh', 'softmax']);
-    // Gather on an image-shaped value (not a shape) is refused, naming the node.
+    // Gather on an image-shaped value (not a shape) is a channel gather; along the batch axis it is refused, naming the node.
     const bad = decoded('plain_cnn');
     const gather = bad.graph!.node!.find((n) => n.op_type === 'Gather')!;
     gather.input![0] = 'input';
-    expect(userError(() => importOnnxGraph(bad, 'b.onnx'))).toMatch(/node "\/Gather" \(Gather\): data \("input"\) must be a stored constant/);
+    expect(userError(() => importOnnxGraph(bad, 'b.onnx'))).toMatch(/node "\/Gather" \(Gather\): gathers along axis 0; cnnviz gathers image values along channels \(axis 1\) only/);
   });
 
   it('a MatMul without its Add, and a Gemm without C, become fc layers with "bias": false (no biases tensor)', () => {
