@@ -9,7 +9,8 @@
  * --peak-gflops <g> the machine's arithmetic limit for the "share" column (default 235: 2 cores of
  * AVX-512 FMA at ~3.7 GHz, as the speed issue states), --micro-batch <n> (default 8 for the ConvNetJS networks,
  * 16 for the ResNets: two workers get one each, as PyTorch's batch-norm batch of 32 is split in two),
- * --models <list> (default convnetjs-cifar10,convnetjs-mnist,resnet8,resnet20), --no-pytorch, --pytorch-script <path>,
+ * --models <list> (default convnetjs-cifar10,convnetjs-mnist,resnet8,resnet20,mobilenet-block; mobilenet-block is
+ * bench-only, MobileNet v2's inverted residual blocks, measured without PyTorch), --no-pytorch, --pytorch-script <path>,
  * --json for machine-readable output. --viz-steps [log|none|list] [--viz-images 50000] [--repeats 1]
  * measures the cost of pictures during training instead (see viz-steps.ts). The kernels are those CNNVIZ_KERNELS selects (default: the
  * WebAssembly SIMD ones; CNNVIZ_KERNELS=js measures the TypeScript reference kernels).
@@ -21,7 +22,7 @@ import { availableParallelism } from 'node:os';
 import type { Cifar10Split } from '../data/cifar10.js';
 import { Network } from '../nn/network.js';
 import { defaultOptimizerOptions, Optimizer } from '../nn/optimizers.js';
-import { DEFAULT_PRESET, paramDecls, presetLayerDefs, presetSpec, type ModelSpec } from '../nn/spec.js';
+import { DEFAULT_PRESET, paramDecls, parseSpec, presetLayerDefs, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { WorkerPool } from '../parallel/pool.js';
 import { kernelKind, wasmVariant } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
@@ -49,7 +50,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, models: [DEFAULT_PRESET, 'convnetjs-mnist', 'resnet8', 'resnet20'],
+    seconds: 6, workers: availableParallelism(), peakGflops: 235, json: false, batch: 32, models: [DEFAULT_PRESET, 'convnetjs-mnist', 'resnet8', 'resnet20', 'mobilenet-block'],
     pytorch: true, pytorchScript: fileURLToPath(new URL('../../../shared/anchors/pytorch/bench.py', import.meta.url)),
     vizImages: 50_000, repeats: 1,
   };
@@ -89,6 +90,44 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** Multiply-adds x2 of one forward pass; training is counted as 3x (forward, weight and input gradients). */
+/**
+ * Bench-only networks. mobilenet-block: a stem and MobileNet v2's inverted residual blocks (1x1 expand,
+ * depthwise 3x3, 1x1 project, batch norm after each) at CIFAR-10 size, for the depthwise and grouped kernels.
+ */
+function invertedResidual(name: string, input: string, inC: number, outC: number, stride: number, expand: number): Record<string, unknown>[] {
+  const mid = inC * expand;
+  const defs: Record<string, unknown>[] = [
+    { name: `${name}.expand`, type: 'conv', inputs: [input], sx: 1, filters: mid, bias: false },
+    { name: `${name}.bn1`, type: 'batchnorm' },
+    { name: `${name}.relu1`, type: 'relu' },
+    { name: `${name}.dw`, type: 'conv', sx: 3, pad: 1, stride, filters: mid, groups: mid, bias: false },
+    { name: `${name}.bn2`, type: 'batchnorm' },
+    { name: `${name}.relu2`, type: 'relu' },
+    { name: `${name}.project`, type: 'conv', sx: 1, filters: outC, bias: false },
+    { name: `${name}.bn3`, type: 'batchnorm' },
+  ];
+  if (stride === 1 && inC === outC) defs.push({ name: `${name}.add`, type: 'add', inputs: [input, `${name}.bn3`] });
+  return defs;
+}
+
+function benchSpec(model: string): ModelSpec {
+  if (model !== 'mobilenet-block') return presetSpec(model);
+  const defs: Record<string, unknown>[] = [
+    { name: 'input', type: 'input', out_sx: 32, out_sy: 32, out_depth: 3 },
+    { name: 'stem', type: 'conv', sx: 3, pad: 1, filters: 16, bias: false },
+    { name: 'stem.bn', type: 'batchnorm' },
+    { name: 'stem.relu', type: 'relu' },
+  ];
+  let last = 'stem.relu';
+  for (const [name, inC, outC, stride] of [['b1', 16, 24, 2], ['b2', 24, 24, 1], ['b3', 24, 32, 2], ['b4', 32, 32, 1]] as const) {
+    const block = invertedResidual(name, last, inC, outC, stride, 6);
+    defs.push(...block);
+    last = block[block.length - 1].name as string;
+  }
+  defs.push({ name: 'gap', type: 'gap' }, { name: 'softmax', type: 'softmax', num_classes: 10 });
+  return parseSpec(defs, 'bench mobilenet-block');
+}
+
 export function forwardFlops(spec: ModelSpec): number {
   let flops = 0;
   spec.layers.forEach((_, i) => {
@@ -237,8 +276,9 @@ async function main(): Promise<void> {
   const layerTimes: Record<string, LayerTypeTime[]> = {};
   const flopsOf: Record<string, number> = {};
   for (const model of args.models) {
-    const spec = presetSpec(model);
-    const resnet = model.startsWith('resnet');
+    const spec = benchSpec(model);
+    // The ConvNetJS networks are compared with ConvNetJS; the others with PyTorch (where it has them).
+    const resnet = !model.startsWith('convnetjs');
     // Synthetic images of the network's own input shape (28x28x1 for convnetjs-mnist).
     const shape = [...spec.shapes[0]] as [number, number, number];
     const train = syntheticSplit(4096, 1, shape);
@@ -257,7 +297,8 @@ async function main(): Promise<void> {
     } else {
       // PyTorch first, in both memory layouts (channels-last is its faster one for ResNets on this kind of
       // machine, NCHW on others), then cnnviz: measured alternately in one sitting, as the host's speed drifts.
-      for (const channelsLast of [false, true]) {
+      // mobilenet-block has no PyTorch twin in the reference script.
+      for (const channelsLast of model === 'mobilenet-block' ? [] : [false, true]) {
         const layout = channelsLast ? 'channels-last' : 'NCHW';
         log(`measuring PyTorch, ${layout} (${args.pytorchScript}) ...`);
         const pt = benchPytorch(args, model, channelsLast);

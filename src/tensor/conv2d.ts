@@ -11,6 +11,9 @@
  *   db[o]        += sum_p dY_b[o, p]
  *   dcol[K, P]    = W^T * dY_b,  dX_b = col2im(dcol)
  * A 1x1 / stride 1 / pad 0 convolution skips im2col (the input already is the col matrix).
+ * Grouped convolution (groups > 1: ResNeXt, RegNet; groups = inC: depthwise, MobileNet): output channels
+ * of group g read only input channels g*inC/groups .. (g+1)*inC/groups - 1, so weights are
+ * [outC, inC/groups, kH, kW] and each group is its own im2col + sgemm over its channel slice.
  * Scratch comes from the Workspace ('conv2d.col', 'conv2d.dcol'), so nothing is allocated after warm-up.
  */
 import { sgemm } from './gemm.js';
@@ -28,11 +31,28 @@ export interface Conv2dDims {
   pad: number;
   outH: number;
   outW: number;
+  /** Channel groups (default 1); inC and outC are multiples of it. */
+  groups?: number;
+  /**
+   * Padding on the top and left when they differ from `pad` (PyTorch's padding=(1, 0), ONNX pads that
+   * differ by side); the bottom and right padding only set outH and outW. Default: pad.
+   */
+  padTop?: number;
+  padLeft?: number;
+  /** Spacing of the kernel taps (dilated / atrous convolution), default 1: tap k reads offset k * dilation. */
+  dilation?: number;
 }
 
-/** Output size of a conv or pool along one axis, as ConvNetJS: floor((in + 2*pad - k) / stride) + 1. */
-export function convOutSize(inSize: number, k: number, stride: number, pad: number): number {
-  return Math.floor((inSize + 2 * pad - k) / stride) + 1;
+/**
+ * Output size of a conv or pool along one axis, the one function for both (layers, kernels, ONNX import):
+ * floor((in + 2*pad - k) / stride) + 1 (ConvNetJS, PyTorch). ceil: PyTorch's ceil_mode, rounding up
+ * instead, except that the last window must start inside the input or its left padding.
+ */
+export function convOutSize(inSize: number, k: number, stride: number, pad: number, ceil = false, padEnd = pad, dilation = 1): number {
+  const span = inSize + pad + padEnd - dilation * (k - 1) - 1;
+  let out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (ceil && (out - 1) * stride >= inSize + pad) out--;
+  return out;
 }
 
 /** Build Conv2dDims, computing outH/outW with `convOutSize`. Throws if the output would be empty. */
@@ -57,7 +77,7 @@ export function makeConv2dDims(
 
 /** True when the convolution is a plain per-pixel matrix multiply (no im2col needed). */
 function isPointwise(d: Conv2dDims): boolean {
-  return d.kH === 1 && d.kW === 1 && d.stride === 1 && d.pad === 0;
+  return d.kH === 1 && d.kW === 1 && d.stride === 1 && d.pad === 0 && (d.padTop ?? 0) === 0 && (d.padLeft ?? 0) === 0 && d.outH === d.inH && d.outW === d.inW;
 }
 
 /** First output index o whose input index o*stride - pad + kOff is >= 0, clamped to [0, outSize]. */
@@ -77,19 +97,22 @@ function endValidOut(kOff: number, stride: number, pad: number, inSize: number, 
  * col[(c*kH + ky)*kW + kx, oy*outW + ox] = in[c, oy*stride - pad + ky, ox*stride - pad + kx] (0 outside).
  */
 export function im2col(d: Conv2dDims, input: Float32Array, inOffset: number, col: Float32Array): void {
-  const { inC, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const { inC, inH, inW, kH, kW, stride, outH, outW } = d;
+  const padT = d.padTop ?? d.pad;
+  const padL = d.padLeft ?? d.pad;
+  const dil = d.dilation ?? 1;
   const P = outH * outW;
   let row = 0;
   for (let c = 0; c < inC; c++) {
     const plane = inOffset + c * inH * inW;
     for (let ky = 0; ky < kH; ky++) {
       for (let kx = 0; kx < kW; kx++, row += P) {
-        const oxLo = firstValidOut(kx, stride, pad, outW);
-        const oxHi = endValidOut(kx, stride, pad, inW, outW, oxLo);
-        const ixLo = oxLo * stride - pad + kx;
+        const oxLo = firstValidOut(kx * dil, stride, padL, outW);
+        const oxHi = endValidOut(kx * dil, stride, padL, inW, outW, oxLo);
+        const ixLo = oxLo * stride - padL + kx * dil;
         for (let oy = 0; oy < outH; oy++) {
           const dst = row + oy * outW;
-          const iy = oy * stride - pad + ky;
+          const iy = oy * stride - padT + ky * dil;
           if (iy < 0 || iy >= inH) {
             col.fill(0, dst, dst + outW);
             continue;
@@ -110,18 +133,21 @@ export function im2col(d: Conv2dDims, input: Float32Array, inOffset: number, col
 
 /** Fold col[K x P] back, ADDING each entry into inputGrad[inOffset ...] at the position im2col read it from. */
 export function col2imAdd(d: Conv2dDims, col: Float32Array, inputGrad: Float32Array, inOffset: number): void {
-  const { inC, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const { inC, inH, inW, kH, kW, stride, outH, outW } = d;
+  const padT = d.padTop ?? d.pad;
+  const padL = d.padLeft ?? d.pad;
+  const dil = d.dilation ?? 1;
   const P = outH * outW;
   let row = 0;
   for (let c = 0; c < inC; c++) {
     const plane = inOffset + c * inH * inW;
     for (let ky = 0; ky < kH; ky++) {
       for (let kx = 0; kx < kW; kx++, row += P) {
-        const oxLo = firstValidOut(kx, stride, pad, outW);
-        const oxHi = endValidOut(kx, stride, pad, inW, outW, oxLo);
-        const ixLo = oxLo * stride - pad + kx;
+        const oxLo = firstValidOut(kx * dil, stride, padL, outW);
+        const oxHi = endValidOut(kx * dil, stride, padL, inW, outW, oxLo);
+        const ixLo = oxLo * stride - padL + kx * dil;
         for (let oy = 0; oy < outH; oy++) {
-          const iy = oy * stride - pad + ky;
+          const iy = oy * stride - padT + ky * dil;
           if (iy < 0 || iy >= inH) continue;
           const src = row + oy * outW;
           let dst = plane + iy * inW + ixLo;
@@ -145,10 +171,14 @@ export function conv2dForward(
   output: Float32Array,
   ws: Workspace,
 ): void {
-  const { n, inC, inH, inW, outC, kH, kW, outH, outW } = d;
+  const { n, inC, inH, inW, outC, outH, outW } = d;
+  const groups = d.groups ?? 1;
   const P = outH * outW;
-  const K = inC * kH * kW;
-  const inSize = inC * inH * inW;
+  const gd = groupDims(d);
+  const K = gd.inC * d.kH * d.kW;
+  const ocg = gd.outC;
+  const planeIn = inH * inW;
+  const inSize = inC * planeIn;
   const outSize = outC * P;
   const pointwise = isPointwise(d);
   const col = pointwise ? input : ws.get('conv2d.col', K * P);
@@ -156,11 +186,20 @@ export function conv2dForward(
     const outOff = b * outSize;
     // Broadcast the bias, then accumulate W * col on top of it (beta = 1).
     for (let o = 0; o < outC; o++) output.fill(bias[o], outOff + o * P, outOff + (o + 1) * P);
-    let colOff = 0;
-    if (pointwise) colOff = b * inSize;
-    else im2col(d, input, b * inSize, col);
-    sgemm(false, false, outC, P, K, 1, weights, 0, K, col, colOff, P, 1, output, outOff, P);
+    for (let g = 0; g < groups; g++) {
+      const inOff = b * inSize + g * gd.inC * planeIn;
+      let colOff = 0;
+      if (pointwise) colOff = inOff;
+      else im2col(gd, input, inOff, col);
+      sgemm(false, false, ocg, P, K, 1, weights, g * ocg * K, K, col, colOff, P, 1, output, outOff + g * ocg * P, P);
+    }
   }
+}
+
+/** The dims of one group: its slice of the input and output channels. */
+export function groupDims(d: Conv2dDims): Conv2dDims {
+  const groups = d.groups ?? 1;
+  return groups === 1 ? d : { ...d, inC: d.inC / groups, outC: d.outC / groups, groups: 1 };
 }
 
 /**
@@ -178,10 +217,14 @@ export function conv2dBackward(
   biasGrad: Float32Array,
   ws: Workspace,
 ): void {
-  const { n, inC, inH, inW, outC, kH, kW, outH, outW } = d;
+  const { n, inC, inH, inW, outC, outH, outW } = d;
+  const groups = d.groups ?? 1;
   const P = outH * outW;
-  const K = inC * kH * kW;
-  const inSize = inC * inH * inW;
+  const gd = groupDims(d);
+  const K = gd.inC * d.kH * d.kW;
+  const ocg = gd.outC;
+  const planeIn = inH * inW;
+  const inSize = inC * planeIn;
   const outSize = outC * P;
   const pointwise = isPointwise(d);
   const col = pointwise ? input : ws.get('conv2d.col', K * P);
@@ -193,17 +236,22 @@ export function conv2dBackward(
       for (let p = gOff + o * P, end = p + P; p < end; p++) sum += outputGrad[p];
       biasGrad[o] += sum;
     }
-    let colOff = 0;
-    if (pointwise) colOff = b * inSize;
-    else im2col(d, input, b * inSize, col);
-    sgemm(false, true, outC, K, P, 1, outputGrad, gOff, P, col, colOff, P, 1, weightGrad, 0, K);
-    if (inputGrad === null) continue;
-    if (dcol === null) {
-      // Pointwise: dX_b[inC, P] = W^T * dY_b directly.
-      sgemm(true, false, K, P, outC, 1, weights, 0, K, outputGrad, gOff, P, 1, inputGrad, b * inSize, P);
-    } else {
-      sgemm(true, false, K, P, outC, 1, weights, 0, K, outputGrad, gOff, P, 0, dcol, 0, P);
-      col2imAdd(d, dcol, inputGrad, b * inSize);
+    for (let g = 0; g < groups; g++) {
+      const inOff = b * inSize + g * gd.inC * planeIn;
+      const dyOff = gOff + g * ocg * P;
+      const wOff = g * ocg * K;
+      let colOff = 0;
+      if (pointwise) colOff = inOff;
+      else im2col(gd, input, inOff, col);
+      sgemm(false, true, ocg, K, P, 1, outputGrad, dyOff, P, col, colOff, P, 1, weightGrad, wOff, K);
+      if (inputGrad === null) continue;
+      if (dcol === null) {
+        // Pointwise: dX_b[inC, P] = W^T * dY_b directly.
+        sgemm(true, false, K, P, ocg, 1, weights, wOff, K, outputGrad, dyOff, P, 1, inputGrad, inOff, P);
+      } else {
+        sgemm(true, false, K, P, ocg, 1, weights, wOff, K, outputGrad, dyOff, P, 0, dcol, 0, P);
+        col2imAdd(gd, dcol, inputGrad, inOff);
+      }
     }
   }
 }

@@ -59,3 +59,76 @@ export function concatBackward(n: number, sizes: readonly number[], outputGrad: 
     }
   }
 }
+
+/**
+ * Element-wise product of x [n, C, H, W] and g [n, C, S] with S = H*W (same shape) or S = 1 (one value
+ * per channel, broadcast over the positions: the squeeze-and-excitation gate):
+ *   out[b, c, p] = x[b, c, p] * g[b, c, S == 1 ? 0 : p]
+ */
+export function mulForward(n: number, channels: number, spatial: number, gateSpatial: number, x: Float32Array, g: Float32Array, output: Float32Array): void {
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < channels; c++) {
+      const xo = (b * channels + c) * spatial;
+      const go = (b * channels + c) * gateSpatial;
+      if (gateSpatial === 1) {
+        const v = g[go];
+        for (let p = 0; p < spatial; p++) output[xo + p] = x[xo + p] * v;
+      } else {
+        for (let p = 0; p < spatial; p++) output[xo + p] = x[xo + p] * g[go + p];
+      }
+    }
+  }
+}
+
+/** Gradients of mulForward, ACCUMULATED: dx += dy * g; dg += dy * x (summed over the positions when broadcast). */
+export function mulBackward(
+  n: number, channels: number, spatial: number, gateSpatial: number, x: Float32Array, g: Float32Array, outputGrad: Float32Array,
+  xGrad: Float32Array | null, gGrad: Float32Array | null,
+): void {
+  for (let b = 0; b < n; b++) {
+    for (let c = 0; c < channels; c++) {
+      const xo = (b * channels + c) * spatial;
+      const go = (b * channels + c) * gateSpatial;
+      if (gateSpatial === 1) {
+        const v = g[go];
+        let sum = 0;
+        for (let p = 0; p < spatial; p++) {
+          if (xGrad) xGrad[xo + p] += outputGrad[xo + p] * v;
+          sum += outputGrad[xo + p] * x[xo + p];
+        }
+        if (gGrad) gGrad[go] += sum;
+      } else {
+        for (let p = 0; p < spatial; p++) {
+          if (xGrad) xGrad[xo + p] += outputGrad[xo + p] * g[go + p];
+          if (gGrad) gGrad[go + p] += outputGrad[xo + p] * x[xo + p];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Channel gather: out[b, o] = x[b, source[o]] for whole H*W planes (ShuffleNet's channel shuffle and
+ * channel slices). Backward ADDS each output plane's gradient into the plane it came from.
+ */
+export function gatherChannelsForward(n: number, inC: number, plane: number, source: Int32Array, x: Float32Array, out: Float32Array): void {
+  const outC = source.length;
+  for (let b = 0; b < n; b++) {
+    for (let o = 0; o < outC; o++) {
+      const src = (b * inC + source[o]) * plane;
+      out.set(x.subarray(src, src + plane), (b * outC + o) * plane);
+    }
+  }
+}
+
+export function gatherChannelsBackward(n: number, inC: number, plane: number, source: Int32Array, outputGrad: Float32Array, inputGrad: Float32Array | null): void {
+  if (!inputGrad) return;
+  const outC = source.length;
+  for (let b = 0; b < n; b++) {
+    for (let o = 0; o < outC; o++) {
+      const dst = (b * inC + source[o]) * plane;
+      const src = (b * outC + o) * plane;
+      for (let p = 0; p < plane; p++) inputGrad[dst + p] += outputGrad[src + p];
+    }
+  }
+}

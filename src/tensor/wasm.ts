@@ -89,6 +89,15 @@ export interface WasmExports {
     input: number, gamma: number, mean: number, invStd: number, dy: number, dx: number, sums: number,
   ): void;
   addTwo(count: number, a: number, b: number, out: number): void;
+  /** Depthwise convolution (src/tensor/wasm/depthwise.ts): mult output channels per input channel. */
+  depthwiseForward(
+    n: number, inC: number, inH: number, inW: number, mult: number, kH: number, kW: number, stride: number, pad: number, outH: number, outW: number,
+    input: number, W: number, bias: number, out: number,
+  ): void;
+  depthwiseBackward(
+    n: number, inC: number, inH: number, inW: number, mult: number, kH: number, kW: number, stride: number, pad: number, outH: number, outW: number,
+    input: number, W: number, dy: number, dx: number, hasDx: number, dW: number, db: number,
+  ): void;
   winogradForward: WinogradForwardKernel;
   winogradBackward: WinogradBackwardKernel;
   /** F(4x4, 3x3): the same arguments, buffers sized for 36 planes (see conv2d-wasm.ts). */

@@ -8,7 +8,7 @@
  * - a canvas larger than MAX_PICTURE_SIDE or MAX_PICTURE_PIXELS is refused (the caller reports the
  *   failed picture and goes on).
  */
-import { DEFAULT_GUTTER, DEFAULT_MAX_WIDTH, gridHeight, gridWidth, type PicturePlan, type TileSource } from './grid.js';
+import { chooseZoom, DEFAULT_GUTTER, DEFAULT_MAX_WIDTH, gridHeight, gridWidth, type PicturePlan, type TileSource } from './grid.js';
 
 export const MAX_LABEL_CHARS = 40;
 export const MAX_GRID_HEIGHT = 12_000;
@@ -52,9 +52,11 @@ export function boundPlan(plan: PicturePlan, maxWidth = DEFAULT_MAX_WIDTH, maxHe
       rowTitle: `${p.rowTitle || 'row'}, wrapped: ${perBand} ${p.colTitle || 'column'}s per line [first–last]`, valueLabels: false,
     };
   }
-  const rowPx = (rows: number): number => gridHeight(rows, p.tileH, 1, gutter);
+  // At the zoom the layout will use: 1x1 tiles (a 1x1 conv's weights) are drawn several px tall.
+  const zoom = chooseZoom(p.tileH, p.tileW, p.cols, p.minTile !== undefined ? { minTile: p.minTile } : {});
+  const rowPx = (rows: number): number => gridHeight(rows, p.tileH, zoom, gutter);
   if (rowPx(p.rows) > maxHeight && p.rows > 1) {
-    const keep = Math.max(1, Math.floor((maxHeight - gutter) / (p.tileH + gutter)));
+    const keep = Math.max(1, Math.floor((maxHeight - gutter) / (p.tileH * zoom + gutter)));
     p = {
       ...p, rows: keep, tiles: p.tiles.slice(0, keep * p.cols), rowLabels: p.rowLabels.slice(0, keep),
       rowTitle: `${p.rowTitle} (first ${keep} of ${p.rows} rows shown)`,

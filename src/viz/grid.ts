@@ -282,7 +282,9 @@ export function planPicture(info: LayerShapeInfo, q: Quantity, probeCount: numbe
   return {
     quantity: q, rows: O, cols: I, tileH: KH, tileW: KW, colorKind: 'diverging', tiles,
     rowLabels: range(O, (o) => (named ? labels.channelNames![o] : `${o}`)),
-    colLabels: range(I, (i) => `${i}`), rowTitle: named ? 'class unit' : unitName, colTitle: 'input channel',
+    colLabels: range(I, (i) => `${i}`), rowTitle: named ? 'class unit' : unitName,
+    // A filter of one input channel deep inside a network is (almost always) depthwise: column 0 is not channel 0.
+    colTitle: I === 1 && O > 1 && info.weightLayout !== 'units' ? 'the one input channel each filter reads (depthwise: filter k reads channel k)' : 'input channel',
     valueLabels: KH === 1 && KW === 1 && I <= 32, mixed: false,
   };
 }

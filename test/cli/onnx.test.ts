@@ -58,15 +58,21 @@ describe('cnnviz with ONNX models', () => {
     expect(bad.stderr).toContain('"mean" needs three numbers');
   });
 
-  it('an unsupported op ends with exit 2 and one line naming the node, its op type and the supported ops', async () => {
+  it('unsupported ops end with exit 2 and one message listing each op type, its count and first node, and the supported ops', async () => {
     const m = decodeModel(fixtureBytes('plain_cnn'), 'x');
-    m.graph!.node![1].op_type = 'Elu';
-    const file = join(dir, 'elu.onnx');
+    m.graph!.node![1].op_type = 'Celu';
+    m.graph!.node!.find((n) => n.op_type === 'Tanh')!.op_type = 'Mish';
+    const file = join(dir, 'celu.onnx');
     writeFileSync(file, encodeModel(m));
     const r = await runCli(['summary', '--model', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('node "/Relu" (Elu): op "Elu" is not supported; cnnviz imports Conv, Relu, LeakyRelu');
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/celu\.onnx: cnnviz cannot import these 2 \(nothing was imported\):$/);
+    expect(lines[1]).toBe('  Celu: 1 node, first node "/Relu" (Celu): op not supported');
+    expect(lines[2]).toMatch(/^ {2}Mish: 1 node, first node ".*" \(Mish\): op not supported$/);
+    expect(lines[lines.length - 1]).toMatch(/^cnnviz imports these ONNX ops: .*Conv.*Relu/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     const cut = join(dir, 'cut.onnx');
     writeFileSync(cut, fixtureBytes('plain_cnn').subarray(0, 5000));
     const t = await runCli(['predict', '--model', cut, '--image', join(dir, 'none.png')]);

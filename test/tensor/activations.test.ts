@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  clipActivation,
+  eluActivation,
+  erf,
+  geluActivation,
+  hardSigmoidActivation,
+  hardSwishActivation,
+  type InputActivation,
+  siluActivation,
+  softplusActivation,
   leakyReluBackward,
   leakyReluForward,
   reluBackward,
@@ -64,4 +73,41 @@ describe('activations', () => {
       leakyReluBackward(input, r, null, count, alpha);
     });
   }
+});
+
+describe('the zoo activations (backward from the input)', () => {
+  it('erf agrees with tabulated values to float64 accuracy on both sides of the series / fraction switch', () => {
+    const table: [number, number][] = [
+      // Python's math.erf.
+      [0, 0], [0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527],
+      [2.4999, 0.9995928300996666], [2.5, 0.999593047982555], [3, 0.9999779095030014], [4, 0.9999999845827421], [-1.5, -0.9661051464753108],
+    ];
+    for (const [x, v] of table) expect(Math.abs(erf(x) - v), `erf(${x})`).toBeLessThan(1e-14);
+  });
+
+  it('each forward matches its formula and each backward matches finite differences of the forward', () => {
+    const cases: [string, InputActivation, (x: number) => number][] = [
+      ['relu6', clipActivation(0, 6), (x) => Math.min(6, Math.max(0, x))],
+      ['hardsigmoid', hardSigmoidActivation(1 / 6, 0.5), (x) => Math.min(1, Math.max(0, x / 6 + 0.5))],
+      ['hardswish', hardSwishActivation, (x) => (x * Math.min(6, Math.max(0, x + 3))) / 6],
+      ['silu', siluActivation, (x) => x / (1 + Math.exp(-x))],
+      ['gelu', geluActivation, (x) => 0.5 * x * (1 + erf(x / Math.SQRT2))],
+      ['elu', eluActivation(0.7), (x) => (x > 0 ? x : 0.7 * (Math.exp(x) - 1))],
+      ['softplus', softplusActivation, (x) => Math.log(1 + Math.exp(x))],
+    ];
+    const xs = Float32Array.from([-7.3, -3.4, -2.5, -1.1, -0.3, 0.2, 0.9, 2.2, 3.6, 6.5, 8.1]);
+    for (const [name, act, f] of cases) {
+      const y = new Float32Array(xs.length);
+      act.forward(xs, y, xs.length);
+      xs.forEach((x, i) => expect(y[i], `${name}(${x})`).toBeCloseTo(f(x), 5));
+      const dy = Float32Array.from(xs, (_, i) => 0.5 + i / 10);
+      const dx = new Float32Array(xs.length).fill(1); // accumulates
+      act.backward(xs, dy, dx, xs.length);
+      xs.forEach((x, i) => {
+        const h = 1e-4;
+        const numeric = (f(x + h) - f(x - h)) / (2 * h);
+        expect(dx[i] - 1, `${name}'(${x})`).toBeCloseTo(dy[i] * numeric, 4);
+      });
+    }
+  });
 });

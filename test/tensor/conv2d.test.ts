@@ -30,12 +30,20 @@ const cases: Case[] = [
   { label: 'n2 c2 6x9 k4x1 s3 p2 -> 3', d: makeConv2dDims(2, 2, 6, 9, 3, 4, 1, 3, 2) },
   { label: 'n1 c3 3x2 k5x5 s1 p2 -> 2 (kernel > input)', d: makeConv2dDims(1, 3, 3, 2, 2, 5, 5, 1, 2) },
   { label: 'n2 c1 5x4 k1x2 s2 p1 -> 4 (pad >= kH)', d: makeConv2dDims(2, 1, 5, 4, 4, 1, 2, 2, 1) },
+  // Grouped and depthwise (ResNeXt, MobileNet): each group reads only its slice of the input channels.
+  { label: 'n2 c6 5x7 k3x3 s1 p1 -> 4, 2 groups', d: { ...makeConv2dDims(2, 6, 5, 7, 4, 3, 3, 1, 1), groups: 2 } },
+  { label: 'n2 c4 6x5 k3x2 s2 p1 -> 4, depthwise', d: { ...makeConv2dDims(2, 4, 6, 5, 4, 3, 2, 2, 1), groups: 4 } },
+  { label: 'n2 c3 4x4 k3x3 s1 p1 -> 6, depthwise x2 multiplier', d: { ...makeConv2dDims(2, 3, 4, 4, 6, 3, 3, 1, 1), groups: 3 } },
+  { label: 'n2 c6 3x4 k1x1 -> 9, 3 groups (pointwise)', d: { ...makeConv2dDims(2, 6, 3, 4, 9, 1, 1, 1, 0), groups: 3 } },
+  // Padding that differs by side (top 2, left 0, bottom 1, right 1) and dilation 2 (taps 2 apart), with groups.
+  { label: 'n2 c2 6x7 k3x1 pads t2 l0 b1 r1 s2 -> 3', d: { n: 2, inC: 2, inH: 6, inW: 7, outC: 3, kH: 3, kW: 1, stride: 2, pad: 0, padTop: 2, padLeft: 0, outH: convOutSize(6, 3, 2, 2, false, 1), outW: convOutSize(7, 1, 2, 0, false, 1) } },
+  { label: 'n2 c4 7x6 k3x3 dilation 2 pad 2 -> 4, 2 groups', d: { n: 2, inC: 4, inH: 7, inW: 6, outC: 4, kH: 3, kW: 3, stride: 1, pad: 2, dilation: 2, groups: 2, outH: convOutSize(7, 3, 1, 2, false, 2, 2), outW: convOutSize(6, 3, 1, 2, false, 2, 2) } },
 ];
 
 function tensors(d: Conv2dDims, seed: number) {
   const rng = makeRng(seed);
   const input = randomArray(rng, d.n * d.inC * d.inH * d.inW);
-  const weights = randomArray(rng, d.outC * d.inC * d.kH * d.kW);
+  const weights = randomArray(rng, (d.outC * d.inC * d.kH * d.kW) / (d.groups ?? 1));
   const bias = randomArray(rng, d.outC);
   const outCount = d.n * d.outC * d.outH * d.outW;
   const r = randomArray(rng, outCount); // projection: L = sum(r * out), so dL/dout = r
@@ -49,6 +57,11 @@ describe('convOutSize', () => {
     expect(convOutSize(5, 2, 2, 1)).toBe(3);
     expect(convOutSize(6, 4, 3, 2)).toBe(3);
     expect(convOutSize(32, 2, 2, 0)).toBe(16);
+    // Different padding at the end, dilation (a 3-tap kernel 2 apart spans 5), ceil mode.
+    expect(convOutSize(6, 3, 2, 2, false, 1)).toBe(4);
+    expect(convOutSize(7, 3, 1, 2, false, 2, 2)).toBe(7);
+    expect(convOutSize(16, 3, 2, 0, true)).toBe(8);
+    expect(convOutSize(16, 3, 2, 0)).toBe(7);
   });
 });
 

@@ -14,19 +14,25 @@ type Numbers = ArrayLike<number>;
 /** out[b,o,y,x] = bias[o] + sum_{c,ky,kx} w[o,c,ky,kx] * in[b,c,y*s-p+ky,x*s-p+kx] (zero outside). */
 export function refConv2dForward(d: Conv2dDims, input: Numbers, weights: Numbers, bias: Numbers): Float64Array {
   const { n, inC, inH, inW, outC, kH, kW, stride, pad, outH, outW } = d;
+  // Grouped: output channel o reads the icg input channels of its group; weights [outC, icg, kH, kW].
+  const groups = d.groups ?? 1;
+  const icg = inC / groups;
+  const ocg = outC / groups;
   const out = new Float64Array(n * outC * outH * outW);
   for (let b = 0; b < n; b++) {
     for (let o = 0; o < outC; o++) {
+      const c0 = Math.floor(o / ocg) * icg;
       for (let y = 0; y < outH; y++) {
         for (let x = 0; x < outW; x++) {
           let sum = bias[o];
-          for (let c = 0; c < inC; c++) {
+          for (let ci = 0; ci < icg; ci++) {
+            const c = c0 + ci;
             for (let ky = 0; ky < kH; ky++) {
               for (let kx = 0; kx < kW; kx++) {
-                const iy = y * stride - pad + ky;
-                const ix = x * stride - pad + kx;
+                const iy = y * stride - (d.padTop ?? pad) + ky * (d.dilation ?? 1);
+                const ix = x * stride - (d.padLeft ?? pad) + kx * (d.dilation ?? 1);
                 if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
-                sum += weights[((o * inC + c) * kH + ky) * kW + kx] * input[((b * inC + c) * inH + iy) * inW + ix];
+                sum += weights[((o * icg + ci) * kH + ky) * kW + kx] * input[((b * inC + c) * inH + iy) * inW + ix];
               }
             }
           }

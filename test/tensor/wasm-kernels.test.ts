@@ -459,3 +459,50 @@ describe('3x3 convolutions of the ResNets on wasm vs the TypeScript kernels (gra
     });
   }
 });
+
+describe('depthwise convolution: wasm direct kernel vs the grouped TypeScript kernel', () => {
+  // Stride 1 rows of 4+ (the SIMD path) and not (tails), stride 2 and 3, pad >= kernel, channel multiplier 2.
+  const cases: { label: string; d: Conv2dDims }[] = [
+    { label: 'n2 c5 9x11 k3 s1 p1', d: { ...makeConv2dDims(2, 5, 9, 11, 5, 3, 3, 1, 1), groups: 5 } },
+    { label: 'n3 c4 8x7 k3x5 s2 p2', d: { ...makeConv2dDims(3, 4, 8, 7, 4, 3, 5, 2, 2), groups: 4 } },
+    { label: 'n1 c3 6x6 k5 s1 p2, multiplier 2', d: { ...makeConv2dDims(1, 3, 6, 6, 6, 5, 5, 1, 2), groups: 3 } },
+    { label: 'n2 c2 7x5 k2x1 s3 p1', d: { ...makeConv2dDims(2, 2, 7, 5, 2, 2, 1, 3, 1), groups: 2 } },
+  ];
+  for (const { label, d } of cases) {
+    it(label, () => {
+      const wk = kernels();
+      const rng = makeRng(11);
+      const inCount = d.n * d.inC * d.inH * d.inW;
+      const outCount = d.n * d.outC * d.outH * d.outW;
+      const input = randomArray(rng, inCount);
+      const weights = randomArray(rng, d.outC * d.kH * d.kW);
+      const bias = randomArray(rng, d.outC);
+      const dy = randomArray(rng, outCount);
+      const ws = new Workspace();
+      const outJs = new Float32Array(outCount);
+      conv2dForward(d, input, weights, bias, outJs, ws);
+      const dxJs = new Float32Array(inCount).fill(0.25);
+      const dwJs = new Float32Array(weights.length).fill(-1);
+      const dbJs = new Float32Array(bias.length).fill(2);
+      conv2dBackward(d, input, weights, dy, dxJs, dwJs, dbJs, ws);
+
+      const [pin, pw, pb, pdy] = [input, weights, bias, dy].map((a) => put(wk, a));
+      const pout = put(wk, new Float32Array(outCount).fill(NaN));
+      const pdx = put(wk, new Float32Array(inCount).fill(0.25));
+      const pdw = put(wk, new Float32Array(weights.length).fill(-1));
+      const pdb = put(wk, new Float32Array(bias.length).fill(2));
+      const mult = d.outC / d.inC;
+      const geo = [d.n, d.inC, d.inH, d.inW, mult, d.kH, d.kW, d.stride, d.pad, d.outH, d.outW] as const;
+      wk.x.depthwiseForward(...geo, pin, pw, pb, pout);
+      wk.x.depthwiseBackward(...geo, pin, pw, pdy, pdx, 1, pdw, pdb);
+      agree(`depthwise forward ${label}`, get(wk, pout, outCount), outJs);
+      agree(`depthwise input grad ${label}`, get(wk, pdx, inCount), dxJs);
+      agree(`depthwise weight grad ${label}`, get(wk, pdw, weights.length), dwJs);
+      agree(`depthwise bias grad ${label}`, get(wk, pdb, bias.length), dbJs);
+      // hasDx = 0 leaves the input gradient alone.
+      const pdx2 = put(wk, new Float32Array(inCount).fill(7));
+      wk.x.depthwiseBackward(...geo, pin, pw, pdy, pdx2, 0, pdw, pdb);
+      expect(get(wk, pdx2, inCount).every((v) => v === 7)).toBe(true);
+    });
+  }
+});

@@ -25,6 +25,13 @@ describe('picture bounds', () => {
     expect(b.rowTitle).toMatch(/first \d+ of 20000 rows shown/);
   });
 
+  it('cuts at the zoom the layout draws with: the depthwise 5x5 conv of 1152 filters in MnasNet fits the canvas limit', () => {
+    const conv: LayerShapeInfo = { index: 115, type: 'conv', outShape: [1152, 1, 1], weightShape: [1152, 1, 5, 5], weightLayout: 'filters', inputIsImage: false, activationsNonNegative: false };
+    const b = boundPlan(planPicture(conv, 'weights', 2));
+    expect(b.rows).toBeLessThan(1152);
+    expect(gridLayout(b.rows, b.cols, b.tileH, b.tileW).height).toBeLessThanOrEqual(MAX_GRID_HEIGHT);
+  });
+
   it('leaves ordinary pictures alone', () => {
     const plan = planPicture(fcInfo(10), 'activations', 8);
     expect(boundPlan(plan)).toBe(plan);

@@ -44,6 +44,7 @@ function activation(
       };
     },
     onnx: (_node, b) => b.output(onnxOp, b.inputs),
+    onnxImport: { ops: [onnxOp], read: (n) => n.emit({ type }) },
   });
 }
 

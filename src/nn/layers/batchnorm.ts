@@ -174,4 +174,20 @@ export const batchNormLayer = defineLayer<BatchNormFields>({
     // ONNX: running = running * momentum + batch * (1 - momentum); cnnviz (PyTorch): the other way round.
     b.output('BatchNormalization', [b.inputs[0], gamma, beta, ...stats], { epsilon: { float: c.eps }, momentum: { float: 1 - c.momentum } });
   },
+  onnxImport: {
+    ops: ['BatchNormalization'],
+    read(n) {
+      const ch = n.image(0).shape[0];
+      if (n.int('training_mode', 0) !== 0) n.fail('attribute "training_mode" is 1; export the model in inference mode (model.eval())');
+      const perChannel = (i: number, what: string) => {
+        const t = n.constant(i, what);
+        if (t.data.length !== ch) n.fail(`${what} "${t.name}" has shape [${t.dims.join(', ')}], expected ${ch} values`);
+        return { shape: [ch], data: t.data };
+      };
+      const tensors = { gamma: perChannel(1, 'scale'), beta: perChannel(2, 'bias'), runningMean: perChannel(3, 'mean'), runningVar: perChannel(4, 'var') };
+      // ONNX: running = running * momentum + batch * (1 - momentum); cnnviz keeps PyTorch's convention.
+      const momentum = Number((1 - Math.fround(n.float('momentum', 0.9))).toPrecision(6));
+      n.emit({ type: 'batchnorm', momentum, eps: n.decimal(n.float('epsilon', 1e-5)), affine: true }, { tensors });
+    },
+  },
 });

@@ -1,4 +1,4 @@
-import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '../../tensor/conv2d.js';
+import { conv2dBackward, conv2dForward, convOutSize, makeConv2dDims, type Conv2dDims } from '../../tensor/conv2d.js';
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, winogradConv, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
 import type { DefReader } from '../def-reader.js';
 import { defineLayer, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type Shape3 } from './layer.js';
@@ -15,6 +15,18 @@ export interface ConvFields {
   l2DecayMul: number;
   /** false: no biases (a conv followed by batch norm, whose beta does their job). */
   bias: boolean;
+  /**
+   * Channel groups: filters of group g read only input channels g*inC/groups .. (g+1)*inC/groups - 1
+   * (ResNeXt, RegNet). groups = input channels: depthwise, each filter reads one channel (MobileNet).
+   */
+  groups: number;
+  /** Padding per side when they differ (pad_top, pad_bottom, pad_left, pad_right; each defaults to pad). */
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  /** Spacing of the kernel taps (dilated convolution), 1 for an ordinary one. */
+  dilation: number;
 }
 
 /** ConvNetJS defaults: no L1 decay unless asked for per layer, full L2 decay. */
@@ -27,18 +39,14 @@ export function biasPrefField(r: DefReader): number {
   return r.real('bias_pref', r.str('activation') === 'relu' ? 0.1 : 0);
 }
 
-export function windowOut(input: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((input + 2 * pad - kernel) / stride) + 1;
-}
-
-/** Output height and width of a sliding window (conv, pool), or the user error when it does not fit. */
+/** Output height and width of a sliding window (conv, pool; ceil: pool's ceil_mode), or the user error when it does not fit. */
 export function windowShape(
-  c: { kernelH: number; kernelW: number; stride: number; pad: number },
+  c: { kernelH: number; kernelW: number; stride: number; pad: number; ceilMode?: boolean },
   prev: Shape3,
   fail: (field: string, problem: string) => never,
 ): [number, number] {
-  const h = windowOut(prev[1], c.kernelH, c.stride, c.pad);
-  const w = windowOut(prev[2], c.kernelW, c.stride, c.pad);
+  const h = convOutSize(prev[1], c.kernelH, c.stride, c.pad, c.ceilMode);
+  const w = convOutSize(prev[2], c.kernelW, c.stride, c.pad, c.ceilMode);
   if (h < 1 || w < 1) {
     const field = prev[2] + 2 * c.pad < c.kernelW ? 'sx' : 'sy';
     fail(
@@ -52,7 +60,61 @@ export function windowShape(
 function convDims(node: LayerNode<ConvFields>): Conv2dDims {
   const c = node.config;
   const [inC, inH, inW] = node.inShapes[0];
-  return { n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
+  return {
+    n: 0, inC, inH, inW, outC: c.filters, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2],
+    groups: c.groups, padTop: c.padTop, padLeft: c.padLeft, dilation: c.dilation,
+  };
+}
+
+/** Padding that differs by side, or dilation: only the TypeScript kernel (im2col + gemm) handles them. */
+function generalGeometry(c: ConvFields): boolean {
+  return c.dilation !== 1 || c.padTop !== c.pad || c.padBottom !== c.pad || c.padLeft !== c.pad || c.padRight !== c.pad;
+}
+
+function isDepthwise(node: LayerNode<ConvFields>): boolean {
+  return node.config.groups > 1 && node.config.groups === node.inShapes[0][0];
+}
+
+/**
+ * Depthwise convolution on the WebAssembly kernels' direct kernel (src/tensor/wasm/depthwise.ts):
+ * weights and biases read from the network's copies in wasm memory, gradients accumulated in wasm
+ * scratch and added back at the end of backward, as convWasm does.
+ */
+function depthwiseWasm(node: LayerNode<ConvFields>): LayerImpl {
+  const wk = node.wasm!;
+  const d = convDims(node);
+  const mult = d.outC / d.inC;
+  const geo = (n: number) => [n, d.inC, d.inH, d.inW, mult, d.kH, d.kW, d.stride, d.pad, d.outH, d.outW] as const;
+  let bias = 0;
+  let weightGrad = 0;
+  let biasGrad = 0;
+  return {
+    reserveWasm() {
+      if (node.config.bias) bias = node.params[1].wasmAt;
+      else {
+        bias = wk.alloc(d.outC);
+        wk.heap.fill(0, bias / 4, bias / 4 + d.outC);
+      }
+      weightGrad = wk.alloc(node.params[0].data.length);
+      biasGrad = wk.alloc(d.outC);
+    },
+    forward(inputs, output, n) {
+      wk.x.depthwiseForward(...geo(n), inputs[0].byteOffset, node.params[0].wasmAt, bias, output.byteOffset);
+    },
+    backward(inputs, _output, outputGrad, inputGrads, n) {
+      const wg = node.params[0].grad;
+      const heap = wk.heap;
+      heap.set(wg, weightGrad / 4);
+      heap.fill(0, biasGrad / 4, biasGrad / 4 + d.outC);
+      const inputGrad = inputGrads[0];
+      wk.x.depthwiseBackward(...geo(n), inputs[0].byteOffset, node.params[0].wasmAt, outputGrad.byteOffset, inputGrad ? inputGrad.byteOffset : 0, inputGrad ? 1 : 0, weightGrad, biasGrad);
+      wg.set(heap.subarray(weightGrad / 4, weightGrad / 4 + wg.length));
+      if (node.config.bias) {
+        const bg = node.params[1].grad;
+        for (let o = 0; o < d.outC; o++) bg[o] += heap[biasGrad / 4 + o];
+      }
+    },
+  };
 }
 
 /**
@@ -132,6 +194,7 @@ function convWasm(node: LayerNode<ConvFields>): LayerImpl {
 /** The conv's words: what follows it in this network decides what its activations and gradients look like. */
 function convWords(ctx: ExplainContext): LayerWords {
   const c = ctx.self.config as unknown as ConvFields;
+  const inC = ctx.prev[0]?.outShape[0] ?? 0;
   const bias = c.bias ? 'b[k] + ' : '';
   const shrink = c.stride > 1 ? ` With stride ${c.stride} it moves ${c.stride} pixels at a time, so its maps are ${c.stride} times smaller in width and height than its input.` : '';
   const next = onlyNext(ctx);
@@ -148,7 +211,10 @@ function convWords(ctx: ExplainContext): LayerWords {
       activations: `Tile k is the map of filter k (tile k in the weights picture): red where the input patch looks like the filter, blue where it looks like its negative.${after}`,
       'activation-gradients': [`d(loss)/d(conv output). ${gradientFrom(ctx)}`, gradFacts].filter(Boolean).join(' '),
       weights:
-        'The filters. Filter k produces map k of the activations. First layer: one colour tile per filter (its red, green and blue kernels together); trained filters become edge, colour and blob detectors. Deeper layers: one row per filter, one tile per input channel it reads.',
+        'The filters. Filter k produces map k of the activations. First layer: one colour tile per filter (its red, green and blue kernels together); trained filters become edge, colour and blob detectors. Deeper layers: one row per filter, one tile per input channel it reads.' +
+        (c.groups === 1 ? '' : c.groups === inC
+          ? ` This conv is depthwise (${c.groups} groups, one per input channel): each filter reads ONE input channel (one tile per row), so its maps are the input channels filtered on their own, and mixing channels is left to the 1x1 conv after it.`
+          : ` This conv has ${c.groups} groups: the input channels are split into ${c.groups} groups of ${inC / c.groups}, and each filter reads only its own group\u2019s channels (${inC / c.groups} tiles per row).`),
       'weight-gradients':
         `d(loss)/d(filter weights) from the probe images (evaluation mode): for each filter, \u03a3 over images and over every position of (input patch) \u00d7 (activation gradient at that position). One filter is used at all ${(ctx.self.outShape[1] * ctx.self.outShape[2]).toLocaleString('en-US')} positions, so its gradient is a sum over all of them: input patterns where the gradient was large dominate. Training moves the weights the opposite way (w \u2190 w \u2212 learning rate \u00d7 gradient), with the gradients of its own batches. A picture of pure noise or of all zeros is a warning sign.`,
     },
@@ -156,26 +222,51 @@ function convWords(ctx: ExplainContext): LayerWords {
   };
 }
 
+/** ", depthwise" (each filter reads one input channel) or ", 4 groups" in descriptions. */
+function groupsWords(c: ConvFields): string {
+  if (c.groups === 1) return '';
+  return c.groups === c.filters ? `, depthwise (${c.groups} groups: each filter reads one input channel)` : `, ${c.groups} groups`;
+}
+
 export const convLayer = defineLayer<ConvFields>({
   type: 'conv',
   takesActivation: true,
   parse(r) {
     const kernelW = r.int('sx', 1);
+    const pad = r.int('pad', 0, 0);
     return {
-      filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad: r.int('pad', 0, 0),
-      biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true),
+      filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad,
+      biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true), groups: r.int('groups', 1, 1),
+      padTop: r.int('pad_top', 0, pad), padBottom: r.int('pad_bottom', 0, pad), padLeft: r.int('pad_left', 0, pad), padRight: r.int('pad_right', 0, pad),
+      dilation: r.int('dilation', 1, 1),
     };
   },
   outShape(c, [prev], fail) {
-    const [h, w] = windowShape(c, prev, fail);
+    if (prev[0] % c.groups !== 0 || c.filters % c.groups !== 0) {
+      fail('groups', `(${c.groups}) must divide both the ${prev[0]} input channels and the ${c.filters} filters`);
+    }
+    if (!generalGeometry(c)) {
+      const [h, w] = windowShape(c, prev, fail);
+      return [c.filters, h, w];
+    }
+    const h = convOutSize(prev[1], c.kernelH, c.stride, c.padTop, false, c.padBottom, c.dilation);
+    const w = convOutSize(prev[2], c.kernelW, c.stride, c.padLeft, false, c.padRight, c.dilation);
+    if (h < 1 || w < 1) {
+      fail('sx', `(${c.kernelW}x${c.kernelH} window, dilation ${c.dilation}, stride ${c.stride}, pads top ${c.padTop} bottom ${c.padBottom} left ${c.padLeft} right ${c.padRight}) does not fit its ${prev[1]}x${prev[2]} input`);
+    }
     return [c.filters, h, w];
   },
   params: (c, [prev]) => [
-    { name: 'weights', shape: [c.filters, prev[0], c.kernelH, c.kernelW], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
+    { name: 'weights', shape: [c.filters, prev[0] / c.groups, c.kernelH, c.kernelW], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: 'fan-in' },
     // ConvNetJS never decays biases.
     ...(c.bias ? [{ name: 'biases' as const, shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
-  describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${c.bias ? '' : ', no bias'}`,
+  describe: (c) => {
+    const pads = c.padTop === c.pad && c.padBottom === c.pad && c.padLeft === c.pad && c.padRight === c.pad
+      ? `pad ${c.pad}` : `pads top ${c.padTop} bottom ${c.padBottom} left ${c.padLeft} right ${c.padRight}`;
+    const dil = c.dilation === 1 ? '' : `, dilation ${c.dilation} (taps ${c.dilation} px apart)`;
+    return `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, ${pads}${dil}${groupsWords(c)}${c.bias ? '' : ', no bias'}`;
+  },
   hints: {
     negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true,
     role: () => 'filter',
@@ -184,24 +275,64 @@ export const convLayer = defineLayer<ConvFields>({
     words: convWords,
   },
   scratch(c, [prev], [outC, h, w]) {
-    // im2col: one sample's input unfolded, inC x kH x kW rows of outH x outW positions.
+    // im2col: one sample's input unfolded, inC x kH x kW rows of outH x outW positions (a grouped conv
+    // unfolds one group at a time; counted whole, the estimate errs high).
     const shared = prev[0] * c.kernelH * c.kernelW * h * w;
     // A 3x3 conv whose output is its input's size takes the Winograd kernels: padded input and its
     // gradient, and the transformed patches (4 x the input). Counted for every 3x3 filter bank that
     // could (a stride-2 one is counted too: the estimate errs high).
-    const wino = c.kernelH === 3 && c.kernelW === 3 && winogradConv(makeConv2dDims(1, prev[0], h, w, outC, 3, 3, 1, 1));
+    const wino = c.groups === 1 && c.kernelH === 3 && c.kernelW === 3 && winogradConv(makeConv2dDims(1, prev[0], h, w, outC, 3, 3, 1, 1));
     return { shared, perSample: wino ? 2 * prev[0] * (h + 2) * (w + 2) + 4 * prev[0] * h * w : 0 };
   },
-  benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}`,
+  benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}${c.groups > 1 ? (c.groups === c.filters ? ' depthwise' : ' grouped') : ''}`,
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),
     l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1),
   }),
-  create: (node) => (node.wasm ? convWasm(node) : convJs(node)),
+  // Grouped convolutions other than depthwise, dilated ones and padding that differs by side run the
+  // TypeScript kernel (on wasm memory views when the
+  // wasm kernels are chosen): one im2col + gemm per group.
+  create: (node) => {
+    if (!node.wasm || generalGeometry(node.config)) return convJs(node);
+    return isDepthwise(node) ? depthwiseWasm(node) : node.config.groups > 1 ? convJs(node) : convWasm(node);
+  },
   onnx({ config: c, outShape, tensors: t }, b) {
     const x = b.as4d(b.inputs[0]);
-    const inputs = [x, b.floats('weights', [outShape[0], b.shapeOf(x)[0], c.kernelH, c.kernelW], t.weights)];
+    const inputs = [x, b.floats('weights', [outShape[0], b.shapeOf(x)[0] / c.groups, c.kernelH, c.kernelW], t.weights)];
     if (t.biases) inputs.push(b.floats('biases', [outShape[0]], t.biases));
-    b.output('Conv', inputs, { ...onnxWindow(c), dilations: [1, 1], group: 1 });
+    b.output('Conv', inputs, { ...onnxWindow(c), pads: [c.padTop, c.padLeft, c.padBottom, c.padRight], dilations: [c.dilation, c.dilation], group: c.groups });
+  },
+  onnxImport: {
+    ops: ['Conv'],
+    read(n) {
+      const v = n.image(0);
+      const inC = v.shape[0];
+      const group = n.int('group', 1);
+      if (!(group >= 1) || inC % group !== 0) n.fail(`attribute "group" is ${group}; it must divide the ${inC} input channels`);
+      const { name: wName, dims: wd, data } = n.constant(1, 'weight');
+      if (wd.length !== 4 || wd[1] !== inC / group || wd[0] % group !== 0) {
+        n.fail(`weight "${wName}" has shape [${wd.join(', ')}]; expected [filters, ${inC / group}, kH, kW]${group > 1 ? ` with filters a multiple of ${group} (group ${group})` : ''}`);
+      }
+      const [filters, , kH, kW] = wd;
+      const ks = n.ints('kernel_shape');
+      if (ks && (ks[0] !== kH || ks[1] !== kW)) n.fail(`attribute "kernel_shape" [${ks.join(', ')}] disagrees with the weight's ${kH}x${kW}`);
+      const { stride, pads, dilation } = n.window(kH, kW, true);
+      const [top, left, bottom, right] = pads;
+      const h = convOutSize(v.shape[1], kH, stride, top, false, bottom, dilation);
+      const w = convOutSize(v.shape[2], kW, stride, left, false, right, dilation);
+      if (h < 1 || w < 1) n.fail(`a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
+      const tensors: Record<string, { shape: number[]; data: Float32Array }> = { weights: { shape: [filters, inC / group, kH, kW], data } };
+      if (n.hasInput(2)) {
+        const bias = n.constant(2, 'bias');
+        if (bias.data.length !== filters) n.fail(`bias "${bias.name}" has shape [${bias.dims.join(', ')}], expected ${filters} values`);
+        tensors.biases = { shape: [filters], data: bias.data };
+      }
+      const fields: Record<string, unknown> & { type: string } = { type: 'conv', sx: kW, sy: kH, filters, stride, pad: top };
+      if (!n.hasInput(2)) fields.bias = false;
+      if (group > 1) fields.groups = group;
+      if (pads.some((p) => p !== top)) Object.assign(fields, { pad_bottom: bottom, pad_left: left, pad_right: right });
+      if (dilation !== 1) fields.dilation = dilation;
+      n.emit(fields, { tensors, out: { shape: [filters, h, w], flat: false } });
+    },
   },
 });

@@ -48,4 +48,16 @@ export const dropoutLayer = defineLayer<{ dropProb: number }>({
   },
   // Identity at inference; kept so a trainer that reads the file (onnx2torch) gets its dropout back.
   onnx: ({ config: c }, b) => b.output('Dropout', [b.inputs[0], b.floats('ratio', [], Float32Array.of(c.dropProb))]),
+  onnxImport: {
+    ops: ['Dropout'],
+    read(n) {
+      // A train-mode export (torch.onnx.TrainingMode.TRAINING) keeps PyTorch's Dropout, with
+      // training_mode true: the same layer, since cnnviz drops units only while training.
+      let ratio = 0.5;
+      if (n.opset < 12) ratio = n.float('ratio', 0.5);
+      else if (n.hasInput(1)) ratio = n.constant(1, 'ratio').data[0];
+      if (!(ratio >= 0 && ratio < 1)) n.fail(`ratio is ${ratio}; it must be at least 0 and below 1`);
+      n.emit({ type: 'dropout', drop_prob: n.decimal(ratio) });
+    },
+  },
 });

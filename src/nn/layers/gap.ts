@@ -36,4 +36,21 @@ export const gapLayer = defineLayer<Record<string, never>>({
     };
   },
   onnx: (_node, b) => b.output('GlobalAveragePool', [b.as4d(b.inputs[0])]),
+  // ReduceMean over height and width (x.mean([2, 3])) is the same pooling.
+  onnxImport: {
+    ops: ['GlobalAveragePool', 'ReduceMean'],
+    read(n) {
+      const v = n.value(0);
+      if (v.flat && v.shape[1] * v.shape[2] !== 1) n.fail(`reads a flattened vector; cnnviz supports ${n.opType} on image-shaped (N, C, H, W) values only`);
+      let flat = false;
+      if (n.opType === 'ReduceMean') {
+        const axes = n.opset >= 18 ? (n.hasInput(1) ? Array.from(n.constant(1, 'axes').data) : undefined) : n.ints('axes');
+        if ((axes ?? []).map((x) => (x < 0 ? x + 4 : x)).sort().join() !== '2,3') {
+          n.fail(`reduces over axes [${(axes ?? []).join(', ')}]; cnnviz reads ReduceMean only over height and width (axes [2, 3]), as global average pooling`);
+        }
+        flat = n.int('keepdims', 1) === 0;
+      }
+      n.emit({ type: 'gap' }, { out: { shape: [v.shape[0], 1, 1], flat } });
+    },
+  },
 });

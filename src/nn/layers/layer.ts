@@ -279,6 +279,46 @@ export interface OnnxExportNode<F = Record<string, unknown>> {
   tensors: Record<string, Float32Array>;
 }
 
+/**
+ * What a layer type's `onnxImport` hook reads one ONNX node with (src/nn/onnx/import.ts implements it,
+ * so the layer files depend on this interface only). Inputs are the node's, by position.
+ */
+export interface OnnxImportNode {
+  readonly opType: string;
+  readonly opset: number;
+  /** Attributes, with the ONNX default the caller gives. */
+  has(name: string): boolean;
+  int(name: string, fallback: number): number;
+  float(name: string, fallback: number): number;
+  ints(name: string): number[] | undefined;
+  /** Whether input i is given (present and not ""). */
+  hasInput(i: number): boolean;
+  /** Input i, computed from the image: its (C, H, W), and whether ONNX holds it flat as [N, C*H*W]. */
+  value(i: number): { shape: Shape3; flat: boolean };
+  /** Input i as value(i), which must be image-shaped (N, C, H, W): a flat vector only when it is 1x1. */
+  image(i: number): { shape: Shape3; flat: boolean };
+  /**
+   * The sliding-window attributes of a Conv or pool for a kH x kW kernel on input 0: one stride, padding
+   * per side [top, left, bottom, right] (from pads or auto_pad) and one dilation. `general` false: the
+   * same padding on all four sides and dilation 1, or the node is refused.
+   */
+  window(kH: number, kW: number, general: boolean): { stride: number; pads: number[]; dilation: number };
+  /** Input i as a stored constant (initializer or Constant): its name, dims and float values. */
+  constant(i: number, what: string): { name: string; dims: number[]; data: Float32Array };
+  /** The shortest decimal that rounds to the same float32 (ONNX float attributes: 1e-5, not 9.99999975e-6). */
+  decimal(x: number): number;
+  /** Stop with one message naming the ONNX node and its op. */
+  fail(problem: string): never;
+  /**
+   * The cnnviz layer this node becomes: its definition fields, the inputs it reads (default [0]), its
+   * tensors by parameter name, and its output (default: input 0's shape and flatness).
+   */
+  emit(
+    fields: Record<string, unknown> & { type: string },
+    options?: { inputs?: number[]; tensors?: Record<string, { shape: number[]; data: Float32Array }>; out?: { shape: Shape3; flat: boolean } },
+  ): void;
+}
+
 /** Everything about one layer type. F: the fields it parses from a definition. */
 export interface LayerDef<F = Record<string, unknown>> {
   type: string;
@@ -322,6 +362,11 @@ export interface LayerDef<F = Record<string, unknown>> {
    * the type cannot be exported (exit 2 naming the layer). A loss layer's output is the model's output.
    */
   onnx?(node: OnnxExportNode<F>, b: OnnxBuilder): void;
+  /**
+   * The ONNX ops it imports (`--model x.onnx`), each read into this type by `read`. Patterns of several
+   * nodes (x * Sigmoid(x) as silu, GELU's Erf form) are recognised by the import's pattern pass first.
+   */
+  onnxImport?: { ops: string[]; read(node: OnnxImportNode): void };
 }
 
 /** The registry holds defs of any field type; this erases F (each def is only called with its own configs). */

@@ -31,4 +31,5 @@ export const leakyReluLayer = defineLayer<{ alpha: number }>({
     },
   }),
   onnx: ({ config: c }, b) => b.output('LeakyRelu', b.inputs, { alpha: { float: c.alpha } }),
+  onnxImport: { ops: ['LeakyRelu'], read: (n) => n.emit({ type: 'leakyrelu', alpha: n.decimal(n.float('alpha', 0.01)) }) },
 });

@@ -51,11 +51,12 @@ function lossLayer(
   loss: NonNullable<LayerHints['loss']>,
   negative: LayerHints['negative'],
 ): LayerDef {
-  return defineLayer<{ outputs: number; bias: boolean }>({
+  return defineLayer<{ outputs: number; bias: boolean; fc: boolean }>({
     type,
     // "bias" belongs to the fc the definition implies (false: an fc without biases, e.g. ONNX Gemm without C).
-    parse: (r) => ({ outputs: r.int(field, type === 'regression' ? 1 : 2), bias: r.bool('bias', true) }),
-    implies: (f) => [{ type: 'fc', fields: { units: f.outputs, biasPref: 0, l1DecayMul: 0, l2DecayMul: 1, bias: f.bias } }],
+    // "fc": false implies none: the scores are the input itself (e.g. SqueezeNet's conv + global pool).
+    parse: (r) => ({ outputs: r.int(field, type === 'regression' ? 1 : 2), bias: r.bool('bias', true), fc: r.bool('fc', true) }),
+    implies: (f) => (f.fc !== false ? [{ type: 'fc', fields: { units: f.outputs, biasPref: 0, l1DecayMul: 0, l2DecayMul: 1, bias: f.bias } }] : []),
     outShape(c, [prev], fail) {
       const size = prev[0] * prev[1] * prev[2];
       if (size !== c.outputs) fail(field, `(${c.outputs}) does not match the ${size} values of its input`);
@@ -70,7 +71,7 @@ function lossLayer(
       words: (ctx) => SAYS[type].words(below(ctx)),
     },
     fromConvNetJS: (l, num) => ({ type, [field]: num('out_depth') }),
-    create: (node: LayerNode<{ outputs: number; bias: boolean }>) => ({
+    create: (node: LayerNode<{ outputs: number; bias: boolean; fc: boolean }>) => ({
       forward(inputs, output, n) {
         if (type === 'softmax') softmax(n, node.outSize, inputs[0], output);
         else output.set(inputs[0].subarray(0, n * node.outSize));

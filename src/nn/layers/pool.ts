@@ -1,7 +1,7 @@
 import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import { windowShape } from './conv.js';
-import { defineLayer, ensureInt32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords } from './layer.js';
+import { defineLayer, ensureInt32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type OnnxAttrs } from './layer.js';
 import { below, cap, gradientFrom, onlyPrev, pct, zerosSentence } from './wording.js';
 
 export interface PoolFields {
@@ -13,6 +13,8 @@ export interface PoolFields {
   mode: 'max' | 'avg';
   /** avg: whether padding positions count in the divisor (PyTorch's count_include_pad; default false). */
   countIncludePad: boolean;
+  /** PyTorch's ceil_mode: output sizes rounded up, the last window hanging over the bottom/right edge. */
+  ceilMode: boolean;
 }
 
 function poolDims(node: LayerNode<PoolFields>): Pool2dDims {
@@ -121,15 +123,19 @@ export const poolLayer = defineLayer<PoolFields>({
     if (mode === 'max' && r.has('count_include_pad')) r.fail('count_include_pad', 'applies to "mode": "avg" only');
     return {
       kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0), mode: mode as PoolFields['mode'],
-      countIncludePad: r.bool('count_include_pad', false),
+      countIncludePad: r.bool('count_include_pad', false), ceilMode: r.bool('ceil_mode', false),
     };
   },
   outShape(c, [prev], fail) {
     const [h, w] = windowShape(c, prev, fail);
     if (c.pad >= Math.min(c.kernelH, c.kernelW)) fail('pad', `(${c.pad}) must be smaller than the pooling window`);
+    // PyTorch divides such a window by its part inside the padded input, which cnnviz's kernel does not.
+    if (c.ceilMode && c.mode === 'avg' && c.countIncludePad) fail('ceil_mode', 'with "count_include_pad": true is not supported');
     return [prev[0], h, w];
   },
-  describe: (c) => `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}${c.mode === 'avg' && c.countIncludePad ? ', padding counted' : ''}`,
+  describe: (c) =>
+    `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}${c.mode === 'avg' && c.countIncludePad ? ', padding counted' : ''}` +
+    `${c.ceilMode ? ', ceil mode (last window overhangs)' : ''}`,
   hints: {
     negative: 'if-inputs-can', explain: 'pool', positions: 'window', topPatches: true,
     role: (c) => (c.mode === 'avg' ? 'window-mean' : 'window-max'),
@@ -142,7 +148,8 @@ export const poolLayer = defineLayer<PoolFields>({
   onnx({ config: c }, b) {
     const x = b.as4d(b.inputs[0]);
     // cnnviz's max pool lets only in-bounds positions compete: ONNX MaxPool's padding (-inf) is the same.
-    if (c.mode === 'avg') b.output('AveragePool', [x], { ...onnxWindow(c), count_include_pad: c.countIncludePad ? 1 : 0 });
-    else b.output('MaxPool', [x], onnxWindow(c));
+    const ceil: OnnxAttrs = c.ceilMode ? { ceil_mode: 1 } : {};
+    if (c.mode === 'avg') b.output('AveragePool', [x], { ...onnxWindow(c), count_include_pad: c.countIncludePad ? 1 : 0, ...ceil });
+    else b.output('MaxPool', [x], { ...onnxWindow(c), ...ceil });
   },
 });

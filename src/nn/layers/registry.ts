@@ -7,6 +7,7 @@ import { UserError } from '../../util/errors.js';
 import { reluLayer, sigmoidLayer, tanhLayer } from './activation.js';
 import { addLayer } from './add.js';
 import { batchNormLayer } from './batchnorm.js';
+import { shuffleLayer, sliceLayer } from './channels.js';
 import { concatLayer } from './concat.js';
 import { convLayer } from './conv.js';
 import { dropoutLayer } from './dropout.js';
@@ -18,6 +19,9 @@ import { leakyReluLayer } from './leakyrelu.js';
 import { regressionLayer, softmaxLayer, svmLayer } from './loss.js';
 import { lrnLayer } from './lrn.js';
 import { maxoutLayer } from './maxout.js';
+import { clipLayer, eluLayer, geluLayer, hardSigmoidLayer, hardSwishLayer, siluLayer, softplusLayer } from './modern-activations.js';
+import { mulLayer } from './mul.js';
+import { preluLayer } from './prelu.js';
 import { poolLayer } from './pool.js';
 
 const LAYER_DEFS: LayerDef[] = [
@@ -39,6 +43,17 @@ const LAYER_DEFS: LayerDef[] = [
   addLayer,
   concatLayer,
   gapLayer,
+  mulLayer,
+  clipLayer,
+  hardSigmoidLayer,
+  hardSwishLayer,
+  siluLayer,
+  geluLayer,
+  eluLayer,
+  softplusLayer,
+  preluLayer,
+  shuffleLayer,
+  sliceLayer,
 ];
 
 const BY_TYPE = new Map<string, LayerDef>();

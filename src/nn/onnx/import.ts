@@ -15,24 +15,41 @@
  */
 import type { Preprocessing } from '../../data/preprocess.js';
 import { parsePreprocessText, PREPROCESS_METADATA_KEY } from '../../data/preprocess-option.js';
+import { convOutSize } from '../../tensor/conv2d.js';
 import { UserError } from '../../util/errors.js';
-import { layerDef } from '../layers/registry.js';
+import type { LayerDef as LayerTypeDef, OnnxImportNode } from '../layers/layer.js';
+import { findLayerDef, layerDef, layerTypes } from '../layers/registry.js';
 import type { Shape3 } from '../spec.js';
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
-import { dimsOf, toFloat32, toIntegers } from './tensors.js';
+import { dimsOf, elementCount, toFloat32, toIntegers } from './tensors.js';
 
 export const MIN_OPSET = 9;
 export const MAX_OPSET = 18;
 
 /**
- * ONNX ops cnnviz imports. Pad only in front of AveragePool (how PyTorch writes count_include_pad);
- * Shape, Gather and Unsqueeze only as arithmetic on shapes (how PyTorch writes x.view(x.size(0), -1)).
+ * The ops this driver reads itself: structure and shapes (Pad only in front of AveragePool, how PyTorch
+ * writes count_include_pad; Shape, Gather and Unsqueeze only as arithmetic on shapes, how PyTorch writes
+ * x.view(x.size(0), -1); Div and Erf only in GELU's pattern), and the layers it folds neighbours into
+ * (pools: a Pad before AveragePool; add and fc: a MatMul's bias Add; concat: of shapes or channels). Every other op is read by the layer type that
+ * declares it (LayerDef.onnxImport, in its file under src/nn/layers/).
  */
-export const SUPPORTED_OPS = [
-  'Conv', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization',
-  'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape', 'Softmax', 'Dropout', 'Identity', 'Constant', 'Pad',
-  'Shape', 'Gather', 'Unsqueeze',
-] as const;
+const DRIVER_OPS = [
+  'MaxPool', 'AveragePool', 'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape',
+  'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf', 'Transpose', 'Cast', 'Sub',
+];
+
+/** Per ONNX op, the layer type that imports it. */
+function layerImporters(): Map<string, LayerTypeDef> {
+  const byOp = new Map<string, LayerTypeDef>();
+  for (const t of layerTypes()) {
+    const def = findLayerDef(t)!;
+    for (const op of def.onnxImport?.ops ?? []) if (!byOp.has(op)) byOp.set(op, def);
+  }
+  return byOp;
+}
+
+/** ONNX ops cnnviz imports: the driver's, then those the layer types declare. */
+export const SUPPORTED_OPS: readonly string[] = [...DRIVER_OPS, ...[...layerImporters().keys()].filter((op) => !DRIVER_OPS.includes(op))];
 
 export const CLASS_NAMES_METADATA_KEY = 'cnnviz.class_names';
 
@@ -55,6 +72,15 @@ export interface ImportedGraph {
   producer: string;
 }
 
+const IMPORTERS = layerImporters();
+
+/** Ops folded when every input is an integer constant (shape arithmetic). */
+const INTEGER_ARITHMETIC = ['Add', 'Sub', 'Mul', 'Div', 'Cast'];
+
+function isInteger(t: OnnxTensor | undefined): boolean {
+  return t !== undefined && (t.data_type === DataType.INT64 || t.data_type === DataType.INT32);
+}
+
 /** A value flowing between ONNX nodes, as cnnviz sees it. */
 interface Val {
   /** The cnnviz node producing it. */
@@ -66,6 +92,11 @@ interface Val {
   pad?: number;
   /** Softmax applied: only allowed on the graph's output. */
   softmax?: boolean;
+  /**
+   * Halfway through PyTorch's channel shuffle: reshaped to [N, groups, C/groups, H, W] (and then
+   * transposed to [N, C/groups, groups, H, W]); only the rest of the shuffle may read it.
+   */
+  shuffle?: { groups: number; transposed: boolean };
 }
 
 /** Shortest decimal that rounds to the same float32 (ONNX float attributes are float32: 1e-5, not 9.99999975e-6). */
@@ -137,9 +168,6 @@ class Attrs {
   }
 }
 
-function outSize(input: number, kernel: number, stride: number, pad: number): number {
-  return Math.floor((input + 2 * pad - kernel) / stride) + 1;
-}
 
 /** Imports one decoded ONNX model; `file` names it in messages. */
 class Importer {
@@ -148,6 +176,10 @@ class Importer {
   private readonly vals = new Map<string, Val>();
   private readonly consts = new Map<string, OnnxTensor>();
   private readonly consumers = new Map<string, number>();
+  /** The nodes reading each value. */
+  private readonly readers = new Map<string, OnnxNode[]>();
+  /** Nodes already taken in by a pattern (silu's Mul, gelu's Erf chain). */
+  private readonly absorbed = new Set<OnnxNode>();
   private readonly usedNames = new Set<string>();
   /** MatMul outputs whose fc node may still take its bias from the Add that follows. */
   private readonly fcAwaitingBias = new Map<string, string>();
@@ -165,8 +197,20 @@ class Importer {
     }
   }
 
+  /** A stored tensor, once its shape is known to be one (a negative dimension is damage, not a shape). */
+  private addConst(name: string, t: OnnxTensor, where: string): void {
+    const dims = dimsOf(t).map(Number);
+    if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw new UserError(`${where} "${t.name ?? name}" has shape [${dims.join(', ')}]: dimensions must be whole numbers of 0 or more`);
+    }
+    this.consts.set(name, t);
+  }
+
+  /** Index of each node in the graph: unnamed nodes are named by op and index. */
+  private readonly nodeIndex = new Map<OnnxNode, number>();
+
   private where(node: OnnxNode): string {
-    return `${this.file}: node "${node.name ?? ''}" (${node.op_type})`;
+    return `${this.file}: ${nodeLabel(node, this.nodeIndex.get(node) ?? -1)}`;
   }
 
   private uniqueName(base: string): string {
@@ -195,6 +239,9 @@ class Importer {
       throw new UserError(`${this.where(node)}: input ${index} ("${name}") is not produced by any earlier node`);
     }
     if (v.softmax) throw new UserError(`${this.where(node)}: reads the output of a Softmax; cnnviz supports Softmax only as the network's last operation`);
+    if (v.shuffle && node.op_type !== 'Transpose' && node.op_type !== 'Reshape') {
+      throw new UserError(`${this.where(node)}: reads a 5-D value; cnnviz reads Reshape to 5-D only as a channel shuffle (Reshape, Transpose [0, 2, 1, 3, 4], Reshape)`);
+    }
     if (v.pad && node.op_type !== 'AveragePool') {
       throw new UserError(`${this.where(node)}: reads the output of a Pad; cnnviz supports Pad only in front of AveragePool`);
     }
@@ -232,24 +279,36 @@ class Importer {
     this.vals.set(out[0], v);
   }
 
-  /** stride and pad of a Conv/MaxPool/AveragePool: cnnviz has one stride and one pad for both axes. */
-  private geometry(node: OnnxNode, a: Attrs, kernel: [number, number], input: Shape3): { stride: number; pad: number } {
+  /**
+   * Stride, padding per side [top, left, bottom, right] and dilation of a Conv/MaxPool/AveragePool.
+   * cnnviz has one stride for both axes; convolutions take any padding and one dilation for both axes,
+   * pools the same padding on all four sides and no dilation (`general` false).
+   */
+  private geometry(a: Attrs, kernel: [number, number], input: Shape3, general: boolean): { stride: number; pads: number[]; dilation: number } {
     const strides = a.ints('strides') ?? [1, 1];
     if (strides.length !== 2) a.fail('strides', `must have 2 values for images (NCHW), got [${strides.join(', ')}]`);
+    if (strides.some((v) => !Number.isSafeInteger(v) || v < 1)) a.fail('strides', `is [${strides.join(', ')}]; strides must be 1 or more`);
     if (strides[0] !== strides[1]) a.fail('strides', `is [${strides.join(', ')}]; cnnviz needs the same stride in both directions`);
-    const dil = a.ints('dilations');
-    if (dil && dil.some((d) => d !== 1)) a.fail('dilations', `is [${dil.join(', ')}]; cnnviz supports dilation 1 only`);
+    const dil = a.ints('dilations') ?? [1, 1];
+    if (dil.length !== 2 || dil.some((d) => !Number.isSafeInteger(d) || d < 1)) a.fail('dilations', `is [${dil.join(', ')}]; dilations must be 2 values of 1 or more`);
+    if (dil[0] !== dil[1]) a.fail('dilations', `is [${dil.join(', ')}]; cnnviz needs the same dilation in both directions`);
+    if (!general && dil[0] !== 1) a.fail('dilations', `is [${dil.join(', ')}]; cnnviz pools with dilation 1 only`);
+    const dilation = dil[0];
     const stride = strides[0];
     const auto = a.str('auto_pad', 'NOTSET');
     let pads: number[];
     if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
-      pads = [0, 1].map((d) => {
+      const begin: number[] = [];
+      const end: number[] = [];
+      for (const d of [0, 1]) {
         const size = input[1 + d];
-        const total = Math.max(0, (Math.ceil(size / stride) - 1) * stride + kernel[d] - size);
-        if (total % 2 !== 0) a.fail('auto_pad', `${auto} needs ${total} pixels of padding on a ${size}-pixel axis: uneven, which cnnviz cannot express`);
-        return total / 2;
-      });
-      pads = [pads[0], pads[1], pads[0], pads[1]];
+        const total = Math.max(0, (Math.ceil(size / stride) - 1) * stride + dilation * (kernel[d] - 1) + 1 - size);
+        // The odd pixel goes at the end (SAME_UPPER) or the beginning (SAME_LOWER).
+        const small = Math.floor(total / 2);
+        begin.push(auto === 'SAME_UPPER' ? small : total - small);
+        end.push(total - begin[d]);
+      }
+      pads = [...begin, ...end];
     } else if (auto === 'VALID') {
       pads = [0, 0, 0, 0];
     } else if (auto === 'NOTSET' || auto === '') {
@@ -257,10 +316,12 @@ class Importer {
     } else {
       a.fail('auto_pad', `is "${auto}", not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
     }
-    if (pads.length !== 4 || pads.some((p) => p !== pads[0])) {
-      a.fail('pads', `is [${pads.join(', ')}]; cnnviz needs the same padding on all four sides`);
+    if (pads.length !== 4) a.fail('pads', `is [${pads.join(', ')}]; images need 4 values (top, left, bottom, right)`);
+    if (pads.some((p) => !Number.isSafeInteger(p) || p < 0)) a.fail('pads', `is [${pads.join(', ')}]; padding must be 0 or more`);
+    if (!general && pads.some((p) => p !== pads[0])) {
+      a.fail(auto === 'NOTSET' || auto === '' ? 'pads' : 'auto_pad', `gives padding [${pads.join(', ')}]; cnnviz pools with the same padding on all four sides`);
     }
-    return { stride, pad: pads[0] };
+    return { stride, pads, dilation };
   }
 
   private spatialInput(node: OnnxNode, v: Val): void {
@@ -271,12 +332,20 @@ class Importer {
 
   run(): ImportedGraph {
     const g = this.model.graph!;
-    for (const t of g.initializer ?? []) this.consts.set(t.name ?? '', t);
-    for (const n of g.node ?? []) for (const i of n.input ?? []) this.consumers.set(i, (this.consumers.get(i) ?? 0) + 1);
+    for (const t of g.initializer ?? []) this.addConst(t.name ?? '', t, `${this.file}: initializer`);
+    for (const n of g.node ?? []) {
+      for (const i of n.input ?? []) {
+        this.consumers.set(i, (this.consumers.get(i) ?? 0) + 1);
+        if (!this.readers.has(i)) this.readers.set(i, []);
+        this.readers.get(i)!.push(n);
+      }
+    }
     for (const o of g.output ?? []) this.consumers.set(o.name, (this.consumers.get(o.name) ?? 0) + 1);
 
+    const nodes = g.node ?? [];
+    nodes.forEach((n, i) => this.nodeIndex.set(n, i));
     const inputShape = this.input();
-    for (const node of g.node ?? []) this.node(node);
+    this.importNodes(nodes);
 
     const outputs = g.output ?? [];
     if (outputs.length !== 1) throw new UserError(`${this.file}: the model has ${outputs.length} outputs; cnnviz needs exactly one (the class scores)`);
@@ -296,7 +365,69 @@ class Importer {
       if (p.key === PREPROCESS_METADATA_KEY) result.preprocessing = parsePreprocessText(p.value ?? '', `${this.file}: metadata_props "${p.key}"`);
       if (p.key === CLASS_NAMES_METADATA_KEY) result.classNames = parseClassNames(p.value ?? '', `${this.file}: metadata_props "${p.key}"`);
     }
+    const classes = Number(this.defs[this.defs.length - 1].num_classes);
+    if (result.classNames && result.classNames.length !== classes) {
+      throw new UserError(`${this.file}: metadata_props "${CLASS_NAMES_METADATA_KEY}" names ${result.classNames.length} classes, but the model outputs ${classes} class scores`);
+    }
     return result;
+  }
+
+  /**
+   * Every node, collecting what blocks the import rather than stopping at the first: op types cnnviz
+   * does not import (each with its count and first node, wherever they are), then nodes of known ops
+   * that cnnviz cannot take as they are. A node reading a blocked value is not checked (its input is
+   * unknown), and says so in the count at the end.
+   */
+  private importNodes(nodes: OnnxNode[]): void {
+    const unknown = new Map<string, { count: number; first: OnnxNode }>();
+    for (const n of nodes) {
+      const op = opKey(n);
+      if (!SUPPORTED_OPS.includes(op)) {
+        const u = unknown.get(op);
+        if (u) u.count++;
+        else unknown.set(op, { count: 1, first: n });
+      }
+    }
+    const problems: string[] = [...unknown].map(([op, u]) => `${op}: ${u.count} node${u.count === 1 ? '' : 's'}, first ${nodeLabel(u.first, this.nodeIndex.get(u.first)!)}: op not supported`);
+    const blocked = new Set<string>();
+    let unchecked = 0;
+    // Constants first, so that patterns can read the ones their later nodes use (gelu's 1 and 0.5).
+    for (const n of nodes) {
+      if (n.op_type !== 'Constant' || unknown.has(opKey(n))) continue;
+      try {
+        this.node(n);
+      } catch {
+        // reported in order below
+      }
+    }
+    for (const n of nodes) {
+      if (this.absorbed.has(n)) continue;
+      if ((n.input ?? []).some((i) => blocked.has(i))) {
+        for (const o of n.output ?? []) blocked.add(o);
+        unchecked++;
+        continue;
+      }
+      if (unknown.has(opKey(n))) {
+        for (const o of n.output ?? []) blocked.add(o);
+        continue;
+      }
+      try {
+        this.node(n);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        problems.push(e.message.startsWith(`${this.file}: `) ? e.message.slice(this.file.length + 2) : e.message);
+        for (const o of n.output ?? []) blocked.add(o);
+      }
+    }
+    if (problems.length === 0) return;
+    if (problems.length === 1 && unknown.size === 0) throw new UserError(`${this.file}: ${problems[0]}`);
+    const lines = [
+      `${this.file}: cnnviz cannot import ${problems.length === 1 ? 'this' : `these ${problems.length}`} (nothing was imported):`,
+      ...problems.map((p) => `  ${p}`),
+    ];
+    if (unchecked > 0) lines.push(`  (${unchecked} node${unchecked === 1 ? '' : 's'} after them, reading their outputs, were not checked)`);
+    if (unknown.size > 0) lines.push(`cnnviz imports these ONNX ops: ${SUPPORTED_OPS.join(', ')}`);
+    throw new UserError(lines.join('\n'));
   }
 
   private input(): Shape3 {
@@ -331,10 +462,13 @@ class Importer {
     }
     const a = new Attrs(node, where);
     const base = cleanName(node.name ?? '', op);
+    if (INTEGER_ARITHMETIC.includes(op) && (node.input ?? []).length > 0 && (node.input ?? []).every((i) => isInteger(this.consts.get(i)))) {
+      return this.integerArithmetic(node);
+    }
     switch (op) {
       case 'Constant': {
         const t = a.tensor('value');
-        if (t) this.consts.set(node.output![0], t);
+        if (t) this.addConst(node.output![0], t, `${where}: tensor`);
         else if (a.has('value_ints')) this.consts.set(node.output![0], { dims: [a.ints('value_ints')!.length], data_type: DataType.INT64, int64_data: a.ints('value_ints') });
         else if (a.has('value_int')) this.consts.set(node.output![0], { dims: [], data_type: DataType.INT64, int64_data: [a.int('value_int', 0)] });
         else if (a.has('value_float')) this.consts.set(node.output![0], { dims: [], data_type: DataType.FLOAT, float_data: [a.float('value_float', 0)] });
@@ -347,34 +481,20 @@ class Importer {
         else this.setOut(node, this.val(node, 0));
         return;
       }
-      case 'Conv': return this.conv(node, a, base);
-      case 'Relu':
       case 'Sigmoid':
-      case 'Tanh': {
-        const v = this.val(node, 0);
-        const name = this.emit({ type: op.toLowerCase() }, base, [v.def]);
-        this.setOut(node, { ...v, def: name });
-        return;
-      }
-      case 'LeakyRelu': {
-        const v = this.val(node, 0);
-        const name = this.emit({ type: 'leakyrelu', alpha: float32Decimal(a.float('alpha', 0.01)) }, base, [v.def]);
-        this.setOut(node, { ...v, def: name });
-        return;
-      }
+      case 'HardSigmoid':
+        // The pattern pass: x * Sigmoid(x) is silu, x * HardSigmoid(x) hardswish; else the layer types'.
+        if (this.gatedSelf(node, a)) return;
+        break;
+      case 'Div': return this.gelu(node, base);
+      case 'Erf': throw new UserError(`${where}: cnnviz reads Erf only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
       case 'MaxPool':
       case 'AveragePool': return this.pool(node, a, base);
-      case 'GlobalAveragePool': {
-        const v = this.val(node, 0);
-        this.spatialInput(node, v);
-        const name = this.emit({ type: 'gap' }, base, [v.def]);
-        this.setOut(node, { def: name, shape: [v.shape[0], 1, 1], flat: false });
-        return;
-      }
-      case 'BatchNormalization': return this.batchnorm(node, a, base);
       case 'Add': return this.add(node, base);
       case 'Concat':
         if ((node.input ?? []).every((i) => this.consts.has(i))) return this.shapeArithmetic(node, a);
+        // A one-input Concat (DenseNet's first layer of a block) passes its input on.
+        if ((node.input ?? []).length === 1) return this.setOut(node, this.val(node, 0));
         return this.concat(node, a, base);
       case 'Gemm': return this.gemm(node, a, base);
       case 'MatMul': return this.matmul(node, base);
@@ -385,51 +505,151 @@ class Importer {
         this.setOut(node, { ...v, flat: true });
         return;
       }
-      case 'Reshape': return this.reshape(node);
-      case 'Softmax': {
+      case 'Reshape': return this.reshape(node, base);
+      case 'Sub':
+      case 'Cast':
+        throw new UserError(`${where}: cnnviz reads ${op} only as arithmetic on integer shapes (folded at import)`);
+      case 'Transpose': {
+        const v = this.val(node, 0);
+        const perm = a.ints('perm') ?? [];
+        if (!v.shuffle || v.shuffle.transposed || perm.join() !== '0,2,1,3,4') {
+          a.fail('perm', `is [${perm.join(', ')}]; cnnviz reads Transpose only inside a channel shuffle (Reshape to [N, g, C/g, H, W], Transpose [0, 2, 1, 3, 4], Reshape)`);
+        }
+        this.setOut(node, { ...v, shuffle: { groups: v.shuffle!.groups, transposed: true } });
+        return;
+      }
+      case 'Softmax':
+      case 'LogSoftmax': {
+        // LogSoftmax (log_softmax + nll_loss course code) gives the log of the same probabilities.
         const v = this.val(node, 0);
         const axis = a.int('axis', this.opset >= 13 ? -1 : 1);
         const rank = v.flat ? 2 : 4;
         if (!(axis === 1 || axis === -1 || axis === rank - 1) || (!v.flat && (v.shape[1] !== 1 || v.shape[2] !== 1))) {
-          throw new UserError(`${where}: cnnviz supports Softmax over the class scores of a flat [N, classes] output only`);
+          throw new UserError(`${where}: cnnviz supports ${op} over the class scores of a flat [N, classes] output only`);
         }
         this.setOut(node, { ...v, softmax: true });
         return;
       }
-      case 'Dropout': return this.dropout(node, a, base);
       case 'Pad': return this.padOp(node, a);
-      case 'Shape':
       case 'Gather':
+        // Gather of an image value along channels: a layer type's (shuffle, slice).
+        if (!this.consts.has(node.input?.[0] ?? '')) break;
+        return this.shapeArithmetic(node, a);
+      case 'Shape':
       case 'Unsqueeze': return this.shapeArithmetic(node, a);
-      default:
-        throw new UserError(`${where}: op "${op}" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
     }
+    // Every other op: the layer type that declares it.
+    const def = IMPORTERS.get(op);
+    if (!def) throw new UserError(`${where}: op "${op}" is not supported; cnnviz imports ${SUPPORTED_OPS.join(', ')}`);
+    def.onnxImport!.read(this.reader(node, a, base));
   }
 
-  private conv(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    this.spatialInput(node, v);
-    const group = a.int('group', 1);
-    if (group !== 1) a.fail('group', `is ${group}; cnnviz supports ordinary convolutions (group 1) only`);
-    const wt = this.constant(node, 1, 'weight')!;
-    const wd = dimsOf(wt);
-    if (wd.length !== 4 || wd[1] !== v.shape[0]) {
-      throw new UserError(`${this.where(node)}: weight "${wt.name ?? ''}" has shape [${wd.join(', ')}]; expected [filters, ${v.shape[0]}, kH, kW]`);
+  /** What a layer type's onnxImport hook reads `node` with. */
+  private reader(node: OnnxNode, a: Attrs, base: string): OnnxImportNode {
+    const where = this.where(node);
+    const inputName = (i: number) => node.input?.[i] ?? '';
+    return {
+      opType: node.op_type,
+      opset: this.opset,
+      has: (name) => a.has(name),
+      int: (name, fallback) => a.int(name, fallback),
+      float: (name, fallback) => a.float(name, fallback),
+      ints: (name) => a.ints(name),
+      hasInput: (i) => inputName(i) !== '',
+      value: (i) => {
+        const v = this.val(node, i);
+        return { shape: v.shape, flat: v.flat };
+      },
+      image: (i) => {
+        const v = this.val(node, i);
+        this.spatialInput(node, v);
+        return { shape: v.shape, flat: v.flat };
+      },
+      window: (kH, kW, general) => this.geometry(a, [kH, kW], this.val(node, 0).shape, general),
+      constant: (i, what) => {
+        const t = this.constant(node, i, what)!;
+        const data = t.data_type === BOOL || t.data_type === DataType.INT64 || t.data_type === DataType.INT32
+          ? Float32Array.from(t.data_type === BOOL ? [boolValue(t) ? 1 : 0] : toIntegers(t, where))
+          : toFloat32(t, where);
+        return { name: t.name ?? node.input![i], dims: dimsOf(t).map(Number), data };
+      },
+      decimal: float32Decimal,
+      fail: (problem) => {
+        throw new UserError(`${where}: ${problem}`);
+      },
+      emit: (fields, options = {}) => {
+        // NaN or infinite attributes are damage: say so here, naming the node, not later in the spec.
+        for (const [k, v] of Object.entries(fields)) {
+          if (typeof v === 'number' && !Number.isFinite(v)) throw new UserError(`${where}: ${k} is ${v}; it must be a finite number`);
+        }
+        const inputs = (options.inputs ?? [0]).map((i) => this.val(node, i));
+        const name = this.emit(fields, base, inputs.map((v) => v.def), options.tensors);
+        const out = options.out ?? inputs[0];
+        this.setOut(node, { def: name, shape: out.shape, flat: out.flat });
+      },
+    };
+  }
+
+  /** The one node reading `value`, when exactly one does (and it is not a graph output). */
+  private soleReader(value: string): OnnxNode | undefined {
+    const r = this.readers.get(value) ?? [];
+    return r.length === 1 && (this.consumers.get(value) ?? 0) === 1 ? r[0] : undefined;
+  }
+
+  /**
+   * x * Sigmoid(x) as silu, x * HardSigmoid(x) (alpha 1/6, beta 1/2) as hardswish: the way PyTorch writes
+   * nn.SiLU and nn.Hardswish for opset 13. Returns whether the node was taken that way.
+   */
+  private gatedSelf(node: OnnxNode, a: Attrs): boolean {
+    const x = node.input?.[0] ?? '';
+    const out = node.output?.[0] ?? '';
+    const mul = this.soleReader(out);
+    if (!mul || mul.op_type !== 'Mul' || (mul.domain && mul.domain !== 'ai.onnx')) return false;
+    const ins = mul.input ?? [];
+    if (!(ins.length === 2 && ((ins[0] === x && ins[1] === out) || (ins[0] === out && ins[1] === x)))) return false;
+    let type = 'silu';
+    if (node.op_type === 'HardSigmoid') {
+      if (Math.fround(a.float('alpha', 0.2)) !== Math.fround(1 / 6) || Math.fround(a.float('beta', 0.5)) !== 0.5) return false;
+      type = 'hardswish';
     }
-    const [filters, , kH, kW] = wd;
-    const ks = a.ints('kernel_shape');
-    if (ks && (ks[0] !== kH || ks[1] !== kW)) a.fail('kernel_shape', `[${ks.join(', ')}] disagrees with the weight's ${kH}x${kW}`);
-    const { stride, pad } = this.geometry(node, a, [kH, kW], v.shape);
-    const h = outSize(v.shape[1], kH, stride, pad);
-    const w = outSize(v.shape[2], kW, stride, pad);
-    if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
-    const tensors: Record<string, NamedTensor> = { weights: { shape: [filters, v.shape[0], kH, kW], data: toFloat32(wt, this.where(node)) } };
-    const hasBias = (node.input?.[2] ?? '') !== '';
-    if (hasBias) tensors.biases = { shape: [filters], data: this.floats(node, 2, 'bias', [filters]) };
-    const def: Record<string, unknown> = { type: 'conv', sx: kW, sy: kH, filters, stride, pad };
-    if (!hasBias) def.bias = false;
-    const name = this.emit(def as LayerDef, base, [v.def], tensors);
-    this.setOut(node, { def: name, shape: [filters, h, w], flat: false });
+    const v = this.val(node, 0);
+    const name = this.emit({ type }, cleanName(mul.name ?? '', 'Mul').replace(/mul(_\d+)?$/, type) || type, [v.def]);
+    this.absorbed.add(mul);
+    this.vals.set(mul.output![0], { ...v, def: name });
+    return true;
+  }
+
+  /** The single float a constant input holds, or undefined (not a stored scalar). */
+  private scalar(name: string): number | undefined {
+    const t = this.consts.get(name);
+    if (!t || (t.data_type !== DataType.FLOAT && t.data_type !== DataType.DOUBLE)) return undefined;
+    const d = toFloat32(t, `${this.file}: tensor`);
+    return d.length === 1 ? d[0] : undefined;
+  }
+
+  /**
+   * GELU in its Erf form, as PyTorch writes nn.GELU(): Div(x, sqrt 2) -> Erf -> Add 1 -> Mul x -> Mul 0.5
+   * (each product in either order). Any other Div is refused.
+   */
+  private gelu(node: OnnxNode, base: string): void {
+    const refuse = (): never => {
+      throw new UserError(`${this.where(node)}: cnnviz reads Div only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
+    };
+    const [x, d] = node.input ?? [];
+    if (this.scalar(d) !== Math.fround(Math.SQRT2)) refuse();
+    const erf = this.soleReader(node.output![0]);
+    if (erf?.op_type !== 'Erf') refuse();
+    const add = this.soleReader(erf!.output![0]);
+    const other = (n: OnnxNode | undefined, v: string) => (n?.input ?? []).find((i) => i !== v) ?? '';
+    if (add?.op_type !== 'Add' || this.scalar(other(add, erf!.output![0])) !== 1) refuse();
+    const times = this.soleReader(add!.output![0]);
+    if (times?.op_type !== 'Mul' || other(times, add!.output![0]) !== x) refuse();
+    const half = this.soleReader(times!.output![0]);
+    if (half?.op_type !== 'Mul' || this.scalar(other(half, times!.output![0])) !== 0.5) refuse();
+    const v = this.val(node, 0);
+    const name = this.emit({ type: 'gelu' }, base.replace(/div(_\d+)?$/, 'gelu'), [v.def]);
+    for (const n of [erf!, add!, times!, half!]) this.absorbed.add(n);
+    this.vals.set(half!.output![0], { ...v, def: name });
   }
 
   private pool(node: OnnxNode, a: Attrs, base: string): void {
@@ -438,9 +658,9 @@ class Importer {
     const ks = a.ints('kernel_shape');
     if (!ks || ks.length !== 2) a.fail('kernel_shape', 'must give the 2 window sizes of an image pool');
     const [kH, kW] = ks;
-    const geometry = this.geometry(node, a, [kH, kW], v.shape);
+    const geometry = this.geometry(a, [kH, kW], v.shape, false);
     const stride = geometry.stride;
-    let pad = geometry.pad;
+    let pad = geometry.pads[0];
     if (a.int('storage_order', 0) !== 0) a.fail('storage_order', 'must be 0 (row major)');
     const avg = node.op_type === 'AveragePool';
     let countIncludePad = avg && a.int('count_include_pad', 0) === 1;
@@ -450,19 +670,21 @@ class Importer {
       pad = v.pad;
       countIncludePad = true;
     }
-    const h = outSize(v.shape[1], kH, stride, pad);
-    const w = outSize(v.shape[2], kW, stride, pad);
-    if (a.int('ceil_mode', 0) === 1) {
-      const ch = Math.ceil((v.shape[1] + 2 * pad - kH) / stride) + 1;
-      const cw = Math.ceil((v.shape[2] + 2 * pad - kW) / stride) + 1;
-      if (ch !== h || cw !== w) a.fail('ceil_mode', `is 1, which gives a ${ch}x${cw} output where cnnviz's pools give ${h}x${w}`);
-    }
+    const ceil = a.int('ceil_mode', 0) === 1;
+    const h = convOutSize(v.shape[1], kH, stride, pad, ceil);
+    const w = convOutSize(v.shape[2], kW, stride, pad, ceil);
+    const ceilMode = ceil && (h !== convOutSize(v.shape[1], kH, stride, pad) || w !== convOutSize(v.shape[2], kW, stride, pad));
     if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
     if (pad >= Math.min(kH, kW)) a.fail('pads', `(${pad}) must be smaller than the ${kH}x${kW} window`);
     const def: Record<string, unknown> = { type: 'pool', sx: kW, sy: kH, stride, pad };
     if (avg) {
       def.mode = 'avg';
       def.count_include_pad = countIncludePad;
+    }
+    // Only where it changes the output size (else the same pool, and a plainer spec).
+    if (ceilMode) {
+      if (avg && countIncludePad) a.fail('ceil_mode', 'is 1 with count_include_pad: cnnviz cannot divide the overhanging windows as ONNX does');
+      def.ceil_mode = true;
     }
     const name = this.emit(def as LayerDef, base, [v.def]);
     this.setOut(node, { def: name, shape: [v.shape[0], h, w], flat: false });
@@ -542,24 +764,6 @@ class Importer {
         set(values, [values.length]);
       }
     }
-  }
-
-  private batchnorm(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    this.spatialInput(node, v);
-    if (a.int('training_mode', 0) !== 0) a.fail('training_mode', 'is 1; export the model in inference mode (model.eval())');
-    const c = v.shape[0];
-    const tensors: Record<string, NamedTensor> = {
-      gamma: { shape: [c], data: this.floats(node, 1, 'scale', [c]) },
-      beta: { shape: [c], data: this.floats(node, 2, 'bias', [c]) },
-      runningMean: { shape: [c], data: this.floats(node, 3, 'mean', [c]) },
-      runningVar: { shape: [c], data: this.floats(node, 4, 'var', [c]) },
-    };
-    // ONNX: running = running * momentum + batch * (1 - momentum); cnnviz keeps PyTorch's convention.
-    const momentum = Number((1 - Math.fround(a.float('momentum', 0.9))).toPrecision(6));
-    const def = { type: 'batchnorm', momentum, eps: float32Decimal(a.float('epsilon', 1e-5)), affine: true };
-    const name = this.emit(def, base, [v.def], tensors);
-    this.setOut(node, { ...v, def: name });
   }
 
   private add(node: OnnxNode, base: string): void {
@@ -671,10 +875,25 @@ class Importer {
     this.setOut(node, { def: name, shape: [units, 1, 1], flat: true });
   }
 
-  private reshape(node: OnnxNode): void {
+  private reshape(node: OnnxNode, base: string): void {
     const v = this.val(node, 0);
     const target = toIntegers(this.constant(node, 1, 'shape')!, this.where(node));
     const size = v.shape[0] * v.shape[1] * v.shape[2];
+    const [c, h, w] = v.shape;
+    const batch = (k: number) => k === 0 || k === -1;
+    if (v.shuffle) {
+      // The end of a channel shuffle: back to [N, C, H, W].
+      if (!(v.shuffle.transposed && target.length === 4 && batch(target[0]) && (target[1] === c || target[1] === -1) && target[2] === h && target[3] === w)) {
+        throw new UserError(`${this.where(node)}: reshapes a 5-D value to [${target.join(', ')}]; cnnviz reads only a channel shuffle's Reshape back to [N, ${c}, ${h}, ${w}]`);
+      }
+      const name = this.emit({ type: 'shuffle', groups: v.shuffle.groups }, base.replace(/reshape(_\d+)?$/, 'shuffle'), [v.def]);
+      this.setOut(node, { def: name, shape: v.shape, flat: false });
+      return;
+    }
+    if (target.length === 5 && !v.flat && batch(target[0]) && target[1] * target[2] === c && target[1] > 1 && target[3] === h && target[4] === w) {
+      this.setOut(node, { ...v, shuffle: { groups: target[1], transposed: false } });
+      return;
+    }
     const flatOk = target.length === 2 && (target[1] === size || (target[1] === -1 && target[0] !== -1)) && (target[0] === 0 || target[0] === -1 || target[1] === -1 || target[0] > 0);
     const sameImage = target.length === 4 && (target[0] === 0 || target[0] === -1) && target[1] === v.shape[0] && target[2] === v.shape[1] && target[3] === v.shape[2];
     if (flatOk) this.setOut(node, { ...v, flat: true });
@@ -682,18 +901,29 @@ class Importer {
     else throw new UserError(`${this.where(node)}: reshapes to [${target.join(', ')}]; cnnviz supports Reshape to a flat vector [N, ${size}] only`);
   }
 
-  private dropout(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    let ratio = 0.5;
-    if (this.opset < 12) ratio = a.float('ratio', 0.5);
+  /**
+   * Add, Sub, Mul, Div (rounding toward zero, as ONNX integer Div) and Cast of integer constants, with
+   * numpy broadcasting of a one-value operand: the arithmetic on shapes PyTorch writes for
+   * x.view(b, g, c // g, h, w) and x.chunk(2, dim=1), folded to constants at import.
+   */
+  private integerArithmetic(node: OnnxNode): void {
+    const where = this.where(node);
+    const ts = (node.input ?? []).map((i) => this.consts.get(i)!);
+    const vals = ts.map((t) => toIntegers(t, where));
+    const out = node.output![0];
+    let r: number[];
+    if (node.op_type === 'Cast') r = vals[0];
     else {
-      const rt = this.constant(node, 1, 'ratio', true);
-      if (rt) ratio = toFloat32(rt, this.where(node))[0];
-      const tm = this.constant(node, 2, 'training_mode', true);
-      if (tm && toIntegersOrBool(tm)) throw new UserError(`${this.where(node)}: training_mode is true; export the model in inference mode (model.eval())`);
+      const [p, q] = vals;
+      const len = Math.max(p.length, q.length);
+      if ((p.length !== len && p.length !== 1) || (q.length !== len && q.length !== 1)) throw new UserError(`${where}: integer operands of ${p.length} and ${q.length} values do not broadcast`);
+      const at = (v: number[], i: number) => (v.length === 1 ? v[0] : v[i]);
+      const f = { Add: (x: number, y: number) => x + y, Sub: (x: number, y: number) => x - y, Mul: (x: number, y: number) => x * y, Div: (x: number, y: number) => Math.trunc(x / y) }[node.op_type as 'Add'];
+      if (node.op_type === 'Div' && q.some((y) => y === 0)) throw new UserError(`${where}: divides by zero`);
+      r = Array.from({ length: len }, (_, i) => f(at(p, i), at(q, i)));
     }
-    const name = this.emit({ type: 'dropout', drop_prob: float32Decimal(ratio) }, base, [v.def]);
-    this.setOut(node, { ...v, def: name });
+    const dims = dimsOf(ts.reduce((big, t) => (elementCount(t) > elementCount(big) ? t : big), ts[0]));
+    this.consts.set(out, { name: out, dims, data_type: DataType.INT64, int64_data: r });
   }
 
   /** The graph output must be a fully connected layer (maybe softmaxed): it becomes the softmax node. */
@@ -703,10 +933,17 @@ class Importer {
     const i = this.defs.findIndex((d) => d.name === v.def);
     const def = this.defs[i];
     // A fully connected layer: its weights are drawn as units (LayerHints.weights).
-    if (layerDef(String(def.type)).hints.weights !== 'units') {
+    const isFc = layerDef(String(def.type)).hints.weights === 'units';
+    if (!isFc && v.shape[1] === 1 && v.shape[2] === 1 && i === this.defs.length - 1) {
+      // Class scores computed by another layer, e.g. SqueezeNet's conv -> ReLU -> global average pool:
+      // a softmax that reads them as they are (no fully connected layer of its own).
+      this.emit({ type: 'softmax', num_classes: v.shape[0], fc: false }, 'softmax', [v.def]);
+      return;
+    }
+    if (!isFc) {
       throw new UserError(
-        `${this.file}: output "${output}" comes from a ${def.type} node; cnnviz needs the class scores to come from a fully connected layer ` +
-          `(Gemm, or MatMul + Add), optionally followed by Softmax`,
+        `${this.file}: output "${output}" comes from a ${def.type} node of shape ${v.shape.join('x')}; cnnviz needs the class scores to come from a fully connected layer ` +
+          `(Gemm, or MatMul + Add) or a layer whose output is [classes, 1, 1], optionally followed by Softmax`,
       );
     }
     if (i !== this.defs.length - 1) throw new UserError(`${this.file}: nodes after the output layer "${def.name}" compute nothing that reaches the output; remove them`);
@@ -726,9 +963,11 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
-function toIntegersOrBool(t: OnnxTensor): boolean {
-  if (t.data_type === 9) return (t.raw_data?.[0] ?? Number(t.int32_data?.[0] ?? 0)) !== 0;
-  return false;
+/** ONNX's bool element type (Dropout's training_mode). */
+const BOOL = 9;
+
+function boolValue(t: OnnxTensor): boolean {
+  return (t.raw_data?.[0] ?? Number(t.int32_data?.[0] ?? 0)) !== 0;
 }
 
 function parseClassNames(text: string, where: string): string[] {
@@ -740,6 +979,16 @@ function parseClassNames(text: string, where: string): string[] {
   }
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new UserError(`${where}: expected a JSON array of class names`);
   return v as string[];
+}
+
+/** An op type, with its domain when that is not the standard one. */
+function opKey(n: OnnxNode): string {
+  return n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op_type}` : n.op_type;
+}
+
+/** How messages name a node: its name, or (unnamed) its op and position in the graph. */
+function nodeLabel(node: OnnxNode, index: number): string {
+  return node.name ? `node "${node.name}" (${node.op_type})` : `${node.op_type} node #${index} (unnamed)`;
 }
 
 /** Convert a decoded ONNX model into a cnnviz graph spec and named tensors. */

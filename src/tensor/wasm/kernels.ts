@@ -26,6 +26,7 @@ const NC: i32 = 512;
 import { copyF32, madd, zeroF32 } from './simd';
 export { winogradForward, winogradBackward } from './winograd';
 export { winograd4Forward, winograd4Backward } from './winograd4';
+export { depthwiseForward, depthwiseBackward } from './depthwise';
 
 let packA: usize = 0;
 let packB: usize = 0;

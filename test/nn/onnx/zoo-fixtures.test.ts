@@ -1,0 +1,76 @@
+/**
+ * Small PyTorch networks made of the blocks of torchvision's mobile, grouped and course-style models
+ * (test/fixtures/onnx/make_zoo_fixtures.py; the same six CIFAR-10 test images as expected.json):
+ * cnnviz must import them into the intended layers and reproduce PyTorch's probabilities to 1e-5, on
+ * the WebAssembly kernels and on the TypeScript ones.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parsePreprocessText } from '../../../src/data/preprocess-option.js';
+import { evalContext, Network } from '../../../src/nn/network.js';
+import { loadOnnxSnapshot } from '../../../src/nn/onnx/load.js';
+import { FIXTURES, fixtureImages } from './fixtures.js';
+
+interface ZooExpected {
+  models: Record<string, { file: string; preprocess: { mean: number[]; std: number[] }; probabilities: number[][] }>;
+}
+const zoo = JSON.parse(readFileSync(`${FIXTURES}expected-zoo.json`, 'utf8')) as ZooExpected;
+
+function run(name: string): { worst: number; types: string[] } {
+  const m = zoo.models[name];
+  const pre = parsePreprocessText(`mean=${m.preprocess.mean.join(',')} std=${m.preprocess.std.join(',')}`, name);
+  const snap = loadOnnxSnapshot(`${FIXTURES}${m.file}`, pre);
+  const net = new Network(snap.spec);
+  net.params.set(snap.params);
+  net.state.set(snap.state);
+  const { batch, n } = fixtureImages(pre);
+  const out = net.forward(batch, n, evalContext(net));
+  let worst = 0;
+  m.probabilities.forEach((row, i) => row.forEach((p, k) => (worst = Math.max(worst, Math.abs(out[i * 10 + k] - p)))));
+  return { worst, types: snap.spec.layers.map((l) => l.type) };
+}
+
+const saved = process.env.CNNVIZ_KERNELS;
+afterEach(() => {
+  if (saved === undefined) delete process.env.CNNVIZ_KERNELS;
+  else process.env.CNNVIZ_KERNELS = saved;
+});
+
+const LAYERS: Record<string, string[]> = {
+  // depthwise/grouped convs, relu6, hardswish, silu, SE gates (mul), ceil_mode pool, ReduceMean as gap
+  mobile_blocks: ['conv', 'clip', 'hardswish', 'hardsigmoid', 'silu', 'sigmoid', 'mul', 'add', 'pool', 'gap'],
+  course_acts: ['gelu', 'elu', 'prelu', 'softplus', 'leakyrelu'],
+  squeeze_head: ['concat', 'gap', 'softmax'],
+  // torchvision's ShuffleNet v2 units: channel split and shuffle
+  shuffle_units: ['slice', 'shuffle', 'concat', 'conv', 'gap'],
+};
+
+describe('PyTorch networks with the zoo blocks, imported', () => {
+  for (const kernels of ['wasm', 'js']) {
+    for (const name of Object.keys(LAYERS)) {
+      it(`${name} gives PyTorch's probabilities to 1e-5 (${kernels} kernels)`, () => {
+        process.env.CNNVIZ_KERNELS = kernels;
+        const { worst, types } = run(name);
+        console.log(`${name} (${kernels}): max |cnnviz - PyTorch| = ${worst.toExponential(2)}`);
+        expect(worst).toBeLessThan(1e-5);
+        for (const t of LAYERS[name]) expect(types, t).toContain(t);
+      });
+    }
+  }
+
+  it('reads the patterns as single layers: x*sigmoid(x) is silu, x*hardsigmoid(x) hardswish, the Erf chain gelu', () => {
+    const mobile = run('mobile_blocks').types;
+    // The SE gates stay sigmoid/hardsigmoid + mul (they scale another value); the activations fuse.
+    expect(mobile.filter((t) => t === 'mul')).toHaveLength(2);
+    expect(mobile.filter((t) => t === 'hardswish')).toHaveLength(1);
+    expect(mobile.filter((t) => t === 'silu')).toHaveLength(1);
+    const course = run('course_acts').types;
+    expect(course).not.toContain('mul');
+    // The 3x1 kernel padded (1, 0) and the dilated conv keep their geometry.
+    const m = zoo.models.course_acts;
+    const snap = loadOnnxSnapshot(`${FIXTURES}${m.file}`);
+    expect(snap.spec.layers.find((l) => l.type === 'conv' && l.kernelW === 1)).toMatchObject({ kernelH: 3, padTop: 1, padBottom: 1, padLeft: 0, padRight: 0 });
+    expect(snap.spec.layers.find((l) => l.type === 'conv' && l.dilation === 2)).toMatchObject({ kernelH: 3, pad: 2 });
+    expect(course.filter((t) => t === 'prelu')).toHaveLength(2);
+  });
+});
