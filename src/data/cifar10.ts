@@ -12,6 +12,7 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { capClassName } from '../util/class-names.js';
 import { UserError } from '../util/errors.js';
 
 export interface Cifar10Split {
@@ -127,12 +128,13 @@ async function checkBatchFile(dir: string, name: string): Promise<BatchFile> {
   return { name, path, records: st.size / CIFAR10_RECORD_BYTES };
 }
 
-/** Parse the text of batches.meta.txt: one class name per line, blank lines ignored. */
+/** Parse the text of batches.meta.txt: one class name per line, blank lines ignored, each capped (capClassName). */
 export function parseClassNames(text: string, path: string): string[] {
   const names = text
     .split(/\r?\n/)
     .map((l) => l.trim())
-    .filter((l) => l.length > 0);
+    .filter((l) => l.length > 0)
+    .map(capClassName);
   if (names.length !== CIFAR10_CLASS_COUNT) {
     throw new UserError(
       `${path}: expected ${CIFAR10_CLASS_COUNT} class names (one per line), found ${names.length}` +

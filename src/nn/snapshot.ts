@@ -7,6 +7,7 @@ import { Network, networkSizes } from './network.js';
 import { isOnnxPath, loadOnnxSnapshot } from './onnx/load.js';
 import { parseJsonText } from '../util/json-text.js';
 import { OPTIMIZER_METHODS, type OptimizerOptions, type OptimizerState } from './optimizers.js';
+import { capClassName } from '../util/class-names.js';
 import { oneOfProblem, realNumberProblem, wholeNumberProblem } from '../util/checks.js';
 import { DEFAULT_PRESET, paramDecls, parseSpec, presetNames, presetSpec, type ModelSpec } from './spec.js';
 
@@ -175,7 +176,7 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
     if (!Array.isArray(classNames) || !classNames.every((n) => typeof n === 'string')) {
       throw new UserError(`${file}: field "classNames" must be a list of names (strings), got ${JSON.stringify(classNames).slice(0, 60)}`);
     }
-    snap.classNames = classNames as string[];
+    snap.classNames = (classNames as string[]).map(capClassName);
   }
   if (json.preprocessing !== undefined && json.preprocessing !== null) snap.preprocessing = checkPreprocessing(json.preprocessing, spec, file);
   const opt = json.optimizer;

@@ -101,6 +101,24 @@ export function textWidth(text: string, size: number, engine: TextEngine, bold =
 }
 
 /**
+ * `text` as drawn in at most maxWidth px: whole when it fits, else its longest prefix that fits with
+ * an ellipsis after it (at least one character). A binary search over the prefix length: a few
+ * measurements, where shortening a character at a time was quadratic in the length.
+ */
+export function fitText(text: string, size: number, maxWidth: number, engine: TextEngine, bold = false): string {
+  if (textWidth(text, size, engine, bold) <= maxWidth) return text;
+  const chars = Array.from(text);
+  let lo = 1;
+  let hi = chars.length - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (textWidth(`${chars.slice(0, mid).join('')}…`, size, engine, bold) <= maxWidth) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${chars.slice(0, lo).join('')}…`;
+}
+
+/**
  * Breaks text into lines no wider than maxWidth (at word boundaries; long words stay whole).
  * `bold`: the lines are drawn bold (wider), so they are measured bold.
  */

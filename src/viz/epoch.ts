@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
-import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, wrapText, type TextEngine } from './canvas.js';
+import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, fitText, textEngine, wrapText, type TextEngine } from './canvas.js';
 import { colourNote, layerKind, pictureNote, quantityLine, skipsPicture } from './explain.js';
 import {
   QUANTITIES,
@@ -536,10 +536,7 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
     if (ch === 3) drawImageTile(img, x, y, probe.images, i * 3 * H * W, H, W, zoom);
     let ty = y + H * zoom + 3;
     const add = (text: string, color: string, bold = false): void => {
-      const max = cellW;
-      let t = text;
-      while (t.length > 3 && textWidth(t, 11, engine) > max) t = t.slice(0, -2);
-      c.text({ x, y: ty, text: t === text ? t : `${t}…`, size: 11, color, bold });
+      c.text({ x, y: ty, text: fitText(text, 11, cellW, engine, bold), size: 11, color, bold });
       ty += lineHeight(11);
     };
     if (user) {
@@ -750,7 +747,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     walkthrough = { png: `${epochDir}/walkthrough.png`, json: `${epochDir}/walkthrough.json`, data: walk };
     write(walkthrough.json, toJson(walk));
     const png = walkthrough.png;
-    layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, opts.classNames, engine), engine).then((b) => write(png, b)));
+    layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, classNames, engine), engine).then((b) => write(png, b)));
   }
 
   await Promise.all(layerDone);

@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Preprocessing } from '../../data/preprocess.js';
+import { capClassName } from '../../util/class-names.js';
 import { UserError } from '../../util/errors.js';
 import { assertMemoryFits, onnxImportMemory } from '../memory.js';
 import { Network } from '../network.js';
@@ -78,6 +79,6 @@ export function loadOnnxSnapshot(path: string, preprocess?: Preprocessing): Onnx
   const snap: OnnxSnapshot = { spec, params: net.params, state: net.state };
   const pre = preprocess ?? g.preprocessing;
   if (pre) snap.preprocessing = pre;
-  if (g.classNames) snap.classNames = g.classNames;
+  if (g.classNames) snap.classNames = g.classNames.map(capClassName);
   return snap;
 }
