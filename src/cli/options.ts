@@ -19,9 +19,9 @@ export function wholeNumber(min: number, max = Infinity) {
 /** `--port` / `--serve [port]`: 0 (any free port) to 65535; a larger number would reach Node's listen() as an internal error. */
 export const portNumber = wholeNumber(0, 65535);
 
-export function realNumber(min = -Infinity, max = Infinity) {
+export function realNumber(min = -Infinity, max = Infinity, below = false) {
   return (value: string): number => {
-    const problem = realNumberProblem(value, min, max);
+    const problem = realNumberProblem(value, min, max, below);
     if (problem) throw new InvalidArgumentError(problem);
     return Number(value);
   };

@@ -6,7 +6,7 @@ import { importConvNetJS, isConvNetJSSnapshot } from './convnetjs-import.js';
 import { Network, networkSizes } from './network.js';
 import { isOnnxPath, loadOnnxSnapshot } from './onnx/load.js';
 import { parseJsonText } from '../util/json-text.js';
-import { OPTIMIZER_METHODS, type OptimizerOptions, type OptimizerState } from './optimizers.js';
+import { OPTIMIZER_METHODS, optimizerOptionsProblem, optimizerStateProblem, type OptimizerOptions, type OptimizerState } from './optimizers.js';
 import { capClassName } from '../util/class-names.js';
 import { oneOfProblem, realNumberProblem, wholeNumberProblem } from '../util/checks.js';
 import { DEFAULT_PRESET, paramDecls, parseSpec, presetNames, presetSpec, type ModelSpec } from './spec.js';
@@ -195,6 +195,8 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
         xsum: tensor('optimizer.xsum', o.xsum, sizes.params),
       },
     };
+    const stateProblem = optimizerStateProblem(snap.optimizer.state);
+    if (stateProblem) throw new UserError(`${file}: optimizer.${stateProblem[0]}: ${stateProblem[1]} (damaged checkpoint, or not one cnnviz wrote)`);
   }
   if (json.training !== undefined && json.training !== null) {
     if (typeof json.training !== 'object' || Array.isArray(json.training)) throw new UserError(`${file}: field "training" must be an object`);
@@ -234,6 +236,8 @@ function checkOptimizerOptions(value: unknown, file: string): OptimizerOptions {
     ...(['momentum', 'ro', 'beta1', 'beta2'] as const).map((k): [string, string | null] => [k, realNumberProblem(o[k], 0, 1)]),
   ];
   for (const [k, problem] of problems) if (problem) throw new UserError(`${file}: field "optimizer.options.${k}": ${problem}`);
+  const degenerate = optimizerOptionsProblem(value as OptimizerOptions);
+  if (degenerate) throw new UserError(`${file}: field "optimizer.options.${degenerate[0]}" is ${String(o[degenerate[0]])}: ${degenerate[1]}`);
   return value as OptimizerOptions;
 }
 

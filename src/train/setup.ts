@@ -12,7 +12,7 @@ import { ensureCifar10 } from '../data/download.js';
 import { makePreprocessing, type Preprocessing } from '../data/preprocess.js';
 import { assertFiniteParams } from '../nn/finite.js';
 import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
-import { defaultOptimizerOptions, type OptimizerMethod } from '../nn/optimizers.js';
+import { defaultOptimizerOptions, optimizerOptionsProblem, type OptimizerMethod } from '../nn/optimizers.js';
 import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
 import { assertInputShape, lossOf, type ModelSpec } from '../nn/spec.js';
 import { removeStaleTemps } from '../util/atomic-write.js';
@@ -141,6 +141,8 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
     l1Decay: opts.l1, l2Decay: pick('l2', recipe?.l2Decay), weightDecay: opts.weightDecay ?? recipe?.weightDecay ?? o.weightDecay,
     ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
   };
+  const degenerate = optimizerOptionsProblem(optimizer);
+  if (degenerate) throw new UserError(`--${degenerate[0]} ${optimizer[degenerate[0]]}: ${degenerate[1]}`);
   const scheduleGiven = explicit('lrSchedule') || explicit('warmup') || explicit('lrSteps') || explicit('lrStepFactor');
   const lrSchedule: LrSchedule = scheduleGiven || !recipe
     ? {
