@@ -109,6 +109,36 @@ export function loadCheckpoint(path: string): NonNullable<RunSetup['resume']> {
   return snap as NonNullable<RunSetup['resume']>;
 }
 
+/**
+ * Options that fix what a run computes, so a resumed run keeps its checkpoint's values: changing one
+ * would no longer reach the weights of an uninterrupted run. Given with --resume they are refused, not
+ * dropped. Every `train` option is in this list or in RESUME_FREE_OPTIONS (a test checks).
+ */
+export const RESUME_FIXED_OPTIONS = [
+  'model', 'batchSize', 'microBatch', 'optimizer', 'nesterov', 'lr', 'lrSchedule', 'warmup', 'lrSteps', 'lrStepFactor',
+  'labelSmoothing', 'momentum', 'weightDecay', 'l1', 'l2', 'ro', 'eps', 'beta1', 'beta2', 'seed', 'name', 'trainLimit',
+  'testLimit', 'augment', 'normalize', 'preprocess', 'probe', 'probeCount',
+] as const satisfies readonly (keyof TrainOptions)[];
+
+/** The `train` options a resumed run honours: the rest of its settings, and how it runs. */
+export const RESUME_FREE_OPTIONS = [
+  'epochs', 'data', 'download', 'viz', 'vizEvery', 'vizScale', 'vizSteps', 'resume', 'out', 'overwrite', 'workers', 'json', 'quiet', 'maxMemory', 'serve',
+] as const;
+
+const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Refuse options given with --resume that the resumed run cannot honour (see RESUME_FIXED_OPTIONS). */
+export function refuseResumeConflicts(checkpoint: string, explicit: Explicit): void {
+  const given = RESUME_FIXED_OPTIONS.filter((k) => explicit(k)).map(flagOf);
+  if (given.length === 0) return;
+  const named = given.includes('--name') ? '; --out names the folder to continue in' : '';
+  throw new UserError(
+    `--resume ${checkpoint}: ${given.join(', ')} cannot change on a resumed run: it keeps the checkpoint's settings, so that it ` +
+      `reaches the weights of a run that was never stopped (it may change --epochs, --data and --viz*${named}). ` +
+      `To train these weights with other settings, start a new run from them: --model ${checkpoint} (a fresh optimizer)`,
+  );
+}
+
 /** The checkpoint's configuration, with the few settings a resumed run may change (--epochs, --data, --viz*). */
 export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts: TrainOptions, explicit: Explicit): TrainConfig {
   const config = { ...(checkpoint.training.config as unknown as TrainConfig) };
@@ -201,6 +231,7 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   /** The run folder the resumed checkpoint belongs to: continuing there is not overwriting. */
   let resuming: string | undefined;
   if (opts.resume) {
+    refuseResumeConflicts(opts.resume, explicit);
     resume = loadCheckpoint(opts.resume);
     config = resumedConfig(resume, opts, explicit);
     const done = resume.training.epoch;

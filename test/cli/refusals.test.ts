@@ -37,3 +37,21 @@ describe('train: degenerate optimizer settings', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 });
+
+describe('train --resume with options it cannot honour', () => {
+  it('refuses them by name (exit 2, the run untouched); the options it honours still work', async () => {
+    const out = join(root, 'resume-conflicts');
+    const first = await runCli(['train', ...quick, '--out', out]);
+    expect(first.code, first.stderr).toBe(0);
+    const ck = join(out, 'checkpoints', 'epoch-001.json');
+    const r = await runCli(['train', '--resume', ck, '--epochs', '2', '--lr', '0.5', '--batch-size', '4', '--optimizer', 'adam', '--workers', '1', '--quiet']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`cnnviz: --resume ${ck}: --batch-size, --optimizer, --lr cannot change on a resumed run`);
+    expect(r.stderr).toContain(`--model ${ck}`);
+    expect(existsSync(join(out, 'checkpoints', 'epoch-002.json'))).toBe(false);
+    const ok = await runCli(['train', '--resume', ck, '--epochs', '2', '--workers', '1', '--viz', 'none', '--quiet']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(join(out, 'checkpoints', 'epoch-002.json'))).toBe(true);
+  });
+});

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/nn/spec.js';
-import { checkModelForData, loadCheckpoint, newConfig, resumedConfig, type TrainOptions } from '../../src/train/setup.js';
+import { createProgram } from '../../src/cli/main.js';
+import { checkModelForData, loadCheckpoint, newConfig, refuseResumeConflicts, RESUME_FIXED_OPTIONS, RESUME_FREE_OPTIONS, resumedConfig, type TrainOptions } from '../../src/train/setup.js';
 import { UserError } from '../../src/util/errors.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures');
@@ -32,6 +33,18 @@ describe('run setup without the CLI', () => {
     expect(config.seed).toBe(saved.seed); // not a setting a resumed run may change
     expect(config.batchSize).toBe(saved.batchSize);
     expect(config.data).toBe(saved.data);
+  });
+
+  it('refuses options a resumed run cannot honour, naming them all; every train option is classified', () => {
+    const given = new Set<string>(['lr', 'batchSize', 'epochs', 'workers', 'nesterov']);
+    expect(() => refuseResumeConflicts('ck.json', (k) => given.has(k))).toThrow(
+      /^--resume ck\.json: --batch-size, --nesterov, --lr cannot change on a resumed run: it keeps the checkpoint's settings.*--model ck\.json \(a fresh optimizer\)$/,
+    );
+    expect(() => refuseResumeConflicts('ck.json', (k) => k === 'name')).toThrow(/--name cannot change.*--out names the folder to continue in/);
+    expect(() => refuseResumeConflicts('ck.json', (k) => (RESUME_FREE_OPTIONS as readonly string[]).includes(k))).not.toThrow();
+    const train = createProgram().commands.find((c) => c.name() === 'train')!;
+    const attributes = train.options.map((o) => o.attributeName()).sort();
+    expect([...RESUME_FIXED_OPTIONS, ...RESUME_FREE_OPTIONS].sort()).toEqual(attributes);
   });
 
   it('refuses a file that is not a training checkpoint', () => {
