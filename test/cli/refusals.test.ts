@@ -6,7 +6,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, writeCifarDir } from '../data/fixtures.js';
+import sharp from 'sharp';
+import { Network } from '../../src/nn/network.js';
+import { saveSnapshot } from '../../src/nn/snapshot.js';
+import { parseSpec } from '../../src/nn/spec.js';
+import { CLASS_NAMES, tempDir, writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { SMALL_SPEC } from '../helpers/train.js';
 
@@ -53,5 +57,52 @@ describe('train --resume with options it cannot honour', () => {
     const ok = await runCli(['train', '--resume', ck, '--epochs', '2', '--workers', '1', '--viz', 'none', '--quiet']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(out, 'checkpoints', 'epoch-002.json'))).toBe(true);
+  });
+});
+
+/** A snapshot of the small network with every parameter set to `value` (its sign kept). */
+async function snapshotWith(name: string, value: number, nanAt?: number): Promise<string> {
+  const spec = parseSpec(SMALL_SPEC, 'small.json');
+  const net = new Network(spec);
+  net.initialize(1);
+  for (let i = 0; i < net.params.length; i++) net.params[i] = net.params[i] < 0 ? -value : value;
+  if (nanAt !== undefined) net.params[nanAt] = NaN;
+  const file = join(root, name);
+  await saveSnapshot(file, { spec, params: net.params, classNames: CLASS_NAMES });
+  return file;
+}
+
+describe('networks whose numbers are not finite', () => {
+  it('predict and visualize refuse outputs that overflow although the parameters are finite (exit 2, one line)', async () => {
+    const model = await snapshotWith('overflow.json', 3e38);
+    const img = join(root, 'grey.png');
+    await sharp(Buffer.alloc(32 * 32 * 3, 100), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(img);
+    const cases: [string[], RegExp][] = [
+      [['predict', '--model', model, '--image', img], /the network's outputs on .*grey\.png: 10 of 10 values are NaN or infinite, although its parameters are finite/],
+      [['predict', '--model', model, '--image', img, '--json'], /the network's outputs on .*grey\.png: 10 of 10 values are NaN or infinite/],
+      [['visualize', '--model', model, '--image', img, '--out', join(root, 'v-img')], /the network's outputs on .*grey\.png: 10 of 10/],
+      [['visualize', '--model', model, '--data', data, '--probe', '1,2', '--out', join(root, 'v-test')], /the outputs of layer 1 \(01-conv\) on test images 1, 2: [\d,]+ of 2,048 values are NaN or infinite/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(existsSync(join(root, 'v-test', 'index.html'))).toBe(false);
+    // Large but not overflowing: still drawn.
+    const large = await snapshotWith('large.json', 1e3);
+    const ok = await runCli(['visualize', '--model', large, '--image', img, '--out', join(root, 'v-large')]);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('export refuses a diverged network (NaN parameters) and writes nothing', async () => {
+    const model = await snapshotWith('diverged.json', 0.01, 5);
+    const out = join(root, 'diverged.onnx');
+    const r = await runCli(['export', '--model', model, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`cnnviz: ${model}: 1 of 3,518 parameters are NaN or infinite (the training diverged); this network cannot be used`);
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describePreprocessing, SCALE, type Preprocessing } from '../../data/preprocess.js';
+import { assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memory.js';
 import { snapshotToOnnx } from '../../nn/onnx/network-export.js';
 import { EXPORT_OPSET } from '../../nn/onnx/export.js';
@@ -29,6 +30,8 @@ export function registerExport(program: Command): void {
       setMemoryLimit(opts.maxMemory);
       if (!/\.onnx$/i.test(opts.out)) throw new UserError(`--out ${opts.out}: name the file *.onnx (tools find ONNX models by that extension)`);
       const model = loadModel(opts.model, { preprocess: opts.preprocess });
+      // A diverged network is refused here as predict refuses it: cnnviz would refuse to import the file too.
+      if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
       // Before the network's buffers are allocated: refuse what cannot fit, as predict/visualize/train do.
       assertMemoryFits(inferenceMemory(model.spec, 1), opts.model);
       if (!model.snapshot) process.stderr.write(`note: ${opts.model} has no trained weights; exporting a freshly initialised network (seed 1)\n`);

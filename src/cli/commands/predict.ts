@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { CIFAR10_CLASS_NAMES } from '../../data/cifar10.js';
 import { fillLookupTable, SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
-import { assertFiniteParams } from '../../nn/finite.js';
+import { assertFiniteOutputs, assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, networkFootprint, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { lossOf } from '../../nn/spec.js';
@@ -76,6 +76,7 @@ export function registerPredict(program: Command): void {
       const { input } = await readImageAsInput(opts.image, net.inputShape, pre);
       const out = net.forward(input, 1, evalContext(net));
       const k = net.outputSize;
+      assertFiniteOutputs(out.subarray(0, k), opts.model, `the network's outputs on ${opts.image}`);
       const probabilities = Array.from(out.subarray(0, k));
       let label = 0;
       for (let i = 1; i < k; i++) if (probabilities[i] > probabilities[label]) label = i;

@@ -5,12 +5,12 @@ import { CIFAR10_IMAGE, loadCifar10 } from '../../data/cifar10.js';
 import { ensureCifar10 } from '../../data/download.js';
 import { SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
-import { assertFiniteParams } from '../../nn/finite.js';
+import { assertFiniteOutputs, assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
-import { chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { assertFiniteProbe, chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
 import { validateSavedProgress } from '../../train/validate-config.js';
 import { ensureWritableDir } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
@@ -90,8 +90,11 @@ export function registerVisualize(program: Command): void {
         const given = opts.label !== undefined ? parseClassLabel(opts.label, classNames) : undefined;
         const { input, raw, originalSize } = await readImageAsInput(opts.image, net.inputShape, pre);
         const out = net.forward(input, 1, evalContext(net));
+        // Before its argmax picks the label: the argmax of NaNs is class 0.
+        assertFiniteOutputs(out.subarray(0, classes), opts.model, `the network's outputs on ${opts.image}`);
         const label = given ?? argmaxRow(out, 0, classes);
         probe = runProbe(net, input, Int32Array.of(label), raw, [0]);
+        assertFiniteProbe(probe, opts.model, opts.image);
         probe.userImage = { file: opts.image, width: originalSize[0], height: originalSize[1], labelFrom: given !== undefined ? 'option' : 'prediction' };
       } else {
         assertInputShape(model.spec, [CIFAR10_IMAGE.channels, CIFAR10_IMAGE.height, CIFAR10_IMAGE.width], 'CIFAR-10');
@@ -101,6 +104,7 @@ export function registerVisualize(program: Command): void {
         classNames = model.snapshot?.classNames ?? data.classNames;
         const indices = chooseProbe(data.test.count, opts.seed, opts.probeCount, opts.probe ? parseProbeIndices(opts.probe) : undefined);
         probe = probeSplit(net, data.test, indices, pre);
+        assertFiniteProbe(probe, opts.model, `test image${indices.length === 1 ? '' : 's'} ${indices.join(', ')}`);
       }
       const epoch = model.snapshot?.training?.epoch ?? 0;
       // One epoch only: animations would have a single frame, so none are written.
