@@ -58,7 +58,14 @@ export interface LoadedModel {
 }
 
 function base64ToF32(s: string, expected: number, what: string, file: string): Float32Array {
+  // Buffer.from skips characters that are not base64: check the text first, so a damaged field is not
+  // reported as a count of values ("1.5 values").
+  const bad = /[^A-Za-z0-9+/=\s]/.exec(s);
+  if (bad) throw new UserError(`${file}: field "${what}" is not base64 (character ${JSON.stringify(bad[0])} at ${bad.index}); file damaged`);
   const buf = Buffer.from(s, 'base64');
+  if (buf.byteLength % 4 !== 0) {
+    throw new UserError(`${file}: field "${what}" holds ${buf.byteLength} bytes, not whole float32 values (4 bytes each); file damaged`);
+  }
   if (buf.byteLength !== expected * 4) {
     throw new UserError(`${file}: ${what} holds ${buf.byteLength / 4} values, the network needs ${expected} (file damaged or from another model)`);
   }

@@ -3,7 +3,7 @@
  * dropping input: degenerate optimizer settings, options a resumed run cannot change, unclear paths,
  * --probe beside --image, unbounded --viz-steps lists, and networks whose outputs overflow.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
@@ -104,5 +104,52 @@ describe('networks whose numbers are not finite', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(`cnnviz: ${model}: 1 of 3,518 parameters are NaN or infinite (the training diverged); this network cannot be used`);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('clear messages for unclear input', () => {
+  it('an empty path is refused by the option that got it (it reached the file system as "." before)', async () => {
+    const cases: string[][] = [
+      ['train', '--data', '', '--no-download', '--quiet'],
+      ['train', ...quick, '--out', ''],
+      ['visualize', '--model', specFile, '--data', ''],
+      ['predict', '--model', '', '--image', 'x.png'],
+    ];
+    for (const args of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/argument '' is invalid\. an empty path; name a file or folder/);
+    }
+    const serve = await runCli(['serve', '']);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toMatch(/value '' is invalid for argument 'folder'\. an empty path/);
+  });
+
+  it('serve <a file> says it is not a folder and names the folder that holds it', async () => {
+    const file = join(root, 'run-a', 'index.html');
+    mkdirSync(join(root, 'run-a'), { recursive: true });
+    writeFileSync(file, '<p>report</p>');
+    const r = await runCli(['serve', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`cnnviz: ${file}: not a folder; serve takes a run folder (out/<run>) or a folder of runs (out/), e.g. cnnviz serve ${join(root, 'run-a')}`);
+    const missing = await runCli(['serve', join(root, 'nope')]);
+    expect(missing.stderr.trim()).toBe(`cnnviz: ${join(root, 'nope')}: no such folder`);
+  });
+});
+
+describe('visualize --image with options that choose test images', () => {
+  it('refuses --probe, --probe-count and --data beside --image, naming them, before writing anything', async () => {
+    const img = join(root, 'img18.png');
+    await sharp(Buffer.alloc(32 * 32 * 3, 60), { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(img);
+    const out = join(root, 'v18');
+    const r = await runCli(['visualize', '--model', specFile, '--image', img, '--probe', '1,2', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('cnnviz: --probe chooses CIFAR-10 test images, which --image replaces; give --image alone to draw your image, or leave it out to draw test images');
+    const r2 = await runCli(['visualize', '--model', specFile, '--image', img, '--probe-count', '3', '--data', data, '--out', out]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('cnnviz: --probe-count, --data choose CIFAR-10 test images');
+    expect(existsSync(out)).toBe(false);
+    const ok = await runCli(['visualize', '--model', specFile, '--image', img, '--seed', '3', '--out', out]);
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { pathText } from '../options.js';
 import {
   CIFAR10_ARCHIVE_BYTES,
   CIFAR10_MD5,
@@ -26,10 +27,10 @@ export function registerDownload(program: Command): void {
       `download CIFAR-10 (binary version, ${Math.round(CIFAR10_ARCHIVE_BYTES / 1e6)} MB), check its MD5 and ` +
         'unpack it into <dir>/cifar-10-batches-bin',
     )
-    .option('--dir <dir>', 'parent folder of cifar-10-batches-bin', DEFAULT_DATA_DIR)
+    .option('--dir <dir>', 'parent folder of cifar-10-batches-bin', pathText, DEFAULT_DATA_DIR)
     .option('--url <url>', `archive URL, for a mirror (env ${URL_ENV}; default ${CIFAR10_URL})`)
     .option('--md5 <md5>', `expected MD5 of the archive (env ${MD5_ENV}; default the official ${CIFAR10_MD5})`)
-    .option('--from <tarball>', 'unpack this local cifar-10-binary.tar.gz instead of downloading')
+    .option('--from <tarball>', 'unpack this local cifar-10-binary.tar.gz instead of downloading', pathText)
     .option('--force', 'fetch again and replace an existing cifar-10-batches-bin')
     .action(async (opts: DownloadCliOptions) => {
       if (opts.from !== undefined && opts.url !== undefined) {

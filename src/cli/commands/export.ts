@@ -8,7 +8,7 @@ import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { versions } from '../../train/run-info.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
-import { byteSize, PREPROCESS_HELP, preprocessText } from '../options.js';
+import { byteSize, PREPROCESS_HELP, preprocessText, pathText } from '../options.js';
 
 interface ExportOptions {
   model: string;
@@ -22,8 +22,8 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('write a network as an ONNX model (probabilities as output, input scaling in its metadata)')
-    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model (a bare spec or preset gives an untrained network)')
-    .requiredOption('--out <model.onnx>', 'the ONNX file to write')
+    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model (a bare spec or preset gives an untrained network)', pathText)
+    .requiredOption('--out <model.onnx>', 'the ONNX file to write', pathText)
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
     .action(async (opts: ExportOptions) => {

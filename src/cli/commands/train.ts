@@ -13,7 +13,7 @@ import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
 import { parseVizSteps } from '../../train/viz-steps.js';
 import { makeVisualizer } from '../../train/visualizer.js';
-import { byteSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber, pathText } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
@@ -36,8 +36,8 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train a CNN on CIFAR-10 and write per-layer pictures, metrics and checkpoints every epoch')
-    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', 'convnetjs-cifar10')
-    .option('--data <dir>', 'folder with the CIFAR-10 binaries (default: data/cifar-10-batches-bin, downloaded when missing)')
+    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', pathText, 'convnetjs-cifar10')
+    .option('--data <dir>', 'folder with the CIFAR-10 binaries (default: data/cifar-10-batches-bin, downloaded when missing)', pathText)
     .option('--no-download', 'never download CIFAR-10; fail if it is missing')
     .option('--epochs <n>', 'epochs to train (when resuming: the total, counting those done)', wholeNumber(1), d.epochs)
     .option('--batch-size <n>', 'images per optimizer step', wholeNumber(1), d.batchSize)
@@ -60,7 +60,7 @@ export function registerTrain(program: Command): void {
     .option('--beta2 <b>', 'adam second-moment decay (default 0.999)', realNumber(0, 1, true))
     .addOption(new Option('--workers <n>', `worker threads for parallel batches (this machine: ${availableParallelism()})`).argParser(wholeNumber(1)).default(availableParallelism(), 'available cores'))
     .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe (0 to 4294967295)', seedNumber, d.seed)
-    .option('--out <dir>', 'output folder (default: out/<run-name>)')
+    .option('--out <dir>', 'output folder (default: out/<run-name>)', pathText)
     .option('--name <run-name>', 'run name (one folder name), used for the default --out (default: <model>-<date>-<time>)', runName)
     .option('--train-limit <n>', 'use only the first N training images (default: all 50,000)', wholeNumber(1))
     .option('--test-limit <n>', 'use only the first N test images (default: all 10,000)', wholeNumber(1))
@@ -73,7 +73,7 @@ export function registerTrain(program: Command): void {
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
     .addOption(new Option('--viz-scale <mode>', 'colour scale: robust (99.5th percentile of |value| per picture, beyond it clipped and counted), per map, per layer picture (max), or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
     .option('--viz-steps <steps>', 'pictures during training into step-NNNNNN/: a list of optimizer steps (e.g. 0,50,200,1000), log (0,10,30,100,... in the first epoch, within 8% of its time), or none', parseVizSteps, d.vizSteps)
-    .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from')
+    .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from', pathText)
     .option('--overwrite', 'replace the run in a non-empty --out (its files are removed first)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')

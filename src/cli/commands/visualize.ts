@@ -17,7 +17,7 @@ import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
-import { byteSize, PREPROCESS_HELP, preprocessText, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, PREPROCESS_HELP, preprocessText, seedNumber, wholeNumber, pathText } from '../options.js';
 import { modelClassNames, readImageAsInput } from './predict.js';
 import { formatSummary } from '../../nn/summary.js';
 
@@ -52,15 +52,27 @@ function recordedDataDir(config: Record<string, unknown> | undefined): string | 
   return typeof d === 'string' && d !== '' && existsSync(d) ? d : undefined;
 }
 
+/** Options that choose or find CIFAR-10 test images: with --image there are none, so giving one is refused, not ignored. */
+const TEST_IMAGE_OPTIONS = [['probe', '--probe'], ['probeCount', '--probe-count'], ['data', '--data']] as const;
+
+function refuseWithImage(cmd: Command): void {
+  const given = TEST_IMAGE_OPTIONS.filter(([k]) => cmd.getOptionValueSource(k) === 'cli').map(([, flag]) => flag);
+  if (given.length === 0) return;
+  throw new UserError(
+    `${given.join(', ')} ${given.length === 1 ? 'chooses' : 'choose'} CIFAR-10 test images, which --image replaces; ` +
+      'give --image alone to draw your image, or leave it out to draw test images',
+  );
+}
+
 export function registerVisualize(program: Command): void {
   program
     .command('visualize')
     .description("draw every layer's pictures and the report for a saved network, on test images or on your own image")
-    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model')
-    .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)')
-    .option('--image <png|jpg>', 'visualise this image instead of CIFAR-10 test images')
+    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model', pathText)
+    .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)', pathText)
+    .option('--image <png|jpg>', 'visualise this image instead of CIFAR-10 test images', pathText)
     .option('--label <class>', 'with --image: the class (number or name) the loss, and so every gradient, is measured against (default: the predicted class)')
-    .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)')
+    .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)', pathText)
     .option('--no-download', 'never download CIFAR-10')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
     .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), DEFAULT_PROBE_COUNT)
@@ -68,7 +80,8 @@ export function registerVisualize(program: Command): void {
     .option('--viz-scale <mode>', 'colour scale: robust, map, layer or run', 'robust')
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
-    .action(async (opts: VisualizeOptions) => {
+    .action(async (opts: VisualizeOptions, cmd: Command) => {
+      if (opts.image) refuseWithImage(cmd);
       if (!VIZ_SCALE_MODES.includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       setMemoryLimit(opts.maxMemory);
       const outDir = opts.out ?? join('out', `visualize-${basename(opts.model).replace(/\.(json|onnx)$/i, '')}${opts.image ? `-${basename(opts.image).replace(/\.[a-z0-9]+$/i, '')}` : ''}`);
