@@ -3,7 +3,7 @@
  * dropping input: degenerate optimizer settings, options a resumed run cannot change, unclear paths,
  * --probe beside --image, unbounded --viz-steps lists, and networks whose outputs overflow.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
@@ -151,5 +151,28 @@ describe('visualize --image with options that choose test images', () => {
     expect(existsSync(out)).toBe(false);
     const ok = await runCli(['visualize', '--model', specFile, '--image', img, '--seed', '3', '--out', out]);
     expect(ok.code, ok.stderr).toBe(0);
+  });
+});
+
+describe('--viz-steps: bounded, and what is skipped is said', () => {
+  it('a list is held to the time budget; the skipped steps and why are in the log, run.json and the report', async () => {
+    const out = join(root, 'steps');
+    // 32 steps of one image each take milliseconds; one drawing takes far longer, so after step 0 the
+    // budget is spent. Step 500 is past the run (32 steps).
+    const r = await runCli([
+      'train', '--data', data, '--model', specFile, '--train-limit', '32', '--test-limit', '8', '--epochs', '1', '--workers', '1',
+      '--batch-size', '1', '--probe-count', '2', '--viz-steps', '0,5,10,20,500', '--out', out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/--viz-steps 0,5,10,20,500: step 500 not drawn: past the run's last step \(32\)/);
+    expect(r.stderr).toMatch(/--viz-steps 0,5,10,20,500: steps 5, 10, 20 not drawn: over the time budget \(8% of the projected training time up to step 20 is [\d.]+ s; the drawings so far took/);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { vizStepsOutcome: { setting: string; drawn: number[]; skipped: { step: number; reason: string }[] } };
+    expect(run.vizStepsOutcome.setting).toBe('0,5,10,20,500');
+    expect(run.vizStepsOutcome.drawn).toEqual([0]);
+    expect(run.vizStepsOutcome.skipped.map((s) => s.step)).toEqual([500, 5, 10, 20]);
+    expect(existsSync(join(out, 'step-000000'))).toBe(true);
+    expect(existsSync(join(out, 'step-000005'))).toBe(false);
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(html).toMatch(/--viz-steps not drawn<\/th><td class="l">steps 5, 10, 20 not drawn: over the time budget \(8% of .*; step 500 not drawn: past the run&#39;s last step \(32\)/);
   });
 });
