@@ -111,14 +111,25 @@ export function loadCheckpoint(path: string): NonNullable<RunSetup['resume']> {
 
 /**
  * Options that fix what a run computes, so a resumed run keeps its checkpoint's values: changing one
- * would no longer reach the weights of an uninterrupted run. Given with --resume they are refused, not
- * dropped. Every `train` option is in this list or in RESUME_FREE_OPTIONS (a test checks).
+ * would no longer reach the weights of an uninterrupted run. Given with --resume, each is compared with
+ * the checkpoint's setting (read as a new run would read it): the same value is accepted (the command
+ * line repeated with --resume), a different one refused, never dropped. Every `train` option is in this
+ * table or in RESUME_FREE_OPTIONS (a test checks).
  */
-export const RESUME_FIXED_OPTIONS = [
-  'model', 'batchSize', 'microBatch', 'optimizer', 'nesterov', 'lr', 'lrSchedule', 'warmup', 'lrSteps', 'lrStepFactor',
-  'labelSmoothing', 'momentum', 'weightDecay', 'l1', 'l2', 'ro', 'eps', 'beta1', 'beta2', 'seed', 'name', 'trainLimit',
-  'testLimit', 'augment', 'normalize', 'preprocess', 'probe', 'probeCount',
-] as const satisfies readonly (keyof TrainOptions)[];
+const RESUME_FIXED: Record<string, ((c: TrainConfig) => unknown) | null> = {
+  model: (c) => c.model, batchSize: (c) => c.batchSize, microBatch: (c) => c.microBatch,
+  optimizer: (c) => c.optimizer.method, nesterov: (c) => c.optimizer.method, lr: (c) => c.optimizer.learningRate,
+  lrSchedule: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE, warmup: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE,
+  lrSteps: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE, lrStepFactor: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE,
+  labelSmoothing: (c) => c.labelSmoothing ?? 0, momentum: (c) => c.optimizer.momentum, weightDecay: (c) => c.optimizer.weightDecay ?? 0,
+  l1: (c) => c.optimizer.l1Decay, l2: (c) => c.optimizer.l2Decay, ro: (c) => c.optimizer.ro, eps: (c) => c.optimizer.eps,
+  beta1: (c) => c.optimizer.beta1, beta2: (c) => c.optimizer.beta2, seed: (c) => c.seed, trainLimit: (c) => c.trainLimit ?? null,
+  testLimit: (c) => c.testLimit ?? null, augment: (c) => c.augmentation, normalize: (c) => c.normalize, probe: (c) => c.probe ?? null,
+  probeCount: (c) => c.probeCount,
+  // Not settings of the checkpoint: always refused (--out names the folder; the checkpoint keeps its scaling).
+  name: null, preprocess: null,
+};
+export const RESUME_FIXED_OPTIONS = Object.keys(RESUME_FIXED) as (keyof TrainOptions)[];
 
 /** The `train` options a resumed run honours: the rest of its settings, and how it runs. */
 export const RESUME_FREE_OPTIONS = [
@@ -126,14 +137,33 @@ export const RESUME_FREE_OPTIONS = [
 ] as const;
 
 const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const shown = (v: unknown): string => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
 
-/** Refuse options given with --resume that the resumed run cannot honour (see RESUME_FIXED_OPTIONS). */
-export function refuseResumeConflicts(checkpoint: string, explicit: Explicit): void {
-  const given = RESUME_FIXED_OPTIONS.filter((k) => explicit(k)).map(flagOf);
+/**
+ * Refuse options given with --resume whose value differs from the checkpoint's `saved` settings (see
+ * RESUME_FIXED), naming each with both values.
+ */
+export function refuseResumeConflicts(checkpoint: string, saved: TrainConfig, opts: TrainOptions, explicit: Explicit): void {
+  const given = RESUME_FIXED_OPTIONS.filter((k) => explicit(k));
   if (given.length === 0) return;
-  const named = given.includes('--name') ? '; --out names the folder to continue in' : '';
+  // The options read as a new run would read them (recipes, defaults per method), then compared field by field.
+  let asNew: TrainConfig | undefined;
+  try {
+    asNew = newConfig(opts, saved.data, explicit);
+  } catch {
+    // Options a new run would refuse differ from any checkpoint: reported below as conflicts.
+  }
+  const conflicts = given.flatMap((k) => {
+    const field = RESUME_FIXED[k];
+    if (!field) return [`${flagOf(k)} (not a setting a resumed run can take)`];
+    const want = asNew ? field(asNew) : undefined;
+    const have = field(saved);
+    return asNew && JSON.stringify(want) === JSON.stringify(have) ? [] : [`${flagOf(k)} ${asNew ? shown(want) : String(opts[k])} (the checkpoint: ${shown(have)})`];
+  });
+  if (conflicts.length === 0) return;
+  const named = given.includes('name') ? '; --out names the folder to continue in' : '';
   throw new UserError(
-    `--resume ${checkpoint}: ${given.join(', ')} cannot change on a resumed run: it keeps the checkpoint's settings, so that it ` +
+    `--resume ${checkpoint}: ${conflicts.join(', ')}: a resumed run keeps the checkpoint's settings, so that it ` +
       `reaches the weights of a run that was never stopped (it may change --epochs, --data and --viz*${named}). ` +
       `To train these weights with other settings, start a new run from them: --model ${checkpoint} (a fresh optimizer)`,
   );
@@ -231,8 +261,8 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   /** The run folder the resumed checkpoint belongs to: continuing there is not overwriting. */
   let resuming: string | undefined;
   if (opts.resume) {
-    refuseResumeConflicts(opts.resume, explicit);
     resume = loadCheckpoint(opts.resume);
+    refuseResumeConflicts(opts.resume, resume.training.config as unknown as TrainConfig, opts, explicit);
     config = resumedConfig(resume, opts, explicit);
     const done = resume.training.epoch;
     if (config.epochs <= done) {
