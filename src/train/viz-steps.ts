@@ -25,6 +25,9 @@ export type VizSteps = 'none' | 'log' | number[];
  */
 export const LOG_BUDGET = 0.08;
 
+/** Most steps a list may name: past the budget they are only skipped, and each is recorded in run.json. */
+export const MAX_LISTED_STEPS = 1000;
+
 export function parseVizSteps(value: string): VizSteps {
   const v = value.trim().toLowerCase();
   if (v === 'none' || v === 'log') return v;
@@ -33,7 +36,11 @@ export function parseVizSteps(value: string): VizSteps {
   if (parts.length === 0 || parts.some((p, i) => p === '' || !Number.isInteger(steps[i]) || steps[i] < 0)) {
     throw new InvalidArgumentError(`expected "log", "none" or a list of steps like 0,50,200,1000, got "${value}"`);
   }
-  return [...new Set(steps)].sort((a, b) => a - b);
+  const distinct = [...new Set(steps)].sort((a, b) => a - b);
+  if (distinct.length > MAX_LISTED_STEPS) {
+    throw new InvalidArgumentError(`${distinct.length} steps listed; at most ${MAX_LISTED_STEPS} (each is a full set of pictures, and the time budget draws only a few)`);
+  }
+  return distinct;
 }
 
 export function formatVizSteps(v: VizSteps): string {

@@ -18,6 +18,8 @@ describe('--viz-steps', () => {
     expect(parseVizSteps('LOG')).toBe('log');
     expect(parseVizSteps('none')).toBe('none');
     for (const bad of ['', '1,,2', '-1', '1.5', 'every']) expect(() => parseVizSteps(bad), bad).toThrow(/expected "log", "none" or a list of steps/);
+    expect(parseVizSteps(Array.from({ length: 1000 }, (_, i) => i * 7).join(','))).toHaveLength(1000);
+    expect(() => parseVizSteps(Array.from({ length: 1001 }, (_, i) => i).join(','))).toThrow(/^1001 steps listed; at most 1000/);
   });
 
   it('log: 0, 10, 30, 100, 300, 1000, ... below the first epoch', () => {
