@@ -8,6 +8,8 @@ const verbose = process.env.CNNVIZ_TEST_VERBOSE === '1';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Worker threads run dist/: rebuild it first when a source is newer (test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // The machines have 2 cores; training tests spawn their own workers.

@@ -12,9 +12,8 @@
 import { totalmem } from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
 import { UserError } from '../util/errors.js';
-import { layerHints, paramCountOf, paramDecls, type ModelSpec } from './spec.js';
-import { makeConv2dDims } from '../tensor/conv2d.js';
-import { winogradConv } from '../tensor/conv2d-wasm.js';
+import { layerDef } from './layers/registry.js';
+import { inputShapes, paramCountOf, type ModelSpec } from './spec.js';
 
 /** Node, V8 and the loaded modules before any of our buffers. */
 export const BASELINE_BYTES = 100 * 2 ** 20;
@@ -39,13 +38,13 @@ export interface NetworkFootprint {
   params: number;
   /** Values of all layers' outputs for one sample (activations; their gradients are as many). */
   activationValues: number;
-  /** Largest convolution im2col buffer for one sample (values). */
+  /** Largest scratch buffer one layer needs at a time for one sample (conv: its im2col), values. */
   scratchValues: number;
   /** Values of one input sample. */
   inputValues: number;
   /** Largest single layer output for one sample (values). */
   largestLayerValues: number;
-  /** Per-sample scratch of the Winograd convolutions (values), kept per layer. */
+  /** Per-sample scratch kept per layer (the Winograd convolutions' buffers), values. */
   winogradValues: number;
 }
 
@@ -59,17 +58,11 @@ export function networkFootprint(spec: ModelSpec): NetworkFootprint {
     const size = c * h * w;
     activationValues += size;
     largestLayerValues = Math.max(largestLayerValues, size);
-    // A convolution unfolds one sample's input: inC x kH x kW rows of H x W output positions.
-    const filters = layerHints(layer).weights === 'filters' ? paramDecls(spec, i).find((p) => p.name === 'weights') : undefined;
-    if (filters) {
-      const [, inC, kH, kW] = filters.shape;
-      scratchValues = Math.max(scratchValues, inC * kH * kW * h * w);
-      // A 3x3 conv whose output is its input's size takes the Winograd kernels: padded input and its
-      // gradient, and the transformed patches (4 x the input). Counted for every 3x3 filter bank that
-      // could (a stride-2 one is counted too: the estimate errs high).
-      if (kH === 3 && kW === 3 && winogradConv(makeConv2dDims(1, inC, h, w, filters.shape[0], 3, 3, 1, 1))) {
-        winogradValues += 2 * inC * (h + 2) * (w + 2) + 4 * inC * h * w;
-      }
+    // Each layer type estimates its own scratch (conv: im2col, and the Winograd kernels' buffers).
+    const scratch = layerDef(layer.type).scratch?.(layer, inputShapes(spec, i), spec.shapes[i]);
+    if (scratch) {
+      scratchValues = Math.max(scratchValues, scratch.shared);
+      winogradValues += scratch.perSample;
     }
   });
   const [c, h, w] = spec.shapes[0];

@@ -272,6 +272,16 @@ export class Network {
    * while the next thing to touch it is that layer's backward: zeroing all of them up front cost ~4% of
    * a ResNet's training time in memory traffic (the zeroes written out, then read back much later).
    */
+  /**
+   * The loss of the last forward's batch against `target`, summed over its samples, as the loss layer
+   * computes it (no gradient): the test loss of every loss type.
+   */
+  lossValue(target: LossTarget): number {
+    const last = this.layers.length - 1;
+    const lossLayer = this.layers[last];
+    return lossLayer.impl.loss!(this.acts[lossLayer.inputs[0]], this.acts[last], null, this.batchSize, target);
+  }
+
   backward(target: LossTarget, ctx: PassContext, inputGrad = false): number {
     const n = this.batchSize;
     const last = this.layers.length - 1;

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Preprocessing } from '../data/preprocess.js';
 import { readTensors, writeJsonWithTensors, type NamedTensor } from '../util/tensor-file.js';
-import { errorMessage, UserError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 import { importConvNetJS, isConvNetJSSnapshot } from './convnetjs-import.js';
 import { Network, networkSizes } from './network.js';
 import { isOnnxPath, loadOnnxSnapshot } from './onnx/load.js';
 import { parseJsonText } from '../util/json-text.js';
+import { readRegularFileSync } from '../util/regular-file.js';
 import { OPTIMIZER_METHODS, optimizerOptionsProblem, optimizerStateProblem, type OptimizerOptions, type OptimizerState } from './optimizers.js';
 import { capClassName } from '../util/class-names.js';
 import { oneOfProblem, realNumberProblem, wholeNumberProblem } from '../util/checks.js';
@@ -248,17 +248,15 @@ function checkOptimizerOptions(value: unknown, file: string): OptimizerOptions {
   return value as OptimizerOptions;
 }
 
+/** V8's longest string (2^29 - 24 characters): a larger JSON file cannot be parsed at all. */
+const MAX_JSON_BYTES = 2 ** 29 - 24;
+
 function readJson(path: string): unknown {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new UserError(`${path}: no such file (--model takes a preset name (${presetNames().join(', ')}), a spec .json or a snapshot .json)`);
-    }
-    throw new UserError(`${path}: cannot read: ${errorMessage(e)}`);
-  }
+  // A regular file only: /dev/zero or a FIFO would never end (or never start).
+  const bytes = readRegularFileSync(path, {
+    missing: `no such file (--model takes a preset name (${presetNames().join(', ')}), a spec .json or a snapshot .json)`,
+    maxBytes: MAX_JSON_BYTES,
+  });
   return parseJsonText(bytes, path, 'a model spec or snapshot .json');
 }
 

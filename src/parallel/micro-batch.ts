@@ -4,7 +4,7 @@ import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import type { PassContext } from '../nn/layers/layer.js';
 import { Network } from '../nn/network.js';
-import { lossOf, type ModelSpec } from '../nn/spec.js';
+import type { ModelSpec } from '../nn/spec.js';
 
 /** Index of the largest value in row i of an (n, k) matrix. */
 export function argmaxRow(values: Float32Array, i: number, k: number): number {
@@ -80,16 +80,14 @@ export class MicroBatchRunner {
     this.ctx.training = false;
     const out = this.net.forward(this.images, n, this.ctx);
     const k = this.net.outputSize;
-    // Test loss is the cross-entropy of the probabilities (softmax); other loss layers report 0.
-    const softmaxOutput = lossOf(this.net.spec).probabilities;
-    let loss = 0;
     let correct = 0;
     for (let i = 0; i < n; i++) {
       const predicted = argmaxRow(out, i, k);
       predictions[start + i] = predicted;
       if (predicted === this.labels[i]) correct++;
-      if (softmaxOutput) loss -= Math.log(Math.max(out[i * k + this.labels[i]], 1e-30));
     }
+    // The loss layer's own loss (softmax: cross-entropy, svm: hinge), without label smoothing.
+    const loss = this.net.lossValue({ labels: this.labels });
     return [loss, correct];
   }
 

@@ -109,7 +109,7 @@ export class WorkerPool {
     const test = shareSplit(opts.test);
     for (let i = 0; i < opts.workers; i++) {
       const init: WorkerInit = {
-        workerIndex: i, numWorkers: opts.workers, layerDefs: opts.spec.layerDefs, origin: opts.spec.origin, layerModules: layerModules(), seed: opts.seed,
+        workerIndex: i, layerDefs: opts.spec.layerDefs, origin: opts.spec.origin, layerModules: layerModules(), seed: opts.seed,
         microBatch: opts.microBatch, evalMicroBatch: opts.evalMicroBatch, preprocessing: opts.preprocessing, labelSmoothing: opts.labelSmoothing ?? 0,
         augmentation: opts.augmentation, ...sab, train, test,
       };

@@ -28,7 +28,6 @@ export const Command = { TRAIN: 1, EVAL: 2, STOP: 3 } as const;
 /** Everything a worker needs, posted once at start. SharedArrayBuffers are shared, not copied. */
 export interface WorkerInit {
   workerIndex: number;
-  numWorkers: number;
   /** The spec's definitions (parsed again in the worker by the same parser) and where they came from. */
   layerDefs: Record<string, unknown>[];
   origin: string;

@@ -17,10 +17,11 @@
  * deleted folders are reported unreliably by fs.watch across platforms; the default 500 ms polls a
  * handful of stat calls. A client whose unsent data passes 1 MB (it stopped reading) is dropped.
  */
-import { promises as fsp } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { LIVE_FILE, parseLivePoints, type LivePoint } from './live-log.js';
+import { readRegularText } from '../util/regular-file.js';
 
 const MAX_BUFFERED = 1 << 20;
 const HEARTBEAT_MS = 15_000;
@@ -36,7 +37,8 @@ interface FileMark {
 async function mark(path: string): Promise<FileMark | undefined> {
   try {
     const s = await fsp.stat(path);
-    return { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+    // A FIFO, device or socket counts as absent (reading a FIFO would block).
+    return s.isFile() || s.isDirectory() ? { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs } : undefined;
   } catch {
     return undefined;
   }
@@ -179,7 +181,7 @@ export class RunFeed {
     const mm = await mark(join(this.dir, 'metrics.jsonl'));
     if (!same(mm, this.metricsMark)) {
       this.metricsMark = mm;
-      const text = mm ? await fsp.readFile(join(this.dir, 'metrics.jsonl'), 'utf8').catch(() => '') : '';
+      const text = mm ? await readRegularText(join(this.dir, 'metrics.jsonl')) : '';
       this.metrics = text.split('\n').filter((l) => l.trim()).flatMap((l) => {
         try {
           return [JSON.parse(l) as unknown];
@@ -214,7 +216,7 @@ export class RunFeed {
     }
     if (!this.live || m.ino !== this.live.ino || m.size < this.liveOffset) {
       // New or rewritten file: read it whole.
-      const text = await fsp.readFile(path, 'utf8');
+      const text = await readRegularText(path);
       const end = text.lastIndexOf('\n') + 1;
       this.points = parseLivePoints(text.slice(0, end));
       this.liveOffset = Buffer.byteLength(text.slice(0, end));
@@ -225,8 +227,9 @@ export class RunFeed {
     }
     this.live = m;
     if (m.size === this.liveOffset) return;
-    const fh = await fsp.open(path, 'r');
+    const fh = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
+      if (!(await fh.stat()).isFile()) return;
       const length = m.size - this.liveOffset;
       const buf = Buffer.alloc(length);
       const { bytesRead } = await fh.read(buf, 0, length, this.liveOffset);

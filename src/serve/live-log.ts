@@ -8,10 +8,14 @@
  * the file is rewritten (temp file + rename) with neighbouring older points merged in pairs, the
  * newest `keepRecent` points untouched; a reader notices the new inode (or a smaller size) and
  * reads it again from the start.
+ *
+ * Appends never follow a symbolic link (O_NOFOLLOW): a live.jsonl replaced by a link to another file
+ * is refused when a resumed run starts (exit 2), and ends the live log if it appears later.
  */
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { noteWrite, writeFileAtomicSync } from '../util/atomic-write.js';
+import { UserError } from '../util/errors.js';
 
 export const LIVE_FILE = 'live.jsonl';
 
@@ -111,6 +115,14 @@ export class LiveLog {
     this.keepRecent = Math.min(opts.keepRecent ?? 200, Math.floor(this.maxLines / 2));
     this.now = opts.now ?? Date.now;
     if (opts.append) {
+      let kind: string | undefined;
+      try {
+        const st = lstatSync(this.path);
+        if (!st.isFile()) kind = st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+      } catch {
+        // no live.jsonl yet: it is created
+      }
+      if (kind) throw new UserError(`${this.path}: is ${kind}; cnnviz never writes through one in a run folder (delete it to continue the run)`);
       try {
         this.lines = parseLivePoints(readFileSync(this.path, 'utf8')).length;
       } catch {
@@ -144,7 +156,13 @@ export class LiveLog {
     if (this.failed) return;
     try {
       // One append of one whole line: readers see all of it or none of it (they stop at the last newline).
-      appendFileSync(this.path, `${JSON.stringify(point)}\n`);
+      noteWrite(this.path);
+      const fd = openSync(this.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+      try {
+        writeSync(fd, `${JSON.stringify(point)}\n`);
+      } finally {
+        closeSync(fd);
+      }
       this.lines += 1;
       if (this.lines > this.maxLines) this.thin();
     } catch {

@@ -83,7 +83,7 @@ const PAGE_SCRIPT = String.raw`
     var common = null;
     sel.forEach(function (r) { var e = r.metrics.map(function (m) { return m.epoch; }); common = common === null ? e : common.filter(function (x) { return e.indexOf(x) >= 0; }); });
     var keep = pick.value;
-    pick.innerHTML = (common || []).slice().reverse().map(function (e) { return '<option value="' + e + '">epoch ' + e + '</option>'; }).join('');
+    pick.innerHTML = (common || []).slice().reverse().map(function (e) { return '<option value="' + esc(e) + '">epoch ' + esc(e) + '</option>'; }).join('');
     if (keep && (common || []).indexOf(Number(keep)) >= 0) pick.value = keep;
     if (!common || !common.length) { box.innerHTML = '<p class="muted">The chosen runs have no finished epoch in common.</p>'; return; }
     box.innerHTML = '<p class="muted">Drawing the pictures at one shared colour scale…</p>';

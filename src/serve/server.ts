@@ -10,14 +10,22 @@
  *   GET /.cnnviz/runs            the runs as JSON (name, settings, epochs, metrics, picture folders)
  * A run folder without index.html yet (training before its first epoch) answers with a small page
  * that has the live chart and turns into the report when it is written. Folders are never listed.
+ *
+ * Only requests whose Host header names this server are answered (localhost, 127.0.0.1, [::1], the
+ * address it listens on; with a wildcard address, this machine's addresses); others get 421. That
+ * stops DNS rebinding: a web page at evil.example.com whose name is made to point at 127.0.0.1
+ * reaches the port, but its requests carry Host: evil.example.com. Every answer carries a
+ * Content-Security-Policy (CSP below): pages may run their own inline scripts and styles and load
+ * from this server only, never from another origin.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage, isUserError, UserError } from '../util/errors.js';
+import { readRegularText } from '../util/regular-file.js';
 import { liveScript } from '../viz/live-client.js';
 import { RunFeed, listPictureFolders } from './feed.js';
 import { runsPage } from './runs-page.js';
@@ -61,6 +69,35 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * What pages served here may do: run their inline scripts and styles (the reports are single
+ * self-contained files), load scripts, styles, pictures and data from this server (and data:/blob:
+ * pictures they make themselves); no other origin, no plugins, no framing by other sites, no forms.
+ */
+export const CSP =
+  "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "font-src 'self' data:; connect-src 'self'; media-src 'self' blob:; worker-src 'self' blob:; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '::0']);
+
+/** The host part of a Host header, lower case, without the port and a trailing dot ("[::1]" keeps its brackets). */
+export function hostOfHeader(header: string): string {
+  const h = header.trim().toLowerCase();
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d*$/, '');
+  return name.replace(/\.$/, '');
+}
+
+/** The Host names a server listening on `host` answers to (see the module notes). */
+export function allowedHostNames(host: string): Set<string> {
+  const bracket = (a: string): string => (a.includes(':') && !a.startsWith('[') ? `[${a.replace(/%.*$/, '')}]` : a);
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', bracket(host.toLowerCase())]);
+  if (WILDCARDS.has(host)) {
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.add(bracket(a.address.toLowerCase()));
+  }
+  return names;
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
@@ -92,7 +129,8 @@ export interface RunListing {
 
 async function readJson(path: string): Promise<unknown> {
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as unknown;
+    // Regular files only: a FIFO in a served folder must not block the thread pool.
+    return JSON.parse(await readRegularText(path)) as unknown;
   } catch {
     return undefined;
   }
@@ -105,7 +143,7 @@ async function describeRun(dir: string, name: string): Promise<RunListing> {
   const settings: Record<string, unknown> = {
     model: c.model, optimizer: opt.method, lr: opt.learningRate, batchSize: c.batchSize, epochs: c.epochs, seed: c.seed, vizScale: c.vizScale,
   };
-  const text = await fsp.readFile(join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  const text = await readRegularText(join(dir, 'metrics.jsonl'));
   const metrics = text.split('\n').filter((l) => l.trim()).flatMap((l) => {
     try {
       return [JSON.parse(l) as unknown];
@@ -157,6 +195,9 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
+  // "" would listen on every interface (and print http://:PORT/).
+  if (host.trim() === '') throw new UserError('--host: empty; give an address such as 127.0.0.1 (0.0.0.0 for every interface makes the runs visible to the network)');
+  const hostNames = allowedHostNames(host);
   const pollMs = opts.pollMs ?? 500;
   const maxClients = opts.maxClients ?? 200;
   const rootGiven = opts.root;
@@ -228,6 +269,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const asked = req.headers.host;
+    if (asked === undefined || !hostNames.has(hostOfHeader(asked))) {
+      return sendText(res, 421, `this server answers only to ${[...hostNames].slice(0, 4).join(', ')} (Host: ${JSON.stringify(asked ?? '')} refused)\n`);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return sendText(res, 405, 'read-only: GET and HEAD only\n');
@@ -305,6 +350,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   const server = createServer((req, res) => {
+    res.setHeader('Content-Security-Policy', CSP);
     handle(req, res).catch(() => {
       if (!res.headersSent) sendText(res, 500, 'internal error\n');
       else res.destroy();

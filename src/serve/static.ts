@@ -6,7 +6,9 @@
  * path (symlinks followed) must stay inside the real served folder; otherwise 403. Dot-led names are
  * refused because the atomic writer's temp files start with a dot: a half-written file is never served.
  *
- * sendFile() opens the file first and answers from that descriptor (fstat for the length, a stream
+ * sendFile() serves regular files only: it opens with O_NONBLOCK (a FIFO would otherwise block a
+ * thread of libuv's pool until a writer came, and a few such requests stop the server and the
+ * training in the same process) and checks fstat of that descriptor. It opens the file first and answers from that descriptor (fstat for the length, a stream
  * from the same descriptor): a file replaced (temp + rename) or deleted meanwhile is served whole as it
  * was when opened, and a failing read ends that response, never the process.
  *
@@ -16,7 +18,7 @@
  * files; serve-handler pulls in directory listings, rewrites and old path-to-regexp/minimatch. What we
  * need is ~100 lines; the content types come from mrmime (the table sirv uses).
  */
-import { promises as fsp, realpathSync } from 'node:fs';
+import { constants, promises as fsp, realpathSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, sep } from 'node:path';
 import { lookup } from 'mrmime';
@@ -90,7 +92,7 @@ export function sendText(res: ServerResponse, status: number, text: string, type
 export async function sendFile(req: IncomingMessage, res: ServerResponse, abs: string): Promise<boolean> {
   let fh: Awaited<ReturnType<typeof fsp.open>>;
   try {
-    fh = await fsp.open(abs, 'r');
+    fh = await fsp.open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return false;
   }

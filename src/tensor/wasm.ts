@@ -1,11 +1,15 @@
 /**
- * Loader for the WebAssembly SIMD kernels (src/tensor/wasm/kernels.ts, AssemblyScript, compiled by
- * `npm run build:wasm` into dist/tensor/wasm/kernels.wasm).
+ * Loader for the WebAssembly SIMD kernels (src/tensor/wasm/: kernels.ts with simd.ts and the Winograd
+ * convolutions winograd.ts and winograd4.ts, AssemblyScript, compiled by `npm run build:wasm` into
+ * dist/tensor/wasm/kernels.wasm and kernels-relaxed.wasm).
  *
  * Which kernels run is chosen by the environment variable CNNVIZ_KERNELS:
- * - `wasm` (default): WebAssembly SIMD kernels for convolution and ReLU; throws if the module is missing.
+ * - `wasm`: the WebAssembly SIMD kernels (convolution, direct and Winograd; ReLU; max pooling; batch
+ *   norm; add; the layers without SIMD kernels run their TypeScript ones on wasm memory); throws if the
+ *   module cannot be loaded.
  * - `js`: the plain TypeScript kernels of src/tensor/*.ts (the reference path).
- * Unset: `wasm` when the compiled module is there and the engine has WebAssembly SIMD, otherwise `js`.
+ * Unset (the default): `wasm` when the compiled module loads and the engine has WebAssembly SIMD,
+ * otherwise `js`.
  * Worker threads inherit the environment, so every replica of a run uses the same kernels (results
  * are deterministic for either choice, and independent of the number of workers).
  *

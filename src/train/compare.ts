@@ -9,7 +9,6 @@
  * print s and count the values beyond it (none, by construction).
  * Cost: one probe pass and one epoch of pictures per run (about a second each for the default network).
  */
-import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { loadCifar10, type Cifar10 } from '../data/cifar10.js';
 import { loadModel, networkFor } from '../nn/snapshot.js';
@@ -21,6 +20,7 @@ import { maxAbs, type VizScaleState } from '../viz/scale.js';
 import type { LayerProbe, ProbeResult } from '../viz/types.js';
 import { chooseProbe, probeSplit } from './probe.js';
 import { checkpointPath } from './trainer.js';
+import { readRegularText } from '../util/regular-file.js';
 
 export interface ComparisonLayer {
   title: string;
@@ -47,7 +47,7 @@ function quantityData(l: LayerProbe, q: Quantity): Float32Array | undefined {
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+    return JSON.parse(await readRegularText(path)) as T;
   } catch {
     return undefined;
   }

@@ -15,7 +15,6 @@ import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
 import { defaultOptimizerOptions, optimizerOptionsProblem, type OptimizerMethod } from '../nn/optimizers.js';
 import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
 import { assertInputShape, lossOf, type ModelSpec } from '../nn/spec.js';
-import { removeStaleTemps } from '../util/atomic-write.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
 import { chooseProbe, MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
@@ -312,8 +311,6 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   // Everything is validated: now the first write. Claim the folder (lock, refuse a non-empty one).
   const folder = claimRunFolder(out, { what: '--out', overwrite: opts.overwrite === true, resuming });
   try {
-    removeStaleTemps(out);
-    removeStaleTemps(join(out, 'checkpoints'));
     const net = networkFor(model, config.seed);
     return { config, settings, model, data, preprocessing, initialParams: net.params, initialState: net.state, resume, loadSeconds, folder };
   } catch (e) {

@@ -9,12 +9,27 @@
  *   removed by removeStaleTemps the next time a run uses the folder.
  * - A failed write throws a UserError of one line naming the file (ENOSPC, EROFS, ENOTDIR...),
  *   never a stack trace, and leaves no temp file.
+ * - Every write first calls the write hook (setWriteHook; a run folder's owner uses it to refuse
+ *   writes through symbolic links and to list the files the run writes), once its folder exists and
+ *   before the temp file is created. The rename replaces a symlink at the target itself, never the
+ *   file it points to.
  */
-import { accessSync, constants, promises as fsp, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, promises as fsp, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { errorMessage, UserError } from './errors.js';
 
 let counter = 0;
+let writeHook: ((path: string) => void) | undefined;
+
+/** Install (or with undefined remove) the function every write calls first with its target path; it may throw to refuse. */
+export function setWriteHook(hook: ((path: string) => void) | undefined): void {
+  writeHook = hook;
+}
+
+/** Tell the write hook about a file written some other way (an append). */
+export function noteWrite(path: string): void {
+  writeHook?.(path);
+}
 const liveTemps = new Set<string>();
 let exitHookInstalled = false;
 
@@ -50,7 +65,7 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Remove temp files (`.<name>.<pid>.<n>.tmp`) in `dir` left by processes that no longer exist. */
+/** Remove temp files (`.<name>.<pid>.<n>.tmp`) in `dir` left by processes that no longer exist (never following a symlink). */
 export function removeStaleTemps(dir: string): void {
   let names: string[];
   try {
@@ -63,6 +78,12 @@ export function removeStaleTemps(dir: string): void {
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || pidAlive(pid)) continue;
+    // rm of a symlink removes the link; a folder with a temp's name is not ours.
+    try {
+      if (lstatSync(join(dir, name)).isDirectory()) continue;
+    } catch {
+      continue;
+    }
     rmSync(join(dir, name), { force: true });
   }
 }
@@ -153,6 +174,7 @@ function enospc(): Error {
 export async function writeFileAtomic(path: string, data: string | Uint8Array | Uint8Array[]): Promise<void> {
   try {
     makeDirs(dirname(path));
+    writeHook?.(path);
   } catch (e) {
     throw writeError(path, e);
   }
@@ -160,11 +182,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   try {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : Array.isArray(data) ? data.reduce((a, c) => a + c.byteLength, 0) : data.byteLength;
     if (injectedFull(size)) {
-      await fsp.writeFile(tmp, typeof data === 'string' ? data.slice(0, data.length >> 1) : Array.isArray(data) ? (data[0] ?? new Uint8Array(0)) : data.subarray(0, size >> 1));
+      await fsp.writeFile(tmp, typeof data === 'string' ? data.slice(0, data.length >> 1) : Array.isArray(data) ? (data[0] ?? new Uint8Array(0)) : data.subarray(0, size >> 1), { flag: 'wx' });
       throw enospc();
     }
     // Chunks (several tensors) are written one after the other, never concatenated in memory.
-    await fsp.writeFile(tmp, data);
+    // 'wx' (O_CREAT | O_EXCL): a link planted at the temp's predictable name is never followed.
+    await fsp.writeFile(tmp, data, { flag: 'wx' });
     await fsp.rename(tmp, path);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
@@ -179,10 +202,11 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
   let tmp: string | undefined;
   try {
     makeDirs(dirname(path));
+    writeHook?.(path);
     tmp = tempNameFor(path);
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     if (injectedFull(size)) throw enospc();
-    writeFileSync(tmp, data);
+    writeFileSync(tmp, data, { flag: 'wx' });
     renameSync(tmp, path);
   } catch (e) {
     if (tmp) rmSync(tmp, { force: true });
@@ -204,7 +228,7 @@ export function ensureWritableDir(dir: string, what: string): void {
     const probe = join(dir, `.cnnviz-write-test.${process.pid}.${++counter}.tmp`);
     liveTemps.add(probe);
     try {
-      writeFileSync(probe, '');
+      writeFileSync(probe, '', { flag: 'wx' });
     } finally {
       rmSync(probe, { force: true });
       liveTemps.delete(probe);

@@ -16,10 +16,11 @@
  * a one-line error, never wrong numbers.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
+import { closeSync, promises as fsp, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ioReason, writeFileAtomic } from './atomic-write.js';
-import { UserError } from './errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { errorMessage, UserError } from './errors.js';
+import { openRegularFile } from './regular-file.js';
 
 export interface TensorRef {
   name: string;
@@ -120,18 +121,25 @@ export function readTensors(jsonPath: string, refValue: unknown, field = 'binary
   const ref = parseBinaryRef(refValue, jsonPath, field);
   const binPath = join(dirname(jsonPath), ref.file);
   let fd: number;
+  let size: number;
   try {
-    fd = openSync(binPath, 'r');
+    // A regular file only (a FIFO there would block the read for ever).
+    ({ fd, size } = openRegularFile(binPath));
   } catch (e) {
-    // ioReason's words are for writes ("the folder cannot be created there"); a missing file is just missing.
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ioReason(e);
+    const why = errorMessage(e).slice(binPath.length + 2);
     throw new UserError(`${jsonPath}: its binary file ${binPath} cannot be read: ${why} (copy it together with the .json)`);
   }
-  const floats = new Float32Array(Math.ceil(ref.bytes / 4));
-  const bytes = new Uint8Array(floats.buffer, 0, ref.bytes);
+  let floats: Float32Array;
+  let bytes: Uint8Array;
   try {
-    const size = fstatSync(fd).size;
+    // The size first: "bytes": 1e15 in a damaged JSON must be this line, not a failed allocation.
     if (size !== ref.bytes) throw new UserError(`${binPath}: holds ${size} bytes, ${basename(jsonPath)} expects ${ref.bytes} (damaged or from another checkpoint)`);
+    try {
+      floats = new Float32Array(Math.ceil(ref.bytes / 4));
+    } catch {
+      throw new UserError(`${binPath}: ${ref.bytes} bytes is more than this process can hold in one buffer`);
+    }
+    bytes = new Uint8Array(floats.buffer, 0, ref.bytes);
     let at = 0;
     while (at < ref.bytes) {
       const n = readSync(fd, bytes, at, ref.bytes - at, at);

@@ -6,6 +6,8 @@
  *   <out>/epoch-NNN/epoch.json                 what was written (the report reads this)
  *   <out>/epoch-NNN/probe.json, probe.png      probe images, true labels, top-3 predictions
  *   <out>/epoch-NNN/walkthrough.png, .json     probe image 0 through the first conv, ReLU and pool, forward and backward
+ *   <out>/epoch-NNN/walkthrough-batchnorm.png, .json, walkthrough-residual.png, .json   the same for conv ->
+ *                                               batch norm -> ReLU and a residual block (walkthrough-blocks.ts)
  *   <out>/epoch-NNN/LL-<type>/activations.png, activation-gradients.png, weights.png, weight-gradients.png
  *   <out>/epoch-NNN/LL-<type>/stats.json       shape, parameter count, min/max/mean/std, scales used
  *   <out>/epoch-NNN/LL-<type>/top-patches.png, .json   conv/ReLU/pool: the 9 test patches that excite each channel most
@@ -20,7 +22,8 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
 import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, fitText, textEngine, wrapText, type TextEngine } from './canvas.js';
-import { colourNote, layerKind, pictureNote, quantityLine, skipsPicture } from './explain.js';
+import { colourNote, probeWords, quantityLine } from './explain.js';
+import type { LayerWords } from '../nn/layers/layer.js';
 import {
   QUANTITIES,
   drawImageTile,
@@ -52,6 +55,7 @@ import {
 } from './scale.js';
 import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
 import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './walkthrough.js';
+import { composeBnWalkthrough, composeResidualWalkthrough, computeBnWalkthrough, computeResidualWalkthrough, type BnWalkthroughData, type ResidualWalkthroughData } from './walkthrough-blocks.js';
 import { composeTopPatches, type PatchSet } from './patches.js';
 import { composeChannelBars } from './channel-bars.js';
 
@@ -115,7 +119,7 @@ export interface LayerFacts {
   index: number;
   type: string;
   name: string;
-  /** Key of the layer type's explanation (LAYER_NOTES in explain.ts). */
+  /** The layer type's short name for its kind of words (LayerHints.explain). */
   explain: string;
   description: string;
   outShape: [number, number, number];
@@ -148,6 +152,12 @@ export interface LayerVizSummary extends LayerFacts {
   patches?: { png: string; json: string; subsetImages: number };
   /** Per picture: scale used and values beyond it. */
   scales?: Partial<Record<Quantity, { scale: number; clipped: number; count: number }>>;
+  /** The layer's words in this network, with this epoch's measured facts (its type's LayerHints.words). */
+  words?: LayerWords;
+  /** The layer's role (LayerHints.role), the layers it reads, and its fields. */
+  role?: string;
+  inputs?: number[];
+  config?: Record<string, unknown>;
   /**
    * Pictures of particular layer kinds, relative to the output folder: batch norm's per-channel gamma,
    * beta and running statistics (channels.png), a join's input branches and their sum (branches.png).
@@ -177,6 +187,10 @@ export interface EpochVizSummary {
   probe: { json: string; png: string; scoreKind: 'probability' | 'score'; predictions: ProbePrediction[]; userImage?: UserImageInfo };
   /** The walkthrough (first conv -> ReLU -> pool for one probe image), when the network has that chain. */
   walkthrough?: { png: string; json: string; data: WalkthroughData };
+  /** The first conv -> batch norm -> ReLU, when the network has that chain. */
+  bnWalkthrough?: { png: string; json: string; data: BnWalkthroughData };
+  /** A residual block (and the gradient norms of every block), when the network adds two paths. */
+  residualWalkthrough?: { png: string; json: string; data: ResidualWalkthroughData };
   /** Animated files (relative to the output folder) rebuilt this epoch. */
   animations: string[];
   /** Every file written, relative to the output folder. */
@@ -313,6 +327,8 @@ interface PictureJob {
   inputRange?: { min: number; max: number };
   /** What the rows and tiles are, when not the quantity's usual rows (one per probe image), e.g. branches.png. */
   rowsLine?: string;
+  /** The layer's short note for this picture (LayerWords.pictureNotes). */
+  note?: string;
 }
 
 function picturePlanKind(plan: PicturePlan): ColorMapKind | 'mixed' {
@@ -399,8 +415,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
     captions.push(`Exactly zero: ${percentText(zeros / Math.max(1, data.length))} of the ${data.length.toLocaleString('en-US')} values${plan.colorKind === 'sequential' ? ' (black)' : plan.colorKind === 'diverging' ? ' (white)' : ''}.`);
   }
   const notes = [colourNote(plan.mixed ? 'mixed' : kind)];
-  const layerWords = pictureNote(layerKind(layer), plan.quantity);
-  if (layerWords) notes.push(layerWords);
+  if (job.note) notes.push(job.note);
   if (nan > 0) notes.push(`${nan} NaN values are shown in magenta.`);
   const lossLayer = layer.isLoss;
   if (scale === 0 && !isImage) {
@@ -595,6 +610,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
   const animated = new Set(animatedPictures(probe.layers).map((a) => `${a.layer}/${a.quantity}`));
 
   const layerSummaries: LayerVizSummary[] = [];
+  const words = probeWords(probe.layers);
   const layerDone: Promise<void>[] = [];
   const limit = concurrencyLimit(PICTURES_IN_FLIGHT);
   probe.layers.forEach((layer, li) => {
@@ -603,7 +619,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     const channelNames = classChannelNames(probe.layers, li, classNames);
     const probeLabels = probe.labels.map((l) => classNames[l] ?? `${l}`);
     const facts: LayerFacts = {
-      index: layer.index, type: layer.type, name: layer.name, explain: layerKind(layer), description: layer.description, outShape: layer.outShape,
+      index: layer.index, type: layer.type, name: layer.name, explain: layer.explain, description: layer.description, outShape: layer.outShape,
       paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
     };
     const stats: LayerStatsFile = {
@@ -617,7 +633,8 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     };
     const summary: LayerVizSummary = {
       ...facts,
-      dir: dirRel, files: {}, statsFile: `${dirRel}/stats.json`, ranges: {},
+      dir: dirRel, files: {}, statsFile: `${dirRel}/stats.json`, ranges: {}, words: words[li], inputs: [...layer.inputs],
+      ...(layer.role ? { role: layer.role } : {}), ...(layer.config ? { config: layer.config } : {}),
     };
     layerSummaries.push(summary);
     const pictures: Promise<void>[] = [];
@@ -629,7 +646,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       checkLength(`layer ${layer.index} ${q}`, data, shape);
       const st = computeStats(data);
       summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
-      const skip = skipsPicture(layerKind(layer), q);
+      const skip = words[li].noPicture?.[q];
       if (skip) {
         summary.noPicture = { ...summary.noPicture, [q]: skip };
         stats.noPicture = { ...stats.noPicture, [q]: skip };
@@ -642,6 +659,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
         key: `${layerDirName(layer.index, layer.type)}/${q}`, state,
         feedsProbabilities: probe.layers.some((l) => l.outputsProbabilities && l.inputs.includes(layer.index)),
         inputRange: q === 'activations' ? { min: st.min, max: st.max } : undefined,
+        note: words[li].pictureNotes?.[q],
       };
       const rel = `${dirRel}/${q}.png`;
       const frameRel = `${FRAMES_DIR}/${animationName(layer, q)}/${frameBase}.${FRAME_EXT}`;
@@ -674,20 +692,21 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       write(json, toJson({ epoch, layer: layer.index, type: layer.type, subsetImages: set.testIndices.length, rule: 'per channel: each image scores its largest activation over positions; the 9 best images, one patch each (the receptive field at that position)', rf: lp.rf, channels: lp.channels }));
       pictures.push(limit(async () => write(png, await encodeCanvasPng(composeTopPatches(lp, set.images, set.imageShape, set.testIndices.length, epoch, engine, layer.description), engine))));
     }
-    // Batch norm: gamma, beta and the running statistics per channel, as bars.
-    const series = [
-      ...(layer.channelParams ?? []).map((c) => ({ name: c.name, values: c.values, ...(c.name === 'gamma' ? { reference: 1 } : {}) })),
-      ...(layer.state ?? []).map((s) => ({ name: s.name, values: s.values, ...(s.name === 'runningVar' ? { reference: 1 } : {}) })),
-    ];
+    // Per-channel bars (batch norm: gamma, beta and the running statistics), as its type lists them.
+    const tensors = [...(layer.channelParams ?? []), ...(layer.state ?? [])];
+    const series = (layer.channelBars ?? []).flatMap((b) => {
+      const t = tensors.find((x) => x.name === b.name);
+      return t ? [{ name: b.name, values: t.values, ...(b.reference === undefined ? {} : { reference: b.reference }) }] : [];
+    });
     if (series.length > 0) {
       const rel = `${dirRel}/channels.png`;
       summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'channels' }];
       const title = `Layer ${layer.index} · ${layer.description} · ${moment}`;
-      const sub = 'Per channel: gamma scales and beta shifts the normalised values; running mean and variance are what evaluation normalises with.';
+      const sub = 'Per channel, one bar each; a grey line marks the value that changes nothing (1 for a scale).';
       pictures.push(limit(async () => write(rel, await encodeCanvasPng(composeChannelBars(title, sub, series, engine), engine))));
-      for (const c of layer.channelParams ?? []) (stats as unknown as Record<string, unknown>)[c.name] = { ...computeStats(c.values), values: Array.from(c.values) };
-      for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
     }
+    for (const c of layer.channelParams ?? []) (stats as unknown as Record<string, unknown>)[c.name] = { ...computeStats(c.values), values: Array.from(c.values) };
+    for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
     // A join (add): each input branch and the sum, for the first probe image, on one colour scale.
     if (layer.inputs.length >= 2 && layer.sumsInputs === true && P > 0) {
       const rel = `${dirRel}/branches.png`;
@@ -750,6 +769,24 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, classNames, engine), engine).then((b) => write(png, b)));
   }
 
+  // conv -> batch norm -> ReLU, and a residual block: the same, for the networks that have them.
+  const bnWalk = computeBnWalkthrough(probe, 0);
+  let bnWalkthrough: EpochVizSummary['bnWalkthrough'];
+  if (bnWalk) {
+    bnWalkthrough = { png: `${epochDir}/walkthrough-batchnorm.png`, json: `${epochDir}/walkthrough-batchnorm.json`, data: bnWalk };
+    write(bnWalkthrough.json, toJson(bnWalk));
+    const png = bnWalkthrough.png;
+    layerDone.push(encodeCanvasPng(composeBnWalkthrough(probe, bnWalk, classNames, engine), engine).then((b) => write(png, b)));
+  }
+  const resWalk = computeResidualWalkthrough(probe, 0);
+  let residualWalkthrough: EpochVizSummary['residualWalkthrough'];
+  if (resWalk) {
+    residualWalkthrough = { png: `${epochDir}/walkthrough-residual.png`, json: `${epochDir}/walkthrough-residual.json`, data: resWalk };
+    write(residualWalkthrough.json, toJson(resWalk));
+    const png = residualWalkthrough.png;
+    layerDone.push(encodeCanvasPng(composeResidualWalkthrough(probe, resWalk, classNames, engine), engine).then((b) => write(png, b)));
+  }
+
   await Promise.all(layerDone);
   await Promise.all(writes);
   files.push(SCALE_STATE_FILE);
@@ -773,6 +810,8 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     layers: layerSummaries,
     probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) },
     ...(walkthrough ? { walkthrough } : {}),
+    ...(bnWalkthrough ? { bnWalkthrough } : {}),
+    ...(residualWalkthrough ? { residualWalkthrough } : {}),
     animations: animationFiles,
     files,
     seconds: 0,

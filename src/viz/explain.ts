@@ -1,16 +1,15 @@
 /**
- * The words: picture titles, one-line explanations, and the longer notes used by the report.
- * Kept in one place so that pictures and the HTML page say the same thing.
- *
- * Explanations are keyed by layer kind (the *explanation key* a layer type declares: input, conv,
- * relu, pool, fc, softmax, ...) and quantity, in one table (EXPLANATIONS). A key without an entry
- * falls back to GENERIC, which never names another layer type. Measured facts (zero fractions, the
- * layer below's gradient) are filled in by explainPicture() from the numbers the caller passes, so
- * the words and the picture always agree.
+ * The words that belong to no layer type: picture titles, the lines inside pictures, colour legends,
+ * the health plots' readings. A layer's own words come from its type (LayerHints.words, in its file
+ * under src/nn/layers), given its neighbours in this network and the facts measured on the probe
+ * (probeWords), so that the pictures and the HTML page say the same thing.
  */
+import { explainLayers } from '../nn/layers/explain.js';
+import type { LayerWords } from '../nn/layers/layer.js';
+import { pct } from '../nn/layers/wording.js';
 import type { Quantity } from './grid.js';
 import { formatNumber } from './scale.js';
-import type { EpochHealth } from './types.js';
+import type { EpochHealth, LayerProbe } from './types.js';
 
 export const QUANTITY_TITLES: Record<Quantity, string> = {
   activations: 'Activations',
@@ -19,276 +18,24 @@ export const QUANTITY_TITLES: Record<Quantity, string> = {
   'weight-gradients': 'Weight gradients',
 };
 
-/** What a layer kind's four pictures show, in plain words. Missing quantities use GENERIC. */
-export interface LayerExplanation {
-  /** One sentence: what the layer does (forward), with the formula where it helps. */
-  what: string;
-  /** Per quantity: what the picture shows and how to read it. */
-  pictures: Partial<Record<Quantity, string>>;
-  /** Quantities this kind draws no picture for, with the reason shown instead. */
-  noPicture?: Partial<Record<Quantity, string>>;
+/** The words of every probed layer, from the layer types' own words and this probe's zero fractions. */
+export function probeWords(layers: readonly LayerProbe[]): LayerWords[] {
+  return explainLayers(
+    layers.map((l) => ({
+      index: l.index, type: l.type, name: l.name, config: l.config ?? {}, description: l.description, inputs: l.inputs, outShape: l.outShape,
+      zeros: { activations: zeroFraction(l.activations), 'activation-gradients': zeroFraction(l.activationGrads), ...(l.weightGrads ? { 'weight-gradients': zeroFraction(l.weightGrads) } : {}) },
+    })),
+  );
 }
 
-export const GENERIC: LayerExplanation = {
-  what: '',
-  pictures: {
-    activations: "This layer's output for each probe image: one row per image, one tile per output channel.",
-    'activation-gradients':
-      "d(loss)/d(this layer's output) for the same images: how the loss would change if that output value went up. Red = raising it would raise the loss, blue = lower it, white = no effect.",
-    weights: "The layer's learned parameters: one row per filter or unit, one tile per input channel it reads.",
-    'weight-gradients':
-      'd(loss)/d(weights) from the probe images: the direction that would increase the loss. The update moves the weights the opposite way: w \u2190 w \u2212 learning rate \u00d7 gradient.',
-  },
-};
-
-const SOFTMAX_NO_GRAD =
-  'No activation-gradient picture here, on purpose: softmax and the cross-entropy loss are computed as one step, whose gradient d(loss)/d(scores) = p \u2212 one-hot(true class) appears on the previous (fc) layer\u2019s activation-gradient picture: blue at the true class (p \u2212 1 < 0), red at every other class by its probability p. The gradient of the loss with respect to the probabilities themselves is never used by backpropagation.';
-
-/** The table: explanation key -> words. */
-export const EXPLANATIONS: Record<string, LayerExplanation> = {
-  input: {
-    what: 'The input layer does no computation and has no weights: its output ("activation") is the image itself, after preprocessing.',
-    pictures: {
-      activations:
-        'The input layer\u2019s "activation" is just the probe image, one row per image. It is drawn as stored (bytes 0..255) so you can recognise it; the network receives the preprocessed numbers (their range is printed on the picture).',
-      'activation-gradients':
-        'Not a second copy of the image: d(loss)/d(pixel), a saliency map. Middle tile: the gradient of each pixel\u2019s red, green and blue value (grey = 0, each channel shown as 0.5 + g/(2s)); right tile: its size, max over RGB of |g| (black = 0). Bright pixels are the ones whose change would move the loss most, i.e. what the network is looking at for this decision.',
-    },
-  },
-  conv: {
-    what: 'Convolution: slides each filter over its input; out[k, y, x] = b[k] + \u03a3 w[k] \u00b7 (input patch at y, x). One output map per filter.',
-    pictures: {
-      activations:
-        'Tile k is the map of filter k (tile k in the weights picture): red where the input patch looks like the filter, blue where it looks like its negative (values are not clipped yet: the ReLU comes next).',
-      'activation-gradients':
-        'd(loss)/d(conv output). It comes down from the ReLU above, which passes the gradient only where it fired (input > 0) and zeroes it elsewhere: so this picture has the ReLU\u2019s on/off pattern (compare with the ReLU activations), and it is sparse when a max pool sits above the ReLU.',
-      weights:
-        'The filters. Filter k produces map k of the activations. First layer: one colour tile per filter (its red, green and blue kernels together); trained filters become edge, colour and blob detectors. Deeper layers: one row per filter, one tile per input channel it reads.',
-      'weight-gradients':
-        'd(loss)/d(filter weights): for each filter, \u03a3 over images and positions of (input patch) \u00d7 (activation gradient at that position), so it looks like the input patterns where the gradient was large. The update is w \u2190 w \u2212 learning rate \u00d7 this. It should shrink as the loss falls; a picture of pure noise or of all zeros is a warning sign.',
-    },
-  },
-  relu: {
-    what: 'ReLU: out = max(0, x) for every value. Backward: d(loss)/d(x) = d(loss)/d(out) where x > 0, and 0 where the unit did not fire.',
-    pictures: {
-      activations:
-        'Black = 0 (the unit is off: its input was negative), coloured where it fired. The fraction of exact zeros is printed below.',
-      'activation-gradients':
-        'd(loss)/d(ReLU output): the gradient arriving from the layer above. Under a max pool it is non-zero only at the winner of each pool window (the pool sends the gradient nowhere else), so most of it is exactly zero: with 2\u00d72 windows about 3 of every 4 values (printed below). In its own backward pass the ReLU then multiplies this by its mask (1 where it fired, 0 elsewhere) and hands the result to the conv below: the conv\u2019s activation gradient is zero wherever this ReLU\u2019s activation is black.',
-    },
-  },
-  leakyrelu: {
-    what: 'Leaky ReLU: out = x for x > 0, \u03b1x otherwise (\u03b1 small). Backward: the gradient passes unchanged where x > 0 and scaled by \u03b1 elsewhere, so, unlike ReLU, it is never cut to zero.',
-    pictures: {
-      activations: 'Red where the unit fired (x > 0); faint blue (\u03b1x) where its input was negative.',
-      'activation-gradients':
-        'd(loss)/d(output): the gradient arriving from the layer above (sparse under a max pool: only window winners receive any). The layer below receives it multiplied by 1 where x > 0 and by \u03b1 elsewhere.',
-    },
-  },
-  sigmoid: {
-    what: 'Sigmoid: out = 1/(1 + e^\u2212x), squashing every value into (0, 1). Backward multiplies the gradient by out\u00b7(1 \u2212 out), at most 0.25 and near 0 when the unit saturates.',
-    pictures: {
-      activations: 'Values in (0, 1): near 0 or near 1 means saturated, where almost no gradient gets through.',
-      'activation-gradients': 'd(loss)/d(output). The layer below receives it times out\u00b7(1 \u2212 out): small wherever this picture\u2019s activations are near 0 or 1.',
-    },
-  },
-  tanh: {
-    what: 'Tanh: out = tanh(x), squashing every value into (\u22121, 1). Backward multiplies the gradient by 1 \u2212 out\u00b2, near 0 when the unit saturates.',
-    pictures: {
-      activations: 'Values in (\u22121, 1): near \u00b11 means saturated, where little gradient gets through.',
-      'activation-gradients': 'd(loss)/d(output). The layer below receives it times 1 \u2212 out\u00b2.',
-    },
-  },
-  pool: {
-    what: 'Max pooling: each output is the largest value of a small window of its input (2\u00d72, stride 2 halves width and height). No weights. Backward: each output\u2019s gradient goes only to the input position that won its window; the other positions get exactly 0.',
-    pictures: {
-      activations: 'The maxima of each window: a smaller, coarser copy of the maps below, keeping the strongest responses.',
-      'activation-gradients':
-        'd(loss)/d(pool output). This one is dense: every pooled value feeds the next layer, so every one gets a gradient. The sparse picture is one layer down: in the backward pass the pool routes each of these values to the single winning position of its window and gives the other positions 0, so the layer below (usually a ReLU) receives a gradient that is mostly zeros (for 2\u00d72 windows at least 3 of 4). The zero fraction of both is printed below; the walkthrough picture of this epoch shows the winners.',
-    },
-  },
-  avgpool: {
-    what: 'Average pooling: each output is the mean of a window. Backward: each output\u2019s gradient is shared equally by every position of its window (so, unlike max pooling, the gradient below is not sparse).',
-    pictures: {
-      activations: 'The mean of each window: a smoothed, smaller copy of the maps below.',
-      'activation-gradients': 'd(loss)/d(pool output). The layer below receives it spread evenly over each window.',
-    },
-  },
-  gap: {
-    what: 'Global average pooling: the mean of each channel over all positions, one number per channel. Backward: spreads each channel\u2019s gradient evenly over its positions.',
-    pictures: {
-      activations: 'One value per channel per image: the average of that channel\u2019s map.',
-      'activation-gradients': 'd(loss)/d(channel mean): the layer below receives this divided evenly among the map\u2019s positions.',
-    },
-  },
-  fc: {
-    what: 'Fully connected: every output unit is a weighted sum of all input values plus a bias, out[k] = b[k] + \u03a3 w[k, i] x[i]. Before a softmax these outputs are the class scores.',
-    pictures: {
-      activations: 'One cell per unit and image, its value printed. When the next layer is a softmax these are the raw class scores (logits): the largest score is the prediction.',
-      'activation-gradients':
-        'd(loss)/d(unit output). When the next layer is the softmax these are d(loss)/d(score) = p \u2212 one-hot: p \u2212 1 at the true class (blue) and p at every other class (red, as large as the wrongly given probability). A confident correct image has an almost white row.',
-      weights:
-        'Row k: the weights of unit k laid out in the shape of its input (one tile per input channel), so you can see which input positions and channels push its score up (red) or down (blue).',
-      'weight-gradients':
-        'd(loss)/d(weights) = \u03a3 over images of (unit\u2019s output gradient) \u00d7 (input values): each row is the input pattern weighted by how much that unit\u2019s output should change.',
-    },
-  },
-  dropout: {
-    what: 'Dropout: during training sets each value to 0 with probability p (and scales the rest); in the probe pass (test mode) it passes every value through unchanged.',
-    pictures: {
-      activations: 'In test mode identical to the layer below\u2019s output.',
-      'activation-gradients': 'd(loss)/d(output); in test mode passed unchanged to the layer below.',
-    },
-  },
-  lrn: {
-    what: 'Local response normalisation: divides each value by a power of the summed squares of neighbouring channels at the same position.',
-    pictures: {
-      activations: 'The normalised maps: strong responses next to strong neighbours are damped.',
-      'activation-gradients': 'd(loss)/d(output), passed down through the normalisation.',
-    },
-  },
-  maxout: {
-    what: 'Maxout: each output is the largest of a group of input channels. Backward: the gradient goes only to the winning channel of each group (like max pooling across channels).',
-    pictures: {
-      activations: 'The winner of each channel group at every position.',
-      'activation-gradients': 'd(loss)/d(output). The layer below receives it only in the channel that won, 0 in the others.',
-    },
-  },
-  batchnorm: {
-    what: 'Batch normalisation: per channel, subtracts the mean and divides by the standard deviation (of the batch in training, of running averages at test time), then scales by \u03b3 and shifts by \u03b2.',
-    pictures: {
-      activations: 'Normalised maps: each channel is roughly zero-mean with unit spread before \u03b3 and \u03b2.',
-      'activation-gradients': 'd(loss)/d(output), passed down through the normalisation.',
-    },
-  },
-  add: {
-    what: 'Add (residual connection): the sum of its inputs, value by value. Backward: every input receives the same gradient, unchanged.',
-    pictures: {
-      activations: 'The elementwise sum of the input maps.',
-      'activation-gradients': 'd(loss)/d(sum): copied unchanged to every input branch (the \u201cgradient highway\u201d of residual networks).',
-    },
-  },
-  concat: {
-    what: 'Concat: stacks its inputs\u2019 channels one after another. Backward: each input receives the slice of the gradient for its own channels.',
-    pictures: {
-      activations: 'The input maps side by side, channel after channel.',
-      'activation-gradients': 'd(loss)/d(output): split by channel and returned to the inputs the channels came from.',
-    },
-  },
-  softmax: {
-    what: 'Softmax: turns the class scores s into probabilities p[k] = e^s[k] / \u03a3 e^s[j] that sum to 1. The loss is \u2212log p[true class] (cross-entropy).',
-    pictures: {
-      activations: 'The class probabilities for each probe image (values printed). The brightest cell is the prediction.',
-    },
-    noPicture: { 'activation-gradients': SOFTMAX_NO_GRAD },
-  },
-  svm: {
-    what: 'SVM loss layer: passes the class scores through unchanged; the loss is the multiclass hinge loss \u03a3 max(0, s[j] \u2212 s[true] + 1).',
-    pictures: {
-      activations: 'The class scores, unchanged.',
-    },
-    noPicture: {
-      'activation-gradients':
-        'No activation-gradient picture here: the hinge loss is computed from this layer\u2019s input, so its gradient (+1 for each class within the margin, minus their count at the true class) appears on the previous layer\u2019s activation-gradient picture.',
-    },
-  },
-  regression: {
-    what: 'Regression loss layer: passes values through; the loss is \u00bd \u03a3 (out \u2212 target)\u00b2.',
-    pictures: {
-      activations: 'The predicted values, unchanged.',
-    },
-    noPicture: {
-      'activation-gradients':
-        'No activation-gradient picture here: the loss gradient (out \u2212 target) appears on the previous layer\u2019s activation-gradient picture.',
-    },
-  },
-};
-
-/** The explanation key of a layer type (graph's registry may declare its own; the type name is the default). */
-export function explanationKey(type: string, hint?: string): string {
-  if (hint && EXPLANATIONS[hint]) return hint;
-  return type.toLowerCase();
+function zeroFraction(a: Float32Array): number | undefined {
+  if (a.length === 0) return undefined;
+  let z = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === 0) z++;
+  return z / a.length;
 }
 
-/**
- * The explanation key of a probed layer: its registry key, except that a pool in average mode (its
- * window is not a max) reads the avgpool words (no winners, no sparse gradient).
- */
-export function layerKind(l: { type: string; explain?: string; window?: { max?: boolean } }): string {
-  const key = explanationKey(l.type, l.explain);
-  return key === 'pool' && l.window?.max === false ? 'avgpool' : key;
-}
-
-export function layerExplanation(key: string): LayerExplanation {
-  return EXPLANATIONS[key] ?? GENERIC;
-}
-
-/** Whether a layer kind draws a picture of the quantity (loss layers skip their activation gradient). */
-export function skipsPicture(key: string, q: Quantity): string | undefined {
-  return layerExplanation(key).noPicture?.[q];
-}
-
-/** Facts measured on this epoch's pictures, woven into the explanation. */
-export interface PictureFacts {
-  /** Fraction of exactly-zero values in this picture's data. */
-  zeroFraction?: number;
-  /** The next layer's kind and index (e.g. the pool above a ReLU). */
-  next?: { key: string; index: number; actGradZeroFraction?: number };
-  /** The previous layer's kind and index, with the zero fraction of its activation gradient. */
-  prev?: { key: string; index: number; actGradZeroFraction?: number; actZeroFraction?: number };
-}
-
-export function pct(f: number): string {
-  const p = 100 * f;
-  if (p > 0 && p < 0.1) return '<0.1%';
-  return `${p.toFixed(1)}%`;
-}
-
-/** The report's explanation of one picture: layer-specific words plus the measured facts. */
-export function explainPicture(key: string, q: Quantity, facts: PictureFacts = {}): string {
-  const e = layerExplanation(key);
-  let text = e.pictures[q] ?? GENERIC.pictures[q] ?? '';
-  const z = facts.zeroFraction;
-  const extra: string[] = [];
-  if (q === 'activations' && (key === 'relu' || key === 'pool') && z !== undefined) {
-    extra.push(`Here ${pct(z)} of the values are exactly 0 (black).`);
-  }
-  if (q === 'activation-gradients' && z !== undefined) {
-    extra.push(`Measured: ${pct(z)} of this picture\u2019s values are exactly 0.`);
-    if (key === 'pool' && facts.prev?.actGradZeroFraction !== undefined) {
-      extra.push(`The layer below (layer ${facts.prev.index}, ${facts.prev.key}) receives a gradient that is ${pct(facts.prev.actGradZeroFraction)} zeros.`);
-    }
-    if (key === 'relu' && facts.next?.key === 'pool') {
-      extra.push(`That is the max pool above (layer ${facts.next.index}) at work: only window winners receive gradient.`);
-    }
-    if (key === 'conv' && facts.next && facts.next.key === 'relu' && facts.next.actGradZeroFraction !== undefined) {
-      extra.push(
-        `The ReLU above (layer ${facts.next.index}) received a gradient that is already ${pct(facts.next.actGradZeroFraction)} zeros; its mask adds zeros wherever it did not fire, which gives the ${pct(z)} here.`,
-      );
-    }
-  }
-  if (q === 'activation-gradients' && key === 'fc' && facts.next && facts.next.key !== 'softmax') {
-    // Only the final fc gets the p - one-hot words.
-    text = GENERIC.pictures[q] ?? '';
-  }
-  if (q === 'activations' && key === 'fc' && facts.next && facts.next.key !== 'softmax' && facts.next.key !== 'svm') {
-    text = 'One cell per unit and image: the weighted sum of all inputs plus the bias, before any nonlinearity.';
-  }
-  return [text, ...extra].join(' ');
-}
-
-/** A short layer-specific note printed inside a picture (the report has the long words). */
-export function pictureNote(key: string, q: Quantity): string {
-  if (q !== 'activation-gradients') return '';
-  switch (key) {
-    case 'pool':
-      return 'Max pool: this gradient is dense (every pooled value feeds the next layer). Going backward, the pool passes each value only to the winner (the max) of its window and 0 to the other positions, so the layer below receives a sparse gradient.';
-    case 'relu':
-      return 'ReLU: this gradient arrives from the layer above; under a max pool only window winners get any, so most values are exactly 0. The ReLU passes it on only where it fired (output > 0).';
-    default:
-      return '';
-  }
-}
+export { pct };
 
 /** One line under the title of a picture (inside the PNG). */
 export function quantityLine(q: Quantity, isInput: boolean, firstLayerColour: boolean): string {
@@ -328,6 +75,16 @@ export function colourNote(kind: 'diverging' | 'sequential' | 'signed-rgb' | 'im
   }
 }
 
+/**
+ * Which gradient each picture and chart shows. The last training batch's weight gradient (the ConvNetJS
+ * demo's picture) is not drawn: one batch of augmented images is noisy, and which batch is last depends on
+ * the data order; the probe's fixed images in evaluation mode compare from epoch to epoch.
+ */
+export const WHICH_GRADIENT =
+  'Every picture (activation gradients, weight gradients, the walkthroughs) comes from the probe pass: the same probe images every epoch, in evaluation mode (batch norm uses its running statistics, dropout keeps every value), one forward and one backward pass with the weights at the end of the epoch, the loss summed over the probe images. ' +
+  'The gradient-norm and update-ratio charts under "Layer health" come from the training batches instead: training mode, augmented images, the mean gradient of each mini-batch, averaged over tenths of an epoch. The two differ in images, mode and scale, so their sizes do not compare directly. ' +
+  'The last training batch’s weight gradient, which the ConvNetJS demo drew, is not drawn: one batch of augmented images is noisy and depends on the data order, while the probe’s fixed images show how the same gradient changes from epoch to epoch.';
+
 /** Short explanations for the report's "how to read" section, per quantity (any layer). */
 export const REPORT_EXPLANATIONS: Record<Quantity, string> = {
   activations:
@@ -337,21 +94,16 @@ export const REPORT_EXPLANATIONS: Record<Quantity, string> = {
   weights:
     'The filters the layer has learned. First conv layer: one colour tile per filter, numbered. Deeper layers: one row per filter, one tile per input channel. Fully connected layers: each unit\u2019s weights laid out in the shape of its input.',
   'weight-gradients':
-    'd(loss)/d(weights) from the probe images: the direction that would increase the loss. The update moves the weights the opposite way, scaled by the learning rate.',
+    'd(loss)/d(weights) from the probe images (evaluation mode): the direction that would increase the loss on them. Training moves the weights the opposite way, scaled by the learning rate, with the gradients of its own batches.',
 };
-
-/** One sentence about what a layer type does, for the report. */
-export function layerTypeNote(type: string, hint?: string): string {
-  return layerExplanation(explanationKey(type, hint)).what;
-}
 
 /** The layer-health plots and how to read them (report, "Layer health over training"). */
 export const HEALTH_EXPLANATIONS: { plot: string; title: string; what: string; healthy: string; problem: string }[] = [
   {
     plot: 'health-gradient-norm',
     title: 'Gradient norm',
-    what: 'The size (L2 norm) of the mini-batch mean gradient of each layer\u2019s weights: how hard the loss is pushing on that layer.',
-    healthy: 'roughly steady or slowly falling as the loss falls, and of a similar order of magnitude in every layer.',
+    what: 'The size (L2 norm) of the mini-batch mean gradient of each layer\u2019s weights, from the training batches (not the probe): how hard the loss is pushing on that layer.',
+    healthy: 'of a similar order of magnitude in every layer, without growing or falling by orders of magnitude (it may rise early on, as the layers above start to use each layer, and fall slowly later).',
     problem: 'early layers orders of magnitude below the last ones, or falling towards 0 (vanishing gradients: those layers stop learning); norms growing by orders of magnitude (exploding: the loss is about to become NaN).',
   },
   {
@@ -395,14 +147,6 @@ export function healthVerdicts(h: EpochHealth): { layer: string; gradNorm: strin
       dead: l.deadFraction === undefined ? '' : pct(l.deadFraction), verdict: notes.join('; '),
     };
   });
-}
-
-/** One sentence per explanation key (what the layer does), as the registry's hints.explain names it. */
-export const LAYER_NOTES: Record<string, string> = Object.fromEntries(Object.entries(EXPLANATIONS).map(([k, e]) => [k, e.what]));
-
-/** The note for an explanation key ('' when there is none). */
-export function layerNote(key: string): string {
-  return LAYER_NOTES[key] ?? '';
 }
 
 export const COLOUR_EXPLANATION = [

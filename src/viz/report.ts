@@ -14,24 +14,14 @@ import { listAnimationFiles } from './animate.js';
 import { liveScript } from './live-client.js';
 import { textEngine } from './canvas.js';
 import { EPOCH_INDEX_FILE, epochDirName, stepDirName, type EpochVizSummary, type LayerVizSummary, type ProbePrediction } from './epoch.js';
-import { COLOUR_EXPLANATION, HEALTH_EXPLANATIONS, QUANTITY_TITLES, REPORT_EXPLANATIONS, explainPicture, explanationKey, healthVerdicts, layerNote, pct as explainPct, type PictureFacts } from './explain.js';
+import { COLOUR_EXPLANATION, HEALTH_EXPLANATIONS, QUANTITY_TITLES, REPORT_EXPLANATIONS, WHICH_GRADIENT, healthVerdicts, pct as explainPct } from './explain.js';
 import { QUANTITIES, type Quantity } from './grid.js';
 import { accuracyPlotSpec, healthPlotSpecs, lossPlotSpec, renderPlotPng } from './plots.js';
 import { formatNumber, type VizScaleMode } from './scale.js';
 import type { WalkthroughData } from './walkthrough.js';
+import type { BnWalkthroughData, ResidualWalkthroughData } from './walkthrough-blocks.js';
 import type { EpochMetrics } from './types.js';
-
-/** Titles and explanations of the pictures of particular layer kinds (LayerVizSummary.extras). */
-const EXTRA_PICTURES: Record<'channels' | 'branches', [string, string]> = {
-  channels: [
-    'Per channel: gamma, beta and the running statistics',
-    'Batch norm subtracts each channel\u2019s mean and divides by its standard deviation, so every channel leaves with values of mean about 0 and spread about 1, whatever scale the layer below gave them; then gamma multiplies (the grey line marks 1, no change) and beta shifts each channel, so the network can choose the scale it needs. The running mean and variance average the statistics of the training batches; evaluation, and these pictures, normalise with them. Their values are also in stats.json.',
-  ],
-  branches: [
-    'Residual connection: each branch and the sum',
-    'Rows: the block\u2019s own path, the skip path (the block\u2019s input, or its 1x1 projection where the shape changes), and their sum, for the first probe image on one colour scale. A residual block only adds a correction to what the skip path carries, and its gradient flows back unchanged to both paths, which is why deep ResNets still train; a faint first row next to a strong skip row means the block changes little.',
-  ],
-};
+import { readRegularText } from '../util/regular-file.js';
 
 /** What the trainer (or `cnnviz visualize`) tells the report about the run. */
 export interface ReportRunInfo {
@@ -83,7 +73,7 @@ export async function writePlots(outDir: string, metrics: readonly EpochMetrics[
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+    return JSON.parse(await readRegularText(path)) as T;
   } catch {
     return undefined;
   }
@@ -262,7 +252,7 @@ function metricsTable(metrics: readonly EpochMetrics[]): string {
     .join('\n');
   const firstHead = first ? '<th title="test accuracy on test images 0..999 alone">test acc., first 1,000</th>' : '';
   const note = first
-    ? '<p class="muted">"test acc., first 1,000": the same evaluation on test images 0..999 alone (useful when the rest of the test split differs from them: in the shared copy of CIFAR-10 cnnviz is developed with, images 1000..9999 were rebuilt from JPEG).</p>'
+    ? '<p class="muted">"test acc., first 1,000": the same evaluation on test images 0..999 alone (useful when the rest of the test split may differ from them, e.g. a copy of CIFAR-10 whose later test images were rebuilt from compressed files).</p>'
     : '';
   return `<table><thead><tr><th>epoch</th><th>train loss</th><th>test loss</th><th>train acc.</th><th>test acc.</th>${firstHead}<th>seconds</th><th>images/s</th></tr></thead><tbody>\n${rows}\n</tbody></table>${note}`;
 }
@@ -307,19 +297,6 @@ function probeTable(preds: ProbePrediction[], scoreKind: 'probability' | 'score'
   return `<table><thead><tr><th>row</th><th>test index</th><th class="l">true class</th><th class="l">1st</th><th class="l">2nd</th><th class="l">3rd</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
-/** The measured facts about a layer's neighbours that its explanations mention. */
-function pictureFacts(layers: readonly LayerVizSummary[], i: number, q: Quantity): PictureFacts {
-  const l = layers[i];
-  const key = (x: LayerVizSummary): string => explanationKey(x.type, x.explain);
-  const prev = layers[i - 1];
-  const next = layers[i + 1];
-  return {
-    zeroFraction: l.ranges[q]?.zeroFraction,
-    ...(prev ? { prev: { key: key(prev), index: prev.index, actGradZeroFraction: prev.ranges['activation-gradients']?.zeroFraction, actZeroFraction: prev.ranges.activations?.zeroFraction } } : {}),
-    ...(next ? { next: { key: key(next), index: next.index, actGradZeroFraction: next.ranges['activation-gradients']?.zeroFraction } } : {}),
-  };
-}
-
 /** The numbers under a picture: range, zero fraction, scale and clipped count. */
 function pictureNumbers(layer: LayerVizSummary, q: Quantity): string {
   const r = layer.ranges[q];
@@ -330,18 +307,14 @@ function pictureNumbers(layer: LayerVizSummary, q: Quantity): string {
   return parts.join(' · ');
 }
 
-function patchesFigure(layer: LayerVizSummary, key: string, png: string, subset: number, epoch: number): string {
-  const which = key === 'conv'
-    ? 'Row k belongs to filter k of the weights: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.'
-    : key === 'pool'
-      ? 'A pooled channel responds to the same things as the ReLU channel below it, over a slightly larger patch.'
-      : 'A ReLU is monotonic, so its channels rank images as the conv below does (except channels that never fire: their patches show values of 0).';
+function patchesFigure(layer: LayerVizSummary, png: string, subset: number, epoch: number): string {
+  const which = layer.words?.topPatches ?? '';
   return `<figure class="patches" data-quantity="top-patches"><p class="explain-q"><b>What each channel responds to.</b> For every channel, the 9 patches of the ${subset} fixed test images that excite it most (best first, its value under each), cropped to the channel\u2019s receptive field: the image pixels its output depends on. ${esc(which)}</p><div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="layer ${layer.index} top patches epoch ${epoch}"></a></div></figure>`;
 }
 
 async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: Files, epoch: number, at = { prefix: `e${epoch}`, label: `epoch ${epoch}` }): Promise<string> {
   const layer = layers[li];
-  const key = explanationKey(layer.type, layer.explain);
+  const key = layer.explain;
   const facts: string[] = [
     `<tr><th class="l">output shape (per image)</th><td class="l">${shape(layer.outShape)}</td></tr>`,
     `<tr><th class="l">parameters</th><td class="l">${layer.paramCount.toLocaleString('en-US')}${layer.weightShape ? ` (weights ${shape(layer.weightShape)}${layer.paramCount > layer.weightShape.reduce((a, d) => a * d, 1) ? ' + biases' : ''})` : ''}</td></tr>`,
@@ -361,26 +334,26 @@ async function layerHtml(layers: readonly LayerVizSummary[], li: number, files: 
     }
     const f = layer.files[q];
     if (!f || !(await files.exists(f))) continue;
-    const explain = explainPicture(key, q, pictureFacts(layers, li, q));
+    const explain = layer.words?.pictures[q] ?? '';
     const fig = `<figure data-quantity="${q}"><p class="explain-q"><b>${QUANTITY_TITLES[q]}.</b> ${esc(explain)}</p><p class="numbers">${pictureNumbers(layer, q)}</p><div class="scroll"><a href="${url(f)}"><img src="${url(f)}" loading="lazy" alt="layer ${layer.index} ${esc(q)} ${esc(at.label)}"></a></div></figure>`;
     // What each channel responds to: beside the filters (conv); after the gradients for layers without weights.
     const p = layer.patches;
     if (p && q === 'weights' && (await files.exists(p.png))) {
-      figs.push(`<div class="side">${fig}${patchesFigure(layer, key, p.png, p.subsetImages, epoch)}</div>`);
+      figs.push(`<div class="side">${fig}${patchesFigure(layer, p.png, p.subsetImages, epoch)}</div>`);
     } else {
       figs.push(fig);
     }
   }
   if (layer.patches && !layer.weightShape && (await files.exists(layer.patches.png))) {
-    figs.push(patchesFigure(layer, key, layer.patches.png, layer.patches.subsetImages, epoch));
+    figs.push(patchesFigure(layer, layer.patches.png, layer.patches.subsetImages, epoch));
   }
   for (const x of layer.extras ?? []) {
     if (!(await files.exists(x.file))) continue;
-    const [title, text] = EXTRA_PICTURES[x.kind];
+    const [title, text] = layer.words?.[x.kind] ?? [x.kind, ''];
     figs.push(`<figure data-quantity="${x.kind}"><p class="explain-q"><b>${title}.</b> ${esc(text)}</p><div class="scroll"><a href="${url(x.file)}"><img src="${url(x.file)}" loading="lazy" alt="layer ${layer.index} ${x.kind} epoch ${epoch}"></a></div></figure>`);
   }
   const stats = (await files.exists(layer.statsFile)) ? ` <a href="${url(layer.statsFile)}">stats.json</a>` : '';
-  const note = layerNote(key);
+  const note = layer.words?.what ?? '';
   return `<article class="layer" id="${at.prefix}-l${layer.index}" data-kind="${esc(key)}">
 <h3>Layer ${layer.index} · ${esc(layer.type)} <span class="muted">— ${esc(layer.description)}</span></h3>
 ${note ? `<p class="what">${esc(note)}</p>` : ''}
@@ -390,25 +363,121 @@ ${note ? `<p class="what">${esc(note)}</p>` : ''}
 </article>`;
 }
 
+const ACTIVATION_ROLES = ['gate', 'leaky-gate', 'squash'];
+
+/** The first layer matching `test`, or undefined. */
+function first(L: readonly LayerVizSummary[], test: (l: LayerVizSummary) => boolean): LayerVizSummary | undefined {
+  return L.find(test);
+}
+
+/** "layer 3, relu" for a sentence. */
+function named(l: LayerVizSummary): string {
+  return `layer ${l.index} (${l.type})`;
+}
+
 /**
- * The learner's four questions, answered in a few words with this run's numbers, each linking to the
- * layer (latest epoch) whose pictures show it. Empty when the network has no conv -> ReLU -> pool chain.
+ * What training batches measured for a layer's weight gradient, epoch by epoch (the gradient-norm chart):
+ * the claim "it shrinks as the loss falls" is checked against these numbers, not assumed.
  */
-function questionsHtml(s: EpochVizSummary): string {
-  const w = s.walkthrough?.data;
-  const L = s.layers;
-  if (!w || L.length === 0) return '';
+function gradNormTrend(metrics: readonly EpochMetrics[], layer: number): string {
+  const sorted = [...metrics].sort((a, b) => a.epoch - b.epoch);
+  const lossFell = sorted.length >= 2 && sorted[sorted.length - 1].trainLoss < sorted[0].trainLoss;
+  const pts = [...metrics].sort((a, b) => a.epoch - b.epoch).map((m) => ({ e: m.epoch, g: m.health?.layers.find((h) => h.layer === layer)?.gradNorm })).filter((p): p is { e: number; g: number } => p.g !== undefined);
+  if (pts.length === 0) return '';
+  const a = pts[0];
+  const b = pts[pts.length - 1];
+  if (pts.length === 1) return ` On the training batches of epoch ${a.e} its weight-gradient norm averaged ${formatNumber(a.g)} (the gradient-norm chart).`;
+  const ratio = b.g / a.g;
+  const trend = ratio > 1.1 ? 'rose' : ratio < 0.9 ? 'fell' : 'stayed about the same';
+  const why = ratio > 1.1 && lossFell
+    ? ' The training loss fell meanwhile: a layer\u2019s gradient need not shrink while the loss falls (early on it often grows, as the layers above learn to use that layer).'
+    : '';
+  return ` On the training batches (the gradient-norm chart) its weight-gradient norm ${trend}: ${formatNumber(a.g)} in epoch ${a.e}, ${formatNumber(b.g)} in epoch ${b.e}.${why}`;
+}
+
+/** The links to this epoch's walkthroughs that exist. */
+function walkLinks(s: EpochVizSummary): string {
   const e = s.epoch;
-  const z = (i: number, q: Quantity): string => explainPct(L[i]?.ranges[q]?.zeroFraction ?? 0);
-  const link = (i: number, text: string): string => `<a href="#e${e}-l${i}">${esc(text)}</a>`;
-  const { conv, relu, pool } = w.layers;
+  const links = [
+    s.walkthrough ? `<a href="#e${e}-walkthrough">walkthrough: conv → ReLU → pool</a>` : '',
+    s.bnWalkthrough ? `<a href="#e${e}-walkthrough-batchnorm">walkthrough: conv → batch norm → ReLU</a>` : '',
+    s.residualWalkthrough ? `<a href="#e${e}-walkthrough-residual">walkthrough: residual block</a>` : '',
+  ].filter(Boolean);
+  return links.length ? ` · ${links.join(' · ')}` : '';
+}
+
+/**
+ * The learner's four questions, answered for any network with this run's numbers, each linking to the
+ * layer (latest epoch) whose pictures show it: the input, the first conv, the first activation, and the
+ * first pool or stride-2 conv. The section is always there (its link in the header too).
+ */
+function questionsHtml(s: EpochVizSummary | undefined, metrics: readonly EpochMetrics[]): string {
+  const head = '<h2 id="questions">Four questions, answered with this run</h2>';
+  if (!s || s.layers.length === 0) return `${head}<p class="muted">No pictures yet: the answers appear after the first epoch with pictures.</p>`;
+  const L = s.layers;
+  const e = s.epoch;
+  const z = (l: LayerVizSummary, q: Quantity): string => explainPct(l.ranges[q]?.zeroFraction ?? 0);
+  const link = (l: LayerVizSummary): string => `<a href="#e${e}-l${l.index}">Layer ${l.index} (${esc(l.type)})</a>`;
+  const words = (l: LayerVizSummary, q: Quantity): string => esc(l.words?.pictures[q] ?? '');
+  const conv = first(L, (l) => l.role === 'filter');
+  const act = first(L, (l) => ACTIVATION_ROLES.includes(l.role ?? ''));
+  const down = first(L, (l) => l.role === 'window-max' || l.role === 'window-mean' || (l.role === 'filter' && Number(l.config?.stride) >= 2));
   const items = [
-    `<b>What is the input layer\u2019s \u201cactivation\u201d, and what is the second picture beside the image?</b> The activation is the image itself: the input layer computes nothing. The picture beside it is not a copy: it is d(loss)/d(pixel), a saliency map of which pixels the loss is sensitive to. ${link(0, 'Layer 0 (input)')}`,
-    `<b>What do a conv layer\u2019s activations and activation gradients show, and what should its weight gradients show?</b> Activations: one map per filter (tile k comes from filter k), large where the image looks like the filter. Activation gradients: d(loss)/d(each map value), zero wherever the ReLU above did not fire or its pool did not pick the position (${z(conv, 'activation-gradients')} zeros here). Weight gradients: input patches summed with those gradients as weights; the update moves the filters the opposite way, and they shrink as the loss falls. ${link(conv, `Layer ${conv} (conv)`)}`,
-    `<b>ReLU maps are black or shades of colour, but what is the ReLU layer\u2019s activation gradient?</b> d(loss)/d(ReLU output), the gradient that arrives from the max pool above: non-zero only at the winner of each pool window, so ${z(relu, 'activation-gradients')} of it is exactly zero here. The ReLU passes it down only where it fired (black = did not fire = no gradient below). ${link(relu, `Layer ${relu} (ReLU)`)} \u00b7 <a href="#e${e}-walkthrough">walkthrough</a>`,
-    `<b>What is the pooling layer\u2019s activation gradient, and why does it look sparse?</b> The pool\u2019s own output gradient is dense (${z(pool, 'activation-gradients')} zeros): every pooled value feeds the next layer. The sparse picture is one layer down: going backward, the pool hands each value to the single winner of its window and 0 to the others, so the ReLU below receives a gradient that is ${z(relu, 'activation-gradients')} zeros. ${link(pool, `Layer ${pool} (pool)`)} \u00b7 <a href="#e${e}-walkthrough">walkthrough</a>`,
+    `<b>What is the input layer\u2019s \u201cactivation\u201d, and what is the second picture beside the image?</b> The activation is the image itself: the input layer computes nothing. The picture beside it is not a copy: it is d(loss)/d(pixel), a saliency map of which pixels the loss is sensitive to. ${link(L[0])}`,
+    conv
+      ? `<b>What do a conv layer\u2019s activations and activation gradients show, and what should its weight gradients show?</b> Activations: one map per filter (tile k comes from filter k), large where the image looks like the filter. Activation gradients of ${esc(named(conv))}: ${words(conv, 'activation-gradients')} Weight gradients: input patches summed over every position with those gradients as weights (one filter is shared by all positions); the update moves the filters the opposite way.${esc(gradNormTrend(metrics, conv.index))} ${link(conv)}`
+      : '<b>What do a conv layer\u2019s pictures show?</b> This network has no conv layer: every layer with weights is fully connected, so each weight is used once per image, not at every position.',
+    act
+      ? `<b>${act.role === 'gate' ? 'ReLU maps are black or shades of colour, but what is the ReLU layer\u2019s activation gradient?' : `What is the activation gradient of ${esc(named(act))}, the first non-linearity?`}</b> ${words(act, 'activation-gradients')} ${link(act)}`
+      : '<b>What is the activation layer\u2019s gradient?</b> This network has no activation layer (no ReLU, sigmoid or tanh): it is linear from input to loss.',
+    down
+      ? down.role === 'filter'
+        ? `<b>There is no pooling layer: how does this network make its maps smaller, and what does that do to the gradient?</b> Layer ${down.index} is a conv with stride ${Number(down.config?.stride)}: it computes its filters only at every ${Number(down.config?.stride) === 2 ? 'other' : `${Number(down.config?.stride)}th`} position, so its maps are smaller, and it learns how to downsample instead of taking a fixed max. Its backward sends each output\u2019s gradient back through its filters to the whole window, so the gradient below is not sparse the way a max pool\u2019s is (its own output gradient: ${z(down, 'activation-gradients')} zeros). ${link(down)}`
+        : `<b>What is the pooling layer\u2019s activation gradient, and why does it look ${down.role === 'window-max' ? 'sparse' : 'smooth'}?</b> ${words(down, 'activation-gradients')} ${link(down)}`
+      : '<b>What does pooling do?</b> This network neither pools nor uses a stride-2 conv: every layer keeps the input\u2019s width and height.',
   ];
-  return `<h2 id="questions">Four questions, answered with this run (epoch ${e})</h2><ol class="questions">${items.map((i) => `<li>${i}</li>`).join('')}</ol>`;
+  return `${head}<p class="muted">Epoch ${e}${s.step === undefined ? '' : `, step ${s.step}`}${walkLinks(s)}</p><ol class="questions">${items.map((i) => `<li>${i}</li>`).join('')}</ol>`;
+}
+
+/** The questions learners ask next, answered with this run's numbers. */
+function nextQuestionsHtml(s: EpochVizSummary | undefined): string {
+  if (!s || s.layers.length === 0) return '';
+  const L = s.layers;
+  const e = s.epoch;
+  const link = (l: LayerVizSummary, what = `Layer ${l.index} (${l.type})`): string => `<a href="#e${e}-l${l.index}">${esc(what)}</a>`;
+  const items: string[] = [];
+  const conv = first(L, (l) => l.role === 'filter');
+  if (conv?.weightShape) {
+    const [k, inC, kh, kw] = conv.weightShape;
+    const [, H, W] = conv.outShape;
+    const inValues = conv.inputs?.length ? L[conv.inputs[0]]?.outShape.reduce((a, b) => a * b, 1) : undefined;
+    const fcWeights = inValues === undefined ? '' : ` A fully connected layer making the same ${k}\u00d7${H}\u00d7${W} outputs from the same ${inValues.toLocaleString('en-US')} inputs would need ${(inValues * k * H * W).toLocaleString('en-US')} weights; this conv has ${(k * inC * kh * kw).toLocaleString('en-US')}.`;
+    items.push(`<b>Weight sharing: why does one filter\u2019s gradient look like a picture?</b> Each of the ${k} filters of ${esc(named(conv))} (${inC}\u00d7${kh}\u00d7${kw} weights) is used at all ${(H * W).toLocaleString('en-US')} positions of every image. Its gradient is therefore the sum, over every position of every probe image, of the input patch there times the activation gradient there: patches where the gradient was large dominate, and the weight-gradient picture looks like them.${fcWeights} ${link(conv, 'its weight gradients')}`);
+  }
+  const act = first(L, (l) => ACTIVATION_ROLES.includes(l.role ?? ''));
+  const acts = L.filter((l) => ACTIVATION_ROLES.includes(l.role ?? '')).length;
+  if (act) {
+    const fired = act.ranges.activations ? 1 - act.ranges.activations.zeroFraction : undefined;
+    const gate = act.role === 'gate' && fired !== undefined ? ` Here ${esc(named(act))} fired at ${explainPct(fired)} of the probe\u2019s values: there its derivative is exactly 1, however large the input, so the gradient passes at full size (a sigmoid\u2019s derivative is at most 0.25, and near 0 when it saturates: ten of them in a row shrink a gradient at least a million times).` : '';
+    items.push(`<b>Why does the network need a non-linearity?</b> A conv or fully connected layer is linear: two of them in a row compute one linear map (the product of their matrices), so a stack of them without anything between is no more powerful than one layer. This network has ${acts} non-linear activation layer${acts === 1 ? '' : 's'}; each bends the map, which is what lets depth add power.${gate} ${link(act)}`);
+  }
+  const bw = s.bnWalkthrough?.data;
+  if (bw) {
+    const p = bw.perChannel[0];
+    items.push(`<b>What does batch norm do?</b> Per channel it subtracts a mean and divides by a standard deviation, then multiplies by \u03b3 and adds \u03b2: every channel arrives at the next layer at a scale the network chose, whatever scale the conv gave it, which lets larger learning rates work. In training it uses the batch\u2019s statistics; at test time (and in every picture here) the running averages. Example, ${esc(named(L[bw.layers.bn]))} channel ${p.channel}: running mean ${formatNumber(p.runningMean)}, \u03c3 ${formatNumber(p.runningStd)}, \u03b3 ${formatNumber(p.gamma)}, \u03b2 ${formatNumber(p.beta)}; on probe image ${bw.row} the conv output of that channel has mean ${formatNumber(p.convMean)} and spread ${formatNumber(p.convStd)}, batch norm\u2019s output mean ${formatNumber(p.bnMean)} and spread ${formatNumber(p.bnStd)}. Backward it multiplies the channel\u2019s gradient by \u03b3/\u03c3 = ${formatNumber(p.gammaOverSigma)} (measured ratio of the gradient norms: ${formatNumber(p.gradRatio)}). <a href="#e${e}-walkthrough-batchnorm">walkthrough</a>`);
+  } else if (L.some((l) => l.role === 'normalise')) {
+    const bn = first(L, (l) => l.role === 'normalise')!;
+    items.push(`<b>What does batch norm do?</b> Per channel it subtracts a mean and divides by a standard deviation, then multiplies by \u03b3 and adds \u03b2, so every channel leaves at a scale the network chose. ${link(bn)}`);
+  }
+  const rw = s.residualWalkthrough?.data;
+  if (rw) {
+    const rows = rw.blocks.map((b) => `<tr><td class="l">${esc(b.name)} (layer ${b.block.add})</td><td>${b.block.shortcutLayers === 0 ? 'identity' : 'projection'}</td><td>${formatNumber(b.atAdd)}</td><td>${b.shortcutPart === undefined ? '' : formatNumber(b.shortcutPart)}</td><td>${b.branchPart === undefined ? '' : formatNumber(b.branchPart)}</td><td>${formatNumber(b.atStart)}</td></tr>`).join('');
+    const id = rw.blocks.filter((b) => b.branchPart !== undefined);
+    const parts = id.map((b) => `${esc(b.name)}: via the shortcut ${formatNumber(b.shortcutPart!)}, via the branch ${formatNumber(b.branchPart!)}`).join('; ');
+    items.push(`<b>Why do residual connections help?</b> The add passes its gradient unchanged to the shortcut, so the gradient reaches the block\u2019s input without going through the block\u2019s convs and batch norms, however deep the network; the branch adds its own part on top. Without the shortcut only the branch\u2019s part would arrive, and it passes through every layer of the branch, each able to shrink it. Measured on the probe images (gradient norms, all images together)${id.length ? ` at the input of the blocks with an identity shortcut: ${parts}` : ''}; a projection shortcut is a 1x1 conv and batch norm, so there the two parts are not separated. <a href="#e${e}-walkthrough-residual">walkthrough</a><table class="norms"><thead><tr><th class="l">block (add)</th><th>shortcut</th><th>at the add</th><th>via the shortcut</th><th>via the branch</th><th>at the block\u2019s input</th></tr></thead><tbody>${rows}</tbody></table>`);
+  }
+  if (items.length === 0) return '';
+  return `<h2 id="next-questions">Next questions, answered with this run</h2><ol class="questions">${items.map((i) => `<li>${i}</li>`).join('')}</ol>`;
 }
 
 /** What goes through the network for the pictures: the user's own image (visualize --image) or the probe test images. */
@@ -429,6 +498,31 @@ function walkthroughHtml(png: string, d: WalkthroughData, epoch: number, prefix 
 <p class="explain-q">${userImage ? 'Your image' : `Probe image ${d.row}`}, channels ${d.channels.join(', ')}. <b>Forward</b>: the conv (layer ${L.conv}) outputs a signed map; the ReLU (layer ${L.relu}) keeps the positive values and sets the rest to 0 (it was off at <b>${explainPct(z.reluActivations)}</b> of this image’s positions); the max pool (layer ${L.pool}) keeps only the largest value of each window, the <i>winner</i> (${explainPct(d.winnerFraction)} of positions win).</p>
 <p class="explain-q"><b>Backward</b>, right to left: the gradient arriving at the pool’s output, d(loss)/d(pool output), is dense (<b>${explainPct(z.poolOutputGradient)}</b> zeros). The pool sends each of those values to its window’s winner and 0 to the other positions, so the <b>ReLU’s activation gradient</b>, d(loss)/d(ReLU output), is sparse: <b>${explainPct(z.reluOutputGradient)}</b> exactly zero. The ReLU passes that gradient only where it fired (its derivative is 1 for x &gt; 0 and 0 otherwise), so the <b>conv’s activation gradient</b> is zero at those positions too: <b>${explainPct(z.convOutputGradient)}</b> zeros. The conv’s weight gradient sums input patches weighted by exactly this sparse map.</p>
 <div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="walkthrough ${esc(label)}"></a></div>
+</section>`;
+}
+
+/** The conv -> batch norm -> ReLU walkthrough section. */
+function bnWalkthroughHtml(png: string, d: BnWalkthroughData, prefix: string, label: string): string {
+  const p = d.perChannel;
+  return `<section class="walkthrough" id="${prefix}-walkthrough-batchnorm">
+<h3>Walkthrough: one image through conv → batch norm → ReLU, forward and backward</h3>
+<p class="explain-q">Probe image ${d.row}, channels ${d.channels.join(', ')} of layers ${d.layers.conv} (conv), ${d.layers.bn} (batch norm) and ${d.layers.relu} (ReLU). <b>Forward</b>: batch norm takes each channel of the conv output, subtracts its running mean, divides by its running standard deviation σ, then multiplies by γ and adds β (the probe runs in evaluation mode, so these are the running statistics, not this batch’s). ${p.map((c) => `Channel ${c.channel}: conv output mean ${formatNumber(c.convMean)}, spread ${formatNumber(c.convStd)} → batch norm output mean ${formatNumber(c.bnMean)}, spread ${formatNumber(c.bnStd)} (γ ${formatNumber(c.gamma)}, β ${formatNumber(c.beta)}); the ReLU is off at ${explainPct(c.reluOff)} of its positions.`).join(' ')}</p>
+<p class="explain-q"><b>Backward</b>, right to left: the ReLU passes its output gradient (norm ${formatNumber(d.norms.reluOut)} on this image) only where it fired, giving batch norm’s output gradient (norm ${formatNumber(d.norms.bnOut)}); batch norm multiplies each channel by γ/σ, giving the conv’s output gradient (norm ${formatNumber(d.norms.convOut)}). ${p.map((c) => `Channel ${c.channel}: γ/σ = ${formatNumber(c.gammaOverSigma)}, measured ratio ${formatNumber(c.gradRatio)}.`).join(' ')} In training, batch norm’s backward also removes the gradient’s mean over the batch and its part along the normalised values, because there the statistics depend on every image of the batch.</p>
+<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="batch norm walkthrough ${esc(label)}"></a></div>
+</section>`;
+}
+
+/** The residual-block walkthrough section. */
+function residualWalkthroughHtml(png: string, d: ResidualWalkthroughData, prefix: string, label: string): string {
+  const n = d.drawn;
+  const b = n.block;
+  const parts = n.shortcutPart !== undefined
+    ? `At the block’s input (layer ${b.start}) the gradient is the sum of two parts: the shortcut’s, which is the add’s gradient unchanged (norm <b>${formatNumber(n.shortcutPart)}</b>), and the branch’s, what came back through its ${b.branchLayers} layers (norm <b>${formatNumber(n.branchPart!)}</b>); together <b>${formatNumber(n.atStart)}</b>.`
+    : `This block’s shortcut is a projection (${b.shortcutLayers} layers), so the two parts are not separated here; at the block’s input (layer ${b.start}) the gradient norm is ${formatNumber(n.atStart)}.`;
+  return `<section class="walkthrough" id="${prefix}-walkthrough-residual">
+<h3>Walkthrough: a residual block, forward and backward</h3>
+<p class="explain-q">Block ${esc(n.name)}: the add (layer ${b.add}) sums the block’s own path, ending at layer ${b.branch} (norm of its output over the probe images ${formatNumber(n.branchOut)}), and the shortcut, ${b.shortcutLayers === 0 ? `the block’s input itself (layer ${b.start})` : `layer ${b.shortcut}`} (norm ${formatNumber(n.shortcutOut)}). <b>Backward</b>: the add hands its gradient (norm <b>${formatNumber(n.atAdd)}</b>) unchanged to both paths. ${parts} Norms are over all probe images; the picture shows probe image ${d.row}, channels ${d.channels.join(', ')}.</p>
+<div class="scroll"><a href="${url(png)}"><img src="${url(png)}" loading="lazy" alt="residual walkthrough ${esc(label)}"></a></div>
 </section>`;
 }
 
@@ -465,6 +559,10 @@ async function epochHtml(summary: EpochVizSummary, run: ReportRunInfo, files: Fi
   }
   const walk = summary.walkthrough;
   if (walk && (await files.exists(walk.png))) parts.push(walkthroughHtml(walk.png, walk.data, e, at.prefix, at.label, user !== undefined));
+  const bnw = summary.bnWalkthrough;
+  if (bnw && (await files.exists(bnw.png))) parts.push(bnWalkthroughHtml(bnw.png, bnw.data, at.prefix, at.label));
+  const rw = summary.residualWalkthrough;
+  if (rw && (await files.exists(rw.png))) parts.push(residualWalkthroughHtml(rw.png, rw.data, at.prefix, at.label));
   parts.push('<h3>Layers</h3>');
   for (let i = 0; i < summary.layers.length; i++) parts.push(await layerHtml(summary.layers, i, files, e, at));
   parts.push('</section>');
@@ -492,10 +590,13 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
   const animations = (await listAnimationFiles(outDir)).filter((a) => a.frames >= 2);
   const scaleMode = run.scaleMode ?? summaries[0]?.scaleMode ?? 'layer';
 
+  // The latest epoch (not a --viz-steps moment) answers the questions, with the metrics up to it.
+  const latest = summaries.find((x) => x.step === undefined) ?? summaries[0];
+  const nextQuestions = nextQuestionsHtml(latest);
   const body: string[] = [];
   body.push(`<header><h1>${esc(run.name)}</h1>`);
   body.push(`<p class="muted">cnnviz report · updated ${esc(new Date().toISOString().replace('T', ' ').slice(0, 19))} UTC · ${epochCount} epoch${epochCount === 1 ? '' : 's'}${stepSummaries.length ? ` and ${stepSummaries.length} step${stepSummaries.length === 1 ? '' : 's'}` : ''} with pictures · colour scale mode: ${esc(scaleMode)}</p>`);
-  body.push(`<nav><a href="#questions">Four questions</a><a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
+  body.push(`<nav><a href="#questions">Four questions</a>${nextQuestions ? '<a href="#next-questions">Next questions</a>' : ''}<a href="#how-to-read">How to read the pictures</a><a href="#curves">Training curves</a><a href="#health">Layer health</a>${animations.length ? '<a href="#animations">Change across epochs</a>' : ''}${summaries.length ? '<a href="#epochs">Pictures by epoch</a>' : ''}</nav></header><main>`);
   body.push('<h2 id="model">Model</h2>');
   body.push(`<pre class="model">${esc(run.model)}</pre>`);
   body.push(`<p>Classes: ${run.classNames.map(esc).join(', ')}.</p>`);
@@ -503,11 +604,12 @@ export async function writeReport(outDir: string, run: ReportRunInfo): Promise<v
     body.push(`<table>${Object.entries(run.details).map(([k, v]) => `<tr><th class="l">${esc(k)}</th><td class="l">${esc(String(v))}</td></tr>`).join('')}</table>`);
   }
 
-  const questions = summaries[0] ? questionsHtml(summaries[0]) : '';
-  if (questions) body.push(questions);
+  body.push(questionsHtml(latest, run.metrics));
+  if (nextQuestions) body.push(nextQuestions);
   body.push('<h2 id="how-to-read">How to read the pictures</h2>');
   body.push(`<p>${probeIntro(summaries[0]?.probe)} For every layer that gives four pictures:</p>`);
   body.push(`<dl class="explain">${QUANTITIES.map((q) => `<dt>${QUANTITY_TITLES[q]}</dt><dd>${esc(REPORT_EXPLANATIONS[q])}</dd>`).join('')}</dl>`);
+  body.push(`<p id="which-gradient"><b>Which gradient.</b> ${esc(WHICH_GRADIENT)}</p>`);
   body.push('<p><b>Colours.</b></p><ul>');
   for (const c of COLOUR_EXPLANATION) body.push(`<li>${esc(c)}</li>`);
   body.push('</ul><p class="muted">Each picture\u2019s caption names the layer, the quantity, the epoch and the scale; its colour bar prints the numbers at the ends. The same numbers are in the layer\u2019s stats.json.</p>');

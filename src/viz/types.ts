@@ -12,8 +12,12 @@ export interface LayerProbe {
   name: string;
   /** Indices of the layers whose outputs it reads (empty for the input layer). */
   inputs: number[];
-  /** Key of the layer type's explanation (LAYER_NOTES in explain.ts). */
+  /** The layer type's short name for its kind of words (LayerHints.explain). */
   explain: string;
+  /** Its fields as parsed (kernel sizes, stride, mode...): its words read them. */
+  config?: Record<string, unknown>;
+  /** Its role in the graph (LayerHints.role): what the walkthroughs and the questions look for. */
+  role?: string;
   /** A loss layer (the last one); `outputsProbabilities` when its outputs are class probabilities (softmax). */
   isLoss: boolean;
   outputsProbabilities: boolean;
@@ -50,6 +54,8 @@ export interface LayerProbe {
   biasGrads?: Float32Array;
   /** Per-channel parameters other than weights and biases (batch norm's gamma and beta), with their gradients. */
   channelParams?: { name: string; values: Float32Array; grads: Float32Array }[];
+  /** The tensors its type draws as per-channel bars (LayerHints.channelBars), in order. */
+  channelBars?: { name: string; reference?: number }[];
   /** Non-trainable state (batch norm's runningMean and runningVar). */
   state?: { name: string; values: Float32Array }[];
 }

@@ -22,8 +22,8 @@ export const WALKTHROUGH_CHANNELS = 4;
 export function findWalkthroughLayers(layers: readonly LayerProbe[]): { conv: number; relu: number; pool: number } | undefined {
   for (let i = 0; i + 2 < layers.length; i++) {
     const [a, b, c] = [layers[i], layers[i + 1], layers[i + 2]];
-    // By explanation key (the kind its registry entry declares), each reading the one before.
-    if (a.explain === 'conv' && (b.explain === 'relu' || b.explain === 'leakyrelu') && c.explain === 'pool' && c.window && c.window.max !== false) {
+    // By role (its type's LayerHints.role), each reading the one before.
+    if (a.role === 'filter' && b.role === 'gate' && c.role === 'window-max' && c.window) {
       if (a.outShape.join() !== b.outShape.join()) continue;
       if (b.inputs.join() !== `${a.index}` || c.inputs.join() !== `${b.index}`) continue;
       return { conv: i, relu: i + 1, pool: i + 2 };

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
+import { startServer } from '../../src/serve/server.js';
 import { tempDir, writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -51,6 +52,10 @@ describe.skipIf(!available && !process.env.CI)('the served report in a real brow
       await page.setViewport({ width: 1400, height: 1000 });
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
+      // The served report works under the server's Content-Security-Policy: nothing it needs is blocked.
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) errors.push(m.text());
+      });
       const r = await runCli(['train', '--data', data, '--out', out, '--epochs', '4', '--batch-size', '4', '--workers', '1', '--probe-count', '2', '--serve', '0'], {
         timeoutMs: 240_000,
         onSpawn: (p) => (pid = p),
@@ -117,4 +122,38 @@ describe.skipIf(!available && !process.env.CI)('the served report in a real brow
       await browser.close();
     }
   }, 300_000);
+
+  it("the runs page shows a hostile metrics.jsonl's epoch as text, never as markup", async () => {
+    const puppeteer = (await import('puppeteer-core')).default;
+    const root = join(tempDir('cnnviz-browser-'), 'runs');
+    mkdirSync(join(root, 'evil'), { recursive: true });
+    const payload = '1"><img src=x onerror="window.cnnvizXss=1">';
+    writeFileSync(join(root, 'evil', 'run.json'), JSON.stringify({ config: { model: '<b>m</b>' } }));
+    writeFileSync(join(root, 'evil', 'metrics.jsonl'), `${JSON.stringify({ epoch: payload, testAccuracy: 0.5 })}\n`);
+    const server = await startServer({ root, port: 0, pollMs: 50 });
+    const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(String(e)));
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) problems.push(m.text());
+      });
+      await page.goto(server.url, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#runs input[data-run]', { timeout: 20_000 });
+      await page.click('#runs input[data-run]');
+      await page.waitForFunction("document.querySelectorAll('#cmp-epoch option').length > 0", { timeout: 20_000 });
+      const seen = (await page.evaluate(
+        "({ xss: window.cnnvizXss === 1, imgs: document.querySelectorAll('#cmp-epoch img, #runs img').length, text: document.querySelector('#cmp-epoch option').textContent, model: document.querySelector('#runs td:nth-child(3)').textContent })",
+      )) as { xss: boolean; imgs: number; text: string; model: string };
+      expect(seen.xss).toBe(false);
+      expect(seen.imgs).toBe(0);
+      expect(seen.text).toBe(`epoch ${payload}`);
+      expect(seen.model).toBe('<b>m</b>');
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 120_000);
 });

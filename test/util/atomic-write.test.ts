@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ensureWritableDir, makeDirs, removeStaleTemps, writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic-write.js';
@@ -72,5 +72,17 @@ describe('ensureWritableDir', () => {
     writeFileSync(f, 'x');
     expect(() => ensureWritableDir(f, '--out')).toThrow(new RegExp(`^--out ${f}: cannot write there: `));
     expect(() => ensureWritableDir('/proc/cnnviz-x', '--out')).toThrow(/--out \/proc\/cnnviz-x: cannot write there/);
+  });
+});
+
+describe('item 4: temp files never follow a link planted at their name', () => {
+  it('a symlink at the next temp name is not written through', async () => {
+    const dir = tempDir('cnnviz-aw-link-');
+    const victim = join(dir, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    // The names the writer will use next: .<name>.<pid>.<n>.tmp for the next few counters.
+    for (let k = 1; k < 5000; k++) symlinkSync(victim, join(dir, `.out.txt.${process.pid}.${k}.tmp`));
+    await expect(writeFileAtomic(join(dir, 'out.txt'), 'new')).rejects.toThrow(/out\.txt: cannot write: a file is in the way/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
   });
 });

@@ -6,6 +6,8 @@
  */
 import { Rng } from '../../src/util/rng.js';
 import type { EpochMetrics, LayerProbe, ProbeResult } from '../../src/viz/types.js';
+import { layerDef } from '../../src/nn/layers/registry.js';
+import type { LayerConfig } from '../../src/nn/layers/layer.js';
 
 export const CIFAR_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
@@ -99,13 +101,19 @@ export function fakeCifarProbe(opts: FakeProbeOptions = {}): ProbeResult {
   }
   const gradScores = probs.map((v, i) => v - (labels[Math.floor(i / 10)] === i % 10 ? 1 : 0));
 
-  type GraphFields = 'name' | 'inputs' | 'explain' | 'isLoss' | 'outputsProbabilities' | 'weightLayout';
+  type GraphFields = 'name' | 'inputs' | 'explain' | 'isLoss' | 'outputsProbabilities' | 'weightLayout' | 'config' | 'role';
+  // The fields these types parse, as the network would report them.
+  const configs: Record<string, Record<string, unknown>> = {
+    conv: { kernelH: 5, kernelW: 5, stride: 1, pad: 2, bias: true },
+    pool: { kernelH: 2, kernelW: 2, stride: 2, pad: 0, mode: 'max' },
+  };
   const layer = (l: Omit<LayerProbe, 'activationGrads' | GraphFields> & { activationGrads?: Float32Array }, gradStd: number): LayerProbe => {
     const [C, H, W] = l.outShape;
     // A chain, as the network would report it (the registry's hints for these types).
     const graph = {
       name: `${String(l.index).padStart(2, '0')}-${l.type}`, inputs: l.index === 0 ? [] : [l.index - 1], explain: l.type,
       isLoss: l.type === 'softmax', outputsProbabilities: l.type === 'softmax', ...(l.type === 'fc' ? { weightLayout: 'units' as const } : {}),
+      config: configs[l.type] ?? {}, role: layerDef(l.type).hints.role?.((configs[l.type] ?? {}) as LayerConfig) ?? 'other',
     };
     return { ...l, ...graph, activationGrads: l.activationGrads ?? smoothMaps(rng, P, [C, H, W], gradStd) };
   };

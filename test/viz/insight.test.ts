@@ -14,62 +14,13 @@ import { patchPass } from '../../src/train/patch-pass.js';
 import { runProbe, windowOf } from '../../src/train/probe.js';
 import { Rng } from '../../src/util/rng.js';
 import { writeEpochViz, type LayerStatsFile } from '../../src/viz/epoch.js';
-import { EXPLANATIONS, explainPicture, layerKind, layerTypeNote, pct, skipsPicture } from '../../src/viz/explain.js';
+import { pct, probeWords } from '../../src/viz/explain.js';
 import { ChannelTopK, receptiveFields } from '../../src/viz/patches.js';
 import { writeReport } from '../../src/viz/report.js';
 import { ROBUST_PERCENTILE } from '../../src/viz/scale.js';
 import type { ProbeResult } from '../../src/viz/types.js';
 import { computeWalkthrough, poolWinners, type WalkthroughData } from '../../src/viz/walkthrough.js';
 import { CIFAR_CLASSES } from './fake-probe.js';
-
-const KINDS = ['input', 'conv', 'relu', 'leakyrelu', 'sigmoid', 'tanh', 'pool', 'fc', 'dropout', 'lrn', 'maxout', 'softmax', 'svm', 'regression', 'batchnorm', 'add', 'concat', 'gap'];
-
-describe('explanations keyed by layer kind', () => {
-  it('every layer kind has its own sentence, and only the input layer talks about the input', () => {
-    const seen = new Set<string>();
-    for (const k of KINDS) {
-      const what = layerTypeNote(k);
-      expect(what, k).not.toBe('');
-      expect(seen.has(what), k).toBe(false);
-      seen.add(what);
-      for (const q of ['activations', 'activation-gradients'] as const) {
-        const text = explainPicture(k, q, {});
-        expect(text.length, `${k} ${q}`).toBeGreaterThan(20);
-        if (k !== 'input') expect(text, `${k} ${q}`).not.toMatch(/for the input layer|the images themselves/i);
-      }
-    }
-  });
-
-  it('answers the four questions', () => {
-    // 1. the input layer's activation and the picture beside the image.
-    expect(explainPicture('input', 'activations')).toMatch(/is just the probe image/);
-    expect(explainPicture('input', 'activation-gradients')).toMatch(/Not a second copy.*saliency/);
-    // 2. conv activations, activation gradients and weight gradients.
-    expect(explainPicture('conv', 'activations')).toMatch(/filter k/);
-    expect(explainPicture('conv', 'activation-gradients')).toMatch(/ReLU above.*only where it fired/);
-    expect(explainPicture('conv', 'weight-gradients')).toMatch(/input patch.*activation gradient/);
-    // 3. the ReLU's activation gradient.
-    expect(explainPicture('relu', 'activation-gradients', { zeroFraction: 0.75, next: { key: 'pool', index: 3 } })).toMatch(/winner of each pool window.*Measured: 75\.0%.*max pool above \(layer 3\)/);
-    // 4. the pool's activation gradient: dense itself, sparse below.
-    const pool = explainPicture('pool', 'activation-gradients', { zeroFraction: 0, prev: { key: 'relu', index: 2, actGradZeroFraction: 0.75 } });
-    expect(pool).toMatch(/dense/);
-    expect(pool).toMatch(/layer below \(layer 2, relu\) receives a gradient that is 75\.0% zeros/);
-  });
-
-  it('softmax draws no all-zero gradient; the fc before it explains p - one-hot, other fc layers do not', () => {
-    expect(skipsPicture('softmax', 'activation-gradients')).toMatch(/p \u2212 one-hot/);
-    expect(skipsPicture('softmax', 'activations')).toBeUndefined();
-    expect(explainPicture('fc', 'activation-gradients', { next: { key: 'softmax', index: 11 } })).toMatch(/p \u2212 one-hot/);
-    expect(explainPicture('fc', 'activation-gradients', { next: { key: 'relu', index: 5 } })).not.toMatch(/one-hot/);
-    expect(Object.keys(EXPLANATIONS)).toEqual(expect.arrayContaining(KINDS));
-  });
-
-  it('an average pool reads the avgpool words, not max-pool winners', () => {
-    expect(layerKind({ type: 'pool', explain: 'pool', window: { max: false } })).toBe('avgpool');
-    expect(layerKind({ type: 'pool', explain: 'pool', window: { max: true } })).toBe('pool');
-    expect(explainPicture('avgpool', 'activation-gradients')).not.toMatch(/winner/);
-  });
-});
 
 /** A real network's probe pass on random smooth images (the relationships between layers are real). */
 function realProbe(seed: number, P = 4): { net: Network; probe: ProbeResult } {
@@ -115,7 +66,7 @@ describe('report of a real probe pass', () => {
     probe.layers.forEach((l, i) => {
       const a = article(i);
       expect(a).toContain(`data-kind="${l.type}"`);
-      const what = layerTypeNote(l.type).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      const what = probeWords(probe.layers)[i].what.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
       expect(a).toContain(what);
     });
   });
@@ -165,10 +116,12 @@ describe('report of a real probe pass', () => {
     expect(items).toHaveLength(4);
     expect(items[0]).toMatch(/saliency/);
     expect(items[0]).toContain('href="#e1-l0"');
-    expect(items[1]).toContain(`${pct(zeroFrac(probe.layers[1].activationGrads))} zeros here`);
-    expect(items[2]).toContain(`${pct(zeroFrac(probe.layers[2].activationGrads))} of it is exactly zero`);
-    expect(items[3]).toContain(`dense (${pct(zeroFrac(probe.layers[3].activationGrads))} zeros)`);
-    expect(items[3]).toContain('href="#e1-walkthrough"');
+    expect(items[1]).toContain(`Measured: ${pct(zeroFrac(probe.layers[1].activationGrads))} of this picture\u2019s values are exactly 0`);
+    expect(items[1]).toContain('It comes down from the ReLU (layer 2)');
+    expect(items[2]).toContain(`Measured: ${pct(zeroFrac(probe.layers[2].activationGrads))} of this picture\u2019s values are exactly 0`);
+    expect(items[3]).toContain(`Measured: ${pct(zeroFrac(probe.layers[3].activationGrads))} of this picture\u2019s values are exactly 0. So this gradient is dense`);
+    expect(items[3]).toContain('href="#e1-l3"');
+    expect(html).toContain('href="#e1-walkthrough"');
     expect(html).toContain('id="e1-walkthrough"');
   });
 

@@ -9,7 +9,11 @@ import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { lossOf } from '../../nn/spec.js';
 import { byteSize, pathText } from '../options.js';
 import { errorMessage, UserError } from '../../util/errors.js';
+import { readRegularFileSync } from '../../util/regular-file.js';
 import { PREPROCESS_HELP, preprocessText, wholeNumber } from '../options.js';
+
+/** Larger image files are refused before they are read (a photo is a few MB). */
+const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 
 /**
  * Read an image file (PNG, JPEG, anything sharp reads) as the network's input: resized to its width
@@ -25,10 +29,12 @@ export async function readImageAsInput(
   if (c !== 1 && c !== 3) throw new UserError(`the network takes ${c}-channel images; only 1 (grey) or 3 (RGB) channels can be read from an image file`);
   let data: Buffer;
   let originalSize: [number, number] = [w, h];
+  // Read here, from a regular file only (a FIFO or a device given as --image would block or never end).
+  const file = readRegularFileSync(path, { what: '--image', maxBytes: MAX_IMAGE_FILE_BYTES });
   try {
-    const meta = await sharp(path).metadata();
+    const meta = await sharp(file).metadata();
     if (meta.width && meta.height) originalSize = [meta.width, meta.height];
-    let img = sharp(path).resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).removeAlpha();
+    let img = sharp(file).resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).removeAlpha();
     if (c === 1) img = img.greyscale();
     data = (await img.raw().toBuffer({ resolveWithObject: true })).data;
   } catch (e) {

@@ -16,6 +16,8 @@ interface ServeCliOptions {
  * folder as the user named it (`serving out/ at ...`, as the README shows), default the resolved root.
  */
 export async function startAndAnnounce(opts: { root: string; shown?: string; host: string; port?: number; singleRun?: boolean; log: (m: string) => void }): Promise<RunningServer> {
+  // "" would listen on every interface and print http://:PORT/.
+  if (opts.host.trim() === '') throw new UserError('--host: empty; give an address such as 127.0.0.1 (0.0.0.0 for every interface makes the runs visible to the network)');
   const warning = hostWarning(opts.host, opts.root);
   if (warning) opts.log(warning);
   const server = await startServer({ root: opts.root, host: opts.host, port: opts.port, singleRun: opts.singleRun, compare: drawComparison });

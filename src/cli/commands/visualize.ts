@@ -11,6 +11,7 @@ import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { assertInputShape } from '../../nn/spec.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
 import { assertFiniteProbe, chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { claimRunFolder } from '../../train/run-folder.js';
 import { validateSavedProgress } from '../../train/validate-config.js';
 import { ensureWritableDir } from '../../util/atomic-write.js';
 import { UserError } from '../../util/errors.js';
@@ -31,6 +32,7 @@ interface VisualizeOptions {
   probeCount: number;
   seed: number;
   out?: string;
+  overwrite?: boolean;
   vizScale: VizScaleMode;
   maxMemory?: number;
   preprocess?: Preprocessing;
@@ -70,6 +72,7 @@ export function registerVisualize(program: Command): void {
     .description("draw every layer's pictures and the report for a saved network, on test images or on your own image")
     .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model', pathText)
     .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)', pathText)
+    .option('--overwrite', 'replace the run or pictures in a non-empty --out (only the files cnnviz listed there are removed)')
     .option('--image <png|jpg>', 'visualise this image instead of CIFAR-10 test images', pathText)
     .option('--label <class>', 'with --image: the class (number or name) the loss, and so every gradient, is measured against (default: the predicted class)')
     .option('--data <dir>', 'CIFAR-10 folder for the probe images (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)', pathText)
@@ -85,6 +88,7 @@ export function registerVisualize(program: Command): void {
       if (!VIZ_SCALE_MODES.includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       setMemoryLimit(opts.maxMemory);
       const outDir = opts.out ?? join('out', `visualize-${basename(opts.model).replace(/\.(json|onnx)$/i, '')}${opts.image ? `-${basename(opts.image).replace(/\.[a-z0-9]+$/i, '')}` : ''}`);
+      // Fail before the (possibly long) model load when the folder cannot be written at all.
       ensureWritableDir(outDir, '--out');
       const model = loadModel(opts.model, { preprocess: opts.preprocess });
       if (model.snapshot) assertFiniteParams(model.snapshot.params, opts.model);
@@ -120,17 +124,23 @@ export function registerVisualize(program: Command): void {
         assertFiniteProbe(probe, opts.model, `test image${indices.length === 1 ? '' : 's'} ${indices.join(', ')}`);
       }
       const epoch = model.snapshot?.training?.epoch ?? 0;
-      // One epoch only: animations would have a single frame, so none are written.
-      await writeEpochViz(outDir, epoch, probe, { scale: opts.vizScale, classNames, animations: 'none' });
-      const metrics = (model.snapshot?.training?.metrics ?? []) as Parameters<typeof writeReport>[1]['metrics'];
-      await writeReport(outDir, {
-        name: `${basename(opts.model)}${opts.image ? ` on ${basename(opts.image)}` : ''}`,
-        model: formatSummary(model.spec),
-        classNames,
-        metrics,
-        details: { model: opts.model, source: opts.image ?? 'CIFAR-10 test images', epoch },
-        scaleMode: opts.vizScale,
-      });
+      // Everything is checked: claim the folder (lock; a non-empty one only with --overwrite, as for train).
+      const folder = claimRunFolder(outDir, { what: '--out', overwrite: opts.overwrite === true });
+      try {
+        // One epoch only: animations would have a single frame, so none are written.
+        await writeEpochViz(outDir, epoch, probe, { scale: opts.vizScale, classNames, animations: 'none' });
+        const metrics = (model.snapshot?.training?.metrics ?? []) as Parameters<typeof writeReport>[1]['metrics'];
+        await writeReport(outDir, {
+          name: `${basename(opts.model)}${opts.image ? ` on ${basename(opts.image)}` : ''}`,
+          model: formatSummary(model.spec),
+          classNames,
+          metrics,
+          details: { model: opts.model, source: opts.image ?? 'CIFAR-10 test images', epoch },
+          scaleMode: opts.vizScale,
+        });
+      } finally {
+        folder.release();
+      }
       process.stdout.write(`${join(outDir, 'index.html')}\n`);
     });
 }

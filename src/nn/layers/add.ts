@@ -6,6 +6,7 @@
  */
 import { addBackward, addForward } from '../../tensor/elementwise.js';
 import { defineLayer } from './layer.js';
+import { below, passThroughGradient } from './wording.js';
 
 export const addLayer = defineLayer<Record<string, never>>({
   type: 'add',
@@ -21,7 +22,23 @@ export const addLayer = defineLayer<Record<string, never>>({
     return [first[0], first[1], first[2]];
   },
   describe: () => 'add (element-wise sum of its inputs)',
-  hints: { negative: 'can', explain: 'add', positions: 'same', sumsInputs: true },
+  hints: {
+    negative: 'can', explain: 'add', positions: 'same', sumsInputs: true,
+    role: () => 'sum',
+    noun: () => 'the add',
+    passesDown: () => 'copies the gradient unchanged to each of its inputs',
+    words: (ctx) => ({
+      what: `Add (residual connection): the sum of ${below(ctx)}, value by value. Backward: every input receives the same gradient, unchanged.`,
+      pictures: {
+        activations: 'The element-wise sum of the input maps.',
+        'activation-gradients': passThroughGradient(ctx, `copies it unchanged to ${below(ctx)} (the \u201cgradient highway\u201d of residual networks)`),
+      },
+      branches: [
+        'Residual connection: each branch and the sum',
+        `Rows: the inputs of this add (${below(ctx)}), then their sum, for the first probe image on one colour scale. In a residual block one input is the block\u2019s own path and the other the shortcut (the block\u2019s input, or its 1x1 projection where the shape changes): the block only adds a correction to what the shortcut carries, and its gradient flows back unchanged to both paths, which is why deep ResNets still train; a faint branch row next to a strong shortcut row means the block changes little.`,
+      ],
+    }),
+  },
   create: (node) => {
     const wk = node.wasm;
     return {

@@ -19,6 +19,7 @@ import {
 } from '../../tensor/batchnorm-wasm.js';
 import type { WasmKernels } from '../../tensor/wasm.js';
 import { defineLayer, same, type LayerImpl, type LayerNode, type PassContext } from './layer.js';
+import { below, passThroughGradient } from './wording.js';
 
 export interface BatchNormFields {
   momentum: number;
@@ -145,7 +146,24 @@ export const batchNormLayer = defineLayer<BatchNormFields>({
     });
   },
   describe: (c) => `batch norm, momentum ${c.momentum}, eps ${c.eps}${c.affine ? '' : ', no gamma/beta'}`,
-  hints: { negative: 'can', explain: 'batchnorm', positions: 'same' },
+  hints: {
+    negative: 'can', explain: 'batchnorm', positions: 'same',
+    role: () => 'normalise',
+    noun: () => 'batch norm',
+    passesDown: () => 'multiplies each channel\u2019s gradient by \u03b3/\u03c3 of that channel (in evaluation mode, as in the probe; in training the batch statistics also take out the gradient\u2019s mean and its part along the normalised values)',
+    channelBars: [{ name: 'gamma', reference: 1 }, { name: 'beta' }, { name: 'runningMean' }, { name: 'runningVar', reference: 1 }],
+    words: (ctx) => ({
+      what: `Batch normalisation: per channel, subtracts the mean and divides by the standard deviation \u03c3 (of the batch in training, of running averages at test time), then scales by \u03b3 and shifts by \u03b2. Each channel of ${below(ctx)} leaves with a scale the network chooses, whatever scale it arrived with.`,
+      pictures: {
+        activations: 'Normalised maps: each channel is roughly zero-mean with unit spread before \u03b3 and \u03b2; \u03b3 and \u03b2 then set its spread and offset (the per-channel bars below).',
+        'activation-gradients': passThroughGradient(ctx, `multiplies it by \u03b3/\u03c3 per channel before handing it to ${below(ctx)} (the probe runs in evaluation mode: \u03c3 is the running one)`),
+      },
+      channels: [
+        'Per channel: gamma, beta and the running statistics',
+        'Batch norm subtracts each channel\u2019s mean and divides by its standard deviation, so every channel leaves with values of mean about 0 and spread about 1, whatever scale the layer below gave them; then gamma multiplies (the grey line marks 1, no change) and beta shifts each channel, so the network can choose the scale it needs. The running mean and variance average the statistics of the training batches; evaluation, and these pictures, normalise with them. Their values are also in stats.json.',
+      ],
+    }),
+  },
   create: (node) => new BatchNormImpl(node),
   onnx({ config: c, outShape, tensors: t }, b) {
     const ch = outShape[0];

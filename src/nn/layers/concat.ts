@@ -4,6 +4,7 @@
  */
 import { concatBackward, concatForward } from '../../tensor/elementwise.js';
 import { defineLayer } from './layer.js';
+import { below, passThroughGradient } from './wording.js';
 
 export const concatLayer = defineLayer<Record<string, never>>({
   type: 'concat',
@@ -19,7 +20,18 @@ export const concatLayer = defineLayer<Record<string, never>>({
     return [inShapes.reduce((a, s) => a + s[0], 0), first[1], first[2]];
   },
   describe: () => 'concat (channels of its inputs, one after another)',
-  hints: { negative: 'if-inputs-can', explain: 'concat', positions: 'same' },
+  hints: {
+    negative: 'if-inputs-can', explain: 'concat', positions: 'same',
+    noun: () => 'the concat',
+    passesDown: () => 'hands each input the slice of the gradient for its own channels',
+    words: (ctx) => ({
+      what: `Concat: stacks the channels of ${below(ctx)} one after another. Backward: each input receives the slice of the gradient for its own channels.`,
+      pictures: {
+        activations: 'The input maps side by side, channel after channel.',
+        'activation-gradients': passThroughGradient(ctx, 'splits it by channel and returns each slice to the input the channels came from'),
+      },
+    }),
+  },
   create: (node) => ({
     forward(inputs, output, n) {
       concatForward(n, node.inSizes, inputs, output);

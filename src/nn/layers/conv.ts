@@ -1,7 +1,8 @@
-import { conv2dBackward, conv2dForward, type Conv2dDims } from '../../tensor/conv2d.js';
-import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
+import { conv2dBackward, conv2dForward, makeConv2dDims, type Conv2dDims } from '../../tensor/conv2d.js';
+import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, winogradConv, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
 import type { DefReader } from '../def-reader.js';
-import { defineLayer, onnxWindow, type LayerImpl, type LayerNode, type Shape3 } from './layer.js';
+import { defineLayer, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type Shape3 } from './layer.js';
+import { called, cap, gradientFrom, hasRole, onlyNext, pct, zerosSentence } from './wording.js';
 
 export interface ConvFields {
   filters: number;
@@ -128,6 +129,33 @@ function convWasm(node: LayerNode<ConvFields>): LayerImpl {
   };
 }
 
+/** The conv's words: what follows it in this network decides what its activations and gradients look like. */
+function convWords(ctx: ExplainContext): LayerWords {
+  const c = ctx.self.config as unknown as ConvFields;
+  const bias = c.bias ? 'b[k] + ' : '';
+  const shrink = c.stride > 1 ? ` With stride ${c.stride} it moves ${c.stride} pixels at a time, so its maps are ${c.stride} times smaller in width and height than its input.` : '';
+  const next = onlyNext(ctx);
+  const after = ctx.next.length > 0 ? ` Its signed output goes to ${called(ctx.next)}.` : '';
+  let gradFacts = zerosSentence(ctx, 'activation-gradients');
+  if (hasRole(next, 'gate') && next.zeros['activation-gradients'] !== undefined && ctx.self.zeros['activation-gradients'] !== undefined) {
+    gradFacts += ` ${cap(next.called)} received a gradient that is already ${pct(next.zeros['activation-gradients'])} zeros; its mask adds zeros wherever it did not fire, which gives the ${pct(ctx.self.zeros['activation-gradients'])} here.`;
+  } else if (hasRole(next, 'normalise')) {
+    gradFacts += ` Zeros stay zeros through ${next.called}: the pattern is the one of its own output gradient, rescaled per channel.`;
+  }
+  return {
+    what: `Convolution: slides each filter over its input; out[k, y, x] = ${bias}\u03a3 w[k] \u00b7 (input patch at y, x). One output map per filter, and the same filter is used at every position (weight sharing).${shrink}`,
+    pictures: {
+      activations: `Tile k is the map of filter k (tile k in the weights picture): red where the input patch looks like the filter, blue where it looks like its negative.${after}`,
+      'activation-gradients': [`d(loss)/d(conv output). ${gradientFrom(ctx)}`, gradFacts].filter(Boolean).join(' '),
+      weights:
+        'The filters. Filter k produces map k of the activations. First layer: one colour tile per filter (its red, green and blue kernels together); trained filters become edge, colour and blob detectors. Deeper layers: one row per filter, one tile per input channel it reads.',
+      'weight-gradients':
+        `d(loss)/d(filter weights) from the probe images (evaluation mode): for each filter, \u03a3 over images and over every position of (input patch) \u00d7 (activation gradient at that position). One filter is used at all ${(ctx.self.outShape[1] * ctx.self.outShape[2]).toLocaleString('en-US')} positions, so its gradient is a sum over all of them: input patterns where the gradient was large dominate. Training moves the weights the opposite way (w \u2190 w \u2212 learning rate \u00d7 gradient), with the gradients of its own batches. A picture of pure noise or of all zeros is a warning sign.`,
+    },
+    topPatches: 'Row k belongs to filter k of the weights: the patches show what that filter has learned to detect in real images, which is often clearer than the filter\u2019s own weights.',
+  };
+}
+
 export const convLayer = defineLayer<ConvFields>({
   type: 'conv',
   takesActivation: true,
@@ -148,7 +176,22 @@ export const convLayer = defineLayer<ConvFields>({
     ...(c.bias ? [{ name: 'biases' as const, shape: [c.filters], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
   describe: (c) => `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, pad ${c.pad}${c.bias ? '' : ', no bias'}`,
-  hints: { negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true },
+  hints: {
+    negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true,
+    role: () => 'filter',
+    noun: () => 'the conv',
+    passesDown: () => 'sends each position\u2019s gradient back through the filters to every input position in its window (a transposed convolution)',
+    words: convWords,
+  },
+  scratch(c, [prev], [outC, h, w]) {
+    // im2col: one sample's input unfolded, inC x kH x kW rows of outH x outW positions.
+    const shared = prev[0] * c.kernelH * c.kernelW * h * w;
+    // A 3x3 conv whose output is its input's size takes the Winograd kernels: padded input and its
+    // gradient, and the transformed patches (4 x the input). Counted for every 3x3 filter bank that
+    // could (a stride-2 one is counted too: the estimate errs high).
+    const wino = c.kernelH === 3 && c.kernelW === 3 && winogradConv(makeConv2dDims(1, prev[0], h, w, outC, 3, 3, 1, 1));
+    return { shared, perSample: wino ? 2 * prev[0] * (h + 2) * (w + 2) + 4 * prev[0] * h * w : 0 };
+  },
   benchKind: (c) => `conv ${c.kernelW}x${c.kernelH}${c.stride !== 1 ? ` s${c.stride}` : ''}`,
   fromConvNetJS: (l, num) => ({
     type: 'conv', sx: num('sx'), sy: num('sy'), filters: num('out_depth'), stride: num('stride'), pad: num('pad', 0),

@@ -1,5 +1,6 @@
 import { dropoutBackward, dropoutForward, fillDropoutMask } from '../../tensor/dropout.js';
 import { defineLayer, ensureUint8, same } from './layer.js';
+import { below, passThroughGradient } from './wording.js';
 
 /**
  * Inverted dropout: kept values are scaled by 1/(1-p) while training, so testing is the identity.
@@ -11,7 +12,18 @@ export const dropoutLayer = defineLayer<{ dropProb: number }>({
   parse: (r) => ({ dropProb: r.real('drop_prob', 0.5, [0, 0.999]) }),
   outShape: same,
   describe: (c) => `dropout p=${c.dropProb}`,
-  hints: { negative: 'if-inputs-can', explain: 'dropout', positions: 'same' },
+  hints: {
+    negative: 'if-inputs-can', explain: 'dropout', positions: 'same',
+    noun: () => 'the dropout',
+    passesDown: () => 'passes the gradient through (unchanged in evaluation mode, as in the probe; in training only where it kept the value)',
+    words: (ctx) => ({
+      what: `Dropout: during training sets each value to 0 with probability p = ${String(ctx.self.config.dropProb)} (and scales the rest); in the probe pass (evaluation mode) it passes every value through unchanged.`,
+      pictures: {
+        activations: `In evaluation mode identical to the output of ${below(ctx)}.`,
+        'activation-gradients': passThroughGradient(ctx, 'passes it unchanged (evaluation mode)'),
+      },
+    }),
+  },
   fromConvNetJS: (l, num) => ({ type: 'dropout', drop_prob: num('drop_prob', 0.5) }),
   create: (node) => {
     let keep: Uint8Array = new Uint8Array(0);

@@ -1,6 +1,7 @@
 import { denseBackward, denseForward } from '../../tensor/dense.js';
 import { biasPrefField, decayFields } from './conv.js';
 import { defineLayer } from './layer.js';
+import { gradientFrom, hasRole, onlyNext, zerosSentence } from './wording.js';
 
 export interface FcFields {
   units: number;
@@ -22,7 +23,31 @@ export const fcLayer = defineLayer<FcFields>({
     ...(c.bias ? [{ name: 'biases' as const, shape: [c.units], l1DecayMul: 0, l2DecayMul: 0, init: { fill: c.biasPref } }] : []),
   ],
   describe: (c) => `fully connected, ${c.units} units${c.bias ? '' : ', no bias'}`,
-  hints: { negative: 'can', explain: 'fc', weights: 'units' },
+  hints: {
+    negative: 'can', explain: 'fc', weights: 'units',
+    role: () => 'dense',
+    noun: () => 'the fully connected layer',
+    passesDown: () => 'sends each unit\u2019s gradient back through its weights to every input value',
+    words(ctx) {
+      const next = onlyNext(ctx);
+      const scores = hasRole(next, 'loss');
+      return {
+        what: `Fully connected: every output unit is a weighted sum of all input values plus a bias, out[k] = b[k] + \u03a3 w[k, i] x[i].${scores ? ` Its outputs are the class scores ${next.called} turns into the loss.` : ''}`,
+        pictures: {
+          activations: scores
+            ? `One cell per unit and image, its value printed: the raw class scores (logits) that ${next.called} reads; the largest score is the prediction.`
+            : 'One cell per unit and image: the weighted sum of all inputs plus the bias, before any non-linearity.',
+          'activation-gradients': scores
+            ? [`d(loss)/d(score): ${next.called} ${next.passesDown}.`, zerosSentence(ctx, 'activation-gradients')].filter(Boolean).join(' ')
+            : [`d(loss)/d(unit output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients')].filter(Boolean).join(' '),
+          weights:
+            'Row k: the weights of unit k laid out in the shape of its input (one tile per input channel), so you can see which input positions and channels push its output up (red) or down (blue).',
+          'weight-gradients':
+            'd(loss)/d(weights) from the probe images (evaluation mode) = \u03a3 over images of (unit\u2019s output gradient) \u00d7 (input values): each row is the input pattern weighted by how much that unit\u2019s output should change. Every weight is used once per image: no sharing across positions, unlike a conv.',
+        },
+      };
+    },
+  },
   fromConvNetJS: (l, num) => ({ type: 'fc', num_neurons: num('out_depth'), l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1) }),
   create: (node) => {
     const inF = node.inSizes[0];

@@ -1,7 +1,8 @@
 /**
  * What a layer type is: one `LayerDef` object per type, in one file under src/nn/layers/, listed in
- * registry.ts. Everything else (spec parsing, the network, summary, predict, the workers, the pictures,
- * the ConvNetJS import) asks the registry; nothing outside it switches on a layer's type.
+ * registry.ts. Everything else (spec parsing, the network, summary, predict, the workers, the memory
+ * estimate, the pictures and their words, the ConvNetJS import) asks the registry; nothing outside this
+ * folder compares a layer's type with a name (test/nn/no-type-names.test.ts checks it).
  */
 import type { WasmKernels } from '../../tensor/wasm.js';
 import type { Workspace } from '../../tensor/workspace.js';
@@ -125,10 +126,10 @@ export interface LayerImpl {
   forward(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext): void;
   backward(inputs: Float32Array[], output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number, ctx: PassContext): void;
   /**
-   * Loss layers only: the loss summed over the batch; adds d(loss)/d(input) into inputGrad.
-   * Called instead of backward.
+   * Loss layers only: the loss summed over the batch; adds d(loss)/d(input) into inputGrad (null: the
+   * value only, e.g. the test loss). Called instead of backward.
    */
-  loss?(input: Float32Array, output: Float32Array, inputGrad: Float32Array, n: number, target: LossTarget): number;
+  loss?(input: Float32Array, output: Float32Array, inputGrad: Float32Array | null, n: number, target: LossTarget): number;
   /**
    * On the wasm kernels, whenever the network lays out its buffers for batches of up to n samples (after
    * the weight copies): reserve scratch in node.wasm (addresses only: the memory may grow, and views made
@@ -137,11 +138,80 @@ export interface LayerImpl {
   reserveWasm?(n: number): void;
 }
 
+/** The four pictures every layer may have (the same names as src/viz's Quantity). */
+export type PictureQuantity = 'activations' | 'activation-gradients' | 'weights' | 'weight-gradients';
+
+/**
+ * What a layer does in the graph, for the walkthroughs and the questions: a role, never a type name.
+ * image: the network's input; filter: a learned sliding filter bank (conv); dense: fully connected;
+ * gate: passes values (and gradients) only where they are positive (ReLU); leaky-gate: scales the
+ * negative ones by a small factor instead; squash: a saturating
+ * non-linearity; window-max / window-mean: pooling over a window; global-mean: one mean per channel;
+ * normalise: per-channel normalisation (batch norm); sum: adds its inputs (residual add); loss: the last node.
+ */
+export type LayerRole = 'image' | 'filter' | 'dense' | 'gate' | 'leaky-gate' | 'squash' | 'window-max' | 'window-mean' | 'global-mean' | 'normalise' | 'sum' | 'loss' | 'other';
+
+/** One built layer as its words see it: its fields and shape, and the facts measured on this run's probe. */
+export interface LayerView {
+  index: number;
+  type: string;
+  name: string;
+  config: Record<string, unknown>;
+  description: string;
+  inputs: number[];
+  /** Indices of the layers that read its output. */
+  readBy: number[];
+  outShape: Shape3;
+  /** Fraction of exactly-zero values of each picture's data (probe pass), when measured. */
+  zeros: Partial<Record<PictureQuantity, number>>;
+}
+
+/** A neighbour of a layer, with the words its own type gives about itself. */
+export interface NeighbourView extends LayerView {
+  role: LayerRole;
+  /** How it is called in a sentence, e.g. "the ReLU (layer 3)", "batch norm (layer 2)". */
+  called: string;
+  /** What its backward pass hands to its input, e.g. "passes the gradient only where it fired". */
+  passesDown: string;
+}
+
+/** A layer in its graph: itself, the layers it reads (prev) and the layers that read it (next). */
+export interface ExplainContext {
+  self: LayerView;
+  prev: NeighbourView[];
+  next: NeighbourView[];
+}
+
+/** A layer's words for the report and the pictures, from its node and its neighbours. */
+export interface LayerWords {
+  /** One or two sentences: what the layer does (forward and backward). */
+  what: string;
+  /** Per picture: what it shows and how to read it, with this run's measured facts. */
+  pictures: Partial<Record<PictureQuantity, string>>;
+  /** Pictures this layer does not draw, with the reason shown instead. */
+  noPicture?: Partial<Record<PictureQuantity, string>>;
+  /** A short note printed inside a picture (the report has the long words). */
+  pictureNotes?: Partial<Record<PictureQuantity, string>>;
+  /** Caption of its top-patches picture (what each channel responds to), when it has one. */
+  topPatches?: string;
+  /** Title and text of its per-channel bar picture (channels.png), when it has one. */
+  channels?: [string, string];
+  /** Title and text of its branches picture (branches.png), when it sums its inputs. */
+  branches?: [string, string];
+}
+
+/** A series of the per-channel bar picture: a parameter or state tensor, with a reference line. */
+export interface ChannelBar {
+  name: ParamName | StateName;
+  /** e.g. 1 for gamma ("no scaling"). */
+  reference?: number;
+}
+
 /** What the pictures and the report need to know about a layer type. */
 export interface LayerHints {
   /** Can its outputs be negative? 'never' / 'can' / 'if-inputs-can' (pool, dropout...: as their inputs). */
   negative: 'never' | 'can' | 'if-inputs-can';
-  /** Key of its explanation in src/viz/explain.ts (LAYER_NOTES). */
+  /** A short name for its kind of words (recorded as `explain` in stats.json); the words are `words`. */
   explain: string;
   /** A loss layer: the network's last node; `probabilities` when its output sums to 1 per sample. */
   loss?: { target: 'labels' | 'values'; probabilities: boolean };
@@ -160,6 +230,16 @@ export interface LayerHints {
   deadWhenZero?: boolean;
   /** Its output is the element-wise sum of its inputs (add): the pictures show each input beside the sum (branches.png). */
   sumsInputs?: boolean;
+  /** Its role in walkthroughs and questions (default 'other'). */
+  role?(c: LayerConfig): LayerRole;
+  /** How a neighbour names it, e.g. "the ReLU", "batch norm" (default: its type). */
+  noun?(c: LayerConfig): string;
+  /** What its backward pass hands its input, as a clause: "passes the gradient only where it fired". */
+  passesDown?(c: LayerConfig): string;
+  /** Its words, from the node, its neighbours and the run's facts (every registered type has them). */
+  words?(ctx: ExplainContext): LayerWords;
+  /** Its per-channel bar picture (channels.png): the parameter and state tensors drawn, in order. */
+  channelBars?: ChannelBar[];
 }
 
 /** An ONNX attribute: int lists and strings as they are, a plain number is an int, `{ float }` a float. */
@@ -229,6 +309,12 @@ export interface LayerDef<F = Record<string, unknown>> {
   /** A ConvNetJS snapshot layer (toJSON) as a definition of this type (convnetjs-import.ts). */
   fromConvNetJS?(l: Record<string, unknown>, num: (field: string, fallback?: number) => number): Record<string, unknown>;
   create(node: LayerNode<F>): LayerImpl;
+  /**
+   * Scratch memory of one node beyond its output and gradient (float32 values), for the memory estimate
+   * (src/nn/memory.ts): `shared` is needed by one node at a time (the largest counts), `perSample` is
+   * kept per node and per sample (all of them count).
+   */
+  scratch?(c: NodeConfig & F, inShapes: Shape3[], outShape: Shape3): { shared: number; perSample: number };
   /** Its row in `npm run bench`'s time per layer type (default: its type), e.g. conv splits by kernel and stride. */
   benchKind?(c: NodeConfig & F): string;
   /**

@@ -1,10 +1,48 @@
 import { l2RegressionLoss, softmax, softmaxCrossEntropy, svmLoss } from '../../tensor/losses.js';
-import { defineLayer, type LayerDef, type LayerHints, type LayerNode, type LossTarget } from './layer.js';
+import { defineLayer, type LayerDef, type LayerHints, type LayerNode, type LayerWords, type LossTarget } from './layer.js';
+import { below } from './wording.js';
+
+/** What each loss layer says: its name, what it hands down, and its words. */
+const SAYS: Record<'softmax' | 'svm' | 'regression', { noun: string; passesDown: string; words: (below: string) => LayerWords }> = {
+  softmax: {
+    noun: 'the softmax',
+    passesDown: 'hands down d(loss)/d(score) = p \u2212 one-hot(true class): p \u2212 1 at the true class (blue) and p at every other class (red, as large as the wrongly given probability); a confident correct image has an almost white row',
+    words: (from) => ({
+      what: 'Softmax: turns the class scores s into probabilities p[k] = e^s[k] / \u03a3 e^s[j] that sum to 1. The loss is \u2212log p[true class] (cross-entropy).',
+      pictures: { activations: 'The class probabilities for each probe image (values printed). The brightest cell is the prediction.' },
+      noPicture: {
+        'activation-gradients': `No activation-gradient picture here, on purpose: softmax and the cross-entropy loss are computed as one step, whose gradient d(loss)/d(scores) = p \u2212 one-hot(true class) appears on the activation-gradient picture of ${from}: blue at the true class (p \u2212 1 < 0), red at every other class by its probability p. The gradient of the loss with respect to the probabilities themselves is never used by backpropagation.`,
+      },
+    }),
+  },
+  svm: {
+    noun: 'the SVM loss',
+    passesDown: 'hands down +1 for each class whose score comes within the margin of the true class\u2019s score, and minus their count at the true class',
+    words: (from) => ({
+      what: 'SVM loss layer: passes the class scores through unchanged; the loss is the multiclass hinge loss \u03a3 over wrong classes j of max(0, s[j] \u2212 s[true] + 1).',
+      pictures: { activations: 'The class scores, unchanged.' },
+      noPicture: {
+        'activation-gradients': `No activation-gradient picture here: the hinge loss is computed from this layer\u2019s input, so its gradient (+1 for each class within the margin, minus their count at the true class) appears on the activation-gradient picture of ${from}.`,
+      },
+    }),
+  },
+  regression: {
+    noun: 'the regression loss',
+    passesDown: 'hands down out \u2212 target',
+    words: (from) => ({
+      what: 'Regression loss layer: passes values through; the loss is \u00bd \u03a3 (out \u2212 target)\u00b2.',
+      pictures: { activations: 'The predicted values, unchanged.' },
+      noPicture: {
+        'activation-gradients': `No activation-gradient picture here: the loss gradient (out \u2212 target) appears on the activation-gradient picture of ${from}.`,
+      },
+    }),
+  },
+};
 
 /**
  * Loss layers: the network's last node. Forward gives the network's output (softmax: probabilities;
  * svm and regression: the raw scores); `loss` returns the loss summed over the batch and adds
- * d(loss)/d(input) into the input gradient. As in ConvNetJS, a definition implies the fc before it.
+ * d(loss)/d(input) into the input gradient (without one: the test loss, the same number). As in ConvNetJS, a definition implies the fc before it.
  */
 function lossLayer(
   type: 'softmax' | 'svm' | 'regression',
@@ -24,7 +62,13 @@ function lossLayer(
       return [c.outputs, 1, 1];
     },
     describe: (c) => describe(c.outputs),
-    hints: { negative, explain: type, loss },
+    hints: {
+      negative, explain: type, loss,
+      role: () => 'loss',
+      noun: () => SAYS[type].noun,
+      passesDown: () => SAYS[type].passesDown,
+      words: (ctx) => SAYS[type].words(below(ctx)),
+    },
     fromConvNetJS: (l, num) => ({ type, [field]: num('out_depth') }),
     create: (node: LayerNode<{ outputs: number; bias: boolean }>) => ({
       forward(inputs, output, n) {
@@ -34,7 +78,7 @@ function lossLayer(
       backward() {
         throw new Error('a loss layer is differentiated with loss(), not backward()');
       },
-      loss(input: Float32Array, output: Float32Array, inputGrad: Float32Array, n: number, target: LossTarget): number {
+      loss(input: Float32Array, output: Float32Array, inputGrad: Float32Array | null, n: number, target: LossTarget): number {
         const k = node.outSize;
         const where = `layer ${node.index} (${type})`;
         if (type === 'regression') {

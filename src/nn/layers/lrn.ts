@@ -1,5 +1,6 @@
 import { lrnBackward, lrnForward, type LrnDims } from '../../tensor/lrn.js';
 import { defineLayer, ensureFloat32, same } from './layer.js';
+import { passThroughGradient } from './wording.js';
 
 /** Local response normalisation across channels, as ConvNetJS defines it. */
 export const lrnLayer = defineLayer<{ k: number; n: number; alpha: number; beta: number }>({
@@ -7,7 +8,18 @@ export const lrnLayer = defineLayer<{ k: number; n: number; alpha: number; beta:
   parse: (r) => ({ k: r.real('k'), n: r.int('n', 1), alpha: r.real('alpha'), beta: r.real('beta') }),
   outShape: same,
   describe: (c) => `local response norm k=${c.k} n=${c.n} alpha=${c.alpha} beta=${c.beta}`,
-  hints: { negative: 'if-inputs-can', explain: 'lrn', positions: 'same' },
+  hints: {
+    negative: 'if-inputs-can', explain: 'lrn', positions: 'same',
+    noun: () => 'the local response normalisation',
+    passesDown: () => 'passes the gradient down through its normalisation (each value\u2019s gradient also depends on its neighbouring channels)',
+    words: (ctx) => ({
+      what: 'Local response normalisation: divides each value by a power of the summed squares of neighbouring channels at the same position.',
+      pictures: {
+        activations: 'The normalised maps: strong responses next to strong neighbours are damped.',
+        'activation-gradients': passThroughGradient(ctx, 'hands it through the normalisation, mixed across neighbouring channels'),
+      },
+    }),
+  },
   fromConvNetJS: (l, num) => ({ type: 'lrn', k: num('k'), n: num('n'), alpha: num('alpha'), beta: num('beta') }),
   create: (node) => {
     const c = node.config;

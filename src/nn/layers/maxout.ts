@@ -1,5 +1,6 @@
 import { maxoutBackward, maxoutForward } from '../../tensor/maxout.js';
 import { defineLayer, ensureInt32 } from './layer.js';
+import { passThroughGradient } from './wording.js';
 
 /** Maxout across channels: the largest of each group of group_size channels (ConvNetJS). */
 export const maxoutLayer = defineLayer<{ groupSize: number }>({
@@ -12,7 +13,18 @@ export const maxoutLayer = defineLayer<{ groupSize: number }>({
     return [ch, prev[1], prev[2]];
   },
   describe: (c) => `maxout, groups of ${c.groupSize}`,
-  hints: { negative: 'if-inputs-can', explain: 'maxout', positions: 'same' },
+  hints: {
+    negative: 'if-inputs-can', explain: 'maxout', positions: 'same',
+    noun: () => 'the maxout',
+    passesDown: () => 'sends each value only to the channel that won its group, 0 to the others',
+    words: (ctx) => ({
+      what: `Maxout: each output is the largest of a group of ${String(ctx.self.config.groupSize)} input channels. Backward: the gradient goes only to the winning channel of each group (like max pooling across channels).`,
+      pictures: {
+        activations: 'The winner of each channel group at every position.',
+        'activation-gradients': passThroughGradient(ctx, 'hands it only to the channel that won, 0 to the others'),
+      },
+    }),
+  },
   fromConvNetJS: (l, num) => ({ type: 'maxout', group_size: num('group_size', 2) }),
   create: (node) => {
     let argmax: Int32Array = new Int32Array(0);

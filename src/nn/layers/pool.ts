@@ -1,7 +1,8 @@
 import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import { windowShape } from './conv.js';
-import { defineLayer, ensureInt32, onnxWindow, type LayerImpl, type LayerNode } from './layer.js';
+import { defineLayer, ensureInt32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords } from './layer.js';
+import { below, cap, gradientFrom, onlyPrev, pct, zerosSentence } from './wording.js';
 
 export interface PoolFields {
   kernelH: number;
@@ -72,6 +73,45 @@ function maxPoolWasm(node: LayerNode<PoolFields>): LayerImpl {
   };
 }
 
+/** The pool's words: max (winners, a sparse gradient below) or average (spread evenly). */
+function poolWords(ctx: ExplainContext): LayerWords {
+  const c = ctx.self.config as unknown as PoolFields;
+  const win = `${c.kernelW}\u00d7${c.kernelH}`;
+  const halves = c.stride === 2 && c.kernelW === 2 && c.kernelH === 2 ? ' (2\u00d72, stride 2 halves width and height)' : ` (${win} windows, stride ${c.stride})`;
+  const zAct = ctx.self.zeros.activations;
+  const prev = onlyPrev(ctx);
+  const topPatches = `A pooled channel responds to the same things as the channel of ${below(ctx)} it pools, over a slightly larger patch.`;
+  if (c.mode === 'avg') {
+    return {
+      what: `Average pooling: each output is the mean of a window${halves}. No weights. Backward: each output\u2019s gradient is shared equally by every position of its window (so, unlike max pooling, the gradient below is not sparse).`,
+      pictures: {
+        activations: `The mean of each window: a smoothed, smaller copy of the maps of ${below(ctx)}.`,
+        'activation-gradients': [`d(loss)/d(pool output). ${gradientFrom(ctx)}`, zerosSentence(ctx, 'activation-gradients'), `${cap(below(ctx))} receives it spread evenly over each window.`].filter(Boolean).join(' '),
+      },
+      topPatches,
+    };
+  }
+  const sparse = c.stride >= c.kernelW && c.stride >= c.kernelH ? ` (for ${win} windows that do not overlap at least ${Math.round(100 * (1 - 1 / (c.kernelW * c.kernelH)))}% of it)` : '';
+  const below0 = prev?.zeros['activation-gradients'];
+  return {
+    what: `Max pooling: each output is the largest value of a small window of its input${halves}. No weights. Backward: each output\u2019s gradient goes only to the input position that won its window; the other positions get exactly 0.`,
+    pictures: {
+      activations: `The maxima of each window: a smaller, coarser copy of the maps of ${below(ctx)}, keeping the strongest responses.${zAct === undefined ? '' : ` Here ${pct(zAct)} of the values are exactly 0 (black).`}`,
+      'activation-gradients': [
+        `d(loss)/d(pool output). ${gradientFrom(ctx)}`,
+        zerosSentence(ctx, 'activation-gradients'),
+        (ctx.self.zeros['activation-gradients'] ?? 1) < 0.5 ? 'So this gradient is dense: every pooled value feeds the layer above.' : '',
+        `The sparse picture is one layer down: in the backward pass the pool routes each of these values to the single winning position of its window and gives the other positions 0, so ${below(ctx)} receives a gradient that is mostly zeros${sparse}.`,
+        below0 !== undefined && prev ? `Measured: ${prev.called} receives a gradient that is ${pct(below0)} zeros.` : '',
+      ].filter(Boolean).join(' '),
+    },
+    pictureNotes: {
+      'activation-gradients': 'Max pool: going backward, the pool passes each value only to the winner (the max) of its window and 0 to the other positions, so the layer below receives a sparse gradient.',
+    },
+    topPatches,
+  };
+}
+
 export const poolLayer = defineLayer<PoolFields>({
   type: 'pool',
   parse(r) {
@@ -90,7 +130,13 @@ export const poolLayer = defineLayer<PoolFields>({
     return [prev[0], h, w];
   },
   describe: (c) => `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}${c.mode === 'avg' && c.countIncludePad ? ', padding counted' : ''}`,
-  hints: { negative: 'if-inputs-can', explain: 'pool', positions: 'window', topPatches: true },
+  hints: {
+    negative: 'if-inputs-can', explain: 'pool', positions: 'window', topPatches: true,
+    role: (c) => (c.mode === 'avg' ? 'window-mean' : 'window-max'),
+    noun: (c) => (c.mode === 'avg' ? 'the average pool' : 'the max pool'),
+    passesDown: (c) => (c.mode === 'avg' ? 'spreads each value evenly over its window' : 'sends each value only to the winner (the max) of its window and 0 to the other positions'),
+    words: poolWords,
+  },
   fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
   create: (node) => (node.config.mode === 'avg' ? avgPool(node) : node.wasm ? maxPoolWasm(node) : maxPoolJs(node)),
   onnx({ config: c }, b) {

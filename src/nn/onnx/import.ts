@@ -16,6 +16,7 @@
 import type { Preprocessing } from '../../data/preprocess.js';
 import { parsePreprocessText, PREPROCESS_METADATA_KEY } from '../../data/preprocess-option.js';
 import { UserError } from '../../util/errors.js';
+import { layerDef } from '../layers/registry.js';
 import type { Shape3 } from '../spec.js';
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
 import { dimsOf, toFloat32, toIntegers } from './tensors.js';
@@ -701,7 +702,8 @@ class Importer {
     if (!v) throw new UserError(`${this.file}: output "${output}" is not computed from the image by any supported node`);
     const i = this.defs.findIndex((d) => d.name === v.def);
     const def = this.defs[i];
-    if (def.type !== 'fc') {
+    // A fully connected layer: its weights are drawn as units (LayerHints.weights).
+    if (layerDef(String(def.type)).hints.weights !== 'units') {
       throw new UserError(
         `${this.file}: output "${output}" comes from a ${def.type} node; cnnviz needs the class scores to come from a fully connected layer ` +
           `(Gemm, or MatMul + Add), optionally followed by Softmax`,

@@ -3,10 +3,11 @@
  * names), ready for summary, predict, visualize and train (fine-tuning). The input scaling is, in
  * order: the caller's (--preprocess), the file's metadata_props, cnnviz's default (pixel/255 - 0.5).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Preprocessing } from '../../data/preprocess.js';
 import { capClassName } from '../../util/class-names.js';
 import { UserError } from '../../util/errors.js';
+import { readFileHead } from '../../util/regular-file.js';
 import { assertMemoryFits, onnxImportMemory } from '../memory.js';
 import { Network } from '../network.js';
 import { parseSpec, type ModelSpec } from '../spec.js';
@@ -16,12 +17,9 @@ import { readModelFile, type OnnxModel } from './proto.js';
 /** Whether `path` names an ONNX file: by extension, or by content (protobuf tag 0x08; JSON never starts so). */
 export function isOnnxPath(path: string): boolean {
   if (/\.onnx$/i.test(path)) return true;
-  try {
-    const fd = readFileSync(path);
-    return fd.length > 0 && fd[0] === 0x08;
-  } catch {
-    return false;
-  }
+  // One byte, from a regular file only (reading all of /dev/zero never ends).
+  const head = readFileHead(path, 1);
+  return head !== undefined && head.length > 0 && head[0] === 0x08;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { errorMessage, UserError } from '../../util/errors.js';
+import { readRegularFileSync } from '../../util/regular-file.js';
 
 export interface OnnxDim {
   dim_value?: number;
@@ -135,14 +136,8 @@ function* allTensors(g: OnnxGraph): Generator<OnnxTensor> {
 }
 
 export function readModelFile(path: string): OnnxModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read: ${errorMessage(e)}`);
-  }
-  return decodeModel(bytes, path);
+  // A regular file only (a FIFO or /dev/zero would block or never end).
+  return decodeModel(readRegularFileSync(path), path);
 }
 
 /** Encode a model object (schema field names) as ONNX bytes. Throws (internal error) on a malformed object. */
