@@ -17,12 +17,21 @@ export function wholeNumber(min: number, max = Infinity) {
   };
 }
 
+/**
+ * A path option (--data, --out, --model, ...): an empty value is refused, where it used to reach the
+ * file system as "" (the current folder, or a message about ".").
+ */
+export function pathText(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('an empty path; name a file or folder');
+  return value;
+}
+
 /** `--port` / `--serve [port]`: 0 (any free port) to 65535; a larger number would reach Node's listen() as an internal error. */
 export const portNumber = wholeNumber(0, 65535);
 
-export function realNumber(min = -Infinity, max = Infinity) {
+export function realNumber(min = -Infinity, max = Infinity, below = false) {
   return (value: string): number => {
-    const problem = realNumberProblem(value, min, max);
+    const problem = realNumberProblem(value, min, max, below);
     if (problem) throw new InvalidArgumentError(problem);
     return Number(value);
   };

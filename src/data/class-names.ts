@@ -3,6 +3,7 @@
  * names: the one place that decides what a class name may be, so every reader treats them alike.
  */
 import { promises as fsp } from 'node:fs';
+import { capClassName } from '../util/class-names.js';
 import { UserError } from '../util/errors.js';
 
 /** Fashion-MNIST's classes, as published with the data set (label order). */
@@ -12,10 +13,11 @@ export const MNIST_CLASS_NAMES: readonly string[] = ['0', '1', '2', '3', '4', '5
 
 /**
  * Check a list of class names: non-empty, no control characters, no duplicates. Returns the names
- * (trimmed). `where` names the file or folder they came from.
+ * (trimmed, and capped: capClassName, so a hostile names file costs nothing later). `where` names the
+ * file or folder they came from.
  */
 export function checkClassNames(names: readonly string[], where: string): string[] {
-  const out = names.map((n) => n.trim());
+  const out = names.map((n) => capClassName(n.trim()));
   const seen = new Map<string, number>();
   out.forEach((n, i) => {
     if (n.length === 0) throw new UserError(`${where}: class ${i} has an empty name`);

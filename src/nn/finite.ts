@@ -25,3 +25,18 @@ export function assertFiniteParams(params: Float32Array, file: string): void {
     );
   }
 }
+
+/**
+ * `predict` and `visualize`: refuse outputs that are NaN or infinite although the parameters are finite
+ * (values near float32's limit, about 3.4e38, overflow on the way): printed or drawn, they would be
+ * NaN probabilities and blank pictures. `what` names the values, e.g. "the outputs on image.png".
+ */
+export function assertFiniteOutputs(values: Float32Array, file: string, what: string): void {
+  const bad = countNonFinite(values);
+  if (bad > 0) {
+    throw new UserError(
+      `${file}: ${what}: ${bad.toLocaleString('en-US')} of ${values.length.toLocaleString('en-US')} values are NaN or infinite, ` +
+        'although its parameters are finite (values overflow float32, about 3.4e38, on the way); this network cannot be used',
+    );
+  }
+}

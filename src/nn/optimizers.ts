@@ -42,6 +42,59 @@ export function defaultOptimizerOptions(method: OptimizerMethod): OptimizerOptio
   };
 }
 
+/**
+ * Settings under which a method's update is undefined or never learns, as [option, why], or null.
+ * Checked per method (a setting the method does not use is not its problem), for new runs and saved
+ * checkpoints alike, so the run fails at once naming the setting, not an epoch later blaming --lr.
+ */
+export function optimizerOptionsProblem(o: Pick<OptimizerOptions, 'method' | 'ro' | 'eps' | 'beta1' | 'beta2'>): ['beta1' | 'beta2' | 'ro' | 'eps', string] | null {
+  const adam = o.method === 'adam' || o.method === 'adamw';
+  if (adam && !(o.beta1 < 1)) return ['beta1', `must be below 1 for ${o.method}: its bias correction divides by 1 - beta1^t, which is then 0`];
+  if (adam && !(o.beta2 < 1)) return ['beta2', `must be below 1 for ${o.method}: the second moment would never leave 0, and the update divides by its root`];
+  if ((o.method === 'adadelta' || o.method === 'windowgrad') && !(o.ro < 1)) {
+    return ['ro', `must be below 1 for ${o.method}: its squared-gradient average would never leave 0, and the update divides by its root`];
+  }
+  if (o.method !== 'sgd' && o.method !== 'nesterov' && !(o.eps > 0)) {
+    return ['eps', `must be above 0 for ${o.method}: the update divides by the root of an accumulator plus eps, 0 / 0 for a parameter whose gradients were 0`];
+  }
+  return null;
+}
+
+/** Accumulators that are sums or averages of squares, per method: never negative (the update takes their root). */
+const SQUARE_ACCUMULATORS: Record<OptimizerMethod, readonly ('gsum' | 'xsum')[]> = {
+  sgd: [], nesterov: [], adagrad: ['gsum'], windowgrad: ['gsum'], adadelta: ['gsum', 'xsum'], adam: ['xsum'], adamw: ['xsum'],
+};
+
+/**
+ * Why a saved optimizer state cannot be continued from, as [accumulator, why], or null: a NaN or
+ * infinity anywhere, or a negative value in a sum of squares, would reach the weights at the first update.
+ */
+export function optimizerStateProblem(s: Pick<OptimizerState, 'method' | 'gsum' | 'xsum'>): ['gsum' | 'xsum', string] | null {
+  for (const k of ['gsum', 'xsum'] as const) {
+    const a = s[k];
+    const square = SQUARE_ACCUMULATORS[s.method].includes(k);
+    let bad = 0;
+    let negative = 0;
+    let first = -1;
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      if (v - v !== 0) {
+        if (bad === 0) first = i;
+        bad++;
+      } else if (square && v < 0 && bad === 0) {
+        if (negative === 0) first = i;
+        negative++;
+      }
+    }
+    const of = `of ${a.length.toLocaleString('en-US')} values`;
+    if (bad > 0) return [k, `${bad.toLocaleString('en-US')} ${of} are NaN or infinite (the first at index ${first}: ${a[first]})`];
+    if (negative > 0) {
+      return [k, `${negative.toLocaleString('en-US')} ${of} are negative (the first at index ${first}: ${a[first]}); ${s.method} keeps squares there, never below 0`];
+    }
+  }
+  return null;
+}
+
 /** Loss from weight decay, reported beside the data loss as ConvNetJS does. */
 export interface DecayLoss {
   l1: number;

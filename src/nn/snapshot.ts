@@ -6,7 +6,8 @@ import { Network, networkSizes } from './network.js';
 import { isOnnxPath, loadOnnxSnapshot } from './onnx/load.js';
 import { parseJsonText } from '../util/json-text.js';
 import { readRegularFileSync } from '../util/regular-file.js';
-import { OPTIMIZER_METHODS, type OptimizerOptions, type OptimizerState } from './optimizers.js';
+import { OPTIMIZER_METHODS, optimizerOptionsProblem, optimizerStateProblem, type OptimizerOptions, type OptimizerState } from './optimizers.js';
+import { capClassName } from '../util/class-names.js';
 import { oneOfProblem, realNumberProblem, wholeNumberProblem } from '../util/checks.js';
 import { DEFAULT_PRESET, paramDecls, parseSpec, presetNames, presetSpec, type ModelSpec } from './spec.js';
 
@@ -57,7 +58,14 @@ export interface LoadedModel {
 }
 
 function base64ToF32(s: string, expected: number, what: string, file: string): Float32Array {
+  // Buffer.from skips characters that are not base64: check the text first, so a damaged field is not
+  // reported as a count of values ("1.5 values").
+  const bad = /[^A-Za-z0-9+/=\s]/.exec(s);
+  if (bad) throw new UserError(`${file}: field "${what}" is not base64 (character ${JSON.stringify(bad[0])} at ${bad.index}); file damaged`);
   const buf = Buffer.from(s, 'base64');
+  if (buf.byteLength % 4 !== 0) {
+    throw new UserError(`${file}: field "${what}" holds ${buf.byteLength} bytes, not whole float32 values (4 bytes each); file damaged`);
+  }
   if (buf.byteLength !== expected * 4) {
     throw new UserError(`${file}: ${what} holds ${buf.byteLength / 4} values, the network needs ${expected} (file damaged or from another model)`);
   }
@@ -175,7 +183,7 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
     if (!Array.isArray(classNames) || !classNames.every((n) => typeof n === 'string')) {
       throw new UserError(`${file}: field "classNames" must be a list of names (strings), got ${JSON.stringify(classNames).slice(0, 60)}`);
     }
-    snap.classNames = classNames as string[];
+    snap.classNames = (classNames as string[]).map(capClassName);
   }
   if (json.preprocessing !== undefined && json.preprocessing !== null) snap.preprocessing = checkPreprocessing(json.preprocessing, spec, file);
   const opt = json.optimizer;
@@ -194,6 +202,8 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
         xsum: tensor('optimizer.xsum', o.xsum, sizes.params),
       },
     };
+    const stateProblem = optimizerStateProblem(snap.optimizer.state);
+    if (stateProblem) throw new UserError(`${file}: optimizer.${stateProblem[0]}: ${stateProblem[1]} (damaged checkpoint, or not one cnnviz wrote)`);
   }
   if (json.training !== undefined && json.training !== null) {
     if (typeof json.training !== 'object' || Array.isArray(json.training)) throw new UserError(`${file}: field "training" must be an object`);
@@ -233,6 +243,8 @@ function checkOptimizerOptions(value: unknown, file: string): OptimizerOptions {
     ...(['momentum', 'ro', 'beta1', 'beta2'] as const).map((k): [string, string | null] => [k, realNumberProblem(o[k], 0, 1)]),
   ];
   for (const [k, problem] of problems) if (problem) throw new UserError(`${file}: field "optimizer.options.${k}": ${problem}`);
+  const degenerate = optimizerOptionsProblem(value as OptimizerOptions);
+  if (degenerate) throw new UserError(`${file}: field "optimizer.options.${degenerate[0]}" is ${String(o[degenerate[0]])}: ${degenerate[1]}`);
   return value as OptimizerOptions;
 }
 

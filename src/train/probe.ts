@@ -1,6 +1,7 @@
 import { fillBatch } from '../data/batch.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
+import { assertFiniteOutputs } from '../nn/finite.js';
 import { evalContext, type Network } from '../nn/network.js';
 import { describeLayer, layerHints } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
@@ -117,4 +118,18 @@ export function probeSplit(net: Network, split: Cifar10Split, probeIndices: numb
   const raw = new Uint8Array(n * c * h * w);
   probeIndices.forEach((r, i) => raw.set(split.pixels.subarray(r * c * h * w, (r + 1) * c * h * w), i * c * h * w));
   return runProbe(net, images, labels, raw, probeIndices);
+}
+
+/**
+ * `visualize`: refuse a probe pass whose numbers overflowed (parameters finite but near float32's
+ * limit), naming the first layer whose outputs, then gradients, are NaN or infinite: its pictures and
+ * probabilities would be NaN. `file`: the model; `on`: the images, e.g. "test images 3, 17".
+ */
+export function assertFiniteProbe(probe: ProbeResult, file: string, on: string): void {
+  const layer = (l: LayerProbe): string => `layer ${l.index} (${l.name})`;
+  for (const l of probe.layers) assertFiniteOutputs(l.activations, file, `the outputs of ${layer(l)} on ${on}`);
+  for (const l of probe.layers) {
+    assertFiniteOutputs(l.activationGrads, file, `the loss gradients of ${layer(l)}'s outputs on ${on}`);
+    if (l.weightGrads) assertFiniteOutputs(l.weightGrads, file, `the loss gradients of ${layer(l)}'s weights on ${on}`);
+  }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cifar10 } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
@@ -42,4 +42,19 @@ export async function writeRunJson(
     model: { origin: run.spec.origin, layer_defs: run.spec.layerDefs, layers: run.spec.layers, shapes: run.spec.shapes },
   };
   await writeFileAtomic(join(out, 'run.json'), `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/**
+ * Merge `fields` into `<out>/run.json`, when there is one: what is learnt during the run, e.g. which
+ * --viz-steps pictures were skipped and why.
+ */
+export async function updateRunJson(out: string, fields: Record<string, unknown>): Promise<void> {
+  const path = join(out, 'run.json');
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(await fsp.readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return;
+  }
+  await writeFileAtomic(path, `${JSON.stringify({ ...json, ...fields }, null, 2)}\n`);
 }

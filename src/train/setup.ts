@@ -14,7 +14,7 @@ import { imageSize, shapeText } from '../data/split.js';
 import { makePreprocessing, type Preprocessing } from '../data/preprocess.js';
 import { assertFiniteParams } from '../nn/finite.js';
 import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
-import { defaultOptimizerOptions, type OptimizerMethod } from '../nn/optimizers.js';
+import { defaultOptimizerOptions, optimizerOptionsProblem, type OptimizerMethod } from '../nn/optimizers.js';
 import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
 import { lossOf, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
@@ -121,6 +121,66 @@ export function loadCheckpoint(path: string): NonNullable<RunSetup['resume']> {
   return snap as NonNullable<RunSetup['resume']>;
 }
 
+/**
+ * Options that fix what a run computes, so a resumed run keeps its checkpoint's values: changing one
+ * would no longer reach the weights of an uninterrupted run. Given with --resume, each is compared with
+ * the checkpoint's setting (read as a new run would read it): the same value is accepted (the command
+ * line repeated with --resume), a different one refused, never dropped. Every `train` option is in this
+ * table or in RESUME_FREE_OPTIONS (a test checks).
+ */
+const RESUME_FIXED: Record<string, ((c: TrainConfig) => unknown) | null> = {
+  model: (c) => c.model, batchSize: (c) => c.batchSize, microBatch: (c) => c.microBatch,
+  optimizer: (c) => c.optimizer.method, nesterov: (c) => c.optimizer.method, lr: (c) => c.optimizer.learningRate,
+  lrSchedule: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE, warmup: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE,
+  lrSteps: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE, lrStepFactor: (c) => c.lrSchedule ?? DEFAULT_LR_SCHEDULE,
+  labelSmoothing: (c) => c.labelSmoothing ?? 0, momentum: (c) => c.optimizer.momentum, weightDecay: (c) => c.optimizer.weightDecay ?? 0,
+  l1: (c) => c.optimizer.l1Decay, l2: (c) => c.optimizer.l2Decay, ro: (c) => c.optimizer.ro, eps: (c) => c.optimizer.eps,
+  beta1: (c) => c.optimizer.beta1, beta2: (c) => c.optimizer.beta2, seed: (c) => c.seed, trainLimit: (c) => c.trainLimit ?? null,
+  testLimit: (c) => c.testLimit ?? null, augment: (c) => c.augmentation, normalize: (c) => c.normalize, probe: (c) => c.probe ?? null,
+  probeCount: (c) => c.probeCount,
+  // Not settings of the checkpoint: always refused (--out names the folder; the checkpoint keeps its scaling).
+  name: null, preprocess: null,
+};
+export const RESUME_FIXED_OPTIONS = Object.keys(RESUME_FIXED) as (keyof TrainOptions)[];
+
+/** The `train` options a resumed run honours: the rest of its settings, and how it runs. */
+export const RESUME_FREE_OPTIONS = [
+  'epochs', 'data', 'download', 'viz', 'vizEvery', 'vizScale', 'vizSteps', 'resume', 'out', 'overwrite', 'workers', 'json', 'quiet', 'maxMemory', 'serve',
+] as const;
+
+const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const shown = (v: unknown): string => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/**
+ * Refuse options given with --resume whose value differs from the checkpoint's `saved` settings (see
+ * RESUME_FIXED), naming each with both values.
+ */
+export function refuseResumeConflicts(checkpoint: string, saved: TrainConfig, opts: TrainOptions, explicit: Explicit): void {
+  const given = RESUME_FIXED_OPTIONS.filter((k) => explicit(k));
+  if (given.length === 0) return;
+  // The options read as a new run would read them (recipes, defaults per method), then compared field by field.
+  let asNew: TrainConfig | undefined;
+  try {
+    asNew = newConfig(opts, saved.data, explicit);
+  } catch {
+    // Options a new run would refuse differ from any checkpoint: reported below as conflicts.
+  }
+  const conflicts = given.flatMap((k) => {
+    const field = RESUME_FIXED[k];
+    if (!field) return [`${flagOf(k)} (not a setting a resumed run can take)`];
+    const want = asNew ? field(asNew) : undefined;
+    const have = field(saved);
+    return asNew && JSON.stringify(want) === JSON.stringify(have) ? [] : [`${flagOf(k)} ${asNew ? shown(want) : String(opts[k])} (the checkpoint: ${shown(have)})`];
+  });
+  if (conflicts.length === 0) return;
+  const named = given.includes('name') ? '; --out names the folder to continue in' : '';
+  throw new UserError(
+    `--resume ${checkpoint}: ${conflicts.join(', ')}: a resumed run keeps the checkpoint's settings, so that it ` +
+      `reaches the weights of a run that was never stopped (it may change --epochs, --data and --viz*${named}). ` +
+      `To train these weights with other settings, start a new run from them: --model ${checkpoint} (a fresh optimizer)`,
+  );
+}
+
 /** The checkpoint's configuration, with the few settings a resumed run may change (--epochs, --data, --viz*). */
 export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts: TrainOptions, explicit: Explicit): TrainConfig {
   const config = { ...(checkpoint.training.config as unknown as TrainConfig) };
@@ -154,6 +214,8 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
     l1Decay: opts.l1, l2Decay: pick('l2', recipe?.l2Decay), weightDecay: opts.weightDecay ?? recipe?.weightDecay ?? o.weightDecay,
     ro: opts.ro ?? o.ro, eps: opts.eps ?? o.eps, beta1: opts.beta1 ?? o.beta1, beta2: opts.beta2 ?? o.beta2,
   };
+  const degenerate = optimizerOptionsProblem(optimizer);
+  if (degenerate) throw new UserError(`--${degenerate[0]} ${optimizer[degenerate[0]]}: ${degenerate[1]}`);
   const scheduleGiven = explicit('lrSchedule') || explicit('warmup') || explicit('lrSteps') || explicit('lrStepFactor');
   const lrSchedule: LrSchedule = scheduleGiven || !recipe
     ? {
@@ -244,6 +306,7 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
       if (explicit(k)) throw new UserError(`${flag}: a resumed run reads its data as it recorded (run.json's config.dataset); start a new run to change it`);
     }
     resume = loadCheckpoint(opts.resume);
+    refuseResumeConflicts(opts.resume, resume.training.config as unknown as TrainConfig, opts, explicit);
     config = resumedConfig(resume, opts, explicit);
     const done = resume.training.epoch;
     if (config.epochs <= done) {

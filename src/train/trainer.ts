@@ -16,7 +16,8 @@ import { HealthMeter, type HealthMeterState } from './health.js';
 import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
 import { DEFAULT_LR_SCHEDULE, learningRateAt } from './schedule.js';
-import { VizStepPlanner } from './viz-steps.js';
+import { updateRunJson } from './run-info.js';
+import { describeSkippedSteps, formatVizSteps, VizStepPlanner, type SkippedStep } from './viz-steps.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
 export interface TrainReporter {
@@ -35,7 +36,7 @@ export interface EpochVisualizer {
   /** `--viz-steps`: pictures at optimizer step `step` (epochsCompleted epochs done before it), then the report. */
   step?(args: { step: number; epochsCompleted: number; probe: ProbeResult; records: EpochRecord[]; classNames: string[] }): Promise<void>;
   /** After every epoch (pictures or not): the report page. */
-  report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[] }): Promise<void>;
+  report(args: { records: EpochRecord[]; confusion: number[][]; classNames: string[]; skippedSteps?: readonly SkippedStep[] }): Promise<void>;
   state(): Record<string, unknown> | undefined;
   restore(state: Record<string, unknown> | undefined): void;
 }
@@ -67,6 +68,8 @@ export interface TrainRun {
   visualizer?: EpochVisualizer;
   /** Checked between batches; when it returns true the run checkpoints and stops (exit 130). */
   interrupted: () => boolean;
+  /** Share of the training time --viz-steps may spend drawing (default LOG_BUDGET; tests and the bench change it). */
+  vizStepBudget?: number;
 }
 
 export interface TrainOutcome {
@@ -136,7 +139,19 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     const rateAt = (step: number) => learningRateAt(schedule, config.optimizer.learningRate, step, scheduleLength);
 
     // --viz-steps (viz-steps.ts): pictures during training. Drawing pauses training: its cost is its wall time.
-    const stepPlan = run.visualizer?.step && config.viz !== 'none' ? new VizStepPlanner(config.vizSteps ?? 'none', batches) : undefined;
+    const stepPlan = run.visualizer?.step && config.viz !== 'none'
+      ? new VizStepPlanner(config.vizSteps ?? 'none', batches, config.epochs * batches, run.vizStepBudget)
+      : undefined;
+    /** Steps not drawn (over the budget, or past the run): said in the log, run.json and the report. */
+    const reportSkippedSteps = async (): Promise<void> => {
+      const fresh = stepPlan?.takeSkipped() ?? [];
+      if (!stepPlan || fresh.length === 0) return;
+      reporter.log(`--viz-steps ${formatVizSteps(config.vizSteps ?? 'none')}: ${describeSkippedSteps(fresh)}`);
+      await updateRunJson(settings.out, {
+        vizStepsOutcome: { setting: formatVizSteps(config.vizSteps ?? 'none'), drawn: stepPlan.drawn, skipped: stepPlan.skipped },
+      });
+    };
+    await reportSkippedSteps();
     let trainedSeconds = 0;
     let trainedSteps = 0;
     let epochStepViz = 0;
@@ -229,6 +244,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
           assertFinite(epoch + 1, `after batch ${b + 1} of ${batches}`);
           lastCheckpoint = checkpointPath(settings.out, epoch, true);
           await saveSnapshot(lastCheckpoint, snapshot(epoch, progress));
+          await reportSkippedSteps();
           reporter.log(`interrupted: checkpoint written to ${lastCheckpoint}; continue with --resume ${lastCheckpoint}`);
           return { status: 'interrupted', epochsCompleted: epoch, records, lastCheckpoint, params: pool.params.slice(), state: pool.state.slice() };
         }
@@ -285,9 +301,10 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         // Again with the pictures' timings and scale state, so a resumed run draws as this one would.
         await Promise.all([saveSnapshot(lastCheckpoint, snapshot(epoch + 1)), writeMetricsFiles(settings.out, records)]);
       }
+      await reportSkippedSteps();
       if (run.visualizer) {
         try {
-          await run.visualizer.report({ records, confusion, classNames: data.classNames });
+          await run.visualizer.report({ records, confusion, classNames: data.classNames, ...(stepPlan ? { skippedSteps: stepPlan.skipped } : {}) });
         } catch (e) {
           reporter.log(`the report page of epoch ${epoch + 1} failed: ${errorMessage(e).split('\n')[0]}; training goes on`);
         }

@@ -7,7 +7,7 @@
 import { MAX_SHIFT } from '../data/augment.js';
 import { CIFAR100_LABEL_KINDS } from '../data/cifar100.js';
 import { DATASET_KINDS } from '../data/dataset.js';
-import { OPTIMIZER_METHODS } from '../nn/optimizers.js';
+import { OPTIMIZER_METHODS, optimizerOptionsProblem, type OptimizerOptions } from '../nn/optimizers.js';
 import { oneOfProblem, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 import { UserError } from '../util/errors.js';
 import { VIZ_MODES, VIZ_SCALE_MODES } from './config.js';
@@ -80,6 +80,8 @@ export function validateSavedConfig(config: unknown, file: string): void {
   c.check(g('learningRate'), realNumberProblem(o.learningRate, 0));
   for (const k of ['l1Decay', 'l2Decay', 'eps']) c.check(g(k), realNumberProblem(o[k], 0));
   for (const k of ['momentum', 'ro', 'beta1', 'beta2']) c.check(g(k), realNumberProblem(o[k], 0, 1));
+  const degenerate = optimizerOptionsProblem(o as unknown as OptimizerOptions);
+  if (degenerate) c.fail(g(degenerate[0]), `is ${String(o[degenerate[0]])}, but ${degenerate[1]}`);
 }
 
 /** Check the progress part of a checkpoint (`training` without its config, and the optimizer step). */

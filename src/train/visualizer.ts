@@ -11,6 +11,7 @@ import { coerceVizScaleState, createVizScaleState, type VizScaleState } from '..
 import type { TrainConfig } from './config.js';
 import { describeSchedule } from './schedule.js';
 import type { EpochVisualizer } from './trainer.js';
+import { describeSkippedSteps } from './viz-steps.js';
 
 interface VisualizerState {
   scale: VizScaleState;
@@ -47,7 +48,9 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
       // The report lists the new step at once (a served page swaps it in).
       await this.report({ records, confusion: [], classNames });
     },
-    async report({ records, classNames }) {
+    async report({ records, classNames, skippedSteps }) {
+      // Kept between calls: a step's report (no list given) still says which steps were skipped.
+      if (skippedSteps && skippedSteps.length > 0) details['--viz-steps not drawn'] = describeSkippedSteps(skippedSteps);
       await writeReport(out, {
         name: basename(out),
         model: formatSummary(spec),

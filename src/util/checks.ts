@@ -15,11 +15,11 @@ export function wholeNumberProblem(value: unknown, min: number, max = Infinity):
   return null;
 }
 
-/** A finite number min..max. */
-export function realNumberProblem(value: unknown, min = -Infinity, max = Infinity): string | null {
+/** A finite number min..max; `below`: max itself excluded (a decay rate of 1 never decays). */
+export function realNumberProblem(value: unknown, min = -Infinity, max = Infinity, below = false): string | null {
   const n = typeof value === 'string' ? (value.trim() === '' ? NaN : Number(value)) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
-    return `expected a number${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}, got ${JSON.stringify(value)}`;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max || (below && n === max)) {
+    return `expected a number${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? (below ? ` and below ${max}` : ` <= ${max}`) : ''}, got ${JSON.stringify(value)}`;
   }
   return null;
 }

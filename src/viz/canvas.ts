@@ -101,6 +101,32 @@ export function textWidth(text: string, size: number, engine: TextEngine, bold =
 }
 
 /**
+ * `text` as drawn in at most maxWidth px: whole when it fits, else its longest prefix that fits with
+ * an ellipsis after it (at least one character). Width grows with the prefix, so a prefix that does
+ * not fit is found by doubling, then the cut by binary search: a few measurements of short prefixes,
+ * whatever the text's length (shortening a character at a time was quadratic).
+ */
+export function fitText(text: string, size: number, maxWidth: number, engine: TextEngine, bold = false): string {
+  const width = (n: number, chars: string[]): number => textWidth(`${chars.slice(0, n).join('')}…`, size, engine, bold);
+  let n = 64;
+  let chars = Array.from(text.slice(0, 2 * n));
+  while (chars.length >= n && textWidth(chars.slice(0, n).join(''), size, engine, bold) <= maxWidth) {
+    n *= 2;
+    chars = Array.from(text.slice(0, 2 * n));
+  }
+  if (chars.length < n && textWidth(text, size, engine, bold) <= maxWidth) return text;
+  // The prefix of n characters (or the whole text) does not fit: the cut lies below n.
+  let lo = 1;
+  let hi = Math.min(n, chars.length) - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (width(mid, chars) <= maxWidth) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${chars.slice(0, lo).join('')}…`;
+}
+
+/**
  * Breaks text into lines no wider than maxWidth (at word boundaries; long words stay whole).
  * `bold`: the lines are drawn bold (wider), so they are measured bold.
  */

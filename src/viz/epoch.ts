@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { boundPlan, truncateLabel } from './bounds.js';
 import type { LayerProbe, ProbeResult, UserImageInfo } from './types.js';
-import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, textEngine, textWidth, wrapText, type TextEngine } from './canvas.js';
+import { Canvas, encodeCanvasPng, encodeCanvasWebp, lineHeight, fitText, textEngine, wrapText, type TextEngine } from './canvas.js';
 import { colourNote, probeWords, quantityLine } from './explain.js';
 import type { LayerWords } from '../nn/layers/layer.js';
 import {
@@ -564,10 +564,7 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
     if (ch === 3 || ch === 1) drawImageTile(img, x, y, probe.images, i * ch * H * W, H, W, zoom, ch);
     let ty = y + H * zoom + 3;
     const add = (text: string, color: string, bold = false): void => {
-      const max = cellW;
-      let t = text;
-      while (t.length > 3 && textWidth(t, 11, engine) > max) t = t.slice(0, -2);
-      c.text({ x, y: ty, text: t === text ? t : `${t}…`, size: 11, color, bold });
+      c.text({ x, y: ty, text: fitText(text, 11, cellW, engine, bold), size: 11, color, bold });
       ty += lineHeight(11);
     };
     if (user) {
@@ -782,7 +779,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     walkthrough = { png: `${epochDir}/walkthrough.png`, json: `${epochDir}/walkthrough.json`, data: walk };
     write(walkthrough.json, toJson(walk));
     const png = walkthrough.png;
-    layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, opts.classNames, engine), engine).then((b) => write(png, b)));
+    layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, classNames, engine), engine).then((b) => write(png, b)));
   }
 
   // conv -> batch norm -> ReLU, and a residual block: the same, for the networks that have them.
@@ -792,7 +789,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     bnWalkthrough = { png: `${epochDir}/walkthrough-batchnorm.png`, json: `${epochDir}/walkthrough-batchnorm.json`, data: bnWalk };
     write(bnWalkthrough.json, toJson(bnWalk));
     const png = bnWalkthrough.png;
-    layerDone.push(encodeCanvasPng(composeBnWalkthrough(probe, bnWalk, opts.classNames, engine), engine).then((b) => write(png, b)));
+    layerDone.push(encodeCanvasPng(composeBnWalkthrough(probe, bnWalk, classNames, engine), engine).then((b) => write(png, b)));
   }
   const resWalk = computeResidualWalkthrough(probe, 0);
   let residualWalkthrough: EpochVizSummary['residualWalkthrough'];
@@ -800,7 +797,7 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
     residualWalkthrough = { png: `${epochDir}/walkthrough-residual.png`, json: `${epochDir}/walkthrough-residual.json`, data: resWalk };
     write(residualWalkthrough.json, toJson(resWalk));
     const png = residualWalkthrough.png;
-    layerDone.push(encodeCanvasPng(composeResidualWalkthrough(probe, resWalk, opts.classNames, engine), engine).then((b) => write(png, b)));
+    layerDone.push(encodeCanvasPng(composeResidualWalkthrough(probe, resWalk, classNames, engine), engine).then((b) => write(png, b)));
   }
 
   // The probe tensors as float32 for the report's explorer (values under the pointer, drill-down).

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, truncateSync, writeFileSync, readFileSync } from 'no
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { classCounts, loadCifar10, validateCifar10Dir, CIFAR10_IMAGE } from '../../src/data/cifar10.js';
+import { MAX_CLASS_NAME_CHARS } from '../../src/util/class-names.js';
 import { UserError } from '../../src/util/errors.js';
 import { CLASS_NAMES, TEST_COUNT, labelOf, pixelOf, records, tempDir, writeCifarDir } from './fixtures.js';
 
@@ -102,6 +103,17 @@ describe('loadCifar10 on generated files', () => {
     const dir = fresh();
     writeFileSync(join(dir, 'batches.meta.txt'), `\n${CLASS_NAMES.map((c) => ` ${c}\r`).join('\n')}\n\n\n`);
     expect((await loadCifar10(dir)).classNames).toEqual(CLASS_NAMES);
+  });
+  it('caps very long class names where it reads them (labels never work on 100,000 characters)', async () => {
+    const dir = fresh();
+    const names = CLASS_NAMES.map((c, i) => (i < 2 ? c.repeat(20_000) : c));
+    writeFileSync(join(dir, 'batches.meta.txt'), names.join('\n'));
+    const read = (await loadCifar10(dir)).classNames;
+    expect(read.slice(2)).toEqual(CLASS_NAMES.slice(2));
+    for (const k of [0, 1]) {
+      expect([...read[k]]).toHaveLength(MAX_CLASS_NAME_CHARS);
+      expect(read[k]).toBe(`${names[k].slice(0, MAX_CLASS_NAME_CHARS - 1)}…`);
+    }
   });
 });
 

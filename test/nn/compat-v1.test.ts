@@ -90,6 +90,14 @@ describe('snapshots whose weights do not fit their spec', () => {
     await refused({ ...v1, layers }, /bad\.json: layer 1 \(conv\) has filters 5 in the snapshot's layers, but 4 in its layer_defs/);
   });
 
+  it('refuses a v1 file whose base64 is damaged, saying so (not "params holds 1.5 values")', async () => {
+    const params = v1.params as string;
+    await refused({ ...v1, params: params.slice(0, 8) }, /bad\.json: field "params" holds 6 bytes, not whole float32 values \(4 bytes each\); file damaged/);
+    await refused({ ...v1, params: `${params.slice(0, 100)}!*${params.slice(102)}` }, /bad\.json: field "params" is not base64 \(character "!" at 100\); file damaged/);
+    const gsum = (v1.optimizer as Record<string, unknown>).gsum as string;
+    await refused({ ...v1, optimizer: { ...(v1.optimizer as object), gsum: gsum.slice(0, -6) } }, /bad\.json: field "optimizer\.gsum" holds [\d]+ bytes, not whole float32 values/);
+  });
+
   it('refuses a v2 file whose parameter shapes or count do not match its spec (exit 2)', async () => {
     const dir = tempDir('cnnviz-v2-');
     const file = join(dir, 'v2.json');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ParamRange } from '../../src/nn/network.js';
-import { defaultOptimizerOptions, Optimizer, type OptimizerMethod } from '../../src/nn/optimizers.js';
+import { defaultOptimizerOptions, Optimizer, OPTIMIZER_METHODS, optimizerOptionsProblem, optimizerStateProblem, type OptimizerMethod } from '../../src/nn/optimizers.js';
 
 /**
  * Two updates of one weight p0 = 1 with a summed batch gradient of 0.5 each step, batch size 2,
@@ -124,5 +124,47 @@ describe('weight decay (PyTorch style) and adamw', () => {
     const params = new Float32Array([1, 1]);
     opt.update(params, new Float32Array([2, 2]), ranges, 2, 0.01);
     expect(params[0]).toBeCloseTo(0.99, 6);
+  });
+});
+
+describe('degenerate settings and damaged state are refused, naming the setting or accumulator', () => {
+  const base = (method: OptimizerMethod) => defaultOptimizerOptions(method);
+
+  it('beta1 / beta2 below 1 for adam and adamw, ro below 1 for adadelta and windowgrad, eps above 0 where it divides', () => {
+    for (const m of ['adam', 'adamw'] as const) {
+      expect(optimizerOptionsProblem({ ...base(m), beta1: 1 })?.[0]).toBe('beta1');
+      expect(optimizerOptionsProblem({ ...base(m), beta2: 1 })?.[0]).toBe('beta2');
+      expect(optimizerOptionsProblem({ ...base(m), eps: 0 })?.[0]).toBe('eps');
+    }
+    for (const m of ['adadelta', 'windowgrad'] as const) {
+      expect(optimizerOptionsProblem({ ...base(m), ro: 1 })?.[0]).toBe('ro');
+      expect(optimizerOptionsProblem({ ...base(m), ro: 1, eps: 0 })?.[0]).toBe('ro');
+      expect(optimizerOptionsProblem({ ...base(m), eps: 0 })?.[0]).toBe('eps');
+    }
+    expect(optimizerOptionsProblem({ ...base('adagrad'), eps: 0 })?.[0]).toBe('eps');
+    // Settings a method does not use are not its problem; the defaults are fine everywhere.
+    expect(optimizerOptionsProblem({ ...base('sgd'), eps: 0, beta1: 1, ro: 1 })).toBeNull();
+    expect(optimizerOptionsProblem({ ...base('adagrad'), beta2: 1 })).toBeNull();
+    for (const m of OPTIMIZER_METHODS) expect(optimizerOptionsProblem(base(m)), m).toBeNull();
+  });
+
+  it('what the refused settings would do: adam with beta1 1 and windowgrad with ro 1, eps 0 turn weights into NaN', () => {
+    const ranges: ParamRange[] = [{ layer: 1, name: 'weights', offset: 0, length: 2, l1DecayMul: 0, l2DecayMul: 0 }];
+    for (const o of [{ ...base('adam'), beta1: 1 }, { ...base('windowgrad'), ro: 1, eps: 0 }]) {
+      const params = new Float32Array([1, 1]);
+      new Optimizer(o, 2).update(params, new Float32Array([0.5, 0]), ranges, 1);
+      expect(Array.from(params).some((v) => !Number.isFinite(v)), o.method).toBe(true);
+    }
+  });
+
+  it('an optimizer state with NaN, infinity, or a negative sum of squares', () => {
+    const ok = { method: 'adam' as const, gsum: new Float32Array([0.1, -0.2, 0]), xsum: new Float32Array([0.1, 0.2, 0]) };
+    expect(optimizerStateProblem(ok)).toBeNull();
+    expect(optimizerStateProblem({ ...ok, gsum: new Float32Array([0, NaN, Infinity]) })).toEqual(['gsum', '2 of 3 values are NaN or infinite (the first at index 1: NaN)']);
+    expect(optimizerStateProblem({ ...ok, xsum: new Float32Array([0, 1, -Infinity]) })?.[0]).toBe('xsum');
+    expect(optimizerStateProblem({ ...ok, xsum: new Float32Array([0, -1e-3, 2]) })?.[1]).toMatch(/^1 of 3 values are negative \(the first at index 1: -0\.001/);
+    // sgd's momentum is signed, and adam's first moment too.
+    expect(optimizerStateProblem({ method: 'sgd', gsum: new Float32Array([-1]), xsum: new Float32Array([-1]) })).toBeNull();
+    expect(optimizerStateProblem({ method: 'adagrad', gsum: new Float32Array([-1]), xsum: new Float32Array([0]) })?.[0]).toBe('gsum');
   });
 });

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { readImageAsInput } from '../../src/cli/commands/predict.js';
 import { evalContext, Network } from '../../src/nn/network.js';
 import { loadModel, parseSnapshot, saveSnapshot } from '../../src/nn/snapshot.js';
+import { defaultOptimizerOptions } from '../../src/nn/optimizers.js';
 import { presetSpec } from '../../src/nn/spec.js';
+import { MAX_CLASS_NAME_CHARS } from '../../src/util/class-names.js';
 import { tempDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -47,6 +49,43 @@ describe('initialisation and snapshots', () => {
     const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     (json.binary as { tensors: { length: number }[] }).tensors[0].length = 10;
     expect(() => parseSnapshot(json, file)).toThrow(/snap\.json: params holds 10 values, the network needs 22466/);
+  });
+
+  it('refuses a checkpoint whose optimizer state holds NaN or a negative sum of squares, or whose settings are degenerate, naming the field', async () => {
+    const spec = presetSpec('convnetjs-cifar10');
+    const net = new Network(spec);
+    net.initialize(5);
+    const P = net.params.length;
+    const dir = tempDir('cnnviz-snap-');
+    const options = { ...defaultOptimizerOptions('adam') };
+    const save = async (name: string, gsum: Float32Array, xsum: Float32Array, o = options): Promise<string> => {
+      const file = join(dir, name);
+      await saveSnapshot(file, { spec, params: net.params, optimizer: { options: o, state: { method: o.method, step: 3, gsum, xsum } } });
+      return file;
+    };
+    const zeros = () => new Float32Array(P);
+    expect(loadModel(await save('ok.json', zeros(), zeros())).snapshot!.optimizer!.state.step).toBe(3);
+    const nan = zeros();
+    nan[17] = NaN;
+    const nanFile = await save('nan.json', nan, zeros());
+    expect(() => loadModel(nanFile)).toThrow(/nan\.json: optimizer\.gsum: 1 of 22,466 values are NaN or infinite \(the first at index 17: NaN\)/);
+    const negative = zeros();
+    negative[4] = -2;
+    const negFile = await save('neg.json', zeros(), negative);
+    expect(() => loadModel(negFile)).toThrow(/neg\.json: optimizer\.xsum: 1 of 22,466 values are negative/);
+    const betaFile = await save('beta.json', zeros(), zeros(), { ...options, beta1: 1 });
+    expect(() => loadModel(betaFile)).toThrow(/beta\.json: field "optimizer\.options\.beta1" is 1: must be below 1 for adam/);
+  });
+
+  it('caps long class names it reads from a snapshot', async () => {
+    const spec = presetSpec('convnetjs-cifar10');
+    const net = new Network(spec);
+    const file = join(tempDir('cnnviz-snap-'), 'names.json');
+    const names = ['x'.repeat(50_000), ...'bcdefghij'];
+    await saveSnapshot(file, { spec, params: net.params, classNames: names });
+    const read = loadModel(file).snapshot!.classNames!;
+    expect(read[0]).toBe(`${'x'.repeat(MAX_CLASS_NAME_CHARS - 1)}…`);
+    expect(read.slice(1)).toEqual(names.slice(1));
   });
 
   it('predict reads an image, preprocesses it as trained and prints the probabilities of the network', async () => {

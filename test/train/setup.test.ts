@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/nn/spec.js';
-import { checkModelForData, loadCheckpoint, newConfig, resumedConfig, type TrainOptions } from '../../src/train/setup.js';
+import { createProgram } from '../../src/cli/main.js';
+import { checkModelForData, loadCheckpoint, newConfig, refuseResumeConflicts, RESUME_FIXED_OPTIONS, RESUME_FREE_OPTIONS, resumedConfig, type TrainOptions } from '../../src/train/setup.js';
+import type { TrainConfig } from '../../src/train/config.js';
 import { UserError } from '../../src/util/errors.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures');
@@ -32,6 +34,24 @@ describe('run setup without the CLI', () => {
     expect(config.seed).toBe(saved.seed); // not a setting a resumed run may change
     expect(config.batchSize).toBe(saved.batchSize);
     expect(config.data).toBe(saved.data);
+  });
+
+  it('refuses options a resumed run cannot honour when they differ from the checkpoint, naming both values; every train option is classified', () => {
+    const checkpoint = loadCheckpoint(join(FIX, 'checkpoint-v1.json'));
+    const saved = checkpoint.training.config as unknown as TrainConfig; // sgd, lr 0.05, batch 16, seed 3
+    const refuse = (given: Partial<TrainOptions>): (() => void) => () =>
+      refuseResumeConflicts('ck.json', saved, { ...options, ...given }, (k) => k in given);
+    // The command line repeated with --resume: the same values are accepted.
+    expect(refuse({ lr: 0.05, batchSize: 16, optimizer: 'sgd', seed: 3, epochs: 5, workers: 1 })).not.toThrow();
+    expect(refuse({ lr: 0.5, batchSize: 16, optimizer: 'adam' })).toThrow(
+      /^--resume ck\.json: --optimizer adam \(the checkpoint: sgd\), --lr 0\.5 \(the checkpoint: 0\.05\): a resumed run keeps the checkpoint's settings.*--model ck\.json \(a fresh optimizer\)$/,
+    );
+    expect(refuse({ augment: 'none' })).toThrow('--augment {"flip":false,"shift":0} (the checkpoint: {"flip":true,"shift":2})');
+    expect(refuse({ name: 'x' })).toThrow(/--name \(not a setting a resumed run can take\).*--out names the folder to continue in/);
+    expect(refuse({ nesterov: true, optimizer: 'adam' })).toThrow(/--optimizer adam .*--nesterov true/);
+    const train = createProgram().commands.find((c) => c.name() === 'train')!;
+    const attributes = train.options.map((o) => o.attributeName()).sort();
+    expect([...RESUME_FIXED_OPTIONS, ...RESUME_FREE_OPTIONS].sort()).toEqual(attributes);
   });
 
   it('refuses a file that is not a training checkpoint', () => {

@@ -34,6 +34,17 @@ describe('saved settings of a checkpoint', () => {
     expect(() => validateSavedConfig(c, 'ck.json')).toThrow(/optimizer\.learningRate: expected a number >= 0/);
   });
 
+  it('refuses degenerate optimizer settings the method uses (beta 1, ro 1, eps 0), naming the field', () => {
+    const c = good();
+    Object.assign(c.optimizer as Record<string, unknown>, { method: 'adam', beta2: 1 });
+    expect(() => validateSavedConfig(c, 'ck.json')).toThrow(/^ck\.json: training\.config\.optimizer\.beta2: is 1, but must be below 1 for adam/);
+    Object.assign(c.optimizer as Record<string, unknown>, { method: 'windowgrad', beta2: 0.999, eps: 0 });
+    expect(() => validateSavedConfig(c, 'ck.json')).toThrow(/training\.config\.optimizer\.eps: is 0, but must be above 0 for windowgrad/);
+    // sgd does not use them: an old sgd run with --eps 0 still resumes.
+    Object.assign(c.optimizer as Record<string, unknown>, { method: 'sgd' });
+    expect(() => validateSavedConfig(c, 'ck.json')).not.toThrow();
+  });
+
   it('refuses negative progress and a metrics field that is not a list', () => {
     expect(() => validateSavedProgress({ epoch: -1, metrics: [] }, 0, 'ck.json')).toThrow(/training\.epoch: expected a whole number >= 0, got -1/);
     expect(() => validateSavedProgress({ epoch: 1, metrics: 'x' }, 0, 'ck.json')).toThrow(/training\.metrics: expected a list/);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Canvas, TextEngine } from '../../src/viz/canvas.js';
-import { textWidth } from '../../src/viz/canvas.js';
+import { fitText, textWidth } from '../../src/viz/canvas.js';
 import { composeProbeCanvas, probePredictions } from '../../src/viz/epoch.js';
 import { planPicture } from '../../src/viz/grid.js';
 import { composeTopPatches, type TopPatch } from '../../src/viz/patches.js';
@@ -47,6 +47,43 @@ describe('text fits its picture', () => {
       const { canvas } = composePicture({ plan, data, captions: [title, 'Activations'], tileScales: [9], perTileLabels: false, bars, notes: [] }, engine);
       expect(canvas.width).toBe(width);
       expect(overflowing(canvas, engine)).toEqual([]);
+    });
+
+    it(`probe labels with long class names are cut to fit, ellipsis and bold included (${engine})`, () => {
+      // 40 characters: what the pictures keep of a class name; wide letters, so the cut is deep.
+      const names = CIFAR_CLASSES.map((c, i) => (i % 2 === 0 ? 'W'.repeat(40) : `${c}${'m'.repeat(40 - c.length)}`));
+      for (const P of [1, 3]) {
+        const probe = fakeCifarProbe({ probeCount: P });
+        const { predictions, scoreKind } = probePredictions(probe, names);
+        const c = composeProbeCanvas(probe, predictions, scoreKind, 12, engine);
+        expect(overflowing(c, engine), `P=${P}`).toEqual([]);
+        // Each label stays in its cell (128 px: the 32 px image at zoom 4), not only in the picture.
+        const labels = c.texts.filter((t) => t.size === 11 && t.y > 128);
+        expect(labels.length).toBeGreaterThanOrEqual(4 * P);
+        const wide = labels.filter((t) => textWidth(t.text, t.size, engine, t.bold) > 128).map((t) => `${t.text} (${textWidth(t.text, t.size, engine, t.bold)})`);
+        expect(wide, `P=${P}`).toEqual([]);
+        expect(labels.some((t) => t.text.endsWith('…'))).toBe(true);
+      }
+    });
+
+    it(`fitText keeps the longest prefix that fits with its ellipsis (${engine})`, () => {
+      for (const text of ['cat', 'automobile automobile automobile', 'W'.repeat(100_000), 'ab😀cd😀'.repeat(50)]) {
+        for (const max of [1, 20, 57, 120, 400]) {
+          const t = fitText(text, 11, max, engine, true);
+          if (t === text) {
+            expect(textWidth(text, 11, engine, true)).toBeLessThanOrEqual(max);
+            continue;
+          }
+          const kept = [...t.slice(0, -1)];
+          expect(t.endsWith('…')).toBe(true);
+          expect(kept.length).toBeGreaterThanOrEqual(1);
+          expect(text.startsWith(kept.join(''))).toBe(true);
+          if (kept.length > 1) expect(textWidth(t, 11, engine, true), `${max}`).toBeLessThanOrEqual(max);
+          // One more character would not fit.
+          const longer = `${[...text].slice(0, kept.length + 1).join('')}…`;
+          if (kept.length + 1 < [...text].length) expect(textWidth(longer, 11, engine, true)).toBeGreaterThan(max);
+        }
+      }
     });
 
     it(`top-patch title of a first conv layer (${engine})`, () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { pathText } from '../options.js';
 import {
   CIFAR10_ARCHIVE_BYTES,
   CIFAR10_MD5,
@@ -34,10 +35,10 @@ export function registerDownload(program: Command): void {
       `download a data set, check the published MD5 of every file and install it: cifar-10 (binary version, ${Math.round(CIFAR10_ARCHIVE_BYTES / 1e6)} MB) ` +
         'into <dir>/cifar-10-batches-bin; mnist, fashion-mnist (IDX files, kept gzipped) and cifar-100 (binary version) into <dir>/<name>',
     )
-    .option('--dir <dir>', 'parent folder of the data folder', DEFAULT_DATA_DIR)
+    .option('--dir <dir>', 'parent folder of the data folder', pathText, DEFAULT_DATA_DIR)
     .option('--url <url>', `a mirror: the archive URL for cifar-10 and cifar-100 (env ${URL_ENV} for cifar-10; default ${CIFAR10_URL}), the folder URL holding the four files for mnist and fashion-mnist`)
     .option('--md5 <md5>', `expected MD5 of the cifar-10 or cifar-100 archive, for a mirror with its own packing (env ${MD5_ENV} for cifar-10; default the official ${CIFAR10_MD5})`)
-    .option('--from <tarball>', 'cifar-10: unpack this local cifar-10-binary.tar.gz instead of downloading')
+    .option('--from <tarball>', 'cifar-10: unpack this local cifar-10-binary.tar.gz instead of downloading', pathText)
     .option('--force', 'fetch again and replace an existing data folder')
     .action(async (nameArg: string, opts: DownloadCliOptions) => {
       const name = nameArg.toLowerCase().replace(/^cifar(\d)/, 'cifar-$1') as DownloadName;

@@ -3,11 +3,11 @@ import sharp from 'sharp';
 import { CIFAR10_CLASS_NAMES } from '../../data/cifar10.js';
 import { fillLookupTable, SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
-import { assertFiniteParams } from '../../nn/finite.js';
+import { assertFiniteOutputs, assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, networkFootprint, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { lossOf } from '../../nn/spec.js';
-import { byteSize } from '../options.js';
+import { byteSize, pathText } from '../options.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import { readRegularFileSync } from '../../util/regular-file.js';
 import { PREPROCESS_HELP, preprocessText, wholeNumber } from '../options.js';
@@ -64,8 +64,8 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description('classify an image with a trained network: class probabilities, best first')
-    .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model (a bare spec or preset gives an untrained network)')
-    .requiredOption('--image <png|jpg>', 'the image to classify (resized to the network input)')
+    .requiredOption('--model <spec|snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model (a bare spec or preset gives an untrained network)', pathText)
+    .requiredOption('--image <png|jpg>', 'the image to classify (resized to the network input)', pathText)
     .option('--json', 'print {"probabilities": [...], "label": k} on stdout, probabilities in class order')
     .option('--top <k>', 'how many classes to list (text output)', wholeNumber(1), 10)
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
@@ -82,6 +82,7 @@ export function registerPredict(program: Command): void {
       const { input } = await readImageAsInput(opts.image, net.inputShape, pre);
       const out = net.forward(input, 1, evalContext(net));
       const k = net.outputSize;
+      assertFiniteOutputs(out.subarray(0, k), opts.model, `the network's outputs on ${opts.image}`);
       const probabilities = Array.from(out.subarray(0, k));
       let label = 0;
       for (let i = 1; i < k; i++) if (probabilities[i] > probabilities[label]) label = i;

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { hostWarning, startServer, type RunningServer } from '../../serve/server.js';
 import { drawComparison } from '../../train/compare.js';
-import { UserError } from '../../util/errors.js';
-import { portNumber } from '../options.js';
+import { errorMessage, UserError } from '../../util/errors.js';
+import { pathText, portNumber } from '../options.js';
 
 interface ServeCliOptions {
   port?: number;
@@ -29,18 +29,23 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve a run (or a folder of runs) over HTTP with live updates while it trains, and compare runs')
-    .argument('<folder>', 'a run folder (out/<run>) or a folder of runs (out/)')
+    .argument('<folder>', 'a run folder (out/<run>) or a folder of runs (out/)', pathText)
     .option('--port <n>', 'port (default: 8080, or the next free one)', portNumber)
     .option('--host <host>', 'address to listen on; anything but loopback makes the runs visible to the network', '127.0.0.1')
     .action(async (folder: string, opts: ServeCliOptions) => {
       const root = resolve(folder);
-      let isDir = false;
+      let st: Stats | undefined;
       try {
-        isDir = statSync(root).isDirectory();
-      } catch {
-        // handled below
+        st = statSync(root);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new UserError(`${folder}: cannot read (${code ?? errorMessage(e)})`);
       }
-      if (!isDir) throw new UserError(`${folder}: no such folder`);
+      if (!st) throw new UserError(`${folder}: no such folder`);
+      if (!st.isDirectory()) {
+        // Often a run's index.html or run.json: name the folder that holds it.
+        throw new UserError(`${folder}: not a folder; serve takes a run folder (out/<run>) or a folder of runs (out/)${st.isFile() ? `, e.g. cnnviz serve ${dirname(folder)}` : ''}`);
+      }
       const server = await startAndAnnounce({ root, shown: folder, host: opts.host, port: opts.port, log: (m) => process.stderr.write(`${m}\n`) });
       await new Promise<void>((done) => {
         const stop = () => {

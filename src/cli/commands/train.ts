@@ -15,7 +15,7 @@ import { parseVizSteps } from '../../train/viz-steps.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { CIFAR100_LABEL_KINDS } from '../../data/cifar100.js';
 import { DATASET_KINDS } from '../../data/dataset.js';
-import { byteSize, inputSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, inputSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber, pathText } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
@@ -38,8 +38,8 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train')
     .description('train a CNN on CIFAR-10, CIFAR-100, MNIST, Fashion-MNIST or your own images and write per-layer pictures, metrics and checkpoints every epoch')
-    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', 'convnetjs-cifar10')
-    .option('--data <dir>', 'the data: a folder of CIFAR-10 or CIFAR-100 binaries, MNIST / Fashion-MNIST IDX files, or class folders of images (default: data/cifar-10-batches-bin, or data/<name> for --dataset; downloaded when missing)')
+    .option('--model <preset|spec.json|snapshot.json>', 'preset name, ConvNetJS layer_defs spec, or a snapshot/checkpoint or ONNX model to start from', pathText, 'convnetjs-cifar10')
+    .option('--data <dir>', 'the data: a folder of CIFAR-10 or CIFAR-100 binaries, MNIST / Fashion-MNIST IDX files, or class folders of images (default: data/cifar-10-batches-bin, or data/<name> for --dataset; downloaded when missing)', pathText)
     .addOption(new Option('--dataset <name>', 'the kind of data in --data, when it could be read as more than one; without --data, which data set to use from data/<name>').choices(DATASET_KINDS))
     .addOption(new Option('--labels <kind>', 'CIFAR-100: learn the 100 fine classes or the 20 coarse superclasses').choices(CIFAR100_LABEL_KINDS))
     .option('--test-fraction <f>', 'image folder without train/ and test/: the fraction of each class held out as test images (default 0.2)', realNumber(0, 1))
@@ -61,13 +61,13 @@ export function registerTrain(program: Command): void {
     .option('--weight-decay <wd>', 'PyTorch-style weight decay on the mean gradient (adamw: decoupled; default 0, adamw 0.01)', realNumber(0))
     .option('--l1 <decay>', 'L1 weight decay (biases are never decayed)', realNumber(0), 0)
     .option('--l2 <decay>', 'L2 weight decay (biases are never decayed)', realNumber(0), d.l2Decay)
-    .option('--ro <ro>', 'decay rate of adadelta and windowgrad (default 0.95)', realNumber(0, 1))
+    .option('--ro <ro>', 'decay rate of adadelta and windowgrad (default 0.95)', realNumber(0, 1, true))
     .option('--eps <eps>', 'epsilon of adagrad/adadelta/windowgrad (default 1e-6) and adam (default 1e-8)', realNumber(0))
-    .option('--beta1 <b>', 'adam first-moment decay (default 0.9)', realNumber(0, 1))
-    .option('--beta2 <b>', 'adam second-moment decay (default 0.999)', realNumber(0, 1))
+    .option('--beta1 <b>', 'adam first-moment decay (default 0.9)', realNumber(0, 1, true))
+    .option('--beta2 <b>', 'adam second-moment decay (default 0.999)', realNumber(0, 1, true))
     .addOption(new Option('--workers <n>', `worker threads for parallel batches (this machine: ${availableParallelism()})`).argParser(wholeNumber(1)).default(availableParallelism(), 'available cores'))
     .option('--seed <n>', 'seed for initial weights, shuffling, augmentation, dropout and the probe (0 to 4294967295)', seedNumber, d.seed)
-    .option('--out <dir>', 'output folder (default: out/<run-name>)')
+    .option('--out <dir>', 'output folder (default: out/<run-name>)', pathText)
     .option('--name <run-name>', 'run name (one folder name), used for the default --out (default: <model>-<date>-<time>)', runName)
     .option('--train-limit <n>', 'use only the first N training images (default: all)', wholeNumber(1))
     .option('--test-limit <n>', 'use only the first N test images (default: all)', wholeNumber(1))
@@ -80,7 +80,7 @@ export function registerTrain(program: Command): void {
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
     .addOption(new Option('--viz-scale <mode>', 'colour scale: robust (99.5th percentile of |value| per picture, beyond it clipped and counted), per map, per layer picture (max), or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
     .option('--viz-steps <steps>', 'pictures during training into step-NNNNNN/: a list of optimizer steps (e.g. 0,50,200,1000), log (0,10,30,100,... in the first epoch, within 8% of its time), or none', parseVizSteps, d.vizSteps)
-    .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from')
+    .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from', pathText)
     .option('--overwrite', 'replace the run in a non-empty --out (its files are removed first)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')
     .option('--quiet', 'no progress output (errors and --json lines still appear)')

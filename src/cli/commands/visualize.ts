@@ -6,11 +6,11 @@ import { ensureData } from '../../data/download.js';
 import { shapeText } from '../../data/split.js';
 import { SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
-import { assertFiniteParams } from '../../nn/finite.js';
+import { assertFiniteOutputs, assertFiniteParams } from '../../nn/finite.js';
 import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memory.js';
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
-import { chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { assertFiniteProbe, chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
 import { claimRunFolder } from '../../train/run-folder.js';
 import { validateSavedProgress } from '../../train/validate-config.js';
 import { ensureWritableDir } from '../../util/atomic-write.js';
@@ -18,7 +18,7 @@ import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
-import { byteSize, PREPROCESS_HELP, preprocessText, seedNumber, wholeNumber } from '../options.js';
+import { byteSize, PREPROCESS_HELP, preprocessText, seedNumber, wholeNumber, pathText } from '../options.js';
 import { modelClassNames, readImageAsInput } from './predict.js';
 import { formatSummary } from '../../nn/summary.js';
 
@@ -64,16 +64,28 @@ function recordedDataOptions(config: Record<string, unknown> | undefined, dir: s
   return (config.dataset as DataOptions | undefined) ?? { kind: 'cifar-10' };
 }
 
+/** Options that choose or find test images: with --image there are none, so giving one is refused, not ignored. */
+const TEST_IMAGE_OPTIONS = [['probe', '--probe'], ['probeCount', '--probe-count'], ['data', '--data']] as const;
+
+function refuseWithImage(cmd: Command): void {
+  const given = TEST_IMAGE_OPTIONS.filter(([k]) => cmd.getOptionValueSource(k) === 'cli').map(([, flag]) => flag);
+  if (given.length === 0) return;
+  throw new UserError(
+    `${given.join(', ')} ${given.length === 1 ? 'chooses' : 'choose'} test images, which --image replaces; ` +
+      'give --image alone to draw your image, or leave it out to draw test images',
+  );
+}
+
 export function registerVisualize(program: Command): void {
   program
     .command('visualize')
     .description("draw every layer's pictures and the report for a saved network, on test images or on your own image")
-    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model')
-    .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)')
+    .requiredOption('--model <snapshot>', 'a cnnviz snapshot/checkpoint, a ConvNetJS snapshot or an ONNX model', pathText)
+    .option('--out <dir>', 'output folder for the pictures and index.html (default: out/visualize-<model name>)', pathText)
     .option('--overwrite', 'replace the run or pictures in a non-empty --out (only the files cnnviz listed there are removed)')
-    .option('--image <png|jpg>', "visualise this image (resized to the network's input, grey for a one-channel network) instead of test images")
+    .option('--image <png|jpg>', "visualise this image (resized to the network's input, grey for a one-channel network) instead of test images", pathText)
     .option('--label <class>', 'with --image: the class (number or name) the loss, and so every gradient, is measured against (default: the predicted class)')
-    .option('--data <dir>', 'data folder for the probe images, any kind train reads (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)')
+    .option('--data <dir>', 'data folder for the probe images, any kind train reads (default: the one the checkpoint was trained on, else data/cifar-10-batches-bin)', pathText)
     .option('--no-download', 'never download data')
     .option('--probe <indices>', 'test images to visualise, e.g. 3,17,42')
     .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), DEFAULT_PROBE_COUNT)
@@ -81,7 +93,8 @@ export function registerVisualize(program: Command): void {
     .option('--viz-scale <mode>', 'colour scale: robust, map, layer or run', 'robust')
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
-    .action(async (opts: VisualizeOptions) => {
+    .action(async (opts: VisualizeOptions, cmd: Command) => {
+      if (opts.image) refuseWithImage(cmd);
       if (!VIZ_SCALE_MODES.includes(opts.vizScale)) throw new UserError(`--viz-scale: "${opts.vizScale}" is not one of ${VIZ_SCALE_MODES.join(', ')}`);
       setMemoryLimit(opts.maxMemory);
       const outDir = opts.out ?? join('out', `visualize-${basename(opts.model).replace(/\.(json|onnx)$/i, '')}${opts.image ? `-${basename(opts.image).replace(/\.[a-z0-9]+$/i, '')}` : ''}`);
@@ -105,8 +118,11 @@ export function registerVisualize(program: Command): void {
         const given = opts.label !== undefined ? parseClassLabel(opts.label, classNames) : undefined;
         const { input, raw, originalSize } = await readImageAsInput(opts.image, net.inputShape, pre);
         const out = net.forward(input, 1, evalContext(net));
+        // Before its argmax picks the label: the argmax of NaNs is class 0.
+        assertFiniteOutputs(out.subarray(0, classes), opts.model, `the network's outputs on ${opts.image}`);
         const label = given ?? argmaxRow(out, 0, classes);
         probe = runProbe(net, input, Int32Array.of(label), raw, [0]);
+        assertFiniteProbe(probe, opts.model, opts.image);
         probe.userImage = { file: opts.image, width: originalSize[0], height: originalSize[1], labelFrom: given !== undefined ? 'option' : 'prediction' };
       } else {
         const config = model.snapshot?.training?.config;
@@ -121,6 +137,7 @@ export function registerVisualize(program: Command): void {
         classNames = model.snapshot?.classNames ?? data.classNames;
         const indices = chooseProbe(data.test.count, opts.seed, opts.probeCount, opts.probe ? parseProbeIndices(opts.probe) : undefined);
         probe = probeSplit(net, data.test, indices, pre);
+        assertFiniteProbe(probe, opts.model, `test image${indices.length === 1 ? '' : 's'} ${indices.join(', ')}`);
       }
       const epoch = model.snapshot?.training?.epoch ?? 0;
       // Everything is checked: claim the folder (lock; a non-empty one only with --overwrite, as for train).

@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Preprocessing } from '../../data/preprocess.js';
+import { capClassName } from '../../util/class-names.js';
 import { UserError } from '../../util/errors.js';
 import { readFileHead } from '../../util/regular-file.js';
 import { assertMemoryFits, onnxImportMemory } from '../memory.js';
@@ -76,6 +77,6 @@ export function loadOnnxSnapshot(path: string, preprocess?: Preprocessing): Onnx
   const snap: OnnxSnapshot = { spec, params: net.params, state: net.state };
   const pre = preprocess ?? g.preprocessing;
   if (pre) snap.preprocessing = pre;
-  if (g.classNames) snap.classNames = g.classNames;
+  if (g.classNames) snap.classNames = g.classNames.map(capClassName);
   return snap;
 }
