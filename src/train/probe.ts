@@ -81,7 +81,8 @@ export function runProbe(net: Network, images: Float32Array, labels: Int32Array,
     const w = layer.params.find((p) => p.name === 'weights');
     const b = layer.params.find((p) => p.name === 'biases');
     if (w) {
-      const shape = w.shape.length === 4 ? w.shape : [w.shape[0], w.shape[1], 1, 1];
+      // fc weights [units, inputs] and per-channel ones such as PReLU's slopes [C] are drawn as 1x1 filters.
+      const shape = w.shape.length === 4 ? w.shape : [w.shape[0], w.shape[1] ?? 1, 1, 1];
       probe.weights = { data: w.data.slice(), shape: shape as [number, number, number, number] };
       probe.weightGrads = w.grad.slice();
     }

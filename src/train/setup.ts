@@ -148,6 +148,9 @@ export const RESUME_FREE_OPTIONS = [
   'epochs', 'data', 'download', 'viz', 'vizEvery', 'vizScale', 'vizSteps', 'resume', 'out', 'overwrite', 'workers', 'json', 'quiet', 'maxMemory', 'serve',
 ] as const;
 
+/** The options that say how to read the data: a resumed run reads it as it recorded, so each is refused. */
+export const RESUME_DATA_OPTIONS = ['dataset', 'labels', 'testFraction', 'inputSize', 'channels'] as const;
+
 const flagOf = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 const shown = (v: unknown): string => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
 
@@ -302,8 +305,8 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   /** The run folder the resumed checkpoint belongs to: continuing there is not overwriting. */
   let resuming: string | undefined;
   if (opts.resume) {
-    for (const [k, flag] of [['dataset', '--dataset'], ['labels', '--labels'], ['testFraction', '--test-fraction'], ['inputSize', '--input-size'], ['channels', '--channels']] as const) {
-      if (explicit(k)) throw new UserError(`${flag}: a resumed run reads its data as it recorded (run.json's config.dataset); start a new run to change it`);
+    for (const k of RESUME_DATA_OPTIONS) {
+      if (explicit(k)) throw new UserError(`${flagOf(k)}: a resumed run reads its data as it recorded (run.json's config.dataset); start a new run to change it`);
     }
     resume = loadCheckpoint(opts.resume);
     refuseResumeConflicts(opts.resume, resume.training.config as unknown as TrainConfig, opts, explicit);

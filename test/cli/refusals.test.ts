@@ -150,7 +150,7 @@ describe('visualize --image with options that choose test images', () => {
     expect(r.stderr.trim()).toBe('cnnviz: --probe chooses test images, which --image replaces; give --image alone to draw your image, or leave it out to draw test images');
     const r2 = await runCli(['visualize', '--model', specFile, '--image', img, '--probe-count', '3', '--data', data, '--out', out]);
     expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain('cnnviz: --probe-count, --data choose CIFAR-10 test images');
+    expect(r2.stderr).toContain('cnnviz: --probe-count, --data choose test images');
     expect(existsSync(out)).toBe(false);
     const ok = await runCli(['visualize', '--model', specFile, '--image', img, '--seed', '3', '--out', out]);
     expect(ok.code, ok.stderr).toBe(0);

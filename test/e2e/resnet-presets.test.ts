@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
+import { readExplorerLayer } from '../helpers/explorer.js';
 
 // The ResNet presets on the real CIFAR-10 (CIFAR10_DIR=../shared/cifar10); skipped without it.
 const CIFAR10_DIR = process.env.CIFAR10_DIR;
@@ -32,7 +33,10 @@ describe.skipIf(!CIFAR10_DIR)('ResNet presets on real CIFAR-10 images', () => {
       expect(existsSync(join(out, 'epoch-004/09-add/branches.png'))).toBe(true);
       const bnStats = JSON.parse(readFileSync(join(out, 'epoch-004/02-batchnorm/stats.json'), 'utf8')) as { runningVar: { values: number[] } };
       expect(bnStats.runningVar.values).toHaveLength(16);
-      expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('Residual connection');
+      // The explorer shows the add's branches picture under the add's own title and words.
+      expect(readExplorerLayer(out, 9).extraWords.branches?.[0]).toContain('Residual connection');
+      expect(readExplorerLayer(out, 2).extraWords.channels?.[0]).toContain('gamma');
+      expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('Walkthrough: a residual block');
     });
   }
 });

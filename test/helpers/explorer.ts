@@ -7,6 +7,8 @@ export interface ExplorerLayerFile {
   key: string;
   note: string;
   words: Record<string, string>;
+  /** Title and text of the layer's extra pictures, by kind (its LayerWords.channels / .branches). */
+  extraWords: Partial<Record<'channels' | 'branches', [string, string]>>;
   animations: { file: string; frames: number; quantity: string }[];
   moments: {
     files: Record<string, string>;

@@ -68,6 +68,35 @@ const NETWORKS: { name: string; defs: Record<string, unknown>[]; labels?: number
     pictures: true,
   },
   {
+    name: 'the model-zoo types: depthwise conv, modern activations, a squeeze-and-excitation gate, slice and shuffle',
+    defs: [
+      { ...input, name: 'x' },
+      { type: 'conv', name: 'c1', sx: 3, filters: 4, pad: 1 },
+      // No kinks near the values here (clip's bounds far off, elu with alpha 1, whose slope is continuous):
+      // a finite difference across a kink says nothing; the kinks are checked per kernel in test/tensor.
+      { type: 'clip', name: 'clip', min: -2, max: 2 },
+      { type: 'conv', name: 'dw', sx: 3, filters: 4, pad: 1, groups: 4 },
+      { type: 'hardswish', name: 'hs' },
+      { type: 'gap', name: 'squeeze' },
+      { type: 'conv', name: 'excite', sx: 1, filters: 4 },
+      { type: 'hardsigmoid', name: 'gate', alpha: 1 / 6, beta: 0.5 },
+      { type: 'mul', name: 'se', inputs: ['hs', 'gate'] },
+      { type: 'silu', name: 'silu' },
+      { type: 'gelu', name: 'gelu' },
+      { type: 'elu', name: 'elu', alpha: 1 },
+      { type: 'softplus', name: 'softplus' },
+      { type: 'prelu', name: 'prelu' },
+      { type: 'slice', name: 'half', from: 0, to: 2 },
+      { type: 'concat', name: 'join', inputs: ['half', 'prelu'] },
+      { type: 'shuffle', name: 'shuffle', groups: 2 },
+      { type: 'fc', num_neurons: 3 },
+      { type: 'softmax', num_classes: 3 },
+    ],
+    labels: [0, 2, 1, 1],
+    onnx: true,
+    pictures: true,
+  },
+  {
     // Training and visualize refuse regression networks (the data has class labels, not values): no pictures.
     name: 'regression loss',
     defs: [input, { type: 'fc', num_neurons: 4, activation: 'sigmoid' }, { type: 'regression', num_neurons: 2 }],

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSpec } from '../../src/nn/spec.js';
 import { createProgram } from '../../src/cli/main.js';
-import { checkModelForData, loadCheckpoint, newConfig, refuseResumeConflicts, RESUME_FIXED_OPTIONS, RESUME_FREE_OPTIONS, resumedConfig, type TrainOptions } from '../../src/train/setup.js';
+import { checkModelForData, loadCheckpoint, newConfig, refuseResumeConflicts, RESUME_FIXED_OPTIONS, RESUME_FREE_OPTIONS, RESUME_DATA_OPTIONS, resumedConfig, type TrainOptions } from '../../src/train/setup.js';
 import type { TrainConfig } from '../../src/train/config.js';
 import { UserError } from '../../src/util/errors.js';
 
@@ -51,7 +51,7 @@ describe('run setup without the CLI', () => {
     expect(refuse({ nesterov: true, optimizer: 'adam' })).toThrow(/--optimizer adam .*--nesterov true/);
     const train = createProgram().commands.find((c) => c.name() === 'train')!;
     const attributes = train.options.map((o) => o.attributeName()).sort();
-    expect([...RESUME_FIXED_OPTIONS, ...RESUME_FREE_OPTIONS].sort()).toEqual(attributes);
+    expect([...RESUME_FIXED_OPTIONS, ...RESUME_FREE_OPTIONS, ...RESUME_DATA_OPTIONS].sort()).toEqual(attributes);
   });
 
   it('refuses a file that is not a training checkpoint', () => {

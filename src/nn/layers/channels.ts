@@ -55,7 +55,7 @@ export const shuffleLayer: LayerDef = defineLayer<{ groups: number }>({
     return [prev[0], prev[1], prev[2]];
   },
   describe: (c) => `channel shuffle, ${c.groups} groups (channel j*${c.groups} + i = input channel i*C/${c.groups} + j)`,
-  hints: { negative: 'if-inputs-can', explain: 'shuffle', positions: 'same', noun: () => 'the channel shuffle', words: () => ({
+  hints: { negative: 'if-inputs-can', explain: 'shuffle', positions: 'same', noun: () => 'the channel shuffle', passesDown: () => 'sends each gradient map back to the channel it came from', words: () => ({
       what: 'Channel shuffle (ShuffleNet): no arithmetic, only a new order of the channels. They are seen as g groups; the output takes the first channel of every group, then the second of every group, and so on, so that the next grouped convolution mixes channels that came from different groups. Backward: each gradient map goes back to the channel it came from.',
       pictures: {
         activations: 'The same maps as the layer below, in the shuffled order: tile j\u00b7g + i is input channel i\u00b7C/g + j.',
@@ -78,7 +78,7 @@ export const sliceLayer: LayerDef = defineLayer<{ from: number; to: number }>({
     return [c.to - c.from, prev[1], prev[2]];
   },
   describe: (c) => `channel slice, input channels ${c.from}..${c.to - 1}`,
-  hints: { negative: 'if-inputs-can', explain: 'slice', positions: 'same', noun: () => 'the channel slice', words: () => ({
+  hints: { negative: 'if-inputs-can', explain: 'slice', positions: 'same', noun: () => 'the channel slice', passesDown: () => 'sends the gradient back to the channels it took and none to the others', words: () => ({
       what: 'Channel slice (ShuffleNet\u2019s channel split): passes on a range of its input\u2019s channels unchanged. ShuffleNet sends one half through a small block and the other half around it, then joins them (concat). Backward: the gradient goes back to those channels; the others get none from here.',
       pictures: {
         activations: 'Exactly the chosen channels of the layer below (its tiles from \u201cfrom\u201d on).',

@@ -15,45 +15,45 @@ import type { DefReader } from '../def-reader.js';
 import { defineLayer, same, type LayerDef, type LayerHints, type LayerRole, type LayerWords, type OnnxBuilder, type OnnxExportNode } from './layer.js';
 
 /** Each activation’s own words (LayerHints.words), its role among the layers and what its backward hands down. */
-const WORDS: Record<string, { words: LayerWords; role: LayerRole; noun: string }> = {
-  clip: { role: 'gate', noun: 'the clip', words: {
+const WORDS: Record<string, { words: LayerWords; role: LayerRole; noun: string; passesDown: string }> = {
+  clip: { passesDown: 'passes the gradient only where the input was strictly between the bounds', role: 'gate', noun: 'the clip', words: {
         what: 'Clip: out = min(max(x, min), max). ReLU6 (MobileNet v2) is clip to 0..6: a ReLU that also stops growing at 6. Backward: the gradient passes where min < x < max and is cut to zero where the value was clipped.',
         pictures: {
           activations: 'Values between the bounds; a tile flat at the top of the scale is a channel that saturated at max (no gradient passes there).',
           'activation-gradients': 'd(loss)/d(output). The layer below receives it only where the input was strictly between the bounds.',
         },
     } },
-  hardsigmoid: { role: 'squash', noun: 'the hard sigmoid', words: {
+  hardsigmoid: { passesDown: 'multiplies the gradient by \u03b1 on the slope and passes none where it is flat at 0 or 1', role: 'squash', noun: 'the hard sigmoid', words: {
         what: 'Hard sigmoid: out = max(0, min(1, \u03b1x + \u03b2)), a piecewise-linear sigmoid (MobileNet v3\u2019s gates use \u03b1 = 1/6, \u03b2 = 1/2). Backward: \u03b1 \u00b7 dy on the slope, zero where it is flat at 0 or 1.',
         pictures: {
           activations: 'Values in 0..1 (never negative): 1 = gate fully open, 0 = closed.',
         },
     } },
-  hardswish: { role: 'leaky-gate', noun: 'the hard swish', words: {
+  hardswish: { passesDown: 'multiplies the gradient by (2x + 3)/6 between \u22123 and 3, passes it unchanged above 3 and cuts it below \u22123', role: 'leaky-gate', noun: 'the hard swish', words: {
         what: 'Hard swish (MobileNet v3): out = x \u00b7 relu6(x + 3) / 6. Zero below \u22123, x above 3, a smooth-looking curve between that dips slightly below zero (to \u22120.375 at x = \u22121.5). Backward: dy \u00b7 (2x + 3)/6 between \u22123 and 3, dy above 3, 0 below \u22123.',
         pictures: {
           activations: 'Mostly like a ReLU\u2019s picture, with faint blue where inputs were slightly negative (the small dip).',
         },
     } },
-  silu: { role: 'leaky-gate', noun: 'the SiLU', words: {
+  silu: { passesDown: 'multiplies the gradient by s + x\u00b7s\u00b7(1 \u2212 s), s = sigmoid(x): about 1 for large x, near 0 for very negative x', role: 'leaky-gate', noun: 'the SiLU', words: {
         what: 'SiLU (swish, EfficientNet): out = x \u00b7 sigmoid(x). Like a ReLU for large |x|, but smooth, and slightly negative (down to about \u22120.28) for negative inputs. Backward: dy \u00b7 (s + x s (1 \u2212 s)) with s = sigmoid(x).',
         pictures: {
           activations: 'Red where the input was positive; faint blue for small negative inputs (large negative ones go to 0).',
         },
     } },
-  gelu: { role: 'leaky-gate', noun: 'the GELU', words: {
+  gelu: { passesDown: 'multiplies the gradient by \u03a6(x) + x\u00b7\u03c6(x): about 1 for large x, near 0 for very negative x', role: 'leaky-gate', noun: 'the GELU', words: {
         what: 'GELU (ConvNeXt, transformers): out = x \u00b7 \u03a6(x), x times the probability that a standard normal variable is below x (computed exactly, with erf). Close to ReLU away from 0, smooth near it, slightly negative (down to about \u22120.17) for negative inputs.',
         pictures: {
           activations: 'Red where the input was positive; faint blue for small negative inputs.',
         },
     } },
-  elu: { role: 'leaky-gate', noun: 'the ELU', words: {
+  elu: { passesDown: 'passes the gradient unchanged where x > 0 and multiplies it by \u03b1e^x elsewhere (never exactly zero)', role: 'leaky-gate', noun: 'the ELU', words: {
         what: 'ELU: out = x for x > 0, \u03b1(e^x \u2212 1) otherwise, which flattens out at \u2212\u03b1 for very negative x. Backward: dy for x > 0, dy \u00b7 \u03b1e^x otherwise (never exactly zero, so units cannot die).',
         pictures: {
           activations: 'Red where the input was positive; blue down to \u2212\u03b1 where it was negative.',
         },
     } },
-  softplus: { role: 'leaky-gate', noun: 'the softplus', words: {
+  softplus: { passesDown: 'multiplies the gradient by sigmoid(x)', role: 'leaky-gate', noun: 'the softplus', words: {
         what: 'Softplus: out = log(1 + e^x), a smooth ReLU that is always positive. Backward: dy \u00b7 sigmoid(x).',
         pictures: {
           activations: 'Always positive: white-to-red (about 0.69 where the input was 0).',
@@ -75,7 +75,7 @@ function inputActivation<F>(
     parse,
     outShape: same,
     describe,
-    hints: { negative, explain: type, positions: 'same', role: () => WORDS[type].role, noun: () => WORDS[type].noun, words: () => WORDS[type].words },
+    hints: { negative, explain: type, positions: 'same', role: () => WORDS[type].role, noun: () => WORDS[type].noun, passesDown: () => WORDS[type].passesDown, words: () => WORDS[type].words },
     create: (node) => {
       const k = kernel(node.config);
       return {

@@ -25,7 +25,7 @@ export const mulLayer = defineLayer<Record<string, never>>({
     return [x[0], x[1], x[2]];
   },
   describe: () => 'mul (element-wise product; a Cx1x1 second input scales each channel)',
-  hints: { negative: 'can', explain: 'mul', positions: 'same', noun: () => 'the product', words: () => ({
+  hints: { negative: 'can', explain: 'mul', positions: 'same', noun: () => 'the product', passesDown: () => 'hands x the gradient times the gate, and the gate the gradient times x (summed over the positions it scaled)', words: () => ({
       what: 'Element-wise product of two inputs: out = x \u00b7 gate. When the gate is one number per channel (C\u00d71\u00d71: a squeeze-and-excitation block, MobileNet v3, EfficientNet, RegNetY) it scales each whole channel of x, so the network can turn channels up or down for this image. Backward: x receives dy \u00b7 gate; the gate receives dy \u00b7 x summed over the positions it scaled.',
       pictures: {
         activations: 'Tile k is channel k of x after scaling: compare with x\u2019s own picture (the layer below) to see which channels the gate turned down (fainter) for this image.',

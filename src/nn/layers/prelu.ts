@@ -21,7 +21,7 @@ export const preluLayer = defineLayer<PreluFields>({
   outShape: same,
   params: (c, [prev]) => [{ name: 'weights', shape: [c.shared ? 1 : prev[0]], l1DecayMul: 0, l2DecayMul: 0, init: { fill: 0.25 } }],
   describe: (c) => `prelu (learned slope for x < 0${c.shared ? ', one for all channels' : ', one per channel'})`,
-  hints: { negative: 'can', explain: 'prelu', positions: 'same', topPatches: true, role: () => 'leaky-gate', noun: () => 'the PReLU', words: () => ({
+  hints: { negative: 'can', explain: 'prelu', positions: 'same', topPatches: true, role: () => 'leaky-gate', noun: () => 'the PReLU', passesDown: () => 'passes the gradient unchanged where x > 0 and multiplies it by the learned slope elsewhere', words: () => ({
       what: 'PReLU: out = x for x > 0, a \u00b7 x otherwise, with the slope a LEARNED per channel (it starts at 0.25). A leaky ReLU whose leak the network chooses. Backward: dy for x > 0, a \u00b7 dy otherwise; the slope\u2019s gradient is \u03a3 dy \u00b7 x over the negative inputs.',
       pictures: {
         activations: 'Red where the input was positive; blue (a \u00b7 x) where negative, fainter for channels whose slope is small.',

@@ -423,8 +423,10 @@ const SCRIPT = String.raw`
       rfPanel(frag);
       var ex = (mi && mi.extras) || [], an = L.animations || [];
       if (ex.length || an.length) {
-        var det = el('details', 'extras'); det.appendChild(el('summary', '', 'More pictures of this layer (' + ex.map(function (x) { return x.kind; }).concat(an.map(function (a3) { return 'animation of the ' + a3.quantity; })).join(', ') + ')'));
-        ex.forEach(function (x) { var fig = el('figure'), img = el('img'); img.loading = 'lazy'; img.src = withV(x.file); img.alt = x.kind; var d = el('div', 'cbox'); d.appendChild(img); fig.appendChild(d); det.appendChild(fig); });
+        // The layer's own title and words for each extra picture (LayerWords.channels / .branches).
+        var xw = L.extraWords || {};
+        var det = el('details', 'extras'); det.appendChild(el('summary', '', 'More pictures of this layer (' + ex.map(function (x) { return xw[x.kind] ? xw[x.kind][0] : x.kind; }).concat(an.map(function (a3) { return 'animation of the ' + a3.quantity; })).join(', ') + ')'));
+        ex.forEach(function (x) { var fig = el('figure'), img = el('img'); img.loading = 'lazy'; img.src = withV(x.file); img.alt = xw[x.kind] ? xw[x.kind][0] : x.kind; if (xw[x.kind]) fig.appendChild(el('h4', '', xw[x.kind][0])); var d = el('div', 'cbox'); d.appendChild(img); fig.appendChild(d); if (xw[x.kind]) fig.appendChild(el('figcaption', '', xw[x.kind][1])); det.appendChild(fig); });
         an.forEach(function (a3) { var fig = el('figure'), img = el('img'); img.loading = 'lazy'; img.src = withV(a3.file); img.alt = 'animation'; var d = el('div', 'cbox'); d.appendChild(img); fig.appendChild(d); fig.appendChild(el('figcaption', '', a3.frames + ' frames, one per epoch or step, each on the colour scale written in its caption')); det.appendChild(fig); });
         frag.appendChild(det);
       }

@@ -236,6 +236,7 @@ export async function writeExplorer(outDir: string, input: ExplorerInput): Promi
       index: l.index,
       key: l.type,
       note: l.words?.what ?? '',
+      extraWords: { ...(l.words?.channels ? { channels: l.words.channels } : {}), ...(l.words?.branches ? { branches: l.words.branches } : {}) },
       titles: QUANTITY_TITLES,
       words,
       animations: anims,
