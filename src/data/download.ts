@@ -432,6 +432,31 @@ function removeCreatedDirs(dirs: readonly string[]): void {
  * `<dir>/cifar-10-batches-bin`. Returns that folder. If it already exists and is valid it is kept
  * (unless `force`).
  */
+/**
+ * Ctrl-C / SIGTERM during a download: remove the temp files at once (putting a folder that --force
+ * moved aside back first). If nobody else listens, die as the signal would have done; otherwise abort
+ * the transfer and let the other listener decide. `release` removes the handlers.
+ */
+function cleanUpOnSignal(target: string, oldDir: string, temps: readonly string[], created: readonly string[]): { controller: AbortController; release(): void } {
+  const controller = new AbortController();
+  const release = (): void => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    // Interrupted between the two renames of --force: put the old folder back first.
+    if (existsSync(oldDir) && !existsSync(target)) renameSync(oldDir, target);
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
+    if (!existsSync(target)) removeCreatedDirs(created);
+    release();
+    controller.abort();
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { controller, release };
+}
+
 export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
   const log = opts.log ?? defaultLog;
   const md5 = resolveMd5(opts.md5);
@@ -474,22 +499,7 @@ export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
   const extractDir = `${base}.extract`;
   const oldDir = `${base}.old`;
   const temps = [partFile, extractDir, oldDir];
-  const controller = new AbortController();
-
-  // Ctrl-C / SIGTERM: remove the temp files at once. If nobody else listens, die as the signal would
-  // have done; otherwise abort the transfer and let the other listener decide.
-  const onSignal = (sig: NodeJS.Signals): void => {
-    // Interrupted between the two renames of --force: put the old folder back first.
-    if (existsSync(oldDir) && !existsSync(target)) renameSync(oldDir, target);
-    for (const t of temps) rmSync(t, { recursive: true, force: true });
-    if (!existsSync(target)) removeCreatedDirs(created);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    controller.abort();
-    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { controller, release } = cleanUpOnSignal(target, oldDir, temps, created);
 
   try {
     let archive: string;
@@ -553,8 +563,7 @@ export async function downloadCifar10(opts: DownloadOptions): Promise<string> {
     installed = true;
     return target;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    release();
     for (const t of temps) await fsp.rm(t, { recursive: true, force: true });
     if (!installed) removeCreatedDirs(created);
   }
@@ -726,18 +735,7 @@ export async function downloadDataset(name: Exclude<DownloadName, 'cifar-10'>, o
   const extractDir = `${tmp}.extract`;
   const oldDir = `${tmp}.old`;
   const temps = [fetchDir, extractDir, oldDir];
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (existsSync(oldDir) && !existsSync(target)) renameSync(oldDir, target);
-    for (const t of temps) rmSync(t, { recursive: true, force: true });
-    if (!existsSync(target)) removeCreatedDirs(created);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    controller.abort();
-    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { controller, release } = cleanUpOnSignal(target, oldDir, temps, created);
   try {
     await fsp.mkdir(fetchDir);
     log(`downloading ${source.title} (${mb(sourceBytes(name))} MB) from ${base.host} into ${target}`);
@@ -782,8 +780,7 @@ export async function downloadDataset(name: Exclude<DownloadName, 'cifar-10'>, o
     installed = true;
     return target;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    release();
     for (const t of temps) await fsp.rm(t, { recursive: true, force: true });
     if (!installed) removeCreatedDirs(created);
   }
