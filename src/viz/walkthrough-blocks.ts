@@ -16,6 +16,7 @@ import { Canvas, lineHeight, wrapText, type TextEngine } from './canvas.js';
 import { drawScalarTile, fillRect, type RawImage } from './grid.js';
 import { formatNumber, robustScale } from './scale.js';
 import type { LayerProbe, ProbeResult } from './types.js';
+import { drawIntro, introHeight, WALKTHROUGH_MARGIN, wrapIntro } from './walkthrough.js';
 
 const CHANNELS = 4;
 
@@ -218,7 +219,7 @@ interface Column {
 
 /** A table of tiles: one row per channel, one column per quantity, text above and notes below. */
 function composeTiles(intro: string[], columns: Column[], channels: number[], H: number, W: number, notes: string[], engine: TextEngine, split: number): Canvas {
-  const MARGIN = 12;
+  const MARGIN = WALKTHROUGH_MARGIN;
   const GAP = 22;
   const zoom = Math.max(1, Math.floor(128 / Math.max(H, W)));
   const tw = W * zoom;
@@ -226,10 +227,9 @@ function composeTiles(intro: string[], columns: Column[], channels: number[], H:
   const rowLabelW = 90;
   const width = Math.max(MARGIN * 2 + rowLabelW + columns.length * (tw + GAP) + 2 * GAP, 760);
   const textW = width - 2 * MARGIN;
-  const introLines = intro.map((t, i) => wrapText(t, i === 0 ? 14 : 12, textW, engine, i === 0));
+  const introLines = wrapIntro(intro, textW, engine);
   const noteLines = notes.map((t) => wrapText(t, 11, textW, engine));
-  let y = MARGIN;
-  for (let i = 0; i < introLines.length; i++) y += introLines[i].length * lineHeight(i === 0 ? 14 : 12) + 4;
+  let y = MARGIN + introHeight(introLines);
   const phaseY = y + 4;
   const headY = phaseY + lineHeight(12) + 2;
   const gridY = headY + 2 * lineHeight(11) + 4;
@@ -237,14 +237,7 @@ function composeTiles(intro: string[], columns: Column[], channels: number[], H:
   const height = gridY + channels.length * rowH + noteLines.reduce((a, l) => a + l.length * lineHeight(11), 0) + 2 * MARGIN;
   const c = new Canvas(width, height);
   const img: RawImage = { data: c.data, width, height };
-  y = MARGIN;
-  introLines.forEach((lines, i) => {
-    for (const line of lines) {
-      c.text({ x: MARGIN, y, text: line, size: i === 0 ? 14 : 12, bold: i === 0, color: i === 0 ? '#111111' : '#333333' });
-      y += lineHeight(i === 0 ? 14 : 12);
-    }
-    y += 4;
-  });
+  y = drawIntro(c, introLines);
   const colX = (k: number): number => MARGIN + rowLabelW + k * (tw + GAP) + (k >= split ? 2 * GAP : 0);
   c.text({ x: colX(0), y: phaseY, text: 'forward →', size: 12, bold: true, color: '#1a4f8a' });
   c.text({ x: colX(split), y: phaseY, text: '← backward (gradients, one colour scale)', size: 12, bold: true, color: '#8a1a1a' });

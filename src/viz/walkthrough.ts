@@ -148,6 +148,32 @@ const TILE = 128;
 const GAP = 10;
 const MARGIN = 12;
 
+/** The margin of every walkthrough picture (the residual and batch-norm ones too). */
+export const WALKTHROUGH_MARGIN = MARGIN;
+
+/** A walkthrough's intro: a bold title paragraph, then plain ones, wrapped to `textW`. */
+export function wrapIntro(intro: readonly string[], textW: number, engine: TextEngine): string[][] {
+  return intro.map((t, i) => wrapText(t, i === 0 ? 14 : 12, textW, engine, i === 0));
+}
+
+/** The height of a wrapped intro, paragraph gaps included. */
+export function introHeight(introLines: readonly string[][]): number {
+  return introLines.reduce((a, lines, i) => a + lines.length * lineHeight(i === 0 ? 14 : 12) + 4, 0);
+}
+
+/** Draws a wrapped intro from y = MARGIN; returns the y below it. */
+export function drawIntro(c: Canvas, introLines: readonly string[][]): number {
+  let y = MARGIN;
+  introLines.forEach((lines, i) => {
+    for (const line of lines) {
+      c.text({ x: MARGIN, y, text: line, size: i === 0 ? 14 : 12, bold: i === 0, color: i === 0 ? '#111111' : '#333333' });
+      y += lineHeight(i === 0 ? 14 : 12);
+    }
+    y += 4;
+  });
+  return y;
+}
+
 /** Draws the walkthrough picture (see the module notes). */
 export function composeWalkthrough(probe: ProbeResult, d: WalkthroughData, classNames: string[], engine: TextEngine): Canvas {
   const conv = probe.layers[d.layers.conv];
@@ -176,10 +202,9 @@ export function composeWalkthrough(probe: ProbeResult, d: WalkthroughData, class
     `This image, all ${C} channels: ReLU off (output 0) at ${pctText(d.zeroFractions.reluActivations)} of positions; pool winners ${pctText(d.winnerFraction)}. ` +
       `Exactly-zero gradient: pool output ${pctText(d.zeroFractions.poolOutputGradient)}, ReLU output ${pctText(d.zeroFractions.reluOutputGradient)}, conv output ${pctText(d.zeroFractions.convOutputGradient)}.`,
   ];
-  const introLines = intro.map((t, i) => wrapText(t, i === 0 ? 14 : 12, textW, engine, i === 0));
+  const introLines = wrapIntro(intro, textW, engine);
   const imgZoom = 3;
-  let y = MARGIN;
-  for (let i = 0; i < introLines.length; i++) y += introLines[i].length * lineHeight(i === 0 ? 14 : 12) + 4;
+  let y = MARGIN + introHeight(introLines);
   const imageY = y + 4;
   y = imageY + 32 * imgZoom + 10;
   const phaseY = y;
@@ -204,14 +229,7 @@ export function composeWalkthrough(probe: ProbeResult, d: WalkthroughData, class
   const height = gridY + d.channels.length * rowH + notesH + MARGIN * 2;
   const c = new Canvas(width, height);
   const img: RawImage = { data: c.data, width, height };
-  y = MARGIN;
-  introLines.forEach((lines, i) => {
-    for (const line of lines) {
-      c.text({ x: MARGIN, y, text: line, size: i === 0 ? 14 : 12, bold: i === 0, color: i === 0 ? '#111111' : '#333333' });
-      y += lineHeight(i === 0 ? 14 : 12);
-    }
-    y += 4;
-  });
+  y = drawIntro(c, introLines);
   const [IC, IH, IW] = probe.imageShape;
   if ((IC === 3 || IC === 1) && IH <= 32 && IW <= 32 && probe.images.length >= (d.row + 1) * IC * IH * IW) {
     drawImageTile(img, MARGIN, imageY, probe.images, d.row * IC * IH * IW, IH, IW, imgZoom, IC);
