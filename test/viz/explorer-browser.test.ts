@@ -97,6 +97,11 @@ describe.skipIf(!available && !process.env.CI)('the explorer in a real browser, 
         expect(ro[2]).toMatch(/scale/);
       }
 
+      // By default the gradients use each moment's own scale, the rest one scale common to the moments.
+      const caption = (q: string) => page.evaluate(`document.querySelector('canvas.qcanvas[data-quantity="${q}"]').closest('figure').querySelector('figcaption').textContent`) as Promise<string>;
+      expect(await caption('weights')).toContain('common to the 3 moments');
+      expect(await caption('weight-gradients')).toContain('this moment');
+      expect(await caption('activation-gradients')).toContain('this moment');
       // The slider: step 0 is "before training", and the pictures follow it.
       const moments = (await page.evaluate('window.cnnvizExplorer.index.moments.map(function (m) { return m.label; })')) as string[];
       expect(moments).toEqual(['before training', 'epoch 1', 'epoch 2']);

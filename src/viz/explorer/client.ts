@@ -12,7 +12,7 @@ const SCRIPT = String.raw`
   'use strict';
   var X = window.cnnvizExplorer = {
     index: null, layerInfo: {}, data: {}, probe: {}, curves: null, version: '',
-    cur: { layer: 0, moment: -1, channel: 0, image: 0 }, scaleMode: 'common', rf: null, renders: 0, pending: 0, errors: []
+    cur: { layer: 0, moment: -1, channel: 0, image: 0 }, scaleMode: 'auto', rf: null, renders: 0, pending: 0, errors: []
   };
   var loading = {};
   var waiters = {};
@@ -137,7 +137,10 @@ const SCRIPT = String.raw`
   function scaleOf(q) {
     var L = info(), m = X.cur.moment, sc = momentInfo(L, m) && L.moments[m].scales[q];
     if (!sc) return { s: 0, kind: 'diverging', how: '' };
-    if (X.scaleMode === 'moment') return { s: sc.robust, kind: sc.kind, how: 'this moment: 99.5th percentile of |value|' };
+    // Gradients change by orders of magnitude during training (the untrained step 0 dwarfs the last epoch),
+    // so 'auto' gives them this moment's scale and keeps activations and weights comparable across moments.
+    var mode = X.scaleMode === 'auto' ? (q.indexOf('gradients') >= 0 ? 'moment' : 'common') : X.scaleMode;
+    if (mode === 'moment') return { s: sc.robust, kind: sc.kind, how: 'this moment: 99.5th percentile of |value|' };
     var s = 0, n = 0;
     L.moments.forEach(function (mm) { var x = mm.scales[q]; if (x && x.robust > s) s = x.robust; if (x) n++; });
     return { s: s, kind: sc.kind, how: 'common to the ' + n + ' moments: the largest 99.5th percentile of |value| among them' };

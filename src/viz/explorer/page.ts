@@ -255,7 +255,7 @@ export async function writeExplorer(outDir: string, input: ExplorerInput): Promi
 <div class="xview">
 <div class="xbar"><label for="moment-slider">Moment</label> <input type="range" id="moment-slider" min="0" max="${Math.max(0, moments.length - 1)}" step="1" value="${Math.max(0, moments.length - 1)}" list="moment-ticks"><output id="moment-label" for="moment-slider">${esc(moments[moments.length - 1]?.label ?? '')}</output>
 <datalist id="moment-ticks">${moments.map((m, i) => `<option value="${i}" label="${esc(m.label)}"></option>`).join('')}</datalist>
-<label class="xscale">Colour scale <select id="scale-mode"><option value="common">common to all moments</option><option value="moment">this moment only</option></select></label></div>
+<label class="xscale">Colour scale <select id="scale-mode"><option value="auto">gradients per moment, the rest common</option><option value="common">common to all moments</option><option value="moment">this moment only</option></select></label></div>
 <div id="layer-view" class="layer-view"><p class="muted">Choose a layer in the map. (This view needs JavaScript.)</p></div>
 </div>
 </section>`;
