@@ -9,17 +9,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { processStartTime } from '../../src/train/run-folder.js';
-import { tempDir, writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
-import { SMALL_SPEC } from '../helpers/train.js';
+import { expectOneLine, smallRunFixture } from '../helpers/run-fixture.js';
 
-const root = tempDir('cnnviz-hostile-');
-const data = writeCifarDir(join(root, 'cifar'), [40, 40, 40, 40, 40], 20);
-const specFile = join(root, 'small.json');
-writeFileSync(specFile, JSON.stringify(SMALL_SPEC));
-let n = 0;
-const fresh = (): string => join(root, `run${++n}`);
-const oneLine = (s: string): void => expect(s.trim().split('\n'), s).toHaveLength(1);
+const { root, data, specFile, fresh } = smallRunFixture('cnnviz-hostile-');
+const oneLine = expectOneLine;
 const quick = ['--data', data, '--model', specFile, '--train-limit', '32', '--test-limit', '8', '--workers', '1', '--quiet', '--no-download'];
 
 function fifo(path: string): string {
@@ -94,7 +88,7 @@ describe('item 4: --resume never appends through a symlinked live.jsonl', () => 
   it('refuses, one line, and the link target is untouched', async () => {
     const out = fresh();
     expect((await runCli(['train', ...quick, '--viz', 'none', '--epochs', '1', '--out', out])).code).toBe(0);
-    const victim = join(root, `victim-${n}.txt`);
+    const victim = `${fresh('victim-')}.txt`;
     writeFileSync(victim, 'precious\n');
     const live = join(out, 'live.jsonl');
     execFileSync('rm', [live]);

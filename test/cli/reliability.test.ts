@@ -11,6 +11,7 @@ import { saveSnapshot } from '../../src/nn/snapshot.js';
 import { parseSpec, presetSpec } from '../../src/nn/spec.js';
 import { tempDir, writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
+import { expectOneLine } from '../helpers/run-fixture.js';
 import { SMALL_SPEC, smallCifar, smallConfig, trainSmall } from '../helpers/train.js';
 import type { EpochVisualizer } from '../../src/train/trainer.js';
 import { UserError } from '../../src/util/errors.js';
@@ -30,7 +31,7 @@ function walk(dir: string, prefix = ''): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 }
 
-const oneLine = (s: string): void => expect(s.trim().split('\n'), s).toHaveLength(1);
+const oneLine = expectOneLine;
 
 /** A snapshot (with optimizer state and progress, so it can be resumed) whose parameters are partly NaN. */
 async function nanCheckpoint(): Promise<string> {

@@ -9,17 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { Network } from '../../src/nn/network.js';
 import { loadModel, paramShapes, saveSnapshot } from '../../src/nn/snapshot.js';
 import { parseSpec } from '../../src/nn/spec.js';
-import { tempDir, writeCifarDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
+import { expectOneLine, smallRunFixture } from '../helpers/run-fixture.js';
 import { SMALL_SPEC } from '../helpers/train.js';
 
-const root = tempDir('cnnviz-runs-');
-const data = writeCifarDir(join(root, 'cifar'), [40, 40, 40, 40, 40], 20);
-const specFile = join(root, 'small.json');
-writeFileSync(specFile, JSON.stringify(SMALL_SPEC));
-let n = 0;
-const fresh = (): string => join(root, `run${++n}`);
-const oneLine = (s: string): void => expect(s.trim().split('\n'), s).toHaveLength(1);
+const { root, data, specFile, fresh } = smallRunFixture('cnnviz-runs-');
+const oneLine = expectOneLine;
 const quick = ['--data', data, '--model', specFile, '--train-limit', '32', '--test-limit', '8', '--workers', '1', '--viz', 'none', '--quiet'];
 
 async function trainedRun(epochs = 1): Promise<string> {
@@ -73,7 +68,7 @@ describe('item 2: checkpoints are a small JSON plus a binary file', () => {
   it('a checkpoint whose binary file is missing or damaged: one line, exit 2', async () => {
     const out = await trainedRun();
     const ck = join(out, 'checkpoints', 'epoch-001.json');
-    const moved = join(root, `moved-${++n}`);
+    const moved = fresh('moved-');
     mkdirSync(moved);
     copyFileSync(ck, join(moved, 'epoch-001.json'));
     const r = await runCli(['summary', '--model', join(moved, 'epoch-001.json')]);
@@ -135,7 +130,7 @@ describe('item 4: run folders', () => {
   it('--resume without --out: into the run folder only when it is one (run.json), else --out is required', async () => {
     const out = await trainedRun();
     const ck = join(out, 'checkpoints', 'epoch-001.json');
-    const x = join(root, `x${++n}`);
+    const x = fresh('x');
     const sub = join(x, 'sub');
     mkdirSync(sub, { recursive: true });
     // A checkpoint is its JSON and the binary file it names: copy both.
@@ -176,7 +171,7 @@ describe('item 8: damaged snapshots give one line and exit 2', () => {
     ['ConvNetJS stride 0', () => { const o = cj(); o.layers[1].stride = 0; return o; }, /field "stride" must be a whole number >= 1, got 0/],
   ];
   it.each(cases)('%s', async (_name, make, message) => {
-    const file = join(root, `damaged-${++n}.json`);
+    const file = `${fresh('damaged-')}.json`;
     writeFileSync(file, JSON.stringify(make()));
     const r = await runCli(['summary', '--model', file]);
     expect(r.code).toBe(2);
