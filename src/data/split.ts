@@ -26,6 +26,8 @@ export interface Dataset {
   classNames: string[];
   train: ImageSplit;
   test: ImageSplit;
+  /** The images' shape as stored, when they were resized to a model's input (see src/train/fit-images.ts). */
+  resizedFrom?: ImageShape;
 }
 
 /** Most classes a data set may have (labels are stored as bytes). */
@@ -57,4 +59,16 @@ export function checkLimit(value: number | undefined, flag: string, fail: (m: st
   if (value === undefined) return Infinity;
   if (!Number.isInteger(value) || value < 0) fail(`${flag} must be a whole number >= 0, got ${value}`);
   return value;
+}
+
+/** A new split of the images at `indices` of `split`, in that order (copied). */
+export function subsetSplit(split: ImageSplit, indices: readonly number[]): ImageSplit {
+  const size = imageSize(split.shape);
+  const pixels = new Uint8Array(indices.length * size);
+  const labels = new Uint8Array(indices.length);
+  indices.forEach((r, i) => {
+    pixels.set(split.pixels.subarray(r * size, (r + 1) * size), i * size);
+    labels[i] = split.labels[r];
+  });
+  return { count: indices.length, labels, pixels, shape: [...split.shape] };
 }

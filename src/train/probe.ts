@@ -110,7 +110,7 @@ export function windowOf(config: unknown): LayerProbe['window'] {
 }
 
 /** Probe pass on test records of a CIFAR split. */
-export function probeSplit(net: Network, split: Cifar10Split, probeIndices: number[], pre: Preprocessing): ProbeResult {
+export function probeSplit(net: Network, split: Cifar10Split, probeIndices: number[], pre: Preprocessing, recordIndices = probeIndices): ProbeResult {
   const n = probeIndices.length;
   const [c, h, w] = net.inputShape;
   const images = new Float32Array(n * c * h * w);
@@ -118,7 +118,7 @@ export function probeSplit(net: Network, split: Cifar10Split, probeIndices: numb
   fillBatch(split, probeIndices, 0, n, images, labels, pre, null, { seed: 0, epoch: 0 });
   const raw = new Uint8Array(n * c * h * w);
   probeIndices.forEach((r, i) => raw.set(split.pixels.subarray(r * c * h * w, (r + 1) * c * h * w), i * c * h * w));
-  return runProbe(net, images, labels, raw, probeIndices);
+  return runProbe(net, images, labels, raw, recordIndices);
 }
 
 /**

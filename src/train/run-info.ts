@@ -37,7 +37,8 @@ export async function writeRunJson(
     settings: run.settings,
     versions: versions(),
     machine: { platform: process.platform, arch: process.arch },
-    data: { dir: run.data.dir, kind: run.data.kind, imageShape: run.data.train.shape, trainImages: run.data.train.count, testImages: run.data.test.count, classNames: run.data.classNames },
+    data: { dir: run.data.dir, kind: run.data.kind, imageShape: run.data.train.shape, trainImages: run.data.train.count, testImages: run.data.test.count, classNames: run.data.classNames,
+      ...(run.data.resizedFrom ? { resizedFrom: run.data.resizedFrom } : {}) },
     preprocessing: run.preprocessing,
     model: { origin: run.spec.origin, layer_defs: run.spec.layerDefs, layers: run.spec.layers, shapes: run.spec.shapes },
   };

@@ -19,6 +19,7 @@ import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/sn
 import { lossOf, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
+import { fitImagesToModel } from './fit-images.js';
 import { chooseProbe, MAX_PROBE_COUNT, parseProbeIndices } from './probe.js';
 import { claimRunFolder, resumeFolder, runFolderOf, type RunFolder } from './run-folder.js';
 import { validateSavedConfig, validateSavedProgress } from './validate-config.js';
@@ -334,11 +335,13 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
   if (model.snapshot) assertFiniteParams(model.snapshot.params, config.model);
   const loadStart = performance.now();
   // A run recorded before other data sets existed has no `dataset`: it was CIFAR-10.
-  const data = await loadDataset(config.data, {
+  const loaded = await loadDataset(config.data, {
     ...(config.dataset ?? { kind: 'cifar-10' }), trainLimit: config.trainLimit, testLimit: config.testLimit, shared: true,
     defaultShape: model.spec.shapes[0], checkMemory: checkDataMemory, log,
   });
-  if (model.kind === 'preset') model = { kind: 'preset', spec: presetSpec(config.model, { shape: data.train.shape, classes: data.classNames.length }) };
+  if (model.kind === 'preset') model = { kind: 'preset', spec: presetSpec(config.model, { shape: loaded.train.shape, classes: loaded.classNames.length }) };
+  // A model with a larger (or smaller) input than the data's sees the images resized to it.
+  const data = await fitImagesToModel(model.spec, loaded, log, checkDataMemory);
   checkModelForData(model.spec, data);
   // --probe indices are checked against the loaded test split here, before the run folder is claimed.
   if (config.probe) chooseProbe(data.test.count, config.seed, config.probeCount, config.probe);

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { DATASET_NAMES, loadDataset, type DataOptions } from '../../data/dataset.js';
 import { ensureData } from '../../data/download.js';
-import { shapeText } from '../../data/split.js';
+import { resizeSplit } from '../../data/resize.js';
+import { shapeText, subsetSplit } from '../../data/split.js';
 import { SCALE, type Preprocessing } from '../../data/preprocess.js';
 import { evalContext } from '../../nn/network.js';
 import { assertFiniteOutputs, assertFiniteParams } from '../../nn/finite.js';
@@ -11,6 +12,7 @@ import { assertMemoryFits, inferenceMemory, setMemoryLimit } from '../../nn/memo
 import { loadModel, networkFor } from '../../nn/snapshot.js';
 import { argmaxRow } from '../../parallel/micro-batch.js';
 import { assertFiniteProbe, chooseProbe, DEFAULT_PROBE_COUNT, MAX_PROBE_COUNT, parseProbeIndices, probeSplit, runProbe } from '../../train/probe.js';
+import { needsResize, resizeNote } from '../../train/fit-images.js';
 import { claimRunFolder } from '../../train/run-folder.js';
 import { validateSavedProgress } from '../../train/validate-config.js';
 import { ensureWritableDir } from '../../util/atomic-write.js';
@@ -130,13 +132,23 @@ export function registerVisualize(program: Command): void {
         const recorded = recordedDataOptions(config, dataDir);
         const dir = await ensureData(dataDir, recorded?.kind, { noDownload: !opts.download, log: (m) => process.stderr.write(`${m}\n`) });
         const data = await loadDataset(dir, { ...recorded, trainLimit: 0, defaultShape: model.spec.shapes[0] });
-        if (data.test.shape.join() !== model.spec.shapes[0].join()) {
+        const resize = needsResize(model.spec, data);
+        if (!resize && data.test.shape.join() !== model.spec.shapes[0].join()) {
           throw new UserError(`${opts.model}: the network takes ${shapeText(model.spec.shapes[0])} images, but the ${DATASET_NAMES[data.kind]} images of ${dir} are ${shapeText(data.test.shape)}`);
         }
         source = `${DATASET_NAMES[data.kind]} test images`;
         classNames = model.snapshot?.classNames ?? data.classNames;
         const indices = chooseProbe(data.test.count, opts.seed, opts.probeCount, opts.probe ? parseProbeIndices(opts.probe) : undefined);
-        probe = probeSplit(net, data.test, indices, pre);
+        if (resize) {
+          // Only the probe images are resized: a larger model sees them at its own input size.
+          const note = resizeNote(data.test.shape, model.spec.shapes[0], `the ${indices.length} ${DATASET_NAMES[data.kind]} probe`);
+          process.stderr.write(`note: ${note}\n`);
+          source = `${source}, resized from ${shapeText(data.test.shape)} to ${shapeText(model.spec.shapes[0])} (the model's input)`;
+          const probeImages = await resizeSplit(subsetSplit(data.test, indices), model.spec.shapes[0][1], model.spec.shapes[0][2]);
+          probe = probeSplit(net, probeImages, indices.map((_, i) => i), pre, indices);
+        } else {
+          probe = probeSplit(net, data.test, indices, pre);
+        }
         assertFiniteProbe(probe, opts.model, `test image${indices.length === 1 ? '' : 's'} ${indices.join(', ')}`);
       }
       const epoch = model.snapshot?.training?.epoch ?? 0;
