@@ -115,6 +115,25 @@ describe('cnnviz download mnist | fashion-mnist | cifar-100', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
+  it('CIFAR-100 from a local archive (--from), the same checks as a download; IDX files cannot come --from one', async () => {
+    const dir = freshDir();
+    const archive = join(root, 'local-c100.tar.gz');
+    writeFileSync(archive, served.get('/mirror/c100.tar.gz')!);
+    const folder = await downloadDataset('cifar-100', { dir, from: archive, md5: md5(readFileSync(archive)), ...quiet });
+    expect((await loadCifar100(folder)).test.count).toBe(4);
+    expect(existsSync(archive)).toBe(true);
+    const bad = await downloadDataset('cifar-100', { dir: freshDir(), from: archive, ...quiet }).then(() => null, (x: unknown) => x);
+    expect((bad as Error).message).toMatch(/local-c100\.tar\.gz: MD5 mismatch: .*the published archive is 168,513,733 bytes/);
+    const idx = await downloadDataset('mnist', { dir: freshDir(), from: archive, ...quiet }).then(() => null, (x: unknown) => x);
+    expect((idx as Error).message).toMatch(/--from: mnist is 4 files, not one archive/);
+  });
+
+  it('a refused connection for IDX files points to --data, not to --from', async () => {
+    const e = await downloadDataset('mnist', { dir: freshDir(), url: 'http://127.0.0.1:1/mnist/', ...quiet }).then(() => null, (x: unknown) => x);
+    expect((e as Error).message).toMatch(/download of http:\/\/127\.0\.0\.1:1\/mnist\/train-images-idx3-ubyte\.gz failed: .*give their folder to train with --data/);
+    expect((e as Error).message).not.toContain('--from');
+  });
+
   it('the CLI takes the name, checks the published MD5s, and fails with exit 2 and one line, leaving nothing', async () => {
     const dir = freshDir();
     mkdirSync(dir, { recursive: true });

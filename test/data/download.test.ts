@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerDownload } from '../../src/cli/commands/download.js';
 import { loadCifar10 } from '../../src/data/cifar10.js';
-import { CIFAR10_ARCHIVE_BYTES, CIFAR10_MD5, DEFAULT_MAX_BYTES, URL_ENV, downloadCifar10, ensureCifar10, tarEntryProblem } from '../../src/data/download.js';
+import { CIFAR10_ARCHIVE_BYTES, CIFAR10_MD5, DEFAULT_MAX_BYTES, MD5_ENV, URL_ENV, downloadCifar10, ensureCifar10, tarEntryProblem } from '../../src/data/download.js';
 import { UserError } from '../../src/util/errors.js';
 import { TEST_COUNT, cifarEntries, makeTarball, md5, rawTarGz, tempDir } from './fixtures.js';
 
@@ -273,6 +273,27 @@ describe('downloadCifar10 --from a local tarball', () => {
       /holds no cifar-10-batches-bin folder/,
     );
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('finds the batches in a folder of another name (a mirror\'s packing) and installs it as cifar-10-batches-bin', async () => {
+    const dir = freshDir();
+    const renamed = rawTarGz(cifarEntries().map((e) => ({ ...e, path: e.path.replace('cifar-10-batches-bin', 'mirror/cifar10') })));
+    const folder = await downloadCifar10({ dir, from: writeTmp('renamed.tar.gz', renamed), md5: md5(renamed), ...quiet });
+    expect(folder).toBe(join(dir, 'cifar-10-batches-bin'));
+    expect((await loadCifar10(folder)).test.count).toBe(TEST_COUNT);
+    expect(readdirSync(dir)).toEqual(['cifar-10-batches-bin']);
+  });
+
+  it('an MD5 from CNNVIZ_CIFAR10_MD5 that is not one is named as such; --md5 wins over it', async () => {
+    const dir = freshDir();
+    process.env[MD5_ENV] = 'not-an-md5';
+    try {
+      expect((await fails(downloadCifar10({ dir, from: good.file, ...quiet }))).message).toMatch(/^\$CNNVIZ_CIFAR10_MD5: expected 32 hexadecimal digits, got "not-an-md5"/);
+      await downloadCifar10({ dir, from: good.file, md5: good.md5, ...quiet });
+    } finally {
+      delete process.env[MD5_ENV];
+    }
+    expect(readdirSync(dir)).toEqual(['cifar-10-batches-bin']);
   });
 
   it('keeps an existing valid folder, replaces it with force, and clears stale temp files', async () => {

@@ -9,7 +9,6 @@ import {
   DOWNLOADABLE,
   MD5_ENV,
   URL_ENV,
-  downloadCifar10,
   downloadDataset,
   type DownloadName,
 } from '../../data/download.js';
@@ -24,7 +23,7 @@ interface DownloadCliOptions {
 }
 
 /**
- * `cnnviz download [name]`: fetch (or, for CIFAR-10, unpack a local copy of) a data set: CIFAR-10 into
+ * `cnnviz download [name]`: fetch (or, for CIFAR-10 and CIFAR-100, unpack a local copy of) a data set: CIFAR-10 into
  * <dir>/cifar-10-batches-bin, the others into <dir>/<name>.
  */
 export function registerDownload(program: Command): void {
@@ -38,7 +37,7 @@ export function registerDownload(program: Command): void {
     .option('--dir <dir>', 'parent folder of the data folder', pathText, DEFAULT_DATA_DIR)
     .option('--url <url>', `a mirror: the archive URL for cifar-10 and cifar-100 (env ${URL_ENV} for cifar-10; default ${CIFAR10_URL}), the folder URL holding the four files for mnist and fashion-mnist`)
     .option('--md5 <md5>', `expected MD5 of the cifar-10 or cifar-100 archive, for a mirror with its own packing (env ${MD5_ENV} for cifar-10; default the official ${CIFAR10_MD5})`)
-    .option('--from <tarball>', 'cifar-10: unpack this local cifar-10-binary.tar.gz instead of downloading', pathText)
+    .option('--from <tarball>', 'cifar-10 and cifar-100: unpack this local archive (cifar-10-binary.tar.gz, cifar-100-binary.tar.gz) instead of downloading', pathText)
     .option('--force', 'fetch again and replace an existing data folder')
     .action(async (nameArg: string, opts: DownloadCliOptions) => {
       const name = nameArg.toLowerCase().replace(/^cifar(\d)/, 'cifar-$1') as DownloadName;
@@ -46,20 +45,11 @@ export function registerDownload(program: Command): void {
       if (opts.from !== undefined && opts.url !== undefined) {
         throw new UserError('--from and --url cannot be used together');
       }
-      if (name === 'cifar-10') {
-        const folder = await downloadCifar10({ dir: opts.dir, url: opts.url, md5: opts.md5, from: opts.from, force: opts.force === true });
-        process.stdout.write(`${folder}\n`);
-        return;
-      }
-      if (opts.from !== undefined) throw new UserError(`--from: applies to cifar-10 only; for ${name}, put the files in a folder and pass it to train with --data`);
       const source = DATASET_SOURCES[name];
-      if (opts.md5 !== undefined && !source.archive) throw new UserError(`--md5: ${name} is ${source.files.length} files, each checked against its published MD5; --md5 applies to cifar-10 and cifar-100`);
-      const folder = await downloadDataset(name, {
-        dir: opts.dir,
-        url: opts.url,
-        md5s: opts.md5 !== undefined ? { [source.files[0].name]: opts.md5 } : undefined,
-        force: opts.force === true,
-      });
+      const archives = DOWNLOADABLE.filter((n) => DATASET_SOURCES[n].archive);
+      if (opts.from !== undefined && !source.archive) throw new UserError(`--from: applies to ${archives.join(' and ')} only; for ${name}, put the files in a folder and pass it to train with --data`);
+      if (opts.md5 !== undefined && !source.archive) throw new UserError(`--md5: ${name} is ${source.files.length} files, each checked against its published MD5; --md5 applies to ${archives.join(' and ')}`);
+      const folder = await downloadDataset(name, { dir: opts.dir, url: opts.url, md5: opts.md5, from: opts.from, force: opts.force === true });
       process.stdout.write(`${folder}\n`);
     });
 }
