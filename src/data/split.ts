@@ -26,6 +26,8 @@ export interface Dataset {
   classNames: string[];
   train: ImageSplit;
   test: ImageSplit;
+  /** Training images held back for validation (--holdout, see holdout.ts); absent: none. */
+  val?: ImageSplit;
 }
 
 /** Most classes a data set may have (labels are stored as bytes). */

@@ -17,6 +17,8 @@ import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { chooseProbe, probeSplit } from './probe.js';
 import { DEFAULT_LR_SCHEDULE, learningRateAt } from './schedule.js';
 import { updateRunJson } from './run-info.js';
+import { WeightAverage, type WeightAverageState } from './ema.js';
+import { evaluateEpoch, evaluationNote, validationFields } from './evaluation.js';
 import { describeSkippedSteps, formatVizSteps, VizStepPlanner, type SkippedStep } from './viz-steps.js';
 
 /** Where the trainer reports to: progress while training, a record per epoch, messages. */
@@ -63,7 +65,7 @@ export interface TrainRun {
   /** Starting state (running statistics) likewise; absent: the layers' initial values. */
   initialState?: Float32Array;
   /** When resuming: the checkpoint's optimizer state and progress. */
-  resume?: { optimizer: OptimizerState; progress: TrainingProgress };
+  resume?: { optimizer: OptimizerState; progress: TrainingProgress; average?: WeightAverageState };
   reporter: TrainReporter;
   visualizer?: EpochVisualizer;
   /** Checked between batches; when it returns true the run checkpoints and stops (exit 130). */
@@ -111,7 +113,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     // Buffers sized by the data actually used: --batch-size 10000000 on 64 images needs 64 images' worth.
     spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: Math.max(1, Math.min(config.batchSize, trainCount)),
     evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, labelSmoothing: config.labelSmoothing ?? 0,
-    train: data.train, test: data.test,
+    tta: config.tta, train: data.train, test: data.test, val: data.val,
   });
   try {
     pool.params.set(run.initialParams);
@@ -121,6 +123,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
     if (run.initialState) pool.state.set(run.initialState);
     else net.resetState();
     const optimizer = new Optimizer(config.optimizer, net.paramCount, run.resume?.optimizer);
+    const average = config.ema === undefined ? undefined : new WeightAverage(config.ema, pool.params, pool.state, run.resume?.average);
     const records: EpochRecord[] = (run.resume?.progress.metrics as EpochRecord[] | undefined)?.slice() ?? [];
     let epoch = run.resume?.progress.epoch ?? 0;
     const saved = run.resume?.progress.extra?.epochProgress as EpochProgress | undefined;
@@ -176,12 +179,15 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       classNames: data.classNames,
       preprocessing: run.preprocessing,
       optimizer: { options: config.optimizer, state: optimizer.state },
+      ...(average ? { average: { params: average.params.slice(), state: average.state.slice() } } : {}),
       training: {
         epoch: epochsCompleted,
         config: config as unknown as Record<string, unknown>,
         metrics: records,
         // Mid-epoch, the health meter's sums too, so the resumed epoch reports the same averages.
-        extra: { epochProgress, viz: run.visualizer?.state(), ...(epochProgress ? { health: health.state() } : {}) },
+        extra: {
+          epochProgress, viz: run.visualizer?.state(), ...(epochProgress ? { health: health.state() } : {}), ...(average ? { emaUpdates: average.updates } : {}),
+        },
       },
     });
 
@@ -224,6 +230,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count, learningRate);
         health.afterUpdate(pool.params, epoch, b);
         net.foldState(step.stats, step.counts);
+        average?.update(pool.params, pool.state);
         progress.trainSeconds += now() - t0;
         progress.lossSum += step.lossSum;
         progress.decaySum += decay.l1 + decay.l2;
@@ -251,7 +258,7 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
       }
 
       const evalStart = now();
-      const evaluation = await pool.evaluate(testCount);
+      const { test: evaluation, val } = await evaluateEpoch(pool, average, testCount, data.val?.count ?? 0);
       const evalSeconds = now() - evalStart;
       const confusion = confusionMatrix(data.test.labels, evaluation.predictions, testCount, classes);
       const batchesRun = Math.max(batches, 1);
@@ -271,6 +278,8 @@ export async function train(run: TrainRun): Promise<TrainOutcome> {
         trainImages: progress.seen,
         testImages: testCount,
         learningRate: rateAt(Math.max(optimizer.state.step - 1, 0)),
+        ...validationFields(val, data.val?.count ?? 0),
+        ...(evaluationNote(config) ? { evaluatedWith: evaluationNote(config) } : {}),
       };
       if (testCount > FIRST_TEST_RECORDS) record.testAccuracyFirst1000 = accuracyOfFirst(data.test.labels, evaluation.predictions, FIRST_TEST_RECORDS);
       records.push(record);
