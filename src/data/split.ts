@@ -28,6 +28,8 @@ export interface Dataset {
   test: ImageSplit;
   /** The images' shape as stored, when they were resized to a model's input (see src/train/fit-images.ts). */
   resizedFrom?: ImageShape;
+  /** Training images held back for validation (--holdout, see holdout.ts); absent: none. */
+  val?: ImageSplit;
 }
 
 /** Most classes a data set may have (labels are stored as bytes). */

@@ -48,6 +48,8 @@ export interface Snapshot {
   preprocessing?: Preprocessing;
   optimizer?: { options: OptimizerOptions; state: OptimizerState };
   training?: TrainingProgress;
+  /** A checkpoint of a run with --ema: the moving average of the parameters and of the state. */
+  average?: { params: Float32Array; state: Float32Array };
 }
 
 /** How a model was given to a command, and what it turned out to be. */
@@ -104,6 +106,8 @@ export async function saveSnapshot(path: string, s: Snapshot): Promise<void> {
   const tensors: NamedTensor[] = [{ name: 'params', data: s.params }];
   if (s.state && s.state.length > 0) tensors.push({ name: 'state', data: s.state });
   if (s.optimizer) tensors.push({ name: 'optimizer.gsum', data: s.optimizer.state.gsum }, { name: 'optimizer.xsum', data: s.optimizer.state.xsum });
+  if (s.average) tensors.push({ name: 'average.params', data: s.average.params });
+  if (s.average && s.average.state.length > 0) tensors.push({ name: 'average.state', data: s.average.state });
   await writeJsonWithTensors(path, snapshotJson(s), tensors);
 }
 
@@ -208,6 +212,9 @@ export function parseSnapshot(json: Record<string, unknown>, file: string): Snap
   if (json.training !== undefined && json.training !== null) {
     if (typeof json.training !== 'object' || Array.isArray(json.training)) throw new UserError(`${file}: field "training" must be an object`);
     snap.training = json.training as TrainingProgress;
+  }
+  if (binary?.has('average.params')) {
+    snap.average = { params: tensor('average.params', undefined, sizes.params), state: sizes.state > 0 ? tensor('average.state', undefined, sizes.state) : new Float32Array(0) };
   }
   return snap;
 }

@@ -4,7 +4,8 @@ import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import type { PassContext } from '../nn/layers/layer.js';
 import { Network } from '../nn/network.js';
-import type { ModelSpec } from '../nn/spec.js';
+import { lossOf, type ModelSpec } from '../nn/spec.js';
+import { averageOutputs, crossEntropyOfProbabilities, mirrorImages, type TtaMode } from '../data/tta.js';
 
 /** Index of the largest value in row i of an (n, k) matrix. */
 export function argmaxRow(values: Float32Array, i: number, k: number): number {
@@ -30,6 +31,10 @@ export class MicroBatchRunner {
   private readonly images: Float32Array;
   private readonly labels: Int32Array;
   private readonly ctx: PassContext;
+  /** --tta flip: the first pass's outputs, then the average; absent without test-time augmentation. */
+  private readonly ttaOutputs?: Float32Array;
+  private readonly shape: [number, number, number];
+  private readonly probabilities: boolean;
 
   constructor(
     spec: ModelSpec,
@@ -40,6 +45,8 @@ export class MicroBatchRunner {
     maxBatch: number,
     /** Label smoothing of the softmax loss in training (0: none). */
     private readonly labelSmoothing = 0,
+    /** Evaluation only: 'flip' averages the outputs for each image and its mirror (see data/tta.ts). */
+    tta: TtaMode = 'none',
   ) {
     // Replicas only hand back parameter gradients: activation gradients share memory by lifetime.
     this.net = new Network(spec, { ...shared, activationGrads: 'live' });
@@ -47,6 +54,9 @@ export class MicroBatchRunner {
     this.images = new Float32Array(maxBatch * c * h * w);
     this.labels = new Int32Array(maxBatch);
     this.ctx = { training: true, ws: this.net.ws, seed, step: 0, firstSample: 0 };
+    this.shape = [c, h, w];
+    this.probabilities = lossOf(spec).probabilities === true;
+    if (tta === 'flip') this.ttaOutputs = new Float32Array(maxBatch * this.net.outputSize);
   }
 
   /**
@@ -74,20 +84,34 @@ export class MicroBatchRunner {
     return [loss, correct];
   }
 
-  /** Forward test records [start, start+n): writes predictions and returns [summed loss, correct]. */
+  /**
+   * Forward test records [start, start+n): writes predictions and returns [summed loss, correct]. With
+   * --tta flip, the prediction and loss are those of the outputs averaged over each image and its mirror.
+   */
   evaluate(split: Cifar10Split, identity: Int32Array, start: number, n: number, predictions: Int32Array): [number, number] {
     fillBatch(split, identity, start, n, this.images, this.labels, this.preprocessing, null, { seed: 0, epoch: 0 });
     this.ctx.training = false;
-    const out = this.net.forward(this.images, n, this.ctx);
     const k = this.net.outputSize;
+    let out = this.net.forward(this.images, n, this.ctx);
+    // The loss layer's own loss (softmax: cross-entropy, svm: hinge), without label smoothing.
+    let loss = this.net.lossValue({ labels: this.labels });
+    const averaged = this.ttaOutputs;
+    if (averaged) {
+      averaged.set(out.subarray(0, n * k));
+      mirrorImages(this.images, n, this.shape);
+      const mirrored = this.net.forward(this.images, n, this.ctx);
+      const mirroredLoss = this.net.lossValue({ labels: this.labels });
+      averageOutputs(averaged, mirrored, n * k, averaged);
+      // Probabilities: the cross-entropy of the averaged prediction; scores (svm): the two losses' mean.
+      loss = this.probabilities ? crossEntropyOfProbabilities(averaged, n, k, this.labels) : (loss + mirroredLoss) / 2;
+      out = averaged;
+    }
     let correct = 0;
     for (let i = 0; i < n; i++) {
       const predicted = argmaxRow(out, i, k);
       predictions[start + i] = predicted;
       if (predicted === this.labels[i]) correct++;
     }
-    // The loss layer's own loss (softmax: cross-entropy, svm: hinge), without label smoothing.
-    const loss = this.net.lossValue({ labels: this.labels });
     return [loss, correct];
   }
 

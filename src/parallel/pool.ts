@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Augmentation } from '../data/augment.js';
 import type { Cifar10Split } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
+import type { TtaMode } from '../data/tta.js';
 import { layerModules } from '../nn/layers/registry.js';
 import { networkSizes } from '../nn/network.js';
 import type { ModelSpec } from '../nn/spec.js';
@@ -28,8 +29,12 @@ export interface PoolOptions {
   augmentation: Augmentation | null;
   /** Label smoothing of the softmax loss in training (0: none). */
   labelSmoothing?: number;
+  /** Test-time augmentation of evaluations (default none). */
+  tta?: TtaMode;
   train: Cifar10Split;
   test: Cifar10Split;
+  /** Training images held back for validation (--holdout), evaluated with evaluate(count, 'val'). */
+  val?: Cifar10Split;
 }
 
 export interface StepResult {
@@ -83,7 +88,8 @@ export class WorkerPool {
     this.paramCount = paramCount;
     this.statsCount = sizes.stats;
     const maxTrainTasks = Math.ceil(opts.maxBatchSize / opts.microBatch);
-    const maxTasks = Math.max(maxTrainTasks, Math.ceil(opts.test.count / opts.evalMicroBatch), 1);
+    const evalCount = Math.max(opts.test.count, opts.val?.count ?? 0);
+    const maxTasks = Math.max(maxTrainTasks, Math.ceil(evalCount / opts.evalMicroBatch), 1);
     const sab = {
       ctrl: new SharedArrayBuffer(Ctrl.SIZE * 4),
       params: new SharedArrayBuffer(paramCount * 4),
@@ -92,7 +98,7 @@ export class WorkerPool {
       statSlots: new SharedArrayBuffer(maxTrainTasks * sizes.stats * 4),
       taskStats: new SharedArrayBuffer(maxTasks * 2 * 8),
       permutation: new SharedArrayBuffer(Math.max(opts.train.count, 1) * 4),
-      predictions: new SharedArrayBuffer(Math.max(opts.test.count, 1) * 4),
+      predictions: new SharedArrayBuffer(Math.max(evalCount, 1) * 4),
     };
     this.ctrl = new Int32Array(sab.ctrl);
     this.params = new Float32Array(sab.params);
@@ -107,11 +113,12 @@ export class WorkerPool {
     this.failed.catch(() => undefined);
     const train = shareSplit(opts.train);
     const test = shareSplit(opts.test);
+    const val = opts.val ? shareSplit(opts.val) : null;
     for (let i = 0; i < opts.workers; i++) {
       const init: WorkerInit = {
         workerIndex: i, layerDefs: opts.spec.layerDefs, origin: opts.spec.origin, layerModules: layerModules(), seed: opts.seed,
         microBatch: opts.microBatch, evalMicroBatch: opts.evalMicroBatch, preprocessing: opts.preprocessing, labelSmoothing: opts.labelSmoothing ?? 0,
-        augmentation: opts.augmentation, ...sab, train, test,
+        tta: opts.tta ?? 'none', augmentation: opts.augmentation, ...sab, train, test, val,
       };
       const w = new Worker(workerUrl(), { workerData: init });
       w.on('message', (m: { type: string; workerIndex: number; error: { message: string; stack?: string } }) => {
@@ -136,7 +143,7 @@ export class WorkerPool {
   }
 
   /** Run one command on all workers and wait until every worker reports done (or one fails). */
-  private async run(cmd: number, numTasks: number, fields: Partial<Record<'EPOCH' | 'STEP' | 'START' | 'COUNT', number>>): Promise<void> {
+  private async run(cmd: number, numTasks: number, fields: Partial<Record<'EPOCH' | 'STEP' | 'START' | 'COUNT' | 'SPLIT', number>>): Promise<void> {
     if (this.failure) throw this.failure;
     const c = this.ctrl;
     for (const [k, v] of Object.entries(fields)) c[Ctrl[k as keyof typeof Ctrl]] = v;
@@ -188,12 +195,13 @@ export class WorkerPool {
     return { lossSum, correct, stats, counts };
   }
 
-  /** Evaluate test records [0, count) with the current parameters. */
-  async evaluate(count: number): Promise<EvalResult> {
+  /** Evaluate records [0, count) of the test split (or the held-back validation split) with the current parameters. */
+  async evaluate(count: number, split: 'test' | 'val' = 'test'): Promise<EvalResult> {
     const micro = this.opts.evalMicroBatch;
     const tasks = Math.ceil(count / micro);
     if (tasks === 0) return { lossSum: 0, correct: 0, predictions: new Int32Array(0) };
-    await this.run(Command.EVAL, tasks, { START: 0, COUNT: count });
+    if (split === 'val' && !this.opts.val) throw new Error('evaluate: this pool has no validation split');
+    await this.run(Command.EVAL, tasks, { START: 0, COUNT: count, SPLIT: split === 'val' ? 1 : 0 });
     let lossSum = 0;
     let correct = 0;
     for (let t = 0; t < tasks; t++) {

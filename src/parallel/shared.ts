@@ -1,6 +1,7 @@
 import type { ImageShape, ImageSplit } from '../data/split.js';
 import type { Augmentation } from '../data/augment.js';
 import type { Preprocessing } from '../data/preprocess.js';
+import type { TtaMode } from '../data/tta.js';
 
 /** Slots of the control block that the main thread and the workers share (Int32Array). */
 export const Ctrl = {
@@ -20,6 +21,8 @@ export const Ctrl = {
   START: 8,
   /** Train: images in this mini-batch. Eval: test records to evaluate. */
   COUNT: 9,
+  /** Eval: which split, 0 the test split, 1 the held-back validation split (--holdout). */
+  SPLIT: 10,
   SIZE: 16,
 } as const;
 
@@ -39,6 +42,8 @@ export interface WorkerInit {
   preprocessing: Preprocessing;
   augmentation: Augmentation | null;
   labelSmoothing: number;
+  /** Test-time augmentation of evaluations (--tta). */
+  tta: TtaMode;
   ctrl: SharedArrayBuffer;
   params: SharedArrayBuffer;
   /** The network's state vector (running statistics), read by every replica, updated by the main thread. */
@@ -55,26 +60,34 @@ export interface WorkerInit {
   predictions: SharedArrayBuffer;
   train: SharedSplit;
   test: SharedSplit;
+  /** The validation split held back from the training images (--holdout), if any. */
+  val: SharedSplit | null;
 }
 
 export interface SharedSplit {
   count: number;
   labels: SharedArrayBuffer;
+  /** Byte offset of the split's labels in `labels` (a split may be part of a larger one, see --holdout). */
+  labelsAt: number;
   pixels: SharedArrayBuffer;
+  pixelsAt: number;
   shape: ImageShape;
 }
 
-/** A split on SharedArrayBuffers (copied once if the loader did not already share it). */
+/** A split on SharedArrayBuffers (copied once if the loader did not already share it; a view is not copied). */
 export function shareSplit(split: ImageSplit): SharedSplit {
-  const toShared = (a: Uint8Array): SharedArrayBuffer => {
-    if (a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
+  const toShared = (a: Uint8Array): [SharedArrayBuffer, number] => {
+    if (a.buffer instanceof SharedArrayBuffer) return [a.buffer, a.byteOffset];
     const sab = new SharedArrayBuffer(a.byteLength);
     new Uint8Array(sab).set(a);
-    return sab;
+    return [sab, 0];
   };
-  return { count: split.count, labels: toShared(split.labels), pixels: toShared(split.pixels), shape: [...split.shape] };
+  const [labels, labelsAt] = toShared(split.labels);
+  const [pixels, pixelsAt] = toShared(split.pixels);
+  return { count: split.count, labels, labelsAt, pixels, pixelsAt, shape: [...split.shape] };
 }
 
 export function splitFromShared(s: SharedSplit): ImageSplit {
-  return { count: s.count, labels: new Uint8Array(s.labels), pixels: new Uint8Array(s.pixels), shape: s.shape };
+  const size = s.shape[0] * s.shape[1] * s.shape[2];
+  return { count: s.count, labels: new Uint8Array(s.labels, s.labelsAt, s.count), pixels: new Uint8Array(s.pixels, s.pixelsAt, s.count * size), shape: s.shape };
 }

@@ -14,7 +14,7 @@ const params = new Float32Array(init.params);
 for (const url of init.layerModules) await registerLayerModule(url);
 const spec = parseSpec(init.layerDefs, init.origin);
 const maxBatch = Math.max(init.microBatch, init.evalMicroBatch);
-const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch, init.labelSmoothing);
+const runner = new MicroBatchRunner(spec, { params, state: new Float32Array(init.state) }, init.preprocessing, init.augmentation, init.seed, maxBatch, init.labelSmoothing, init.tta);
 const paramCount = params.length;
 const statsCount = runner.net.stats.length;
 const gradSlots = new Float32Array(init.gradSlots);
@@ -24,7 +24,8 @@ const permutation = new Int32Array(init.permutation);
 const predictions = new Int32Array(init.predictions);
 const train = splitFromShared(init.train);
 const test = splitFromShared(init.test);
-const testOrder = Int32Array.from({ length: test.count }, (_, i) => i);
+const val = init.val ? splitFromShared(init.val) : test;
+const testOrder = Int32Array.from({ length: Math.max(test.count, val.count) }, (_, i) => i);
 
 function runTask(cmd: number, task: number): void {
   const epoch = ctrl[Ctrl.EPOCH];
@@ -39,7 +40,7 @@ function runTask(cmd: number, task: number): void {
   } else {
     const first = start + task * init.evalMicroBatch;
     const n = Math.min(init.evalMicroBatch, start + count - first);
-    stats = runner.evaluate(test, testOrder, first, n, predictions);
+    stats = runner.evaluate(ctrl[Ctrl.SPLIT] === 1 ? val : test, testOrder, first, n, predictions);
   }
   taskStats[task * 2] = stats[0];
   taskStats[task * 2 + 1] = stats[1];

@@ -27,12 +27,15 @@ export function snapshotOf(s: Session, epochsCompleted: number, epochProgress?: 
     classNames: data.classNames,
     preprocessing,
     optimizer: { options: config.optimizer, state: s.optimizer.state },
+    ...(s.average ? { average: { params: s.average.params.slice(), state: s.average.state.slice() } } : {}),
     training: {
       epoch: epochsCompleted,
       config: config as unknown as Record<string, unknown>,
       metrics: s.records,
       // Mid-epoch, the health meter's sums too, so the resumed epoch reports the same averages.
-      extra: { epochProgress, viz: visualizer?.state(), ...(epochProgress ? { health: s.health.state() } : {}) },
+      extra: {
+        epochProgress, viz: visualizer?.state(), ...(epochProgress ? { health: s.health.state() } : {}), ...(s.average ? { emaUpdates: s.average.updates } : {}),
+      },
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Augmentation } from '../data/augment.js';
 import type { DataOptions } from '../data/dataset.js';
+import type { TtaMode } from '../data/tta.js';
 import type { OptimizerOptions } from '../nn/optimizers.js';
 import type { LrSchedule } from './schedule.js';
 
@@ -38,6 +39,12 @@ export interface TrainConfig {
   vizScale: VizScaleMode;
   /** Pictures during training (--viz-steps); absent in older runs: none. */
   vizSteps?: VizSteps;
+  /** Test-time augmentation of the reported accuracies (--tta); absent: none. */
+  tta?: TtaMode;
+  /** Decay of the moving average of the weights the accuracies are reported for (--ema); absent: none. */
+  ema?: number;
+  /** Training images held back for validation (--holdout): the last ones; absent: none. */
+  holdout?: number;
 }
 
 /** Settings that change how a run is carried out but not what it computes. */

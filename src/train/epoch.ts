@@ -32,6 +32,7 @@ export async function trainEpoch(s: Session, steps: StepPictures): Promise<'done
     const decay = optimizer.update(pool.params, pool.grads, net.paramRanges, count, learningRate);
     health.afterUpdate(pool.params, epoch, b);
     net.foldState(step.stats, step.counts);
+    s.average?.update(pool.params, pool.state);
     progress.trainSeconds += now() - t0;
     progress.lossSum += step.lossSum;
     progress.decaySum += decay.l1 + decay.l2;

@@ -3,6 +3,7 @@
  * averages, test loss and accuracy, timings, learning rate) and confusion matrix, and the layer
  * health measured on a fixed test subset.
  */
+import { evaluateSplits, evaluationNote, validationFields } from './evaluation.js';
 import { confusionMatrix, type EpochRecord } from './metrics.js';
 import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { now } from './run.js';
@@ -23,7 +24,7 @@ export async function evaluateEpoch(s: Session, stepPictureSeconds: number): Pro
   const { progress, optimizer } = s;
   const testCount = data.test.count;
   const evalStart = now();
-  const evaluation = await s.pool.evaluate(testCount);
+  const { test: evaluation, val } = await evaluateSplits(s.pool, s.average, testCount, data.val?.count ?? 0);
   const evalSeconds = now() - evalStart;
   const confusion = confusionMatrix(data.test.labels, evaluation.predictions, testCount, s.classes);
   const batchesRun = Math.max(s.batches, 1);
@@ -43,6 +44,8 @@ export async function evaluateEpoch(s: Session, stepPictureSeconds: number): Pro
     trainImages: progress.seen,
     testImages: testCount,
     learningRate: s.rateAt(Math.max(optimizer.state.step - 1, 0)),
+    ...validationFields(val, data.val?.count ?? 0),
+    ...(evaluationNote(s.run.config) ? { evaluatedWith: evaluationNote(s.run.config) } : {}),
   };
   if (testCount > FIRST_TEST_RECORDS) record.testAccuracyFirst1000 = accuracyOfFirst(data.test.labels, evaluation.predictions, FIRST_TEST_RECORDS);
   s.records.push(record);

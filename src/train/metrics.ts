@@ -18,11 +18,17 @@ export interface EpochRecord extends EpochMetrics {
    * of the shared copy were rebuilt from JPEG). Absent when the test set has 1,000 images or fewer.
    */
   testAccuracyFirst1000?: number;
+  /** --holdout: accuracy and mean loss on the training images held back (never trained on). */
+  valAccuracy?: number;
+  valLoss?: number;
+  /** What the test and validation figures were computed with (--ema, --tta); absent: the trained weights alone. */
+  evaluatedWith?: string;
 }
 
 const CSV_COLUMNS: (keyof EpochRecord)[] = [
   'epoch', 'trainLoss', 'trainDataLoss', 'trainDecayLoss', 'trainAccuracy', 'testAccuracy', 'testLoss',
   'seconds', 'trainSeconds', 'evalSeconds', 'vizSeconds', 'imagesPerSecond', 'trainImages', 'testImages', 'learningRate', 'testAccuracyFirst1000',
+  'valAccuracy', 'valLoss', 'evaluatedWith',
 ];
 
 /** Rewrite metrics.jsonl and metrics.csv whole (atomically) after each epoch: never a half line. */

@@ -10,6 +10,7 @@ import type { TrainingProgress } from '../nn/snapshot.js';
 import type { ModelSpec } from '../nn/spec.js';
 import type { ProbeResult } from '../viz/types.js';
 import type { RunSettings, TrainConfig } from './config.js';
+import type { WeightAverageState } from './ema.js';
 import type { EpochRecord } from './metrics.js';
 import type { PatchPassResult } from './patch-pass.js';
 import type { SkippedStep } from './viz-steps.js';
@@ -58,7 +59,7 @@ export interface TrainRun {
   /** Starting state (running statistics) likewise; absent: the layers' initial values. */
   initialState?: Float32Array;
   /** When resuming: the checkpoint's optimizer state and progress. */
-  resume?: { optimizer: OptimizerState; progress: TrainingProgress };
+  resume?: { optimizer: OptimizerState; progress: TrainingProgress; average?: WeightAverageState };
   reporter: TrainReporter;
   visualizer?: EpochVisualizer;
   /** Checked between batches; when it returns true the run checkpoints and stops (exit 130). */

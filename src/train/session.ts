@@ -8,6 +8,7 @@ import { Network } from '../nn/network.js';
 import { Optimizer } from '../nn/optimizers.js';
 import { WorkerPool } from '../parallel/pool.js';
 import { hashKeys, Rng } from '../util/rng.js';
+import { WeightAverage } from './ema.js';
 import { HealthMeter, type HealthMeterState } from './health.js';
 import type { EpochRecord } from './metrics.js';
 import { chooseProbe } from './probe.js';
@@ -20,6 +21,8 @@ export interface Session {
   /** The main thread's replica: folds each step's statistics into the state; used for probes and checkpoints. */
   net: Network;
   optimizer: Optimizer;
+  /** --ema: the moving average of the weights and batch-norm statistics (evaluated and checkpointed). */
+  average?: WeightAverage;
   /** One per finished epoch (a resumed run starts with the checkpoint's). */
   records: EpochRecord[];
   /** The epoch being run, from 0; after the last one, config.epochs. */
@@ -46,7 +49,7 @@ export function startPool(run: TrainRun): WorkerPool {
     // Buffers sized by the data actually used: --batch-size 10000000 on 64 images needs 64 images' worth.
     spec, workers: settings.workers, seed: config.seed, microBatch: config.microBatch, maxBatchSize: Math.max(1, Math.min(config.batchSize, data.train.count)),
     evalMicroBatch: 50, preprocessing: run.preprocessing, augmentation: config.augmentation, labelSmoothing: config.labelSmoothing ?? 0,
-    train: data.train, test: data.test,
+    tta: config.tta, train: data.train, test: data.test, val: data.val,
   });
 }
 
@@ -58,6 +61,7 @@ export function startSession(run: TrainRun, pool: WorkerPool): Session {
   if (run.initialState) pool.state.set(run.initialState);
   else net.resetState();
   const optimizer = new Optimizer(config.optimizer, net.paramCount, run.resume?.optimizer);
+  const average = config.ema === undefined ? undefined : new WeightAverage(config.ema, pool.params, pool.state, run.resume?.average);
   const records: EpochRecord[] = (run.resume?.progress.metrics as EpochRecord[] | undefined)?.slice() ?? [];
   const saved = run.resume?.progress.extra?.epochProgress as EpochProgress | undefined;
   run.visualizer?.restore(run.resume?.progress.extra?.viz as Record<string, unknown> | undefined);
@@ -71,7 +75,7 @@ export function startSession(run: TrainRun, pool: WorkerPool): Session {
   const schedule = config.lrSchedule ?? DEFAULT_LR_SCHEDULE;
   const scheduleLength = { epochs: config.epochs, stepsPerEpoch: Math.max(batches, 1) };
   return {
-    run, pool, net, optimizer, records, probeIndices, batches, health,
+    run, pool, net, optimizer, average, records, probeIndices, batches, health,
     epoch: run.resume?.progress.epoch ?? 0,
     progress: saved ?? freshProgress(),
     classes: spec.shapes[spec.shapes.length - 1][0],

@@ -12,6 +12,8 @@ import { DATASET_NAMES, defaultAugment, loadDataset, resolveDataOptions, type Da
 import { ensureData } from '../data/download.js';
 import { imageSize, shapeText } from '../data/split.js';
 import { makePreprocessing, type Preprocessing } from '../data/preprocess.js';
+import { holdBack } from '../data/holdout.js';
+import type { TtaMode } from '../data/tta.js';
 import { assertFiniteParams } from '../nn/finite.js';
 import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
 import { defaultOptimizerOptions, optimizerOptionsProblem, type OptimizerMethod } from '../nn/optimizers.js';
@@ -61,6 +63,10 @@ export interface TrainOptions {
   lrSteps?: string;
   lrStepFactor?: number;
   labelSmoothing?: number;
+  /** --tta, --ema, --holdout. */
+  tta?: TtaMode;
+  ema?: number;
+  holdout?: number;
   workers: number;
   seed: number;
   out?: string;
@@ -138,7 +144,7 @@ const RESUME_FIXED: Record<string, ((c: TrainConfig) => unknown) | null> = {
   l1: (c) => c.optimizer.l1Decay, l2: (c) => c.optimizer.l2Decay, ro: (c) => c.optimizer.ro, eps: (c) => c.optimizer.eps,
   beta1: (c) => c.optimizer.beta1, beta2: (c) => c.optimizer.beta2, seed: (c) => c.seed, trainLimit: (c) => c.trainLimit ?? null,
   testLimit: (c) => c.testLimit ?? null, augment: (c) => c.augmentation, normalize: (c) => c.normalize, probe: (c) => c.probe ?? null,
-  probeCount: (c) => c.probeCount,
+  probeCount: (c) => c.probeCount, tta: (c) => c.tta ?? 'none', ema: (c) => c.ema ?? null, holdout: (c) => c.holdout ?? 0,
   // Not settings of the checkpoint: always refused (--out names the folder; the checkpoint keeps its scaling).
   name: null, preprocess: null,
 };
@@ -235,6 +241,8 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
     seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(explicit('augment') && opts.augment !== undefined ? opts.augment : defaultAugment(dataset?.kind ?? 'cifar-10')),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
     viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
+    ...(opts.tta && opts.tta !== 'none' ? { tta: opts.tta } : {}), ...(opts.ema !== undefined ? { ema: opts.ema } : {}),
+    ...(opts.holdout ? { holdout: opts.holdout } : {}),
     ...(dataset ? { dataset } : {}),
   };
 }
@@ -298,6 +306,16 @@ export function usefulWorkers(batchSize: number, microBatch: number, testCount: 
   return Math.min(tasks, 4 * cores);
 }
 
+/** What the header line says of --holdout, --tta and --ema (nothing when none is on). */
+function evaluationText(config: TrainConfig, data: Dataset): string {
+  const parts = [
+    ...(data.val ? [`${data.val.count} held back for validation`] : []),
+    ...(config.tta && config.tta !== 'none' ? [`test-time ${config.tta}`] : []),
+    ...(config.ema !== undefined ? [`weight average ${config.ema}`] : []),
+  ];
+  return parts.length ? `; ${parts.join(', ')}` : '';
+}
+
 /** Everything `train` needs before the first batch. */
 export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (message: string) => void): Promise<RunSetup> {
   let config: TrainConfig;
@@ -340,8 +358,8 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
     defaultShape: model.spec.shapes[0], checkMemory: checkDataMemory, log,
   });
   if (model.kind === 'preset') model = { kind: 'preset', spec: presetSpec(config.model, { shape: loaded.train.shape, classes: loaded.classNames.length }) };
-  // A model with a larger (or smaller) input than the data's sees the images resized to it.
-  const data = await fitImagesToModel(model.spec, loaded, log, checkDataMemory);
+  // A model with a larger (or smaller) input than the data's sees the images resized to it; then --holdout.
+  const data = holdBack(await fitImagesToModel(model.spec, loaded, log, checkDataMemory), config.holdout);
   checkModelForData(model.spec, data);
   // --probe indices are checked against the loaded test split here, before the run folder is claimed.
   if (config.probe) chooseProbe(data.test.count, config.seed, config.probeCount, config.probe);
@@ -355,7 +373,7 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
       `${shapeText(data.train.shape)}, ${data.classNames.length} classes) from ${config.data} ` +
       `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s)` +
       `${settings.workers < opts.workers ? ` (--workers ${opts.workers}: at most ${settings.workers} can be busy)` : ''}; ` +
-      `augment ${formatAugment(config.augmentation)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
+      `augment ${formatAugment(config.augmentation)}${evaluationText(config, data)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
       `(${describeSchedule(config.lrSchedule ?? DEFAULT_LR_SCHEDULE)}), batch ${config.batchSize}/${config.microBatch}; output ${out}`,
   );
   // Before anything big is allocated (the network's parameters included): refuse what cannot fit.

@@ -7,6 +7,7 @@
 import { MAX_SHIFT } from '../data/augment.js';
 import { CIFAR100_LABEL_KINDS } from '../data/cifar100.js';
 import { DATASET_KINDS } from '../data/dataset.js';
+import { TTA_MODES } from '../data/tta.js';
 import { OPTIMIZER_METHODS, optimizerOptionsProblem, type OptimizerOptions } from '../nn/optimizers.js';
 import { oneOfProblem, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 import { UserError } from '../util/errors.js';
@@ -74,6 +75,9 @@ export function validateSavedConfig(config: unknown, file: string): void {
   c.check(f('viz'), oneOfProblem(cfg.viz, VIZ_MODES));
   c.check(f('vizEvery'), wholeNumberProblem(cfg.vizEvery, 1));
   c.check(f('vizScale'), oneOfProblem(cfg.vizScale, VIZ_SCALE_MODES));
+  if (cfg.tta !== undefined) c.check(f('tta'), oneOfProblem(cfg.tta, TTA_MODES));
+  if (cfg.ema !== undefined) c.check(f('ema'), realNumberProblem(cfg.ema, 0, 1, true));
+  if (cfg.holdout !== undefined) c.check(f('holdout'), wholeNumberProblem(cfg.holdout, 0));
   const o = c.obj(cfg.optimizer, f('optimizer'));
   const g = (k: string): string => f(`optimizer.${k}`);
   c.check(g('method'), oneOfProblem(o.method, OPTIMIZER_METHODS));
@@ -99,6 +103,7 @@ export function validateSavedProgress(training: unknown, optimizerStep: unknown,
   if (t.extra === undefined || t.extra === null) return;
   const extra = c.obj(t.extra, 'training.extra');
   if (extra.health !== undefined && extra.health !== null) c.check('training.extra.health', healthStateProblem(extra.health));
+  if (extra.emaUpdates !== undefined) c.check('training.extra.emaUpdates', wholeNumberProblem(extra.emaUpdates, 0));
   if (extra.epochProgress === undefined || extra.epochProgress === null) return;
   const p = c.obj(extra.epochProgress, 'training.extra.epochProgress');
   const q = (k: string): string => `training.extra.epochProgress.${k}`;

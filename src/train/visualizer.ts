@@ -10,6 +10,7 @@ import { writeReport } from '../viz/report.js';
 import { coerceVizScaleState, createVizScaleState, type VizScaleState } from '../viz/scale.js';
 import type { TrainConfig } from './config.js';
 import { describeSchedule } from './schedule.js';
+import { evaluationNote } from './evaluation.js';
 import type { EpochVisualizer } from './trainer.js';
 import { describeSkippedSteps } from './viz-steps.js';
 
@@ -32,6 +33,8 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
     ...(config.optimizer.weightDecay ? { 'weight decay': config.optimizer.weightDecay } : {}),
     ...(config.lrSchedule && config.lrSchedule.kind !== 'constant' ? { 'learning-rate schedule': describeSchedule(config.lrSchedule) } : {}),
     ...(config.labelSmoothing ? { 'label smoothing': config.labelSmoothing } : {}),
+    ...(evaluationNote(config) ? { 'test and validation accuracy computed with': evaluationNote(config)! } : {}),
+    ...(config.holdout ? { 'held back for validation': `the last ${config.holdout} training images` } : {}),
     ...(config.microBatch ? { 'micro-batch': config.microBatch } : {}),
     augmentation: formatAugment(config.augmentation),
     preprocessing: describePreprocessing(preprocessing),

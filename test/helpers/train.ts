@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadCifar10 } from '../../src/data/cifar10.js';
+import { holdBack } from '../../src/data/holdout.js';
 import { makePreprocessing } from '../../src/data/preprocess.js';
 import { Network } from '../../src/nn/network.js';
 import { defaultOptimizerOptions } from '../../src/nn/optimizers.js';
@@ -40,7 +41,7 @@ export async function trainSmall(
   opts: { workers: number; out?: string; resume?: Snapshot; interruptAfterBatches?: number; spec?: unknown[]; visualizer?: EpochVisualizer; log?: (m: string) => void },
 ): Promise<TrainOutcome> {
   const spec = parseSpec(opts.spec ?? SMALL_SPEC, 'small.json');
-  const data = await loadCifar10(config.data, { shared: true });
+  const data = holdBack(await loadCifar10(config.data, { shared: true, trainLimit: config.trainLimit, testLimit: config.testLimit }), config.holdout);
   const net = new Network(spec);
   net.initialize(config.seed);
   let batches = 0;
@@ -49,7 +50,12 @@ export async function trainSmall(
     spec, data, preprocessing: makePreprocessing(config.normalize, data.train),
     initialParams: opts.resume ? opts.resume.params : net.params,
     initialState: opts.resume?.state,
-    resume: opts.resume ? { optimizer: opts.resume.optimizer!.state, progress: opts.resume.training! } : undefined,
+    resume: opts.resume
+      ? {
+          optimizer: opts.resume.optimizer!.state, progress: opts.resume.training!,
+          ...(opts.resume.average ? { average: { ...opts.resume.average, updates: opts.resume.training!.extra!.emaUpdates as number } } : {}),
+        }
+      : undefined,
     reporter: { ...silentReporter, batch: () => void (batches += 1), log: opts.log ?? silentReporter.log },
     visualizer: opts.visualizer,
     interrupted: () => opts.interruptAfterBatches !== undefined && batches >= opts.interruptAfterBatches,

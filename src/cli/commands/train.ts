@@ -8,6 +8,7 @@ import { TRAIN_DEFAULTS, VIZ_MODES, VIZ_SCALE_MODES } from '../../train/config.j
 import { MAX_PROBE_COUNT } from '../../train/probe.js';
 import { LR_SCHEDULES } from '../../train/schedule.js';
 import { makeReporter } from '../../train/reporter.js';
+import type { WeightAverageState } from '../../train/ema.js';
 import { writeRunJson } from '../../train/run-info.js';
 import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
@@ -15,11 +16,19 @@ import { parseVizSteps } from '../../train/viz-steps.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { CIFAR100_LABEL_KINDS } from '../../data/cifar100.js';
 import { DATASET_KINDS } from '../../data/dataset.js';
+import { TTA_MODES } from '../../data/tta.js';
 import { byteSize, inputSize, preprocessText, realNumber, runName, portNumber, seedNumber, wholeNumber, pathText } from '../options.js';
 import { startAndAnnounce } from './serve.js';
 
 /** Exit codes of a run stopped by a signal (128 + signal number), after its checkpoint. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** A checkpoint's weight average (--ema) with its update count, if it has one. */
+function resumedAverage(c: NonNullable<Awaited<ReturnType<typeof setupRun>>['resume']>): WeightAverageState | undefined {
+  if (!c.average) return undefined;
+  const updates = c.training.extra?.emaUpdates;
+  return { params: c.average.params, state: c.average.state, updates: typeof updates === 'number' && Number.isInteger(updates) && updates >= 0 ? updates : 0 };
+}
 
 /** The reporter the trainer talks to, also feeding the live log. */
 function withLiveLog(reporter: TrainReporter, live: LiveLog): TrainReporter {
@@ -57,6 +66,9 @@ export function registerTrain(program: Command): void {
     .option('--lr-steps <epochs>', 'step schedule: epochs at which the rate is multiplied by --lr-step-factor (default: at 50% and 75%)')
     .option('--lr-step-factor <f>', 'step schedule: the multiplier at each of --lr-steps', realNumber(0, 1), 0.1)
     .option('--label-smoothing <e>', 'softmax loss against (1 - e) * one-hot + e / classes', realNumber(0, 0.99), 0)
+    .addOption(new Option('--tta <mode>', 'test-time augmentation of the reported test and validation accuracy: flip averages the softmax of each image and its left-right mirror').choices(TTA_MODES).default('none'))
+    .option('--ema <decay>', 'report accuracy (and checkpoint) an exponential moving average of the weights and batch-norm statistics, updated each step with this decay, e.g. 0.999 (default: off)', realNumber(0, 1, true))
+    .option('--holdout <n>', 'hold back the last N training images (after --train-limit) as a validation split: not trained on, its accuracy reported each epoch (default 0)', wholeNumber(0))
     .option('--momentum <m>', 'momentum for sgd and nesterov (default 0.9)', realNumber(0, 1))
     .option('--weight-decay <wd>', 'PyTorch-style weight decay on the mean gradient (adamw: decoupled; default 0, adamw 0.01)', realNumber(0))
     .option('--l1 <decay>', 'L1 weight decay (biases are never decayed)', realNumber(0), 0)
@@ -123,7 +135,7 @@ export function registerTrain(program: Command): void {
     try {
       const outcome = await train({
         config, settings, spec: model.spec, data, preprocessing, initialParams: run.initialParams, initialState: run.initialState,
-        resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training } : undefined,
+        resume: run.resume ? { optimizer: run.resume.optimizer.state, progress: run.resume.training, average: resumedAverage(run.resume) } : undefined,
         reporter: withLiveLog(reporter, live),
         visualizer: config.viz === 'none' ? undefined : makeVisualizer(out, config, model.spec, preprocessing),
         interrupted: () => interrupts > 0,
