@@ -5,6 +5,7 @@ import type { LrSchedule } from './schedule.js';
 
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../viz/scale.js';
 import type { VizSteps } from './viz-steps.js';
+import type { ExplorerDataMode } from '../viz/explorer/data.js';
 
 export { VIZ_SCALE_MODES, type VizScaleMode };
 export type VizMode = 'all' | 'none';
@@ -38,6 +39,8 @@ export interface TrainConfig {
   vizScale: VizScaleMode;
   /** Pictures during training (--viz-steps); absent in older runs: none. */
   vizSteps?: VizSteps;
+  /** The explorer's probe tensors (--explorer-data); absent in older runs: the default, half. */
+  explorerData?: ExplorerDataMode;
 }
 
 /** Settings that change how a run is carried out but not what it computes. */
@@ -65,4 +68,5 @@ export const TRAIN_DEFAULTS = {
   vizEvery: 1,
   vizScale: 'robust',
   vizSteps: 'log',
+  explorerData: 'half',
 } as const;

@@ -25,6 +25,7 @@ import { validateSavedConfig, validateSavedProgress } from './validate-config.js
 import { presetRecipe } from './recipes.js';
 import { DEFAULT_LR_SCHEDULE, describeSchedule, parseStepEpochs, type LrSchedule, type LrScheduleKind } from './schedule.js';
 import type { VizSteps } from './viz-steps.js';
+import type { ExplorerDataMode } from '../viz/explorer/data.js';
 
 /** The `train` command's options, as commander gives them. */
 export interface TrainOptions {
@@ -76,6 +77,8 @@ export interface TrainOptions {
   vizScale: VizScaleMode;
   /** --viz-steps (parsed by the CLI). */
   vizSteps?: VizSteps;
+  /** --explorer-data: the probe tensors the report's explorer reads (float32, float16, none). */
+  explorerData?: ExplorerDataMode;
   resume?: string;
   json?: boolean;
   quiet?: boolean;
@@ -145,7 +148,7 @@ export const RESUME_FIXED_OPTIONS = Object.keys(RESUME_FIXED) as (keyof TrainOpt
 
 /** The `train` options a resumed run honours: the rest of its settings, and how it runs. */
 export const RESUME_FREE_OPTIONS = [
-  'epochs', 'data', 'download', 'viz', 'vizEvery', 'vizScale', 'vizSteps', 'resume', 'out', 'overwrite', 'workers', 'json', 'quiet', 'maxMemory', 'serve',
+  'epochs', 'data', 'download', 'viz', 'vizEvery', 'vizScale', 'vizSteps', 'explorerData', 'resume', 'out', 'overwrite', 'workers', 'json', 'quiet', 'maxMemory', 'serve',
 ] as const;
 
 /** The options that say how to read the data: a resumed run reads it as it recorded, so each is refused. */
@@ -193,6 +196,7 @@ export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts:
   if (explicit('vizEvery')) config.vizEvery = opts.vizEvery;
   if (explicit('vizScale')) config.vizScale = opts.vizScale;
   if (explicit('vizSteps')) config.vizSteps = opts.vizSteps;
+  if (explicit('explorerData')) config.explorerData = opts.explorerData;
   return config;
 }
 
@@ -234,6 +238,7 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
     seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(explicit('augment') && opts.augment !== undefined ? opts.augment : defaultAugment(dataset?.kind ?? 'cifar-10')),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
     viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
+    ...(opts.explorerData ? { explorerData: opts.explorerData } : {}),
     ...(dataset ? { dataset } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { OPTIMIZER_METHODS, optimizerOptionsProblem, type OptimizerOptions } fro
 import { oneOfProblem, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 import { UserError } from '../util/errors.js';
 import { VIZ_MODES, VIZ_SCALE_MODES } from './config.js';
+import { EXPLORER_DATA_MODES } from '../viz/explorer/data.js';
 import { healthStateProblem } from './health.js';
 import { MAX_PROBE_COUNT } from './probe.js';
 import { MAX_INPUT_SIDE } from '../data/image-folder.js';
@@ -74,6 +75,7 @@ export function validateSavedConfig(config: unknown, file: string): void {
   c.check(f('viz'), oneOfProblem(cfg.viz, VIZ_MODES));
   c.check(f('vizEvery'), wholeNumberProblem(cfg.vizEvery, 1));
   c.check(f('vizScale'), oneOfProblem(cfg.vizScale, VIZ_SCALE_MODES));
+  if (cfg.explorerData !== undefined) c.check(f('explorerData'), oneOfProblem(cfg.explorerData, EXPLORER_DATA_MODES));
   const o = c.obj(cfg.optimizer, f('optimizer'));
   const g = (k: string): string => f(`optimizer.${k}`);
   c.check(g('method'), oneOfProblem(o.method, OPTIMIZER_METHODS));

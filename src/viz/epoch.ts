@@ -60,7 +60,7 @@ import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './
 import { composeBnWalkthrough, composeResidualWalkthrough, computeBnWalkthrough, computeResidualWalkthrough, type BnWalkthroughData, type ResidualWalkthroughData } from './walkthrough-blocks.js';
 import { composeTopPatches, type PatchSet } from './patches.js';
 import { composeChannelBars } from './channel-bars.js';
-import { explorerFiles } from './explorer/data.js';
+import { DEFAULT_EXPLORER_DATA, explorerFiles, type ExplorerDataMode } from './explorer/data.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -83,8 +83,8 @@ export interface EpochVizOptions {
    * completed before them (`epoch` = epochs completed so far).
    */
   step?: number;
-  /** Write the probe tensors for the report's explorer (explorer/data.ts); default true. */
-  explorerData?: boolean;
+  /** The probe tensors for the report's explorer (explorer/data.ts): float32, float16 (default) or none. */
+  explorerData?: ExplorerDataMode;
 }
 
 /** Folder of a step's pictures (`--viz-steps`), e.g. step-000050. */
@@ -802,7 +802,8 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
 
   // The probe tensors as float32 for the report's explorer (values under the pointer, drill-down).
   try {
-    if (opts.explorerData !== false) for (const [rel, text] of explorerFiles(epochDir, epoch, step, probe)) write(`${epochDir}/${rel}`, text);
+    const dataMode = opts.explorerData ?? DEFAULT_EXPLORER_DATA;
+    if (dataMode !== 'off') for (const [rel, text] of explorerFiles(epochDir, epoch, step, probe, dataMode)) write(`${epochDir}/${rel}`, text);
   } catch (e) {
     failed(`${epochDir}/explorer`, e);
   }
