@@ -182,12 +182,12 @@ export function refuseResumeConflicts(checkpoint: string, saved: TrainConfig, op
   const named = given.includes('name') ? '; --out names the folder to continue in' : '';
   throw new UserError(
     `--resume ${checkpoint}: ${conflicts.join(', ')}: a resumed run keeps the checkpoint's settings, so that it ` +
-      `reaches the weights of a run that was never stopped (it may change --epochs, --data and --viz*${named}). ` +
+      `reaches the weights of a run that was never stopped (it may change --epochs, --data, --viz* and --explorer-data${named}). ` +
       `To train these weights with other settings, start a new run from them: --model ${checkpoint} (a fresh optimizer)`,
   );
 }
 
-/** The checkpoint's configuration, with the few settings a resumed run may change (--epochs, --data, --viz*). */
+/** The checkpoint's configuration, with the few settings a resumed run may change (--epochs, --data, --viz*, --explorer-data). */
 export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts: TrainOptions, explicit: Explicit): TrainConfig {
   const config = { ...(checkpoint.training.config as unknown as TrainConfig) };
   if (explicit('epochs')) config.epochs = opts.epochs;

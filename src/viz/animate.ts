@@ -3,9 +3,10 @@
  * weights of the first layer with weights), stepping through the epochs so far.
  *
  * writeEpochViz stores one frame per epoch, a single-frame lossless WebP, in
- * <out>/animations/frames/<LL-type-quantity>/epoch-NNN.webp, drawn at the RUN scale (fixed the first
- * epoch the picture was drawn, kept in VizScaleState) whatever --viz-scale is, so all frames of an
- * animation share one scale. writeAnimations then SPLICES the stored frames into an animated WebP
+ * <out>/animations/frames/<LL-type-quantity>/epoch-NNN.webp, drawn at the animation's scale (the
+ * largest robust scale of its frames, kept in VizScaleState) whatever --viz-scale is; when a frame
+ * raises it, writeEpochViz redraws the earlier frames from their moments' explorer data, so all
+ * frames of an animation share one scale. writeAnimations then SPLICES the stored frames into an animated WebP
  * <out>/animations/<LL-type-quantity>.webp: the frames' compressed bitstreams are copied into ANMF
  * chunks, nothing is re-encoded, so rebuilding every epoch costs file copying, not encoding
  * (encoding all frames again with sharp would cost ~50-250 ms per frame per animation, every epoch).
