@@ -195,6 +195,8 @@ async function fitFrame(buf: Buffer, width: number, height: number): Promise<{ b
   const padded = await sharp(buf)
     .removeAlpha()
     .extend({ right: Math.max(0, width - w), bottom: Math.max(0, height - h), background: { r: 255, g: 255, b: 255 } })
+    // PNG in between: a bare toBuffer() would keep the input's format, lossy WebP, and blur the frame.
+    .png({ compressionLevel: 0 })
     .toBuffer();
   const out = await sharp(padded).extract({ left: 0, top: 0, width, height }).webp({ lossless: true, effort: 0 }).toBuffer();
   return { buf: out, frame: parseWebpFrame(out) };

@@ -47,6 +47,7 @@ import {
   resolveAnimationScale,
   resolveRunScale,
   robustScale,
+  ROBUST_MIN_VALUES,
   ROBUST_PERCENTILE,
   scaleText,
   tileScaleLabel,
@@ -418,7 +419,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string): Rende
     const when = fixedAtEpoch === 0 ? 'before the first epoch ended' : `at epoch ${fixedAtEpoch}`;
     captions.push(
       animation
-        ? `Colour scale: ${scaleText(barKind, scale)}, shared by every frame of this animation (frames drawn before a raise are redrawn): the largest ${ROBUST_PERCENTILE}th percentile of |value| among its frames, set ${when}.${clipText}`
+        ? `Colour scale: ${scaleText(barKind, scale)}, shared by every frame of this animation (frames drawn before a raise are redrawn): the largest ${data.length < ROBUST_MIN_VALUES ? '|value|' : `${ROBUST_PERCENTILE}th percentile of |value|`} among its frames, set ${when}.${clipText}`
         : `Colour scale: ${scaleText(barKind, scale)}, fixed ${when} (run scale).${clipText}`,
     );
   } else {
