@@ -68,7 +68,7 @@ describe('animations across epochs', () => {
     const box = { left: 0, top: 0, width: Math.min(am.width!, fm.width!), height: Math.min(am.pageHeight ?? am.height!, fm.height!) };
     const crop = (f: string) => sharp(f, { page: 0 }).removeAlpha().extract(box).raw().toBuffer();
     expect((await crop(anim)).equals(await crop(first))).toBe(true);
-  });
+  }, 180_000);
 
   it('leave out earlier frames that cannot be redrawn (no explorer data kept)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'cnnviz-viz-anim-'));
@@ -77,7 +77,7 @@ describe('animations across epochs', () => {
     expect(readdirSync(join(out, 'animations/frames/01-conv-weights'))).toEqual(['epoch-002.webp']);
     // The input images have no scale: nothing to redraw, both frames stay.
     expect(readdirSync(join(out, 'animations/frames/00-input-activations'))).toHaveLength(2);
-  });
+  }, 180_000);
 
   it('parses single-image WebP frames', async () => {
     const buf = await sharp({ create: { width: 7, height: 5, channels: 3, background: '#336699' } }).webp({ lossless: true }).toBuffer();
