@@ -108,7 +108,7 @@ export async function drawComparison(runDirs: string[], names: string[], epoch: 
   const summaries: EpochVizSummary[] = [];
   for (let i = 0; i < probes.length; i++) {
     summaries.push(
-      await writeEpochViz(join(outDir, String(i)), epoch, probes[i], { scale: 'run', scaleState: structuredClone(state), classNames, animations: 'none', explorerData: false }),
+      await writeEpochViz(join(outDir, String(i)), epoch, probes[i], { scale: 'run', scaleState: structuredClone(state), classNames, animations: 'none', explorerData: 'off' }),
     );
   }
   const layers: ComparisonLayer[] = summaries[0].layers.map((l) => {

@@ -6,6 +6,7 @@ import type { LrSchedule } from './schedule.js';
 
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../viz/scale.js';
 import type { VizSteps } from './viz-steps.js';
+import type { ExplorerDataMode } from '../viz/explorer/data.js';
 
 export { VIZ_SCALE_MODES, type VizScaleMode };
 export type VizMode = 'all' | 'none';
@@ -45,6 +46,8 @@ export interface TrainConfig {
   ema?: number;
   /** Training images held back for validation (--holdout): the last ones; absent: none. */
   holdout?: number;
+  /** The explorer's probe tensors (--explorer-data); absent in older runs: the default, half. */
+  explorerData?: ExplorerDataMode;
 }
 
 /** Settings that change how a run is carried out but not what it computes. */
@@ -72,4 +75,5 @@ export const TRAIN_DEFAULTS = {
   vizEvery: 1,
   vizScale: 'robust',
   vizSteps: 'log',
+  explorerData: 'half',
 } as const;

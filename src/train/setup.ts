@@ -28,6 +28,7 @@ import { validateSavedConfig, validateSavedProgress } from './validate-config.js
 import { presetRecipe } from './recipes.js';
 import { DEFAULT_LR_SCHEDULE, describeSchedule, parseStepEpochs, type LrSchedule, type LrScheduleKind } from './schedule.js';
 import type { VizSteps } from './viz-steps.js';
+import type { ExplorerDataMode } from '../viz/explorer/data.js';
 
 /** The `train` command's options, as commander gives them. */
 export interface TrainOptions {
@@ -83,6 +84,8 @@ export interface TrainOptions {
   vizScale: VizScaleMode;
   /** --viz-steps (parsed by the CLI). */
   vizSteps?: VizSteps;
+  /** --explorer-data: the probe tensors the report's explorer reads (float32, float16, none). */
+  explorerData?: ExplorerDataMode;
   resume?: string;
   json?: boolean;
   quiet?: boolean;
@@ -152,7 +155,7 @@ export const RESUME_FIXED_OPTIONS = Object.keys(RESUME_FIXED) as (keyof TrainOpt
 
 /** The `train` options a resumed run honours: the rest of its settings, and how it runs. */
 export const RESUME_FREE_OPTIONS = [
-  'epochs', 'data', 'download', 'viz', 'vizEvery', 'vizScale', 'vizSteps', 'resume', 'out', 'overwrite', 'workers', 'json', 'quiet', 'maxMemory', 'serve',
+  'epochs', 'data', 'download', 'viz', 'vizEvery', 'vizScale', 'vizSteps', 'explorerData', 'resume', 'out', 'overwrite', 'workers', 'json', 'quiet', 'maxMemory', 'serve',
 ] as const;
 
 /** The options that say how to read the data: a resumed run reads it as it recorded, so each is refused. */
@@ -186,12 +189,12 @@ export function refuseResumeConflicts(checkpoint: string, saved: TrainConfig, op
   const named = given.includes('name') ? '; --out names the folder to continue in' : '';
   throw new UserError(
     `--resume ${checkpoint}: ${conflicts.join(', ')}: a resumed run keeps the checkpoint's settings, so that it ` +
-      `reaches the weights of a run that was never stopped (it may change --epochs, --data and --viz*${named}). ` +
+      `reaches the weights of a run that was never stopped (it may change --epochs, --data, --viz* and --explorer-data${named}). ` +
       `To train these weights with other settings, start a new run from them: --model ${checkpoint} (a fresh optimizer)`,
   );
 }
 
-/** The checkpoint's configuration, with the few settings a resumed run may change (--epochs, --data, --viz*). */
+/** The checkpoint's configuration, with the few settings a resumed run may change (--epochs, --data, --viz*, --explorer-data). */
 export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts: TrainOptions, explicit: Explicit): TrainConfig {
   const config = { ...(checkpoint.training.config as unknown as TrainConfig) };
   if (explicit('epochs')) config.epochs = opts.epochs;
@@ -200,6 +203,7 @@ export function resumedConfig(checkpoint: NonNullable<RunSetup['resume']>, opts:
   if (explicit('vizEvery')) config.vizEvery = opts.vizEvery;
   if (explicit('vizScale')) config.vizScale = opts.vizScale;
   if (explicit('vizSteps')) config.vizSteps = opts.vizSteps;
+  if (explicit('explorerData')) config.explorerData = opts.explorerData;
   return config;
 }
 
@@ -243,6 +247,7 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
     viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
     ...(opts.tta && opts.tta !== 'none' ? { tta: opts.tta } : {}), ...(opts.ema !== undefined ? { ema: opts.ema } : {}),
     ...(opts.holdout ? { holdout: opts.holdout } : {}),
+    ...(opts.explorerData ? { explorerData: opts.explorerData } : {}),
     ...(dataset ? { dataset } : {}),
   };
 }

@@ -12,6 +12,7 @@ import { OPTIMIZER_METHODS, optimizerOptionsProblem, type OptimizerOptions } fro
 import { oneOfProblem, realNumberProblem, seedProblem, wholeNumberProblem } from '../util/checks.js';
 import { UserError } from '../util/errors.js';
 import { VIZ_MODES, VIZ_SCALE_MODES } from './config.js';
+import { EXPLORER_DATA_MODES } from '../viz/explorer/data.js';
 import { healthStateProblem } from './health.js';
 import { MAX_PROBE_COUNT } from './probe.js';
 import { MAX_INPUT_SIDE } from '../data/image-folder.js';
@@ -78,6 +79,7 @@ export function validateSavedConfig(config: unknown, file: string): void {
   if (cfg.tta !== undefined) c.check(f('tta'), oneOfProblem(cfg.tta, TTA_MODES));
   if (cfg.ema !== undefined) c.check(f('ema'), realNumberProblem(cfg.ema, 0, 1, true));
   if (cfg.holdout !== undefined) c.check(f('holdout'), wholeNumberProblem(cfg.holdout, 0));
+  if (cfg.explorerData !== undefined) c.check(f('explorerData'), oneOfProblem(cfg.explorerData, EXPLORER_DATA_MODES));
   const o = c.obj(cfg.optimizer, f('optimizer'));
   const g = (k: string): string => f(`optimizer.${k}`);
   c.check(g('method'), oneOfProblem(o.method, OPTIMIZER_METHODS));

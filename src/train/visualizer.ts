@@ -43,11 +43,11 @@ export function makeVisualizer(out: string, config: TrainConfig, spec: ModelSpec
     async epochEnd({ epoch, probe, confusion, classNames, patches }) {
       details['probe (test image indices)'] = probe.probeIndices.join(', ');
       state.confusion = [...state.confusion.filter((c) => c.epoch !== epoch), { epoch, matrix: confusion }];
-      await writeEpochViz(out, epoch, probe, { scale: config.vizScale, scaleState: state.scale, classNames, ...(patches ? { patches } : {}) });
+      await writeEpochViz(out, epoch, probe, { scale: config.vizScale, scaleState: state.scale, classNames, explorerData: config.explorerData, ...(patches ? { patches } : {}) });
     },
     async step({ step, epochsCompleted, probe, records, classNames }) {
       details['probe (test image indices)'] = probe.probeIndices.join(', ');
-      await writeEpochViz(out, epochsCompleted, probe, { scale: config.vizScale, scaleState: state.scale, classNames, step });
+      await writeEpochViz(out, epochsCompleted, probe, { scale: config.vizScale, scaleState: state.scale, classNames, step, explorerData: config.explorerData });
       // The report lists the new step at once (a served page swaps it in).
       await this.report({ records, confusion: [], classNames });
     },

@@ -3,9 +3,10 @@
  * weights of the first layer with weights), stepping through the epochs so far.
  *
  * writeEpochViz stores one frame per epoch, a single-frame lossless WebP, in
- * <out>/animations/frames/<LL-type-quantity>/epoch-NNN.webp, drawn at the RUN scale (fixed the first
- * epoch the picture was drawn, kept in VizScaleState) whatever --viz-scale is, so all frames of an
- * animation share one scale. writeAnimations then SPLICES the stored frames into an animated WebP
+ * <out>/animations/frames/<LL-type-quantity>/epoch-NNN.webp, drawn at the animation's scale (the
+ * largest robust scale of its frames, kept in VizScaleState) whatever --viz-scale is; when a frame
+ * raises it, writeEpochViz redraws the earlier frames from their moments' explorer data, so all
+ * frames of an animation share one scale. writeAnimations then SPLICES the stored frames into an animated WebP
  * <out>/animations/<LL-type-quantity>.webp: the frames' compressed bitstreams are copied into ANMF
  * chunks, nothing is re-encoded, so rebuilding every epoch costs file copying, not encoding
  * (encoding all frames again with sharp would cost ~50-250 ms per frame per animation, every epoch).
@@ -194,6 +195,8 @@ async function fitFrame(buf: Buffer, width: number, height: number): Promise<{ b
   const padded = await sharp(buf)
     .removeAlpha()
     .extend({ right: Math.max(0, width - w), bottom: Math.max(0, height - h), background: { r: 255, g: 255, b: 255 } })
+    // PNG in between: a bare toBuffer() would keep the input's format, lossy WebP, and blur the frame.
+    .png({ compressionLevel: 0 })
     .toBuffer();
   const out = await sharp(padded).extract({ left: 0, top: 0, width, height }).webp({ lossless: true, effort: 0 }).toBuffer();
   return { buf: out, frame: parseWebpFrame(out) };

@@ -47,6 +47,7 @@ import {
   resolveAnimationScale,
   resolveRunScale,
   robustScale,
+  ROBUST_MIN_VALUES,
   ROBUST_PERCENTILE,
   scaleText,
   tileScaleLabel,
@@ -55,12 +56,12 @@ import {
   type VizScaleMode,
   type VizScaleState,
 } from './scale.js';
-import { FRAME_EXT, FRAMES_DIR, writeAnimations } from './animate.js';
+import { FRAME_EXT, FRAMES_DIR, listFrames, writeAnimations } from './animate.js';
 import { composeWalkthrough, computeWalkthrough, type WalkthroughData } from './walkthrough.js';
 import { composeBnWalkthrough, composeResidualWalkthrough, computeBnWalkthrough, computeResidualWalkthrough, type BnWalkthroughData, type ResidualWalkthroughData } from './walkthrough-blocks.js';
 import { composeTopPatches, type PatchSet } from './patches.js';
 import { composeChannelBars } from './channel-bars.js';
-import { explorerFiles } from './explorer/data.js';
+import { dataBlock, DEFAULT_EXPLORER_DATA, explorerFiles, explorerLayerFile, readLayerDataScript, type ExplorerDataMode } from './explorer/data.js';
 
 export interface EpochVizOptions {
   scale: VizScaleMode;
@@ -83,8 +84,8 @@ export interface EpochVizOptions {
    * completed before them (`epoch` = epochs completed so far).
    */
   step?: number;
-  /** Write the probe tensors for the report's explorer (explorer/data.ts); default true. */
-  explorerData?: boolean;
+  /** The probe tensors for the report's explorer (explorer/data.ts): float32, float16 (default) or none. */
+  explorerData?: ExplorerDataMode;
 }
 
 /** Folder of a step's pictures (`--viz-steps`), e.g. step-000050. */
@@ -335,6 +336,8 @@ interface PictureJob {
   rowsLine?: string;
   /** The layer's short note for this picture (LayerWords.pictureNotes). */
   note?: string;
+  /** An animation frame: the scale all frames of the animation share, and the epoch it was last raised. */
+  animation?: { scale: number; since: number };
 }
 
 function picturePlanKind(plan: PicturePlan): ColorMapKind | 'mixed' {
@@ -343,10 +346,11 @@ function picturePlanKind(plan: PicturePlan): ColorMapKind | 'mixed' {
 
 /**
  * Decides the scales of a picture (mode rules), composes and encodes it.
- * `forceRun`: an animation frame: the animation's growing scale (resolveAnimationScale) whatever the mode.
+ * `job.animation`: an animation frame, drawn at the animation's shared scale whatever the mode.
  */
-function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceRun = false): RenderedPicture {
+function renderPicture(job: PictureJob, engine: TextEngine, file: string): RenderedPicture {
   const { plan, data, layer, epoch } = job;
+  const forceRun = job.animation !== undefined;
   const mode: VizScaleMode = forceRun ? 'run' : job.mode;
   const kind = plan.colorKind;
   const isImage = kind === 'image';
@@ -355,7 +359,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
   let scale = mode === 'robust' && !isImage ? robustScale(kind, data) : own;
   let fixedAtEpoch: number | undefined;
   const run = isImage ? { scale: 0, fixedAtEpoch: epoch } : resolveRunScale(job.state, job.key, own, epoch);
-  const animation = forceRun && !isImage ? resolveAnimationScale(job.state, job.key, robustScale(kind, data), epoch) : undefined;
+  const animation = isImage ? undefined : job.animation;
   if (mode === 'map' && !isImage) {
     tileScales = plan.tiles.map((t) => (t ? tileNaturalScale(t, plan, data) : 0));
     scale = Math.max(0, ...tileScales);
@@ -415,7 +419,7 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
     const when = fixedAtEpoch === 0 ? 'before the first epoch ended' : `at epoch ${fixedAtEpoch}`;
     captions.push(
       animation
-        ? `Colour scale: ${scaleText(barKind, scale)}, shared by the animation's frames: the largest ${ROBUST_PERCENTILE}th percentile of |value| so far, last raised ${when}.${clipText}`
+        ? `Colour scale: ${scaleText(barKind, scale)}, shared by every frame of this animation (frames drawn before a raise are redrawn): the largest ${data.length < ROBUST_MIN_VALUES ? '|value|' : `${ROBUST_PERCENTILE}th percentile of |value|`} among its frames, set ${when}.${clipText}`
         : `Colour scale: ${scaleText(barKind, scale)}, fixed ${when} (run scale).${clipText}`,
     );
   } else {
@@ -467,6 +471,59 @@ function renderPicture(job: PictureJob, engine: TextEngine, file: string, forceR
       height: geometry.height,
     },
   };
+}
+
+/**
+ * The job of a picture's animation frame: its scale is the animation's (resolveAnimationScale), and
+ * `raised` says it changed, so the frames drawn before are on another scale and must be redrawn.
+ */
+function animationFrameJob(job: PictureJob): { job: PictureJob; raised: boolean } {
+  const before = job.state.entries[`animation:${job.key}`]?.scale;
+  const animation = resolveAnimationScale(job.state, job.key, robustScale(job.plan.colorKind, job.data), job.epoch);
+  return { job: { ...job, animation }, raised: animation.scale !== before };
+}
+
+/**
+ * Draws every frame of an animation but the current one (`current`, its file's base name) again at
+ * the current frame's scale, from the values its moment stored for the explorer (explorer/data.ts), so
+ * that all frames share one scale. A frame whose moment kept no data (--explorer-data off, or a moment
+ * written before the data existed) cannot be redrawn: it is removed, and the animation starts later.
+ */
+async function redrawEarlierFrames(
+  outDir: string, name: string, current: string, job: PictureJob, engine: TextEngine,
+  limit: <T>(f: () => Promise<T>) => Promise<T>, write: (rel: string, data: Uint8Array) => void, failed: (rel: string, e: unknown) => void,
+): Promise<void> {
+  const q = job.plan.quantity;
+  const frames = (await listFrames(outDir, name)).filter((f) => basename(f.file) !== `${current}.${FRAME_EXT}`);
+  await Promise.all(
+    frames.map((f) =>
+      limit(async () => {
+        const rel = `${FRAMES_DIR}/${name}/${basename(f.file)}`;
+        const moment = f.step === undefined ? epochDirName(f.epoch) : stepDirName(f.step);
+        const data = await storedQuantity(join(outDir, moment, explorerLayerFile(job.layer.index)), q, job.data.length);
+        try {
+          if (!data) {
+            await fsp.rm(f.file, { force: true });
+            return;
+          }
+          const frame = renderPicture({ ...job, data, epoch: f.epoch, moment: momentText(f.epoch, f.step), inputRange: undefined }, engine, `${q}.png`);
+          write(rel, await encodeCanvasWebp(frame.canvas, engine));
+        } catch (e) {
+          failed(rel, e);
+        }
+      }),
+    ),
+  );
+}
+
+/** One quantity of a layer as a moment's data file stored it, or undefined when absent or of another size. */
+async function storedQuantity(path: string, q: Quantity, length: number): Promise<Float32Array | undefined> {
+  try {
+    const block = dataBlock(readLayerDataScript(await fsp.readFile(path, 'utf8')), q);
+    return block && block.data.length === length ? block.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A fraction as a percentage for captions: "0.37%", "<0.01%". */
@@ -582,28 +639,22 @@ export function composeProbeCanvas(probe: ProbeResult, preds: ProbePrediction[],
 }
 
 /**
- * Writes every picture of one epoch (see the module notes for the layout) and returns what it wrote.
- * All files are written atomically (temp file, then rename). PNG encoding runs on sharp's threads,
- * all pictures in parallel.
+ * Files written in the background: each write is atomic (temp file, then rename); a file that fails
+ * (too large, disk full...) is recorded and the others go on. `files` lists what was written.
  */
-export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeResult, opts: EpochVizOptions): Promise<EpochVizSummary> {
-  const t0 = performance.now();
-  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`viz: bad epoch ${epoch}`);
-  const engine = await textEngine();
-  const state = opts.scaleState ?? (await loadScaleState(outDir));
-  const animations = opts.animations ?? 'update';
-  const mode = opts.scale;
-  const P = probe.labels.length;
-  const step = opts.step;
-  const epochDir = step === undefined ? epochDirName(epoch) : stepDirName(step);
-  const moment = momentText(epoch, step);
-  // Frames sort by (epochs completed, step): epoch-001.webp, then epoch-001-step-000600.webp, ...
-  const frameBase = step === undefined ? epochDir : `${epochDirName(epoch)}-${stepDirName(step)}`;
-  const infos = layerShapeInfos(probe.layers);
+interface EpochWriter {
+  files: string[];
+  failures: { file: string; message: string }[];
+  write(rel: string, data: string | Uint8Array): void;
+  failed(rel: string, e: unknown): void;
+  /** Waits for every write queued so far. */
+  settle(): Promise<void>;
+}
+
+function epochWriter(outDir: string): EpochWriter {
   const files: string[] = [];
-  const writes: Promise<void>[] = [];
-  // A picture that fails (too large, disk full...) is recorded and the others go on; see the end.
   const failures: { file: string; message: string }[] = [];
+  const writes: Promise<void>[] = [];
   const failed = (rel: string, e: unknown): void => {
     const message = errorMessage(e).split('\n')[0];
     failures.push({ file: rel, message: message.includes(rel) ? message : `${rel}: ${message}` });
@@ -617,233 +668,343 @@ export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeR
       }),
     );
   };
-  // Class names label rows and columns: a 5,000-character name must not make a 30,000 px picture.
-  const classNames = opts.classNames.map((n) => truncateLabel(n));
-  const imageShapeOk = probe.layers.length > 0 && probe.imageShape.join() === probe.layers[0].outShape.join() && probe.images.length === P * probe.imageShape.reduce((a, b) => a * b, 1);
-  const animated = new Set(animatedPictures(probe.layers).map((a) => `${a.layer}/${a.quantity}`));
+  return { files, failures, write, failed, settle: async () => void (await Promise.all(writes)) };
+}
 
-  const layerSummaries: LayerVizSummary[] = [];
-  const words = probeWords(probe.layers);
-  const layerDone: Promise<void>[] = [];
-  const limit = concurrencyLimit(PICTURES_IN_FLIGHT);
-  probe.layers.forEach((layer, li) => {
-    const info = infos[li];
-    const dirRel = `${epochDir}/${layerDirName(layer.index, layer.type)}`;
-    const channelNames = classChannelNames(probe.layers, li, classNames);
-    const probeLabels = probe.labels.map((l) => classNames[l] ?? `${l}`);
-    const facts: LayerFacts = {
-      index: layer.index, type: layer.type, name: layer.name, explain: layer.explain, description: layer.description, outShape: layer.outShape,
-      paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
+/** What every picture of one moment needs to know. */
+interface EpochContext {
+  outDir: string;
+  epoch: number;
+  step?: number;
+  probe: ProbeResult;
+  /** The moment's folder (epoch-NNN or step-NNNNNN), its caption text, and its animation frames' base name. */
+  epochDir: string;
+  moment: string;
+  frameBase: string;
+  P: number;
+  mode: VizScaleMode;
+  state: VizScaleState;
+  engine: TextEngine;
+  animations: 'update' | 'frames' | 'none';
+  /** Class names, truncated for labels. */
+  classNames: string[];
+  imageShapeOk: boolean;
+  infos: LayerShapeInfo[];
+  words: LayerWords[];
+  /** "layer/quantity" of the animated pictures. */
+  animated: Set<string>;
+  patches?: PatchSet;
+  out: EpochWriter;
+  /** Pictures drawn only when a slot is free: all raw canvases at once cost hundreds of MB. */
+  limit: <T>(job: () => Promise<T>) => Promise<T>;
+  /** Earlier animation frames being redrawn on a raised scale. */
+  redraws: Promise<void>[];
+}
+
+function epochContext(outDir: string, epoch: number, probe: ProbeResult, opts: EpochVizOptions, engine: TextEngine, state: VizScaleState): EpochContext {
+  const P = probe.labels.length;
+  const step = opts.step;
+  const epochDir = step === undefined ? epochDirName(epoch) : stepDirName(step);
+  return {
+    outDir, epoch, step, probe, epochDir,
+    moment: momentText(epoch, step),
+    // Frames sort by (epochs completed, step): epoch-001.webp, then epoch-001-step-000600.webp, ...
+    frameBase: step === undefined ? epochDir : `${epochDirName(epoch)}-${stepDirName(step)}`,
+    P, mode: opts.scale, state, engine, animations: opts.animations ?? 'update',
+    // Class names label rows and columns: a 5,000-character name must not make a 30,000 px picture.
+    classNames: opts.classNames.map((n) => truncateLabel(n)),
+    imageShapeOk: probe.layers.length > 0 && probe.imageShape.join() === probe.layers[0].outShape.join() && probe.images.length === P * probe.imageShape.reduce((a, b) => a * b, 1),
+    infos: layerShapeInfos(probe.layers),
+    words: probeWords(probe.layers),
+    animated: new Set(animatedPictures(probe.layers).map((a) => `${a.layer}/${a.quantity}`)),
+    ...(opts.patches ? { patches: opts.patches } : {}),
+    out: epochWriter(outDir),
+    limit: concurrencyLimit(PICTURES_IN_FLIGHT),
+    redraws: [],
+  };
+}
+
+/** The records of one layer this moment: its stats.json and its entry in epoch.json, filled in as pictures are drawn. */
+function layerRecords(ctx: EpochContext, layer: LayerProbe, li: number): { stats: LayerStatsFile; summary: LayerVizSummary } {
+  const dirRel = `${ctx.epochDir}/${layerDirName(layer.index, layer.type)}`;
+  const facts: LayerFacts = {
+    index: layer.index, type: layer.type, name: layer.name, explain: layer.explain, description: layer.description, outShape: layer.outShape,
+    paramCount: layer.paramCount, ...(layer.weights ? { weightShape: layer.weights.shape } : {}),
+  };
+  const stats: LayerStatsFile = {
+    epoch: ctx.epoch,
+    layer: { ...facts, activationsNonNegative: layer.activationsNonNegative },
+    probeCount: ctx.P,
+    scaleMode: ctx.mode,
+    quantities: {},
+    ...(layer.biases ? { biases: computeStats(layer.biases) } : {}),
+    ...(layer.biasGrads ? { biasGrads: computeStats(layer.biasGrads) } : {}),
+  };
+  const summary: LayerVizSummary = {
+    ...facts,
+    dir: dirRel, files: {}, statsFile: `${dirRel}/stats.json`, ranges: {}, words: ctx.words[li], inputs: [...layer.inputs],
+    ...(layer.role ? { role: layer.role } : {}), ...(layer.config ? { config: layer.config } : {}),
+  };
+  return { stats, summary };
+}
+
+/** The layer's four quantity pictures (and their animation frames); fills in stats and summary. */
+function quantityPictures(ctx: EpochContext, layer: LayerProbe, li: number, stats: LayerStatsFile, summary: LayerVizSummary): Promise<void>[] {
+  const { probe, P, engine } = ctx;
+  const info = ctx.infos[li];
+  const words = ctx.words[li];
+  const channelNames = classChannelNames(probe.layers, li, ctx.classNames);
+  const probeLabels = probe.labels.map((l) => ctx.classNames[l] ?? `${l}`);
+  const pictures: Promise<void>[] = [];
+  for (const q of QUANTITIES) {
+    if (!hasPicture(info, q)) continue;
+    const data = quantityData(layer, q);
+    if (!data) continue;
+    const shape = quantityShape(layer, q, P);
+    checkLength(`layer ${layer.index} ${q}`, data, shape);
+    const st = computeStats(data);
+    summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
+    const skip = words.noPicture?.[q];
+    if (skip) {
+      summary.noPicture = { ...summary.noPicture, [q]: skip };
+      stats.noPicture = { ...stats.noPicture, [q]: skip };
+      continue;
+    }
+    if (P === 0 && (q === 'activations' || q === 'activation-gradients')) continue;
+    const plan = boundPlan(planPicture(info, q, P, { probeLabels, channelNames, images: ctx.imageShapeOk }));
+    const job: PictureJob = {
+      layer, info, plan, data, images: ctx.imageShapeOk ? probe.images : undefined, epoch: ctx.epoch, moment: ctx.moment, probeCount: P, mode: ctx.mode,
+      key: `${layerDirName(layer.index, layer.type)}/${q}`, state: ctx.state,
+      feedsProbabilities: probe.layers.some((l) => l.outputsProbabilities && l.inputs.includes(layer.index)),
+      inputRange: q === 'activations' ? { min: st.min, max: st.max } : undefined,
+      note: words.pictureNotes?.[q],
     };
-    const stats: LayerStatsFile = {
-      epoch,
-      layer: { ...facts, activationsNonNegative: layer.activationsNonNegative },
-      probeCount: P,
-      scaleMode: mode,
-      quantities: {},
-      ...(layer.biases ? { biases: computeStats(layer.biases) } : {}),
-      ...(layer.biasGrads ? { biasGrads: computeStats(layer.biasGrads) } : {}),
-    };
-    const summary: LayerVizSummary = {
-      ...facts,
-      dir: dirRel, files: {}, statsFile: `${dirRel}/stats.json`, ranges: {}, words: words[li], inputs: [...layer.inputs],
-      ...(layer.role ? { role: layer.role } : {}), ...(layer.config ? { config: layer.config } : {}),
-    };
-    layerSummaries.push(summary);
-    const pictures: Promise<void>[] = [];
-    for (const q of QUANTITIES) {
-      if (!hasPicture(info, q)) continue;
-      const data = quantityData(layer, q);
-      if (!data) continue;
-      const shape = quantityShape(layer, q, P);
-      checkLength(`layer ${layer.index} ${q}`, data, shape);
-      const st = computeStats(data);
-      summary.ranges[q] = { min: st.min, max: st.max, mean: st.mean, std: st.std, zeroFraction: st.zeroFraction };
-      const skip = words[li].noPicture?.[q];
-      if (skip) {
-        summary.noPicture = { ...summary.noPicture, [q]: skip };
-        stats.noPicture = { ...stats.noPicture, [q]: skip };
-        continue;
-      }
-      if (P === 0 && (q === 'activations' || q === 'activation-gradients')) continue;
-      const plan = boundPlan(planPicture(info, q, P, { probeLabels, channelNames, images: imageShapeOk }));
-      const job: PictureJob = {
-        layer, info, plan, data, images: imageShapeOk ? probe.images : undefined, epoch, moment, probeCount: P, mode,
-        key: `${layerDirName(layer.index, layer.type)}/${q}`, state,
-        feedsProbabilities: probe.layers.some((l) => l.outputsProbabilities && l.inputs.includes(layer.index)),
-        inputRange: q === 'activations' ? { min: st.min, max: st.max } : undefined,
-        note: words[li].pictureNotes?.[q],
-      };
-      const rel = `${dirRel}/${q}.png`;
-      const frameRel = `${FRAMES_DIR}/${animationName(layer, q)}/${frameBase}.${FRAME_EXT}`;
-      const wantFrame = animations !== 'none' && animated.has(`${li}/${q}`);
-      summary.files[q] = rel;
-      // Drawn only when a slot is free: all pictures' raw canvases at once cost hundreds of MB.
-      pictures.push(
-        limit(async () => {
-          try {
-            const r = renderPicture(job, engine, `${q}.png`);
-            stats.quantities[q] = { ...st, shape, picture: r.summary };
-            summary.scales = { ...summary.scales, [q]: { scale: r.summary.scale, clipped: r.summary.clipped, count: data.length } };
-            write(rel, await encodeCanvasPng(r.canvas, engine));
-            if (wantFrame) {
-              const frame = plan.colorKind === 'image' ? r.canvas : renderPicture(job, engine, `${q}.png`, true).canvas;
-              write(frameRel, await encodeCanvasWebp(frame, engine));
-            }
-          } catch (e) {
-            delete summary.files[q];
-            failed(rel, e);
-          }
-        }),
-      );
-    }
-    const lp = opts.patches?.patches.find((t) => t.layer === layer.index);
-    if (lp && opts.patches) {
-      const set = opts.patches;
-      summary.patches = { png: `${dirRel}/top-patches.png`, json: `${dirRel}/top-patches.json`, subsetImages: set.testIndices.length };
-      const { png, json } = summary.patches;
-      write(json, toJson({ epoch, layer: layer.index, type: layer.type, subsetImages: set.testIndices.length, rule: 'per channel: each image scores its largest activation over positions; the 9 best images, one patch each (the receptive field at that position)', rf: lp.rf, channels: lp.channels }));
-      pictures.push(limit(async () => write(png, await encodeCanvasPng(composeTopPatches(lp, set.images, set.imageShape, set.testIndices.length, epoch, engine, layer.description), engine))));
-    }
-    // Per-channel bars (batch norm: gamma, beta and the running statistics), as its type lists them.
-    const tensors = [...(layer.channelParams ?? []), ...(layer.state ?? [])];
-    const series = (layer.channelBars ?? []).flatMap((b) => {
-      const t = tensors.find((x) => x.name === b.name);
-      return t ? [{ name: b.name, values: t.values, ...(b.reference === undefined ? {} : { reference: b.reference }) }] : [];
-    });
-    if (series.length > 0) {
-      const rel = `${dirRel}/channels.png`;
-      summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'channels' }];
-      const title = `Layer ${layer.index} · ${layer.description} · ${moment}`;
-      const sub = 'Per channel, one bar each; a grey line marks the value that changes nothing (1 for a scale).';
-      pictures.push(limit(async () => write(rel, await encodeCanvasPng(composeChannelBars(title, sub, series, engine), engine))));
-    }
-    for (const c of layer.channelParams ?? []) (stats as unknown as Record<string, unknown>)[c.name] = { ...computeStats(c.values), values: Array.from(c.values) };
-    for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
-    // A join (add): each input branch and the sum, for the first probe image, on one colour scale.
-    if (layer.inputs.length >= 2 && layer.sumsInputs === true && P > 0) {
-      const rel = `${dirRel}/branches.png`;
-      const size = layer.activations.length / P;
-      const rows = [...layer.inputs.map((j) => probe.layers[j].activations.subarray(0, size)), layer.activations.subarray(0, size)];
-      const data = new Float32Array(rows.length * size);
-      rows.forEach((r, k) => data.set(r, k * size));
-      const labels = [...layer.inputs.map((j, k) => `input ${k + 1}: ${probe.layers[j].name}`), 'sum'];
-      const planned = planPicture(info, 'activations', rows.length, { probeLabels: labels, channelNames, images: false });
-      // Its rows are this layer's inputs and their sum, not probe images.
-      const plan = boundPlan({ ...planned, rowTitle: 'input branch, then the sum' });
-      const job: PictureJob = {
-        layer, info, plan, data, epoch, moment, probeCount: rows.length, mode: mode === 'map' ? 'layer' : mode,
-        key: `${layerDirName(layer.index, layer.type)}/branches`, state, feedsProbabilities: false,
-        rowsLine: `Branches and their sum for probe image 0 only: one row per input of this layer (${layer.inputs.length} rows), then the sum it outputs; one tile per channel, all on one colour scale.`,
-      };
-      summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'branches' }];
-      pictures.push(
-        limit(async () => {
-          try {
-            write(rel, await encodeCanvasPng(renderPicture(job, engine, 'branches.png').canvas, engine));
-          } catch (e) {
-            failed(rel, e);
-          }
-        }),
-      );
-    }
-    layerDone.push(
-      Promise.all(pictures).then(() => {
-        // Keep the quantities in their fixed order in the JSON.
-        const ordered: LayerStatsFile['quantities'] = {};
-        for (const q of QUANTITIES) if (stats.quantities[q]) ordered[q] = stats.quantities[q];
-        stats.quantities = ordered;
-        write(`${dirRel}/stats.json`, toJson(stats));
+    const rel = `${summary.dir}/${q}.png`;
+    const wantFrame = ctx.animations !== 'none' && ctx.animated.has(`${li}/${q}`);
+    summary.files[q] = rel;
+    pictures.push(
+      ctx.limit(async () => {
+        try {
+          const r = renderPicture(job, engine, `${q}.png`);
+          stats.quantities[q] = { ...st, shape, picture: r.summary };
+          summary.scales = { ...summary.scales, [q]: { scale: r.summary.scale, clipped: r.summary.clipped, count: data.length } };
+          ctx.out.write(rel, await encodeCanvasPng(r.canvas, engine));
+          if (wantFrame) await animationFrame(ctx, job, r.canvas);
+        } catch (e) {
+          delete summary.files[q];
+          ctx.out.failed(rel, e);
+        }
       }),
     );
+  }
+  return pictures;
+}
+
+/**
+ * This moment's frame of a picture's animation, on the animation's scale; when that scale grew, the
+ * earlier frames are drawn again on it, from the data each moment stored. `picture`: the picture
+ * itself, the frame of an image (no scale).
+ */
+async function animationFrame(ctx: EpochContext, job: PictureJob, picture: Canvas): Promise<void> {
+  const q = job.plan.quantity;
+  const name = animationName(job.layer, q);
+  const frameJob = job.plan.colorKind === 'image' ? undefined : animationFrameJob(job);
+  const frame = frameJob ? renderPicture(frameJob.job, ctx.engine, `${q}.png`).canvas : picture;
+  ctx.out.write(`${FRAMES_DIR}/${name}/${ctx.frameBase}.${FRAME_EXT}`, await encodeCanvasWebp(frame, ctx.engine));
+  if (frameJob?.raised) ctx.redraws.push(redrawEarlierFrames(ctx.outDir, name, ctx.frameBase, frameJob.job, ctx.engine, ctx.limit, ctx.out.write, ctx.out.failed));
+}
+
+/** Top receptive-field patches of the layer's channels (conv, ReLU, pool), when the pass found them. */
+function patchPictures(ctx: EpochContext, layer: LayerProbe, summary: LayerVizSummary): Promise<void>[] {
+  const set = ctx.patches;
+  const lp = set?.patches.find((t) => t.layer === layer.index);
+  if (!set || !lp) return [];
+  summary.patches = { png: `${summary.dir}/top-patches.png`, json: `${summary.dir}/top-patches.json`, subsetImages: set.testIndices.length };
+  const { png, json } = summary.patches;
+  ctx.out.write(json, toJson({ epoch: ctx.epoch, layer: layer.index, type: layer.type, subsetImages: set.testIndices.length, rule: 'per channel: each image scores its largest activation over positions; the 9 best images, one patch each (the receptive field at that position)', rf: lp.rf, channels: lp.channels }));
+  return [ctx.limit(async () => ctx.out.write(png, await encodeCanvasPng(composeTopPatches(lp, set.images, set.imageShape, set.testIndices.length, ctx.epoch, ctx.engine, layer.description), ctx.engine)))];
+}
+
+/** Per-channel bars (batch norm: gamma, beta and the running statistics), as the layer's type lists them. */
+function channelBarsPicture(ctx: EpochContext, layer: LayerProbe, summary: LayerVizSummary): Promise<void>[] {
+  const tensors = [...(layer.channelParams ?? []), ...(layer.state ?? [])];
+  const series = (layer.channelBars ?? []).flatMap((b) => {
+    const t = tensors.find((x) => x.name === b.name);
+    return t ? [{ name: b.name, values: t.values, ...(b.reference === undefined ? {} : { reference: b.reference }) }] : [];
   });
+  if (series.length === 0) return [];
+  const rel = `${summary.dir}/channels.png`;
+  summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'channels' }];
+  const title = `Layer ${layer.index} · ${layer.description} · ${ctx.moment}`;
+  const sub = 'Per channel, one bar each; a grey line marks the value that changes nothing (1 for a scale).';
+  return [ctx.limit(async () => ctx.out.write(rel, await encodeCanvasPng(composeChannelBars(title, sub, series, ctx.engine), ctx.engine)))];
+}
 
-  // Probe images and predictions.
-  const { predictions, scoreKind } = probePredictions(probe, classNames);
-  const probeJson = `${epochDir}/probe.json`;
-  const probePng = `${epochDir}/probe.png`;
-  write(probeJson, toJson({ epoch, ...(step === undefined ? {} : { step }), classNames, scoreKind, imageShape: probe.imageShape, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) }));
-  if (P > 0 && (probe.imageShape[0] === 3 || probe.imageShape[0] === 1) && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1)) {
-    layerDone.push(
-      (async () => encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, engine, moment), engine))().then(
-        (png) => write(probePng, png),
-        (e: unknown) => failed(probePng, e),
-      ),
-    );
-  }
+/** A join (add): each input branch and the sum, for the first probe image, on one colour scale. */
+function branchesPicture(ctx: EpochContext, layer: LayerProbe, li: number, summary: LayerVizSummary): Promise<void>[] {
+  const { probe, P } = ctx;
+  if (!(layer.inputs.length >= 2 && layer.sumsInputs === true && P > 0)) return [];
+  const rel = `${summary.dir}/branches.png`;
+  const size = layer.activations.length / P;
+  const rows = [...layer.inputs.map((j) => probe.layers[j].activations.subarray(0, size)), layer.activations.subarray(0, size)];
+  const data = new Float32Array(rows.length * size);
+  rows.forEach((r, k) => data.set(r, k * size));
+  const labels = [...layer.inputs.map((j, k) => `input ${k + 1}: ${probe.layers[j].name}`), 'sum'];
+  const channelNames = classChannelNames(probe.layers, li, ctx.classNames);
+  const planned = planPicture(ctx.infos[li], 'activations', rows.length, { probeLabels: labels, channelNames, images: false });
+  // Its rows are this layer's inputs and their sum, not probe images.
+  const plan = boundPlan({ ...planned, rowTitle: 'input branch, then the sum' });
+  const job: PictureJob = {
+    layer, info: ctx.infos[li], plan, data, epoch: ctx.epoch, moment: ctx.moment, probeCount: rows.length, mode: ctx.mode === 'map' ? 'layer' : ctx.mode,
+    key: `${layerDirName(layer.index, layer.type)}/branches`, state: ctx.state, feedsProbabilities: false,
+    rowsLine: `Branches and their sum for probe image 0 only: one row per input of this layer (${layer.inputs.length} rows), then the sum it outputs; one tile per channel, all on one colour scale.`,
+  };
+  summary.extras = [...(summary.extras ?? []), { file: rel, kind: 'branches' }];
+  return [
+    ctx.limit(async () => {
+      try {
+        ctx.out.write(rel, await encodeCanvasPng(renderPicture(job, ctx.engine, 'branches.png').canvas, ctx.engine));
+      } catch (e) {
+        ctx.out.failed(rel, e);
+      }
+    }),
+  ];
+}
 
-  // The walkthrough: one probe image through the first conv, ReLU and pool, forward and backward.
-  const walk = computeWalkthrough(probe, 0);
-  let walkthrough: EpochVizSummary['walkthrough'];
-  if (walk) {
-    walkthrough = { png: `${epochDir}/walkthrough.png`, json: `${epochDir}/walkthrough.json`, data: walk };
-    write(walkthrough.json, toJson(walk));
-    const png = walkthrough.png;
-    layerDone.push(encodeCanvasPng(composeWalkthrough(probe, walk, classNames, engine), engine).then((b) => write(png, b)));
-  }
+/** stats.json records a layer's per-channel parameters and state (batch norm) in full. */
+function channelStats(layer: LayerProbe, stats: LayerStatsFile): void {
+  for (const c of layer.channelParams ?? []) (stats as unknown as Record<string, unknown>)[c.name] = { ...computeStats(c.values), values: Array.from(c.values) };
+  for (const s of layer.state ?? []) (stats as unknown as Record<string, unknown>)[s.name] = { ...computeStats(s.values), values: Array.from(s.values) };
+}
 
-  // conv -> batch norm -> ReLU, and a residual block: the same, for the networks that have them.
-  const bnWalk = computeBnWalkthrough(probe, 0);
-  let bnWalkthrough: EpochVizSummary['bnWalkthrough'];
-  if (bnWalk) {
-    bnWalkthrough = { png: `${epochDir}/walkthrough-batchnorm.png`, json: `${epochDir}/walkthrough-batchnorm.json`, data: bnWalk };
-    write(bnWalkthrough.json, toJson(bnWalk));
-    const png = bnWalkthrough.png;
-    layerDone.push(encodeCanvasPng(composeBnWalkthrough(probe, bnWalk, classNames, engine), engine).then((b) => write(png, b)));
-  }
-  const resWalk = computeResidualWalkthrough(probe, 0);
-  let residualWalkthrough: EpochVizSummary['residualWalkthrough'];
-  if (resWalk) {
-    residualWalkthrough = { png: `${epochDir}/walkthrough-residual.png`, json: `${epochDir}/walkthrough-residual.json`, data: resWalk };
-    write(residualWalkthrough.json, toJson(resWalk));
-    const png = residualWalkthrough.png;
-    layerDone.push(encodeCanvasPng(composeResidualWalkthrough(probe, resWalk, classNames, engine), engine).then((b) => write(png, b)));
-  }
+/** stats.json, once the layer's pictures have recorded their scales (quantities in their fixed order). */
+async function writeLayerStats(ctx: EpochContext, stats: LayerStatsFile, summary: LayerVizSummary, pictures: Promise<void>[]): Promise<void> {
+  await Promise.all(pictures);
+  const ordered: LayerStatsFile['quantities'] = {};
+  for (const q of QUANTITIES) if (stats.quantities[q]) ordered[q] = stats.quantities[q];
+  stats.quantities = ordered;
+  ctx.out.write(summary.statsFile, toJson(stats));
+}
 
-  // The probe tensors as float32 for the report's explorer (values under the pointer, drill-down).
+/** Every picture of one layer, and its stats.json: its summary, and a promise of its files. */
+function layerPictures(ctx: EpochContext, layer: LayerProbe, li: number): { summary: LayerVizSummary; done: Promise<void> } {
+  const { stats, summary } = layerRecords(ctx, layer, li);
+  const pictures = [...quantityPictures(ctx, layer, li, stats, summary), ...patchPictures(ctx, layer, summary), ...channelBarsPicture(ctx, layer, summary)];
+  channelStats(layer, stats);
+  pictures.push(...branchesPicture(ctx, layer, li, summary));
+  return { summary, done: writeLayerStats(ctx, stats, summary, pictures) };
+}
+
+/** probe.json and probe.png: the probe images with their true labels and top-3 predictions. */
+function probeFiles(ctx: EpochContext): { record: EpochVizSummary['probe']; done: Promise<void> } {
+  const { probe, P, epoch, step } = ctx;
+  const { predictions, scoreKind } = probePredictions(probe, ctx.classNames);
+  const json = `${ctx.epochDir}/probe.json`;
+  const png = `${ctx.epochDir}/probe.png`;
+  ctx.out.write(json, toJson({ epoch, ...(step === undefined ? {} : { step }), classNames: ctx.classNames, scoreKind, imageShape: probe.imageShape, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) }));
+  const record = { json, png, scoreKind, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) };
+  if (!(P > 0 && (probe.imageShape[0] === 3 || probe.imageShape[0] === 1) && probe.images.length >= P * probe.imageShape.reduce((a, b) => a * b, 1))) return { record, done: Promise.resolve() };
+  const done = (async () => encodeCanvasPng(composeProbeCanvas(probe, predictions, scoreKind, epoch, ctx.engine, ctx.moment), ctx.engine))().then(
+    (b) => ctx.out.write(png, b),
+    (e: unknown) => ctx.out.failed(png, e),
+  );
+  return { record, done };
+}
+
+type Walkthroughs = Pick<EpochVizSummary, 'walkthrough' | 'bnWalkthrough' | 'residualWalkthrough'>;
+
+/**
+ * The walkthroughs, for the networks that have their chain: probe image 0 through the first conv,
+ * ReLU and pool; conv -> batch norm -> ReLU; a residual block. Forward and backward.
+ */
+function walkthroughFiles(ctx: EpochContext): { records: Walkthroughs; done: Promise<void>[] } {
+  const { probe, epochDir, classNames, engine } = ctx;
+  const records: Walkthroughs = {};
+  const done: Promise<void>[] = [];
+  const add = <D>(key: keyof Walkthroughs, file: string, data: D | undefined, compose: (d: D) => Canvas): void => {
+    if (!data) return;
+    const rec = { png: `${epochDir}/${file}.png`, json: `${epochDir}/${file}.json`, data };
+    (records as Record<string, unknown>)[key] = rec;
+    ctx.out.write(rec.json, toJson(data));
+    done.push(encodeCanvasPng(compose(data), engine).then((b) => ctx.out.write(rec.png, b)));
+  };
+  add('walkthrough', 'walkthrough', computeWalkthrough(probe, 0), (d) => composeWalkthrough(probe, d, classNames, engine));
+  add('bnWalkthrough', 'walkthrough-batchnorm', computeBnWalkthrough(probe, 0), (d) => composeBnWalkthrough(probe, d, classNames, engine));
+  add('residualWalkthrough', 'walkthrough-residual', computeResidualWalkthrough(probe, 0), (d) => composeResidualWalkthrough(probe, d, classNames, engine));
+  return { records, done };
+}
+
+/** The probe tensors for the report's explorer (values under the pointer, drill-down), unless off. */
+function explorerDataFiles(ctx: EpochContext, mode: ExplorerDataMode): void {
   try {
-    if (opts.explorerData !== false) for (const [rel, text] of explorerFiles(epochDir, epoch, step, probe)) write(`${epochDir}/${rel}`, text);
+    if (mode !== 'off') for (const [rel, text] of explorerFiles(ctx.epochDir, ctx.epoch, ctx.step, ctx.probe, mode)) ctx.out.write(`${ctx.epochDir}/${rel}`, text);
   } catch (e) {
-    failed(`${epochDir}/explorer`, e);
+    ctx.out.failed(`${ctx.epochDir}/explorer`, e);
   }
+}
 
-  await Promise.all(layerDone);
-  await Promise.all(writes);
-  files.push(SCALE_STATE_FILE);
+/** Rebuilds the animated files from their frames ('update'); returns them. */
+async function rebuildAnimations(ctx: EpochContext): Promise<string[]> {
+  if (ctx.animations !== 'update') return [];
+  try {
+    return await writeAnimations(ctx.outDir);
+  } catch (e) {
+    ctx.out.failed('animations', e);
+    return [];
+  }
+}
+
+/**
+ * Writes every picture of one epoch (see the module notes for the layout) and returns what it wrote.
+ * All files are written atomically (temp file, then rename). PNG encoding runs on sharp's threads,
+ * all pictures in parallel.
+ */
+export async function writeEpochViz(outDir: string, epoch: number, probe: ProbeResult, opts: EpochVizOptions): Promise<EpochVizSummary> {
+  const t0 = performance.now();
+  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`viz: bad epoch ${epoch}`);
+  const engine = await textEngine();
+  const state = opts.scaleState ?? (await loadScaleState(outDir));
+  const ctx = epochContext(outDir, epoch, probe, opts, engine, state);
+  const { out, epochDir, step } = ctx;
+
+  const layers = probe.layers.map((layer, li) => layerPictures(ctx, layer, li));
+  const probeRecord = probeFiles(ctx);
+  const walks = walkthroughFiles(ctx);
+  explorerDataFiles(ctx, opts.explorerData ?? DEFAULT_EXPLORER_DATA);
+
+  await Promise.all([...layers.map((l) => l.done), probeRecord.done, ...walks.done]);
+  await Promise.all(ctx.redraws);
+  await out.settle();
+  out.files.push(SCALE_STATE_FILE);
   await writeFileAtomic(join(outDir, SCALE_STATE_FILE), toJson(state));
+  const animationFiles = await rebuildAnimations(ctx);
+  out.files.push(...animationFiles);
 
-  let animationFiles: string[] = [];
-  if (animations === 'update') {
-    try {
-      animationFiles = await writeAnimations(outDir);
-    } catch (e) {
-      failed('animations', e);
-    }
-  }
-  files.push(...animationFiles);
-
+  const { png } = probeRecord.record;
   const result: EpochVizSummary = {
     epoch,
     ...(step === undefined ? {} : { step }),
     dir: epochDir,
-    scaleMode: mode,
-    layers: layerSummaries,
-    probe: { json: probeJson, png: files.includes(probePng) ? probePng : '', scoreKind, predictions, ...(probe.userImage ? { userImage: probe.userImage } : {}) },
-    ...(walkthrough ? { walkthrough } : {}),
-    ...(bnWalkthrough ? { bnWalkthrough } : {}),
-    ...(residualWalkthrough ? { residualWalkthrough } : {}),
+    scaleMode: ctx.mode,
+    layers: layers.map((l) => l.summary),
+    probe: { ...probeRecord.record, png: out.files.includes(png) ? png : '' },
+    ...walks.records,
     animations: animationFiles,
-    files,
-    seconds: 0,
+    files: out.files,
+    seconds: (performance.now() - t0) / 1000,
     textEngine: engine,
   };
-  result.seconds = (performance.now() - t0) / 1000;
-  const index = { ...result, files: files.filter((f) => f.startsWith(epochDir)) };
-  await writeFileAtomic(join(outDir, epochDir, EPOCH_INDEX_FILE), toJson(index));
-  result.files.push(`${epochDir}/${EPOCH_INDEX_FILE}`);
-  if (failures.length > 0) {
-    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
-    throw new UserError(`${failures.length} picture file(s) of epoch ${epoch} could not be written${more}: ${failures[0].message}`);
+  await writeEpochIndex(outDir, result);
+  if (out.failures.length > 0) {
+    const more = out.failures.length > 1 ? ` (and ${out.failures.length - 1} more)` : '';
+    throw new UserError(`${out.failures.length} picture file(s) of epoch ${epoch} could not be written${more}: ${out.failures[0].message}`);
   }
   return result;
+}
+
+/** <moment>/epoch.json: what was written, with the moment's own files only (the report reads this). */
+async function writeEpochIndex(outDir: string, result: EpochVizSummary): Promise<void> {
+  const index = { ...result, files: result.files.filter((f) => f.startsWith(result.dir)) };
+  await writeFileAtomic(join(outDir, result.dir, EPOCH_INDEX_FILE), toJson(index));
+  result.files.push(`${result.dir}/${EPOCH_INDEX_FILE}`);
 }

@@ -224,10 +224,10 @@ export function resolveRunScale(state: VizScaleState, key: string, computed: num
 
 /**
  * The scale of an animation's frames: it only grows, to the largest robust scale (99.5th percentile
- * of |value|) the picture has had so far, so no frame clips more than 0.5% of its values when drawn
- * and the frames drawn since the last raise share one scale (a scale fixed at the first frame clipped
- * most values of later ones). Kept in the state under "animation:<key>"; `since` is the epoch of the
- * last raise.
+ * of |value|) the picture has had so far, so no frame clips more than 0.5% of its values (a scale
+ * fixed at the first frame clipped most values of later ones). After a raise writeEpochViz redraws
+ * the earlier frames on it, so all frames share one scale. Kept in the state under
+ * "animation:<key>"; `since` is the epoch of the last raise.
  */
 export function resolveAnimationScale(state: VizScaleState, key: string, robust: number, epoch: number): { scale: number; since: number } {
   const k = `animation:${key}`;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateSavedConfig, validateSavedProgress } from '../../src/train/validate-config.js';
 import { OPTIMIZER_METHODS } from '../../src/nn/optimizers.js';
 import { VIZ_SCALE_MODES } from '../../src/train/config.js';
+import { EXPLORER_DATA_MODES } from '../../src/viz/explorer/data.js';
 import { smallConfig } from '../helpers/train.js';
 
 const good = (): Record<string, unknown> => JSON.parse(JSON.stringify(smallConfig('/data'))) as Record<string, unknown>;
@@ -11,6 +12,7 @@ describe('saved settings of a checkpoint', () => {
     expect(() => validateSavedConfig(good(), 'ck.json')).not.toThrow();
     // Every value the options accept today (the rules come from the same constants).
     for (const vizScale of VIZ_SCALE_MODES) expect(() => validateSavedConfig({ ...good(), vizScale }, 'ck.json')).not.toThrow();
+    for (const explorerData of EXPLORER_DATA_MODES) expect(() => validateSavedConfig({ ...good(), explorerData }, 'ck.json')).not.toThrow();
     for (const method of OPTIMIZER_METHODS) expect(() => validateSavedConfig({ ...good(), optimizer: { ...(good().optimizer as object), method } }, 'ck.json')).not.toThrow();
     expect(() => validateSavedProgress({ epoch: 1, config: good(), metrics: [{ epoch: 1 }], extra: { epochProgress: { batch: 2, lossSum: 3, decaySum: 0, correct: 1, seen: 4, trainSeconds: 0.5 } } }, 7, 'ck.json')).not.toThrow();
   });
@@ -21,6 +23,7 @@ describe('saved settings of a checkpoint', () => {
     ['seed', 4294967296, /training\.config\.seed: expected a whole number from 0 to 4294967295/],
     ['viz', 'some', /training\.config\.viz: expected one of all, none/],
     ['probeCount', 1000, /probeCount: expected a whole number >= 1 and <= 64/],
+    ['explorerData', 'quarter', /training\.config\.explorerData: expected one of full, half, off/],
   ])('refuses %s = %j with the CLI rule, naming the file and field', (field, value, message) => {
     const c = good();
     c[field] = value;

@@ -18,15 +18,33 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 if (!available && !process.env.CI) process.stderr.write(`explorer browser test skipped: no chromium at ${CHROMIUM}\n`);
 
-/** Reads a data file the way the format document says: a JSON header, then base64 little-endian float32. */
+/**
+ * Reads a data file the way the format document says: a JSON header, then base64 little-endian float32,
+ * or float16 times each block's scale (`dtype` "float16", the default --explorer-data half).
+ */
 function readDataFile(path: string): { header: ExplorerDataHeader; values: Float32Array } {
   const m = /^cnnvizExplorerData\((\{.*\}),"([A-Za-z0-9+/=]*)"\);\n$/s.exec(readFileSync(path, 'utf8'));
   if (!m) throw new Error(`not a data file: ${path}`);
+  const header = JSON.parse(m[1]) as ExplorerDataHeader;
   const bytes = Buffer.from(m[2], 'base64');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const values = new Float32Array(bytes.byteLength / 4);
-  for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
-  return { header: JSON.parse(m[1]) as ExplorerDataHeader, values };
+  if (header.dtype !== 'float16') {
+    const values = new Float32Array(bytes.byteLength / 4);
+    for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
+    return { header, values };
+  }
+  const values = new Float32Array(bytes.byteLength / 2);
+  for (const b of header.blocks) {
+    const n = b.shape.reduce((x, y) => x * y, 1);
+    for (let i = b.offset; i < b.offset + n; i++) {
+      const h = view.getUint16(i * 2, true);
+      const e = (h >> 10) & 31;
+      const f = h & 1023;
+      const v = e === 0 ? f * 2 ** -24 : e === 31 ? (f ? NaN : Infinity) : (1 + f / 1024) * 2 ** (e - 15);
+      values[i] = (h & 0x8000 ? -v : v) * b.scale!;
+    }
+  }
+  return { header, values };
 }
 
 describe.skipIf(!available && !process.env.CI)('the explorer in a real browser, from disk', () => {
@@ -76,6 +94,7 @@ describe.skipIf(!available && !process.env.CI)('the explorer in a real browser, 
       await page.click(`#layer-map a[data-layer="${conv}"]`);
       await ready(conv, 2);
       const file = readDataFile(join(out, 'epoch-002', 'explorer', `${String(conv).padStart(3, '0')}.js`));
+      expect(file.header.dtype).toBe('float16');
       const stored = (q: string, idx: number[]): number => {
         const b = file.header.blocks.find((x) => x.quantity === q)!;
         const [, B, C, D] = b.shape;
@@ -95,6 +114,8 @@ describe.skipIf(!available && !process.env.CI)('the explorer in a real browser, 
         expect(ro[0]).toBe(pos.join(','));
         expect(Number(ro[1])).toBe(stored(q, pos));
         expect(ro[2]).toMatch(/scale/);
+        // The default data is float16, and the readout says so.
+        expect(ro[2]).toContain('stored as float16');
       }
 
       // By default the gradients use each moment's own scale, the rest one scale common to the moments.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { channelHealth, layerDataScript, momentSummary, MAX_BLOCK_VALUES, type ExplorerDataHeader } from '../../src/viz/explorer/data.js';
+import { channelHealth, dataBlock, float16BlockScale, float16Bits, float16Value, layerDataScript, momentSummary, MAX_BLOCK_VALUES, readLayerDataScript, type ExplorerDataHeader } from '../../src/viz/explorer/data.js';
 import { graphOutline, momentLabel, sortMoments } from '../../src/viz/explorer/page.js';
 import { fakeCifarProbe } from './fake-probe.js';
 
@@ -15,8 +15,8 @@ describe('explorer data files', () => {
   const probe = fakeCifarProbe({ probeCount: 3 });
   it('hold each quantity of a layer as little-endian float32 at its offset, in NCHW order', () => {
     const conv = probe.layers[1];
-    const { header, values } = decode(layerDataScript('epoch-002', conv));
-    expect(header).toMatchObject({ format: 1, moment: 'epoch-002', layer: 1 });
+    const { header, values } = decode(layerDataScript('epoch-002', conv, 'full'));
+    expect(header).toMatchObject({ format: 2, dtype: 'float32', moment: 'epoch-002', layer: 1 });
     expect(header.blocks.map((b) => b.quantity)).toEqual(['activations', 'activation-gradients', 'weights', 'weight-gradients']);
     const [C, H, W] = conv.outShape;
     const acts = header.blocks[0];
@@ -31,7 +31,7 @@ describe('explorer data files', () => {
 
   it('leave out a block that is too large, saying why', () => {
     const big = { ...probe.layers[1], weights: { data: new Float32Array(MAX_BLOCK_VALUES + 1), shape: [MAX_BLOCK_VALUES + 1, 1, 1, 1] as [number, number, number, number] }, weightGrads: new Float32Array(MAX_BLOCK_VALUES + 1) };
-    const { header } = decode(layerDataScript('epoch-001', big));
+    const { header } = decode(layerDataScript('epoch-001', big, 'full'));
     expect(header.blocks.map((b) => b.quantity)).toEqual(['activations', 'activation-gradients']);
     expect(header.omitted?.weights).toMatch(/more than the 8,000,000/);
   });
@@ -73,5 +73,61 @@ describe('the layer map and the slider', () => {
   it('orders steps and epochs as training did; step 0 is "before training"', () => {
     const list = sortMoments([{ epoch: 2 }, { epoch: 1, step: 5 }, { epoch: 0, step: 0 }, { epoch: 1 }, { epoch: 0, step: 2 }]);
     expect(list.map(momentLabel)).toEqual(['before training', 'step 2 (epoch 1)', 'epoch 1', 'step 5 (epoch 2)', 'epoch 2']);
+  });
+});
+
+describe('float16 explorer data (--explorer-data half)', () => {
+  it('rounds to the nearest float16 (ties to even), keeps subnormals, infinities and NaN', () => {
+    for (const [x, bits] of [[1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [0.1, 0x2e66], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [Infinity, 0x7c00], [-0, 0x8000]] as [number, number][]) {
+      expect(float16Bits(x), String(x)).toBe(bits);
+    }
+    expect(Number.isNaN(float16Value(float16Bits(NaN)))).toBe(true);
+    // Every float16 pattern comes back as itself.
+    const wrong: number[] = [];
+    for (let h = 0; h < 0x7c00; h++) if (float16Bits(float16Value(h)) !== h || float16Bits(-float16Value(h)) !== (h | 0x8000)) wrong.push(h);
+    expect(wrong).toEqual([]);
+    // Any other value: no float16 is nearer than the one chosen.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 2000; i++) {
+      const x = Math.fround((rnd() - 0.5) * 2 ** (rnd() * 40 - 26));
+      const h = float16Bits(x);
+      const err = Math.abs(float16Value(h) - x);
+      for (const n of [h - 1, h + 1]) if ((n & 0x7fff) < 0x7c00 && (n & 0x8000) === (h & 0x8000) && Math.abs(float16Value(n) - x) < err) wrong.push(x);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('store each block divided by a power of two: half the bytes, within 2^-11, tiny gradients kept', () => {
+    const probe = fakeCifarProbe({ probeCount: 3 });
+    // Gradients of 1e-9 are far below float16's smallest number (6e-8): the block's scale keeps them.
+    const conv = { ...probe.layers[1], activationGrads: probe.layers[1].activationGrads.map((v) => v * 1e-9) };
+    const full = layerDataScript('epoch-001', conv, 'full');
+    const text = layerDataScript('epoch-001', conv, 'half');
+    expect(text.length).toBeLessThan(0.55 * full.length);
+    const file = readLayerDataScript(text);
+    expect(file.header).toMatchObject({ format: 2, dtype: 'float16' });
+    for (const [q, data] of [['activations', conv.activations], ['activation-gradients', conv.activationGrads], ['weights', conv.weights!.data]] as const) {
+      const b = dataBlock(file, q)!;
+      const scale = file.header.blocks.find((x) => x.quantity === q)!.scale!;
+      expect(scale).toBe(float16BlockScale(data));
+      expect(Number.isInteger(Math.log2(scale))).toBe(true);
+      let max = 0;
+      for (const v of data) max = Math.max(max, Math.abs(v));
+      let nonZero = 0;
+      const bad: number[] = [];
+      data.forEach((v, i) => {
+        if (b.data[i] !== Math.fround(float16Value(float16Bits(v / scale)) * scale)) bad.push(i);
+        if (Math.abs(v) >= max * 2 ** -29 && Math.abs(b.data[i] - v) > Math.abs(v) * 2 ** -11) bad.push(i);
+        if (b.data[i] !== 0) nonZero++;
+      });
+      expect(bad).toEqual([]);
+      // No value vanishes (tiny gradients included).
+      expect(nonZero).toBe(data.filter((v) => v !== 0).length);
+      expect(nonZero).toBeGreaterThan(0);
+    }
+    // The float32 reader gives the very values of a full file.
+    const f32 = readLayerDataScript(full);
+    expect(Array.from(dataBlock(f32, 'weights')!.data)).toEqual(Array.from(conv.weights!.data));
   });
 });

@@ -13,6 +13,7 @@ import { writeRunJson } from '../../train/run-info.js';
 import { setupRun, type TrainOptions } from '../../train/setup.js';
 import { train, type TrainReporter } from '../../train/trainer.js';
 import { parseVizSteps } from '../../train/viz-steps.js';
+import { EXPLORER_DATA_MODES } from '../../viz/explorer/data.js';
 import { makeVisualizer } from '../../train/visualizer.js';
 import { CIFAR100_LABEL_KINDS } from '../../data/cifar100.js';
 import { DATASET_KINDS } from '../../data/dataset.js';
@@ -92,6 +93,7 @@ export function registerTrain(program: Command): void {
     .option('--viz-every <n>', 'draw the pictures every N epochs (and after the last)', wholeNumber(1), d.vizEvery)
     .addOption(new Option('--viz-scale <mode>', 'colour scale: robust (99.5th percentile of |value| per picture, beyond it clipped and counted), per map, per layer picture (max), or fixed per run from the first epoch').choices(VIZ_SCALE_MODES).default(d.vizScale))
     .option('--viz-steps <steps>', 'pictures during training into step-NNNNNN/: a list of optimizer steps (e.g. 0,50,200,1000), log (0,10,30,100,... in the first epoch, within 8% of its time), or none', parseVizSteps, d.vizSteps)
+    .addOption(new Option('--explorer-data <mode>', "probe tensors for the report's explorer (values under the pointer), per epoch: full (float32), half (float16, half the size, within 0.05%) or off").choices(EXPLORER_DATA_MODES).default(d.explorerData))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint (its settings are kept; --epochs may extend it); without --out, in the run folder it came from', pathText)
     .option('--overwrite', 'replace the run in a non-empty --out (its files are removed first)')
     .option('--json', 'print one JSON object per epoch on stdout (messages go to stderr)')

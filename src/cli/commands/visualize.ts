@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { DATASET_NAMES, loadDataset, type DataOptions } from '../../data/dataset.js';
@@ -20,6 +20,7 @@ import { UserError } from '../../util/errors.js';
 import { writeEpochViz } from '../../viz/epoch.js';
 import { writeReport } from '../../viz/report.js';
 import { VIZ_SCALE_MODES, type VizScaleMode } from '../../viz/scale.js';
+import { DEFAULT_EXPLORER_DATA, EXPLORER_DATA_MODES, type ExplorerDataMode } from '../../viz/explorer/data.js';
 import { byteSize, PREPROCESS_HELP, preprocessText, seedNumber, wholeNumber, pathText } from '../options.js';
 import { modelClassNames, readImageAsInput } from './predict.js';
 import { formatSummary } from '../../nn/summary.js';
@@ -36,6 +37,7 @@ interface VisualizeOptions {
   out?: string;
   overwrite?: boolean;
   vizScale: VizScaleMode;
+  explorerData: ExplorerDataMode;
   maxMemory?: number;
   preprocess?: Preprocessing;
 }
@@ -93,6 +95,7 @@ export function registerVisualize(program: Command): void {
     .option('--probe-count <n>', `how many test images when --probe is not given (at most ${MAX_PROBE_COUNT})`, wholeNumber(1, MAX_PROBE_COUNT), DEFAULT_PROBE_COUNT)
     .option('--seed <n>', 'seed that chooses the probe images (0 to 4294967295)', seedNumber, 1)
     .option('--viz-scale <mode>', 'colour scale: robust, map, layer or run', 'robust')
+    .addOption(new Option('--explorer-data <mode>', "probe tensors for the report's explorer: full (float32), half (float16) or off").choices(EXPLORER_DATA_MODES).default(DEFAULT_EXPLORER_DATA))
     .option('--max-memory <size>', "refuse when the estimated memory is larger, e.g. 2G (default: the machine's memory)", byteSize)
     .option('--preprocess <mean=r,g,b std=r,g,b>', PREPROCESS_HELP, preprocessText)
     .action(async (opts: VisualizeOptions, cmd: Command) => {
@@ -156,7 +159,7 @@ export function registerVisualize(program: Command): void {
       const folder = claimRunFolder(outDir, { what: '--out', overwrite: opts.overwrite === true });
       try {
         // One epoch only: animations would have a single frame, so none are written.
-        await writeEpochViz(outDir, epoch, probe, { scale: opts.vizScale, classNames, animations: 'none' });
+        await writeEpochViz(outDir, epoch, probe, { scale: opts.vizScale, classNames, animations: 'none', explorerData: opts.explorerData });
         const metrics = (model.snapshot?.training?.metrics ?? []) as Parameters<typeof writeReport>[1]['metrics'];
         await writeReport(outDir, {
           name: `${basename(opts.model)}${opts.image ? ` on ${basename(opts.image)}` : ''}`,

@@ -36,11 +36,31 @@ const SCRIPT = String.raw`
   function b64(s) { var bin = atob(s), n = bin.length, u = new Uint8Array(n); for (var i = 0; i < n; i++) u[i] = bin.charCodeAt(i); return u; }
   window.cnnvizExplorerIndex = function (d) { X.index = d; if (X.started) refreshed(); };
   window.cnnvizExplorerLayer = function (d) { X.layerInfo[d.index] = d; settle('layer:' + d.index, d); };
+  // float16 bit pattern -> value, built once (65,536 entries).
+  var HALF = null;
+  function halfTable() {
+    if (HALF) return HALF;
+    HALF = new Float32Array(65536);
+    for (var h = 0; h < 65536; h++) {
+      var e = (h >> 10) & 31, m = h & 1023;
+      var v = e === 0 ? m * Math.pow(2, -24) : e === 31 ? (m ? NaN : Infinity) : (1024 + m) * Math.pow(2, e - 25);
+      HALF[h] = h & 0x8000 ? -v : v;
+    }
+    return HALF;
+  }
   window.cnnvizExplorerData = function (h, payload) {
-    var bytes = b64(payload);
-    var values = new Float32Array(bytes.buffer, 0, bytes.length >> 2);
-    var rec = { header: h, values: values, blocks: {} };
-    h.blocks.forEach(function (b) { var n = 1; b.shape.forEach(function (s) { n *= s; }); rec.blocks[b.quantity] = { shape: b.shape, data: values.subarray(b.offset, b.offset + n) }; });
+    var bytes = b64(payload), half = h.dtype === 'float16';
+    // float16: each block's values times its power-of-two scale (exact), so the page holds float32 either way.
+    var values = half ? new Float32Array(bytes.length >> 1) : new Float32Array(bytes.buffer, 0, bytes.length >> 2);
+    var rec = { header: h, values: values, blocks: {}, dtype: half ? 'float16' : 'float32' };
+    h.blocks.forEach(function (b) {
+      var n = 1; b.shape.forEach(function (s) { n *= s; });
+      if (half) {
+        var T = halfTable(), u = new Uint16Array(bytes.buffer, b.offset * 2, n), sc = b.scale || 1;
+        for (var i = 0; i < n; i++) values[b.offset + i] = T[u[i]] * sc;
+      }
+      rec.blocks[b.quantity] = { shape: b.shape, data: values.subarray(b.offset, b.offset + n) };
+    });
     X.data[h.moment + '/' + h.layer] = rec;
     settle('data:' + h.moment + '/' + h.layer, rec);
   };
@@ -157,6 +177,9 @@ const SCRIPT = String.raw`
       : 'image ' + r + ' · channel ' + c + ' · y ' + y + ' · x ' + x;
   }
 
+  // float16 data (--explorer-data half) holds each value to 11 significant bits: say so where values are read.
+  function precision(rec) { return rec && rec.dtype === 'float16' ? ' (stored as float16: within 0.05%)' : ''; }
+
   var views = {};
   function quantityPanel(q, rec, box) {
     var L = info(), f = facts(), m = X.cur.moment, mi = momentInfo(L, m);
@@ -190,7 +213,7 @@ const SCRIPT = String.raw`
       var at = cellAt(G, px, py);
       if (!at) return;
       var val = V.at(at.r, at.c, at.y, at.x);
-      ro.textContent = QTITLE[q] + ' · ' + posText(q, at.r, at.c, at.y, at.x) + ' = ' + fmt(val) + '  (scale ' + (sc.kind === 'sequential' ? '0 .. ' : '±') + fmt(sc.s) + ', ' + X.index.moments[m].label + ')';
+      ro.textContent = QTITLE[q] + ' · ' + posText(q, at.r, at.c, at.y, at.x) + ' = ' + fmt(val) + precision(rec) + '  (scale ' + (sc.kind === 'sequential' ? '0 .. ' : '±') + fmt(sc.s) + ', ' + X.index.moments[m].label + ')';
       ro.setAttribute('data-value', String(val));
       ro.setAttribute('data-pos', [at.r, at.c, at.y, at.x].join(','));
     });
@@ -257,7 +280,7 @@ const SCRIPT = String.raw`
         var rect = cv.getBoundingClientRect(), at = cellAt(G, (ev.clientX - rect.left) * cv.width / rect.width, (ev.clientY - rect.top) * cv.height / rect.height);
         if (!at) return;
         var val = pick === 'filter' ? V.at(k, at.c, at.y, at.x) : V.at(at.c, k, at.y, at.x);
-        ro.textContent = QTITLE[q] + ' · ' + (pick === 'filter' ? posText(q, k, at.c, at.y, at.x) : posText(q, at.c, k, at.y, at.x)) + ' = ' + fmt(val);
+        ro.textContent = QTITLE[q] + ' · ' + (pick === 'filter' ? posText(q, k, at.c, at.y, at.x) : posText(q, at.c, k, at.y, at.x)) + ' = ' + fmt(val) + precision(rec);
         ro.setAttribute('data-value', String(val));
       });
       row.appendChild(fig);
