@@ -1,4 +1,5 @@
 import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
+import { convOutSize } from '../../tensor/conv2d.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import { windowShape } from './conv.js';
 import { defineLayer, ensureInt32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type OnnxAttrs } from './layer.js';
@@ -151,5 +152,44 @@ export const poolLayer = defineLayer<PoolFields>({
     const ceil: OnnxAttrs = c.ceilMode ? { ceil_mode: 1 } : {};
     if (c.mode === 'avg') b.output('AveragePool', [x], { ...onnxWindow(c), count_include_pad: c.countIncludePad ? 1 : 0, ...ceil });
     else b.output('MaxPool', [x], { ...onnxWindow(c), ...ceil });
+  },
+  onnxImport: {
+    ops: ['MaxPool', 'AveragePool'],
+    // A zero Pad in front of AveragePool: how PyTorch writes AvgPool2d(count_include_pad=True).
+    pads: true,
+    read(n) {
+      const v = n.image(0);
+      const ks = n.ints('kernel_shape');
+      if (!ks || ks.length !== 2) return n.fail('attribute "kernel_shape" must give the 2 window sizes of an image pool');
+      const [kH, kW] = ks;
+      const { stride, pads } = n.window(kH, kW, false);
+      let pad = pads[0];
+      if (n.int('storage_order', 0) !== 0) n.fail('attribute "storage_order" must be 0 (row major)');
+      const avg = n.opType === 'AveragePool';
+      let countIncludePad = avg && n.int('count_include_pad', 0) === 1;
+      if (v.pad) {
+        const p = v.pad.pads;
+        if (!avg || v.pad.mode !== 'constant' || p.some((x) => x !== p[0])) {
+          n.fail(`reads a Pad (mode ${v.pad.mode}, pads [${p.join(', ')}]); cnnviz reads Pad in front of a pool only as zeros of the same amount on all four sides before AveragePool`);
+        }
+        if (pad !== 0) n.fail('attribute "pads" must be 0 after a Pad');
+        pad = p[0];
+        countIncludePad = true;
+      }
+      const ceil = n.int('ceil_mode', 0) === 1;
+      const [, inH, inW] = v.shape;
+      const h = convOutSize(inH, kH, stride, pad, ceil);
+      const w = convOutSize(inW, kW, stride, pad, ceil);
+      if (h < 1 || w < 1) n.fail(`a ${kH}x${kW} window does not fit its ${inH}x${inW} input`);
+      if (pad >= Math.min(kH, kW)) n.fail(`attribute "pads" (${pad}) must be smaller than the ${kH}x${kW} window`);
+      const fields: Record<string, unknown> & { type: string } = { type: 'pool', sx: kW, sy: kH, stride, pad };
+      if (avg) Object.assign(fields, { mode: 'avg', count_include_pad: countIncludePad });
+      // Only where it changes the output size (else the same pool, and a plainer spec).
+      if (ceil && (h !== convOutSize(inH, kH, stride, pad) || w !== convOutSize(inW, kW, stride, pad))) {
+        if (avg && countIncludePad) n.fail('attribute "ceil_mode" is 1 with count_include_pad: cnnviz cannot divide the overhanging windows as ONNX does');
+        fields.ceil_mode = true;
+      }
+      n.emit(fields, { out: { shape: [v.shape[0], h, w], flat: false } });
+    },
   },
 });
