@@ -33,6 +33,7 @@ export const MAX_OPSET = 18;
  */
 const DRIVER_OPS = [
   'Flatten', 'Reshape', 'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf', 'Transpose', 'Cast', 'Sub',
+  'ConstantOfShape',
 ];
 
 /** Per ONNX op, the layer type that imports it. */
@@ -73,6 +74,12 @@ const IMPORTERS = layerImporters();
 
 /** The ops whose layer types take a Pad in front of them into themselves. */
 const PAD_TAKERS = [...IMPORTERS].filter(([, d]) => d.onnxImport?.pads).map(([op]) => op);
+
+/**
+ * Ops folded when their data (input 0) is an integer constant: how PyTorch computes the pads of F.pad
+ * (ConstantOfShape, Concat, Reshape to [-1, 2], Slice backwards, Transpose, Reshape, Cast).
+ */
+const INTEGER_TENSOR_OPS = ['ConstantOfShape', 'Reshape', 'Slice', 'Transpose'];
 
 /** Ops folded when every input is an integer constant (shape arithmetic). */
 const INTEGER_ARITHMETIC = ['Add', 'Sub', 'Mul', 'Div', 'Cast'];
@@ -242,7 +249,7 @@ class Importer {
     if (v.shuffle && node.op_type !== 'Transpose' && node.op_type !== 'Reshape') {
       throw new UserError(`${this.where(node)}: reads a 5-D value; cnnviz reads Reshape to 5-D only as a channel shuffle (Reshape, Transpose [0, 2, 1, 3, 4], Reshape)`);
     }
-    if (v.pad && !IMPORTERS.get(node.op_type)?.onnxImport?.pads) {
+    if (v.pad && node.op_type !== 'Pad' && !IMPORTERS.get(node.op_type)?.onnxImport?.pads) {
       throw new UserError(`${this.where(node)}: reads the output of a Pad; cnnviz reads Pad only in front of ${PAD_TAKERS.join(' or ')}`);
     }
     return v;
@@ -459,6 +466,7 @@ class Importer {
     if (INTEGER_ARITHMETIC.includes(op) && (node.input ?? []).length > 0 && (node.input ?? []).every((i) => isInteger(this.consts.get(i)))) {
       return this.integerArithmetic(node);
     }
+    if (INTEGER_TENSOR_OPS.includes(op) && isInteger(this.consts.get(node.input?.[0] ?? ''))) return this.integerTensor(node, a);
     switch (op) {
       case 'Constant': {
         const t = a.tensor('value');
@@ -677,10 +685,16 @@ class Importer {
     if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') throw new UserError(`${where}: mode "${mode}" is not one of constant, reflect, edge`);
     if (mode === 'constant' && value !== 0) throw new UserError(`${where}: pads with ${value}; cnnviz reads constant Pad only with zeros`);
     const reader = this.soleReader(node.output![0]);
-    if (!reader || !PAD_TAKERS.includes(reader.op_type)) {
+    if (!reader || !(PAD_TAKERS.includes(reader.op_type) || reader.op_type === 'Pad')) {
       throw new UserError(`${where}: cnnviz reads Pad only in front of a single ${PAD_TAKERS.join(' or ')}, which takes it in`);
     }
-    this.setOut(node, { ...v, pad: { pads: [pads[2], pads[3], pads[6], pads[7]], mode } });
+    const sides: [number, number, number, number] = [pads[2], pads[3], pads[6], pads[7]];
+    if (v.pad) {
+      // Zeros after zeros, as PyTorch writes F.pad before AvgPool2d(count_include_pad=True): one Pad.
+      if (mode !== 'constant' || v.pad.mode !== 'constant') throw new UserError(`${where}: pads a value padded already; cnnviz merges two Pads only when both pad with zeros`);
+      for (let k = 0; k < 4; k++) sides[k] += v.pad.pads[k];
+    }
+    this.setOut(node, { ...v, pad: { pads: sides, mode } });
   }
 
   /**
@@ -782,6 +796,65 @@ class Importer {
     this.consts.set(out, { name: out, dims, data_type: DataType.INT64, int64_data: r });
   }
 
+  /** ConstantOfShape, Reshape, Slice and Transpose of an integer constant, folded to a constant. */
+  private integerTensor(node: OnnxNode, a: Attrs): void {
+    const where = this.where(node);
+    const t = this.consts.get(node.input![0])!;
+    const dims = dimsOf(t).map(Number);
+    const values = toIntegers(t, where);
+    const ints = (i: number, what: string) => toIntegers(this.constant(node, i, what)!, where);
+    let outDims: number[];
+    let out: number[];
+    switch (node.op_type) {
+      case 'ConstantOfShape': {
+        const v = a.tensor('value');
+        const fill = v ? (isInteger(v) ? toIntegers(v, where)[0] : toFloat32(v, where)[0]) : 0;
+        if (v && !isInteger(v) && fill !== 0) throw new UserError(`${where}: cnnviz folds ConstantOfShape only of integers or zeros`);
+        outDims = values;
+        out = new Array<number>(values.reduce((x, y) => x * y, 1)).fill(fill ?? 0);
+        break;
+      }
+      case 'Reshape': {
+        const target = ints(1, 'shape');
+        const known = target.reduce((x, d, k) => x * (d === -1 ? 1 : d === 0 ? dims[k] : d), 1);
+        outDims = target.map((d, k) => (d === -1 ? values.length / known : d === 0 ? dims[k] : d));
+        if (outDims.reduce((x, y) => x * y, 1) !== values.length) throw new UserError(`${where}: cannot reshape ${values.length} integers to [${target.join(', ')}]`);
+        out = values;
+        break;
+      }
+      case 'Transpose': {
+        const perm = a.ints('perm') ?? dims.map((_, k) => dims.length - 1 - k);
+        outDims = perm.map((k) => dims[k]);
+        out = reindex(dims, outDims, (idx) => perm.map((_, k) => idx[perm.indexOf(k)]), values);
+        break;
+      }
+      default: {
+        // Slice (opset 10+: starts, ends, axes and steps are inputs).
+        if (this.opset < 10) throw new UserError(`${where}: cnnviz folds Slice of integers at opset 10 or later only`);
+        const starts = ints(1, 'starts');
+        const ends = ints(2, 'ends');
+        const axes = (node.input?.[3] ?? '') !== '' ? ints(3, 'axes') : starts.map((_, k) => k);
+        const steps = (node.input?.[4] ?? '') !== '' ? ints(4, 'steps') : starts.map(() => 1);
+        const picks = dims.map((d) => Array.from({ length: d }, (_, k) => k));
+        axes.forEach((ax0, k) => {
+          const ax = ax0 < 0 ? ax0 + dims.length : ax0;
+          const d = dims[ax];
+          const step = steps[k];
+          if (step === 0) throw new UserError(`${where}: Slice step 0`);
+          const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x < 0 ? x + d : x));
+          const start = step > 0 ? clamp(starts[k], 0, d) : clamp(starts[k], 0, d - 1);
+          const end = step > 0 ? clamp(ends[k], 0, d) : clamp(ends[k], -1, d - 1);
+          const list: number[] = [];
+          for (let i = start; step > 0 ? i < end : i > end; i += step) list.push(i);
+          picks[ax] = list;
+        });
+        outDims = picks.map((l) => l.length);
+        out = reindex(dims, outDims, (idx) => idx.map((i, k) => picks[k][i]), values);
+      }
+    }
+    this.consts.set(node.output![0], { name: node.output![0], dims: outDims, data_type: DataType.INT64, int64_data: out });
+  }
+
   /** The graph output must be a fully connected layer (maybe softmaxed): it becomes the softmax node. */
   private finish(output: string): void {
     const v = this.vals.get(output);
@@ -811,6 +884,22 @@ class Importer {
     this.tensors[name] = this.tensors[fcName];
     delete this.tensors[fcName];
   }
+}
+
+/** An integer tensor of shape `outDims` whose element at index idx is `values` at source(idx) in `dims`. */
+function reindex(dims: number[], outDims: number[], source: (idx: number[]) => number[], values: number[]): number[] {
+  const count = outDims.reduce((x, y) => x * y, 1);
+  const out = new Array<number>(count);
+  for (let flat = 0; flat < count; flat++) {
+    const idx: number[] = [];
+    for (let k = outDims.length - 1, r = flat; k >= 0; k--) {
+      idx[k] = r % outDims[k];
+      r = Math.floor(r / outDims[k]);
+    }
+    const src = source(idx);
+    out[flat] = values[src.reduce((x, i, k) => x * dims[k] + i, 0)];
+  }
+  return out;
 }
 
 /** ONNX's bool element type (Dropout's training_mode). */
