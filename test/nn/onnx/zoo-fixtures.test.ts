@@ -45,6 +45,8 @@ const LAYERS: Record<string, string[]> = {
   shuffle_units: ['slice', 'shuffle', 'concat', 'conv', 'gap'],
   // pools padded per side (F.pad + AvgPool2d, MaxPool2d((3, 2), padding=(1, 0))) and a dilated max pool
   pad_pools: ['pool', 'fc'],
+  // convs with padding_mode reflect and replicate (Pad of mode reflect and edge), F.pad zeros before a conv
+  pad_convs: ['conv', 'gap'],
 };
 
 describe('PyTorch networks with the zoo blocks, imported', () => {
@@ -76,7 +78,7 @@ describe('PyTorch networks with the zoo blocks, imported', () => {
     expect(course.filter((t) => t === 'prelu')).toHaveLength(2);
   });
 
-  it('pools keep padding per side and dilation; F.pad (its pads computed from integers) and the zero Pad of AvgPool2d merge into the pool', () => {
+  it('pools keep padding per side and dilation, convs their padding mode; F.pad (its pads computed from integers) and the zero Pad of AvgPool2d merge into the pool', () => {
     const snap = loadOnnxSnapshot(`${FIXTURES}${zoo.models.pad_pools.file}`);
     const pools = snap.spec.layers.filter((l) => l.type === 'pool');
     expect(pools.map((p) => [p.mode, p.kernelH, p.kernelW, p.padTop, p.padLeft, p.padBottom, p.padRight, p.dilation])).toEqual([
@@ -87,6 +89,13 @@ describe('PyTorch networks with the zoo blocks, imported', () => {
       ['avg', 2, 3, 0, 1, 0, 1, 1],
     ]);
     expect(pools.map((p) => p.countIncludePad)).toEqual([false, true, false, false]);
+    const convs = loadOnnxSnapshot(`${FIXTURES}${zoo.models.pad_convs.file}`).spec.layers.filter((l) => l.type === 'conv');
+    expect(convs.map((c) => [c.padMode, c.padTop, c.padLeft, c.padBottom, c.padRight])).toEqual([
+      ['reflect', 1, 1, 1, 1],
+      ['replicate', 2, 1, 2, 1],
+      // F.pad(x, (1, 0, 2, 1)) with zeros: left 1, right 0, top 2, bottom 1, folded into the conv.
+      ['zeros', 2, 1, 1, 0],
+    ]);
     expect(snap.spec.shapes.filter((_, i) => snap.spec.layers[i].type === 'pool').map((s) => s.join('x'))).toEqual(['8x15x15', '8x8x8', '8x8x7', '8x7x7']);
   });
 });
