@@ -1,5 +1,5 @@
 /**
- * Average pooling, NCHW, any window / stride / padding (geometry as max pooling, see pool2d.ts), and
+ * Average pooling, NCHW, any window / stride / padding per side (geometry as max pooling, see pool2d.ts; no dilation), and
  * global average pooling.
  *
  *   avg:  out[b, c, y, x] = sum of in-bounds in[b, c, iy, ix] in the window / count
@@ -13,9 +13,9 @@ import type { Pool2dDims } from './pool2d.js';
 /** The divisor of output window (oy, ox); 0 when it covers no in-bounds position. */
 function windowCount(d: Pool2dDims, y0: number, x0: number, countIncludePad: boolean): number {
   if (countIncludePad) {
-    // PyTorch: the window clipped to the padded input (pad on each side), padding positions included.
-    const yHi = Math.min(y0 + d.kH, d.inH + d.pad);
-    const xHi = Math.min(x0 + d.kW, d.inW + d.pad);
+    // PyTorch and ONNX: the window clipped to the padded input, padding positions included.
+    const yHi = Math.min(y0 + d.kH, d.inH + (d.padBottom ?? d.pad));
+    const xHi = Math.min(x0 + d.kW, d.inW + (d.padRight ?? d.pad));
     return (yHi - y0) * (xHi - x0);
   }
   const h = Math.min(y0 + d.kH, d.inH) - Math.max(y0, 0);
@@ -30,11 +30,11 @@ export function avgPool2dForward(d: Pool2dDims, input: Float32Array, output: Flo
   for (let plane = 0; plane < n * c; plane++) {
     const base = plane * inPlane;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * stride - pad;
+      const y0 = oy * stride - (d.padTop ?? pad);
       const yLo = Math.max(y0, 0);
       const yHi = Math.min(y0 + kH, inH);
       for (let ox = 0; ox < outW; ox++, o++) {
-        const x0 = ox * stride - pad;
+        const x0 = ox * stride - (d.padLeft ?? pad);
         const xLo = Math.max(x0, 0);
         const xHi = Math.min(x0 + kW, inW);
         const count = windowCount(d, y0, x0, countIncludePad);
@@ -57,11 +57,11 @@ export function avgPool2dBackward(d: Pool2dDims, outputGrad: Float32Array, input
   for (let plane = 0; plane < n * c; plane++) {
     const base = plane * inPlane;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * stride - pad;
+      const y0 = oy * stride - (d.padTop ?? pad);
       const yLo = Math.max(y0, 0);
       const yHi = Math.min(y0 + kH, inH);
       for (let ox = 0; ox < outW; ox++, o++) {
-        const x0 = ox * stride - pad;
+        const x0 = ox * stride - (d.padLeft ?? pad);
         const count = windowCount(d, y0, x0, countIncludePad);
         if (count === 0) continue;
         const g = outputGrad[o] / count;

@@ -1,9 +1,10 @@
 /**
- * Max pooling, NCHW, any window / stride / padding, with ConvNetJS padding semantics: the window may hang
+ * Max pooling, NCHW, any window / stride / padding (per side) / dilation, with ConvNetJS padding semantics: the window may hang
  * over the border, but only in-bounds positions compete (padding is never the max, so an all-negative
  * window at the border yields its largest negative value, not 0).
  *
- *   out[b, c, y, x] = max over in-bounds (iy, ix) in [y*stride - pad, +kH) x [x*stride - pad, +kW) of in[b, c, iy, ix]
+ *   out[b, c, y, x] = max over in-bounds (iy, ix) = (y*stride - padTop + ky*dilation, x*stride - padLeft + kx*dilation),
+ *                     0 <= ky < kH, 0 <= kx < kW, of in[b, c, iy, ix]
  *
  * Forward records in `argmax` the FLAT index into the whole input array of the winner (first maximum in
  * row-major window order on ties). A window with no in-bounds position (only possible when pad >= kernel
@@ -23,6 +24,13 @@ export interface Pool2dDims {
   pad: number;
   outH: number;
   outW: number;
+  /** Padding per side when they differ (each defaults to pad; bottom and right only bound avg's padded count). */
+  padTop?: number;
+  padLeft?: number;
+  padBottom?: number;
+  padRight?: number;
+  /** Max pool: spacing of the window's taps (PyTorch's MaxPool2d dilation); default 1. */
+  dilation?: number;
 }
 
 /** Build Pool2dDims, computing outH/outW with `convOutSize`. Throws if the output would be empty. */
@@ -47,24 +55,31 @@ export function makePool2dDims(
 /** output[n, c, outH, outW] = max pool of input[n, c, inH, inW]; argmax[same shape as output] = flat input index. */
 export function maxPool2dForward(d: Pool2dDims, input: Float32Array, output: Float32Array, argmax: Int32Array): void {
   const { n, c, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const top = d.padTop ?? pad;
+  const left = d.padLeft ?? pad;
+  const dil = d.dilation ?? 1;
   const planes = n * c;
   const inPlane = inH * inW;
+  // Taps k of a window starting at p0 that land inside [0, size): kLo <= k < kHi.
+  const tapLo = (p0: number) => (p0 < 0 ? Math.ceil(-p0 / dil) : 0);
+  const tapHi = (p0: number, k: number, size: number) => Math.min(k, Math.floor((size - 1 - p0) / dil) + 1);
   let o = 0;
   for (let plane = 0; plane < planes; plane++) {
     const base = plane * inPlane;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * stride - pad;
-      const yLo = y0 < 0 ? 0 : y0;
-      const yHi = y0 + kH > inH ? inH : y0 + kH;
+      const y0 = oy * stride - top;
+      const kyLo = tapLo(y0);
+      const kyHi = tapHi(y0, kH, inH);
       for (let ox = 0; ox < outW; ox++, o++) {
-        const x0 = ox * stride - pad;
-        const xLo = x0 < 0 ? 0 : x0;
-        const xHi = x0 + kW > inW ? inW : x0 + kW;
+        const x0 = ox * stride - left;
+        const kxLo = tapLo(x0);
+        const kxHi = tapHi(x0, kW, inW);
         let best = -Infinity;
         let bestIdx = -1;
-        for (let y = yLo; y < yHi; y++) {
-          const row = base + y * inW;
-          for (let i = row + xLo, end = row + xHi; i < end; i++) {
+        for (let ky = kyLo; ky < kyHi; ky++) {
+          const row = base + (y0 + ky * dil) * inW + x0;
+          for (let kx = kxLo; kx < kxHi; kx++) {
+            const i = row + kx * dil;
             const v = input[i];
             if (v > best) {
               best = v;

@@ -97,6 +97,22 @@ const NETWORKS: { name: string; defs: Record<string, unknown>[]; labels?: number
     pictures: true,
   },
   {
+    name: 'pools with padding per side and dilation, convs with reflect and replicate padding',
+    defs: [
+      input,
+      { type: 'conv', sx: 3, filters: 4, pad: 1, pad_mode: 'reflect' },
+      { type: 'pool', sx: 3, stride: 1, pad: 2, dilation: 2 },
+      { type: 'pool', sx: 2, stride: 2, mode: 'avg', count_include_pad: true, pad: 1, pad_left: 0, pad_bottom: 0 },
+      { type: 'pool', sx: 2, sy: 3, stride: 1, pad: 1, pad_left: 0, pad_right: 0 },
+      { type: 'conv', sx: 3, filters: 3, pad: 2, pad_left: 0, pad_bottom: 1, pad_mode: 'replicate' },
+      { type: 'fc', num_neurons: 3 },
+      { type: 'softmax', num_classes: 3 },
+    ],
+    labels: [1, 0, 2, 1],
+    onnx: true,
+    pictures: true,
+  },
+  {
     // Training and visualize refuse regression networks (the data has class labels, not values): no pictures.
     name: 'regression loss',
     defs: [input, { type: 'fc', num_neurons: 4, activation: 'sigmoid' }, { type: 'regression', num_neurons: 2 }],

@@ -4,7 +4,7 @@
  * TypeScript ones. The kernels themselves are checked against float64 references in test/tensor.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseSpec } from '../../src/nn/spec.js';
+import { describeLayer, parseSpec } from '../../src/nn/spec.js';
 import { gradCheck } from '../helpers/gradcheck.js';
 
 const input = { type: 'input', name: 'x', out_sx: 7, out_sy: 6, out_depth: 4 };
@@ -97,5 +97,22 @@ describe('the zoo layers in a network', () => {
     expect(() => parseSpec([input, { type: 'mul', inputs: ['x', 'x'] }, { type: 'conv', name: 'q', sx: 1, filters: 2 }, { type: 'mul', inputs: ['x', 'q'] }, { type: 'softmax', num_classes: 2 }], 'm.json')).toThrow(
       /input 2 \(2x6x7\) must have input 1's shape \(4x6x7\) or one value per channel \(4x1x1\)/,
     );
+  });
+});
+
+describe('pools with padding per side and dilation', () => {
+  const img = { type: 'input', out_sx: 8, out_sy: 8, out_depth: 2 };
+  const spec = (pool: Record<string, unknown>) => parseSpec([img, { type: 'pool', ...pool }, { type: 'softmax', num_classes: 2 }], 'p.json');
+
+  it('shapes and summary lines', () => {
+    const s = spec({ sx: 3, stride: 1, pad: 2, pad_left: 0, dilation: 2 });
+    // height 8 + 2 + 2 - 5 + 1 = 8, width 8 + 0 + 2 - 5 + 1 = 6
+    expect(s.shapes[1]).toEqual([2, 8, 6]);
+    expect(describeLayer(s.layers[1])).toMatch(/max pool 3x3, stride 1, pads top 2 bottom 2 left 0 right 2, dilation 2/);
+  });
+
+  it('refuses dilation on an average pool and padding as wide as the window', () => {
+    expect(() => spec({ sx: 2, mode: 'avg', dilation: 2 })).toThrow(/dilation.*applies to "mode": "max" only/);
+    expect(() => spec({ sx: 2, stride: 1, pad_right: 2 })).toThrow(/pad_right.*\(2\) must be smaller than the pooling window/);
   });
 });

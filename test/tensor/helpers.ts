@@ -19,6 +19,8 @@
  * max-like ops (pool, maxout, relu, hinge) inputs are kept >= 1e-2 away from ties and kinks, so x +- h
  * never changes which branch is taken.
  */
+import { convOutSize } from '../../src/tensor/conv2d.js';
+import type { Pool2dDims } from '../../src/tensor/pool2d.js';
 import { expect } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
 
@@ -114,4 +116,12 @@ export function expectForwardClose(label: string, fast: ArrayLike<number>, ref: 
 
 export function makeRng(seed: number): Rng {
   return new Rng(seed);
+}
+
+/** Pool dims with padding per side [top, left, bottom, right] and dilation. */
+export function sided(n: number, c: number, inH: number, inW: number, kH: number, kW: number, stride: number, p: number[], dilation: number): Pool2dDims {
+  const [padTop, padLeft, padBottom, padRight] = p;
+  const outH = convOutSize(inH, kH, stride, padTop, false, padBottom, dilation);
+  const outW = convOutSize(inW, kW, stride, padLeft, false, padRight, dilation);
+  return { n, c, inH, inW, kH, kW, stride, pad: padTop, outH, outW, padTop, padLeft, padBottom, padRight, dilation };
 }

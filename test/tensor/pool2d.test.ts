@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../src/tensor/pool2d.js';
 import { refMaxPool2dForward } from './reference.js';
-import { distinctArray, expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
+import { distinctArray, sided, expectForwardClose, expectGradClose, makeRng, numericGrad, project, randomArray } from './helpers.js';
 
 const cases: { label: string; d: Pool2dDims }[] = [
   { label: 'n2 c3 8x6 k2 s2 p0 (CIFAR)', d: makePool2dDims(2, 3, 8, 6, 2, 2, 2, 0) },
   { label: 'n2 c3 7x5 k3 s2 p1', d: makePool2dDims(2, 3, 7, 5, 3, 3, 2, 1) },
   { label: 'n1 c2 5x7 k3x2 s1 p1 (overlapping)', d: makePool2dDims(1, 2, 5, 7, 3, 2, 1, 1) },
   { label: 'n3 c1 6x6 k4 s3 p2', d: makePool2dDims(3, 1, 6, 6, 4, 4, 3, 2) },
+  { label: 'n2 c2 7x8 k3x2 s2 pads t0 l1 b2 r0 (per side)', d: sided(2, 2, 7, 8, 3, 2, 2, [0, 1, 2, 0], 1) },
+  { label: 'n2 c2 9x8 k3 s1 p2 dilation 2', d: sided(2, 2, 9, 8, 3, 3, 1, [2, 2, 2, 2], 2) },
+  { label: 'n1 c3 8x7 k2x3 s2 pads t1 l0 b0 r2 dilation 3', d: sided(1, 3, 8, 7, 2, 3, 2, [1, 0, 0, 2], 3) },
 ];
+
 
 function outCount(d: Pool2dDims): number {
   return d.n * d.c * d.outH * d.outW;
@@ -27,6 +31,15 @@ describe('maxPool2dForward vs float64 reference', () => {
       for (let o = 0; o < out.length; o++) expect(input[argmax[o]]).toBe(out[o]);
     });
   }
+
+  it('dilation 2 compares taps two pixels apart', () => {
+    const d = sided(1, 1, 1, 5, 1, 2, 1, [0, 0, 0, 0], 2);
+    const out = new Float32Array(3);
+    const argmax = new Int32Array(3);
+    maxPool2dForward(d, Float32Array.from([1, 5, 3, 2, 4]), out, argmax);
+    expect([...out]).toEqual([3, 5, 4]);
+    expect([...argmax]).toEqual([2, 1, 4]);
+  });
 
   it('padding never wins: all-negative input with padding gives the in-bounds max, not 0', () => {
     const d = makePool2dDims(1, 2, 5, 4, 3, 3, 2, 1);

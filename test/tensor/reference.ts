@@ -44,9 +44,12 @@ export function refConv2dForward(d: Conv2dDims, input: Numbers, weights: Numbers
   return out;
 }
 
-/** Max over the in-bounds part of each window (padding never competes); 0 for a window with none. */
+/** Max over the in-bounds part of each (dilated) window (padding never competes); 0 for a window with none. */
 export function refMaxPool2dForward(d: Pool2dDims, input: Numbers): Float64Array {
   const { n, c: C, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const top = d.padTop ?? pad;
+  const left = d.padLeft ?? pad;
+  const dil = d.dilation ?? 1;
   const out = new Float64Array(n * C * outH * outW);
   for (let b = 0; b < n; b++) {
     for (let c = 0; c < C; c++) {
@@ -55,8 +58,8 @@ export function refMaxPool2dForward(d: Pool2dDims, input: Numbers): Float64Array
           let best = -Infinity;
           for (let ky = 0; ky < kH; ky++) {
             for (let kx = 0; kx < kW; kx++) {
-              const iy = y * stride - pad + ky;
-              const ix = x * stride - pad + kx;
+              const iy = y * stride - top + ky * dil;
+              const ix = x * stride - left + kx * dil;
               if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
               best = Math.max(best, input[((b * C + c) * inH + iy) * inW + ix]);
             }
@@ -244,6 +247,7 @@ export function refBatchNormForward(
 /** Average of each window: in-bounds values / (kH*kW with countIncludePad, else the in-bounds count). */
 export function refAvgPool2dForward(d: Pool2dDims, input: Numbers, countIncludePad: boolean): Float64Array {
   const { n, c: C, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+  const [top, left, bottom, right] = [d.padTop ?? pad, d.padLeft ?? pad, d.padBottom ?? pad, d.padRight ?? pad];
   const out = new Float64Array(n * C * outH * outW);
   for (let b = 0; b < n; b++) {
     for (let c = 0; c < C; c++) {
@@ -254,10 +258,10 @@ export function refAvgPool2dForward(d: Pool2dDims, input: Numbers, countIncludeP
           let padded = 0;
           for (let ky = 0; ky < kH; ky++) {
             for (let kx = 0; kx < kW; kx++) {
-              const iy = y * stride - pad + ky;
-              const ix = x * stride - pad + kx;
+              const iy = y * stride - top + ky;
+              const ix = x * stride - left + kx;
               // PyTorch counts padding positions, but not window positions beyond the padding.
-              if (iy < inH + pad && ix < inW + pad) padded++;
+              if (iy < inH + bottom && ix < inW + right) padded++;
               if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
               sum += input[((b * C + c) * inH + iy) * inW + ix];
               inBounds++;

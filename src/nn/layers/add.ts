@@ -61,4 +61,17 @@ export const addLayer = defineLayer<Record<string, never>>({
     };
   },
   onnx: (_node, b) => b.output('Add', b.sameRank(b.inputs)),
+  // Add of integer shapes is folded by the import driver, a MatMul's bias Add taken in by the fc.
+  onnxImport: {
+    ops: ['Add'],
+    read(n) {
+      if (n.isConstant(0) || n.isConstant(1)) n.fail('adding a constant is supported only as the bias right after a MatMul');
+      const a = n.value(0);
+      const b = n.value(1);
+      if (a.shape.join() !== b.shape.join() || (a.flat !== b.flat && a.shape[1] * a.shape[2] !== 1)) {
+        n.fail(`adds values of shapes ${a.shape.join('x')} and ${b.shape.join('x')}; cnnviz adds values of the same shape only (no broadcasting)`);
+      }
+      n.emit({ type: 'add' }, { inputs: [0, 1], out: { shape: a.shape, flat: a.flat && b.flat } });
+    },
+  },
 });

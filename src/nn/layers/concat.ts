@@ -41,4 +41,27 @@ export const concatLayer = defineLayer<Record<string, never>>({
     },
   }),
   onnx: (_node, b) => b.output('Concat', b.sameRank(b.inputs), { axis: 1 }),
+  // A Concat of constants (a Reshape's target shape) is folded by the import driver.
+  onnxImport: {
+    ops: ['Concat'],
+    read(n) {
+      const k = n.inputCount;
+      // A one-input Concat (DenseNet's first layer of a block) passes its input on.
+      if (k === 1) return n.same(0);
+      const ins = Array.from({ length: k }, (_, i) => n.value(i));
+      const allFlat = ins.every((v) => v.flat);
+      const axisAttr = n.int('axis', 1);
+      const axis = axisAttr < 0 ? axisAttr + (allFlat ? 2 : 4) : axisAttr;
+      if (axis !== 1) n.fail(`attribute "axis" is ${axisAttr}; cnnviz concatenates along channels (axis 1) only`);
+      for (const [i, v] of ins.entries()) {
+        if (v.flat && !allFlat) n.image(i);
+        if (allFlat && v.shape[1] * v.shape[2] !== 1) n.fail(`concatenates flattened vectors of ${v.shape.join('x')} values; cnnviz concatenates along channels only`);
+        if (v.shape[1] !== ins[0].shape[1] || v.shape[2] !== ins[0].shape[2]) {
+          n.fail(`concatenates ${ins.map((u) => u.shape.join('x')).join(' and ')}; channels can be joined only when height and width agree`);
+        }
+      }
+      const channels = ins.reduce((s, v) => s + v.shape[0], 0);
+      n.emit({ type: 'concat' }, { inputs: ins.map((_, i) => i), out: { shape: [channels, ins[0].shape[1], ins[0].shape[2]], flat: allFlat } });
+    },
+  },
 });

@@ -1,7 +1,8 @@
 import { conv2dBackward, conv2dForward, convOutSize, makeConv2dDims, type Conv2dDims } from '../../tensor/conv2d.js';
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, winogradConv, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
+import { padPlanesBackward, padPlanesForward, type PadMode } from '../../tensor/pad.js';
 import type { DefReader } from '../def-reader.js';
-import { defineLayer, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type Shape3 } from './layer.js';
+import { defineLayer, ensureFloat32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type Shape3 } from './layer.js';
 import { called, cap, gradientFrom, hasRole, onlyNext, pct, zerosSentence } from './wording.js';
 
 export interface ConvFields {
@@ -27,11 +28,20 @@ export interface ConvFields {
   padRight: number;
   /** Spacing of the kernel taps (dilated convolution), 1 for an ordinary one. */
   dilation: number;
+  /** What the padding holds (PyTorch's padding_mode): zeros, or the image mirrored or its edge repeated. */
+  padMode: 'zeros' | PadMode;
 }
 
 /** ConvNetJS defaults: no L1 decay unless asked for per layer, full L2 decay. */
 export function decayFields(r: DefReader): { l1DecayMul: number; l2DecayMul: number } {
   return { l1DecayMul: r.real('l1_decay_mul', 0), l2DecayMul: r.real('l2_decay_mul', 1) };
+}
+
+/** "pad_mode": "zeros" (default), "reflect" or "replicate" (PyTorch's padding_mode). */
+function padModeField(r: DefReader): ConvFields['padMode'] {
+  const mode = r.str('pad_mode') ?? 'zeros';
+  if (mode !== 'zeros' && mode !== 'reflect' && mode !== 'replicate') r.fail('pad_mode', `must be "zeros", "reflect" or "replicate", got ${JSON.stringify(mode)}`);
+  return mode as ConvFields['padMode'];
 }
 
 /** ConvNetJS: relus like a bit of positive bias to get gradients early. */
@@ -68,7 +78,7 @@ function convDims(node: LayerNode<ConvFields>): Conv2dDims {
 
 /** Padding that differs by side, or dilation: only the TypeScript kernel (im2col + gemm) handles them. */
 function generalGeometry(c: ConvFields): boolean {
-  return c.dilation !== 1 || c.padTop !== c.pad || c.padBottom !== c.pad || c.padLeft !== c.pad || c.padRight !== c.pad;
+  return c.padMode !== 'zeros' || c.dilation !== 1 || c.padTop !== c.pad || c.padBottom !== c.pad || c.padLeft !== c.pad || c.padRight !== c.pad;
 }
 
 function isDepthwise(node: LayerNode<ConvFields>): boolean {
@@ -127,6 +137,46 @@ function biasesOf(node: LayerNode<ConvFields>): () => { data: Float32Array; grad
   return () => {
     none.grad.fill(0);
     return none;
+  };
+}
+
+/**
+ * Reflect or replicate padding: the input padded into scratch (src/tensor/pad.ts), then an unpadded
+ * convolution on the TypeScript kernels; backward folds the padded input's gradient back.
+ */
+function convPadded(node: LayerNode<ConvFields>): LayerImpl {
+  const c = node.config;
+  const mode = c.padMode as PadMode;
+  const [inC, inH, inW] = node.inShapes[0];
+  const pads = [c.padTop, c.padLeft, c.padBottom, c.padRight] as const;
+  const ph = inH + c.padTop + c.padBottom;
+  const pw = inW + c.padLeft + c.padRight;
+  const dims: Conv2dDims = { ...convDims(node), inH: ph, inW: pw, pad: 0, padTop: 0, padLeft: 0 };
+  const biasesNow = biasesOf(node);
+  let padded: Float32Array = new Float32Array(0);
+  let paddedGrad: Float32Array = new Float32Array(0);
+  const pad = (input: Float32Array, n: number) => {
+    padded = ensureFloat32(padded, n * inC * ph * pw);
+    padPlanesForward(n * inC, inH, inW, pads, mode, input, padded);
+  };
+  return {
+    forward(inputs, output, n, ctx) {
+      dims.n = n;
+      pad(inputs[0], n);
+      conv2dForward(dims, padded, node.params[0].data, biasesNow().data, output, ctx.ws);
+    },
+    backward(inputs, _output, outputGrad, inputGrads, n, ctx) {
+      dims.n = n;
+      pad(inputs[0], n);
+      const inputGrad = inputGrads[0];
+      if (inputGrad) {
+        paddedGrad = ensureFloat32(paddedGrad, n * inC * ph * pw);
+        paddedGrad.fill(0, 0, n * inC * ph * pw);
+      }
+      const weights = node.params[0];
+      conv2dBackward(dims, padded, weights.data, outputGrad, inputGrad ? paddedGrad : null, weights.grad, biasesNow().grad, ctx.ws);
+      if (inputGrad) padPlanesBackward(n * inC, inH, inW, pads, mode, paddedGrad, inputGrad);
+    },
   };
 }
 
@@ -238,10 +288,13 @@ export const convLayer = defineLayer<ConvFields>({
       filters: r.int('filters', 1), kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 1), pad,
       biasPref: biasPrefField(r), ...decayFields(r), bias: r.bool('bias', true), groups: r.int('groups', 1, 1),
       padTop: r.int('pad_top', 0, pad), padBottom: r.int('pad_bottom', 0, pad), padLeft: r.int('pad_left', 0, pad), padRight: r.int('pad_right', 0, pad),
-      dilation: r.int('dilation', 1, 1),
+      dilation: r.int('dilation', 1, 1), padMode: padModeField(r),
     };
   },
   outShape(c, [prev], fail) {
+    if (c.padMode === 'reflect' && (Math.max(c.padTop, c.padBottom) >= prev[1] || Math.max(c.padLeft, c.padRight) >= prev[2])) {
+      fail('pad_mode', `"reflect" needs padding smaller than the ${prev[1]}x${prev[2]} input (a mirror reaches back at most to the far edge)`);
+    }
     if (prev[0] % c.groups !== 0 || c.filters % c.groups !== 0) {
       fail('groups', `(${c.groups}) must divide both the ${prev[0]} input channels and the ${c.filters} filters`);
     }
@@ -265,7 +318,8 @@ export const convLayer = defineLayer<ConvFields>({
     const pads = c.padTop === c.pad && c.padBottom === c.pad && c.padLeft === c.pad && c.padRight === c.pad
       ? `pad ${c.pad}` : `pads top ${c.padTop} bottom ${c.padBottom} left ${c.padLeft} right ${c.padRight}`;
     const dil = c.dilation === 1 ? '' : `, dilation ${c.dilation} (taps ${c.dilation} px apart)`;
-    return `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, ${pads}${dil}${groupsWords(c)}${c.bias ? '' : ', no bias'}`;
+    const mode = c.padMode === 'zeros' ? '' : ` (${c.padMode === 'reflect' ? 'mirrored image' : 'repeated edge'})`;
+    return `conv ${c.kernelW}x${c.kernelH}, ${c.filters} filters, stride ${c.stride}, ${pads}${mode}${dil}${groupsWords(c)}${c.bias ? '' : ', no bias'}`;
   },
   hints: {
     negative: 'can', explain: 'conv', weights: 'filters', positions: 'window', topPatches: true,
@@ -293,6 +347,7 @@ export const convLayer = defineLayer<ConvFields>({
   // TypeScript kernel (on wasm memory views when the
   // wasm kernels are chosen): one im2col + gemm per group.
   create: (node) => {
+    if (node.config.padMode !== 'zeros') return convPadded(node);
     if (!node.wasm || generalGeometry(node.config)) return convJs(node);
     return isDepthwise(node) ? depthwiseWasm(node) : node.config.groups > 1 ? convJs(node) : convWasm(node);
   },
@@ -300,10 +355,22 @@ export const convLayer = defineLayer<ConvFields>({
     const x = b.as4d(b.inputs[0]);
     const inputs = [x, b.floats('weights', [outShape[0], b.shapeOf(x)[0] / c.groups, c.kernelH, c.kernelW], t.weights)];
     if (t.biases) inputs.push(b.floats('biases', [outShape[0]], t.biases));
-    b.output('Conv', inputs, { ...onnxWindow(c), pads: [c.padTop, c.padLeft, c.padBottom, c.padRight], dilations: [c.dilation, c.dilation], group: c.groups });
+    const window = { ...onnxWindow(c), dilations: [c.dilation, c.dilation], group: c.groups };
+    if (c.padMode === 'zeros') {
+      b.output('Conv', inputs, { ...window, pads: [c.padTop, c.padLeft, c.padBottom, c.padRight] });
+      return;
+    }
+    // Reflect or replicate padding: an ONNX Pad (mode reflect or edge) in front, as PyTorch writes it.
+    const [inC, inH, inW] = b.shapeOf(x);
+    const pads = b.ints('pads', [8], [0, 0, c.padTop, c.padLeft, 0, 0, c.padBottom, c.padRight]);
+    const shape: Shape3 = [inC, inH + c.padTop + c.padBottom, inW + c.padLeft + c.padRight];
+    inputs[0] = b.step('pad', 'Pad', [x, pads], { mode: c.padMode === 'reflect' ? 'reflect' : 'edge' }, 4, shape);
+    b.output('Conv', inputs, { ...window, pads: [0, 0, 0, 0] });
   },
   onnxImport: {
     ops: ['Conv'],
+    // A Pad in front: zeros fold into the conv's pads, reflect and edge become its pad_mode.
+    pads: true,
     read(n) {
       const v = n.image(0);
       const inC = v.shape[0];
@@ -317,6 +384,14 @@ export const convLayer = defineLayer<ConvFields>({
       const ks = n.ints('kernel_shape');
       if (ks && (ks[0] !== kH || ks[1] !== kW)) n.fail(`attribute "kernel_shape" [${ks.join(', ')}] disagrees with the weight's ${kH}x${kW}`);
       const { stride, pads, dilation } = n.window(kH, kW, true);
+      let padMode: ConvFields['padMode'] = 'zeros';
+      if (v.pad) {
+        if (v.pad.mode !== 'constant') {
+          if (pads.some((p) => p !== 0)) n.fail(`pads with zeros after a Pad of mode ${v.pad.mode}; cnnviz's conv pads one way only`);
+          padMode = v.pad.mode === 'reflect' ? 'reflect' : 'replicate';
+        }
+        for (let k = 0; k < 4; k++) pads[k] += v.pad.pads[k];
+      }
       const [top, left, bottom, right] = pads;
       const h = convOutSize(v.shape[1], kH, stride, top, false, bottom, dilation);
       const w = convOutSize(v.shape[2], kW, stride, left, false, right, dilation);
@@ -332,6 +407,7 @@ export const convLayer = defineLayer<ConvFields>({
       if (group > 1) fields.groups = group;
       if (pads.some((p) => p !== top)) Object.assign(fields, { pad_bottom: bottom, pad_left: left, pad_right: right });
       if (dilation !== 1) fields.dilation = dilation;
+      if (padMode !== 'zeros') fields.pad_mode = padMode;
       n.emit(fields, { tensors, out: { shape: [filters, h, w], flat: false } });
     },
   },

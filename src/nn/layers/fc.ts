@@ -1,6 +1,6 @@
 import { denseBackward, denseForward } from '../../tensor/dense.js';
 import { biasPrefField, decayFields } from './conv.js';
-import { defineLayer } from './layer.js';
+import { defineLayer, type OnnxImportNode } from './layer.js';
 import { gradientFrom, hasRole, onlyNext, zerosSentence } from './wording.js';
 
 export interface FcFields {
@@ -73,4 +73,53 @@ export const fcLayer = defineLayer<FcFields>({
     if (t.biases) inputs.push(b.floats('biases', [units], t.biases));
     b.output('Gemm', inputs, { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 });
   },
+  // Gemm, or MatMul with the Add of its bias after it (a MatMul alone: an fc without biases).
+  onnxImport: {
+    ops: ['Gemm', 'MatMul'],
+    read(n) {
+      const v = n.value(0);
+      const gemm = n.opType === 'Gemm';
+      if (gemm && n.int('transA', 0) !== 0) n.fail('attribute "transA" must be 0 (the input is [N, features])');
+      if (!gemm && !v.flat && v.shape[1] * v.shape[2] !== 1) {
+        n.fail('multiplies an image-shaped value; cnnviz supports MatMul on flat [N, features] values (after Flatten) only');
+      }
+      const inSize = v.shape[0] * v.shape[1] * v.shape[2];
+      const wt = n.constant(1, 'weight');
+      const transB = gemm && n.int('transB', 0) === 1;
+      const units = wt.dims.length === 2 ? (transB ? wt.dims[0] : wt.dims[1]) : -1;
+      if (wt.dims.length !== 2 || (transB ? wt.dims[1] : wt.dims[0]) !== inSize) {
+        n.fail(`weight "${wt.name}" has shape [${wt.dims.join(', ')}], which does not fit an input of ${inSize} values${gemm ? '' : ` (expected [${inSize}, units])`}`);
+      }
+      // cnnviz's layout: [units, inputs].
+      const weights = transB ? wt.data : transpose(wt.data, inSize, units);
+      const alpha = gemm ? n.float('alpha', 1) : 1;
+      if (alpha !== 1) for (let i = 0; i < weights.length; i++) weights[i] = Math.fround(weights[i] * alpha);
+      let biasOf: OnnxImportNode | undefined = gemm && n.hasInput(2) ? n : undefined;
+      let beta = gemm ? n.float('beta', 1) : 1;
+      if (!gemm) {
+        const add = n.follower();
+        if (add?.opType === 'Add' && add.inputCount === 2 && (add.isConstant(0) || add.isConstant(1))) biasOf = add;
+        beta = 1;
+      }
+      let biases: Float32Array | null = null;
+      if (biasOf) {
+        const k = biasOf === n ? 2 : biasOf.isConstant(0) ? 0 : 1;
+        const c = biasOf.constant(k, 'bias');
+        if (c.data.length !== units && c.data.length !== 1) biasOf.fail(`bias "${c.name}" has shape [${c.dims.join(', ')}], expected ${units} values`);
+        biases = Float32Array.from({ length: units }, (_, i) => Math.fround((c.data.length === 1 ? c.data[0] : c.data[i]) * beta));
+      }
+      const [c, h, w] = v.shape;
+      const tensors: Record<string, { shape: number[]; data: Float32Array }> = { weights: { shape: [units, c, h, w], data: weights } };
+      const fields: Record<string, unknown> & { type: string } = { type: 'fc', num_neurons: units };
+      if (biases) tensors.biases = { shape: [units], data: biases };
+      else fields.bias = false;
+      n.emit(fields, { tensors, out: { shape: [units, 1, 1], flat: true }, through: biasOf && biasOf !== n ? biasOf : undefined });
+    },
+  },
 });
+
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
+}

@@ -286,17 +286,29 @@ export interface OnnxExportNode<F = Record<string, unknown>> {
 export interface OnnxImportNode {
   readonly opType: string;
   readonly opset: number;
+  /** How many inputs the node lists. */
+  readonly inputCount: number;
   /** Attributes, with the ONNX default the caller gives. */
   has(name: string): boolean;
   int(name: string, fallback: number): number;
   float(name: string, fallback: number): number;
   ints(name: string): number[] | undefined;
+  str(name: string, fallback: string): string;
   /** Whether input i is given (present and not ""). */
   hasInput(i: number): boolean;
-  /** Input i, computed from the image: its (C, H, W), and whether ONNX holds it flat as [N, C*H*W]. */
-  value(i: number): { shape: Shape3; flat: boolean };
+  /** Whether input i is a stored constant (initializer or Constant) rather than computed from the image. */
+  isConstant(i: number): boolean;
+  /** Input i, computed from the image: its (C, H, W), whether ONNX holds it flat as [N, C*H*W], and a Pad in front (onnxImport.pads). */
+  value(i: number): OnnxImportValue;
   /** Input i as value(i), which must be image-shaped (N, C, H, W): a flat vector only when it is 1x1. */
-  image(i: number): { shape: Shape3; flat: boolean };
+  image(i: number): OnnxImportValue;
+  /**
+   * The one node that reads this node's output, when exactly one does (and the output is not the graph's):
+   * a neighbour this layer may take in (emit's `through`), e.g. a MatMul's bias Add.
+   */
+  follower(): OnnxImportNode | undefined;
+  /** This node passes input i on unchanged (a one-input Concat). */
+  same(i: number): void;
   /**
    * The sliding-window attributes of a Conv or pool for a kH x kW kernel on input 0: one stride, padding
    * per side [top, left, bottom, right] (from pads or auto_pad) and one dilation. `general` false: the
@@ -315,8 +327,25 @@ export interface OnnxImportNode {
    */
   emit(
     fields: Record<string, unknown> & { type: string },
-    options?: { inputs?: number[]; tensors?: Record<string, { shape: number[]; data: Float32Array }>; out?: { shape: Shape3; flat: boolean } },
+    options?: {
+      inputs?: number[];
+      tensors?: Record<string, { shape: number[]; data: Float32Array }>;
+      out?: { shape: Shape3; flat: boolean };
+      /** A follower() taken into this layer: the layer's output is the follower's output. */
+      through?: OnnxImportNode;
+    },
   ): void;
+}
+
+/** A value as an onnxImport hook sees it. */
+export interface OnnxImportValue {
+  shape: Shape3;
+  flat: boolean;
+  /**
+   * An ONNX Pad in front, not yet applied (only a type whose onnxImport declares `pads` sees one): per
+   * side [top, left, bottom, right], and its mode (constant padding is zeros).
+   */
+  pad?: { pads: [number, number, number, number]; mode: 'constant' | 'reflect' | 'edge' };
 }
 
 /** Everything about one layer type. F: the fields it parses from a definition. */
@@ -366,7 +395,12 @@ export interface LayerDef<F = Record<string, unknown>> {
    * The ONNX ops it imports (`--model x.onnx`), each read into this type by `read`. Patterns of several
    * nodes (x * Sigmoid(x) as silu, GELU's Erf form) are recognised by the import's pattern pass first.
    */
-  onnxImport?: { ops: string[]; read(node: OnnxImportNode): void };
+  onnxImport?: {
+    ops: string[];
+    read(node: OnnxImportNode): void;
+    /** read() takes an input padded by an ONNX Pad (value(i).pad) into itself; else such an input is refused. */
+    pads?: boolean;
+  };
 }
 
 /** The registry holds defs of any field type; this erases F (each def is only called with its own configs). */

@@ -1,4 +1,5 @@
 import { avgPool2dBackward, avgPool2dForward } from '../../tensor/avgpool.js';
+import { convOutSize } from '../../tensor/conv2d.js';
 import { maxPool2dBackward, maxPool2dForward, type Pool2dDims } from '../../tensor/pool2d.js';
 import { windowShape } from './conv.js';
 import { defineLayer, ensureInt32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type OnnxAttrs } from './layer.js';
@@ -15,12 +16,27 @@ export interface PoolFields {
   countIncludePad: boolean;
   /** PyTorch's ceil_mode: output sizes rounded up, the last window hanging over the bottom/right edge. */
   ceilMode: boolean;
+  /** Padding per side when they differ (pad_top, pad_bottom, pad_left, pad_right; each defaults to pad). */
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  /** Max pool: spacing of the window's taps (PyTorch's MaxPool2d dilation), 1 for an ordinary pool. */
+  dilation: number;
+}
+
+/** Padding that differs by side, or dilation: the TypeScript kernels handle them (the SIMD max pool does not). */
+function general(c: PoolFields): boolean {
+  return c.dilation !== 1 || c.padTop !== c.pad || c.padBottom !== c.pad || c.padLeft !== c.pad || c.padRight !== c.pad;
 }
 
 function poolDims(node: LayerNode<PoolFields>): Pool2dDims {
   const c = node.config;
   const [ch, inH, inW] = node.inShapes[0];
-  return { n: 0, c: ch, inH, inW, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2] };
+  return {
+    n: 0, c: ch, inH, inW, kH: c.kernelH, kW: c.kernelW, stride: c.stride, pad: c.pad, outH: node.outShape[1], outW: node.outShape[2],
+    padTop: c.padTop, padLeft: c.padLeft, padBottom: c.padBottom, padRight: c.padRight, dilation: c.dilation,
+  };
 }
 
 /** Max pooling on the TypeScript kernels; argmax: flat input index of each output's maximum. */
@@ -121,21 +137,40 @@ export const poolLayer = defineLayer<PoolFields>({
     const mode = r.str('mode') ?? 'max';
     if (mode !== 'max' && mode !== 'avg') r.fail('mode', `must be "max" or "avg", got ${JSON.stringify(mode)}`);
     if (mode === 'max' && r.has('count_include_pad')) r.fail('count_include_pad', 'applies to "mode": "avg" only');
+    if (mode === 'avg' && r.has('dilation')) r.fail('dilation', 'applies to "mode": "max" only (an average pool has no dilation in PyTorch or ONNX)');
+    const pad = r.int('pad', 0, 0);
     return {
-      kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad: r.int('pad', 0, 0), mode: mode as PoolFields['mode'],
+      kernelW, kernelH: r.int('sy', 1, kernelW), stride: r.int('stride', 1, 2), pad, mode: mode as PoolFields['mode'],
       countIncludePad: r.bool('count_include_pad', false), ceilMode: r.bool('ceil_mode', false),
+      padTop: r.int('pad_top', 0, pad), padBottom: r.int('pad_bottom', 0, pad), padLeft: r.int('pad_left', 0, pad), padRight: r.int('pad_right', 0, pad),
+      dilation: r.int('dilation', 1, 1),
     };
   },
   outShape(c, [prev], fail) {
-    const [h, w] = windowShape(c, prev, fail);
-    if (c.pad >= Math.min(c.kernelH, c.kernelW)) fail('pad', `(${c.pad}) must be smaller than the pooling window`);
+    const h = convOutSize(prev[1], c.kernelH, c.stride, c.padTop, c.ceilMode, c.padBottom, c.dilation);
+    const w = convOutSize(prev[2], c.kernelW, c.stride, c.padLeft, c.ceilMode, c.padRight, c.dilation);
+    if (!general(c)) windowShape(c, prev, fail);
+    else if (h < 1 || w < 1) {
+      fail('sx', `(${c.kernelW}x${c.kernelH} window, dilation ${c.dilation}, stride ${c.stride}, pads top ${c.padTop} bottom ${c.padBottom} left ${c.padLeft} right ${c.padRight}) does not fit its ${prev[1]}x${prev[2]} input`);
+    }
+    // The window's extent: its taps span (k - 1) * dilation + 1 pixels; padding as wide leaves windows with nothing in them.
+    const spanH = (c.kernelH - 1) * c.dilation + 1;
+    const spanW = (c.kernelW - 1) * c.dilation + 1;
+    const sides = [['pad_top', c.padTop, spanH], ['pad_bottom', c.padBottom, spanH], ['pad_left', c.padLeft, spanW], ['pad_right', c.padRight, spanW]] as const;
+    for (const [field, p, span] of sides) {
+      if (p >= span) fail(general(c) ? field : 'pad', `(${p}) must be smaller than the pooling window (${span} pixels${c.dilation === 1 ? '' : ' with its dilation'})`);
+    }
     // PyTorch divides such a window by its part inside the padded input, which cnnviz's kernel does not.
     if (c.ceilMode && c.mode === 'avg' && c.countIncludePad) fail('ceil_mode', 'with "count_include_pad": true is not supported');
     return [prev[0], h, w];
   },
-  describe: (c) =>
-    `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${c.pad ? `, pad ${c.pad}` : ''}${c.mode === 'avg' && c.countIncludePad ? ', padding counted' : ''}` +
-    `${c.ceilMode ? ', ceil mode (last window overhangs)' : ''}`,
+  describe: (c) => {
+    const sides = c.padTop !== c.pad || c.padBottom !== c.pad || c.padLeft !== c.pad || c.padRight !== c.pad;
+    const pads = sides ? `, pads top ${c.padTop} bottom ${c.padBottom} left ${c.padLeft} right ${c.padRight}` : c.pad ? `, pad ${c.pad}` : '';
+    const dil = c.dilation === 1 ? '' : `, dilation ${c.dilation} (taps ${c.dilation} px apart)`;
+    return `${c.mode} pool ${c.kernelW}x${c.kernelH}, stride ${c.stride}${pads}${dil}${c.mode === 'avg' && c.countIncludePad ? ', padding counted' : ''}` +
+      `${c.ceilMode ? ', ceil mode (last window overhangs)' : ''}`;
+  },
   hints: {
     negative: 'if-inputs-can', explain: 'pool', positions: 'window', topPatches: true,
     role: (c) => (c.mode === 'avg' ? 'window-mean' : 'window-max'),
@@ -144,12 +179,60 @@ export const poolLayer = defineLayer<PoolFields>({
     words: poolWords,
   },
   fromConvNetJS: (l, num) => ({ type: 'pool', sx: num('sx'), sy: num('sy'), stride: num('stride'), pad: num('pad', 0) }),
-  create: (node) => (node.config.mode === 'avg' ? avgPool(node) : node.wasm ? maxPoolWasm(node) : maxPoolJs(node)),
+  create: (node) => (node.config.mode === 'avg' ? avgPool(node) : node.wasm && !general(node.config) ? maxPoolWasm(node) : maxPoolJs(node)),
   onnx({ config: c }, b) {
     const x = b.as4d(b.inputs[0]);
     // cnnviz's max pool lets only in-bounds positions compete: ONNX MaxPool's padding (-inf) is the same.
     const ceil: OnnxAttrs = c.ceilMode ? { ceil_mode: 1 } : {};
-    if (c.mode === 'avg') b.output('AveragePool', [x], { ...onnxWindow(c), count_include_pad: c.countIncludePad ? 1 : 0, ...ceil });
-    else b.output('MaxPool', [x], { ...onnxWindow(c), ...ceil });
+    const window: OnnxAttrs = { ...onnxWindow(c), pads: [c.padTop, c.padLeft, c.padBottom, c.padRight] };
+    if (c.mode === 'avg') b.output('AveragePool', [x], { ...window, count_include_pad: c.countIncludePad ? 1 : 0, ...ceil });
+    else b.output('MaxPool', [x], { ...window, ...(c.dilation !== 1 ? { dilations: [c.dilation, c.dilation] } : {}), ...ceil });
+  },
+  onnxImport: {
+    ops: ['MaxPool', 'AveragePool'],
+    // A zero Pad in front of AveragePool: how PyTorch writes AvgPool2d(count_include_pad=True).
+    pads: true,
+    read(n) {
+      const v = n.image(0);
+      const ks = n.ints('kernel_shape');
+      if (!ks || ks.length !== 2) return n.fail('attribute "kernel_shape" must give the 2 window sizes of an image pool');
+      const [kH, kW] = ks;
+      const { stride, pads, dilation } = n.window(kH, kW, true);
+      let [top, left, bottom, right] = pads;
+      if (n.int('storage_order', 0) !== 0) n.fail('attribute "storage_order" must be 0 (row major)');
+      const avg = n.opType === 'AveragePool';
+      if (avg && dilation !== 1) n.fail(`attribute "dilations" is [${dilation}, ${dilation}]; cnnviz's average pool has no dilation`);
+      let countIncludePad = avg && n.int('count_include_pad', 0) === 1;
+      if (v.pad) {
+        if (!avg || v.pad.mode !== 'constant') {
+          n.fail(`reads a Pad (mode ${v.pad.mode}); cnnviz reads Pad in front of a pool only as zeros before AveragePool`);
+        }
+        if (pads.some((p) => p !== 0)) n.fail('attribute "pads" must be 0 after a Pad');
+        [top, left, bottom, right] = v.pad.pads;
+        countIncludePad = true;
+      }
+      const ceil = n.int('ceil_mode', 0) === 1;
+      const [, inH, inW] = v.shape;
+      const size = (ceilMode: boolean) => [
+        convOutSize(inH, kH, stride, top, ceilMode, bottom, dilation),
+        convOutSize(inW, kW, stride, left, ceilMode, right, dilation),
+      ];
+      const [h, w] = size(ceil);
+      if (h < 1 || w < 1) n.fail(`a ${kH}x${kW} window does not fit its ${inH}x${inW} input`);
+      const spanH = (kH - 1) * dilation + 1;
+      const spanW = (kW - 1) * dilation + 1;
+      if (Math.max(top, bottom) >= spanH || Math.max(left, right) >= spanW) n.fail(`padding [${[top, left, bottom, right].join(', ')}] must be smaller than the ${kH}x${kW} window`);
+      const fields: Record<string, unknown> & { type: string } = { type: 'pool', sx: kW, sy: kH, stride, pad: top };
+      if ([left, bottom, right].some((p) => p !== top)) Object.assign(fields, { pad_bottom: bottom, pad_left: left, pad_right: right });
+      if (dilation !== 1) fields.dilation = dilation;
+      if (avg) Object.assign(fields, { mode: 'avg', count_include_pad: countIncludePad });
+      // Only where it changes the output size (else the same pool, and a plainer spec).
+      const [h0, w0] = size(false);
+      if (ceil && (h !== h0 || w !== w0)) {
+        if (avg && countIncludePad) n.fail('attribute "ceil_mode" is 1 with count_include_pad: cnnviz cannot divide the overhanging windows as ONNX does');
+        fields.ceil_mode = true;
+      }
+      n.emit(fields, { out: { shape: [v.shape[0], h, w], flat: false } });
+    },
   },
 });

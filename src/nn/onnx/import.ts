@@ -15,9 +15,8 @@
  */
 import type { Preprocessing } from '../../data/preprocess.js';
 import { parsePreprocessText, PREPROCESS_METADATA_KEY } from '../../data/preprocess-option.js';
-import { convOutSize } from '../../tensor/conv2d.js';
 import { UserError } from '../../util/errors.js';
-import type { LayerDef as LayerTypeDef, OnnxImportNode } from '../layers/layer.js';
+import type { LayerDef as LayerTypeDef, OnnxImportNode, OnnxImportValue } from '../layers/layer.js';
 import { findLayerDef, layerDef, layerTypes } from '../layers/registry.js';
 import type { Shape3 } from '../spec.js';
 import { DataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.js';
@@ -27,15 +26,14 @@ export const MIN_OPSET = 9;
 export const MAX_OPSET = 18;
 
 /**
- * The ops this driver reads itself: structure and shapes (Pad only in front of AveragePool, how PyTorch
- * writes count_include_pad; Shape, Gather and Unsqueeze only as arithmetic on shapes, how PyTorch writes
- * x.view(x.size(0), -1); Div and Erf only in GELU's pattern), and the layers it folds neighbours into
- * (pools: a Pad before AveragePool; add and fc: a MatMul's bias Add; concat: of shapes or channels). Every other op is read by the layer type that
- * declares it (LayerDef.onnxImport, in its file under src/nn/layers/).
+ * The ops this driver reads itself: structure and shapes (Pad only in front of a layer type that takes it
+ * in, onnxImport.pads; Shape, Gather, Unsqueeze and Concat of constants only as arithmetic on shapes, how
+ * PyTorch writes x.view(x.size(0), -1); Div and Erf only in GELU's pattern). Every other op is read by the
+ * layer type that declares it (LayerDef.onnxImport, in its file under src/nn/layers/).
  */
 const DRIVER_OPS = [
-  'MaxPool', 'AveragePool', 'Add', 'Concat', 'Gemm', 'MatMul', 'Flatten', 'Reshape',
-  'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf', 'Transpose', 'Cast', 'Sub',
+  'Flatten', 'Reshape', 'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf', 'Transpose', 'Cast', 'Sub',
+  'ConstantOfShape',
 ];
 
 /** Per ONNX op, the layer type that imports it. */
@@ -74,6 +72,15 @@ export interface ImportedGraph {
 
 const IMPORTERS = layerImporters();
 
+/** The ops whose layer types take a Pad in front of them into themselves. */
+const PAD_TAKERS = [...IMPORTERS].filter(([, d]) => d.onnxImport?.pads).map(([op]) => op);
+
+/**
+ * Ops folded when their data (input 0) is an integer constant: how PyTorch computes the pads of F.pad
+ * (ConstantOfShape, Concat, Reshape to [-1, 2], Slice backwards, Transpose, Reshape, Cast).
+ */
+const INTEGER_TENSOR_OPS = ['ConstantOfShape', 'Reshape', 'Slice', 'Transpose'];
+
 /** Ops folded when every input is an integer constant (shape arithmetic). */
 const INTEGER_ARITHMETIC = ['Add', 'Sub', 'Mul', 'Div', 'Cast'];
 
@@ -88,8 +95,8 @@ interface Val {
   shape: Shape3;
   /** ONNX shape is [N, C*H*W] rather than [N, C, H, W]. */
   flat: boolean;
-  /** A zero Pad in front of an AveragePool (PyTorch's count_include_pad), not yet applied. */
-  pad?: number;
+  /** A Pad in front of a layer type that takes it in (onnxImport.pads), not yet applied. */
+  pad?: OnnxImportValue['pad'];
   /** Softmax applied: only allowed on the graph's output. */
   softmax?: boolean;
   /**
@@ -178,11 +185,11 @@ class Importer {
   private readonly consumers = new Map<string, number>();
   /** The nodes reading each value. */
   private readonly readers = new Map<string, OnnxNode[]>();
-  /** Nodes already taken in by a pattern (silu's Mul, gelu's Erf chain). */
+  /** Nodes already taken in by a pattern (silu's Mul, gelu's Erf chain) or a layer (a MatMul's bias Add). */
   private readonly absorbed = new Set<OnnxNode>();
+  /** The ONNX node behind each follower() handed to a layer type. */
+  private readonly followers = new Map<OnnxImportNode, OnnxNode>();
   private readonly usedNames = new Set<string>();
-  /** MatMul outputs whose fc node may still take its bias from the Add that follows. */
-  private readonly fcAwaitingBias = new Map<string, string>();
   readonly opset: number;
 
   constructor(
@@ -242,8 +249,8 @@ class Importer {
     if (v.shuffle && node.op_type !== 'Transpose' && node.op_type !== 'Reshape') {
       throw new UserError(`${this.where(node)}: reads a 5-D value; cnnviz reads Reshape to 5-D only as a channel shuffle (Reshape, Transpose [0, 2, 1, 3, 4], Reshape)`);
     }
-    if (v.pad && node.op_type !== 'AveragePool') {
-      throw new UserError(`${this.where(node)}: reads the output of a Pad; cnnviz supports Pad only in front of AveragePool`);
+    if (v.pad && node.op_type !== 'Pad' && !IMPORTERS.get(node.op_type)?.onnxImport?.pads) {
+      throw new UserError(`${this.where(node)}: reads the output of a Pad; cnnviz reads Pad only in front of ${PAD_TAKERS.join(' or ')}`);
     }
     return v;
   }
@@ -349,12 +356,6 @@ class Importer {
 
     const outputs = g.output ?? [];
     if (outputs.length !== 1) throw new UserError(`${this.file}: the model has ${outputs.length} outputs; cnnviz needs exactly one (the class scores)`);
-    // A MatMul no Add followed: an fc without biases (rather than zero biases that fine-tuning would move).
-    for (const name of this.fcAwaitingBias.values()) {
-      const def = this.defs.find((d) => d.name === name)!;
-      (def as Record<string, unknown>).bias = false;
-      delete this.tensors[name].biases;
-    }
     this.finish(outputs[0].name);
 
     const result: ImportedGraph = {
@@ -465,6 +466,7 @@ class Importer {
     if (INTEGER_ARITHMETIC.includes(op) && (node.input ?? []).length > 0 && (node.input ?? []).every((i) => isInteger(this.consts.get(i)))) {
       return this.integerArithmetic(node);
     }
+    if (INTEGER_TENSOR_OPS.includes(op) && isInteger(this.consts.get(node.input?.[0] ?? ''))) return this.integerTensor(node, a);
     switch (op) {
       case 'Constant': {
         const t = a.tensor('value');
@@ -488,16 +490,9 @@ class Importer {
         break;
       case 'Div': return this.gelu(node, base);
       case 'Erf': throw new UserError(`${where}: cnnviz reads Erf only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
-      case 'MaxPool':
-      case 'AveragePool': return this.pool(node, a, base);
-      case 'Add': return this.add(node, base);
       case 'Concat':
         if ((node.input ?? []).every((i) => this.consts.has(i))) return this.shapeArithmetic(node, a);
-        // A one-input Concat (DenseNet's first layer of a block) passes its input on.
-        if ((node.input ?? []).length === 1) return this.setOut(node, this.val(node, 0));
-        return this.concat(node, a, base);
-      case 'Gemm': return this.gemm(node, a, base);
-      case 'MatMul': return this.matmul(node, base);
+        break;
       case 'Flatten': {
         const v = this.val(node, 0);
         const axis = a.int('axis', 1);
@@ -548,22 +543,34 @@ class Importer {
   private reader(node: OnnxNode, a: Attrs, base: string): OnnxImportNode {
     const where = this.where(node);
     const inputName = (i: number) => node.input?.[i] ?? '';
+    const view = (v: Val): OnnxImportValue => (v.pad ? { shape: v.shape, flat: v.flat, pad: v.pad } : { shape: v.shape, flat: v.flat });
     return {
       opType: node.op_type,
       opset: this.opset,
+      inputCount: (node.input ?? []).length,
       has: (name) => a.has(name),
       int: (name, fallback) => a.int(name, fallback),
       float: (name, fallback) => a.float(name, fallback),
       ints: (name) => a.ints(name),
+      str: (name, fallback) => a.str(name, fallback),
       hasInput: (i) => inputName(i) !== '',
-      value: (i) => {
-        const v = this.val(node, i);
-        return { shape: v.shape, flat: v.flat };
-      },
+      isConstant: (i) => this.consts.has(inputName(i)),
+      value: (i) => view(this.val(node, i)),
       image: (i) => {
         const v = this.val(node, i);
         this.spatialInput(node, v);
-        return { shape: v.shape, flat: v.flat };
+        return view(v);
+      },
+      follower: () => {
+        const next = this.soleReader(node.output?.[0] ?? '');
+        if (!next || this.absorbed.has(next) || (next.domain && next.domain !== 'ai.onnx')) return undefined;
+        const r = this.reader(next, new Attrs(next, this.where(next)), cleanName(next.name ?? '', next.op_type));
+        this.followers.set(r, next);
+        return r;
+      },
+      same: (i) => {
+        const v = this.val(node, i);
+        this.setOut(node, { def: v.def, shape: v.shape, flat: v.flat });
       },
       window: (kH, kW, general) => this.geometry(a, [kH, kW], this.val(node, 0).shape, general),
       constant: (i, what) => {
@@ -585,7 +592,10 @@ class Importer {
         const inputs = (options.inputs ?? [0]).map((i) => this.val(node, i));
         const name = this.emit(fields, base, inputs.map((v) => v.def), options.tensors);
         const out = options.out ?? inputs[0];
-        this.setOut(node, { def: name, shape: out.shape, flat: out.flat });
+        const through = options.through && this.followers.get(options.through);
+        if (options.through && !through) throw new Error('emit: "through" must be a follower() of this node');
+        if (through) this.absorbed.add(through);
+        this.setOut(through ?? node, { def: name, shape: out.shape, flat: out.flat });
       },
     };
   }
@@ -652,44 +662,6 @@ class Importer {
     this.vals.set(half!.output![0], { ...v, def: name });
   }
 
-  private pool(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    this.spatialInput(node, v);
-    const ks = a.ints('kernel_shape');
-    if (!ks || ks.length !== 2) a.fail('kernel_shape', 'must give the 2 window sizes of an image pool');
-    const [kH, kW] = ks;
-    const geometry = this.geometry(a, [kH, kW], v.shape, false);
-    const stride = geometry.stride;
-    let pad = geometry.pads[0];
-    if (a.int('storage_order', 0) !== 0) a.fail('storage_order', 'must be 0 (row major)');
-    const avg = node.op_type === 'AveragePool';
-    let countIncludePad = avg && a.int('count_include_pad', 0) === 1;
-    if (v.pad !== undefined) {
-      // Pad(zeros) + AveragePool, as PyTorch writes AvgPool2d(count_include_pad=True).
-      if (pad !== 0) a.fail('pads', 'must be 0 after a Pad');
-      pad = v.pad;
-      countIncludePad = true;
-    }
-    const ceil = a.int('ceil_mode', 0) === 1;
-    const h = convOutSize(v.shape[1], kH, stride, pad, ceil);
-    const w = convOutSize(v.shape[2], kW, stride, pad, ceil);
-    const ceilMode = ceil && (h !== convOutSize(v.shape[1], kH, stride, pad) || w !== convOutSize(v.shape[2], kW, stride, pad));
-    if (h < 1 || w < 1) throw new UserError(`${this.where(node)}: a ${kH}x${kW} window does not fit its ${v.shape[1]}x${v.shape[2]} input`);
-    if (pad >= Math.min(kH, kW)) a.fail('pads', `(${pad}) must be smaller than the ${kH}x${kW} window`);
-    const def: Record<string, unknown> = { type: 'pool', sx: kW, sy: kH, stride, pad };
-    if (avg) {
-      def.mode = 'avg';
-      def.count_include_pad = countIncludePad;
-    }
-    // Only where it changes the output size (else the same pool, and a plainer spec).
-    if (ceilMode) {
-      if (avg && countIncludePad) a.fail('ceil_mode', 'is 1 with count_include_pad: cnnviz cannot divide the overhanging windows as ONNX does');
-      def.ceil_mode = true;
-    }
-    const name = this.emit(def as LayerDef, base, [v.def]);
-    this.setOut(node, { def: name, shape: [v.shape[0], h, w], flat: false });
-  }
-
   private padOp(node: OnnxNode, a: Attrs): void {
     const v = this.val(node, 0);
     this.spatialInput(node, v);
@@ -706,16 +678,23 @@ class Importer {
       if ((node.input?.[3] ?? '') !== '') throw new UserError(`${this.where(node)}: Pad with "axes" is not supported`);
     }
     // [N, C, H, W begins, N, C, H, W ends]
-    const ok = mode === 'constant' && value === 0 && pads.length === 8 && pads[0] === 0 && pads[1] === 0 && pads[4] === 0 && pads[5] === 0 &&
-      pads[2] === pads[3] && pads[2] === pads[6] && pads[2] === pads[7];
-    if (!ok) {
-      throw new UserError(`${this.where(node)}: cnnviz supports Pad only as zero padding of the same amount on all four image sides in front of AveragePool (got mode ${mode}, value ${value}, pads [${pads.join(', ')}])`);
+    const where = this.where(node);
+    if (pads.length !== 8 || pads[0] !== 0 || pads[1] !== 0 || pads[4] !== 0 || pads[5] !== 0 || pads.some((p) => !Number.isSafeInteger(p) || p < 0)) {
+      throw new UserError(`${where}: pads [${pads.join(', ')}]; cnnviz reads Pad only of height and width (4-D pads of 0 or more on axes 2 and 3)`);
     }
-    const consumers = (this.model.graph!.node ?? []).filter((n) => (n.input ?? []).includes(node.output![0]));
-    if (consumers.length !== 1 || consumers[0].op_type !== 'AveragePool') {
-      throw new UserError(`${this.where(node)}: cnnviz supports Pad only in front of a single AveragePool (as PyTorch writes count_include_pad=True)`);
+    if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') throw new UserError(`${where}: mode "${mode}" is not one of constant, reflect, edge`);
+    if (mode === 'constant' && value !== 0) throw new UserError(`${where}: pads with ${value}; cnnviz reads constant Pad only with zeros`);
+    const reader = this.soleReader(node.output![0]);
+    if (!reader || !(PAD_TAKERS.includes(reader.op_type) || reader.op_type === 'Pad')) {
+      throw new UserError(`${where}: cnnviz reads Pad only in front of a single ${PAD_TAKERS.join(' or ')}, which takes it in`);
     }
-    this.setOut(node, { ...v, pad: pads[2] });
+    const sides: [number, number, number, number] = [pads[2], pads[3], pads[6], pads[7]];
+    if (v.pad) {
+      // Zeros after zeros, as PyTorch writes F.pad before AvgPool2d(count_include_pad=True): one Pad.
+      if (mode !== 'constant' || v.pad.mode !== 'constant') throw new UserError(`${where}: pads a value padded already; cnnviz merges two Pads only when both pad with zeros`);
+      for (let k = 0; k < 4; k++) sides[k] += v.pad.pads[k];
+    }
+    this.setOut(node, { ...v, pad: { pads: sides, mode } });
   }
 
   /**
@@ -764,115 +743,6 @@ class Importer {
         set(values, [values.length]);
       }
     }
-  }
-
-  private add(node: OnnxNode, base: string): void {
-    const [x, y] = node.input ?? [];
-    const xConst = this.consts.has(x);
-    const yConst = this.consts.has(y);
-    if (xConst || yConst) {
-      // MatMul followed by Add: the Add is the fully connected layer's bias.
-      const valName = xConst ? y : x;
-      const fc = this.fcAwaitingBias.get(valName);
-      if (!fc || (this.consumers.get(valName) ?? 0) !== 1) {
-        throw new UserError(`${this.where(node)}: adding a constant is supported only as the bias right after a MatMul`);
-      }
-      this.fcAwaitingBias.delete(valName);
-      const units = this.tensors[fc].biases.shape[0];
-      const t = this.consts.get(xConst ? x : y)!;
-      const data = toFloat32(t, this.where(node));
-      if (data.length !== units && data.length !== 1) {
-        throw new UserError(`${this.where(node)}: bias "${t.name ?? ''}" has shape [${dimsOf(t).join(', ')}], expected ${units} values`);
-      }
-      const biases = this.tensors[fc].biases.data;
-      for (let i = 0; i < units; i++) biases[i] = data.length === 1 ? data[0] : data[i];
-      this.setOut(node, this.vals.get(valName)!);
-      return;
-    }
-    const a = this.val(node, 0);
-    const b = this.val(node, 1);
-    if (a.shape.join() !== b.shape.join() || (a.flat !== b.flat && a.shape[1] * a.shape[2] !== 1)) {
-      throw new UserError(`${this.where(node)}: adds values of shapes ${a.shape.join('x')} and ${b.shape.join('x')}; cnnviz adds values of the same shape only (no broadcasting)`);
-    }
-    const name = this.emit({ type: 'add' }, base, [a.def, b.def]);
-    this.setOut(node, { def: name, shape: a.shape, flat: a.flat && b.flat });
-  }
-
-  private concat(node: OnnxNode, a: Attrs, base: string): void {
-    const ins = (node.input ?? []).map((_, i) => this.val(node, i));
-    const allFlat = ins.every((v) => v.flat);
-    const rank = allFlat ? 2 : 4;
-    let axis = a.int('axis', 1);
-    if (axis < 0) axis += rank;
-    if (axis !== 1) a.fail('axis', `is ${a.int('axis', 1)}; cnnviz concatenates along channels (axis 1) only`);
-    for (const v of ins) {
-      if (v.flat && !allFlat) this.spatialInput(node, v);
-      if (allFlat && v.shape[1] * v.shape[2] !== 1) {
-        throw new UserError(`${this.where(node)}: concatenates flattened vectors of ${v.shape.join('x')} values; cnnviz concatenates along channels only`);
-      }
-      if (v.shape[1] !== ins[0].shape[1] || v.shape[2] !== ins[0].shape[2]) {
-        throw new UserError(`${this.where(node)}: concatenates ${ins.map((u) => u.shape.join('x')).join(' and ')}; channels can be joined only when height and width agree`);
-      }
-    }
-    const channels = ins.reduce((s, v) => s + v.shape[0], 0);
-    const name = this.emit({ type: 'concat' }, base, ins.map((v) => v.def));
-    this.setOut(node, { def: name, shape: [channels, ins[0].shape[1], ins[0].shape[2]], flat: allFlat });
-  }
-
-  /** biases null: an fc without biases ("bias": false), as a Gemm without C. */
-  private fc(node: OnnxNode, base: string, v: Val, weights: Float32Array, units: number, biases: Float32Array | null): string {
-    const [c, h, w] = v.shape;
-    const tensors: Record<string, NamedTensor> = { weights: { shape: [units, c, h, w], data: weights } };
-    if (biases) tensors.biases = { shape: [units], data: biases };
-    const def: Record<string, unknown> = { type: 'fc', num_neurons: units };
-    if (!biases) def.bias = false;
-    return this.emit(def as LayerDef, base, [v.def], tensors);
-  }
-
-  private gemm(node: OnnxNode, a: Attrs, base: string): void {
-    const v = this.val(node, 0);
-    if (a.int('transA', 0) !== 0) a.fail('transA', 'must be 0 (the input is [N, features])');
-    const inSize = v.shape[0] * v.shape[1] * v.shape[2];
-    const wt = this.constant(node, 1, 'weight')!;
-    const wd = dimsOf(wt);
-    const transB = a.int('transB', 0) === 1;
-    const units = wd.length === 2 ? (transB ? wd[0] : wd[1]) : -1;
-    if (wd.length !== 2 || (transB ? wd[1] : wd[0]) !== inSize) {
-      throw new UserError(`${this.where(node)}: weight "${wt.name ?? ''}" has shape [${wd.join(', ')}], which does not fit an input of ${inSize} values`);
-    }
-    const raw = toFloat32(wt, this.where(node));
-    const alpha = a.float('alpha', 1);
-    const weights = transB ? raw : transpose(raw, inSize, units);
-    if (alpha !== 1) for (let i = 0; i < weights.length; i++) weights[i] = Math.fround(weights[i] * alpha);
-    const ct = this.constant(node, 2, 'bias', true);
-    const biases = ct ? new Float32Array(units) : null;
-    if (ct && biases) {
-      const beta = a.float('beta', 1);
-      const data = toFloat32(ct, this.where(node));
-      if (data.length !== units && data.length !== 1) {
-        throw new UserError(`${this.where(node)}: bias "${ct.name ?? ''}" has shape [${dimsOf(ct).join(', ')}]; expected ${units} values`);
-      }
-      for (let i = 0; i < units; i++) biases[i] = Math.fround((data.length === 1 ? data[0] : data[i]) * beta);
-    }
-    const name = this.fc(node, base, v, weights === raw ? raw : weights, units, biases);
-    this.setOut(node, { def: name, shape: [units, 1, 1], flat: true });
-  }
-
-  private matmul(node: OnnxNode, base: string): void {
-    const v = this.val(node, 0);
-    if (!v.flat && v.shape[1] * v.shape[2] !== 1) {
-      throw new UserError(`${this.where(node)}: multiplies an image-shaped value; cnnviz supports MatMul on flat [N, features] values (after Flatten) only`);
-    }
-    const inSize = v.shape[0] * v.shape[1] * v.shape[2];
-    const wt = this.constant(node, 1, 'weight')!;
-    const wd = dimsOf(wt);
-    if (wd.length !== 2 || wd[0] !== inSize) {
-      throw new UserError(`${this.where(node)}: weight "${wt.name ?? ''}" has shape [${wd.join(', ')}]; expected [${inSize}, units]`);
-    }
-    const units = wd[1];
-    const name = this.fc(node, base, v, transpose(toFloat32(wt, this.where(node)), inSize, units), units, new Float32Array(units));
-    this.fcAwaitingBias.set(node.output![0], name);
-    this.setOut(node, { def: name, shape: [units, 1, 1], flat: true });
   }
 
   private reshape(node: OnnxNode, base: string): void {
@@ -926,6 +796,65 @@ class Importer {
     this.consts.set(out, { name: out, dims, data_type: DataType.INT64, int64_data: r });
   }
 
+  /** ConstantOfShape, Reshape, Slice and Transpose of an integer constant, folded to a constant. */
+  private integerTensor(node: OnnxNode, a: Attrs): void {
+    const where = this.where(node);
+    const t = this.consts.get(node.input![0])!;
+    const dims = dimsOf(t).map(Number);
+    const values = toIntegers(t, where);
+    const ints = (i: number, what: string) => toIntegers(this.constant(node, i, what)!, where);
+    let outDims: number[];
+    let out: number[];
+    switch (node.op_type) {
+      case 'ConstantOfShape': {
+        const v = a.tensor('value');
+        const fill = v ? (isInteger(v) ? toIntegers(v, where)[0] : toFloat32(v, where)[0]) : 0;
+        if (v && !isInteger(v) && fill !== 0) throw new UserError(`${where}: cnnviz folds ConstantOfShape only of integers or zeros`);
+        outDims = values;
+        out = new Array<number>(values.reduce((x, y) => x * y, 1)).fill(fill ?? 0);
+        break;
+      }
+      case 'Reshape': {
+        const target = ints(1, 'shape');
+        const known = target.reduce((x, d, k) => x * (d === -1 ? 1 : d === 0 ? dims[k] : d), 1);
+        outDims = target.map((d, k) => (d === -1 ? values.length / known : d === 0 ? dims[k] : d));
+        if (outDims.reduce((x, y) => x * y, 1) !== values.length) throw new UserError(`${where}: cannot reshape ${values.length} integers to [${target.join(', ')}]`);
+        out = values;
+        break;
+      }
+      case 'Transpose': {
+        const perm = a.ints('perm') ?? dims.map((_, k) => dims.length - 1 - k);
+        outDims = perm.map((k) => dims[k]);
+        out = reindex(dims, outDims, (idx) => perm.map((_, k) => idx[perm.indexOf(k)]), values);
+        break;
+      }
+      default: {
+        // Slice (opset 10+: starts, ends, axes and steps are inputs).
+        if (this.opset < 10) throw new UserError(`${where}: cnnviz folds Slice of integers at opset 10 or later only`);
+        const starts = ints(1, 'starts');
+        const ends = ints(2, 'ends');
+        const axes = (node.input?.[3] ?? '') !== '' ? ints(3, 'axes') : starts.map((_, k) => k);
+        const steps = (node.input?.[4] ?? '') !== '' ? ints(4, 'steps') : starts.map(() => 1);
+        const picks = dims.map((d) => Array.from({ length: d }, (_, k) => k));
+        axes.forEach((ax0, k) => {
+          const ax = ax0 < 0 ? ax0 + dims.length : ax0;
+          const d = dims[ax];
+          const step = steps[k];
+          if (step === 0) throw new UserError(`${where}: Slice step 0`);
+          const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x < 0 ? x + d : x));
+          const start = step > 0 ? clamp(starts[k], 0, d) : clamp(starts[k], 0, d - 1);
+          const end = step > 0 ? clamp(ends[k], 0, d) : clamp(ends[k], -1, d - 1);
+          const list: number[] = [];
+          for (let i = start; step > 0 ? i < end : i > end; i += step) list.push(i);
+          picks[ax] = list;
+        });
+        outDims = picks.map((l) => l.length);
+        out = reindex(dims, outDims, (idx) => idx.map((i, k) => picks[k][i]), values);
+      }
+    }
+    this.consts.set(node.output![0], { name: node.output![0], dims: outDims, data_type: DataType.INT64, int64_data: out });
+  }
+
   /** The graph output must be a fully connected layer (maybe softmaxed): it becomes the softmax node. */
   private finish(output: string): void {
     const v = this.vals.get(output);
@@ -957,9 +886,19 @@ class Importer {
   }
 }
 
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+/** An integer tensor of shape `outDims` whose element at index idx is `values` at source(idx) in `dims`. */
+function reindex(dims: number[], outDims: number[], source: (idx: number[]) => number[], values: number[]): number[] {
+  const count = outDims.reduce((x, y) => x * y, 1);
+  const out = new Array<number>(count);
+  for (let flat = 0; flat < count; flat++) {
+    const idx: number[] = [];
+    for (let k = outDims.length - 1, r = flat; k >= 0; k--) {
+      idx[k] = r % outDims[k];
+      r = Math.floor(r / outDims[k]);
+    }
+    const src = source(idx);
+    out[flat] = values[src.reduce((x, i, k) => x * dims[k] + i, 0)];
+  }
   return out;
 }
 

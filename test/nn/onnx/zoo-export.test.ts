@@ -62,6 +62,24 @@ describe('ONNX export of the zoo layers, checked with onnxruntime', () => {
   });
 });
 
+describe('ONNX export of pools with padding per side and dilation, and of reflect and replicate padding, checked with onnxruntime', () => {
+  it('a dilated max pool, max and average pools padded per side (padding counted or not), convs padded by reflection and replication', async () => {
+    const spec = parseSpec([
+      input,
+      { type: 'conv', sx: 3, filters: 6, pad: 1 },
+      { type: 'pool', sx: 3, stride: 2, pad: 1, dilation: 2 },
+      { type: 'pool', sx: 2, stride: 2, mode: 'avg', count_include_pad: true, pad: 1, pad_left: 0, pad_bottom: 0 },
+      { type: 'pool', sx: 2, sy: 3, stride: 1, pad: 1, pad_left: 0, pad_right: 0 },
+      { type: 'pool', sx: 3, sy: 2, stride: 1, mode: 'avg', pad: 0, pad_left: 1, pad_right: 1 },
+      { type: 'conv', sx: 3, filters: 6, pad: 1, pad_mode: 'reflect' },
+      { type: 'conv', sx: 3, filters: 6, stride: 2, pad: 2, pad_left: 1, pad_mode: 'replicate' },
+      { type: 'softmax', num_classes: 10 },
+    ], 'pools');
+    expect(spec.shapes.slice(2, 6).map((x) => x.join('x'))).toEqual(['6x15x15', '6x8x8', '6x8x7', '6x7x7']);
+    expect(await exportAndBack(spec, 3)).toBeLessThan(1e-5);
+  });
+});
+
 describe('ONNX export of the zoo activations, gates and heads, checked with onnxruntime', () => {
   it('clip, relu6, hardsigmoid, hardswish, silu, gelu, elu, softplus, prelu, an SE gate, ceil_mode pool, scores from a global pool', async () => {
     const spec = parseSpec([

@@ -43,6 +43,10 @@ const LAYERS: Record<string, string[]> = {
   squeeze_head: ['concat', 'gap', 'softmax'],
   // torchvision's ShuffleNet v2 units: channel split and shuffle
   shuffle_units: ['slice', 'shuffle', 'concat', 'conv', 'gap'],
+  // pools padded per side (F.pad + AvgPool2d, MaxPool2d((3, 2), padding=(1, 0))) and a dilated max pool
+  pad_pools: ['pool', 'fc'],
+  // convs with padding_mode reflect and replicate (Pad of mode reflect and edge), F.pad zeros before a conv
+  pad_convs: ['conv', 'gap'],
 };
 
 describe('PyTorch networks with the zoo blocks, imported', () => {
@@ -72,5 +76,26 @@ describe('PyTorch networks with the zoo blocks, imported', () => {
     expect(snap.spec.layers.find((l) => l.type === 'conv' && l.kernelW === 1)).toMatchObject({ kernelH: 3, padTop: 1, padBottom: 1, padLeft: 0, padRight: 0 });
     expect(snap.spec.layers.find((l) => l.type === 'conv' && l.dilation === 2)).toMatchObject({ kernelH: 3, pad: 2 });
     expect(course.filter((t) => t === 'prelu')).toHaveLength(2);
+  });
+
+  it('pools keep padding per side and dilation, convs their padding mode; F.pad (its pads computed from integers) and the zero Pad of AvgPool2d merge into the pool', () => {
+    const snap = loadOnnxSnapshot(`${FIXTURES}${zoo.models.pad_pools.file}`);
+    const pools = snap.spec.layers.filter((l) => l.type === 'pool');
+    expect(pools.map((p) => [p.mode, p.kernelH, p.kernelW, p.padTop, p.padLeft, p.padBottom, p.padRight, p.dilation])).toEqual([
+      ['max', 3, 3, 1, 1, 1, 1, 2],
+      // F.pad(x, (0, 1, 1, 0)): left 0, right 1, top 1, bottom 0, counted as zeros.
+      ['avg', 2, 2, 1, 0, 0, 1, 1],
+      ['max', 3, 2, 1, 0, 1, 0, 1],
+      ['avg', 2, 3, 0, 1, 0, 1, 1],
+    ]);
+    expect(pools.map((p) => p.countIncludePad)).toEqual([false, true, false, false]);
+    const convs = loadOnnxSnapshot(`${FIXTURES}${zoo.models.pad_convs.file}`).spec.layers.filter((l) => l.type === 'conv');
+    expect(convs.map((c) => [c.padMode, c.padTop, c.padLeft, c.padBottom, c.padRight])).toEqual([
+      ['reflect', 1, 1, 1, 1],
+      ['replicate', 2, 1, 2, 1],
+      // F.pad(x, (1, 0, 2, 1)) with zeros: left 1, right 0, top 2, bottom 1, folded into the conv.
+      ['zeros', 2, 1, 1, 0],
+    ]);
+    expect(snap.spec.shapes.filter((_, i) => snap.spec.layers[i].type === 'pool').map((s) => s.join('x'))).toEqual(['8x15x15', '8x8x8', '8x8x7', '8x7x7']);
   });
 });
