@@ -66,12 +66,12 @@ describe('cnnviz summary', () => {
     expect(r.stderr).toMatch(/nope.json: no such file.*convnetjs-cifar10/);
   });
 
-  it('fails when the network input is not what CIFAR-10 gives (train)', async () => {
-    const file = specFile('small-input.json', [{ type: 'input', out_sx: 24, out_sy: 24, out_depth: 3 }, softmax]);
+  it('fails when the network input is not what CIFAR-10 gives (train): another channel count (another size is resized)', async () => {
+    const file = specFile('small-input.json', [{ type: 'input', out_sx: 24, out_sy: 24, out_depth: 1 }, softmax]);
     const data = writeCifarDir(join(dir, 'cifar'));
     const r = await runCli(['train', '--model', file, '--data', data, '--out', join(dir, 'out-small')]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/layer 0 \(input\).*24x24x3, but the CIFAR-10 images of .*cifar are 32x32x3/);
+    expect(r.stderr).toMatch(/layer 0 \(input\).*24x24x1, but the CIFAR-10 images of .*cifar are 32x32x3/);
   });
 });
