@@ -1,13 +1,46 @@
 /**
- * The end of an epoch's numbers: the test set evaluated on the workers, the epoch's record (training
- * averages, test loss and accuracy, timings, learning rate) and confusion matrix, and the layer
- * health measured on a fixed test subset.
+ * The end of an epoch's numbers: the test set and, with --holdout, the validation split evaluated on
+ * the workers, on the trained weights or (--ema) on their moving average (test-time augmentation,
+ * --tta, is done by the workers: src/parallel/micro-batch.ts); the epoch's record (training averages,
+ * test loss and accuracy, timings, learning rate) and confusion matrix; and the layer health measured
+ * on a fixed test subset.
  */
-import { evaluateSplits, evaluationNote, validationFields } from './evaluation.js';
+import type { EvalResult, WorkerPool } from '../parallel/pool.js';
+import type { TrainConfig } from './config.js';
+import { withWeights, type WeightAverage } from './ema.js';
 import { confusionMatrix, type EpochRecord } from './metrics.js';
 import { patchPass, SUBSET_SIZE, type PatchPassResult } from './patch-pass.js';
 import { now } from './run.js';
 import type { Session } from './session.js';
+
+export interface EpochEvaluation {
+  test: EvalResult;
+  val?: EvalResult;
+}
+
+/** The test split and, with --holdout, the validation split, on the weights or their moving average. */
+export async function evaluateSplits(pool: WorkerPool, average: WeightAverage | undefined, testCount: number, valCount: number): Promise<EpochEvaluation> {
+  const both = async (): Promise<EpochEvaluation> => {
+    const test = await pool.evaluate(testCount);
+    return valCount > 0 ? { test, val: await pool.evaluate(valCount, 'val') } : { test };
+  };
+  return average ? withWeights(pool, average, both) : both();
+}
+
+/** What the reported accuracies were computed with, e.g. "weight average (ema 0.999); flip test-time augmentation"; undefined: the plain weights. */
+export function evaluationNote(config: Pick<TrainConfig, 'ema' | 'tta'>): string | undefined {
+  const parts = [
+    ...(config.ema !== undefined ? [`weight average (ema ${config.ema})`] : []),
+    ...(config.tta && config.tta !== 'none' ? [`${config.tta} test-time augmentation`] : []),
+  ];
+  return parts.length ? parts.join('; ') : undefined; // no comma: it is a metrics.csv field
+}
+
+/** The validation fields of an epoch's record (none without --holdout). */
+export function validationFields(val: EvalResult | undefined, valCount: number): Pick<EpochRecord, 'valAccuracy' | 'valLoss'> {
+  if (!val || valCount === 0) return {};
+  return { valAccuracy: val.correct / valCount, valLoss: val.lossSum / valCount };
+}
 
 /** Test records whose accuracy is also reported on its own (CIFAR-10's first 1,000, see EpochRecord). */
 const FIRST_TEST_RECORDS = 1000;

@@ -10,7 +10,7 @@ import { writeReport } from '../viz/report.js';
 import { coerceVizScaleState, createVizScaleState, type VizScaleState } from '../viz/scale.js';
 import type { TrainConfig } from './config.js';
 import { describeSchedule } from './schedule.js';
-import { evaluationNote } from './evaluation.js';
+import { evaluationNote } from './evaluate.js';
 import type { EpochVisualizer } from './trainer.js';
 import { describeSkippedSteps } from './viz-steps.js';
 
