@@ -146,16 +146,50 @@ export function naturalScale(kind: ColorMapKind, data: ArrayLike<number>, start 
  */
 export function robustScale(kind: ColorMapKind, data: ArrayLike<number>, start = 0, end = data.length): number {
   const natural = naturalScale(kind, data, start, end);
-  const vals: number[] = [];
+  const vals = new Float64Array(Math.max(0, end - start));
+  let m = 0;
   for (let i = start; i < end; i++) {
     const v = data[i];
     if (!Number.isFinite(v)) continue;
-    vals.push(kind === 'sequential' ? Math.max(v, 0) : Math.abs(v));
+    vals[m++] = kind === 'sequential' ? Math.max(v, 0) : Math.abs(v);
   }
-  if (vals.length < ROBUST_MIN_VALUES) return natural;
-  const a = Float64Array.from(vals).sort();
-  const s = a[Math.max(0, Math.ceil((ROBUST_PERCENTILE / 100) * a.length) - 1)];
+  if (m < ROBUST_MIN_VALUES) return natural;
+  const s = kthSmallest(vals.subarray(0, m), Math.max(0, Math.ceil((ROBUST_PERCENTILE / 100) * m) - 1));
   return s > 0 ? s : natural;
+}
+
+/**
+ * The k-th smallest value of `a` (0-based), the value a sort would put at index k, found by selection
+ * in linear time (Hoare partitioning around a median of three): every picture of every layer asks for
+ * its 99.5th percentile, and sorting them all was a quarter of the time spent drawing. Reorders `a`.
+ */
+export function kthSmallest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as the pivot (keeps sorted or constant runs from going quadratic).
+    const x = a[lo], y = a[mid], z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    // Now a[lo..j] <= pivot <= a[i..hi], and everything strictly between j and i equals the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }
 
 /** How many values of data[start, end) fall outside the range the map shows (they are clipped). */

@@ -6,6 +6,7 @@ import {
   countClipped,
   createVizScaleState,
   formatNumber,
+  kthSmallest,
   maxAbs,
   maxPositive,
   parseVizScaleMode,
@@ -69,5 +70,28 @@ describe('run scale state', () => {
     expect(parseVizScaleMode('layer')).toBe('layer');
     expect(parseVizScaleMode('run')).toBe('run');
     expect(parseVizScaleMode('epoch')).toBeUndefined();
+  });
+});
+
+describe('kthSmallest', () => {
+  it('returns what a sort puts at index k, for random, sorted, reversed, constant and tied arrays', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const cases: number[][] = [
+      Array.from({ length: 1000 }, rand),
+      Array.from({ length: 999 }, (_, i) => i),
+      Array.from({ length: 500 }, (_, i) => 500 - i),
+      Array.from({ length: 300 }, () => 0.25),
+      Array.from({ length: 777 }, () => Math.floor(rand() * 5)),
+      [3],
+      [2, 1],
+    ];
+    for (const c of cases) {
+      const sorted = Float64Array.from(c).sort();
+      for (const k of [0, 1, Math.floor(c.length / 2), Math.ceil(0.995 * c.length) - 1, c.length - 1]) {
+        if (k < 0 || k >= c.length) continue;
+        expect(kthSmallest(Float64Array.from(c), k)).toBe(sorted[k]);
+      }
+    }
   });
 });
