@@ -17,7 +17,7 @@ import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { UserError, errorMessage } from '../util/errors.js';
 import { checkClassNames } from './class-names.js';
-import { allocBytes, checkLimit, imageSize, MAX_CLASSES, shapeText, type Dataset, type ImageShape, type ImageSplit } from './split.js';
+import { allocBytes, checkLimit, imageSize, MAX_CLASSES, planarFromInterleaved, shapeText, type Dataset, type ImageShape, type ImageSplit } from './split.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'] as const;
 export const DEFAULT_TEST_FRACTION = 0.2;
@@ -130,11 +130,7 @@ async function decodeInto(path: string, shape: ImageShape, out: Uint8Array, at: 
   } catch (e) {
     throw new UserError(`${path}: unreadable or truncated image (${errorMessage(e).split('\n')[0]})`);
   }
-  const plane = h * w;
-  for (let ch = 0; ch < c; ch++) {
-    const base = at + ch * plane;
-    for (let p = 0; p < plane; p++) out[base + p] = data[p * c + ch];
-  }
+  planarFromInterleaved(data, c, h * w, out, at);
 }
 
 async function decodeSplit(list: Entry[], shape: ImageShape, shared: boolean, log?: (m: string) => void, what = ''): Promise<ImageSplit> {

@@ -5,7 +5,7 @@
  * resize, so one picture looks the same whichever way it came in. Channels are kept.
  */
 import sharp from 'sharp';
-import { shapeText, type ImageShape, type ImageSplit } from './split.js';
+import { planarFromInterleaved, shapeText, type ImageShape, type ImageSplit } from './split.js';
 
 /** Images resized at once (sharp works on its own threads). */
 const CONCURRENCY = 16;
@@ -24,8 +24,7 @@ async function resizeImage(planar: Uint8Array, [c, h, w]: ImageShape, height: nu
   const raw = await (c === 1 ? img.greyscale() : img.toColourspace('srgb')).raw().toBuffer({ resolveWithObject: true });
   if (raw.info.channels !== c) throw new Error(`resize: sharp returned ${raw.info.channels} channels for ${c}`);
   const out = new Uint8Array(c * height * width);
-  const outPlane = height * width;
-  for (let ch = 0; ch < c; ch++) for (let i = 0; i < outPlane; i++) out[ch * outPlane + i] = raw.data[i * c + ch];
+  planarFromInterleaved(raw.data, c, height * width, out);
   return out;
 }
 

@@ -63,6 +63,14 @@ export function checkLimit(value: number | undefined, flag: string, fail: (m: st
   return value;
 }
 
+/** Copy an interleaved image (HWC, as sharp decodes) into planar CHW bytes at out[at..]. */
+export function planarFromInterleaved(data: ArrayLike<number>, channels: number, plane: number, out: Uint8Array, at = 0): void {
+  for (let ch = 0; ch < channels; ch++) {
+    const base = at + ch * plane;
+    for (let p = 0; p < plane; p++) out[base + p] = data[p * channels + ch];
+  }
+}
+
 /** A new split of the images at `indices` of `split`, in that order (copied). */
 export function subsetSplit(split: ImageSplit, indices: readonly number[]): ImageSplit {
   const size = imageSize(split.shape);
