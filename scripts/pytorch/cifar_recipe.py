@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""PyTorch reference for `cnnviz train --model resnet20` (or resnet8) with its preset recipe and the
-evaluation options: the same network (He et al. 2016 sec. 4.2 CIFAR ResNet, 1x1 projection shortcuts,
-BN after every conv) and the same recipe as src/train/recipes.ts: SGD with Nesterov momentum 0.9,
+"""PyTorch reference for `cnnviz train --model resnet20` (or resnet8, or speedrun) with its preset recipe
+and the evaluation options: the same network (He et al. 2016 sec. 4.2 CIFAR ResNet, 1x1 projection
+shortcuts, BN after every conv; or src/nn/speedrun.ts) and the same recipe as src/train/recipes.ts: SGD with Nesterov momentum 0.9,
 one-cycle learning rate (from lr/25 up to lr 0.2 along half a cosine over the first 30% of the steps,
 then down to lr/25/1e4), weight decay 5e-4 on conv/fc weights only, batch 128 cut into micro-batches of
 32 whose batch-norm statistics are their own ("ghost" batch norm, as cnnviz's workers compute them),
@@ -13,7 +13,8 @@ Evaluation options as cnnviz's:
                   statistics, decay of update t = min(DECAY, (1 + t) / (10 + t))
   --holdout N     the last N training images (after --train-limit) are not trained on; their accuracy
                   is reported each epoch as valAccuracy
-Usage: /usr/bin/python3 cifar_recipe.py DATA_DIR [--net resnet20] [--epochs 15] [--threads 2] [--seed 1]
+The speedrun preset's recipe is this one with --label-smoothing 0.2 --tta flip.
+Usage: /usr/bin/python3 cifar_recipe.py DATA_DIR [--net resnet20|resnet8|speedrun] [--epochs 15] [--threads 2] [--seed 1]
          [--tta flip] [--ema 0.999] [--holdout 5000] [--label-smoothing 0.1] [--channels-last]
          [--train-limit N] [--test-limit N] [--max-batches N (a quick check: stop each epoch early)]
 Prints one JSON line per epoch (testAccuracyFirst1000: CIFAR-10's first 1,000 test records)."""
@@ -22,7 +23,7 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 
 p = argparse.ArgumentParser()
-p.add_argument("data"); p.add_argument("--net", default="resnet20", choices=["resnet8", "resnet20"])
+p.add_argument("data"); p.add_argument("--net", default="resnet20", choices=["resnet8", "resnet20", "speedrun"])
 p.add_argument("--epochs", type=int, default=15); p.add_argument("--threads", type=int, default=2); p.add_argument("--seed", type=int, default=1)
 p.add_argument("--batch", type=int, default=128); p.add_argument("--micro-batch", type=int, default=32)
 p.add_argument("--lr", type=float, default=0.2); p.add_argument("--momentum", type=float, default=0.9); p.add_argument("--wd", type=float, default=5e-4)
@@ -75,7 +76,26 @@ class ResNet(nn.Module):
         return s.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
-model = ResNet({"resnet8": 1, "resnet20": 3}[a.net]).to(memory_format=fmt)
+class Speedrun(nn.Module):
+    """src/nn/speedrun.ts: conv3x3 24 + bn + relu, then per block (32, 128, 128 channels)
+    conv3x3 -> maxpool 2 -> bn -> relu -> conv3x3 -> bn -> relu; global average pool, fc."""
+    def __init__(s):
+        super().__init__()
+        layers = [nn.Conv2d(3, 24, 3, 1, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU()]; cin = 24
+        for w in (32, 128, 128):
+            layers += [nn.Conv2d(cin, w, 3, 1, 1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(w), nn.ReLU(),
+                       nn.Conv2d(w, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]; cin = w
+        s.features = nn.Sequential(*layers); s.fc = nn.Linear(cin, 10)
+
+    def forward(s, x):
+        return s.fc(F.adaptive_avg_pool2d(s.features(x), 1).flatten(1))
+
+
+def make_net():
+    return Speedrun() if a.net == "speedrun" else ResNet({"resnet8": 1, "resnet20": 3}[a.net])
+
+
+model = make_net().to(memory_format=fmt)
 decay = [q for q in model.parameters() if q.dim() > 1]; nodecay = [q for q in model.parameters() if q.dim() <= 1]
 opt = torch.optim.SGD([{"params": decay, "weight_decay": a.wd}, {"params": nodecay, "weight_decay": 0}], lr=a.lr, momentum=a.momentum, nesterov=True)
 steps_per_epoch = math.ceil(len(xtr) / a.batch); total = max(1, a.epochs * steps_per_epoch)
@@ -92,7 +112,7 @@ def rate(step):
 # The moving average: parameters and batch-norm running statistics (num_batches_tracked is not averaged).
 ema_model = None; ema_updates = 0
 if a.ema is not None:
-    ema_model = ResNet({"resnet8": 1, "resnet20": 3}[a.net]).to(memory_format=fmt); ema_model.load_state_dict(model.state_dict())
+    ema_model = make_net().to(memory_format=fmt); ema_model.load_state_dict(model.state_dict())
 
 
 def ema_update():

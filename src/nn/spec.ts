@@ -3,6 +3,7 @@ import { DefReader } from './def-reader.js';
 import type { LayerConfig, LayerDef, LayerHints, ParamDecl, Shape3, StateDecl } from './layers/layer.js';
 import { findLayerDef, layerDef, layerTypes } from './layers/registry.js';
 import { resnetLayerDefs } from './resnet.js';
+import { speedrunLayerDefs } from './speedrun.js';
 
 export type { LayerConfig, Shape3 } from './layers/layer.js';
 
@@ -44,6 +45,7 @@ const PRESETS: Record<string, Record<string, unknown>[]> = {
   ],
   resnet8: resnetLayerDefs(1),
   resnet20: resnetLayerDefs(3),
+  speedrun: speedrunLayerDefs(),
 };
 
 export function presetNames(): string[] {

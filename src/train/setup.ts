@@ -245,11 +245,16 @@ export function newConfig(opts: TrainOptions, dataDir: string, explicit: Explici
     seed: opts.seed, trainLimit: opts.trainLimit, testLimit: opts.testLimit, augmentation: parseAugment(explicit('augment') && opts.augment !== undefined ? opts.augment : defaultAugment(dataset?.kind ?? 'cifar-10')),
     normalize: opts.normalize === true, probe: opts.probe ? parseProbeIndices(opts.probe) : undefined, probeCount: opts.probeCount,
     viz: opts.viz, vizEvery: opts.vizEvery, vizScale: opts.vizScale, vizSteps: opts.vizSteps ?? 'none',
-    ...(opts.tta && opts.tta !== 'none' ? { tta: opts.tta } : {}), ...(opts.ema !== undefined ? { ema: opts.ema } : {}),
+    ...ttaOf(pick('tta', recipe?.tta)), ...(opts.ema !== undefined ? { ema: opts.ema } : {}),
     ...(opts.holdout ? { holdout: opts.holdout } : {}),
     ...(opts.explorerData ? { explorerData: opts.explorerData } : {}),
     ...(dataset ? { dataset } : {}),
   };
+}
+
+/** The run's test-time augmentation field: absent for none. */
+function ttaOf(tta: TtaMode | undefined): { tta?: TtaMode } {
+  return tta && tta !== 'none' ? { tta } : {};
 }
 
 /** A new run's default output folder: out/<model name>-<date>-<time> (or --name). */
