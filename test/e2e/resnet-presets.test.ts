@@ -8,8 +8,8 @@ import { readExplorerLayer } from '../helpers/explorer.js';
 // The ResNet presets on the real CIFAR-10 (CIFAR10_DIR=../shared/cifar10); skipped without it.
 const CIFAR10_DIR = process.env.CIFAR10_DIR;
 
-describe.skipIf(!CIFAR10_DIR)('ResNet presets on real CIFAR-10 images', () => {
-  for (const model of ['resnet8', 'resnet20']) {
+describe.skipIf(!CIFAR10_DIR)('ResNet and speedrun presets on real CIFAR-10 images', () => {
+  for (const model of ['resnet8', 'resnet20', 'speedrun']) {
     // Pictures for resnet8 only (they are the same kinds for resnet20, and cost time).
     const viz = model === 'resnet8';
     it(`${model}: the training loss falls over a few epochs on 32 images${viz ? '; batch-norm and residual pictures are drawn' : ''}`, { timeout: 240_000 }, async () => {
@@ -24,10 +24,11 @@ describe.skipIf(!CIFAR10_DIR)('ResNet presets on real CIFAR-10 images', () => {
       const epochs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { trainDataLoss: number });
       expect(epochs).toHaveLength(4);
       expect(epochs[3].trainDataLoss).toBeLessThan(epochs[0].trainDataLoss - 0.1);
-      const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { config: { optimizer: { method: string; weightDecay: number } } };
+      const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { config: { optimizer: { method: string; weightDecay: number }; tta?: string } };
       // The preset's recipe fills what was not given.
       expect(run.config.optimizer.method).toBe('nesterov');
       expect(run.config.optimizer.weightDecay).toBe(5e-4);
+      expect(run.config.tta).toBe(model === 'speedrun' ? 'flip' : undefined);
       if (!viz) return;
       expect(existsSync(join(out, 'epoch-004/02-batchnorm/channels.png'))).toBe(true);
       expect(existsSync(join(out, 'epoch-004/09-add/branches.png'))).toBe(true);

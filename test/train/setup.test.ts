@@ -24,6 +24,19 @@ describe('run setup without the CLI', () => {
     expect(config.data).toBe('/data');
   });
 
+  it('fills a preset\'s recipe for the options not given, test-time flips included, and lets an option given win', () => {
+    const given = (...keys: (keyof TrainOptions)[]) => (k: keyof TrainOptions) => keys.includes(k);
+    const preset = newConfig({ ...options, model: 'speedrun', tta: 'none', lr: undefined }, '/data', given());
+    expect(preset.tta).toBe('flip');
+    expect(preset.labelSmoothing).toBe(0.2);
+    expect(preset.epochs).toBe(12);
+    expect([preset.optimizer.method, preset.optimizer.learningRate, preset.batchSize, preset.microBatch]).toEqual(['nesterov', 0.2, 128, 32]);
+    expect(newConfig({ ...options, model: 'speedrun', tta: 'none' }, '/data', given('tta')).tta).toBeUndefined();
+    expect(newConfig({ ...options, model: 'speedrun', labelSmoothing: 0 }, '/data', given('labelSmoothing')).labelSmoothing).toBe(0);
+    // The ResNet presets do not flip at test time unless asked.
+    expect(newConfig({ ...options, model: 'resnet20', tta: 'none' }, '/data', given()).tta).toBeUndefined();
+  });
+
   it('resumes with the checkpoint settings, changing only --epochs, --data and the --viz options given', () => {
     const checkpoint = loadCheckpoint(join(FIX, 'checkpoint-v1.json'));
     const saved = checkpoint.training.config as Record<string, unknown>;
