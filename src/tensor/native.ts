@@ -17,6 +17,8 @@ export interface NativeKernels {
   /** winograd4Forward of the wasm kernels (winograd4.ts), on `memory`. */
   winograd4Forward(memory: ArrayBuffer, ...args: number[]): void;
   winograd4Backward(memory: ArrayBuffer, ...args: number[]): void;
+  /** sgemm of the wasm kernels (kernels.ts), packing into the wasm module's scratch at byte address `scratch`. */
+  sgemm(memory: ArrayBuffer, scratch: number, ...args: number[]): void;
 }
 
 /** The addon: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */

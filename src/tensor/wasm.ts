@@ -221,21 +221,23 @@ export class WasmKernels {
     });
     const wasm = instance.exports as unknown as WasmExports;
     this.memory = wasm.memory;
+    // The module keeps no data of its own; start above its first page, then the gemm scratch.
+    this.top = PAGE;
+    const scratch = this.alloc(wasm.scratchFloats());
+    wasm.setScratch(scratch);
     if (native) {
-      // The buffer is read at each call: growing the memory replaces it.
+      // The buffer is read at each call: growing the memory replaces it. The native gemm packs into
+      // the wasm module's scratch.
       const memory = this.memory;
       this.x = {
         ...wasm,
+        sgemm: (...a) => native.sgemm(memory.buffer, scratch, ...a),
         winograd4Forward: (...a) => native.winograd4Forward(memory.buffer, ...a),
         winograd4Backward: (...a) => native.winograd4Backward(memory.buffer, ...a),
       };
     } else {
       this.x = wasm;
     }
-    // The module keeps no data of its own; start above its first page, then the gemm scratch.
-    this.top = PAGE;
-    const scratch = this.alloc(this.x.scratchFloats());
-    this.x.setScratch(scratch);
     this.base = this.top;
     this.view = new Float32Array(this.memory.buffer);
   }

@@ -129,7 +129,7 @@ describe('kernel selection', () => {
   });
 });
 
-describe('wasm sgemm vs TypeScript sgemm', () => {
+for (const variant of VARIANTS) describe(`${variant}: wasm sgemm vs TypeScript sgemm`, () => {
   // Odd sizes cross every edge: partial row/column tiles, K beyond one slice, M beyond one block.
   const shapes: [number, number, number][] = [[1, 1, 1], [5, 13, 7], [20, 75, 1024], [130, 27, 300], [400, 64, 20], [3, 770, 9]];
   for (const [M, N, K] of shapes) {
@@ -145,7 +145,7 @@ describe('wasm sgemm vs TypeScript sgemm', () => {
           for (const [alpha, beta] of [[1, 0], [0.5, 1], [1, -0.25]]) {
             const ref = C0.slice();
             sgemm(transA, transB, M, N, K, alpha, A, 0, lda, B, 0, ldb, beta, ref, 0, N);
-            const wk = kernels();
+            const wk = kernels(variant);
             const a = put(wk, A);
             const b = put(wk, B);
             const c = put(wk, beta === 0 ? new Float32Array(M * N).fill(NaN) : C0);

@@ -7,12 +7,15 @@
  */
 #include <node_api.h>
 #include <stdint.h>
-#include "winograd4.h"
+#include "kernels.h"
 
 #define MAX_ARGS 24
 
-/* The memory's bytes and the integer arguments after it; NULL (with a JS exception) when they are wrong. */
-static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *out) {
+/*
+ * The memory's bytes and the arguments after it: integers into out, except those whose bit is set in
+ * `floats`, which go to real; NULL (with a JS exception) when they are wrong.
+ */
+static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *out, uint32_t floats, float *real) {
   size_t argc = MAX_ARGS;
   napi_value argv[MAX_ARGS];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
@@ -29,6 +32,16 @@ static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *o
     return NULL;
   }
   for (size_t i = 0; i < want; i++) {
+    if (floats & (1u << i)) {
+      double v = 0;
+      if (napi_get_value_double(env, argv[i + 1], &v) != napi_ok) {
+        napi_throw_type_error(env, NULL, "native kernel: arguments after the memory must be numbers");
+        return NULL;
+      }
+      real[i] = (float)v;
+      out[i] = 0;
+      continue;
+    }
     if (napi_get_value_int32(env, argv[i + 1], &out[i]) != napi_ok) {
       napi_throw_type_error(env, NULL, "native kernel: arguments after the memory must be numbers");
       return NULL;
@@ -44,18 +57,27 @@ static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *o
 
 static napi_value winograd4Forward(napi_env env, napi_callback_info info) {
   int32_t a[17];
-  char *mem = args(env, info, 17, a);
+  char *mem = args(env, info, 17, a, 0, NULL);
   if (mem) nativeWinograd4Forward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
   return NULL;
 }
 
 static napi_value winograd4Backward(napi_env env, napi_callback_info info) {
   int32_t a[22];
-  char *mem = args(env, info, 22, a);
+  char *mem = args(env, info, 22, a, 0, NULL);
   if (mem) {
     nativeWinograd4Backward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15],
       a[16], a[17], a[18], a[19], a[20], a[21]);
   }
+  return NULL;
+}
+
+/* sgemm(memory, scratch, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc). */
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  int32_t a[14];
+  float r[14];
+  char *mem = args(env, info, 14, a, (1u << 6) | (1u << 11), r);
+  if (mem) nativeSgemm(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], r[11], a[12], a[13]);
   return NULL;
 }
 
@@ -76,5 +98,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "winograd4Forward", fn);
   napi_create_function(env, "winograd4Backward", NAPI_AUTO_LENGTH, winograd4Backward, NULL, &fn);
   napi_set_named_property(env, exports, "winograd4Backward", fn);
+  napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &fn);
+  napi_set_named_property(env, exports, "sgemm", fn);
   return exports;
 }

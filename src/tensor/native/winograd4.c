@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include "winograd4.h"
+#include "kernels.h"
 
 typedef __m128 v4;
 typedef char *ptr;
