@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import process from 'node:process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +18,7 @@ const out = join(outDir, 'kernels.node');
 function skip(why) {
   // A stale addon from an earlier build must not outlive its sources.
   rmSync(out, { force: true });
-  console.log(`native kernels not built (${why}): cnnviz will use its WebAssembly kernels`);
+  process.stdout.write(`native kernels not built (${why}): cnnviz will use its WebAssembly kernels\n`);
   process.exit(0);
 }
 
@@ -46,4 +47,4 @@ try {
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-console.log(`native kernels: ${out.slice(root.length + 1)} (${cc}, AVX2 + FMA)`);
+process.stdout.write(`native kernels: ${out.slice(root.length + 1)} (${cc}, AVX2 + FMA)\n`);
