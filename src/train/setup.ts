@@ -378,7 +378,7 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
     `cnnviz train: ${data.train.count} training and ${data.test.count} test images (${DATASET_NAMES[data.kind]}, ` +
       `${shapeText(data.train.shape)}, ${data.classNames.length} classes) from ${config.data} ` +
       `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s)` +
-      `${settings.workers < opts.workers ? ` (--workers ${opts.workers}: at most ${settings.workers} can be busy)` : ''} on ${kernelsLabel()} kernels; ` +
+      `${settings.workers < opts.workers ? ` (--workers ${opts.workers}: at most ${settings.workers} can be busy)` : ''}; kernels ${kernelsLabel()}; ` +
       `augment ${formatAugment(config.augmentation)}${evaluationText(config, data)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
       `(${describeSchedule(config.lrSchedule ?? DEFAULT_LR_SCHEDULE)}), batch ${config.batchSize}/${config.microBatch}; output ${out}`,
   );

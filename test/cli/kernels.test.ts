@@ -32,13 +32,13 @@ describe('the kernels a run used are named', () => {
     it(`CNNVIZ_KERNELS=${env ?? '(unset)'}: ${want}`, async () => {
       const { line, recorded } = await kernelsOfRun(env);
       expect(recorded).toBe(want);
-      expect(line).toContain(` on ${want} kernels;`);
+      expect(line).toContain(`; kernels ${want};`);
     });
   }
 
   it.runIf(native !== null)('CNNVIZ_KERNELS=native', async () => {
     const { line, recorded } = await kernelsOfRun('native');
     expect(recorded).toBe(native);
-    expect(line).toContain(` on ${native} kernels;`);
+    expect(line).toContain(`; kernels ${native};`);
   });
 });
