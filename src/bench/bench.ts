@@ -24,7 +24,7 @@ import { Network } from '../nn/network.js';
 import { defaultOptimizerOptions, Optimizer } from '../nn/optimizers.js';
 import { DEFAULT_PRESET, paramDecls, parseSpec, presetLayerDefs, presetSpec, type ModelSpec } from '../nn/spec.js';
 import { WorkerPool } from '../parallel/pool.js';
-import { kernelKind, wasmVariant } from '../tensor/wasm.js';
+import { kernelsLabel } from '../tensor/wasm.js';
 import { Rng } from '../util/rng.js';
 import { fileURLToPath } from 'node:url';
 import { parseVizSteps, type VizSteps } from '../train/viz-steps.js';
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     return;
   }
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const kernels = kernelKind() === 'wasm' ? `wasm ${wasmVariant()}` : 'js';
+  const kernels = kernelsLabel();
   const rows: (Row & { trainGflops: number; evalGflops: number; shareOfPeak: number; vsReference: number | null; vsOneWorker: number | null })[] = [];
   const layerTimes: Record<string, LayerTypeTime[]> = {};
   const flopsOf: Record<string, number> = {};

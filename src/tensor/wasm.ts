@@ -4,12 +4,14 @@
  * dist/tensor/wasm/kernels.wasm and kernels-relaxed.wasm).
  *
  * Which kernels run is chosen by the environment variable CNNVIZ_KERNELS:
+ * - `native`: the wasm kernels below with the native ones (native.ts: AVX2 + FMA, on the same memory)
+ *   in place of those they implement; throws if either cannot be loaded or the CPU lacks AVX2 / FMA.
  * - `wasm`: the WebAssembly SIMD kernels (convolution, direct and Winograd; ReLU; max pooling; batch
  *   norm; add; the layers without SIMD kernels run their TypeScript ones on wasm memory); throws if the
  *   module cannot be loaded.
  * - `js`: the plain TypeScript kernels of src/tensor/*.ts (the reference path).
- * Unset (the default): `wasm` when the compiled module loads and the engine has WebAssembly SIMD,
- * otherwise `js`.
+ * Unset (the default): `native` when it loads, else `wasm` when the compiled module loads and the
+ * engine has WebAssembly SIMD, otherwise `js`. kernelsLabel() names the choice.
  * Worker threads inherit the environment, so every replica of a run uses the same kernels (results
  * are deterministic for either choice, and independent of the number of workers).
  *
@@ -28,6 +30,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { nativeKernels, nativeUnavailableReason, type NativeKernels } from './native.js';
 
 export type KernelKind = 'js' | 'wasm';
 
@@ -163,16 +166,33 @@ export function wasmUnavailableReason(): string {
   return loadError;
 }
 
-/** The kernels selected by CNNVIZ_KERNELS (see the file comment). */
+/**
+ * Where the kernels work, from CNNVIZ_KERNELS (see the file comment): 'wasm' (wasm memory: the wasm
+ * kernels, with or without the native ones) or 'js'.
+ */
 export function kernelKind(): KernelKind {
   const env = process.env.CNNVIZ_KERNELS;
   if (env === 'js') return 'js';
-  if (env === 'wasm') {
-    if (!wasmModule()) throw new Error(`CNNVIZ_KERNELS=wasm but the WebAssembly kernels cannot be loaded: ${wasmUnavailableReason()} (run npm run build)`);
+  if (env === 'wasm' || env === 'native') {
+    if (!wasmModule()) throw new Error(`CNNVIZ_KERNELS=${env} but the WebAssembly kernels cannot be loaded: ${wasmUnavailableReason()} (run npm run build)`);
+    if (env === 'native' && !nativeKernels()) throw new Error(`CNNVIZ_KERNELS=native but the native kernels are unavailable: ${nativeUnavailableReason()}`);
     return 'wasm';
   }
-  if (env !== undefined && env !== '') throw new Error(`CNNVIZ_KERNELS must be js or wasm, got ${env}`);
+  if (env !== undefined && env !== '') throw new Error(`CNNVIZ_KERNELS must be native, wasm or js, got ${env}`);
   return wasmModule() ? 'wasm' : 'js';
+}
+
+/** The native kernels when CNNVIZ_KERNELS selects them (native, or unset and they load), else null. */
+export function selectedNative(): NativeKernels | null {
+  if (kernelKind() !== 'wasm') return null;
+  const env = process.env.CNNVIZ_KERNELS;
+  return env === 'wasm' ? null : nativeKernels();
+}
+
+/** Which kernels run, for the bench and run.json: "native avx2+fma, wasm relaxed-simd", "wasm simd", "js". */
+export function kernelsLabel(): string {
+  if (kernelKind() === 'js') return 'js';
+  return `${selectedNative() ? 'native avx2+fma, ' : ''}wasm ${wasmVariant()}`;
 }
 
 const PAGE = 65536;
@@ -187,7 +207,11 @@ export class WasmKernels {
   private top: number;
   private view: Float32Array;
 
-  constructor(module: WasmModule) {
+  /**
+   * native: kernels that replace the wasm ones of the same name (called on this instance's memory).
+   * The one place where native and wasm kernels are chosen: every caller goes through `x`.
+   */
+  constructor(module: WasmModule, readonly native: NativeKernels | null = null) {
     const instance = new WA.Instance(module, {
       env: {
         abort: () => {
@@ -195,12 +219,25 @@ export class WasmKernels {
         },
       },
     });
-    this.x = instance.exports as unknown as WasmExports;
-    this.memory = this.x.memory;
+    const wasm = instance.exports as unknown as WasmExports;
+    this.memory = wasm.memory;
     // The module keeps no data of its own; start above its first page, then the gemm scratch.
     this.top = PAGE;
-    const scratch = this.alloc(this.x.scratchFloats());
-    this.x.setScratch(scratch);
+    const scratch = this.alloc(wasm.scratchFloats());
+    wasm.setScratch(scratch);
+    if (native) {
+      // The buffer is read at each call: growing the memory replaces it. The native gemm packs into
+      // the wasm module's scratch.
+      const memory = this.memory;
+      this.x = {
+        ...wasm,
+        sgemm: (...a) => native.sgemm(memory.buffer, scratch, ...a),
+        winograd4Forward: (...a) => native.winograd4Forward(memory.buffer, ...a),
+        winograd4Backward: (...a) => native.winograd4Backward(memory.buffer, ...a),
+      };
+    } else {
+      this.x = wasm;
+    }
     this.base = this.top;
     this.view = new Float32Array(this.memory.buffer);
   }
@@ -208,7 +245,7 @@ export class WasmKernels {
   /** A new instance when the wasm kernels are selected, else null. */
   static forSelectedKernels(): WasmKernels | null {
     if (kernelKind() !== 'wasm') return null;
-    return new WasmKernels(wasmModule()!);
+    return new WasmKernels(wasmModule()!, selectedNative());
   }
 
   /** Reserve `floats` float32 values; returns the byte address. May grow (and so detach) the memory. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Cifar10 } from '../data/cifar10.js';
 import type { Preprocessing } from '../data/preprocess.js';
 import type { ModelSpec } from '../nn/spec.js';
+import { kernelsLabel } from '../tensor/wasm.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { RunSettings, TrainConfig } from './config.js';
 
@@ -36,7 +37,8 @@ export async function writeRunJson(
     config: run.config,
     settings: run.settings,
     versions: versions(),
-    machine: { platform: process.platform, arch: process.arch },
+    // Which kernels computed the run (CNNVIZ_KERNELS; every worker makes the same choice).
+    machine: { platform: process.platform, arch: process.arch, kernels: kernelsLabel() },
     data: { dir: run.data.dir, kind: run.data.kind, imageShape: run.data.train.shape, trainImages: run.data.train.count, testImages: run.data.test.count, classNames: run.data.classNames,
       ...(run.data.resizedFrom ? { resizedFrom: run.data.resizedFrom } : {}) },
     preprocessing: run.preprocessing,

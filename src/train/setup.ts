@@ -19,6 +19,7 @@ import { assertMemoryFits, trainingMemory } from '../nn/memory.js';
 import { defaultOptimizerOptions, optimizerOptionsProblem, type OptimizerMethod } from '../nn/optimizers.js';
 import { loadModel, networkFor, type LoadedModel, type Snapshot } from '../nn/snapshot.js';
 import { lossOf, presetSpec, type ModelSpec } from '../nn/spec.js';
+import { kernelsLabel } from '../tensor/wasm.js';
 import { UserError } from '../util/errors.js';
 import type { RunSettings, TrainConfig, VizMode, VizScaleMode } from './config.js';
 import { fitImagesToModel } from './fit-images.js';
@@ -382,7 +383,7 @@ export async function setupRun(opts: TrainOptions, explicit: Explicit, log: (mes
     `cnnviz train: ${data.train.count} training and ${data.test.count} test images (${DATASET_NAMES[data.kind]}, ` +
       `${shapeText(data.train.shape)}, ${data.classNames.length} classes) from ${config.data} ` +
       `(${loadSeconds.toFixed(1)} s); model ${config.model}; ${settings.workers} worker(s)` +
-      `${settings.workers < opts.workers ? ` (--workers ${opts.workers}: at most ${settings.workers} can be busy)` : ''}; ` +
+      `${settings.workers < opts.workers ? ` (--workers ${opts.workers}: at most ${settings.workers} can be busy)` : ''}; kernels ${kernelsLabel()}; ` +
       `augment ${formatAugment(config.augmentation)}${evaluationText(config, data)}; ${config.optimizer.method} lr ${config.optimizer.learningRate} ` +
       `(${describeSchedule(config.lrSchedule ?? DEFAULT_LR_SCHEDULE)}), batch ${config.batchSize}/${config.microBatch}; output ${out}`,
   );

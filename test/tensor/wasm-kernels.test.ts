@@ -17,7 +17,8 @@ import { allocConvWasm, COL_CACHE_SAMPLES, colStride, DOT_FILTER_MIN_OUT_W, conv
 import { sgemm } from '../../src/tensor/gemm.js';
 import { reluBackward, reluForward } from '../../src/tensor/activations.js';
 import { makePool2dDims, maxPool2dBackward, maxPool2dForward } from '../../src/tensor/pool2d.js';
-import { kernelKind, WasmKernels, wasmModule, wasmVariant } from '../../src/tensor/wasm.js';
+import { kernelKind, kernelsLabel, selectedNative, WasmKernels, wasmModule, wasmVariant } from '../../src/tensor/wasm.js';
+import { nativeKernels, nativeUnavailableReason } from '../../src/tensor/native.js';
 import { Workspace } from '../../src/tensor/workspace.js';
 import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain, invStdOf, type BatchNormDims } from '../../src/tensor/batchnorm.js';
 import { allocBatchNormWasm, batchNormBackwardWasm, batchNormForwardEvalWasm, batchNormForwardTrainWasm } from '../../src/tensor/batchnorm-wasm.js';
@@ -25,6 +26,15 @@ import { addForward } from '../../src/tensor/elementwise.js';
 import { makeRng, maxRelErr, randomArray } from './helpers.js';
 
 const TOL = 1e-5;
+
+/**
+ * The kernel sets the convolution and whole-network cases run on: the wasm kernels alone, and with the
+ * native ones in place of those they implement (when built for this CPU; CNNVIZ_EXPECT_NATIVE=1, set by
+ * CI on x86-64 with AVX2 and FMA, makes their absence a failure rather than a skip).
+ */
+type Variant = 'wasm' | 'native';
+const VARIANTS: Variant[] = nativeKernels() ? ['wasm', 'native'] : ['wasm'];
+let current: Variant = 'wasm';
 
 function agree(label: string, fast: ArrayLike<number>, ref: ArrayLike<number>, tol = TOL): void {
   expect(fast.length).toBe(ref.length);
@@ -36,15 +46,16 @@ function agree(label: string, fast: ArrayLike<number>, ref: ArrayLike<number>, t
     scale = Math.max(scale, Math.abs(ref[i]));
   }
   const err = diff / scale;
-  console.log(`wasm (${wasmVariant()}) vs js ${label}: normwise rel err ${err.toExponential(2)}, element-wise ${maxRelErr(fast, ref).toExponential(2)} (n=${ref.length})`);
+  console.log(`${current === 'native' ? 'native + ' : ''}wasm (${wasmVariant()}) vs js ${label}: normwise rel err ${err.toExponential(2)}, element-wise ${maxRelErr(fast, ref).toExponential(2)} (n=${ref.length})`);
   expect(scale).toBeGreaterThan(0);
   expect(err).toBeLessThanOrEqual(tol);
 }
 
-function kernels(): WasmKernels {
+function kernels(variant: Variant = 'wasm'): WasmKernels {
   const m = wasmModule();
   if (!m) throw new Error('the WebAssembly kernels are not built (npm run build)');
-  return new WasmKernels(m);
+  current = variant;
+  return new WasmKernels(m, variant === 'native' ? nativeKernels() : null);
 }
 
 /** Copy `a` into wasm memory; returns its address. */
@@ -57,24 +68,68 @@ function put(wk: WasmKernels, a: Float32Array): number {
 const get = (wk: WasmKernels, p: number, n: number): Float32Array => wk.heap.slice(p / 4, p / 4 + n);
 
 describe('kernel selection', () => {
-  it('defaults to wasm when built, and CNNVIZ_KERNELS=js selects the TypeScript kernels', () => {
+  function withKernels<T>(value: string | undefined, f: () => T): T {
     const old = process.env.CNNVIZ_KERNELS;
     try {
-      delete process.env.CNNVIZ_KERNELS;
-      expect(kernelKind()).toBe('wasm');
-      process.env.CNNVIZ_KERNELS = 'js';
-      expect(kernelKind()).toBe('js');
-      expect(new Network(presetSpec('convnetjs-cifar10')).wasm).toBeNull();
-      process.env.CNNVIZ_KERNELS = 'fortran';
-      expect(() => kernelKind()).toThrow(/js or wasm/);
+      if (value === undefined) delete process.env.CNNVIZ_KERNELS;
+      else process.env.CNNVIZ_KERNELS = value;
+      return f();
     } finally {
       if (old === undefined) delete process.env.CNNVIZ_KERNELS;
       else process.env.CNNVIZ_KERNELS = old;
     }
+  }
+
+  it('defaults to native (when built) over wasm, and CNNVIZ_KERNELS=wasm / js select the others', () => {
+    withKernels(undefined, () => {
+      expect(kernelKind()).toBe('wasm');
+      expect(selectedNative()).toBe(nativeKernels());
+      expect(kernelsLabel()).toBe(`${nativeKernels() ? 'native avx2+fma, ' : ''}wasm ${wasmVariant()}`);
+      expect(new Network(presetSpec('convnetjs-cifar10')).wasm?.native ?? null).toBe(nativeKernels());
+    });
+    withKernels('wasm', () => {
+      expect(kernelKind()).toBe('wasm');
+      expect(selectedNative()).toBeNull();
+      expect(kernelsLabel()).toBe(`wasm ${wasmVariant()}`);
+      expect(new Network(presetSpec('convnetjs-cifar10')).wasm?.native).toBeNull();
+    });
+    withKernels('js', () => {
+      expect(kernelKind()).toBe('js');
+      expect(kernelsLabel()).toBe('js');
+      expect(new Network(presetSpec('convnetjs-cifar10')).wasm).toBeNull();
+    });
+    withKernels('fortran', () => expect(() => kernelKind()).toThrow(/native, wasm or js/));
+  });
+
+  it('CNNVIZ_KERNELS=native runs the native kernels, or says why it cannot', () => {
+    withKernels('native', () => {
+      if (nativeKernels()) {
+        expect(selectedNative()).toBe(nativeKernels());
+        expect(kernelsLabel()).toMatch(/^native avx2\+fma, wasm /);
+      } else {
+        expect(() => kernelKind()).toThrow(/native kernels are unavailable/);
+      }
+    });
+  });
+
+  it.runIf(process.env.CNNVIZ_EXPECT_NATIVE === '1')('the native kernels are built and load (CNNVIZ_EXPECT_NATIVE=1)', () => {
+    expect(nativeUnavailableReason()).toBe('');
+    expect(nativeKernels()?.supported).toBe(true);
+  });
+
+  it.runIf(nativeKernels() !== null)('a native kernel refuses addresses outside the memory', () => {
+    const wk = kernels('native');
+    const d = makeConv2dDims(1, 8, 16, 16, 8, 3, 3, 1, 1);
+    const buf = allocConvWasm(wk, d, 1);
+    const wg = buf.winograd!;
+    const size = wk.memory.buffer.byteLength;
+    expect(() => wk.x.winograd4Forward(1, 8, 16, 16, 8, buf.weights, buf.bias, size + 64, 0,
+      wg.uForward, wg.uBackward, wg.padded, wg.patches, wg.products, wg.rowsPerChunk, wg.tileCapacity, 0)).toThrow(/outside/);
+    expect(() => nativeKernels()!.winograd4Forward(new ArrayBuffer(8), 1)).toThrow(/number of arguments/);
   });
 });
 
-describe('wasm sgemm vs TypeScript sgemm', () => {
+for (const variant of VARIANTS) describe(`${variant}: wasm sgemm vs TypeScript sgemm`, () => {
   // Odd sizes cross every edge: partial row/column tiles, K beyond one slice, M beyond one block.
   const shapes: [number, number, number][] = [[1, 1, 1], [5, 13, 7], [20, 75, 1024], [130, 27, 300], [400, 64, 20], [3, 770, 9]];
   for (const [M, N, K] of shapes) {
@@ -90,7 +145,7 @@ describe('wasm sgemm vs TypeScript sgemm', () => {
           for (const [alpha, beta] of [[1, 0], [0.5, 1], [1, -0.25]]) {
             const ref = C0.slice();
             sgemm(transA, transB, M, N, K, alpha, A, 0, lda, B, 0, ldb, beta, ref, 0, N);
-            const wk = kernels();
+            const wk = kernels(variant);
             const a = put(wk, A);
             const b = put(wk, B);
             const c = put(wk, beta === 0 ? new Float32Array(M * N).fill(NaN) : C0);
@@ -103,7 +158,7 @@ describe('wasm sgemm vs TypeScript sgemm', () => {
   }
 });
 
-describe('wasm conv2d vs TypeScript conv2d', () => {
+for (const variant of VARIANTS) describe(`${variant}: wasm conv2d vs TypeScript conv2d`, () => {
   const cases: { label: string; d: Conv2dDims }[] = [
     { label: 'n3 c3 7x5 k3x2 s2 p1 -> 5', d: makeConv2dDims(3, 3, 7, 5, 5, 3, 2, 2, 1) },
     { label: 'n2 c5 4x3 k1x1 s1 p0 -> 3 (pointwise)', d: makeConv2dDims(2, 5, 4, 3, 3, 1, 1, 1, 0) },
@@ -159,7 +214,7 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
       const bg = bg0.slice();
       conv2dBackward(d, input, weights, dy, dx, wg, bg, ws);
 
-      const wk = kernels();
+      const wk = kernels(variant);
       const buf = allocConvWasm(wk, d, d.n);
       const pIn = put(wk, input);
       const pOut = put(wk, new Float32Array(outCount).fill(NaN));
@@ -187,7 +242,7 @@ describe('wasm conv2d vs TypeScript conv2d', () => {
   }
 });
 
-describe('Winograd weight transforms are reused per weights version (weightsKey)', () => {
+for (const variant of VARIANTS) describe(`${variant}: Winograd weight transforms are reused per weights version (weightsKey)`, () => {
   for (const [label, d] of [
     ['F(4x4)', makeConv2dDims(2, 8, 16, 16, 8, 3, 3, 1, 1)],
     ['F(2x2)', makeConv2dDims(2, 8, 12, 8, 8, 3, 3, 1, 1)],
@@ -200,7 +255,7 @@ describe('Winograd weight transforms are reused per weights version (weightsKey)
       const input = randomArray(rng, inCount);
       const dy = randomArray(rng, outCount);
       const bias = new Float32Array(d.outC);
-      const wk = kernels();
+      const wk = kernels(variant);
       const buf = allocConvWasm(wk, d, d.n);
       const pIn = put(wk, input);
       const pOut = put(wk, new Float32Array(outCount));
@@ -312,14 +367,16 @@ describe('wasm max pool vs TypeScript max pool', () => {
   }
 });
 
-describe('whole network on wasm vs TypeScript kernels', () => {
-  function run(kind: 'js' | 'wasm', defs: unknown[] | null, n: number) {
+for (const variant of VARIANTS) describe(`${variant}: whole network on wasm vs TypeScript kernels`, () => {
+  function run(kind: 'js' | Variant, defs: unknown[] | null, n: number) {
     const old = process.env.CNNVIZ_KERNELS;
     process.env.CNNVIZ_KERNELS = kind;
     try {
       const spec = defs ? parseSpec(defs, 'wasm-test') : presetSpec('convnetjs-cifar10');
       const net = new Network(spec);
       expect(net.wasm === null).toBe(kind === 'js');
+      if (net.wasm) expect(net.wasm.native === null).toBe(kind === 'wasm');
+      current = kind === 'native' ? 'native' : 'wasm';
       net.initialize(4);
       const rng = makeRng(9);
       const [c, h, w] = spec.shapes[0];
@@ -347,7 +404,7 @@ describe('whole network on wasm vs TypeScript kernels', () => {
   for (const [label, defs, n] of [['convnetjs-cifar10, batch 3', null, 3], ['awkward (non-square, stride 2, 1x1, odd channels), batch 5', awkward, 5]] as const) {
     it(label, () => {
       const js = run('js', defs as unknown[] | null, n);
-      const wasm = run('wasm', defs as unknown[] | null, n);
+      const wasm = run(variant, defs as unknown[] | null, n);
       agree(`network ${label} probabilities`, wasm.probs, js.probs);
       agree(`network ${label} parameter gradients`, wasm.grads, js.grads);
       agree(`network ${label} input gradient`, wasm.inputGrad, js.inputGrad);
@@ -425,7 +482,7 @@ describe('batch norm and add on wasm vs the TypeScript kernels', () => {
   });
 });
 
-describe('3x3 convolutions of the ResNets on wasm vs the TypeScript kernels (gradients added onto existing ones)', () => {
+for (const variant of VARIANTS) describe(`${variant}: 3x3 convolutions of the ResNets on wasm vs the TypeScript kernels (gradients added onto existing ones)`, () => {
   const shapes: [string, Conv2dDims][] = [
     ['16 -> 16, 32x32', makeConv2dDims(2, 16, 32, 32, 16, 3, 3, 1, 1)],
     ['32 -> 32, 16x16', makeConv2dDims(2, 32, 16, 16, 32, 3, 3, 1, 1)],
@@ -446,7 +503,7 @@ describe('3x3 convolutions of the ResNets on wasm vs the TypeScript kernels (gra
       const dx = start.slice();
       const dW = new Float32Array(weights.length).fill(0.5);
       conv2dBackward(d, input, weights, dy, dx, dW, new Float32Array(d.outC), new Workspace());
-      const wk = kernels();
+      const wk = kernels(variant);
       const buf = allocConvWasm(wk, d, d.n);
       wk.heap.set(weights, buf.weights / 4);
       wk.heap.fill(0.5, buf.weightGrad / 4, buf.weightGrad / 4 + weights.length);

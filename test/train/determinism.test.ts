@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultOptimizerOptions } from '../../src/nn/optimizers.js';
 import { parseSnapshot } from '../../src/nn/snapshot.js';
+import { nativeKernels } from '../../src/tensor/native.js';
 import { tempDir } from '../data/fixtures.js';
 import { smallCifar, smallConfig, trainSmall } from '../helpers/train.js';
 
@@ -23,6 +24,33 @@ describe('training on worker threads', () => {
     const other = await trainSmall(smallConfig(data, { seed: 8 }), { workers: 1 });
     expect(bits(one.params).equals(bits(other.params))).toBe(false);
   });
+
+  // 3x3 convolutions of 8 and 16 channels on 32x32 and 16x16 planes take the Winograd F(4x4) kernels,
+  // native (AVX2) when built, else wasm: the same kernels in every worker, so any worker count agrees.
+  const WINOGRAD_SPEC = [
+    { type: 'input', out_sx: 32, out_sy: 32, out_depth: 3 },
+    { type: 'conv', sx: 3, filters: 8, stride: 1, pad: 1, activation: 'relu' },
+    { type: 'conv', sx: 3, filters: 8, stride: 1, pad: 1, activation: 'relu' },
+    { type: 'pool', sx: 2, stride: 2 },
+    { type: 'conv', sx: 3, filters: 16, stride: 1, pad: 1, activation: 'relu' },
+    { type: 'softmax', num_classes: 10 },
+  ];
+  for (const kernels of [...(nativeKernels() ? ['native'] : []), 'wasm']) {
+    it(`gives bit-identical weights with 1 and 2 workers through the Winograd kernels (CNNVIZ_KERNELS=${kernels})`, async () => {
+      const old = process.env.CNNVIZ_KERNELS;
+      process.env.CNNVIZ_KERNELS = kernels;
+      try {
+        const config = smallConfig(data, { epochs: 1 });
+        const one = await trainSmall(config, { workers: 1, spec: WINOGRAD_SPEC });
+        const two = await trainSmall(config, { workers: 2, spec: WINOGRAD_SPEC });
+        expect(bits(one.params).equals(bits(two.params))).toBe(true);
+        expect(one.records.map((r) => r.trainLoss)).toEqual(two.records.map((r) => r.trainLoss));
+      } finally {
+        if (old === undefined) delete process.env.CNNVIZ_KERNELS;
+        else process.env.CNNVIZ_KERNELS = old;
+      }
+    });
+  }
 
   it('resumes from an end-of-epoch checkpoint and from a Ctrl-C checkpoint to the same weights', async () => {
     const config = smallConfig(data, { epochs: 3 });

@@ -1,0 +1,599 @@
+/*
+ * Winograd F(4x4, 3x3) convolution, forward and backward, for x86-64 with AVX2 and FMA: the same
+ * algorithm, arguments, buffers and layouts as src/tensor/wasm/winograd4.ts (read its comments first),
+ * run on the WebAssembly kernels' memory (`mem`: the wasm Memory's bytes; every pointer argument is a
+ * byte address in it). The tile transforms are that file's 128-bit code, four tiles per vector; the
+ * batched products (chunkGemm, filterGradChunk) use 256-bit registers and both FMA pipes, which the
+ * 128-bit wasm SIMD cannot.
+ * Scratch that the wasm module keeps in static memory is on the stack here: worker threads run this
+ * code at the same time, each on its own memory.
+ * Sums run in an order fixed by the shapes and the chunk size, so results do not depend on the thread.
+ */
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "kernels.h"
+
+typedef __m128 v4;
+typedef char *ptr;
+
+static inline v4 LD(const char *p) { return _mm_loadu_ps((const float *)p); }
+static inline void ST(char *p, v4 v) { _mm_storeu_ps((float *)p, v); }
+static inline float *F(char *p) { return (float *)p; }
+#define SPL(x) _mm_set1_ps((float)(x))
+#define SHUF(a, b, i, j, k, l) ((v4)__builtin_shufflevector((v4)(a), (v4)(b), i, j, k, l))
+
+/* Bytes between the planes of a transformed chunk (xiStride in winograd.ts). */
+static inline size_t xiStride(int rows, int tcap) { return (size_t)(rows * tcap + 16) * 4; }
+
+static inline size_t tileRowOffset(int gr, int tilesH, int tile, int channels, size_t planeBytes, size_t rowBytes) {
+  const int b = gr / tilesH;
+  return (size_t)(b * channels) * planeBytes + (size_t)(tile * (gr - b * tilesH)) * rowBytes;
+}
+
+static inline int pairs(int W) { return W == 8; }
+static inline int bandRows(int W) { return pairs(W) ? 8 : 4; }
+static inline int bandTiles(int W) { return pairs(W) ? 4 : W >> 2; }
+static inline size_t groupB(int W, size_t rowBytes) { return pairs(W) ? 4 * rowBytes : 32; }
+static inline size_t stripRowBytes(int W) { return (size_t)(W + 4) * 4; }
+
+static inline void inputT(v4 d0, v4 d1, v4 d2, v4 d3, v4 d4, v4 d5, ptr dst, size_t s) {
+  const v4 p = d4 - SPL(4) * d2, q = d3 - SPL(4) * d1;
+  const v4 r = d4 - d2, t = SPL(2) * (d3 - d1);
+  ST(dst, (SPL(4) * d0 - SPL(5) * d2) + d4);
+  ST(dst + s, p + q);
+  ST(dst + 2 * s, p - q);
+  ST(dst + 3 * s, r + t);
+  ST(dst + 4 * s, r - t);
+  ST(dst + 5 * s, (SPL(4) * d1 - SPL(5) * d3) + d5);
+}
+
+static inline void inputGradT(v4 x0, v4 x1, v4 x2, v4 x3, v4 x4, v4 x5, ptr dst, size_t s) {
+  const v4 a = x1 - x2, b = x3 - x4, c = x1 + x2, e = x3 + x4;
+  ST(dst, SPL(4) * x0);
+  ST(dst + s, SPL(-4) * a + (SPL(4) * x5 - SPL(2) * b));
+  ST(dst + 2 * s, -(SPL(5) * x0 + SPL(4) * c) - e);
+  ST(dst + 3 * s, (a + SPL(2) * b) - SPL(5) * x5);
+  ST(dst + 4 * s, (x0 + c) + e);
+  ST(dst + 5 * s, x5);
+}
+
+static inline void outputT(v4 m0, v4 m1, v4 m2, v4 m3, v4 m4, v4 m5, ptr dst, size_t s) {
+  const v4 a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4;
+  ST(dst, (m0 + a) + c);
+  ST(dst + s, b + SPL(2) * e);
+  ST(dst + 2 * s, a + SPL(4) * c);
+  ST(dst + 3 * s, (b + SPL(8) * e) + m5);
+}
+
+static inline void gradT(v4 y0, v4 y1, v4 y2, v4 y3, ptr dst, size_t s) {
+  const v4 p = y0 + y2, q = y1 + y3;
+  const v4 r = y0 + SPL(4) * y2, t = SPL(2) * y1 + SPL(8) * y3;
+  ST(dst, y0);
+  ST(dst + s, p + q);
+  ST(dst + 2 * s, p - q);
+  ST(dst + 3 * s, r + t);
+  ST(dst + 4 * s, r - t);
+  ST(dst + 5 * s, y3);
+}
+
+static inline void transpose4(v4 a, v4 b, v4 c, v4 d, ptr dstA, ptr dstB) {
+  const v4 t0 = SHUF(a, b, 0, 4, 1, 5), t1 = SHUF(a, b, 2, 6, 3, 7);
+  const v4 t2 = SHUF(c, d, 0, 4, 1, 5), t3 = SHUF(c, d, 2, 6, 3, 7);
+  ST(dstA, SHUF(t0, t2, 0, 1, 4, 5));
+  ST(dstA + 16, SHUF(t0, t2, 2, 3, 6, 7));
+  ST(dstB, SHUF(t1, t3, 0, 1, 4, 5));
+  ST(dstB + 16, SHUF(t1, t3, 2, 3, 6, 7));
+}
+
+static inline void filterT(v4 g0, v4 g1, v4 g2, ptr dst, size_t s) {
+  const v4 even = g0 + g2;
+  const v4 q = SPL(1.0 / 24) * g0 + SPL(1.0 / 6) * g2, h = SPL(1.0 / 12) * g1;
+  ST(dst, SPL(0.25) * g0);
+  ST(dst + s, SPL(-1.0 / 6) * (even + g1));
+  ST(dst + 2 * s, SPL(1.0 / 6) * (g1 - even));
+  ST(dst + 3 * s, q + h);
+  ST(dst + 4 * s, q - h);
+  ST(dst + 5 * s, g2);
+}
+
+static inline void filterGradT(v4 u0, v4 u1, v4 u2, v4 u3, v4 u4, v4 u5, ptr dst, size_t s) {
+  const v4 a = SPL(1.0 / 6) * (u1 + u2), b = SPL(1.0 / 24) * (u3 + u4);
+  ST(dst, (SPL(0.25) * u0 - a) + b);
+  ST(dst + s, SPL(1.0 / 6) * (u2 - u1) + SPL(1.0 / 12) * (u3 - u4));
+  ST(dst + 2 * s, (SPL(4) * b - a) + u5);
+}
+
+/* Scratch between the row and column passes: 36 vectors. */
+#define SCRATCH_FLOATS 144
+
+static void packWeights(int C, int K, ptr W, ptr Ufwd) {
+  _Alignas(32) float scratch[SCRATCH_FLOATS];
+  const ptr rp = (ptr)scratch;
+  const size_t xiBytes = (size_t)(K * C) * 4;
+  const size_t kBytes = (size_t)(C * 9) * 4;
+  for (int k = 0; k < K; k += 4) {
+    for (int c = 0; c < C; c++) {
+      const ptr w0 = W + (size_t)((k * C + c) * 9) * 4, w1 = w0 + kBytes, w2 = w1 + kBytes, w3 = w2 + kBytes;
+      transpose4(LD(w0), LD(w1), LD(w2), LD(w3), rp, rp + 32);
+      transpose4(LD(w0 + 16), LD(w1 + 16), LD(w2 + 16), LD(w3 + 16), rp + 64, rp + 96);
+      ST(rp + 128, _mm_setr_ps(*F(w0 + 32), *F(w1 + 32), *F(w2 + 32), *F(w3 + 32)));
+      const ptr gg = rp + 144;
+      for (int j = 0; j < 3; j++) {
+        const ptr t = rp + j * 16;
+        filterT(LD(t), LD(t + 48), LD(t + 96), gg + j * 16, 48);
+      }
+      const ptr u = Ufwd + (size_t)((k >> 2) * C + c) * 16;
+      for (int i = 0; i < 6; i++) {
+        const ptr r = gg + i * 48;
+        filterT(LD(r), LD(r + 16), LD(r + 32), u + (size_t)(i * 6) * xiBytes, xiBytes);
+      }
+    }
+  }
+}
+
+static void transposeWeights(int C, int K, ptr Ufwd, ptr Ubwd) {
+  const size_t xiBytes = (size_t)(K * C) * 4;
+  for (int xi = 0; xi < 36; xi++) {
+    const ptr f = Ufwd + (size_t)xi * xiBytes, b = Ubwd + (size_t)xi * xiBytes;
+    for (int k = 0; k < K; k += 4) {
+      for (int c = 0; c < C; c += 4) {
+        const ptr src = f + (size_t)((k >> 2) * C + c) * 16;
+        const ptr dst = b + (size_t)((c >> 2) * K + k) * 16;
+        transpose4(LD(src), LD(src + 16), LD(src + 32), LD(src + 48), dst, dst + 32);
+      }
+    }
+  }
+}
+
+static void filterGradOut(int C, int K, ptr dU, ptr dW) {
+  _Alignas(32) float scratch[SCRATCH_FLOATS];
+  const size_t xiBytes = (size_t)(K * C) * 4;
+  const ptr h = (ptr)scratch, w = h + 288;
+  for (int k = 0; k < K; k++) {
+    for (int c = 0; c < C; c += 4) {
+      const ptr u = dU + (size_t)(k * C + c) * 4;
+      for (int j = 0; j < 6; j++) {
+        const ptr x = u + (size_t)j * xiBytes;
+        filterGradT(LD(x), LD(x + 6 * xiBytes), LD(x + 12 * xiBytes), LD(x + 18 * xiBytes), LD(x + 24 * xiBytes), LD(x + 30 * xiBytes),
+          h + j * 16, 96);
+      }
+      for (int r = 0; r < 3; r++) {
+        const ptr p = h + r * 96;
+        filterGradT(LD(p), LD(p + 16), LD(p + 32), LD(p + 48), LD(p + 64), LD(p + 80), w + r * 48, 16);
+      }
+      const ptr dst = dW + (size_t)((k * C + c) * 9) * 4;
+      for (int j = 0; j < 4; j++) {
+        const ptr o = dst + j * 36;
+        for (int t = 0; t < 9; t++) *F(o + t * 4) += *F(w + t * 16 + j * 4);
+      }
+    }
+  }
+}
+
+static inline void inputTile4(ptr srcA, ptr srcB, size_t wpBytes, ptr dst, size_t xiBytes, ptr rp) {
+  ptr ra = srcA, rb = srcB;
+  for (int i = 0; i < 6; i++) {
+    const v4 a = LD(ra), b = LD(ra + 16), c = LD(rb), e = LD(rb + 16);
+    const v4 t0 = SHUF(a, b, 0, 4, 1, 5), t1 = SHUF(a, b, 2, 6, 3, 7);
+    const v4 t2 = SHUF(c, e, 0, 4, 1, 5), t3 = SHUF(c, e, 2, 6, 3, 7);
+    const v4 u0 = SHUF(b, LD(ra + 32), 0, 4, 1, 5), u1 = SHUF(e, LD(rb + 32), 0, 4, 1, 5);
+    inputT(SHUF(t0, t2, 0, 1, 4, 5), SHUF(t0, t2, 2, 3, 6, 7), SHUF(t1, t3, 0, 1, 4, 5), SHUF(t1, t3, 2, 3, 6, 7),
+      SHUF(u0, u1, 0, 1, 4, 5), SHUF(u0, u1, 2, 3, 6, 7), rp + i * 96, 16);
+    ra += wpBytes;
+    rb += wpBytes;
+  }
+  for (int j = 0; j < 6; j++) {
+    const ptr p = rp + j * 16;
+    inputT(LD(p), LD(p + 96), LD(p + 192), LD(p + 288), LD(p + 384), LD(p + 480), dst + (size_t)j * xiBytes, 6 * xiBytes);
+  }
+}
+
+static void inputTransform(int C, int H, int W, ptr input, int gr0, int rows, ptr V, int tcap, ptr strip) {
+  _Alignas(32) float scratch[SCRATCH_FLOATS];
+  const int bH = bandRows(W), tW = bandTiles(W), bands = H / bH;
+  const size_t sRow = stripRowBytes(W);
+  const size_t rowBytes = (size_t)W * 4, planeBytes = (size_t)H * rowBytes;
+  const size_t xiBytes = xiStride(C, tcap);
+  const size_t offB = groupB(W, sRow);
+  memset(strip, 0, (size_t)(bH + 2) * sRow);
+  for (int r = 0; r < rows; r++) {
+    const int g = gr0 + r;
+    const int b = g / bands;
+    const int y0 = (g - b * bands) * bH - 1;
+    const ptr sample = input + (size_t)(b * C) * planeBytes;
+    for (int c = 0; c < C; c++) {
+      const ptr plane = sample + (size_t)c * planeBytes;
+      for (int k = 0; k < bH + 2; k++) {
+        const int y = y0 + k;
+        const ptr dst = strip + (size_t)k * sRow + 4;
+        if (y >= 0 && y < H) memcpy(dst, plane + (size_t)y * rowBytes, rowBytes);
+        else memset(dst, 0, rowBytes);
+      }
+      const ptr dst = V + (size_t)(c * tcap + r * tW) * 4;
+      for (int tx = 0; tx < tW; tx += 4) {
+        const ptr a = strip + (size_t)(4 * tx) * 4;
+        inputTile4(a, a + offB, sRow, dst + (size_t)tx * 4, xiBytes, (ptr)scratch);
+      }
+    }
+  }
+}
+
+static inline void outputTile4(ptr m, size_t xiBytes, v4 bias, ptr dstA, ptr dstB, size_t wBytes, ptr rp) {
+  const size_t s = 6 * xiBytes;
+  for (int j = 0; j < 6; j++) {
+    const ptr p = m + (size_t)j * xiBytes;
+    outputT(LD(p), LD(p + s), LD(p + 2 * s), LD(p + 3 * s), LD(p + 4 * s), LD(p + 5 * s), rp + j * 16, 96);
+  }
+  ptr da = dstA, db = dstB;
+  for (int i = 0; i < 4; i++) {
+    const ptr p = rp + i * 96;
+    const v4 m0 = LD(p), m1 = LD(p + 16), m2 = LD(p + 32), m3 = LD(p + 48), m4 = LD(p + 64), m5 = LD(p + 80);
+    const v4 a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4;
+    transpose4(((m0 + a) + c) + bias, (b + SPL(2) * e) + bias, (a + SPL(4) * c) + bias, ((b + SPL(8) * e) + m5) + bias, da, db);
+    da += wBytes;
+    db += wBytes;
+  }
+}
+
+static void outputTransform(int K, int H, int W, ptr M, int tcap, ptr bias, int gr0, int rows, ptr out) {
+  _Alignas(32) float scratch[SCRATCH_FLOATS];
+  const int bH = bandRows(W), tW = bandTiles(W);
+  const size_t wBytes = (size_t)W * 4;
+  const size_t planeBytes = (size_t)H * wBytes;
+  const size_t xiBytes = xiStride(K, tcap);
+  const size_t offB = groupB(W, wBytes);
+  for (int r = 0; r < rows; r++) {
+    const ptr rowDst = out + tileRowOffset(gr0 + r, H / bH, bH, K, planeBytes, wBytes);
+    for (int k = 0; k < K; k++) {
+      const v4 bv = _mm_set1_ps(*F(bias + (size_t)k * 4));
+      const ptr src = M + (size_t)(k * tcap + r * tW) * 4;
+      const ptr dst = rowDst + (size_t)k * planeBytes;
+      for (int tx = 0; tx < tW; tx += 4) {
+        const ptr a = dst + (size_t)(4 * tx) * 4;
+        outputTile4(src + (size_t)tx * 4, xiBytes, bv, a, a + offB, wBytes, (ptr)scratch);
+      }
+    }
+  }
+}
+
+/*
+ * For every plane: out[m][t] = sum_j Ap[m/4][j][m%4] * B[j][t] for m < M, t < tiles rounded up to 8
+ * (chunkGemm in winograd.ts). Register block: 4 rows x 16 tiles (8 accumulators, two FMA pipes busy),
+ * then 4 x 8 for a last odd group of 8 tiles.
+ */
+static void chunkGemm(int planes, int M, int J, int tiles, ptr Ap, ptr B, ptr out, int tcap) {
+  const size_t tBytes = (size_t)tcap * 4;
+  for (int xi = 0; xi < planes; xi++) {
+    const ptr a0 = Ap + (size_t)(xi * M * J) * 4;
+    const ptr bXi = B + (size_t)xi * xiStride(J, tcap);
+    const ptr oXi = out + (size_t)xi * xiStride(M, tcap);
+    const int tilesR = (tiles + 7) & ~7;
+    int t = 0;
+    for (; t + 16 <= tilesR; t += 16) {
+      for (int m = 0; m < M; m += 4) {
+        const float *a = (const float *)(a0 + (size_t)(m * J) * 4);
+        const float *b = (const float *)(bXi + (size_t)t * 4);
+        __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+        __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+        for (int k = 0; k < J; k++) {
+          const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+          __m256 av = _mm256_broadcast_ss(a);
+          c00 = _mm256_fmadd_ps(av, b0, c00);
+          c01 = _mm256_fmadd_ps(av, b1, c01);
+          av = _mm256_broadcast_ss(a + 1);
+          c10 = _mm256_fmadd_ps(av, b0, c10);
+          c11 = _mm256_fmadd_ps(av, b1, c11);
+          av = _mm256_broadcast_ss(a + 2);
+          c20 = _mm256_fmadd_ps(av, b0, c20);
+          c21 = _mm256_fmadd_ps(av, b1, c21);
+          av = _mm256_broadcast_ss(a + 3);
+          c30 = _mm256_fmadd_ps(av, b0, c30);
+          c31 = _mm256_fmadd_ps(av, b1, c31);
+          a += 4;
+          b += tcap;
+        }
+        float *o = (float *)(oXi + (size_t)m * tBytes + (size_t)t * 4);
+        _mm256_storeu_ps(o, c00);
+        _mm256_storeu_ps(o + 8, c01);
+        o += tcap;
+        _mm256_storeu_ps(o, c10);
+        _mm256_storeu_ps(o + 8, c11);
+        o += tcap;
+        _mm256_storeu_ps(o, c20);
+        _mm256_storeu_ps(o + 8, c21);
+        o += tcap;
+        _mm256_storeu_ps(o, c30);
+        _mm256_storeu_ps(o + 8, c31);
+      }
+    }
+    for (; t < tilesR; t += 8) {
+      for (int m = 0; m < M; m += 4) {
+        const float *a = (const float *)(a0 + (size_t)(m * J) * 4);
+        const float *b = (const float *)(bXi + (size_t)t * 4);
+        __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+        for (int k = 0; k < J; k++) {
+          const __m256 b0 = _mm256_loadu_ps(b);
+          c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a), b0, c0);
+          c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c1);
+          c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c2);
+          c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, c3);
+          a += 4;
+          b += tcap;
+        }
+        float *o = (float *)(oXi + (size_t)m * tBytes + (size_t)t * 4);
+        _mm256_storeu_ps(o, c0);
+        _mm256_storeu_ps(o + tcap, c1);
+        _mm256_storeu_ps(o + 2 * tcap, c2);
+        _mm256_storeu_ps(o + 3 * tcap, c3);
+      }
+    }
+  }
+}
+
+static inline void gradTile4(ptr srcA, ptr srcB, size_t wBytes, ptr dst, size_t xiBytes, ptr rp) {
+  ptr ra = srcA, rb = srcB;
+  for (int i = 0; i < 4; i++) {
+    const v4 a = LD(ra), b = LD(ra + 16), c = LD(rb), e = LD(rb + 16);
+    const v4 t0 = SHUF(a, b, 0, 4, 1, 5), t1 = SHUF(a, b, 2, 6, 3, 7);
+    const v4 t2 = SHUF(c, e, 0, 4, 1, 5), t3 = SHUF(c, e, 2, 6, 3, 7);
+    gradT(SHUF(t0, t2, 0, 1, 4, 5), SHUF(t0, t2, 2, 3, 6, 7), SHUF(t1, t3, 0, 1, 4, 5), SHUF(t1, t3, 2, 3, 6, 7), rp + i * 96, 16);
+    ra += wBytes;
+    rb += wBytes;
+  }
+  for (int j = 0; j < 6; j++) {
+    const ptr p = rp + j * 16;
+    gradT(LD(p), LD(p + 96), LD(p + 192), LD(p + 288), dst + (size_t)j * xiBytes, 6 * xiBytes);
+  }
+}
+
+static void gradTransform(int K, int H, int W, ptr dy, int gr0, int rows, ptr Z, int tcap) {
+  _Alignas(32) float scratch[SCRATCH_FLOATS];
+  const int bH = bandRows(W), tW = bandTiles(W);
+  const size_t wBytes = (size_t)W * 4;
+  const size_t planeBytes = (size_t)H * wBytes;
+  const size_t xiBytes = xiStride(K, tcap);
+  const size_t offB = groupB(W, wBytes);
+  for (int r = 0; r < rows; r++) {
+    const ptr rowSrc = dy + tileRowOffset(gr0 + r, H / bH, bH, K, planeBytes, wBytes);
+    for (int k = 0; k < K; k++) {
+      const ptr src = rowSrc + (size_t)k * planeBytes;
+      const ptr dst = Z + (size_t)(k * tcap + r * tW) * 4;
+      for (int tx = 0; tx < tW; tx += 4) {
+        const ptr a = src + (size_t)(4 * tx) * 4;
+        gradTile4(a, a + offB, wBytes, dst + (size_t)tx * 4, xiBytes, (ptr)scratch);
+      }
+    }
+  }
+}
+
+/* VT[xi][t][c] from V[xi][c][t] (transposePatches in winograd.ts). */
+static void transposePatches(int planes, int C, int tiles, ptr V, int tcap, ptr VT) {
+  const size_t tBytes = (size_t)tcap * 4, cBytes = (size_t)C * 4;
+  for (int xi = 0; xi < planes; xi++) {
+    const ptr v = V + (size_t)xi * xiStride(C, tcap);
+    const ptr vt = VT + (size_t)(xi * tiles * C) * 4;
+    for (int c = 0; c < C; c += 4) {
+      const ptr r0 = v + (size_t)c * tBytes, r1 = r0 + tBytes, r2 = r1 + tBytes, r3 = r2 + tBytes;
+      for (int t = 0; t < tiles; t += 4) {
+        const size_t o = (size_t)t * 4;
+        const v4 a = LD(r0 + o), b = LD(r1 + o), e = LD(r2 + o), f = LD(r3 + o);
+        const v4 t0 = SHUF(a, b, 0, 4, 1, 5), t1 = SHUF(a, b, 2, 6, 3, 7);
+        const v4 t2 = SHUF(e, f, 0, 4, 1, 5), t3 = SHUF(e, f, 2, 6, 3, 7);
+        const ptr dst = vt + (size_t)t * cBytes + (size_t)c * 4;
+        ST(dst, SHUF(t0, t2, 0, 1, 4, 5));
+        ST(dst + cBytes, SHUF(t0, t2, 2, 3, 6, 7));
+        ST(dst + 2 * cBytes, SHUF(t1, t3, 0, 1, 4, 5));
+        ST(dst + 3 * cBytes, SHUF(t1, t3, 2, 3, 6, 7));
+      }
+    }
+  }
+}
+
+/*
+ * dU[xi][k][c] += sum over the chunk's tiles of Z[xi][k][t] V[xi][c][t] (filterGradChunk in winograd.ts):
+ * V transposed into VT, then 4 rows k x 16 channels per register block (8 accumulators), 4 x 8 and
+ * 4 x 4 blocks for the channels left over.
+ */
+static void filterGradChunk(int planes, int C, int K, int tiles, ptr Z, ptr V, int tcap, ptr dU, ptr VT) {
+  transposePatches(planes, C, tiles, V, tcap, VT);
+  for (int xi = 0; xi < planes; xi++) {
+    const float *zXi = (const float *)(Z + (size_t)xi * xiStride(K, tcap));
+    const float *vXi = (const float *)(VT + (size_t)(xi * tiles * C) * 4);
+    float *uXi = (float *)(dU + (size_t)(xi * K * C) * 4);
+    for (int k = 0; k < K; k += 4) {
+      const float *z0 = zXi + (size_t)k * tcap, *z1 = z0 + tcap, *z2 = z1 + tcap, *z3 = z2 + tcap;
+      float *o0 = uXi + (size_t)k * C, *o1 = o0 + C, *o2 = o1 + C, *o3 = o2 + C;
+      int c = 0;
+      for (; c + 16 <= C; c += 16) {
+        __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+        __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+        const float *b = vXi + c;
+        for (int q = 0; q < tiles; q++) {
+          const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+          __m256 a = _mm256_broadcast_ss(z0 + q);
+          c00 = _mm256_fmadd_ps(a, b0, c00);
+          c01 = _mm256_fmadd_ps(a, b1, c01);
+          a = _mm256_broadcast_ss(z1 + q);
+          c10 = _mm256_fmadd_ps(a, b0, c10);
+          c11 = _mm256_fmadd_ps(a, b1, c11);
+          a = _mm256_broadcast_ss(z2 + q);
+          c20 = _mm256_fmadd_ps(a, b0, c20);
+          c21 = _mm256_fmadd_ps(a, b1, c21);
+          a = _mm256_broadcast_ss(z3 + q);
+          c30 = _mm256_fmadd_ps(a, b0, c30);
+          c31 = _mm256_fmadd_ps(a, b1, c31);
+          b += C;
+        }
+        _mm256_storeu_ps(o0 + c, _mm256_add_ps(_mm256_loadu_ps(o0 + c), c00));
+        _mm256_storeu_ps(o0 + c + 8, _mm256_add_ps(_mm256_loadu_ps(o0 + c + 8), c01));
+        _mm256_storeu_ps(o1 + c, _mm256_add_ps(_mm256_loadu_ps(o1 + c), c10));
+        _mm256_storeu_ps(o1 + c + 8, _mm256_add_ps(_mm256_loadu_ps(o1 + c + 8), c11));
+        _mm256_storeu_ps(o2 + c, _mm256_add_ps(_mm256_loadu_ps(o2 + c), c20));
+        _mm256_storeu_ps(o2 + c + 8, _mm256_add_ps(_mm256_loadu_ps(o2 + c + 8), c21));
+        _mm256_storeu_ps(o3 + c, _mm256_add_ps(_mm256_loadu_ps(o3 + c), c30));
+        _mm256_storeu_ps(o3 + c + 8, _mm256_add_ps(_mm256_loadu_ps(o3 + c + 8), c31));
+      }
+      for (; c + 8 <= C; c += 8) {
+        __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+        const float *b = vXi + c;
+        for (int q = 0; q < tiles; q++) {
+          const __m256 b0 = _mm256_loadu_ps(b);
+          c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(z0 + q), b0, c0);
+          c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(z1 + q), b0, c1);
+          c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(z2 + q), b0, c2);
+          c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(z3 + q), b0, c3);
+          b += C;
+        }
+        _mm256_storeu_ps(o0 + c, _mm256_add_ps(_mm256_loadu_ps(o0 + c), c0));
+        _mm256_storeu_ps(o1 + c, _mm256_add_ps(_mm256_loadu_ps(o1 + c), c1));
+        _mm256_storeu_ps(o2 + c, _mm256_add_ps(_mm256_loadu_ps(o2 + c), c2));
+        _mm256_storeu_ps(o3 + c, _mm256_add_ps(_mm256_loadu_ps(o3 + c), c3));
+      }
+      if (c < C) {
+        /* C % 8 == 4: the last 4 channels. */
+        v4 c0 = _mm_setzero_ps(), c1 = _mm_setzero_ps(), c2 = _mm_setzero_ps(), c3 = _mm_setzero_ps();
+        const float *b = vXi + c;
+        for (int q = 0; q < tiles; q++) {
+          const v4 b0 = _mm_loadu_ps(b);
+          c0 = _mm_fmadd_ps(_mm_broadcast_ss(z0 + q), b0, c0);
+          c1 = _mm_fmadd_ps(_mm_broadcast_ss(z1 + q), b0, c1);
+          c2 = _mm_fmadd_ps(_mm_broadcast_ss(z2 + q), b0, c2);
+          c3 = _mm_fmadd_ps(_mm_broadcast_ss(z3 + q), b0, c3);
+          b += C;
+        }
+        _mm_storeu_ps(o0 + c, _mm_add_ps(_mm_loadu_ps(o0 + c), c0));
+        _mm_storeu_ps(o1 + c, _mm_add_ps(_mm_loadu_ps(o1 + c), c1));
+        _mm_storeu_ps(o2 + c, _mm_add_ps(_mm_loadu_ps(o2 + c), c2));
+        _mm_storeu_ps(o3 + c, _mm_add_ps(_mm_loadu_ps(o3 + c), c3));
+      }
+    }
+  }
+}
+
+static inline v4 shiftIn(v4 x) { return SHUF(_mm_setzero_ps(), x, 0, 4, 5, 6); }
+
+static inline void inputGradTile4(ptr src, size_t xiBytes, ptr dstA, ptr dstB, size_t wpBytes, int pair, ptr rp) {
+  const size_t s = 6 * xiBytes;
+  for (int j = 0; j < 6; j++) {
+    const ptr p = src + (size_t)j * xiBytes;
+    inputGradT(LD(p), LD(p + s), LD(p + 2 * s), LD(p + 3 * s), LD(p + 4 * s), LD(p + 5 * s), rp + j * 16, 96);
+  }
+  ptr da = dstA, db = dstB;
+  const v4 zero = _mm_setzero_ps();
+  for (int i = 0; i < 6; i++) {
+    const ptr p = rp + i * 96;
+    const v4 x0 = LD(p), x1 = LD(p + 16), x2 = LD(p + 32), x3 = LD(p + 48), x4 = LD(p + 64), x5 = LD(p + 80);
+    const v4 a = x1 - x2, b = x3 - x4, c = x1 + x2, e = x3 + x4;
+    const v4 dd4 = (x0 + c) + e;
+    const v4 carry4 = pair ? SHUF(zero, dd4, 0, 4, 0, 6) : shiftIn(dd4);
+    const v4 carry5 = pair ? SHUF(zero, x5, 0, 4, 0, 6) : shiftIn(x5);
+    const v4 dd0 = SPL(4) * x0 + carry4;
+    const v4 dd1 = (SPL(-4) * a + (SPL(4) * x5 - SPL(2) * b)) + carry5;
+    const v4 dd2 = -(SPL(5) * x0 + SPL(4) * c) - e;
+    const v4 dd3 = (a + SPL(2) * b) - SPL(5) * x5;
+    const v4 t0 = SHUF(dd0, dd1, 0, 4, 1, 5), t1 = SHUF(dd0, dd1, 2, 6, 3, 7);
+    const v4 t2 = SHUF(dd2, dd3, 0, 4, 1, 5), t3 = SHUF(dd2, dd3, 2, 6, 3, 7);
+    ST(da, LD(da) + SHUF(t0, t2, 0, 1, 4, 5));
+    ST(da + 16, LD(da + 16) + SHUF(t0, t2, 2, 3, 6, 7));
+    ST(db, LD(db) + SHUF(t1, t3, 0, 1, 4, 5));
+    ST(db + 16, LD(db + 16) + SHUF(t1, t3, 2, 3, 6, 7));
+    if (pair) {
+      *F(da + 32) += dd4[1];
+      *F(da + 36) += x5[1];
+    }
+    *F(db + 32) += dd4[3];
+    *F(db + 36) += x5[3];
+    da += wpBytes;
+    db += wpBytes;
+  }
+}
+
+static inline void addRow(ptr src, ptr dst, int W) {
+  for (int i = 0; i < W; i += 4) ST(dst + i * 4, LD(dst + i * 4) + LD(src + i * 4));
+}
+
+static void inputGradTransform(int C, int H, int W, ptr dV, int tcap, int gr0, int rows, ptr dX, ptr strip, ptr carry) {
+  _Alignas(32) float scratch[SCRATCH_FLOATS];
+  const int bH = bandRows(W), tW = bandTiles(W), bands = H / bH;
+  const size_t sRow = stripRowBytes(W);
+  const size_t rowBytes = (size_t)W * 4, planeBytes = (size_t)H * rowBytes;
+  const size_t xiBytes = xiStride(C, tcap);
+  const size_t offB = groupB(W, sRow);
+  for (int r = 0; r < rows; r++) {
+    const int g = gr0 + r;
+    const int b = g / bands;
+    const int band = g - b * bands;
+    const int y0 = band * bH - 1;
+    const int last = band == bands - 1;
+    const ptr sample = dX + (size_t)(b * C) * planeBytes;
+    for (int c = 0; c < C; c++) {
+      const ptr carried = carry + (size_t)(2 * c) * sRow;
+      if (band > 0) memcpy(strip, carried, 2 * sRow);
+      else memset(strip, 0, 2 * sRow);
+      memset(strip + 2 * sRow, 0, (size_t)bH * sRow);
+      const ptr src = dV + (size_t)(c * tcap + r * tW) * 4;
+      if (pairs(W)) {
+        inputGradTile4(src, xiBytes, strip, strip + offB, sRow, 1, (ptr)scratch);
+      } else {
+        for (int tx = 0; tx < tW; tx += 4) {
+          const ptr a = strip + (size_t)(4 * tx) * 4;
+          inputGradTile4(src + (size_t)tx * 4, xiBytes, a, a + offB, sRow, 0, (ptr)scratch);
+        }
+      }
+      const ptr plane = sample + (size_t)c * planeBytes;
+      const int done = last ? bH + 1 : bH;
+      for (int k = band > 0 ? 0 : 1; k < done; k++) addRow(strip + (size_t)k * sRow + 4, plane + (size_t)(y0 + k) * rowBytes, W);
+      if (!last) memcpy(carried, strip + (size_t)bH * sRow, 2 * sRow);
+    }
+  }
+}
+
+void nativeWinograd4Forward(
+  char *mem, int n, int C, int H, int W, int K, uint32_t weights, uint32_t bias, uint32_t input, uint32_t out,
+  uint32_t Ufwd, uint32_t Ubwd, uint32_t strip, uint32_t V, uint32_t M, int rowsPerChunk, int tcap, int packed) {
+  (void)Ubwd;
+  if (!(packed & 1)) packWeights(C, K, mem + weights, mem + Ufwd);
+  const int totalRows = n * (H / bandRows(W));
+  const int tW = bandTiles(W);
+  const size_t chunkBytes = xiStride(C, tcap) * 36;
+  ptr Vc = mem + V;
+  for (int gr = 0; gr < totalRows; gr += rowsPerChunk) {
+    const int rows = rowsPerChunk < totalRows - gr ? rowsPerChunk : totalRows - gr;
+    inputTransform(C, H, W, mem + input, gr, rows, Vc, tcap, mem + strip);
+    chunkGemm(36, K, C, rows * tW, mem + Ufwd, Vc, mem + M, tcap);
+    outputTransform(K, H, W, mem + M, tcap, mem + bias, gr, rows, mem + out);
+    Vc += chunkBytes;
+  }
+}
+
+void nativeWinograd4Backward(
+  char *mem, int n, int C, int H, int W, int K, uint32_t weights, uint32_t input, uint32_t dy, uint32_t dW, uint32_t dX,
+  uint32_t Ufwd, uint32_t Ubwd, uint32_t strip, uint32_t V, int haveV, uint32_t Z, uint32_t dU, uint32_t dV, uint32_t gradStrip,
+  int rowsPerChunk, int tcap, int packed) {
+  const int wantDx = dX != 0;
+  if (wantDx) {
+    if (!(packed & 1)) packWeights(C, K, mem + weights, mem + Ufwd);
+    if (!(packed & 2)) transposeWeights(C, K, mem + Ufwd, mem + Ubwd);
+  }
+  memset(mem + dU, 0, (size_t)(36 * K * C) * 4);
+  const ptr carry = mem + gradStrip + (size_t)(bandRows(W) + 2) * stripRowBytes(W);
+  const int totalRows = n * (H / bandRows(W));
+  const int tW = bandTiles(W);
+  const size_t chunkBytes = xiStride(C, tcap) * 36;
+  ptr Vc = mem + V;
+  for (int gr = 0; gr < totalRows; gr += rowsPerChunk) {
+    const int rows = rowsPerChunk < totalRows - gr ? rowsPerChunk : totalRows - gr;
+    const int tiles = rows * tW;
+    if (!haveV) inputTransform(C, H, W, mem + input, gr, rows, Vc, tcap, mem + strip);
+    gradTransform(K, H, W, mem + dy, gr, rows, mem + Z, tcap);
+    filterGradChunk(36, C, K, tiles, mem + Z, Vc, tcap, mem + dU, mem + dV);
+    if (wantDx) {
+      chunkGemm(36, C, K, tiles, mem + Ubwd, mem + Z, mem + dV, tcap);
+      inputGradTransform(C, H, W, mem + dV, tcap, gr, rows, mem + dX, mem + gradStrip, carry);
+    }
+    Vc += chunkBytes;
+  }
+  filterGradOut(C, K, mem + dU, mem + dW);
+}
