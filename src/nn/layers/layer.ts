@@ -346,6 +346,11 @@ export interface OnnxImportValue {
    * side [top, left, bottom, right], and its mode (constant padding is zeros).
    */
   pad?: { pads: [number, number, number, number]; mode: 'constant' | 'reflect' | 'edge' };
+  /**
+   * ONNX holds it channels-last, [N, H, W, C] (between a Transpose [0, 2, 3, 1] and its way back): only
+   * per-pixel ops may read it, and "the last axis" is the channels.
+   */
+  channelsLast?: boolean;
 }
 
 /** Everything about one layer type. F: the fields it parses from a definition. */
