@@ -935,9 +935,10 @@ class Importer {
     const shift = b.data.some((x) => x !== 0);
     const t = this.tensors[r.name];
     if (r.type === 'scale') {
+      // g (a x + b) + be = (g a) x + (g b + be).
       this.tensors[r.name] = {
         gamma: { shape: t.gamma.shape, data: t.gamma.data.map((g, k) => g * a.data[k]) },
-        beta: { shape: t.beta.shape, data: t.beta.data.map((g, k) => g * b.data[k] + t.beta.data[k]) },
+        beta: { shape: t.beta.shape, data: t.beta.data.map((be, k) => t.gamma.data[k] * b.data[k] + be) },
       };
     } else if (r.type === 'conv' || r.type === 'fc') {
       // W (a x + b) = (W a) x + W b. Not exact before zero padding with a shift: the padding would have
