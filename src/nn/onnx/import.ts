@@ -42,7 +42,7 @@ const DRIVER_OPS = [
  * (ReduceMean in LayerNorm's pattern, MatMul as a 1x1 conv, arithmetic with a per-channel constant).
  */
 const CHANNELS_LAST_OPS = [
-  'Transpose', 'ReduceMean', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish',
+  'Transpose', 'ReduceMean', 'LayerNormalization', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish',
   'Elu', 'Softplus', 'Identity', 'Dropout',
 ];
 

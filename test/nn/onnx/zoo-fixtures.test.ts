@@ -16,10 +16,10 @@ interface ZooExpected {
 }
 const zoo = JSON.parse(readFileSync(`${FIXTURES}expected-zoo.json`, 'utf8')) as ZooExpected;
 
-function run(name: string): { worst: number; types: string[] } {
+function run(name: string, file?: string): { worst: number; types: string[] } {
   const m = zoo.models[name];
   const pre = parsePreprocessText(`mean=${m.preprocess.mean.join(',')} std=${m.preprocess.std.join(',')}`, name);
-  const snap = loadOnnxSnapshot(`${FIXTURES}${m.file}`, pre);
+  const snap = loadOnnxSnapshot(`${FIXTURES}${file ?? m.file}`, pre);
   const net = new Network(snap.spec);
   net.params.set(snap.params);
   net.state.set(snap.state);
@@ -130,5 +130,12 @@ describe('arithmetic with constants and ConvNeXt, folded', () => {
     expect(ln.map((l) => l.eps)).toEqual(Array(ln.length).fill(1e-6));
     const dw = snap.spec.layers.filter((l) => l.type === 'conv' && l.kernelH === 7);
     expect(dw.map((l) => [l.groups, l.pad])).toEqual([[8, 3], [8, 3], [16, 3]]);
+  });
+
+  it('ConvNeXt at opset 17: LayerNormalization nodes import as the same layers, with the same probabilities', () => {
+    const decomposed = run('convnext_blocks');
+    const fused = run('convnext_blocks', 'convnext_blocks_opset17.onnx');
+    expect(fused.types).toEqual(decomposed.types);
+    expect(fused.worst).toBeLessThan(1e-5);
   });
 });
