@@ -28,8 +28,10 @@ export const MAX_OPSET = 18;
 /**
  * The ops this driver reads itself: structure and shapes (Pad only in front of a layer type that takes it
  * in, onnxImport.pads; Shape, Gather, Unsqueeze and Concat of constants only as arithmetic on shapes, how
- * PyTorch writes x.view(x.size(0), -1); Div and Erf only in GELU's pattern). Every other op is read by the
- * layer type that declares it (LayerDef.onnxImport, in its file under src/nn/layers/).
+ * PyTorch writes x.view(x.size(0), -1); Erf only in GELU's pattern, Pow and Sqrt only in LayerNorm's; Add,
+ * Sub, Mul and Div with a constant as a per-channel scale; Transpose only in a channel shuffle or to
+ * channels-last and back). Every other op is read by the layer type that declares it (LayerDef.onnxImport,
+ * in its file under src/nn/layers/).
  */
 const DRIVER_OPS = [
   'Flatten', 'Reshape', 'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf', 'Transpose', 'Cast', 'Sub',
