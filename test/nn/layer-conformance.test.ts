@@ -121,10 +121,10 @@ const NETWORKS: { name: string; defs: Record<string, unknown>[]; labels?: number
       { type: 'conv', name: 'c1', sx: 3, filters: 4, pad: 1 },
       { type: 'layernorm', name: 'ln', eps: 1e-6 },
       { type: 'gelu', name: 'g' },
-      { type: 'scale', name: 'shift' },
+      { type: 'affine', name: 'shift' },
       { type: 'conv', name: 'c2', sx: 3, filters: 4, pad: 1 },
       { type: 'relu', name: 'r' },
-      { type: 'scale', name: 'gamma' },
+      { type: 'affine', name: 'gamma' },
       { type: 'gap', name: 'gap' },
       { type: 'fc', num_neurons: 5 },
       { type: 'layernorm', name: 'ln_fc' },
@@ -204,7 +204,7 @@ describe('every registered layer type conforms', () => {
 
   it('every exporting type with an ONNX hook exports', () => {
     // The export hooks are exercised above (round trip) and by test/nn/onnx (onnxruntime) for lrn and maxout.
-    for (const t of ['conv', 'pool', 'fc', 'relu', 'sigmoid', 'tanh', 'leakyrelu', 'dropout', 'softmax', 'regression', 'lrn', 'maxout', 'batchnorm', 'add', 'gap', 'concat', 'svm', 'layernorm', 'scale']) {
+    for (const t of ['conv', 'pool', 'fc', 'relu', 'sigmoid', 'tanh', 'leakyrelu', 'dropout', 'softmax', 'regression', 'lrn', 'maxout', 'batchnorm', 'add', 'gap', 'concat', 'svm', 'layernorm', 'affine']) {
       expect(layerDef(t).onnx, t).toBeTypeOf('function');
     }
   });

@@ -13,7 +13,7 @@
  * a channels-last value between Transposes) and, here, LayerNormalization (opset 17) over channels.
  */
 import { layerNormBackward, layerNormForward, layerNormScratch } from '../../tensor/layernorm.js';
-import { defineLayer, same } from './layer.js';
+import { defineLayer, foldIntoGammaBeta, same } from './layer.js';
 import { below, passThroughGradient } from './wording.js';
 
 interface LayerNormFields {
@@ -52,6 +52,7 @@ export const layerNormLayer = defineLayer<LayerNormFields>({
       ],
     }),
   },
+  affineFold: { output: foldIntoGammaBeta },
   create: (node) => {
     const [c, h, w] = node.outShape;
     const spatial = h * w;

@@ -24,7 +24,7 @@ import { clipLayer, eluLayer, geluLayer, hardSigmoidLayer, hardSwishLayer, siluL
 import { mulLayer } from './mul.js';
 import { preluLayer } from './prelu.js';
 import { poolLayer } from './pool.js';
-import { scaleLayer } from './scale.js';
+import { affineLayer } from './affine.js';
 
 const LAYER_DEFS: LayerDef[] = [
   inputLayer,
@@ -57,7 +57,7 @@ const LAYER_DEFS: LayerDef[] = [
   shuffleLayer,
   sliceLayer,
   layerNormLayer,
-  scaleLayer,
+  affineLayer,
 ];
 
 const BY_TYPE = new Map<string, LayerDef>();

@@ -48,8 +48,8 @@ const CHANNELS_LAST_OPS = [
   'Elu', 'Softplus', 'Identity', 'Dropout',
 ];
 
-/** Layer types a per-channel scale folds into from below (their output channel k times a[k] plus b[k]). */
-const FOLD_INTO = ['conv', 'fc', 'batchnorm', 'layernorm', 'scale'];
+/** The layer type of arithmetic with constants, a per-channel map a[c] * x + b[c] (its LayerDef.affineFold.isMap). */
+const AFFINE_TYPE = layerTypes().find((t) => findLayerDef(t)?.affineFold?.isMap)!;
 
 /** Per ONNX op, the layer type that imports it. */
 function layerImporters(): Map<string, LayerTypeDef> {
@@ -787,7 +787,7 @@ class Importer {
       if (perChannel.some((x) => x === 0)) throw new UserError(`${where}: divides by zero`);
       [gamma, beta] = [perChannel.map((x) => 1 / x), new Float32Array(c)];
     }
-    const name = this.emit({ type: 'scale' }, base.replace(/(mul|add|sub|div)(_\d+)?$/, 'scale$2'), [v.def], { gamma: { shape: [c], data: gamma }, beta: { shape: [c], data: beta } });
+    const name = this.emit({ type: AFFINE_TYPE }, base.replace(/(mul|add|sub|div)(_\d+)?$/, 'affine$2'), [v.def], { gamma: { shape: [c], data: gamma }, beta: { shape: [c], data: beta } });
     this.setOut(node, { ...v, def: name });
   }
 
@@ -874,7 +874,7 @@ class Importer {
     for (let changed = true; changed; ) {
       changed = false;
       for (const s of defs) {
-        if (s.type === 'scale' && (this.foldBack(s, outputDef) || this.foldForward(s, outputDef))) {
+        if (findLayerDef(s.type)?.affineFold?.isMap && (this.foldBack(s, outputDef) || this.foldForward(s, outputDef))) {
           changed = true;
           break;
         }
@@ -901,29 +901,12 @@ class Importer {
   private foldBack(s: LayerDef, outputDef: string | undefined): boolean {
     const below = (s.inputs as string[])[0];
     const p = this.defs.find((d) => d.name === below);
-    if (!p || !FOLD_INTO.includes(p.type) || p.name === outputDef || this.readersOf(p.name).length !== 1) return false;
+    const fold = p && findLayerDef(p.type)?.affineFold?.output;
+    if (!p || !fold || p.name === outputDef || this.readersOf(p.name).length !== 1) return false;
     const { gamma: a, beta: b } = this.tensors[s.name];
-    const t = this.tensors[p.name];
-    if (p.type === 'conv' || p.type === 'fc') {
-      // (W x + bias) * a + b = (a W) x + (a bias + b), per output channel.
-      const units = t.weights.shape[0];
-      const per = t.weights.data.length / units;
-      const wd = t.weights.data.map((x, i) => x * a.data[Math.floor(i / per)]);
-      const old = t.biases?.data;
-      const shift = b.data.some((x) => x !== 0);
-      this.tensors[p.name] = { ...t, weights: { shape: t.weights.shape, data: wd } };
-      if (old || shift) {
-        this.tensors[p.name].biases = { shape: [units], data: Float32Array.from({ length: units }, (_, u) => a.data[u] * (old ? old[u] : 0) + b.data[u]) };
-        delete p.bias;
-      }
-    } else {
-      // gamma * xhat + beta, then * a + b: (a gamma) xhat + (a beta + b).
-      this.tensors[p.name] = {
-        ...t,
-        gamma: { shape: t.gamma.shape, data: t.gamma.data.map((g, k) => g * a.data[k]) },
-        beta: { shape: t.beta.shape, data: t.beta.data.map((be, k) => be * a.data[k] + b.data[k]) },
-      };
-    }
+    const t = fold(p, this.tensors[p.name], a.data, b.data);
+    if (!t) return false;
+    this.tensors[p.name] = t;
     this.dropScale(s, p.name);
     return true;
   }
@@ -932,47 +915,12 @@ class Importer {
     if (s.name === outputDef) return false;
     const readers = this.readersOf(s.name);
     const r = readers[0];
-    if (readers.length !== 1 || (r.inputs as string[]).length !== 1) return false;
+    const fold = r && findLayerDef(r.type)?.affineFold?.input;
+    if (readers.length !== 1 || !fold || (r.inputs as string[]).length !== 1) return false;
     const { gamma: a, beta: b } = this.tensors[s.name];
-    const shift = b.data.some((x) => x !== 0);
-    const t = this.tensors[r.name];
-    if (r.type === 'scale') {
-      // g (a x + b) + be = (g a) x + (g b + be).
-      this.tensors[r.name] = {
-        gamma: { shape: t.gamma.shape, data: t.gamma.data.map((g, k) => g * a.data[k]) },
-        beta: { shape: t.beta.shape, data: t.beta.data.map((be, k) => t.gamma.data[k] * b.data[k] + be) },
-      };
-    } else if (r.type === 'conv' || r.type === 'fc') {
-      // W (a x + b) = (W a) x + W b. Not exact before zero padding with a shift: the padding would have
-      // to hold b (x + b padded is b at the border, x padded then shifted is 0 there), so such a scale
-      // stays a layer. Reflect and replicate padding copy shifted pixels: exact.
-      const padded = ['pad', 'pad_bottom', 'pad_left', 'pad_right'].some((f) => Number(r[f] ?? 0) !== 0) && (r.pad_mode ?? 'zeros') === 'zeros';
-      if (shift && padded) return false;
-      const [units, inPer] = t.weights.shape;
-      const per = t.weights.data.length / units;
-      const window = per / inPer;
-      // Filters of group g read input channels g * inPer ..; an fc's weights are [units, C, H, W].
-      const groups = r.type === 'conv' ? Number(r.groups ?? 1) : 1;
-      const channelOf = (u: number, j: number) => Math.floor(u / (units / groups)) * inPer + j;
-      const wd = new Float32Array(t.weights.data.length);
-      const bias = new Float64Array(units);
-      for (let u = 0; u < units; u++) {
-        for (let j = 0; j < inPer; j++) {
-          const ch = channelOf(u, j);
-          for (let q = 0; q < window; q++) {
-            const i = u * per + j * window + q;
-            wd[i] = t.weights.data[i] * a.data[ch];
-            bias[u] += t.weights.data[i] * b.data[ch];
-          }
-        }
-      }
-      const old = t.biases?.data;
-      this.tensors[r.name] = { ...t, weights: { shape: t.weights.shape, data: wd } };
-      if (old || shift) {
-        this.tensors[r.name].biases = { shape: [units], data: Float32Array.from(bias, (x, u) => x + (old ? old[u] : 0)) };
-        delete r.bias;
-      }
-    } else return false;
+    const t = fold(r, this.tensors[r.name], a.data, b.data);
+    if (!t) return false;
+    this.tensors[r.name] = t;
     this.dropScale(s, (s.inputs as string[])[0]);
     return true;
   }

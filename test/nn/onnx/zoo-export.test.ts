@@ -116,15 +116,15 @@ describe('ONNX export of the zoo activations, gates and heads, checked with onnx
 });
 
 describe('ONNX export of layer norm and per-channel scales, checked with onnxruntime', () => {
-  it('layernorm (opset 13: the ReduceMean/Sub/Pow/Sqrt/Div pattern over channels) and scale (Mul, Add) export and import back as themselves', async () => {
-    // Each scale sits where nothing can take it in (after a relu, before gap, with a shift before a zero-padded conv).
+  it('layernorm (opset 13: the ReduceMean/Sub/Pow/Sqrt/Div pattern over channels) and affine (Mul, Add) export and import back as themselves', async () => {
+    // Each affine layer sits where nothing can take it in (after a relu, before gap, with a shift before a zero-padded conv).
     const spec = parseSpec([
       input,
       { type: 'conv', sx: 4, filters: 8, stride: 4 },
       { type: 'layernorm', eps: 1e-6 },
       { type: 'conv', sx: 3, filters: 8, pad: 1, groups: 8 },
       { type: 'relu' },
-      { type: 'scale' },
+      { type: 'affine' },
       { type: 'conv', sx: 3, filters: 6, pad: 1 },
       { type: 'gap' },
       { type: 'layernorm' },

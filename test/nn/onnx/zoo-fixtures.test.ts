@@ -47,8 +47,8 @@ const LAYERS: Record<string, string[]> = {
   pad_pools: ['pool', 'fc'],
   // convs with padding_mode reflect and replicate (Pad of mode reflect and edge), F.pad zeros before a conv
   pad_convs: ['conv', 'gap'],
-  // arithmetic with constants folded into convs, batch norm and the fc; x + 1.0 before a padded conv kept as a scale
-  const_arith: ['conv', 'batchnorm', 'scale', 'gap'],
+  // arithmetic with constants folded into convs, batch norm and the fc; x + 1.0 before a padded conv kept as an affine layer
+  const_arith: ['conv', 'batchnorm', 'affine', 'gap'],
   // torchvision's ConvNeXt blocks: channels-last LayerNorm and MatMuls (1x1 convs), LayerNorm2d, GELU, layer scale
   convnext_blocks: ['conv', 'layernorm', 'gelu', 'add', 'gap'],
 };
@@ -107,16 +107,16 @@ describe('PyTorch networks with the zoo blocks, imported', () => {
 describe('arithmetic with constants and ConvNeXt, folded', () => {
   it('every Mul, Add, Sub and Div by a constant folds into a neighbour, except x + 1.0 before a zero-padded conv', () => {
     // PyTorch: conv0((x - mean) / 3), conv1(x) * 2.0, gamma * conv2(x) + 0.5 (conv2 has no bias), bn(x) - 0.25,
-    // conv3(x + 1.0) with padding 1, fc(x) * 0.5: only the + 1.0 remains, as a scale layer.
-    expect(run('const_arith').types).toEqual(['input', 'conv', 'conv', 'relu', 'conv', 'relu', 'batchnorm', 'relu', 'pool', 'scale', 'conv', 'relu', 'gap', 'fc', 'softmax']);
+    // conv3(x + 1.0) with padding 1, fc(x) * 0.5: only the + 1.0 remains, as an affine layer.
+    expect(run('const_arith').types).toEqual(['input', 'conv', 'conv', 'relu', 'conv', 'relu', 'batchnorm', 'relu', 'pool', 'affine', 'conv', 'relu', 'gap', 'fc', 'softmax']);
     const snap = loadOnnxSnapshot(`${FIXTURES}${zoo.models.const_arith.file}`);
     // The bias-free conv2 received biases from the + 0.5 (scaled by nothing: 0.5 each).
     expect(snap.spec.layers.filter((l) => l.type === 'conv').map((l) => l.bias)).toEqual([true, true, true, true]);
-    const scale = snap.spec.layers.findIndex((l) => l.type === 'scale');
+    const scale = snap.spec.layers.findIndex((l) => l.type === 'affine');
     expect(snap.spec.layers[scale + 1]).toMatchObject({ type: 'conv', pad: 1 });
   });
 
-  it('ConvNeXt: no Transpose, scale or separate MatMul survives; each block is conv 7x7 depthwise, layernorm, conv 1x1, gelu, conv 1x1, add', () => {
+  it('ConvNeXt: no Transpose, affine layer or separate MatMul survives; each block is conv 7x7 depthwise, layernorm, conv 1x1, gelu, conv 1x1, add', () => {
     const types = run('convnext_blocks').types;
     expect(types).toEqual([
       'input', 'conv', 'layernorm',

@@ -1,5 +1,5 @@
 /**
- * Per-channel affine map, {"type": "scale"}: out[c] = gamma[c] * x[c] + beta[c], with gamma and beta
+ * Per-channel affine map, {"type": "affine"}: out[c] = gamma[c] * x[c] + beta[c], with gamma and beta
  * learned per channel (starting at 1 and 0, not decayed unless l1_decay_mul / l2_decay_mul say so):
  * batch norm's gamma and beta without the normalisation. Backward: dx = gamma[c] * dy;
  * dgamma[c] += sum of dy * x, dbeta[c] += sum of dy. Kernels: src/tensor/layernorm.ts (affine*).
@@ -7,10 +7,10 @@
  * The ONNX import makes it from arithmetic of a value with a constant (Mul, Add, Sub, Div by a scalar
  * or a per-channel constant: x * 2, (x - mean) / std, a layer scale) and then folds it into a
  * neighbouring conv, fc, batch norm or layer norm where that is exact (src/nn/onnx/import.ts); only what
- * no neighbour can take stays a scale layer. ONNX export: Mul by gamma, Add beta.
+ * no neighbour can take stays an affine layer. ONNX export: Mul by gamma, Add beta.
  */
 import { affineBackward, affineForward } from '../../tensor/layernorm.js';
-import { defineLayer, same } from './layer.js';
+import { defineLayer, foldIntoGammaBeta, same } from './layer.js';
 import { below, passThroughGradient } from './wording.js';
 
 interface ScaleFields {
@@ -18,17 +18,17 @@ interface ScaleFields {
   l2DecayMul: number;
 }
 
-export const scaleLayer = defineLayer<ScaleFields>({
-  type: 'scale',
+export const affineLayer = defineLayer<ScaleFields>({
+  type: 'affine',
   parse: (r) => ({ l1DecayMul: r.real('l1_decay_mul', 0), l2DecayMul: r.real('l2_decay_mul', 0) }),
   outShape: same,
   params: (c, [prev]) => [
     { name: 'gamma', shape: [prev[0]], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: { fill: 1 } },
     { name: 'beta', shape: [prev[0]], l1DecayMul: c.l1DecayMul, l2DecayMul: c.l2DecayMul, init: { fill: 0 } },
   ],
-  describe: () => 'scale (per channel: gamma * x + beta)',
+  describe: () => 'affine (per channel: gamma * x + beta)',
   hints: {
-    negative: 'can', explain: 'scale', positions: 'same', topPatches: true,
+    negative: 'can', explain: 'affine', positions: 'same', topPatches: true,
     noun: () => 'the per-channel scale',
     passesDown: () => 'multiplies each channel\u2019s gradient by that channel\u2019s \u03b3',
     channelBars: [{ name: 'gamma', reference: 1 }, { name: 'beta' }],
@@ -42,6 +42,15 @@ export const scaleLayer = defineLayer<ScaleFields>({
         'Per channel: gamma and beta',
         'Each channel of the input is multiplied by gamma (the grey line marks 1, no change) and shifted by beta.',
       ],
+    }),
+  },
+  affineFold: {
+    isMap: true,
+    output: foldIntoGammaBeta,
+    // g (a x + b) + be = (g a) x + (g b + be).
+    input: (_f, t, a, b) => ({
+      gamma: { shape: t.gamma.shape, data: t.gamma.data.map((g, k) => g * a[k]) },
+      beta: { shape: t.beta.shape, data: t.beta.data.map((be, k) => t.gamma.data[k] * b[k] + be) },
     }),
   },
   create: (node) => {
