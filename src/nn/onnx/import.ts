@@ -750,7 +750,7 @@ class Importer {
   /**
    * Mul, Add, Sub or Div of a value by a constant that is a scalar or one number per channel ([1, C, 1, 1]
    * or [C, 1, 1] against NCHW; [C] against a channels-last or a flat [N, C] value, where the last axis is
-   * the channels): out = a[c] * x + b[c], a `scale` layer, which foldScales then takes into a neighbour
+   * the channels): out = a[c] * x + b[c], an `affine` layer, which foldScales then takes into a neighbour
    * where that is exact. c / x is not of that form and is refused, as is a constant that varies along
    * height or width.
    */
@@ -801,7 +801,7 @@ class Importer {
    * LayerNorm over channels as PyTorch writes it below opset 17: ReduceMean(x) -> Sub(x, mean) -> Pow 2 ->
    * ReduceMean -> Add eps -> Sqrt -> Div(x - mean, sqrt), over the last axis of a channels-last value
    * (ConvNeXt: nn.LayerNorm after a Transpose [0, 2, 3, 1]) or axis 1 of an NCHW one. Its gamma and beta
-   * (the Mul and Add after it) arrive as scales and fold into it. Returns whether `node` started it.
+   * (the Mul and Add after it) arrive as affine layers and fold into it. Returns whether `node` started it.
    */
   private layerNorm(node: OnnxNode, a: Attrs, base: string): boolean {
     const x = node.input?.[0] ?? '';
@@ -860,11 +860,11 @@ class Importer {
   }
 
   /**
-   * Folds `scale` layers (arithmetic with constants) into their neighbours where the result is exact in
-   * real arithmetic, until none folds: into the layer below when only the scale reads it (a conv's or
-   * fc's weights and biases per output channel, batch or layer norm's gamma and beta, another scale),
+   * Folds `affine` layers (arithmetic with constants) into their neighbours where the result is exact in
+   * real arithmetic, until none folds: into the layer below when only the affine layer reads it (a conv's or
+   * fc's weights and biases per output channel, batch or layer norm's gamma and beta, another affine layer),
    * else into the one layer reading it (a conv's or fc's weights per input channel, the shift into its
-   * biases; another scale). Every tensor is new: ONNX initializers may be shared by several nodes.
+   * biases; another affine layer). Every tensor is new: ONNX initializers may be shared by several nodes.
    */
   private foldScales(outputDef: string | undefined): void {
     const defs = this.defs;
@@ -890,7 +890,7 @@ class Importer {
     return this.defs.filter((d) => (d.inputs as string[] | undefined)?.includes(name));
   }
 
-  /** Removes scale `s`, whose readers now read `by` instead. */
+  /** Removes affine layer `s`, whose readers now read `by` instead. */
   private dropScale(s: LayerDef, by: string): void {
     for (const d of this.defs) if (d.inputs) d.inputs = (d.inputs as string[]).map((i) => (i === s.name ? by : i));
     for (const v of this.vals.values()) if (v.def === s.name) v.def = by;
