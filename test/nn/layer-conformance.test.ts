@@ -113,6 +113,28 @@ const NETWORKS: { name: string; defs: Record<string, unknown>[]; labels?: number
     pictures: true,
   },
   {
+    // A ConvNeXt-like block: layer norm over channels (also after an fc) and per-channel scales (what
+    // the import makes of arithmetic with constants).
+    name: 'layer norm over channels and per-channel scales',
+    defs: [
+      { ...input, name: 'x' },
+      { type: 'conv', name: 'c1', sx: 3, filters: 4, pad: 1 },
+      { type: 'layernorm', name: 'ln', eps: 1e-6 },
+      { type: 'gelu', name: 'g' },
+      { type: 'affine', name: 'shift' },
+      { type: 'conv', name: 'c2', sx: 3, filters: 4, pad: 1 },
+      { type: 'relu', name: 'r' },
+      { type: 'affine', name: 'gamma' },
+      { type: 'gap', name: 'gap' },
+      { type: 'fc', num_neurons: 5 },
+      { type: 'layernorm', name: 'ln_fc' },
+      { type: 'softmax', num_classes: 3 },
+    ],
+    labels: [2, 0, 1, 2],
+    onnx: true,
+    pictures: true,
+  },
+  {
     // Training and visualize refuse regression networks (the data has class labels, not values): no pictures.
     name: 'regression loss',
     defs: [input, { type: 'fc', num_neurons: 4, activation: 'sigmoid' }, { type: 'regression', num_neurons: 2 }],
@@ -182,7 +204,7 @@ describe('every registered layer type conforms', () => {
 
   it('every exporting type with an ONNX hook exports', () => {
     // The export hooks are exercised above (round trip) and by test/nn/onnx (onnxruntime) for lrn and maxout.
-    for (const t of ['conv', 'pool', 'fc', 'relu', 'sigmoid', 'tanh', 'leakyrelu', 'dropout', 'softmax', 'regression', 'lrn', 'maxout', 'batchnorm', 'add', 'gap', 'concat', 'svm']) {
+    for (const t of ['conv', 'pool', 'fc', 'relu', 'sigmoid', 'tanh', 'leakyrelu', 'dropout', 'softmax', 'regression', 'lrn', 'maxout', 'batchnorm', 'add', 'gap', 'concat', 'svm', 'layernorm', 'affine']) {
       expect(layerDef(t).onnx, t).toBeTypeOf('function');
     }
   });

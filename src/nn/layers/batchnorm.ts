@@ -18,7 +18,7 @@ import {
   allocBatchNormWasm, batchNormBackwardWasm, batchNormForwardEvalWasm, batchNormForwardTrainWasm, type BatchNormWasmBuffers,
 } from '../../tensor/batchnorm-wasm.js';
 import type { WasmKernels } from '../../tensor/wasm.js';
-import { defineLayer, same, type LayerImpl, type LayerNode, type PassContext } from './layer.js';
+import { defineLayer, foldIntoGammaBeta, same, type LayerImpl, type LayerNode, type PassContext } from './layer.js';
 import { below, passThroughGradient } from './wording.js';
 
 export interface BatchNormFields {
@@ -164,6 +164,8 @@ export const batchNormLayer = defineLayer<BatchNormFields>({
       ],
     }),
   },
+  // Not before it: in training its batch statistics would undo the map.
+  affineFold: { output: foldIntoGammaBeta },
   create: (node) => new BatchNormImpl(node),
   onnx({ config: c, outShape, tensors: t }, b) {
     const ch = outShape[0];

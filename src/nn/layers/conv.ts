@@ -2,7 +2,7 @@ import { conv2dBackward, conv2dForward, convOutSize, makeConv2dDims, type Conv2d
 import { allocConvWasm, conv2dBackwardWasm, conv2dForwardWasm, winogradConv, type ConvWasmBuffers } from '../../tensor/conv2d-wasm.js';
 import { padPlanesBackward, padPlanesForward, type PadMode } from '../../tensor/pad.js';
 import type { DefReader } from '../def-reader.js';
-import { defineLayer, ensureFloat32, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type Shape3 } from './layer.js';
+import { defineLayer, ensureFloat32, foldIntoWeightsIn, foldIntoWeightsOut, onnxWindow, type ExplainContext, type LayerImpl, type LayerNode, type LayerWords, type Shape3 } from './layer.js';
 import { called, cap, gradientFrom, hasRole, onlyNext, pct, zerosSentence } from './wording.js';
 
 export interface ConvFields {
@@ -346,6 +346,17 @@ export const convLayer = defineLayer<ConvFields>({
   // Grouped convolutions other than depthwise, dilated ones and padding that differs by side run the
   // TypeScript kernel (on wasm memory views when the
   // wasm kernels are chosen): one im2col + gemm per group.
+  affineFold: {
+    output: foldIntoWeightsOut,
+    input(f, t, a, b) {
+      // Not exact before zero padding with a shift: the padding would have to hold b (x + b padded is b
+      // at the border, x padded then convolved sees 0 there). Reflect and replicate padding copy shifted
+      // pixels: exact.
+      const padded = ['pad', 'pad_bottom', 'pad_left', 'pad_right'].some((k) => Number(f[k] ?? 0) !== 0) && (f.pad_mode ?? 'zeros') === 'zeros';
+      if (padded && b.some((x) => x !== 0)) return undefined;
+      return foldIntoWeightsIn(f, t, a, b, Number(f.groups ?? 1));
+    },
+  },
   create: (node) => {
     if (node.config.padMode !== 'zeros') return convPadded(node);
     if (!node.wasm || generalGeometry(node.config)) return convJs(node);

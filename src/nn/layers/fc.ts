@@ -1,6 +1,6 @@
 import { denseBackward, denseForward } from '../../tensor/dense.js';
 import { biasPrefField, decayFields } from './conv.js';
-import { defineLayer, type OnnxImportNode } from './layer.js';
+import { defineLayer, foldIntoWeightsIn, foldIntoWeightsOut, type OnnxImportNode } from './layer.js';
 import { gradientFrom, hasRole, onlyNext, zerosSentence } from './wording.js';
 
 export interface FcFields {
@@ -49,6 +49,7 @@ export const fcLayer = defineLayer<FcFields>({
     },
   },
   fromConvNetJS: (l, num) => ({ type: 'fc', num_neurons: num('out_depth'), l1_decay_mul: num('l1_decay_mul', 0), l2_decay_mul: num('l2_decay_mul', 1) }),
+  affineFold: { output: foldIntoWeightsOut, input: (f, t, a, b) => foldIntoWeightsIn(f, t, a, b, 1) },
   create: (node) => {
     const inF = node.inSizes[0];
     const outF = node.outSize;

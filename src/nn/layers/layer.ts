@@ -346,6 +346,80 @@ export interface OnnxImportValue {
    * side [top, left, bottom, right], and its mode (constant padding is zeros).
    */
   pad?: { pads: [number, number, number, number]; mode: 'constant' | 'reflect' | 'edge' };
+  /**
+   * ONNX holds it channels-last, [N, H, W, C] (between a Transpose [0, 2, 3, 1] and its way back): only
+   * per-pixel ops may read it, and "the last axis" is the channels.
+   */
+  channelsLast?: boolean;
+}
+
+/** A layer's imported tensors by name, as the ONNX import's folds see them. */
+export type FoldTensors = Record<string, { shape: number[]; data: Float32Array }>;
+
+/**
+ * How the ONNX import folds a per-channel map y -> a[c] * y + b[c] (arithmetic with constants) into a
+ * layer of this type (src/nn/onnx/import.ts, foldScales). Each hook returns the layer's new tensors
+ * (never changing the given arrays: ONNX initializers may be shared) and may edit its definition
+ * fields, or returns undefined where the result would not be exact.
+ */
+export interface AffineFold {
+  /** This type is that map itself (its gamma and beta are a and b). */
+  isMap?: boolean;
+  /** The map applied to this layer's output, per output channel. */
+  output?(fields: Record<string, unknown>, t: FoldTensors, a: Float32Array, b: Float32Array): FoldTensors | undefined;
+  /** The map applied to this layer's only input, per input channel. */
+  input?(fields: Record<string, unknown>, t: FoldTensors, a: Float32Array, b: Float32Array): FoldTensors | undefined;
+}
+
+/** (W y + bias) * a + b = (a W) y + (a bias + b), per output channel of weights [units, ...]; a layer without biases gets some for a shift. */
+export function foldIntoWeightsOut(fields: Record<string, unknown>, t: FoldTensors, a: Float32Array, b: Float32Array): FoldTensors {
+  const units = t.weights.shape[0];
+  const per = t.weights.data.length / units;
+  const out: FoldTensors = { ...t, weights: { shape: t.weights.shape, data: t.weights.data.map((x, i) => x * a[Math.floor(i / per)]) } };
+  const old = t.biases?.data;
+  if (old || b.some((x) => x !== 0)) {
+    out.biases = { shape: [units], data: Float32Array.from({ length: units }, (_, u) => a[u] * (old ? old[u] : 0) + b[u]) };
+    delete fields.bias;
+  }
+  return out;
+}
+
+/**
+ * W (a y + b) = (W a) y + W b, per input channel of weights [units, inPer, ...] read in `groups` groups
+ * (filters of group g read input channels g * inPer ..); the shift goes into the biases.
+ */
+export function foldIntoWeightsIn(fields: Record<string, unknown>, t: FoldTensors, a: Float32Array, b: Float32Array, groups: number): FoldTensors {
+  const [units, inPer] = t.weights.shape;
+  const per = t.weights.data.length / units;
+  const window = per / inPer;
+  const wd = new Float32Array(t.weights.data.length);
+  const bias = new Float64Array(units);
+  for (let u = 0; u < units; u++) {
+    for (let j = 0; j < inPer; j++) {
+      const ch = Math.floor(u / (units / groups)) * inPer + j;
+      for (let q = 0; q < window; q++) {
+        const i = u * per + j * window + q;
+        wd[i] = t.weights.data[i] * a[ch];
+        bias[u] += t.weights.data[i] * b[ch];
+      }
+    }
+  }
+  const out: FoldTensors = { ...t, weights: { shape: t.weights.shape, data: wd } };
+  const old = t.biases?.data;
+  if (old || b.some((x) => x !== 0)) {
+    out.biases = { shape: [units], data: Float32Array.from(bias, (x, u) => x + (old ? old[u] : 0)) };
+    delete fields.bias;
+  }
+  return out;
+}
+
+/** gamma * y + beta, then * a + b: (a gamma) y + (a beta + b) (batch norm, layer norm, affine). */
+export function foldIntoGammaBeta(_fields: Record<string, unknown>, t: FoldTensors, a: Float32Array, b: Float32Array): FoldTensors {
+  return {
+    ...t,
+    gamma: { shape: t.gamma.shape, data: t.gamma.data.map((g, k) => g * a[k]) },
+    beta: { shape: t.beta.shape, data: t.beta.data.map((be, k) => be * a[k] + b[k]) },
+  };
 }
 
 /** Everything about one layer type. F: the fields it parses from a definition. */
@@ -395,6 +469,8 @@ export interface LayerDef<F = Record<string, unknown>> {
    * The ONNX ops it imports (`--model x.onnx`), each read into this type by `read`. Patterns of several
    * nodes (x * Sigmoid(x) as silu, GELU's Erf form) are recognised by the import's pattern pass first.
    */
+  /** How the ONNX import folds arithmetic with constants into it (AffineFold). */
+  affineFold?: AffineFold;
   onnxImport?: {
     ops: string[];
     read(node: OnnxImportNode): void;

@@ -14,6 +14,7 @@ import { dropoutLayer } from './dropout.js';
 import { fcLayer } from './fc.js';
 import { gapLayer } from './gap.js';
 import { inputLayer } from './input.js';
+import { layerNormLayer } from './layernorm.js';
 import type { LayerDef } from './layer.js';
 import { leakyReluLayer } from './leakyrelu.js';
 import { regressionLayer, softmaxLayer, svmLayer } from './loss.js';
@@ -23,6 +24,7 @@ import { clipLayer, eluLayer, geluLayer, hardSigmoidLayer, hardSwishLayer, siluL
 import { mulLayer } from './mul.js';
 import { preluLayer } from './prelu.js';
 import { poolLayer } from './pool.js';
+import { affineLayer } from './affine.js';
 
 const LAYER_DEFS: LayerDef[] = [
   inputLayer,
@@ -54,6 +56,8 @@ const LAYER_DEFS: LayerDef[] = [
   preluLayer,
   shuffleLayer,
   sliceLayer,
+  layerNormLayer,
+  affineLayer,
 ];
 
 const BY_TYPE = new Map<string, LayerDef>();

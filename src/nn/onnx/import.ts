@@ -28,13 +28,28 @@ export const MAX_OPSET = 18;
 /**
  * The ops this driver reads itself: structure and shapes (Pad only in front of a layer type that takes it
  * in, onnxImport.pads; Shape, Gather, Unsqueeze and Concat of constants only as arithmetic on shapes, how
- * PyTorch writes x.view(x.size(0), -1); Div and Erf only in GELU's pattern). Every other op is read by the
- * layer type that declares it (LayerDef.onnxImport, in its file under src/nn/layers/).
+ * PyTorch writes x.view(x.size(0), -1); Erf only in GELU's pattern, Pow and Sqrt only in LayerNorm's; Add,
+ * Sub, Mul and Div with a constant as a per-channel scale; Transpose only in a channel shuffle or to
+ * channels-last and back). Every other op is read by the layer type that declares it (LayerDef.onnxImport,
+ * in its file under src/nn/layers/).
  */
 const DRIVER_OPS = [
   'Flatten', 'Reshape', 'Softmax', 'LogSoftmax', 'Identity', 'Constant', 'Pad', 'Shape', 'Gather', 'Unsqueeze', 'Div', 'Erf', 'Transpose', 'Cast', 'Sub',
-  'ConstantOfShape',
+  'ConstantOfShape', 'Pow', 'Sqrt',
 ];
+
+/**
+ * Ops that may read a channels-last value (between Transpose [0, 2, 3, 1] and [0, 3, 1, 2]): per-pixel
+ * ones, for which the layout does not matter, and those the driver reads in that layout itself
+ * (ReduceMean in LayerNorm's pattern, MatMul as a 1x1 conv, arithmetic with a per-channel constant).
+ */
+const CHANNELS_LAST_OPS = [
+  'Transpose', 'ReduceMean', 'LayerNormalization', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish',
+  'Elu', 'Softplus', 'Identity', 'Dropout',
+];
+
+/** The layer type of arithmetic with constants, a per-channel map a[c] * x + b[c] (its LayerDef.affineFold.isMap). */
+const AFFINE_TYPE = layerTypes().find((t) => findLayerDef(t)?.affineFold?.isMap)!;
 
 /** Per ONNX op, the layer type that imports it. */
 function layerImporters(): Map<string, LayerTypeDef> {
@@ -104,6 +119,8 @@ interface Val {
    * transposed to [N, C/groups, groups, H, W]); only the rest of the shuffle may read it.
    */
   shuffle?: { groups: number; transposed: boolean };
+  /** ONNX holds it channels-last, [N, H, W, C]: the Transpose node that made it so, as messages name it. */
+  nhwc?: string;
 }
 
 /** Shortest decimal that rounds to the same float32 (ONNX float attributes are float32: 1e-5, not 9.99999975e-6). */
@@ -249,6 +266,12 @@ class Importer {
     if (v.shuffle && node.op_type !== 'Transpose' && node.op_type !== 'Reshape') {
       throw new UserError(`${this.where(node)}: reads a 5-D value; cnnviz reads Reshape to 5-D only as a channel shuffle (Reshape, Transpose [0, 2, 1, 3, 4], Reshape)`);
     }
+    if (v.nhwc && !CHANNELS_LAST_OPS.includes(node.op_type)) {
+      throw new UserError(
+        `${this.where(node)}: reads a channels-last value (made by ${v.nhwc}); cnnviz reads channels-last values only in per-pixel ops ` +
+          `(LayerNorm's pattern, MatMul as a 1x1 conv, arithmetic with constants, activations) up to a Transpose [0, 3, 1, 2] back`,
+      );
+    }
     if (v.pad && node.op_type !== 'Pad' && !IMPORTERS.get(node.op_type)?.onnxImport?.pads) {
       throw new UserError(`${this.where(node)}: reads the output of a Pad; cnnviz reads Pad only in front of ${PAD_TAKERS.join(' or ')}`);
     }
@@ -356,6 +379,7 @@ class Importer {
 
     const outputs = g.output ?? [];
     if (outputs.length !== 1) throw new UserError(`${this.file}: the model has ${outputs.length} outputs; cnnviz needs exactly one (the class scores)`);
+    this.foldScales(this.vals.get(outputs[0].name)?.def);
     this.finish(outputs[0].name);
 
     const result: ImportedGraph = {
@@ -488,7 +512,25 @@ class Importer {
         // The pattern pass: x * Sigmoid(x) is silu, x * HardSigmoid(x) hardswish; else the layer types'.
         if (this.gatedSelf(node, a)) return;
         break;
-      case 'Div': return this.gelu(node, base);
+      case 'Div':
+        if (this.soleReader(node.output?.[0] ?? '')?.op_type === 'Erf') return this.gelu(node, base);
+        if (this.floatOperand(node) >= 0) return this.constArithmetic(node, base);
+        throw new UserError(`${where}: cnnviz reads Div only by a constant (a scalar or one value per channel) or in GELU's form x * 0.5 * (1 + erf(x / sqrt 2))`);
+      case 'Add':
+      case 'Mul':
+        if (this.floatOperand(node) >= 0) return this.constArithmetic(node, base);
+        this.sameLayout(node);
+        break;
+      case 'ReduceMean':
+        if (this.layerNorm(node, a, base)) return;
+        if (this.val(node, 0).nhwc) throw new UserError(`${where}: cnnviz reads ReduceMean of a channels-last value only in LayerNorm's pattern (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div over the last axis)`);
+        break;
+      case 'Pow':
+      case 'Sqrt':
+        throw new UserError(`${where}: cnnviz reads ${op} only in LayerNorm's pattern (ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div over the channels)`);
+      case 'MatMul':
+        if (this.vals.get(node.input?.[0] ?? '')?.nhwc) return this.channelsLastMatMul(node, base);
+        break;
       case 'Erf': throw new UserError(`${where}: cnnviz reads Erf only in GELU's form x * 0.5 * (1 + erf(x / sqrt 2)), as PyTorch writes nn.GELU()`);
       case 'Concat':
         if ((node.input ?? []).every((i) => this.consts.has(i))) return this.shapeArithmetic(node, a);
@@ -502,13 +544,28 @@ class Importer {
       }
       case 'Reshape': return this.reshape(node, base);
       case 'Sub':
+        if (this.floatOperand(node) >= 0) return this.constArithmetic(node, base);
+        throw new UserError(`${where}: cnnviz reads Sub only with a constant (a scalar or one value per channel), or as arithmetic on integer shapes`);
       case 'Cast':
         throw new UserError(`${where}: cnnviz reads ${op} only as arithmetic on integer shapes (folded at import)`);
       case 'Transpose': {
         const v = this.val(node, 0);
         const perm = a.ints('perm') ?? [];
+        // To channels-last and back around per-pixel ops (ConvNeXt): no layer, the layout is tracked.
+        if (perm.join() === '0,2,3,1' && !v.shuffle && !v.flat && !v.nhwc) {
+          this.setOut(node, { ...v, nhwc: nodeLabel(node, this.nodeIndex.get(node) ?? -1) });
+          return;
+        }
+        if (perm.join() === '0,3,1,2' && v.nhwc) {
+          this.setOut(node, { def: v.def, shape: v.shape, flat: false });
+          return;
+        }
         if (!v.shuffle || v.shuffle.transposed || perm.join() !== '0,2,1,3,4') {
-          a.fail('perm', `is [${perm.join(', ')}]; cnnviz reads Transpose only inside a channel shuffle (Reshape to [N, g, C/g, H, W], Transpose [0, 2, 1, 3, 4], Reshape)`);
+          a.fail(
+            'perm',
+            `is [${perm.join(', ')}]; cnnviz reads Transpose only inside a channel shuffle (Reshape to [N, g, C/g, H, W], Transpose [0, 2, 1, 3, 4], Reshape) ` +
+              `or as [0, 2, 3, 1] to channels-last and [0, 3, 1, 2] back around per-pixel ops (ConvNeXt's LayerNorm and MatMuls)`,
+          );
         }
         this.setOut(node, { ...v, shuffle: { groups: v.shuffle!.groups, transposed: true } });
         return;
@@ -543,7 +600,11 @@ class Importer {
   private reader(node: OnnxNode, a: Attrs, base: string): OnnxImportNode {
     const where = this.where(node);
     const inputName = (i: number) => node.input?.[i] ?? '';
-    const view = (v: Val): OnnxImportValue => (v.pad ? { shape: v.shape, flat: v.flat, pad: v.pad } : { shape: v.shape, flat: v.flat });
+    const view = (v: Val): OnnxImportValue => {
+      const out: OnnxImportValue = v.pad ? { shape: v.shape, flat: v.flat, pad: v.pad } : { shape: v.shape, flat: v.flat };
+      if (v.nhwc) out.channelsLast = true;
+      return out;
+    };
     return {
       opType: node.op_type,
       opset: this.opset,
@@ -595,7 +656,9 @@ class Importer {
         const through = options.through && this.followers.get(options.through);
         if (options.through && !through) throw new Error('emit: "through" must be a follower() of this node');
         if (through) this.absorbed.add(through);
-        this.setOut(through ?? node, { def: name, shape: out.shape, flat: out.flat });
+        // Only per-pixel ops read a channels-last value (val): their output keeps the layout.
+        const nhwc = inputs[0]?.nhwc;
+        this.setOut(through ?? node, nhwc ? { def: name, shape: out.shape, flat: out.flat, nhwc } : { def: name, shape: out.shape, flat: out.flat });
       },
     };
   }
@@ -660,6 +723,206 @@ class Importer {
     const name = this.emit({ type: 'gelu' }, base.replace(/div(_\d+)?$/, 'gelu'), [v.def]);
     for (const n of [erf!, add!, times!, half!]) this.absorbed.add(n);
     this.vals.set(half!.output![0], { ...v, def: name });
+  }
+
+  /**
+   * Which input of a two-input Add/Sub/Mul/Div is a float constant while the other is computed from the
+   * image (-1 when not so): arithmetic with a constant, read as a per-channel scale.
+   */
+  private floatOperand(node: OnnxNode): number {
+    const ins = node.input ?? [];
+    if (ins.length !== 2) return -1;
+    const isFloat = (i: string) => this.consts.has(i) && !isInteger(this.consts.get(i));
+    if (isFloat(ins[0]) && this.vals.has(ins[1])) return 0;
+    if (isFloat(ins[1]) && this.vals.has(ins[0])) return 1;
+    return -1;
+  }
+
+  /** An Add or Mul of two values reads them in one layout (both NCHW or both channels-last). */
+  private sameLayout(node: OnnxNode): void {
+    const vs = (node.input ?? []).map((i) => this.vals.get(i)).filter((v): v is Val => v !== undefined);
+    const last = vs.find((v) => v.nhwc);
+    if (last && vs.some((v) => !v.nhwc)) {
+      throw new UserError(`${this.where(node)}: ${node.op_type} of a channels-last value (made by ${last.nhwc}) and an NCHW one; transpose one of them first`);
+    }
+  }
+
+  /**
+   * Mul, Add, Sub or Div of a value by a constant that is a scalar or one number per channel ([1, C, 1, 1]
+   * or [C, 1, 1] against NCHW; [C] against a channels-last or a flat [N, C] value, where the last axis is
+   * the channels): out = a[c] * x + b[c], an `affine` layer, which foldScales then takes into a neighbour
+   * where that is exact. c / x is not of that form and is refused, as is a constant that varies along
+   * height or width.
+   */
+  private constArithmetic(node: OnnxNode, base: string): void {
+    const where = this.where(node);
+    const op = node.op_type;
+    const ki = this.floatOperand(node);
+    const v = this.val(node, 1 - ki);
+    const t = this.consts.get(node.input![ki])!;
+    const k = toFloat32(t, where);
+    const dims = dimsOf(t).map(Number);
+    const [c, h, w] = v.shape;
+    const core = [...dims];
+    while (core.length > 0 && core[0] === 1) core.shift();
+    const rank = v.flat ? 2 : 4;
+    let perChannel: Float32Array | undefined;
+    if (dims.length <= rank) {
+      if (k.length === 1) perChannel = new Float32Array(c).fill(k[0]);
+      else if ((v.nhwc || (v.flat && h * w === 1)) && core.join() === String(c)) perChannel = k;
+      else if (!v.flat && !v.nhwc && core.join() === [c, 1, 1].join()) perChannel = k;
+    }
+    if (!perChannel) {
+      const expected = v.nhwc || v.flat ? `[${c}]` : `[1, ${c}, 1, 1] or [${c}, 1, 1]`;
+      throw new UserError(`${where}: ${op} by constant "${t.name ?? node.input![ki]}" of shape [${dims.join(', ')}]; cnnviz reads arithmetic with a constant only of one value or one per channel (${expected} here)`);
+    }
+    let gamma: Float32Array;
+    let beta: Float32Array;
+    const ones = () => new Float32Array(c).fill(1);
+    if (op === 'Mul') [gamma, beta] = [Float32Array.from(perChannel), new Float32Array(c)];
+    else if (op === 'Add') [gamma, beta] = [ones(), Float32Array.from(perChannel)];
+    else if (op === 'Sub') [gamma, beta] = ki === 1 ? [ones(), perChannel.map((x) => -x)] : [new Float32Array(c).fill(-1), Float32Array.from(perChannel)];
+    else {
+      if (ki === 0) throw new UserError(`${where}: divides a constant by a value; cnnviz reads Div only of a value by a constant`);
+      if (perChannel.some((x) => x === 0)) throw new UserError(`${where}: divides by zero`);
+      [gamma, beta] = [perChannel.map((x) => 1 / x), new Float32Array(c)];
+    }
+    const name = this.emit({ type: AFFINE_TYPE }, base.replace(/(mul|add|sub|div)(_\d+)?$/, 'affine$2'), [v.def], { gamma: { shape: [c], data: gamma }, beta: { shape: [c], data: beta } });
+    this.setOut(node, { ...v, def: name });
+  }
+
+  /** The axes a ReduceMean reduces (opset 18: an input), or undefined when not stated (all of them). */
+  private reduceAxes(node: OnnxNode, a: Attrs): number[] | undefined {
+    if (this.opset >= 18) return (node.input?.[1] ?? '') !== '' ? toIntegers(this.constant(node, 1, 'axes')!, this.where(node)) : undefined;
+    return a.ints('axes');
+  }
+
+  /**
+   * LayerNorm over channels as PyTorch writes it below opset 17: ReduceMean(x) -> Sub(x, mean) -> Pow 2 ->
+   * ReduceMean -> Add eps -> Sqrt -> Div(x - mean, sqrt), over the last axis of a channels-last value
+   * (ConvNeXt: nn.LayerNorm after a Transpose [0, 2, 3, 1]) or axis 1 of an NCHW one. Its gamma and beta
+   * (the Mul and Add after it) arrive as affine layers and fold into it. Returns whether `node` started it.
+   */
+  private layerNorm(node: OnnxNode, a: Attrs, base: string): boolean {
+    const x = node.input?.[0] ?? '';
+    const v = this.vals.get(x);
+    if (!v || v.softmax || v.shuffle || v.pad) return false;
+    const axes = this.reduceAxes(node, a);
+    if (!axes || axes.length !== 1 || a.int('keepdims', 1) !== 1) return false;
+    const axis = axes[0] < 0 ? axes[0] + (v.flat ? 2 : 4) : axes[0];
+    const overChannels = v.nhwc ? axis === 3 : axis === 1 && (!v.flat || v.shape[1] * v.shape[2] === 1);
+    if (!overChannels) return false;
+    const mean = node.output![0];
+    const sub = this.soleReader(mean);
+    if (sub?.op_type !== 'Sub' || sub.input?.[0] !== x || sub.input?.[1] !== mean) return false;
+    const d = sub.output![0];
+    const dReaders = this.readers.get(d) ?? [];
+    const pow = dReaders.find((n) => n.op_type === 'Pow');
+    const div = dReaders.find((n) => n.op_type === 'Div');
+    if (dReaders.length !== 2 || (this.consumers.get(d) ?? 0) !== 2 || !pow || !div) return false;
+    if (pow.input?.[0] !== d || this.scalar(pow.input?.[1] ?? '') !== 2) return false;
+    const mean2 = this.soleReader(pow.output![0]);
+    if (mean2?.op_type !== 'ReduceMean') return false;
+    const a2 = new Attrs(mean2, this.where(mean2));
+    if (this.reduceAxes(mean2, a2)?.join() !== axes.join() || a2.int('keepdims', 1) !== 1) return false;
+    const add = this.soleReader(mean2.output![0]);
+    if (add?.op_type !== 'Add') return false;
+    const eps = this.scalar((add.input ?? []).find((i) => i !== mean2.output![0]) ?? '');
+    if (eps === undefined || !(eps > 0)) return false;
+    const sqrt = this.soleReader(add.output![0]);
+    if (sqrt?.op_type !== 'Sqrt' || this.soleReader(sqrt.output![0]) !== div || div.input?.[0] !== d || div.input?.[1] !== sqrt.output![0]) return false;
+    const c = v.shape[0];
+    const tensors = { gamma: { shape: [c], data: new Float32Array(c).fill(1) }, beta: { shape: [c], data: new Float32Array(c) } };
+    const name = this.emit({ type: 'layernorm', eps: float32Decimal(eps) }, base.replace(/reducemean(_\d+)?$/, 'layernorm'), [v.def], tensors);
+    for (const n of [sub, pow, mean2, add, sqrt, div]) this.absorbed.add(n);
+    this.vals.set(div.output![0], { ...v, def: name });
+    return true;
+  }
+
+  /** MatMul of a channels-last value by a [C, units] constant: a 1x1 conv (ConvNeXt's Linear layers). */
+  private channelsLastMatMul(node: OnnxNode, base: string): void {
+    const v = this.val(node, 0);
+    const t = this.constant(node, 1, 'weight')!;
+    const dims = dimsOf(t).map(Number);
+    const c = v.shape[0];
+    if (dims.length !== 2 || dims[0] !== c) {
+      throw new UserError(`${this.where(node)}: weight "${t.name ?? node.input![1]}" has shape [${dims.join(', ')}]; a MatMul of a channels-last value needs [${c}, units]`);
+    }
+    const units = dims[1];
+    const data = toFloat32(t, this.where(node));
+    const weights = new Float32Array(units * c);
+    for (let i = 0; i < c; i++) for (let u = 0; u < units; u++) weights[u * c + i] = data[i * units + u];
+    const name = this.emit(
+      { type: 'conv', sx: 1, sy: 1, filters: units, stride: 1, pad: 0, bias: false }, base.replace(/fc(_\d+)?$/, 'conv$1'), [v.def],
+      { weights: { shape: [units, c, 1, 1], data: weights } },
+    );
+    this.setOut(node, { ...v, def: name, shape: [units, v.shape[1], v.shape[2]] });
+  }
+
+  /**
+   * Folds `affine` layers (arithmetic with constants) into their neighbours where the result is exact in
+   * real arithmetic, until none folds: into the layer below when only the affine layer reads it (a conv's or
+   * fc's weights and biases per output channel, batch or layer norm's gamma and beta, another affine layer),
+   * else into the one layer reading it (a conv's or fc's weights per input channel, the shift into its
+   * biases; another affine layer). Every tensor is new: ONNX initializers may be shared by several nodes.
+   */
+  private foldScales(outputDef: string | undefined): void {
+    const defs = this.defs;
+    defs.forEach((d, i) => {
+      if (i > 0 && !d.inputs) d.inputs = [defs[i - 1].name];
+    });
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const s of defs) {
+        if (findLayerDef(s.type)?.affineFold?.isMap && (this.foldBack(s, outputDef) || this.foldForward(s, outputDef))) {
+          changed = true;
+          break;
+        }
+      }
+    }
+    defs.forEach((d, i) => {
+      const ins = d.inputs as string[] | undefined;
+      if (i > 0 && ins?.length === 1 && ins[0] === defs[i - 1].name) delete d.inputs;
+    });
+  }
+
+  private readersOf(name: string): LayerDef[] {
+    return this.defs.filter((d) => (d.inputs as string[] | undefined)?.includes(name));
+  }
+
+  /** Removes affine layer `s`, whose readers now read `by` instead. */
+  private dropScale(s: LayerDef, by: string): void {
+    for (const d of this.defs) if (d.inputs) d.inputs = (d.inputs as string[]).map((i) => (i === s.name ? by : i));
+    for (const v of this.vals.values()) if (v.def === s.name) v.def = by;
+    this.defs.splice(this.defs.indexOf(s), 1);
+    delete this.tensors[s.name];
+  }
+
+  private foldBack(s: LayerDef, outputDef: string | undefined): boolean {
+    const below = (s.inputs as string[])[0];
+    const p = this.defs.find((d) => d.name === below);
+    const fold = p && findLayerDef(p.type)?.affineFold?.output;
+    if (!p || !fold || p.name === outputDef || this.readersOf(p.name).length !== 1) return false;
+    const { gamma: a, beta: b } = this.tensors[s.name];
+    const t = fold(p, this.tensors[p.name], a.data, b.data);
+    if (!t) return false;
+    this.tensors[p.name] = t;
+    this.dropScale(s, p.name);
+    return true;
+  }
+
+  private foldForward(s: LayerDef, outputDef: string | undefined): boolean {
+    if (s.name === outputDef) return false;
+    const readers = this.readersOf(s.name);
+    const r = readers[0];
+    const fold = r && findLayerDef(r.type)?.affineFold?.input;
+    if (readers.length !== 1 || !fold || (r.inputs as string[]).length !== 1) return false;
+    const { gamma: a, beta: b } = this.tensors[s.name];
+    const t = fold(r, this.tensors[r.name], a.data, b.data);
+    if (!t) return false;
+    this.tensors[r.name] = t;
+    this.dropScale(s, (s.inputs as string[])[0]);
+    return true;
   }
 
   private padOp(node: OnnxNode, a: Attrs): void {
@@ -859,6 +1122,7 @@ class Importer {
   private finish(output: string): void {
     const v = this.vals.get(output);
     if (!v) throw new UserError(`${this.file}: output "${output}" is not computed from the image by any supported node`);
+    if (v.nhwc) throw new UserError(`${this.file}: output "${output}" is channels-last (after ${v.nhwc}) and never transposed back; cnnviz needs NCHW class scores`);
     const i = this.defs.findIndex((d) => d.name === v.def);
     const def = this.defs[i];
     // A fully connected layer: its weights are drawn as units (LayerHints.weights).

@@ -240,6 +240,40 @@ describe('hostile ONNX files for the zoo ops: one line naming the ONNX node, nev
   });
 });
 
+describe('hostile channels-last and constant-arithmetic graphs', () => {
+  const load = (name: string): OnnxModel => decodeModel(readFileSync(`${FIXTURES}${name}.onnx`), `${name}.onnx`);
+  const constOf = (m: OnnxModel, value: string) =>
+    m.graph!.initializer!.find((t) => t.name === value) ?? m.graph!.node!.find((n) => n.output?.[0] === value)!.attribute![0].t!;
+
+  it('refuses a Transpose that is not a bracket around per-pixel ops, naming it, and a conv reading a channels-last value', () => {
+    const wrong = load('convnext_blocks');
+    const back = wrong.graph!.node!.find((n) => n.op_type === 'Transpose' && n.attribute![0].ints!.join() === '0,3,1,2')!;
+    back.attribute![0].ints = [0, 3, 2, 1];
+    expect(userError(() => importOnnxGraph(wrong, 'w.onnx'))).toMatch(new RegExp(`^w\\.onnx: node "${back.name}" \\(Transpose\\): attribute "perm" is \\[0, 3, 2, 1\\]; cnnviz reads Transpose only .* or as \\[0, 2, 3, 1\\] to channels-last and \\[0, 3, 1, 2\\] back`));
+    // The Transpose back left out: the next Conv reads a channels-last value; the message names both.
+    const open = load('convnext_blocks');
+    const g = open.graph!;
+    const to = g.node!.find((n) => n.op_type === 'Transpose')!;
+    const ret = g.node!.find((n) => n.op_type === 'Transpose' && n.attribute![0].ints!.join() === '0,3,1,2')!;
+    const conv = g.node!.find((n) => n.input![0] === ret.output![0])!;
+    conv.input![0] = ret.input![0];
+    g.node!.splice(g.node!.indexOf(ret), 1);
+    const msg = userError(() => importOnnxGraph(open, 'o.onnx'));
+    expect(msg).toContain(`node "${conv.name}" (Conv): reads a channels-last value (made by node "${to.name}" (Transpose)); cnnviz reads channels-last values only in per-pixel ops`);
+  });
+
+  it('refuses a constant that varies along the width and a constant divided by a value', () => {
+    const wide = load('const_arith');
+    const sub = wide.graph!.node!.find((n) => n.op_type === 'Sub')!;
+    constOf(wide, sub.input![1]).dims = [3];
+    expect(userError(() => importOnnxGraph(wide, 'c.onnx'))).toMatch(new RegExp(`^c\\.onnx: node "${sub.name}" \\(Sub\\): Sub by constant ".*" of shape \\[3\\]; cnnviz reads arithmetic with a constant only of one value or one per channel \\(\\[1, 3, 1, 1\\] or \\[3, 1, 1\\] here\\)$`));
+    const inv = load('const_arith');
+    const div = inv.graph!.node!.find((n) => n.op_type === 'Div')!;
+    div.input = [div.input![1], div.input![0]];
+    expect(userError(() => importOnnxGraph(inv, 'd.onnx'))).toBe(`d.onnx: node "${div.name}" (Div): divides a constant by a value; cnnviz reads Div only of a value by a constant`);
+  });
+});
+
 describe('Dropout from a train-mode export', () => {
   it('keeps a Dropout whose training_mode is true as a dropout layer, and refuses a ratio of 1', () => {
     const m = decoded('resnet_bn'); // opset 13: ratio and training_mode are inputs

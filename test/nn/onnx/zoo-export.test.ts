@@ -24,9 +24,10 @@ async function ortProbabilities(bytes: Uint8Array, input: Float32Array, n: numbe
 }
 
 /** Export to onnxruntime and back into cnnviz; returns max |cnnviz - onnxruntime|. */
-async function exportAndBack(spec: ModelSpec, seed: number): Promise<number> {
+async function exportAndBack(spec: ModelSpec, seed: number, tweak?: (net: Network) => void): Promise<number> {
   const net = new Network(spec);
   net.initialize(seed);
+  tweak?.(net);
   if (net.state.length) net.state.forEach((_, i) => (net.state[i] = 0.5 + ((i * 7919) % 13) / 13));
   const { batch, n } = fixtureImages({ kind: 'scale' });
   const ours = net.forward(batch, n, evalContext(net)).slice(0, n * net.outputSize);
@@ -111,5 +112,28 @@ describe('ONNX export of the zoo activations, gates and heads, checked with onnx
     ], 'zoo');
     expect(spec.shapes[spec.layers.findIndex((l) => l.name === 'pool')]).toEqual([8, 8, 8]); // 16 -> 8 (7 without ceil_mode)
     expect(await exportAndBack(spec, 4)).toBeLessThan(1e-5);
+  });
+});
+
+describe('ONNX export of layer norm and per-channel scales, checked with onnxruntime', () => {
+  it('layernorm (opset 13: the ReduceMean/Sub/Pow/Sqrt/Div pattern over channels) and affine (Mul, Add) export and import back as themselves', async () => {
+    // Each affine layer sits where nothing can take it in (after a relu, before gap, with a shift before a zero-padded conv).
+    const spec = parseSpec([
+      input,
+      { type: 'conv', sx: 4, filters: 8, stride: 4 },
+      { type: 'layernorm', eps: 1e-6 },
+      { type: 'conv', sx: 3, filters: 8, pad: 1, groups: 8 },
+      { type: 'relu' },
+      { type: 'affine' },
+      { type: 'conv', sx: 3, filters: 6, pad: 1 },
+      { type: 'gap' },
+      { type: 'layernorm' },
+      { type: 'softmax', num_classes: 10 },
+    ], 'layernorm');
+    const worst = await exportAndBack(spec, 5, (net) => {
+      // gamma and beta away from their initial 1 and 0, so that a fold that drops or swaps them shows.
+      for (const l of net.layers) for (const p of l.params) if (p.name === 'gamma' || p.name === 'beta') p.data.forEach((_, i) => (p.data[i] = (p.name === 'gamma' ? 1 : 0) + Math.sin(3 * i + p.data.length)));
+    });
+    expect(worst).toBeLessThan(1e-5);
   });
 });

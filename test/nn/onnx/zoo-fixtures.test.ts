@@ -16,10 +16,10 @@ interface ZooExpected {
 }
 const zoo = JSON.parse(readFileSync(`${FIXTURES}expected-zoo.json`, 'utf8')) as ZooExpected;
 
-function run(name: string): { worst: number; types: string[] } {
+function run(name: string, file?: string): { worst: number; types: string[] } {
   const m = zoo.models[name];
   const pre = parsePreprocessText(`mean=${m.preprocess.mean.join(',')} std=${m.preprocess.std.join(',')}`, name);
-  const snap = loadOnnxSnapshot(`${FIXTURES}${m.file}`, pre);
+  const snap = loadOnnxSnapshot(`${FIXTURES}${file ?? m.file}`, pre);
   const net = new Network(snap.spec);
   net.params.set(snap.params);
   net.state.set(snap.state);
@@ -47,6 +47,10 @@ const LAYERS: Record<string, string[]> = {
   pad_pools: ['pool', 'fc'],
   // convs with padding_mode reflect and replicate (Pad of mode reflect and edge), F.pad zeros before a conv
   pad_convs: ['conv', 'gap'],
+  // arithmetic with constants folded into convs, batch norm and the fc; x + 1.0 before a padded conv kept as an affine layer
+  const_arith: ['conv', 'batchnorm', 'affine', 'gap'],
+  // torchvision's ConvNeXt blocks: channels-last LayerNorm and MatMuls (1x1 convs), LayerNorm2d, GELU, layer scale
+  convnext_blocks: ['conv', 'layernorm', 'gelu', 'add', 'gap'],
 };
 
 describe('PyTorch networks with the zoo blocks, imported', () => {
@@ -97,5 +101,41 @@ describe('PyTorch networks with the zoo blocks, imported', () => {
       ['zeros', 2, 1, 1, 0],
     ]);
     expect(snap.spec.shapes.filter((_, i) => snap.spec.layers[i].type === 'pool').map((s) => s.join('x'))).toEqual(['8x15x15', '8x8x8', '8x8x7', '8x7x7']);
+  });
+});
+
+describe('arithmetic with constants and ConvNeXt, folded', () => {
+  it('every Mul, Add, Sub and Div by a constant folds into a neighbour, except x + 1.0 before a zero-padded conv', () => {
+    // PyTorch: conv0((x - mean) / 3), conv1(x) * 2.0, gamma * conv2(x) + 0.5 (conv2 has no bias), bn(x) - 0.25,
+    // conv3(x + 1.0) with padding 1, fc(x) * 0.5: only the + 1.0 remains, as an affine layer.
+    expect(run('const_arith').types).toEqual(['input', 'conv', 'conv', 'relu', 'conv', 'relu', 'batchnorm', 'relu', 'pool', 'affine', 'conv', 'relu', 'gap', 'fc', 'softmax']);
+    const snap = loadOnnxSnapshot(`${FIXTURES}${zoo.models.const_arith.file}`);
+    // The bias-free conv2 received biases from the + 0.5 (scaled by nothing: 0.5 each).
+    expect(snap.spec.layers.filter((l) => l.type === 'conv').map((l) => l.bias)).toEqual([true, true, true, true]);
+    const scale = snap.spec.layers.findIndex((l) => l.type === 'affine');
+    expect(snap.spec.layers[scale + 1]).toMatchObject({ type: 'conv', pad: 1 });
+  });
+
+  it('ConvNeXt: no Transpose, affine layer or separate MatMul survives; each block is conv 7x7 depthwise, layernorm, conv 1x1, gelu, conv 1x1, add', () => {
+    const types = run('convnext_blocks').types;
+    expect(types).toEqual([
+      'input', 'conv', 'layernorm',
+      ...Array(2).fill(['conv', 'layernorm', 'conv', 'gelu', 'conv', 'add']).flat(),
+      'layernorm', 'conv',
+      'conv', 'layernorm', 'conv', 'gelu', 'conv', 'add',
+      'gap', 'layernorm', 'fc', 'softmax',
+    ]);
+    const snap = loadOnnxSnapshot(`${FIXTURES}${zoo.models.convnext_blocks.file}`);
+    const ln = snap.spec.layers.filter((l) => l.type === 'layernorm');
+    expect(ln.map((l) => l.eps)).toEqual(Array(ln.length).fill(1e-6));
+    const dw = snap.spec.layers.filter((l) => l.type === 'conv' && l.kernelH === 7);
+    expect(dw.map((l) => [l.groups, l.pad])).toEqual([[8, 3], [8, 3], [16, 3]]);
+  });
+
+  it('ConvNeXt at opset 17: LayerNormalization nodes import as the same layers, with the same probabilities', () => {
+    const decomposed = run('convnext_blocks');
+    const fused = run('convnext_blocks', 'convnext_blocks_opset17.onnx');
+    expect(fused.types).toEqual(decomposed.types);
+    expect(fused.worst).toBeLessThan(1e-5);
   });
 });
