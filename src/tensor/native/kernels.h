@@ -3,6 +3,17 @@
 #define CNNVIZ_KERNELS_H
 #include <stdint.h>
 
+/*
+ * One row r of a 16-wide register tile, the step both gemm micro-kernels (sgemm's 6x16 and the
+ * Winograd multiply's 4x16) repeat per row: c<r>0, c<r>1 += a[r] * (b0, b1). Needs immintrin.h.
+ */
+#define FMA_ROW16(r)                                          \
+  do {                                                        \
+    const __m256 av_ = _mm256_broadcast_ss(a + (r));          \
+    c##r##0 = _mm256_fmadd_ps(av_, b0, c##r##0);              \
+    c##r##1 = _mm256_fmadd_ps(av_, b1, c##r##1);              \
+  } while (0)
+
 void nativeWinograd4Forward(
   char *mem, int n, int C, int H, int W, int K, uint32_t weights, uint32_t bias, uint32_t input, uint32_t out,
   uint32_t Ufwd, uint32_t Ubwd, uint32_t strip, uint32_t V, uint32_t M, int rowsPerChunk, int tcap, int packed);

@@ -279,18 +279,10 @@ static void chunkGemm(int planes, int M, int J, int tiles, ptr Ap, ptr B, ptr ou
         __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
         for (int k = 0; k < J; k++) {
           const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-          __m256 av = _mm256_broadcast_ss(a);
-          c00 = _mm256_fmadd_ps(av, b0, c00);
-          c01 = _mm256_fmadd_ps(av, b1, c01);
-          av = _mm256_broadcast_ss(a + 1);
-          c10 = _mm256_fmadd_ps(av, b0, c10);
-          c11 = _mm256_fmadd_ps(av, b1, c11);
-          av = _mm256_broadcast_ss(a + 2);
-          c20 = _mm256_fmadd_ps(av, b0, c20);
-          c21 = _mm256_fmadd_ps(av, b1, c21);
-          av = _mm256_broadcast_ss(a + 3);
-          c30 = _mm256_fmadd_ps(av, b0, c30);
-          c31 = _mm256_fmadd_ps(av, b1, c31);
+          FMA_ROW16(0);
+          FMA_ROW16(1);
+          FMA_ROW16(2);
+          FMA_ROW16(3);
           a += 4;
           b += tcap;
         }
