@@ -5,12 +5,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evalContext } from '../../src/nn/network.js';
 import { loadModel, networkFor, paramShapes } from '../../src/nn/snapshot.js';
 import { tempDir } from '../data/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { smallCifar } from '../helpers/train.js';
+import { restoreKernelsAfterEach } from '../helpers/kernels.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures');
 const CHECKPOINT = join(FIX, 'checkpoint-v1.json');
@@ -28,11 +29,7 @@ function expectClose(actual: ArrayLike<number>, want: number[], tol: number): vo
 }
 
 describe('compatibility with version-1 checkpoints and the old engine', () => {
-  const saved = process.env.CNNVIZ_KERNELS;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.CNNVIZ_KERNELS;
-    else process.env.CNNVIZ_KERNELS = saved;
-  });
+  restoreKernelsAfterEach();
 
   for (const kernels of ['js', 'wasm']) {
     it(`gives the old probabilities (1e-6) for the v1 checkpoint and the seeded preset, ${kernels} kernels`, () => {

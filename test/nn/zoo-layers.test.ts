@@ -3,16 +3,13 @@
  * through the wiring, on the WebAssembly kernels (depthwise: its own direct kernel) and on the
  * TypeScript ones. The kernels themselves are checked against float64 references in test/tensor.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeLayer, parseSpec } from '../../src/nn/spec.js';
 import { gradCheck } from '../helpers/gradcheck.js';
+import { restoreKernelsAfterEach } from '../helpers/kernels.js';
 
 const input = { type: 'input', name: 'x', out_sx: 7, out_sy: 6, out_depth: 4 };
-const saved = process.env.CNNVIZ_KERNELS;
-afterEach(() => {
-  if (saved === undefined) delete process.env.CNNVIZ_KERNELS;
-  else process.env.CNNVIZ_KERNELS = saved;
-});
+restoreKernelsAfterEach();
 
 /** A MobileNet-style block: depthwise 3x3 (stride 2, multiplier 2), then a grouped 1x1. */
 const MOBILE = [

@@ -24,6 +24,7 @@ import { batchNormBackward, batchNormForwardEval, batchNormForwardTrain, invStdO
 import { allocBatchNormWasm, batchNormBackwardWasm, batchNormForwardEvalWasm, batchNormForwardTrainWasm } from '../../src/tensor/batchnorm-wasm.js';
 import { addForward } from '../../src/tensor/elementwise.js';
 import { makeRng, maxRelErr, randomArray } from './helpers.js';
+import { withKernels } from '../helpers/kernels.js';
 
 const TOL = 1e-5;
 
@@ -68,18 +69,6 @@ function put(wk: WasmKernels, a: Float32Array): number {
 const get = (wk: WasmKernels, p: number, n: number): Float32Array => wk.heap.slice(p / 4, p / 4 + n);
 
 describe('kernel selection', () => {
-  function withKernels<T>(value: string | undefined, f: () => T): T {
-    const old = process.env.CNNVIZ_KERNELS;
-    try {
-      if (value === undefined) delete process.env.CNNVIZ_KERNELS;
-      else process.env.CNNVIZ_KERNELS = value;
-      return f();
-    } finally {
-      if (old === undefined) delete process.env.CNNVIZ_KERNELS;
-      else process.env.CNNVIZ_KERNELS = old;
-    }
-  }
-
   it('defaults to native (when built) over wasm, and CNNVIZ_KERNELS=wasm / js select the others', () => {
     withKernels(undefined, () => {
       expect(kernelKind()).toBe('wasm');
@@ -369,9 +358,7 @@ describe('wasm max pool vs TypeScript max pool', () => {
 
 for (const variant of VARIANTS) describe(`${variant}: whole network on wasm vs TypeScript kernels`, () => {
   function run(kind: 'js' | Variant, defs: unknown[] | null, n: number) {
-    const old = process.env.CNNVIZ_KERNELS;
-    process.env.CNNVIZ_KERNELS = kind;
-    try {
+    return withKernels(kind, () => {
       const spec = defs ? parseSpec(defs, 'wasm-test') : presetSpec('convnetjs-cifar10');
       const net = new Network(spec);
       expect(net.wasm === null).toBe(kind === 'js');
@@ -387,10 +374,7 @@ for (const variant of VARIANTS) describe(`${variant}: whole network on wasm vs T
       const probs = net.forward(x, n, ctx).slice(0, n * net.outputSize);
       const loss = net.backward({ labels }, ctx, true);
       return { probs, loss, grads: net.grads.slice(), inputGrad: net.actGrads[0].slice(0, x.length) };
-    } finally {
-      if (old === undefined) delete process.env.CNNVIZ_KERNELS;
-      else process.env.CNNVIZ_KERNELS = old;
-    }
+    });
   }
 
   const awkward = [

@@ -5,6 +5,7 @@ import { parseSnapshot } from '../../src/nn/snapshot.js';
 import { nativeKernels } from '../../src/tensor/native.js';
 import { tempDir } from '../data/fixtures.js';
 import { smallCifar, smallConfig, trainSmall } from '../helpers/train.js';
+import { withKernels } from '../helpers/kernels.js';
 
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -37,18 +38,13 @@ describe('training on worker threads', () => {
   ];
   for (const kernels of [...(nativeKernels() ? ['native'] : []), 'wasm']) {
     it(`gives bit-identical weights with 1 and 2 workers through the Winograd kernels (CNNVIZ_KERNELS=${kernels})`, async () => {
-      const old = process.env.CNNVIZ_KERNELS;
-      process.env.CNNVIZ_KERNELS = kernels;
-      try {
+      await withKernels(kernels, async () => {
         const config = smallConfig(data, { epochs: 1 });
         const one = await trainSmall(config, { workers: 1, spec: WINOGRAD_SPEC });
         const two = await trainSmall(config, { workers: 2, spec: WINOGRAD_SPEC });
         expect(bits(one.params).equals(bits(two.params))).toBe(true);
         expect(one.records.map((r) => r.trainLoss)).toEqual(two.records.map((r) => r.trainLoss));
-      } finally {
-        if (old === undefined) delete process.env.CNNVIZ_KERNELS;
-        else process.env.CNNVIZ_KERNELS = old;
-      }
+      });
     });
   }
 

@@ -5,11 +5,12 @@
  * the WebAssembly kernels and on the TypeScript ones.
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parsePreprocessText } from '../../../src/data/preprocess-option.js';
 import { evalContext, Network } from '../../../src/nn/network.js';
 import { loadOnnxSnapshot } from '../../../src/nn/onnx/load.js';
 import { FIXTURES, fixtureImages } from './fixtures.js';
+import { restoreKernelsAfterEach } from '../../helpers/kernels.js';
 
 interface ZooExpected {
   models: Record<string, { file: string; preprocess: { mean: number[]; std: number[] }; probabilities: number[][] }>;
@@ -30,11 +31,7 @@ function run(name: string, file?: string): { worst: number; types: string[] } {
   return { worst, types: snap.spec.layers.map((l) => l.type) };
 }
 
-const saved = process.env.CNNVIZ_KERNELS;
-afterEach(() => {
-  if (saved === undefined) delete process.env.CNNVIZ_KERNELS;
-  else process.env.CNNVIZ_KERNELS = saved;
-});
+restoreKernelsAfterEach();
 
 const LAYERS: Record<string, string[]> = {
   // depthwise/grouped convs, relu6, hardswish, silu, SE gates (mul), ceil_mode pool, ReduceMean as gap
