@@ -234,6 +234,12 @@ export class WasmKernels {
         sgemm: (...a) => native.sgemm(memory.buffer, scratch, ...a),
         winograd4Forward: (...a) => native.winograd4Forward(memory.buffer, ...a),
         winograd4Backward: (...a) => native.winograd4Backward(memory.buffer, ...a),
+        reluForward: (...a) => native.reluForward(memory.buffer, ...a),
+        reluBackward: (...a) => native.reluBackward(memory.buffer, ...a),
+        addTwo: (...a) => native.addTwo(memory.buffer, ...a),
+        batchNormForwardTrain: (...a) => native.batchNormForwardTrain(memory.buffer, ...a),
+        channelScaleShift: (...a) => native.channelScaleShift(memory.buffer, ...a),
+        batchNormBackward: (...a) => native.batchNormBackward(memory.buffer, ...a),
       };
     } else {
       this.x = wasm;

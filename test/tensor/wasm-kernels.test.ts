@@ -291,7 +291,7 @@ describe('conv col row stride', () => {
   });
 });
 
-describe('wasm relu vs TypeScript relu', () => {
+for (const variant of VARIANTS) describe(`${variant}: wasm relu vs TypeScript relu`, () => {
   it('is bit-identical, including -0 and odd lengths', () => {
     const rng = makeRng(5);
     const count = 1031;
@@ -304,7 +304,7 @@ describe('wasm relu vs TypeScript relu', () => {
     const dx0 = randomArray(rng, count); // both add into what is there
     const dx = dx0.slice();
     reluBackward(y, g, dx, count);
-    const wk = kernels();
+    const wk = kernels(variant);
     const px = put(wk, x);
     const py = put(wk, new Float32Array(count));
     const pg = put(wk, g);
@@ -397,11 +397,13 @@ for (const variant of VARIANTS) describe(`${variant}: whole network on wasm vs T
   }
 });
 
-describe('batch norm and add on wasm vs the TypeScript kernels', () => {
+for (const variant of VARIANTS) describe(`${variant}: batch norm and add on wasm vs the TypeScript kernels`, () => {
+  // Spatial sizes around the native kernels' 16- and 8-float steps and their tails.
   const cases: BatchNormDims[] = [
     { n: 3, c: 5, spatial: 18 },
     { n: 4, c: 6, spatial: 1 },
     { n: 2, c: 4, spatial: 64 },
+    { n: 2, c: 3, spatial: 31 },
   ];
   for (const d of cases) {
     for (const affine of [true, false]) {
@@ -413,7 +415,7 @@ describe('batch norm and add on wasm vs the TypeScript kernels', () => {
         const gamma = affine ? randomArray(rng, d.c, 0.5, 1.5) : null;
         const beta = affine ? randomArray(rng, d.c) : null;
         const eps = 1e-5;
-        const wk = kernels();
+        const wk = kernels(variant);
         const pin = put(wk, input);
         const pdy = put(wk, dy);
         const pout = wk.alloc(count);
@@ -453,16 +455,17 @@ describe('batch norm and add on wasm vs the TypeScript kernels', () => {
 
   it('addTwo', () => {
     const rng = makeRng(3);
-    const a = randomArray(rng, 23);
-    const b = randomArray(rng, 23);
-    const wk = kernels();
+    const count = 39; // two 16-float steps and a tail
+    const a = randomArray(rng, count);
+    const b = randomArray(rng, count);
+    const wk = kernels(variant);
     const pa = put(wk, a);
     const pb = put(wk, b);
-    const po = wk.alloc(23);
-    wk.x.addTwo(23, pa, pb, po);
-    const ref = new Float32Array(23);
-    addForward(23, [a, b], ref);
-    expect(Array.from(get(wk, po, 23))).toEqual(Array.from(ref));
+    const po = wk.alloc(count);
+    wk.x.addTwo(count, pa, pb, po);
+    const ref = new Float32Array(count);
+    addForward(count, [a, b], ref);
+    expect(Array.from(get(wk, po, count))).toEqual(Array.from(ref));
   });
 });
 

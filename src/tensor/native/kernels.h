@@ -1,4 +1,4 @@
-/* The native kernels (winograd4.c, sgemm.c): arguments as the wasm kernels of the same name, addresses relative to mem (the wasm memory). */
+/* The native kernels (winograd4.c, sgemm.c, norm.c, update.c): arguments as the wasm kernels of the same name, addresses relative to mem (the wasm memory). */
 #ifndef CNNVIZ_KERNELS_H
 #define CNNVIZ_KERNELS_H
 #include <stdint.h>
@@ -26,5 +26,20 @@ void nativeWinograd4Backward(
 /* scratch: the wasm module's packing buffers (its scratchFloats() floats). */
 void nativeSgemm(char *mem, uint32_t scratch, int transA, int transB, int M, int N, int K, float alpha,
   uint32_t A, int lda, uint32_t B, int ldb, float beta, uint32_t C, int ldc);
+
+/* norm.c: batch norm, ReLU and add (the wasm kernels of the same names). */
+void nativeReluForward(char *mem, uint32_t input, uint32_t out, int count);
+void nativeReluBackward(char *mem, uint32_t out, uint32_t outGrad, uint32_t inGrad, int count);
+void nativeAddTwo(char *mem, int count, uint32_t a, uint32_t b, uint32_t out);
+void nativeBatchNormForwardTrain(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t gamma, uint32_t beta, double eps,
+  uint32_t mean, uint32_t variance, uint32_t invStd, uint32_t out);
+void nativeChannelScaleShift(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t scale, uint32_t shift, uint32_t out);
+void nativeBatchNormBackward(char *mem, int n, int channels, int spatial, int training,
+  uint32_t input, uint32_t gamma, uint32_t mean, uint32_t invStd, uint32_t dy, uint32_t dx, uint32_t sums);
+
+/* update.c: the optimizer's SGD / Nesterov step (decaySums: [sum |p|, sum p^2] before it) and dst += src. */
+void nativeSgdStep(float *params, float *grads, float *gsum, int count, double lr, double mom, double l1, double l2, double wd, double invBatch,
+  int nesterov, double *decaySums);
+void nativeAddInto(float *dst, const float *src, int count);
 
 #endif
