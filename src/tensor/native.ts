@@ -26,6 +26,11 @@ export interface NativeKernels {
   batchNormForwardTrain(memory: ArrayBuffer, ...args: number[]): void;
   channelScaleShift(memory: ArrayBuffer, ...args: number[]): void;
   batchNormBackward(memory: ArrayBuffer, ...args: number[]): void;
+  /** Fused with the ReLU after them (norm.c), see FusedKernels in wasm.ts. */
+  batchNormReluForwardTrain(memory: ArrayBuffer, ...args: number[]): void;
+  channelScaleShiftRelu(memory: ArrayBuffer, ...args: number[]): void;
+  batchNormReluBackward(memory: ArrayBuffer, ...args: number[]): void;
+  addRelu(memory: ArrayBuffer, ...args: number[]): void;
   /**
    * The optimizer's sgd / nesterov step over one parameter range (update.c), bit for bit as the
    * TypeScript loop; decaySums gets [sum |p|, sum p^2] of the parameters before the step.

@@ -108,21 +108,52 @@ static napi_value batchNormForwardTrain(napi_env env, napi_callback_info info) {
   int32_t a[11];
   double r[11];
   char *mem = args(env, info, 11, a, 1u << 6, r);
-  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10]);
+  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], 0);
+  return NULL;
+}
+
+/* The same, then ReLU: out gets only the ReLU's output. */
+static napi_value batchNormReluForwardTrain(napi_env env, napi_callback_info info) {
+  int32_t a[11];
+  double r[11];
+  char *mem = args(env, info, 11, a, 1u << 6, r);
+  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], 1);
   return NULL;
 }
 
 static napi_value channelScaleShift(napi_env env, napi_callback_info info) {
   int32_t a[7];
   char *mem = args(env, info, 7, a, 0, NULL);
-  if (mem) nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  if (mem) nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 0);
+  return NULL;
+}
+
+static napi_value channelScaleShiftRelu(napi_env env, napi_callback_info info) {
+  int32_t a[7];
+  char *mem = args(env, info, 7, a, 0, NULL);
+  if (mem) nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 1);
   return NULL;
 }
 
 static napi_value batchNormBackward(napi_env env, napi_callback_info info) {
   int32_t a[11];
   char *mem = args(env, info, 11, a, 0, NULL);
-  if (mem) nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  if (mem) nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], 0);
+  return NULL;
+}
+
+/* batchNormReluBackward(memory, n, channels, spatial, training, input, gamma, mean, invStd, reluOutGrad, dx, sums, reluOut). */
+static napi_value batchNormReluBackward(napi_env env, napi_callback_info info) {
+  int32_t a[12];
+  char *mem = args(env, info, 12, a, 0, NULL);
+  if (mem) nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  return NULL;
+}
+
+static napi_value addRelu(napi_env env, napi_callback_info info) {
+  int32_t a[4];
+  char *mem = args(env, info, 4, a, 0, NULL);
+  if (mem) nativeAddRelu(mem, a[0], a[1], a[2], a[3]);
   return NULL;
 }
 
@@ -211,6 +242,8 @@ NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback cb; } more[] = {
     {"reluForward", reluForward}, {"reluBackward", reluBackward}, {"addTwo", addTwo},
     {"batchNormForwardTrain", batchNormForwardTrain}, {"channelScaleShift", channelScaleShift}, {"batchNormBackward", batchNormBackward},
+    {"batchNormReluForwardTrain", batchNormReluForwardTrain}, {"channelScaleShiftRelu", channelScaleShiftRelu},
+    {"batchNormReluBackward", batchNormReluBackward}, {"addRelu", addRelu},
     {"sgdStep", sgdStep}, {"addInto", addInto},
   };
   for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {

@@ -31,11 +31,13 @@ void nativeSgemm(char *mem, uint32_t scratch, int transA, int transB, int M, int
 void nativeReluForward(char *mem, uint32_t input, uint32_t out, int count);
 void nativeReluBackward(char *mem, uint32_t out, uint32_t outGrad, uint32_t inGrad, int count);
 void nativeAddTwo(char *mem, int count, uint32_t a, uint32_t b, uint32_t out);
+/* relu = 1 / reluOut != 0: fused with the ReLU after it (forward writes only the ReLU's output; backward reads its gradient). */
 void nativeBatchNormForwardTrain(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t gamma, uint32_t beta, double eps,
-  uint32_t mean, uint32_t variance, uint32_t invStd, uint32_t out);
-void nativeChannelScaleShift(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t scale, uint32_t shift, uint32_t out);
+  uint32_t mean, uint32_t variance, uint32_t invStd, uint32_t out, int relu);
+void nativeChannelScaleShift(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t scale, uint32_t shift, uint32_t out, int relu);
 void nativeBatchNormBackward(char *mem, int n, int channels, int spatial, int training,
-  uint32_t input, uint32_t gamma, uint32_t mean, uint32_t invStd, uint32_t dy, uint32_t dx, uint32_t sums);
+  uint32_t input, uint32_t gamma, uint32_t mean, uint32_t invStd, uint32_t dy, uint32_t dx, uint32_t sums, uint32_t reluOut);
+void nativeAddRelu(char *mem, int count, uint32_t a, uint32_t b, uint32_t out);
 
 /* update.c: the optimizer's SGD / Nesterov step (decaySums: [sum |p|, sum p^2] before it) and dst += src. */
 void nativeSgdStep(float *params, float *grads, float *gsum, int count, double lr, double mom, double l1, double l2, double wd, double invBatch,

@@ -94,22 +94,28 @@ static double rowSquaredDeviations(const float *p, int count, float mu) {
   return s;
 }
 
-/* out = x * a + z over count floats. */
-static inline void scaleShiftRow(const float *x, float *o, int count, float a, float z) {
+/* relu: max(y, 0), which returns its second operand (+0) for y = -0 and NaN, as reluForward does. */
+static inline __m256 act(__m256 y, int relu) { return relu ? _mm256_max_ps(y, _mm256_setzero_ps()) : y; }
+
+/* out = x * a + z over count floats; with relu, max(0, x * a + z) (a fused ReLU, as reluForward rounds it). */
+static inline void scaleShiftRow(const float *x, float *o, int count, float a, float z, int relu) {
   const __m256 av = _mm256_set1_ps(a), zv = _mm256_set1_ps(z);
   int i = 0;
   for (; i + 16 <= count; i += 16) {
-    _mm256_storeu_ps(o + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), av, zv));
-    _mm256_storeu_ps(o + i + 8, _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), av, zv));
+    _mm256_storeu_ps(o + i, act(_mm256_fmadd_ps(_mm256_loadu_ps(x + i), av, zv), relu));
+    _mm256_storeu_ps(o + i + 8, act(_mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), av, zv), relu));
   }
-  for (; i + 8 <= count; i += 8) _mm256_storeu_ps(o + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), av, zv));
-  for (; i < count; i++) o[i] = fmaf(x[i], a, z);
+  for (; i + 8 <= count; i += 8) _mm256_storeu_ps(o + i, act(_mm256_fmadd_ps(_mm256_loadu_ps(x + i), av, zv), relu));
+  for (; i < count; i++) {
+    const float y = fmaf(x[i], a, z);
+    o[i] = relu ? (y > 0 ? y : 0) : y;
+  }
 }
 
-/* Training forward: per channel, mean and biased variance (two passes), invStd, then out = a x + z. */
+/* Training forward (relu: of batch norm then ReLU, writing only the ReLU's output): per channel, mean and biased variance (two passes), invStd, then out = a x + z. */
 void nativeBatchNormForwardTrain(
   char *mem, int n, int channels, int spatial, uint32_t input, uint32_t gamma, uint32_t beta, double eps,
-  uint32_t mean, uint32_t variance, uint32_t invStd, uint32_t out
+  uint32_t mean, uint32_t variance, uint32_t invStd, uint32_t out, int relu
 ) {
   const size_t sample = (size_t)spatial * channels;
   const double m = (double)n * spatial;
@@ -128,18 +134,18 @@ void nativeBatchNormForwardTrain(
     const float a = (float)a64;
     const float z = (float)((double)AT(beta)[c] - (double)mu * a64);
     float *o = AT(out) + (size_t)c * spatial;
-    for (int b = 0; b < n; b++) scaleShiftRow(first + b * sample, o + b * sample, spatial, a, z);
+    for (int b = 0; b < n; b++) scaleShiftRow(first + b * sample, o + b * sample, spatial, a, z, relu);
   }
 }
 
-/* Evaluation: out[b, c, :] = scale[c] x[b, c, :] + shift[c]. */
-void nativeChannelScaleShift(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t scale, uint32_t shift, uint32_t out) {
+/* Evaluation: out[b, c, :] = scale[c] x[b, c, :] + shift[c] (relu: then max(0, .)). */
+void nativeChannelScaleShift(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t scale, uint32_t shift, uint32_t out, int relu) {
   const float *x = AT(input);
   float *o = AT(out);
   for (int b = 0; b < n; b++) {
     for (int c = 0; c < channels; c++) {
       const size_t off = ((size_t)b * channels + c) * spatial;
-      scaleShiftRow(x + off, o + off, spatial, AT(scale)[c], AT(shift)[c]);
+      scaleShiftRow(x + off, o + off, spatial, AT(scale)[c], AT(shift)[c], relu);
     }
   }
 }
@@ -150,8 +156,12 @@ void nativeChannelScaleShift(char *mem, int n, int channels, int spatial, uint32
  */
 void nativeBatchNormBackward(
   char *mem, int n, int channels, int spatial, int training,
-  uint32_t input, uint32_t gamma, uint32_t mean, uint32_t invStd, uint32_t dy, uint32_t dx, uint32_t sums
+  uint32_t input, uint32_t gamma, uint32_t mean, uint32_t invStd, uint32_t dy, uint32_t dx, uint32_t sums, uint32_t reluOut
 ) {
+  /* With a fused ReLU (reluOut != 0), dy is the ReLU's output gradient, masked where it did not fire. */
+  const __m256 zero = _mm256_setzero_ps();
+#define DY(i) (reluOut ? _mm256_and_ps(_mm256_loadu_ps(g + (i)), _mm256_cmp_ps(_mm256_loadu_ps(r + (i)), zero, _CMP_GT_OQ)) : _mm256_loadu_ps(g + (i)))
+#define DY1(i) (reluOut && !(r[i] > 0) ? 0.0f : g[i])
   const size_t sample = (size_t)spatial * channels;
   const double m = (double)n * spatial;
   for (int c = 0; c < channels; c++) {
@@ -161,24 +171,25 @@ void nativeBatchNormBackward(
     const size_t off = (size_t)c * spatial;
     for (int b = 0; b < n; b++) {
       const float *g = AT(dy) + off + b * sample, *x = AT(input) + off + b * sample;
+      const float *r = reluOut ? AT(reluOut) + off + b * sample : NULL;
       __m256 a1 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps();
       int i = 0;
       for (; i + 16 <= spatial; i += 16) {
-        const __m256 g0 = _mm256_loadu_ps(g + i), g1 = _mm256_loadu_ps(g + i + 8);
+        const __m256 g0 = DY(i), g1 = DY(i + 8);
         a1 = _mm256_add_ps(a1, g0);
         b1 = _mm256_add_ps(b1, g1);
         a2 = _mm256_fmadd_ps(g0, _mm256_sub_ps(_mm256_loadu_ps(x + i), muv), a2);
         b2 = _mm256_fmadd_ps(g1, _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), muv), b2);
       }
       for (; i + 8 <= spatial; i += 8) {
-        const __m256 g0 = _mm256_loadu_ps(g + i);
+        const __m256 g0 = DY(i);
         a1 = _mm256_add_ps(a1, g0);
         a2 = _mm256_fmadd_ps(g0, _mm256_sub_ps(_mm256_loadu_ps(x + i), muv), a2);
       }
       float s1 = hsum8(_mm256_add_ps(a1, b1)), s2 = hsum8(_mm256_add_ps(a2, b2));
       for (; i < spatial; i++) {
-        s1 += g[i];
-        s2 += g[i] * (x[i] - mu);
+        s1 += DY1(i);
+        s2 += DY1(i) * (x[i] - mu);
       }
       sumDy += s1;
       sumDyX += s2;
@@ -193,14 +204,39 @@ void nativeBatchNormBackward(
     const __m256 kv = _mm256_set1_ps(k), kav = _mm256_set1_ps(ka), kqv = _mm256_set1_ps(kq);
     for (int b = 0; b < n; b++) {
       const float *g = AT(dy) + off + b * sample, *x = AT(input) + off + b * sample;
+      const float *r = reluOut ? AT(reluOut) + off + b * sample : NULL;
       float *d = AT(dx) + off + b * sample;
       int i = 0;
       for (; i + 8 <= spatial; i += 8) {
-        const __m256 t = _mm256_sub_ps(_mm256_mul_ps(kv, _mm256_loadu_ps(g + i)),
+        const __m256 t = _mm256_sub_ps(_mm256_mul_ps(kv, DY(i)),
           _mm256_fmadd_ps(kqv, _mm256_sub_ps(_mm256_loadu_ps(x + i), muv), kav));
         _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_loadu_ps(d + i), t));
       }
-      for (; i < spatial; i++) d[i] += k * g[i] - (ka + kq * (x[i] - mu));
+      /* The vector loop's operations one by one (norm.c is built without contraction): the tail rounds as it does. */
+      for (; i < spatial; i++) {
+        const float gi = DY1(i);
+        d[i] += k * gi - fmaf(kq, x[i] - mu, ka);
+      }
     }
+  }
+#undef DY
+#undef DY1
+}
+
+/* out = max(0, a + b): add then ReLU, writing only the ReLU's output. */
+void nativeAddRelu(char *mem, int count, uint32_t a, uint32_t b, uint32_t out) {
+  const float *pa = AT(a), *pb = AT(b);
+  float *po = AT(out);
+  const __m256 z = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256 s0 = _mm256_add_ps(_mm256_loadu_ps(pa + i), _mm256_loadu_ps(pb + i));
+    const __m256 s1 = _mm256_add_ps(_mm256_loadu_ps(pa + i + 8), _mm256_loadu_ps(pb + i + 8));
+    _mm256_storeu_ps(po + i, _mm256_max_ps(s0, z));
+    _mm256_storeu_ps(po + i + 8, _mm256_max_ps(s1, z));
+  }
+  for (; i < count; i++) {
+    const float s = pa[i] + pb[i];
+    po[i] = s > 0 ? s : 0;
   }
 }
