@@ -322,6 +322,11 @@ static inline void ST8(char *p, v8 v) { _mm256_storeu_ps((float *)p, v); }
 /* Low half from lo, high half from hi. */
 static inline v8 LD2(const char *lo, const char *hi) { return _mm256_loadu2_m128((const float *)hi, (const float *)lo); }
 #define SPL8(x) _mm256_set1_ps((float)(x))
+/* Stores v, or only its low half (group A's tiles) when B is absent: its columns may be the next channel's. */
+static inline void STH(char *p, v8 v, int hasB) {
+  if (hasB) ST8(p, v);
+  else ST(p, _mm256_castps256_ps128(v));
+}
 /* In each half: (a0, a1, b0, b1) and (a2, a3, b2, b3), the two steps of a 4x4 transpose after unpack. */
 #define LOW2(a, b) _mm256_shuffle_ps((a), (b), 0x44)
 #define HIGH2(a, b) _mm256_shuffle_ps((a), (b), 0xEE)
@@ -335,15 +340,15 @@ static inline v8 LD2(const char *lo, const char *hi) { return _mm256_loadu2_m128
 /* Scratch between the row and column passes: 36 vectors of 8. */
 #define SCRATCH8_FLOATS 288
 
-static inline void inputT8(v8 d0, v8 d1, v8 d2, v8 d3, v8 d4, v8 d5, ptr dst, size_t s) {
+static inline void inputT8(v8 d0, v8 d1, v8 d2, v8 d3, v8 d4, v8 d5, ptr dst, size_t s, int hasB) {
   const v8 p = d4 - SPL8(4) * d2, q = d3 - SPL8(4) * d1;
   const v8 r = d4 - d2, t = SPL8(2) * (d3 - d1);
-  ST8(dst, (SPL8(4) * d0 - SPL8(5) * d2) + d4);
-  ST8(dst + s, p + q);
-  ST8(dst + 2 * s, p - q);
-  ST8(dst + 3 * s, r + t);
-  ST8(dst + 4 * s, r - t);
-  ST8(dst + 5 * s, (SPL8(4) * d1 - SPL8(5) * d3) + d5);
+  STH(dst, (SPL8(4) * d0 - SPL8(5) * d2) + d4, hasB);
+  STH(dst + s, p + q, hasB);
+  STH(dst + 2 * s, p - q, hasB);
+  STH(dst + 3 * s, r + t, hasB);
+  STH(dst + 4 * s, r - t, hasB);
+  STH(dst + 5 * s, (SPL8(4) * d1 - SPL8(5) * d3) + d5, hasB);
 }
 
 static inline void inputGradT8(v8 x0, v8 x1, v8 x2, v8 x3, v8 x4, v8 x5, ptr dst, size_t s) {
@@ -364,15 +369,15 @@ static inline void outputT8(v8 m0, v8 m1, v8 m2, v8 m3, v8 m4, v8 m5, ptr dst, s
   ST8(dst + 3 * s, (b + SPL8(8) * e) + m5);
 }
 
-static inline void gradT8(v8 y0, v8 y1, v8 y2, v8 y3, ptr dst, size_t s) {
+static inline void gradT8(v8 y0, v8 y1, v8 y2, v8 y3, ptr dst, size_t s, int hasB) {
   const v8 p = y0 + y2, q = y1 + y3;
   const v8 r = y0 + SPL8(4) * y2, t = SPL8(2) * y1 + SPL8(8) * y3;
-  ST8(dst, y0);
-  ST8(dst + s, p + q);
-  ST8(dst + 2 * s, p - q);
-  ST8(dst + 3 * s, r + t);
-  ST8(dst + 4 * s, r - t);
-  ST8(dst + 5 * s, y3);
+  STH(dst, y0, hasB);
+  STH(dst + s, p + q, hasB);
+  STH(dst + 2 * s, p - q, hasB);
+  STH(dst + 3 * s, r + t, hasB);
+  STH(dst + 4 * s, r - t, hasB);
+  STH(dst + 5 * s, y3, hasB);
 }
 
 /*
@@ -420,7 +425,7 @@ static inline void prefetchRows(const char *plane, int y0, int count, int H, siz
 }
 
 /* V_t = B^T d_t B for 8 tiles: group A's two halves at a0, a1, group B's at b0, b1 (rows wp apart). */
-static inline void inputTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wp, ptr dst, size_t xiBytes, ptr rp) {
+static inline void inputTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wp, ptr dst, size_t xiBytes, int hasB, ptr rp) {
   for (int i = 0; i < 6; i++) {
     const size_t o = (size_t)i * wp;
     const v8 a = LD2(a0 + o, b0 + o), b = LD2(a0 + o + 16, b0 + o + 16);
@@ -428,11 +433,11 @@ static inline void inputTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wp, ptr dst
     const v8 t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);
     const v8 t2 = _mm256_unpacklo_ps(c, e), t3 = _mm256_unpackhi_ps(c, e);
     const v8 u0 = _mm256_unpacklo_ps(b, LD2(a0 + o + 32, b0 + o + 32)), u1 = _mm256_unpacklo_ps(e, LD2(a1 + o + 32, b1 + o + 32));
-    inputT8(LOW2(t0, t2), HIGH2(t0, t2), LOW2(t1, t3), HIGH2(t1, t3), LOW2(u0, u1), HIGH2(u0, u1), rp + i * 192, 32);
+    inputT8(LOW2(t0, t2), HIGH2(t0, t2), LOW2(t1, t3), HIGH2(t1, t3), LOW2(u0, u1), HIGH2(u0, u1), rp + i * 192, 32, 1);
   }
   for (int j = 0; j < 6; j++) {
     const ptr p = rp + j * 32;
-    inputT8(LD8(p), LD8(p + 192), LD8(p + 384), LD8(p + 576), LD8(p + 768), LD8(p + 960), dst + (size_t)j * xiBytes, 6 * xiBytes);
+    inputT8(LD8(p), LD8(p + 192), LD8(p + 384), LD8(p + 576), LD8(p + 768), LD8(p + 960), dst + (size_t)j * xiBytes, 6 * xiBytes, hasB);
   }
 }
 
@@ -461,8 +466,9 @@ static void inputTransform(int C, int H, int W, ptr input, int gr0, int rows, pt
       if (two) fillStrip(strip1, sRow, sample1 + (size_t)c * planeBytes, y1, bH, H, W);
       const ptr dst = V + (size_t)(c * tcap + r * tW) * 4;
       for (int g = 0; g < total; g += 2) {
-        const ptr a = groupAt(strip0, strip1, g, groups), b = g + 1 < total ? groupAt(strip0, strip1, g + 1, groups) : a;
-        inputTile8(a, a + offB, b, b + offB, sRow, dst + (size_t)g * 16, xiBytes, (ptr)scratch);
+        const int hasB = g + 1 < total;
+        const ptr a = groupAt(strip0, strip1, g, groups), b = hasB ? groupAt(strip0, strip1, g + 1, groups) : a;
+        inputTile8(a, a + offB, b, b + offB, sRow, dst + (size_t)g * 16, xiBytes, hasB, (ptr)scratch);
       }
     }
   }
@@ -517,18 +523,18 @@ static void outputTransform(int K, int H, int W, ptr M, int tcap, ptr bias, int 
 }
 
 /* Z_t = A dY_t A^T for 8 tiles: group A's halves at a0, a1, B's at b0, b1 (rows wBytes apart). */
-static inline void gradTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wBytes, ptr dst, size_t xiBytes, ptr rp) {
+static inline void gradTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wBytes, ptr dst, size_t xiBytes, int hasB, ptr rp) {
   for (int i = 0; i < 4; i++) {
     const size_t o = (size_t)i * wBytes;
     const v8 a = LD2(a0 + o, b0 + o), b = LD2(a0 + o + 16, b0 + o + 16);
     const v8 c = LD2(a1 + o, b1 + o), e = LD2(a1 + o + 16, b1 + o + 16);
     const v8 t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);
     const v8 t2 = _mm256_unpacklo_ps(c, e), t3 = _mm256_unpackhi_ps(c, e);
-    gradT8(LOW2(t0, t2), HIGH2(t0, t2), LOW2(t1, t3), HIGH2(t1, t3), rp + i * 192, 32);
+    gradT8(LOW2(t0, t2), HIGH2(t0, t2), LOW2(t1, t3), HIGH2(t1, t3), rp + i * 192, 32, 1);
   }
   for (int j = 0; j < 6; j++) {
     const ptr p = rp + j * 32;
-    gradT8(LD8(p), LD8(p + 192), LD8(p + 384), LD8(p + 576), dst + (size_t)j * xiBytes, 6 * xiBytes);
+    gradT8(LD8(p), LD8(p + 192), LD8(p + 384), LD8(p + 576), dst + (size_t)j * xiBytes, 6 * xiBytes, hasB);
   }
 }
 
@@ -551,8 +557,9 @@ static void gradTransform(int K, int H, int W, ptr dy, int gr0, int rows, ptr Z,
       const size_t plane = (size_t)k * planeBytes;
       const ptr dst = Z + (size_t)(k * tcap + r * tW) * 4;
       for (int g = 0; g < total; g += 2) {
-        const ptr a = groupAt(row0, row1, g, groups) + plane, b = g + 1 < total ? groupAt(row0, row1, g + 1, groups) + plane : a;
-        gradTile8(a, a + offB, b, b + offB, wBytes, dst + (size_t)g * 16, xiBytes, (ptr)scratch);
+        const int hasB = g + 1 < total;
+        const ptr a = groupAt(row0, row1, g, groups) + plane, b = hasB ? groupAt(row0, row1, g + 1, groups) + plane : a;
+        gradTile8(a, a + offB, b, b + offB, wBytes, dst + (size_t)g * 16, xiBytes, hasB, (ptr)scratch);
       }
     }
   }
