@@ -69,31 +69,6 @@ static inline void filterGradT(v4 u0, v4 u1, v4 u2, v4 u3, v4 u4, v4 u5, ptr dst
 /* Scratch between the row and column passes: 36 vectors. */
 #define SCRATCH_FLOATS 144
 
-static void packWeights(int C, int K, ptr W, ptr Ufwd) {
-  _Alignas(32) float scratch[SCRATCH_FLOATS];
-  const ptr rp = (ptr)scratch;
-  const size_t xiBytes = (size_t)(K * C) * 4;
-  const size_t kBytes = (size_t)(C * 9) * 4;
-  for (int k = 0; k < K; k += 4) {
-    for (int c = 0; c < C; c++) {
-      const ptr w0 = W + (size_t)((k * C + c) * 9) * 4, w1 = w0 + kBytes, w2 = w1 + kBytes, w3 = w2 + kBytes;
-      transpose4(LD(w0), LD(w1), LD(w2), LD(w3), rp, rp + 32);
-      transpose4(LD(w0 + 16), LD(w1 + 16), LD(w2 + 16), LD(w3 + 16), rp + 64, rp + 96);
-      ST(rp + 128, _mm_setr_ps(*F(w0 + 32), *F(w1 + 32), *F(w2 + 32), *F(w3 + 32)));
-      const ptr gg = rp + 144;
-      for (int j = 0; j < 3; j++) {
-        const ptr t = rp + j * 16;
-        filterT(LD(t), LD(t + 48), LD(t + 96), gg + j * 16, 48);
-      }
-      const ptr u = Ufwd + (size_t)((k >> 2) * C + c) * 16;
-      for (int i = 0; i < 6; i++) {
-        const ptr r = gg + i * 48;
-        filterT(LD(r), LD(r + 16), LD(r + 32), u + (size_t)(i * 6) * xiBytes, xiBytes);
-      }
-    }
-  }
-}
-
 static void transposeWeights(int C, int K, ptr Ufwd, ptr Ubwd) {
   const size_t xiBytes = (size_t)(K * C) * 4;
   for (int xi = 0; xi < 36; xi++) {
@@ -339,6 +314,56 @@ static inline void STH(char *p, v8 v, int hasB) {
 
 /* Scratch between the row and column passes: 36 vectors of 8. */
 #define SCRATCH8_FLOATS 288
+
+static inline void filterT8(v8 g0, v8 g1, v8 g2, ptr dst, size_t s) {
+  const v8 even = g0 + g2;
+  const v8 q = SPL8(1.0 / 24) * g0 + SPL8(1.0 / 6) * g2, h = SPL8(1.0 / 12) * g1;
+  ST8(dst, SPL8(0.25) * g0);
+  ST8(dst + s, SPL8(-1.0 / 6) * (even + g1));
+  ST8(dst + 2 * s, SPL8(1.0 / 6) * (g1 - even));
+  ST8(dst + 3 * s, q + h);
+  ST8(dst + 4 * s, q - h);
+  ST8(dst + 5 * s, g2);
+}
+
+/*
+ * U = G g G^T for filters k .. k+3 (one per lane) of input channels c (low half) and c + 1 (high
+ * half): their transforms are adjacent in Ufwd [36][K/4][C][4]. As packWeights in winograd4.ts,
+ * two channels per 256-bit vector.
+ */
+static void packWeights(int C, int K, ptr W, ptr Ufwd) {
+  _Alignas(32) float scratch[9 * 8 + 18 * 8];
+  const ptr taps = (ptr)scratch, gg = taps + 9 * 32;
+  const size_t xiBytes = (size_t)(K * C) * 4;
+  const size_t kBytes = (size_t)(C * 9) * 4;
+  for (int k = 0; k < K; k += 4) {
+    for (int c = 0; c < C; c += 2) {
+      /* Lane j of tap t = tap t of filter (k + j, c), high half (k + j, c + 1): two 4x4 transposes, then tap 8. */
+      const ptr w0 = W + (size_t)((k * C + c) * 9) * 4, w1 = w0 + kBytes, w2 = w1 + kBytes, w3 = w2 + kBytes;
+      for (int h = 0; h < 2; h++) {
+        const size_t o = (size_t)h * 16;
+        const v8 a = LD2(w0 + o, w0 + 36 + o), b = LD2(w1 + o, w1 + 36 + o), e = LD2(w2 + o, w2 + 36 + o), f = LD2(w3 + o, w3 + 36 + o);
+        const v8 t0 = _mm256_unpacklo_ps(a, b), t1 = _mm256_unpackhi_ps(a, b);
+        const v8 t2 = _mm256_unpacklo_ps(e, f), t3 = _mm256_unpackhi_ps(e, f);
+        ST8(taps + h * 128, LOW2(t0, t2));
+        ST8(taps + h * 128 + 32, HIGH2(t0, t2));
+        ST8(taps + h * 128 + 64, LOW2(t1, t3));
+        ST8(taps + h * 128 + 96, HIGH2(t1, t3));
+      }
+      ST8(taps + 256, _mm256_setr_ps(*F(w0 + 32), *F(w1 + 32), *F(w2 + 32), *F(w3 + 32), *F(w0 + 68), *F(w1 + 68), *F(w2 + 68), *F(w3 + 68)));
+      /* Gg (6x3) by columns, then each row of Gg times G^T into Ufwd. */
+      for (int j = 0; j < 3; j++) {
+        const ptr t = taps + j * 32;
+        filterT8(LD8(t), LD8(t + 96), LD8(t + 192), gg + j * 32, 96);
+      }
+      const ptr u = Ufwd + (size_t)((k >> 2) * C + c) * 16;
+      for (int i = 0; i < 6; i++) {
+        const ptr r = gg + i * 96;
+        filterT8(LD8(r), LD8(r + 32), LD8(r + 64), u + (size_t)(i * 6) * xiBytes, xiBytes);
+      }
+    }
+  }
+}
 
 static inline void inputT8(v8 d0, v8 d1, v8 d2, v8 d3, v8 d4, v8 d5, ptr dst, size_t s, int hasB) {
   const v8 p = d4 - SPL8(4) * d2, q = d3 - SPL8(4) * d1;
