@@ -2,9 +2,10 @@
  * Winograd F(4x4, 3x3) convolution, forward and backward, for x86-64 with AVX2 and FMA: the same
  * algorithm, arguments, buffers and layouts as src/tensor/wasm/winograd4.ts (read its comments first),
  * run on the WebAssembly kernels' memory (`mem`: the wasm Memory's bytes; every pointer argument is a
- * byte address in it). The tile transforms are that file's 128-bit code, four tiles per vector; the
- * batched products (chunkGemm, filterGradChunk) use 256-bit registers and both FMA pipes, which the
- * 128-bit wasm SIMD cannot.
+ * byte address in it). Where it differs: the tile transforms and the weight transform take 256-bit
+ * vectors (two of that file's 4-tile groups per vector, see inputTile8), the batched products
+ * (chunkGemm, filterGradChunk) 256-bit registers and both FMA pipes, which the 128-bit wasm SIMD
+ * cannot, and the forward's patches are not kept for the backward (see nativeWinograd4Forward).
  * Scratch that the wasm module keeps in static memory is on the stack here: worker threads run this
  * code at the same time, each on its own memory.
  * Sums run in an order fixed by the shapes and the chunk size, so results do not depend on the thread.
@@ -12,7 +13,6 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
 
@@ -287,8 +287,11 @@ static inline void addRow(ptr src, ptr dst, int W) {
  * see the file comment of winograd4.ts), group A in the low 128-bit half and group B in the high one.
  * AVX2 shuffles stay within halves, so each half goes through the wasm path's 4-tile code unchanged
  * and the chunk layouts do not change: A and B are the consecutive groups of tiles t .. t+3 and
- * t+4 .. t+7 of a chunk (t a multiple of 8), taken from two bands when a band has 4 tiles (16-wide and
- * 8-wide planes). The bands of a chunk go two at a time; a last lone group runs with B = A.
+ * t+4 .. t+7 of a chunk, taken from two bands when a band has 4 tiles (16-wide and 8-wide planes).
+ * The bands of a chunk go two at a time (one at a time for rows over 1020 wide); a group left without
+ * a partner runs with B = A and writes only its own tiles.
+ * Forward results are bit-identical to the 4-tile code; the input gradient of a band's rows shared
+ * with the band above is summed in another order (see finishBand), within an ulp.
  */
 typedef __m256 v8;
 
