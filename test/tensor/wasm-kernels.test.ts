@@ -176,6 +176,12 @@ for (const variant of VARIANTS) describe(`${variant}: wasm conv2d vs TypeScript 
     { label: 'n3 c32 16x48 k3 p1 -> 28 (winograd 4x4: last chunk partial, 3 groups per row)', d: makeConv2dDims(3, 32, 16, 48, 28, 3, 3, 1, 1) },
     { label: 'n3 c8 16x8 k3 p1 -> 12 (winograd 4x4: 2x2 tiles per vector, two bands per sample)', d: makeConv2dDims(3, 8, 16, 8, 12, 3, 3, 1, 1) },
     { label: 'n7 c64 8x8 k3 p1 -> 64 (winograd 4x4: 2x2 tiles per vector, last chunk partial)', d: makeConv2dDims(7, 64, 8, 8, 64, 3, 3, 1, 1) },
+    // The native transforms take two groups of 4 tiles per 256-bit vector: a group with no partner
+    // (one band of 4 tiles; an odd last group) runs alone, and rows too wide for two strips on the
+    // stack go one band at a time.
+    { label: 'n1 c8 4x16 k3 p1 -> 4 (winograd 4x4: a single band of 4 tiles)', d: makeConv2dDims(1, 8, 4, 16, 4, 3, 3, 1, 1) },
+    { label: 'n1 c8 8x8 k3 p1 -> 8 (winograd 4x4: 2x2 tiles per vector, a single band)', d: makeConv2dDims(1, 8, 8, 8, 8, 3, 3, 1, 1) },
+    { label: 'n1 c8 8x1040 k3 p1 -> 4 (winograd 4x4: 1040-wide rows, one band at a time, 65 groups per row)', d: makeConv2dDims(1, 8, 8, 1040, 4, 3, 3, 1, 1) },
   ];
   for (const { label, d } of cases) {
     it(label, () => {
