@@ -139,7 +139,9 @@ function allocWinograd(wk: WasmKernels, d: Conv2dDims, n: number): WinogradBuffe
   // two for 8-wide planes: up to 10 rows of inW + 4 floats), and the gradient's carried rows (2 per channel).
   const paddedFloats = n * d.inC * (d.inH + 2) * (d.inW + 2);
   const stripFloats = 10 * (d.inW + 4);
-  const chunks = Math.ceil((n * winogradBands(d, tile).bandsPerSample) / rowsPerChunk);
+  // The native F(4x4) kernels transform each chunk's input in one slot and again in backward (writing
+  // every chunk's patches out and reading them back cost more); the wasm ones keep the batch's.
+  const chunks = wk.native && tile === 4 ? 1 : Math.ceil((n * winogradBands(d, tile).bandsPerSample) / rowsPerChunk);
   return {
     tile,
     uForward: wk.alloc(planes * d.outC * d.inC),
