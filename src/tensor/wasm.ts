@@ -234,6 +234,8 @@ export class WasmKernels {
         sgemm: (...a) => native.sgemm(memory.buffer, scratch, ...a),
         winograd4Forward: (...a) => native.winograd4Forward(memory.buffer, ...a),
         winograd4Backward: (...a) => native.winograd4Backward(memory.buffer, ...a),
+        im2col: (...a) => native.im2col(memory.buffer, ...a),
+        col2imAdd: (...a) => native.col2imAdd(memory.buffer, ...a),
       };
     } else {
       this.x = wasm;

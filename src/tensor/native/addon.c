@@ -81,6 +81,21 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* im2col / col2imAdd (im2col.c): the wasm kernels' 12 arguments. */
+static napi_value im2col(napi_env env, napi_callback_info info) {
+  int32_t a[12];
+  char *mem = args(env, info, 12, a, 0, NULL);
+  if (mem) nativeIm2col(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  return NULL;
+}
+
+static napi_value col2imAdd(napi_env env, napi_callback_info info) {
+  int32_t a[12];
+  char *mem = args(env, info, 12, a, 0, NULL);
+  if (mem) nativeCol2imAdd(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  return NULL;
+}
+
 static int cpuSupported(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -100,5 +115,9 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "winograd4Backward", fn);
   napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &fn);
   napi_set_named_property(env, exports, "sgemm", fn);
+  napi_create_function(env, "im2col", NAPI_AUTO_LENGTH, im2col, NULL, &fn);
+  napi_set_named_property(env, exports, "im2col", fn);
+  napi_create_function(env, "col2imAdd", NAPI_AUTO_LENGTH, col2imAdd, NULL, &fn);
+  napi_set_named_property(env, exports, "col2imAdd", fn);
   return exports;
 }

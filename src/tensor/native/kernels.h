@@ -27,4 +27,10 @@ void nativeWinograd4Backward(
 void nativeSgemm(char *mem, uint32_t scratch, int transA, int transB, int M, int N, int K, float alpha,
   uint32_t A, int lda, uint32_t B, int ldb, float beta, uint32_t C, int ldc);
 
+/* im2col.c: one sample's unfold and fold-back-add, as the wasm kernels of the same name. */
+void nativeIm2col(char *mem, int inC, int inH, int inW, int kH, int kW, int stride, int pad, int outH, int outW,
+  uint32_t input, uint32_t col, int ldcol);
+void nativeCol2imAdd(char *mem, int inC, int inH, int inW, int kH, int kW, int stride, int pad, int outH, int outW,
+  uint32_t col, int ldcol, uint32_t grad);
+
 #endif

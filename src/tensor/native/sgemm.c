@@ -26,6 +26,24 @@ static void scaleMatrix(int M, int N, float beta, float *C, int ldc) {
   }
 }
 
+/* dst[k][r] = src[r][k] for an 8x8 block (rows ld / dstLd floats apart). */
+static inline void transpose8(const float *src, int ld, float *dst, int dstLd) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * (size_t)ld), r3 = _mm256_loadu_ps(src + 3 * (size_t)ld);
+  __m256 r4 = _mm256_loadu_ps(src + 4 * (size_t)ld), r5 = _mm256_loadu_ps(src + 5 * (size_t)ld), r6 = _mm256_loadu_ps(src + 6 * (size_t)ld), r7 = _mm256_loadu_ps(src + 7 * (size_t)ld);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5), t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  r0 = _mm256_shuffle_ps(t0, t2, 0x44); r1 = _mm256_shuffle_ps(t0, t2, 0xEE); r2 = _mm256_shuffle_ps(t1, t3, 0x44); r3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  r4 = _mm256_shuffle_ps(t4, t6, 0x44); r5 = _mm256_shuffle_ps(t4, t6, 0xEE); r6 = _mm256_shuffle_ps(t5, t7, 0x44); r7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(r0, r4, 0x20));
+  _mm256_storeu_ps(dst + dstLd, _mm256_permute2f128_ps(r1, r5, 0x20));
+  _mm256_storeu_ps(dst + 2 * (size_t)dstLd, _mm256_permute2f128_ps(r2, r6, 0x20));
+  _mm256_storeu_ps(dst + 3 * (size_t)dstLd, _mm256_permute2f128_ps(r3, r7, 0x20));
+  _mm256_storeu_ps(dst + 4 * (size_t)dstLd, _mm256_permute2f128_ps(r0, r4, 0x31));
+  _mm256_storeu_ps(dst + 5 * (size_t)dstLd, _mm256_permute2f128_ps(r1, r5, 0x31));
+  _mm256_storeu_ps(dst + 6 * (size_t)dstLd, _mm256_permute2f128_ps(r2, r6, 0x31));
+  _mm256_storeu_ps(dst + 7 * (size_t)dstLd, _mm256_permute2f128_ps(r3, r7, 0x31));
+}
+
 /* op(B)[pc .. pc+kc][jc .. jc+nc] into panels of NR columns [kc][NR], zero beyond nc. */
 static void packB(int transB, const float *B, int ldb, int pc, int jc, int nc, int kc, float *dst) {
   for (int jr = 0; jr < nc; jr += NR) {
@@ -44,7 +62,15 @@ static void packB(int transB, const float *B, int ldb, int pc, int jc, int nc, i
       }
     } else {
       if (nb < NR) memset(panel, 0, (size_t)kc * NR * 4);
-      for (int c = 0; c < nb; c++) {
+      /* 8 rows of B by 8 of k at a time: one 8x8 transpose instead of 64 strided stores. */
+      int c = 0;
+      for (; c + 8 <= nb; c += 8) {
+        const float *src = B + (size_t)(jc + jr + c) * ldb + pc;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8) transpose8(src + k, ldb, panel + (size_t)k * NR + c, NR);
+        for (; k < kc; k++) for (int r = 0; r < 8; r++) panel[(size_t)k * NR + c + r] = src[(size_t)r * ldb + k];
+      }
+      for (; c < nb; c++) {
         const float *src = B + (size_t)(jc + jr + c) * ldb + pc;
         for (int k = 0; k < kc; k++) panel[(size_t)k * NR + c] = src[k];
       }
