@@ -2,10 +2,10 @@
  * im2col and col2imAdd of the WebAssembly kernels (src/tensor/wasm/kernels.ts, same contract: one
  * sample, NCHW, zero padding `pad` on every side, col rows (c, ky, kx) of outH * outW at stride ldcol)
  * for AVX2, on the wasm kernels' memory. The wasm versions gather a strided convolution's inputs one
- * float at a time; here each input row is copied once into a zero-bordered row buffer, so every
- * (kx, output row) is a branch-free run, and stride 2 (resnets' downsampling convs) takes 8 outputs per
- * two loads and a shuffle. col2imAdd sums a channel's contributions in a zero-bordered plane, then adds it
- * into the gradient. Summation order depends only on the shapes (deterministic).
+ * float at a time; here each input channel is copied once into a zero-bordered plane, so every
+ * (ky, kx, output row) is a branch-free run, and stride 2 (resnets' downsampling convs) takes 8 outputs
+ * per two loads and a shuffle (strided-rows.h). col2imAdd sums a channel's contributions in such a plane,
+ * then adds it into the gradient. Summation order depends only on the shapes (deterministic).
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -13,18 +13,14 @@
 #include <string.h>
 #include "kernels.h"
 
-/* Floats past a padded row that the stride-2 vector steps may touch (always zero). */
+/* Floats past a padded plane that the stride-2 row steps may touch; planes up to STACK_PLANE floats on the stack. */
 #define ROW_SLACK 32
-#define STACK_ROW 4096
 #define STACK_PLANE 8192
 
-/* A zero-bordered row buffer of at least `len` floats: on the stack when small, else malloc'd. */
-static float *rowBuffer(float *stack, int len) {
-  if (len <= STACK_ROW) return stack;
-  return (float *)malloc((size_t)len * sizeof(float));
-}
-
-/* dst[ox] = row[ox * stride] for ox < count (row: the padded row, at the kernel column's offset). */
+/*
+ * dst[ox] = row[ox * stride] for ox < count (row: a padded row, at the kernel column's offset). The
+ * stride-2 step reads one float past the last one it uses: the planes below leave slack there.
+ */
 static inline void gatherRow(float *dst, const float *row, int stride, int count) {
   int ox = 0;
   if (stride == 1) {
@@ -42,7 +38,7 @@ static inline void gatherRow(float *dst, const float *row, int stride, int count
   for (; ox < count; ox++) dst[ox] = row[ox * stride];
 }
 
-/* row[ox * stride] += src[ox] for ox < count. */
+/* row[ox * stride] += src[ox] for ox < count (stride 2: adding zeros in between, and one float past the last). */
 static inline void scatterAddRow(float *row, const float *src, int stride, int count) {
   int ox = 0;
   if (stride == 1) {
@@ -64,28 +60,26 @@ void nativeIm2col(char *mem, int inC, int inH, int inW, int kH, int kW, int stri
   uint32_t input, uint32_t col, int ldcol) {
   const float *x = (const float *)(mem + input);
   float *cols = (float *)(mem + col);
-  const int len = inW + 2 * pad + ROW_SLACK;
-  float stack[STACK_ROW];
-  float *prow = rowBuffer(stack, len);
-  if (!prow) abort();
-  memset(prow, 0, (size_t)len * sizeof(float));
+  /*
+   * One channel at a time in a zero-bordered plane (borders zeroed once, the interior rewritten): the
+   * whole plane is copied before any gather reads it, so no load waits on a just-stored row.
+   */
+  const int pw = inW + 2 * pad, ph = inH + 2 * pad;
+  const int len = ph * pw + ROW_SLACK;
+  float stack[STACK_PLANE];
+  float *plane = len <= STACK_PLANE ? stack : (float *)malloc((size_t)len * sizeof(float));
+  if (!plane) abort();
+  memset(plane, 0, (size_t)len * sizeof(float));
   for (int c = 0; c < inC; c++) {
+    for (int y = 0; y < inH; y++) memcpy(plane + (size_t)(y + pad) * pw + pad, x + ((size_t)c * inH + y) * inW, (size_t)inW * sizeof(float));
     for (int ky = 0; ky < kH; ky++) {
-      float *dst0 = cols + (size_t)(c * kH + ky) * kW * ldcol;
-      for (int oy = 0; oy < outH; oy++) {
-        const int iy = oy * stride - pad + ky;
-        const int inside = iy >= 0 && iy < inH;
-        /* The borders stay zero: only the interior is overwritten. */
-        if (inside) memcpy(prow + pad, x + ((size_t)c * inH + iy) * inW, (size_t)inW * sizeof(float));
-        for (int kx = 0; kx < kW; kx++) {
-          float *dst = dst0 + (size_t)kx * ldcol + (size_t)oy * outW;
-          if (inside) gatherRow(dst, prow + kx, stride, outW);
-          else memset(dst, 0, (size_t)outW * sizeof(float));
-        }
+      for (int kx = 0; kx < kW; kx++) {
+        float *dst = cols + (size_t)((c * kH + ky) * kW + kx) * ldcol;
+        for (int oy = 0; oy < outH; oy++) gatherRow(dst + (size_t)oy * outW, plane + (size_t)(oy * stride + ky) * pw + kx, stride, outW);
       }
     }
   }
-  if (prow != stack) free(prow);
+  if (plane != stack) free(plane);
 }
 
 void nativeCol2imAdd(char *mem, int inC, int inH, int inW, int kH, int kW, int stride, int pad, int outH, int outW,
