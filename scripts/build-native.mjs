@@ -36,7 +36,10 @@ try {
     const obj = join(tmp, file.replace(/\.c$/, '.o'));
     // Only the kernels are compiled for AVX2: the entry points (addon.c) check the CPU before any runs.
     const isa = file === 'addon.c' ? [] : ['-mavx2', '-mfma'];
-    execFileSync(cc, ['-O3', ...isa, '-std=gnu11', '-fPIC', '-fvisibility=hidden', '-Wall', '-I', headers, '-c', join(src, file), '-o', obj], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // update.c must round as JavaScript does, and norm.c's scalar tails as its vector loops (fused and
+    // unfused variants agree bit for bit): no multiply-adds but the written ones.
+    const exact = file === 'update.c' || file === 'norm.c' ? ['-ffp-contract=off'] : [];
+    execFileSync(cc, ['-O3', ...isa, ...exact, '-std=gnu11', '-fPIC', '-fvisibility=hidden', '-Wall', '-I', headers, '-c', join(src, file), '-o', obj], { stdio: ['ignore', 'ignore', 'pipe'] });
     objects.push(obj);
   }
   mkdirSync(outDir, { recursive: true });

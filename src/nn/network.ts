@@ -76,6 +76,13 @@ export interface NetworkBuffers {
    * back. Default 'all': every layer keeps its own (pictures read them).
    */
   activationGrads?: 'all' | 'live';
+  /**
+   * Run a layer and the ReLU that alone reads its output as one pass where the layer offers it
+   * (LayerImpl.fuseRelu: batch norm and add on the native kernels): one pass over memory instead of two
+   * each way. The producer's own activation is then not written (acts[p] holds nothing); for training
+   * replicas, which hand back parameter gradients only. Default false.
+   */
+  fuse?: boolean;
 }
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -117,6 +124,10 @@ export class Network {
   private readonly gradZeroed: Uint8Array;
   /** Storage slot of each layer's activation gradient (one per layer unless NetworkBuffers.activationGrads is 'live'). */
   private readonly gradSlots: number[];
+  /** fusedRelu[p] = c: layer p runs the ReLU c in its own passes (NetworkBuffers.fuse); -1: none. */
+  private readonly fusedRelu: Int32Array;
+  /** fusedInto[c] = p for such a ReLU c; -1 for every other layer. */
+  private readonly fusedInto: Int32Array;
   readonly ws = new Workspace();
   /**
    * The WebAssembly kernels' instance when they are selected (CNNVIZ_KERNELS, see src/tensor/wasm.ts):
@@ -173,7 +184,28 @@ export class Network {
     this.acts = this.layers.map(() => new Float32Array(0));
     this.actGrads = this.layers.map(() => new Float32Array(0));
     this.gradZeroed = new Uint8Array(this.layers.length);
-    this.gradSlots = buffers.activationGrads === 'live' ? liveGradSlots(this.layers) : this.layers.map((_, i) => i);
+    this.fusedRelu = new Int32Array(this.layers.length).fill(-1);
+    this.fusedInto = new Int32Array(this.layers.length).fill(-1);
+    if (buffers.fuse) {
+      const readers = this.layers.map(() => 0);
+      for (const layer of this.layers) for (const j of layer.inputs) readers[j]++;
+      for (const c of this.layers) {
+        const p = c.inputs[0];
+        if (!c.def.fusableRelu || c.inputs.length !== 1 || p === 0 || readers[p] !== 1 || !this.layers[p].impl.fuseRelu) continue;
+        this.fusedRelu[p] = c.index;
+        this.fusedInto[c.index] = p;
+      }
+    }
+    // A fused ReLU's gradient is read by its producer's backward: it lives until that step.
+    const diesAt = this.layers.map((_, i) => (this.fusedInto[i] >= 0 ? this.fusedInto[i] : i));
+    this.gradSlots = buffers.activationGrads === 'live' ? liveGradSlots(this.layers, diesAt) : this.layers.map((_, i) => i);
+  }
+
+  /** The [producer, ReLU] pairs that run as one pass (NetworkBuffers.fuse). */
+  get fusedReluPairs(): [number, number][] {
+    const pairs: [number, number][] = [];
+    this.fusedRelu.forEach((c, p) => c >= 0 && pairs.push([p, c]));
+    return pairs;
   }
 
   get paramCount(): number {
@@ -258,8 +290,11 @@ export class Network {
     if (this.wasm && !(ctx.paramsKey === this.wasmParamsKey)) this.copyParamsToWasm(this.wasm, ctx.paramsKey);
     const acts = this.acts;
     for (let i = 1; i < this.layers.length; i++) {
+      if (this.fusedInto[i] >= 0) continue; // computed by its producer
       const layer = this.layers[i];
-      layer.impl.forward(layer.inputs.map((j) => acts[j]), acts[i], n, ctx);
+      const relu = this.fusedRelu[i];
+      if (relu >= 0) layer.impl.fuseRelu!.forward(layer.inputs.map((j) => acts[j]), acts[relu], n, ctx);
+      else layer.impl.forward(layer.inputs.map((j) => acts[j]), acts[i], n, ctx);
     }
     return acts[this.layers.length - 1];
   }
@@ -300,16 +335,15 @@ export class Network {
     const loss = lossLayer.impl.loss!(acts[lossInput], acts[last], actGrads[lossInput], n, target);
     for (let i = last - 1; i >= 1; i--) {
       const layer = this.layers[i];
-      clear(i); // a layer nothing reads from has a zero output gradient
+      const relu = this.fusedRelu[i];
+      // A layer nothing reads from has a zero output gradient; a fused producer's own is never used.
+      if (relu < 0) clear(i);
+      if (this.fusedInto[i] >= 0) continue; // its producer runs its backward
       for (const j of layer.inputs) if (j > 0 || inputGrad) clear(j);
-      layer.impl.backward(
-        layer.inputs.map((j) => acts[j]),
-        acts[i],
-        actGrads[i],
-        layer.inputs.map((j) => (j > 0 || inputGrad ? actGrads[j] : null)),
-        n,
-        ctx,
-      );
+      const inputs = layer.inputs.map((j) => acts[j]);
+      const inputGrads = layer.inputs.map((j) => (j > 0 || inputGrad ? actGrads[j] : null));
+      if (relu >= 0) layer.impl.fuseRelu!.backward(inputs, acts[relu], actGrads[relu], inputGrads, n, ctx);
+      else layer.impl.backward(inputs, acts[i], actGrads[i], inputGrads, n, ctx);
     }
     if (inputGrad) clear(0);
     return loss;
@@ -366,9 +400,12 @@ export function evalContext(net: Network): PassContext {
  * layer j's gradient is first written when its consumer with the highest index runs (born) and last
  * read by j's own backward (dies), so it lives over steps j .. born(j). A slot is handed on when its
  * occupant has died before the next gradient is born (strictly: at step j layer j still reads it). The
- * input's and the last layer's gradients keep slots of their own. Greedy, in order of birth.
+ * input's and the last layer's gradients keep slots of their own. Greedy, in order of birth. diesAt:
+ * the step each gradient is last read at, when not its own (a fused ReLU's: its producer's step).
  */
-export function liveGradSlots(layers: readonly { inputs: readonly number[]; outSize: number }[]): number[] {
+export function liveGradSlots(
+  layers: readonly { inputs: readonly number[]; outSize: number }[], diesAt: readonly number[] = layers.map((_, i) => i),
+): number[] {
   const last = layers.length - 1;
   const born = layers.map((_, j) => j);
   layers.forEach((layer, i) => {
@@ -381,14 +418,14 @@ export function liveGradSlots(layers: readonly { inputs: readonly number[]; outS
   slots[last] = next++;
   const order = layers.map((_, j) => j).filter((j) => j > 0 && j < last).sort((a, b) => born[b] - born[a] || b - a);
   for (const j of order) {
-    // Occupants die at their own step; the slot is free for a gradient born at a lower step.
+    // Occupants die at their step; the slot is free for a gradient born at a lower step.
     const k = free.findIndex((f) => f.size === layers[j].outSize && born[j] < f.freeBelow);
     if (k >= 0) {
       slots[j] = free[k].slot;
-      free[k].freeBelow = j;
+      free[k].freeBelow = diesAt[j];
     } else {
       slots[j] = next++;
-      free.push({ size: layers[j].outSize, freeBelow: j, slot: slots[j] });
+      free.push({ size: layers[j].outSize, freeBelow: diesAt[j], slot: slots[j] });
     }
   }
   return slots;

@@ -1,3 +1,5 @@
+import { selectedNative } from '../tensor/wasm.js';
+import type { NativeKernels } from '../tensor/native.js';
 import { UserError } from '../util/errors.js';
 import type { ParamRange } from './network.js';
 
@@ -161,6 +163,10 @@ export class Optimizer {
   update(params: Float32Array, grads: Float32Array, ranges: ParamRange[], batchSize: number, learningRate = this.options.learningRate): DecayLoss {
     const o = this.options;
     const wd = o.weightDecay ?? 0;
+    if (o.method === 'sgd' || o.method === 'nesterov') {
+      const native = selectedNative();
+      if (native) return this.nativeUpdate(native, params, grads, ranges, batchSize, learningRate);
+    }
     const decay = Optimizer.decayLoss(params, ranges, o.l1Decay, o.l2Decay, wd);
     this.state.step += 1;
     const step = STEPS[o.method];
@@ -172,6 +178,35 @@ export class Optimizer {
       step(params, grads, this.state, o, r.offset, r.offset + r.length, h);
     }
     return decay;
+  }
+
+  private readonly decaySums = new Float64Array(2);
+
+  /**
+   * update() for sgd and nesterov on the native kernels: the same parameters bit for bit, with the
+   * decay loss summed in the same pass (its sums in another order, so it may differ in the last bits).
+   */
+  private nativeUpdate(native: NativeKernels, params: Float32Array, grads: Float32Array, ranges: ParamRange[], batchSize: number, learningRate: number): DecayLoss {
+    const o = this.options;
+    const wd = o.weightDecay ?? 0;
+    const { gsum } = this.state;
+    const sums = this.decaySums;
+    let l1 = 0;
+    let l2 = 0;
+    this.state.step += 1;
+    for (const r of ranges) {
+      const end = r.offset + r.length;
+      native.sgdStep(
+        params.subarray(r.offset, end), grads.subarray(r.offset, end), gsum.subarray(r.offset, end), learningRate, o.momentum,
+        o.l1Decay * r.l1DecayMul, o.l2Decay * r.l2DecayMul, wd * r.l2DecayMul, 1 / batchSize, o.method === 'nesterov' ? 1 : 0, sums,
+      );
+      const l1d = o.l1Decay * r.l1DecayMul;
+      const l2d = (o.l2Decay + wd) * r.l2DecayMul;
+      if (l1d === 0 && l2d === 0) continue;
+      l1 += l1d * sums[0];
+      l2 += (l2d * sums[1]) / 2;
+    }
+    return { l1, l2 };
   }
 }
 

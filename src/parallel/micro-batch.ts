@@ -48,8 +48,9 @@ export class MicroBatchRunner {
     /** Evaluation only: 'flip' averages the outputs for each image and its mirror (see data/tta.ts). */
     tta: TtaMode = 'none',
   ) {
-    // Replicas only hand back parameter gradients: activation gradients share memory by lifetime.
-    this.net = new Network(spec, { ...shared, activationGrads: 'live' });
+    // Replicas only hand back parameter gradients: activation gradients share memory by lifetime, and a
+    // layer and the ReLU after it may run as one pass (CNNVIZ_FUSE=0: separately, for comparisons).
+    this.net = new Network(spec, { ...shared, activationGrads: 'live', fuse: process.env.CNNVIZ_FUSE !== '0' });
     const [c, h, w] = spec.shapes[0];
     this.images = new Float32Array(maxBatch * c * h * w);
     this.labels = new Int32Array(maxBatch);

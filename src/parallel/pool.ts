@@ -7,6 +7,7 @@ import type { TtaMode } from '../data/tta.js';
 import { layerModules } from '../nn/layers/registry.js';
 import { networkSizes } from '../nn/network.js';
 import type { ModelSpec } from '../nn/spec.js';
+import { selectedNative } from '../tensor/wasm.js';
 import { UserError } from '../util/errors.js';
 import { Command, Ctrl, shareSplit, type WorkerInit } from './shared.js';
 
@@ -179,9 +180,11 @@ export class WorkerPool {
     const P = this.paramCount;
     const g = this.grads;
     g.set(this.gradSlots.subarray(0, P));
+    const native = selectedNative();
     for (let t = 1; t < tasks; t++) {
       const slot = this.gradSlots.subarray(t * P, (t + 1) * P);
-      for (let j = 0; j < P; j++) g[j] += slot[j];
+      if (native) native.addInto(g, slot);
+      else for (let j = 0; j < P; j++) g[j] += slot[j];
     }
     let lossSum = 0;
     let correct = 0;

@@ -9,7 +9,7 @@
  * time (see npm run bench, time per layer type).
  */
 import type { BatchNormDims } from './batchnorm.js';
-import type { WasmKernels } from './wasm.js';
+import type { FusedKernels, WasmKernels } from './wasm.js';
 
 /** Byte address of a layer's scratch: 6 vectors of `channels` floats (mean, var, gamma/scale, beta/shift, sums x2 or invStd). */
 export interface BatchNormWasmBuffers {
@@ -23,10 +23,18 @@ export function allocBatchNormWasm(wk: WasmKernels, channels: number): BatchNorm
 
 const slot = (buf: BatchNormWasmBuffers, i: number) => buf.base + i * buf.channels * 4;
 
-/** Training forward: as batchNormForwardTrain (mean / variance / invStd returned in JS arrays). */
+function fusedOf(wk: WasmKernels): FusedKernels {
+  if (!wk.fused) throw new Error('batch norm + ReLU: these kernels have no fused variant (native kernels only)');
+  return wk.fused;
+}
+
+/**
+ * Training forward: as batchNormForwardTrain (mean / variance / invStd returned in JS arrays). relu: fused
+ * with the ReLU after it (wk.fused), `output` gets only max(0, batch norm).
+ */
 export function batchNormForwardTrainWasm(
   wk: WasmKernels, d: BatchNormDims, input: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, output: number,
-  buf: BatchNormWasmBuffers, mean: Float32Array, variance: Float32Array, invStd: Float32Array,
+  buf: BatchNormWasmBuffers, mean: Float32Array, variance: Float32Array, invStd: Float32Array, relu = false,
 ): void {
   const C = d.c;
   const heap = wk.heap;
@@ -36,16 +44,17 @@ export function batchNormForwardTrainWasm(
   else heap.fill(1, g, g + C);
   if (beta) heap.set(beta, b);
   else heap.fill(0, b, b + C);
-  wk.x.batchNormForwardTrain(d.n, C, d.spatial, input, slot(buf, 2), slot(buf, 3), eps, slot(buf, 0), slot(buf, 1), slot(buf, 4), output);
+  const kernel = relu ? fusedOf(wk).batchNormReluForwardTrain : wk.x.batchNormForwardTrain;
+  kernel(d.n, C, d.spatial, input, slot(buf, 2), slot(buf, 3), eps, slot(buf, 0), slot(buf, 1), slot(buf, 4), output);
   mean.set(heap.subarray(slot(buf, 0) / 4, slot(buf, 0) / 4 + C));
   variance.set(heap.subarray(slot(buf, 1) / 4, slot(buf, 1) / 4 + C));
   invStd.set(heap.subarray(slot(buf, 4) / 4, slot(buf, 4) / 4 + C));
 }
 
-/** Evaluation forward with the running statistics. */
+/** Evaluation forward with the running statistics (relu: fused, as in training). */
 export function batchNormForwardEvalWasm(
   wk: WasmKernels, d: BatchNormDims, input: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number,
-  runningMean: Float32Array, runningVar: Float32Array, output: number, buf: BatchNormWasmBuffers,
+  runningMean: Float32Array, runningVar: Float32Array, output: number, buf: BatchNormWasmBuffers, relu = false,
 ): void {
   const heap = wk.heap;
   const sc = slot(buf, 2) / 4;
@@ -55,13 +64,17 @@ export function batchNormForwardEvalWasm(
     heap[sc + c] = a;
     heap[sh + c] = (beta ? beta[c] : 0) - runningMean[c] * a;
   }
-  wk.x.channelScaleShift(d.n, d.c, d.spatial, input, slot(buf, 2), slot(buf, 3), output);
+  const kernel = relu ? fusedOf(wk).channelScaleShiftRelu : wk.x.channelScaleShift;
+  kernel(d.n, d.c, d.spatial, input, slot(buf, 2), slot(buf, 3), output);
 }
 
-/** Backward: as batchNormBackward; inputGrad = -1 skips the input gradient. Parameter gradients ADD. */
+/**
+ * Backward: as batchNormBackward; inputGrad = -1 skips the input gradient. Parameter gradients ADD.
+ * reluOut >= 0: fused with the ReLU after it, whose output that is; outputGrad is then the ReLU's.
+ */
 export function batchNormBackwardWasm(
   wk: WasmKernels, d: BatchNormDims, training: boolean, input: number, gamma: Float32Array | null, mean: Float32Array, invStd: Float32Array,
-  outputGrad: number, inputGrad: number, gammaGrad: Float32Array | null, betaGrad: Float32Array | null, buf: BatchNormWasmBuffers,
+  outputGrad: number, inputGrad: number, gammaGrad: Float32Array | null, betaGrad: Float32Array | null, buf: BatchNormWasmBuffers, reluOut = -1,
 ): void {
   const C = d.c;
   const heap = wk.heap;
@@ -69,7 +82,9 @@ export function batchNormBackwardWasm(
   heap.set(invStd, slot(buf, 1) / 4);
   if (gamma) heap.set(gamma, slot(buf, 2) / 4);
   else heap.fill(1, slot(buf, 2) / 4, slot(buf, 2) / 4 + C);
-  wk.x.batchNormBackward(d.n, C, d.spatial, training ? 1 : 0, input, slot(buf, 2), slot(buf, 0), slot(buf, 1), outputGrad, inputGrad < 0 ? 0 : inputGrad, slot(buf, 4));
+  const args = [d.n, C, d.spatial, training ? 1 : 0, input, slot(buf, 2), slot(buf, 0), slot(buf, 1), outputGrad, inputGrad < 0 ? 0 : inputGrad, slot(buf, 4)] as const;
+  if (reluOut >= 0) fusedOf(wk).batchNormReluBackward(...args, reluOut);
+  else wk.x.batchNormBackward(...args);
   const sums = slot(buf, 4) / 4;
   for (let c = 0; c < C; c++) {
     if (betaGrad) betaGrad[c] += heap[sums + c];

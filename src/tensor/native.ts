@@ -22,6 +22,28 @@ export interface NativeKernels {
   /** im2col and col2imAdd of the wasm kernels (kernels.ts), on `memory`. */
   im2col(memory: ArrayBuffer, ...args: number[]): void;
   col2imAdd(memory: ArrayBuffer, ...args: number[]): void;
+  /** Batch norm, ReLU and add (norm.c): the wasm kernels of the same names, on `memory`. */
+  reluForward(memory: ArrayBuffer, ...args: number[]): void;
+  reluBackward(memory: ArrayBuffer, ...args: number[]): void;
+  addTwo(memory: ArrayBuffer, ...args: number[]): void;
+  batchNormForwardTrain(memory: ArrayBuffer, ...args: number[]): void;
+  channelScaleShift(memory: ArrayBuffer, ...args: number[]): void;
+  batchNormBackward(memory: ArrayBuffer, ...args: number[]): void;
+  /** Fused with the ReLU after them (norm.c), see FusedKernels in wasm.ts. */
+  batchNormReluForwardTrain(memory: ArrayBuffer, ...args: number[]): void;
+  channelScaleShiftRelu(memory: ArrayBuffer, ...args: number[]): void;
+  batchNormReluBackward(memory: ArrayBuffer, ...args: number[]): void;
+  addRelu(memory: ArrayBuffer, ...args: number[]): void;
+  /**
+   * The optimizer's sgd / nesterov step over one parameter range (update.c), bit for bit as the
+   * TypeScript loop; decaySums gets [sum |p|, sum p^2] of the parameters before the step.
+   */
+  sgdStep(
+    params: Float32Array, grads: Float32Array, gsum: Float32Array, lr: number, momentum: number, l1: number, l2: number, wd: number,
+    invBatch: number, nesterov: number, decaySums: Float64Array,
+  ): void;
+  /** dst += src (float32 sums, as the TypeScript loop rounds them). */
+  addInto(dst: Float32Array, src: Float32Array): void;
 }
 
 /** The addon: beside this file in dist/, or in dist/ when running from TypeScript sources (tests). */

@@ -108,6 +108,28 @@ export interface WasmExports {
   winograd4Backward: WinogradBackwardKernel;
 }
 
+/**
+ * Kernels of a layer fused with the ReLU that alone reads its output (native only): one pass over
+ * memory instead of two. Forward writes only the ReLU's output; backward reads the ReLU's output and
+ * output gradient where the unfused layer read its own output gradient (ReLU's backward).
+ */
+export interface FusedKernels {
+  /** batchNormForwardTrain's arguments; `out` receives max(0, batch norm). */
+  batchNormReluForwardTrain(
+    n: number, channels: number, spatial: number, input: number, gamma: number, beta: number, eps: number,
+    mean: number, variance: number, invStd: number, out: number,
+  ): void;
+  /** channelScaleShift, then max(0, .). */
+  channelScaleShiftRelu(n: number, channels: number, spatial: number, input: number, scale: number, shift: number, out: number): void;
+  /** batchNormBackward with dy = reluOutGrad where reluOut > 0, else 0. */
+  batchNormReluBackward(
+    n: number, channels: number, spatial: number, training: number,
+    input: number, gamma: number, mean: number, invStd: number, reluOutGrad: number, dx: number, sums: number, reluOut: number,
+  ): void;
+  /** out = max(0, a + b). */
+  addRelu(count: number, a: number, b: number, out: number): void;
+}
+
 /** The Winograd convolution kernels' contract (winograd.ts, winograd4.ts in the kernels). */
 type WinogradForwardKernel = (
   n: number, C: number, H: number, W: number, K: number, weights: number, bias: number, input: number, out: number,
@@ -202,6 +224,8 @@ const ALIGN = 64;
 /** One instance of the kernels with its own linear memory and a bump allocator over it. */
 export class WasmKernels {
   readonly x: WasmExports;
+  /** Layer + ReLU kernels, with the native kernels only (else null: the layers run unfused). */
+  readonly fused: FusedKernels | null;
   readonly memory: WasmMemory;
   private readonly base: number;
   private top: number;
@@ -236,9 +260,22 @@ export class WasmKernels {
         winograd4Backward: (...a) => native.winograd4Backward(memory.buffer, ...a),
         im2col: (...a) => native.im2col(memory.buffer, ...a),
         col2imAdd: (...a) => native.col2imAdd(memory.buffer, ...a),
+        reluForward: (...a) => native.reluForward(memory.buffer, ...a),
+        reluBackward: (...a) => native.reluBackward(memory.buffer, ...a),
+        addTwo: (...a) => native.addTwo(memory.buffer, ...a),
+        batchNormForwardTrain: (...a) => native.batchNormForwardTrain(memory.buffer, ...a),
+        channelScaleShift: (...a) => native.channelScaleShift(memory.buffer, ...a),
+        batchNormBackward: (...a) => native.batchNormBackward(memory.buffer, ...a),
+      };
+      this.fused = {
+        batchNormReluForwardTrain: (...a) => native.batchNormReluForwardTrain(memory.buffer, ...a),
+        channelScaleShiftRelu: (...a) => native.channelScaleShiftRelu(memory.buffer, ...a),
+        batchNormReluBackward: (...a) => native.batchNormReluBackward(memory.buffer, ...a),
+        addRelu: (...a) => native.addRelu(memory.buffer, ...a),
       };
     } else {
       this.x = wasm;
+      this.fused = null;
     }
     this.base = this.top;
     this.view = new Float32Array(this.memory.buffer);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ParamRange } from '../../src/nn/network.js';
+import { nativeKernels } from '../../src/tensor/native.js';
+import { restoreKernelsAfterEach } from '../helpers/kernels.js';
+import { makeRng } from '../tensor/helpers.js';
 import { defaultOptimizerOptions, Optimizer, OPTIMIZER_METHODS, optimizerOptionsProblem, optimizerStateProblem, type OptimizerMethod } from '../../src/nn/optimizers.js';
 
 /**
@@ -167,4 +170,50 @@ describe('degenerate settings and damaged state are refused, naming the setting 
     expect(optimizerStateProblem({ method: 'sgd', gsum: new Float32Array([-1]), xsum: new Float32Array([-1]) })).toBeNull();
     expect(optimizerStateProblem({ method: 'adagrad', gsum: new Float32Array([-1]), xsum: new Float32Array([0]) })?.[0]).toBe('gsum');
   });
+});
+
+describe.runIf(nativeKernels() !== null)('sgd and nesterov on the native kernels', () => {
+  restoreKernelsAfterEach();
+  // Ranges of odd lengths (the 4-lane loop and its tail), with and without each decay.
+  const ranges: ParamRange[] = [
+    { layer: 1, name: 'weights', offset: 0, length: 37, l1DecayMul: 1, l2DecayMul: 1 },
+    { layer: 1, name: 'biases', offset: 37, length: 3, l1DecayMul: 0, l2DecayMul: 0 },
+    { layer: 2, name: 'weights', offset: 40, length: 1021, l1DecayMul: 0, l2DecayMul: 0.5 },
+  ];
+  const count = 1061;
+  function run(kernels: string, method: OptimizerMethod, extra: Partial<ReturnType<typeof defaultOptimizerOptions>>) {
+    process.env.CNNVIZ_KERNELS = kernels;
+    const rng = makeRng(7);
+    const params = Float32Array.from({ length: count }, () => rng.next() * 4 - 2);
+    params[0] = 0;
+    params[1] = -0;
+    params[45] = 1e-30;
+    const opt = new Optimizer({ ...defaultOptimizerOptions(method), learningRate: 0.05, l2Decay: 1e-3, ...extra }, count);
+    const grads = new Float32Array(count);
+    const losses: number[] = [];
+    for (let s = 0; s < 4; s++) {
+      for (let j = 0; j < count; j++) grads[j] = (rng.next() - 0.5) * 3;
+      const decay = opt.update(params, grads, ranges, 32, 0.05 / (s + 1));
+      losses.push(decay.l1, decay.l2);
+      expect(grads.every((g) => g === 0)).toBe(true);
+    }
+    return { params, gsum: opt.state.gsum, losses };
+  }
+  const settings: [OptimizerMethod, Partial<ReturnType<typeof defaultOptimizerOptions>>][] = [
+    ['sgd', {}],
+    ['sgd', { momentum: 0 }],
+    ['sgd', { l1Decay: 1e-3, weightDecay: 5e-4 }],
+    ['nesterov', { weightDecay: 5e-4 }],
+  ];
+  for (const [method, extra] of settings) {
+    it(`${method} ${JSON.stringify(extra)}: the parameters and momenta bit for bit as the TypeScript loop`, () => {
+      const js = run('js', method, extra);
+      const native = run('native', method, extra);
+      // Compared as bits: -0 and +0 differ.
+      expect(new Uint32Array(native.params.buffer)).toEqual(new Uint32Array(js.params.buffer));
+      expect(new Uint32Array(native.gsum.buffer)).toEqual(new Uint32Array(js.gsum.buffer));
+      // The decay loss is summed in another order: equal to rounding.
+      native.losses.forEach((l, i) => expect(l).toBeCloseTo(js.losses[i], 9));
+    });
+  }
 });

@@ -349,7 +349,7 @@ describe('conv col row stride', () => {
   });
 });
 
-describe('wasm relu vs TypeScript relu', () => {
+for (const variant of VARIANTS) describe(`${variant}: wasm relu vs TypeScript relu`, () => {
   it('is bit-identical, including -0 and odd lengths', () => {
     const rng = makeRng(5);
     const count = 1031;
@@ -362,7 +362,7 @@ describe('wasm relu vs TypeScript relu', () => {
     const dx0 = randomArray(rng, count); // both add into what is there
     const dx = dx0.slice();
     reluBackward(y, g, dx, count);
-    const wk = kernels();
+    const wk = kernels(variant);
     const px = put(wk, x);
     const py = put(wk, new Float32Array(count));
     const pg = put(wk, g);
@@ -455,11 +455,13 @@ for (const variant of VARIANTS) describe(`${variant}: whole network on wasm vs T
   }
 });
 
-describe('batch norm and add on wasm vs the TypeScript kernels', () => {
+for (const variant of VARIANTS) describe(`${variant}: batch norm and add on wasm vs the TypeScript kernels`, () => {
+  // Spatial sizes around the native kernels' 16- and 8-float steps and their tails.
   const cases: BatchNormDims[] = [
     { n: 3, c: 5, spatial: 18 },
     { n: 4, c: 6, spatial: 1 },
     { n: 2, c: 4, spatial: 64 },
+    { n: 2, c: 3, spatial: 31 },
   ];
   for (const d of cases) {
     for (const affine of [true, false]) {
@@ -471,7 +473,7 @@ describe('batch norm and add on wasm vs the TypeScript kernels', () => {
         const gamma = affine ? randomArray(rng, d.c, 0.5, 1.5) : null;
         const beta = affine ? randomArray(rng, d.c) : null;
         const eps = 1e-5;
-        const wk = kernels();
+        const wk = kernels(variant);
         const pin = put(wk, input);
         const pdy = put(wk, dy);
         const pout = wk.alloc(count);
@@ -509,18 +511,89 @@ describe('batch norm and add on wasm vs the TypeScript kernels', () => {
     }
   }
 
+  if (variant === 'native') {
+    for (const d of cases) {
+      it(`n${d.n} c${d.c} spatial ${d.spatial}: batch norm fused with the ReLU after it, bit for bit as the two layers one after the other`, () => {
+        const rng = makeRng(d.spatial * 7 + d.c);
+        const count = d.n * d.c * d.spatial;
+        const input = randomArray(rng, count, -2, 3);
+        const reluGrad = randomArray(rng, count);
+        const gamma = randomArray(rng, d.c, 0.5, 1.5);
+        const beta = randomArray(rng, d.c);
+        const wk = kernels(variant);
+        const pin = put(wk, input);
+        const pg = put(wk, reluGrad);
+        const buf = allocBatchNormWasm(wk, d.c);
+        const stats = () => [new Float32Array(d.c), new Float32Array(d.c), new Float32Array(d.c)] as const;
+        for (const training of [true, false]) {
+          const rm = randomArray(rng, d.c);
+          const rv = randomArray(rng, d.c, 0.5, 2);
+          // Unfused: batch norm, ReLU, ReLU backward into a zeroed gradient, batch norm backward.
+          const [m, v, is] = stats();
+          const bnOut = wk.alloc(count);
+          const reluOut = wk.alloc(count);
+          if (training) batchNormForwardTrainWasm(wk, d, pin, gamma, beta, 1e-5, bnOut, buf, m, v, is);
+          else batchNormForwardEvalWasm(wk, d, pin, gamma, beta, 1e-5, rm, rv, bnOut, buf);
+          wk.x.reluForward(bnOut, reluOut, count);
+          const bnGrad = put(wk, new Float32Array(count));
+          wk.x.reluBackward(reluOut, pg, bnGrad, count);
+          const mean = training ? m : rm;
+          if (!training) invStdOf(rv, 1e-5, is);
+          const dx = put(wk, new Float32Array(count).fill(0.25));
+          const gg = [new Float32Array(d.c), new Float32Array(d.c)];
+          const bg = [new Float32Array(d.c), new Float32Array(d.c)];
+          batchNormBackwardWasm(wk, d, training, pin, gamma, mean, is, bnGrad, dx, gg[0], bg[0], buf);
+          // Fused.
+          const [m2, v2, is2] = stats();
+          const fusedOut = wk.alloc(count);
+          if (training) batchNormForwardTrainWasm(wk, d, pin, gamma, beta, 1e-5, fusedOut, buf, m2, v2, is2, true);
+          else batchNormForwardEvalWasm(wk, d, pin, gamma, beta, 1e-5, rm, rv, fusedOut, buf, true);
+          expect(get(wk, fusedOut, count)).toEqual(get(wk, reluOut, count));
+          expect(get(wk, fusedOut, count).some((y) => y === 0) && get(wk, fusedOut, count).some((y) => y > 0)).toBe(true);
+          if (training) expect([m2, v2, is2]).toEqual([m, v, is]);
+          const dx2 = put(wk, new Float32Array(count).fill(0.25));
+          batchNormBackwardWasm(wk, d, training, pin, gamma, mean, training ? is2 : is, pg, dx2, gg[1], bg[1], buf, fusedOut);
+          expect(get(wk, dx2, count)).toEqual(get(wk, dx, count));
+          expect(gg[1]).toEqual(gg[0]);
+          expect(bg[1]).toEqual(bg[0]);
+        }
+      });
+    }
+
+    it('add fused with the ReLU after it, as add then ReLU', () => {
+      const rng = makeRng(4);
+      const count = 39;
+      const wk = kernels(variant);
+      const pa = put(wk, randomArray(rng, count));
+      const pb = put(wk, randomArray(rng, count));
+      const sum = wk.alloc(count);
+      const relu = wk.alloc(count);
+      const fused = wk.alloc(count);
+      wk.x.addTwo(count, pa, pb, sum);
+      wk.x.reluForward(sum, relu, count);
+      wk.fused!.addRelu(count, pa, pb, fused);
+      expect(get(wk, fused, count)).toEqual(get(wk, relu, count));
+      expect(get(wk, fused, count).filter((y) => y === 0).length).toBeGreaterThan(3);
+    });
+  } else {
+    it('the wasm kernels alone have no fused kernels (the layers then run unfused)', () => {
+      expect(kernels(variant).fused).toBeNull();
+    });
+  }
+
   it('addTwo', () => {
     const rng = makeRng(3);
-    const a = randomArray(rng, 23);
-    const b = randomArray(rng, 23);
-    const wk = kernels();
+    const count = 39; // two 16-float steps and a tail
+    const a = randomArray(rng, count);
+    const b = randomArray(rng, count);
+    const wk = kernels(variant);
     const pa = put(wk, a);
     const pb = put(wk, b);
-    const po = wk.alloc(23);
-    wk.x.addTwo(23, pa, pb, po);
-    const ref = new Float32Array(23);
-    addForward(23, [a, b], ref);
-    expect(Array.from(get(wk, po, 23))).toEqual(Array.from(ref));
+    const po = wk.alloc(count);
+    wk.x.addTwo(count, pa, pb, po);
+    const ref = new Float32Array(count);
+    addForward(count, [a, b], ref);
+    expect(Array.from(get(wk, po, count))).toEqual(Array.from(ref));
   });
 });
 

@@ -22,11 +22,12 @@ function reluWasm(node: LayerNode): LayerImpl {
 /** An element-wise activation whose backward needs only its output (ConvNetJS's relu, sigmoid, tanh). */
 function activation(
   type: string, onnxOp: string, negative: LayerHints['negative'], fwd: Elementwise, bwd: ElementwiseBackward, wasm?: (node: LayerNode) => LayerImpl,
-  hints: Partial<LayerHints> = {},
+  hints: Partial<LayerHints> = {}, fusableRelu = false,
 ): LayerDef {
   return defineLayer<Record<string, never>>({
     type,
     activationSugar: true,
+    fusableRelu,
     parse: () => ({}),
     outShape: same,
     describe: () => type,
@@ -85,7 +86,7 @@ function squashWords(what: string, range: string, slope: string): (ctx: ExplainC
 export const reluLayer = activation('relu', 'Relu', 'never', reluForward, reluBackward, reluWasm, {
   topPatches: true, deadWhenZero: true, role: () => 'gate', noun: () => 'the ReLU',
   passesDown: () => 'passes the gradient only where it fired (input > 0) and zeroes it elsewhere', words: reluWords,
-});
+}, true);
 export const sigmoidLayer = activation('sigmoid', 'Sigmoid', 'never', sigmoidForward, sigmoidBackward, undefined, {
   role: () => 'squash', noun: () => 'the sigmoid', passesDown: () => 'multiplies the gradient by out\u00b7(1 \u2212 out), at most 0.25 and near 0 where it saturates',
   words: squashWords('Sigmoid: out = 1/(1 + e^\u2212x), squashing every value into (0, 1). Backward multiplies the gradient by out\u00b7(1 \u2212 out), at most 0.25 and near 0 when the unit saturates.', '(0, 1)', 'out\u00b7(1 \u2212 out)'),

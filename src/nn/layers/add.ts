@@ -41,7 +41,20 @@ export const addLayer = defineLayer<Record<string, never>>({
   },
   create: (node) => {
     const wk = node.wasm;
+    const fused = wk?.fused;
     return {
+      // With the native kernels, two inputs: the add and the ReLU after it in one pass (LayerImpl.fuseRelu).
+      fuseRelu: fused && node.inShapes.length === 2
+        ? {
+            forward(inputs, reluOutput, n) {
+              fused.addRelu(n * node.outSize, inputs[0].byteOffset, inputs[1].byteOffset, reluOutput.byteOffset);
+            },
+            backward(_inputs, reluOutput, reluOutputGrad, inputGrads, n) {
+              // The ReLU's mask applied to the gradient each input receives: its backward, once per input.
+              for (const g of inputGrads) if (g) wk.x.reluBackward(reluOutput.byteOffset, reluOutputGrad.byteOffset, g.byteOffset, n * node.outSize);
+            },
+          }
+        : undefined,
       forward(inputs, output, n) {
         const count = n * node.outSize;
         if (wk && inputs.length === 2 && wk.owns(inputs[0]) && wk.owns(inputs[1]) && wk.owns(output)) {

@@ -18,7 +18,7 @@ import {
   allocBatchNormWasm, batchNormBackwardWasm, batchNormForwardEvalWasm, batchNormForwardTrainWasm, type BatchNormWasmBuffers,
 } from '../../tensor/batchnorm-wasm.js';
 import type { WasmKernels } from '../../tensor/wasm.js';
-import { defineLayer, foldIntoGammaBeta, same, type LayerImpl, type LayerNode, type PassContext } from './layer.js';
+import { defineLayer, foldIntoGammaBeta, same, type FusedRelu, type LayerImpl, type LayerNode, type PassContext } from './layer.js';
 import { below, passThroughGradient } from './wording.js';
 
 export interface BatchNormFields {
@@ -46,6 +46,12 @@ class BatchNormImpl implements LayerImpl {
     this.variance = new Float32Array(c);
     this.invStd = new Float32Array(c);
     this.wk = node.wasm;
+    this.fuseRelu = node.wasm?.fused
+      ? {
+          forward: (inputs, reluOutput, n, ctx) => this.run(inputs, reluOutput, n, ctx, true),
+          backward: (inputs, reluOutput, reluOutputGrad, inputGrads, n) => this.backpropagate(inputs, reluOutputGrad, inputGrads, n, reluOutput),
+        }
+      : undefined;
   }
 
   private get gamma(): Float32Array | null {
@@ -67,20 +73,29 @@ class BatchNormImpl implements LayerImpl {
     return true;
   }
 
+  /** With the native kernels: batch norm and the ReLU after it in one pass (see LayerImpl.fuseRelu). */
+  readonly fuseRelu: FusedRelu | undefined;
+
   forward(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext): void {
+    this.run(inputs, output, n, ctx, false);
+  }
+
+  /** relu: output gets max(0, batch norm) (fused; the fused kernels need every tensor in wasm memory). */
+  private run(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext, relu: boolean): void {
     const d = this.dims;
     d.n = n;
     const input = inputs[0];
     const { eps } = this.node.config;
     const [runningMean, runningVar] = this.node.state;
     const wasm = this.onWasm(input, output);
+    if (relu && !wasm) throw new Error(`${this.node.config.name}: batch norm + ReLU runs on wasm memory only`);
     this.lastTraining = ctx.training;
     if (!ctx.training) {
-      if (wasm) batchNormForwardEvalWasm(this.wk!, d, input.byteOffset, this.gamma, this.beta, eps, runningMean.data, runningVar.data, output.byteOffset, this.wbuf!);
+      if (wasm) batchNormForwardEvalWasm(this.wk!, d, input.byteOffset, this.gamma, this.beta, eps, runningMean.data, runningVar.data, output.byteOffset, this.wbuf!, relu);
       else batchNormForwardEval(d, input, this.gamma, this.beta, eps, runningMean.data, runningVar.data, output);
       return;
     }
-    if (wasm) batchNormForwardTrainWasm(this.wk!, d, input.byteOffset, this.gamma, this.beta, eps, output.byteOffset, this.wbuf!, this.mean, this.variance, this.invStd);
+    if (wasm) batchNormForwardTrainWasm(this.wk!, d, input.byteOffset, this.gamma, this.beta, eps, output.byteOffset, this.wbuf!, this.mean, this.variance, this.invStd, relu);
     else batchNormForwardTrain(d, input, this.gamma, this.beta, eps, output, this.mean, this.variance, this.invStd);
     // The micro-batch's statistics for the running ones: mean, then the unbiased variance.
     const m = n * d.spatial;
@@ -93,6 +108,11 @@ class BatchNormImpl implements LayerImpl {
   }
 
   backward(inputs: Float32Array[], _output: Float32Array, outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number): void {
+    this.backpropagate(inputs, outputGrad, inputGrads, n, null);
+  }
+
+  /** reluOutput: fused with the ReLU whose output that is; outputGrad is then the ReLU's. */
+  private backpropagate(inputs: Float32Array[], outputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number, reluOutput: Float32Array | null): void {
     const d = this.dims;
     d.n = n;
     const input = inputs[0];
@@ -108,11 +128,12 @@ class BatchNormImpl implements LayerImpl {
       mean = runningMean.data;
       invStdOf(runningVar.data, this.node.config.eps, invStd);
     }
-    if (this.onWasm(input, outputGrad, inputGrad)) {
+    if (this.onWasm(input, outputGrad, inputGrad, reluOutput)) {
       batchNormBackwardWasm(this.wk!, d, this.lastTraining, input.byteOffset, this.gamma, mean, invStd, outputGrad.byteOffset,
-        inputGrad ? inputGrad.byteOffset : -1, gammaGrad, betaGrad, this.wbuf!);
+        inputGrad ? inputGrad.byteOffset : -1, gammaGrad, betaGrad, this.wbuf!, reluOutput ? reluOutput.byteOffset : -1);
       return;
     }
+    if (reluOutput) throw new Error(`${this.node.config.name}: batch norm + ReLU runs on wasm memory only`);
     batchNormBackward(d, this.lastTraining, input, this.gamma, mean, invStd, outputGrad, inputGrad, gammaGrad, betaGrad);
   }
 }

@@ -136,6 +136,20 @@ export interface LayerImpl {
    * now would detach).
    */
   reserveWasm?(n: number): void;
+  /**
+   * This layer and a ReLU that alone reads its output, run as one pass over memory (training replicas,
+   * see Network's `fuse`): absent when its kernels have no fused variant. Then this layer's own output
+   * is never written and the ReLU's is.
+   */
+  fuseRelu?: FusedRelu;
+}
+
+/** A layer's passes fused with the ReLU after it (LayerImpl.fuseRelu). */
+export interface FusedRelu {
+  /** Writes max(0, this layer's output) into reluOutput. */
+  forward(inputs: Float32Array[], reluOutput: Float32Array, n: number, ctx: PassContext): void;
+  /** This layer's backward given the ReLU's output and output gradient (the ReLU's backward folded in). */
+  backward(inputs: Float32Array[], reluOutput: Float32Array, reluOutputGrad: Float32Array, inputGrads: (Float32Array | null)[], n: number, ctx: PassContext): void;
 }
 
 /** The four pictures every layer may have (the same names as src/viz's Quantity). */
@@ -435,6 +449,8 @@ export interface LayerDef<F = Record<string, unknown>> {
   activationSugar?: boolean;
   /** ConvNetJS sugar: a definition of this type may carry "activation" (and its fields), conv and fc. */
   takesActivation?: boolean;
+  /** This type is max(0, x) (ReLU), which a producer offering LayerImpl.fuseRelu may run in its own pass. */
+  fusableRelu?: boolean;
   /** Output shape of one sample from the input shapes; `fail(field, problem)` throws the user error. */
   outShape(c: NodeConfig & F, inShapes: Shape3[], fail: (field: string, problem: string) => never): Shape3;
   params?(c: NodeConfig & F, inShapes: Shape3[]): ParamDecl[];

@@ -15,7 +15,7 @@
  * The memory's bytes and the arguments after it: integers into out, except those whose bit is set in
  * `floats`, which go to real; NULL (with a JS exception) when they are wrong.
  */
-static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *out, uint32_t floats, float *real) {
+static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *out, uint32_t floats, double *real) {
   size_t argc = MAX_ARGS;
   napi_value argv[MAX_ARGS];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
@@ -38,7 +38,7 @@ static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *o
         napi_throw_type_error(env, NULL, "native kernel: arguments after the memory must be numbers");
         return NULL;
       }
-      real[i] = (float)v;
+      real[i] = v;
       out[i] = 0;
       continue;
     }
@@ -75,9 +75,148 @@ static napi_value winograd4Backward(napi_env env, napi_callback_info info) {
 /* sgemm(memory, scratch, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc). */
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   int32_t a[14];
-  float r[14];
+  double r[14];
   char *mem = args(env, info, 14, a, (1u << 6) | (1u << 11), r);
-  if (mem) nativeSgemm(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], r[11], a[12], a[13]);
+  if (mem) nativeSgemm(mem, a[0], a[1], a[2], a[3], a[4], a[5], (float)r[6], a[7], a[8], a[9], a[10], (float)r[11], a[12], a[13]);
+  return NULL;
+}
+
+/* Batch norm, ReLU and add (norm.c): the wasm kernels' arguments after the memory. */
+static napi_value reluForward(napi_env env, napi_callback_info info) {
+  int32_t a[3];
+  char *mem = args(env, info, 3, a, 0, NULL);
+  if (mem) nativeReluForward(mem, a[0], a[1], a[2]);
+  return NULL;
+}
+
+static napi_value reluBackward(napi_env env, napi_callback_info info) {
+  int32_t a[4];
+  char *mem = args(env, info, 4, a, 0, NULL);
+  if (mem) nativeReluBackward(mem, a[0], a[1], a[2], a[3]);
+  return NULL;
+}
+
+static napi_value addTwo(napi_env env, napi_callback_info info) {
+  int32_t a[4];
+  char *mem = args(env, info, 4, a, 0, NULL);
+  if (mem) nativeAddTwo(mem, a[0], a[1], a[2], a[3]);
+  return NULL;
+}
+
+/* batchNormForwardTrain(memory, n, channels, spatial, input, gamma, beta, eps, mean, variance, invStd, out). */
+static napi_value batchNormForwardTrain(napi_env env, napi_callback_info info) {
+  int32_t a[11];
+  double r[11];
+  char *mem = args(env, info, 11, a, 1u << 6, r);
+  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], 0);
+  return NULL;
+}
+
+/* The same, then ReLU: out gets only the ReLU's output. */
+static napi_value batchNormReluForwardTrain(napi_env env, napi_callback_info info) {
+  int32_t a[11];
+  double r[11];
+  char *mem = args(env, info, 11, a, 1u << 6, r);
+  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], 1);
+  return NULL;
+}
+
+static napi_value channelScaleShift(napi_env env, napi_callback_info info) {
+  int32_t a[7];
+  char *mem = args(env, info, 7, a, 0, NULL);
+  if (mem) nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 0);
+  return NULL;
+}
+
+static napi_value channelScaleShiftRelu(napi_env env, napi_callback_info info) {
+  int32_t a[7];
+  char *mem = args(env, info, 7, a, 0, NULL);
+  if (mem) nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 1);
+  return NULL;
+}
+
+static napi_value batchNormBackward(napi_env env, napi_callback_info info) {
+  int32_t a[11];
+  char *mem = args(env, info, 11, a, 0, NULL);
+  if (mem) nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], 0);
+  return NULL;
+}
+
+/* batchNormReluBackward(memory, n, channels, spatial, training, input, gamma, mean, invStd, reluOutGrad, dx, sums, reluOut). */
+static napi_value batchNormReluBackward(napi_env env, napi_callback_info info) {
+  int32_t a[12];
+  char *mem = args(env, info, 12, a, 0, NULL);
+  if (mem) nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  return NULL;
+}
+
+static napi_value addRelu(napi_env env, napi_callback_info info) {
+  int32_t a[4];
+  char *mem = args(env, info, 4, a, 0, NULL);
+  if (mem) nativeAddRelu(mem, a[0], a[1], a[2], a[3]);
+  return NULL;
+}
+
+/* A typed array's elements (of `type`) and their count; NULL (with a JS exception) when it is not one. */
+static void *typedArray(napi_env env, napi_value value, napi_typedarray_type type, size_t *count) {
+  bool is = false;
+  napi_typedarray_type t;
+  void *data = NULL;
+  if (napi_is_typedarray(env, value, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, value, &t, count, &data, NULL, NULL) != napi_ok || t != type || (data == NULL && *count > 0)) {
+    napi_throw_type_error(env, NULL, type == napi_float64_array ? "native kernel: expected a Float64Array" : "native kernel: expected a Float32Array");
+    return NULL;
+  }
+  return data;
+}
+
+/*
+ * sgdStep(params, grads, gsum: Float32Array (the range), lr, mom, l1, l2, wd, invBatch, nesterov (0/1),
+ * decaySums: Float64Array(2)): the optimizer's step over equal-length ranges (update.c).
+ */
+static napi_value sgdStep(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 11) {
+    napi_throw_type_error(env, NULL, "native kernel: wrong number of arguments");
+    return NULL;
+  }
+  size_t np = 0, ng = 0, ns = 0, nd = 0;
+  float *params = typedArray(env, argv[0], napi_float32_array, &np);
+  float *grads = params ? typedArray(env, argv[1], napi_float32_array, &ng) : NULL;
+  float *gsum = grads ? typedArray(env, argv[2], napi_float32_array, &ns) : NULL;
+  double *sums = gsum ? typedArray(env, argv[10], napi_float64_array, &nd) : NULL;
+  if (!sums) return NULL;
+  if (ng != np || ns != np || nd < 2 || np > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "native kernel: sgdStep's arrays differ in length");
+    return NULL;
+  }
+  double h[7];
+  for (int i = 0; i < 7; i++) {
+    if (napi_get_value_double(env, argv[3 + i], &h[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "native kernel: sgdStep's hyper-parameters must be numbers");
+      return NULL;
+    }
+  }
+  nativeSgdStep(params, grads, gsum, (int)np, h[0], h[1], h[2], h[3], h[4], h[5], h[6] != 0, sums);
+  return NULL;
+}
+
+/* addInto(dst, src: Float32Array of one length): dst += src. */
+static napi_value addInto(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  size_t nd = 0, ns = 0;
+  float *dst = argc == 2 ? typedArray(env, argv[0], napi_float32_array, &nd) : NULL;
+  const float *src = dst ? typedArray(env, argv[1], napi_float32_array, &ns) : NULL;
+  if (!src) return NULL;
+  if (nd != ns || nd > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "native kernel: addInto's arrays differ in length");
+    return NULL;
+  }
+  nativeAddInto(dst, src, (int)nd);
   return NULL;
 }
 
@@ -115,9 +254,17 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "winograd4Backward", fn);
   napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &fn);
   napi_set_named_property(env, exports, "sgemm", fn);
-  napi_create_function(env, "im2col", NAPI_AUTO_LENGTH, im2col, NULL, &fn);
-  napi_set_named_property(env, exports, "im2col", fn);
-  napi_create_function(env, "col2imAdd", NAPI_AUTO_LENGTH, col2imAdd, NULL, &fn);
-  napi_set_named_property(env, exports, "col2imAdd", fn);
+  static const struct { const char *name; napi_callback cb; } more[] = {
+    {"reluForward", reluForward}, {"reluBackward", reluBackward}, {"addTwo", addTwo},
+    {"batchNormForwardTrain", batchNormForwardTrain}, {"channelScaleShift", channelScaleShift}, {"batchNormBackward", batchNormBackward},
+    {"batchNormReluForwardTrain", batchNormReluForwardTrain}, {"channelScaleShiftRelu", channelScaleShiftRelu},
+    {"batchNormReluBackward", batchNormReluBackward}, {"addRelu", addRelu},
+    {"sgdStep", sgdStep}, {"addInto", addInto},
+    {"im2col", im2col}, {"col2imAdd", col2imAdd},
+  };
+  for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+    napi_create_function(env, more[i].name, NAPI_AUTO_LENGTH, more[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, more[i].name, fn);
+  }
   return exports;
 }

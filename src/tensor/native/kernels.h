@@ -1,4 +1,4 @@
-/* The native kernels (winograd4.c, sgemm.c): arguments as the wasm kernels of the same name, addresses relative to mem (the wasm memory). */
+/* The native kernels (winograd4.c, sgemm.c, im2col.c, norm.c, update.c): arguments as the wasm kernels of the same name, addresses relative to mem (the wasm memory). */
 #ifndef CNNVIZ_KERNELS_H
 #define CNNVIZ_KERNELS_H
 #include <stdint.h>
@@ -32,5 +32,22 @@ void nativeIm2col(char *mem, int inC, int inH, int inW, int kH, int kW, int stri
   uint32_t input, uint32_t col, int ldcol);
 void nativeCol2imAdd(char *mem, int inC, int inH, int inW, int kH, int kW, int stride, int pad, int outH, int outW,
   uint32_t col, int ldcol, uint32_t grad);
+
+/* norm.c: batch norm, ReLU and add (the wasm kernels of the same names). */
+void nativeReluForward(char *mem, uint32_t input, uint32_t out, int count);
+void nativeReluBackward(char *mem, uint32_t out, uint32_t outGrad, uint32_t inGrad, int count);
+void nativeAddTwo(char *mem, int count, uint32_t a, uint32_t b, uint32_t out);
+/* relu = 1 / reluOut != 0: fused with the ReLU after it (forward writes only the ReLU's output; backward reads its gradient). */
+void nativeBatchNormForwardTrain(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t gamma, uint32_t beta, double eps,
+  uint32_t mean, uint32_t variance, uint32_t invStd, uint32_t out, int relu);
+void nativeChannelScaleShift(char *mem, int n, int channels, int spatial, uint32_t input, uint32_t scale, uint32_t shift, uint32_t out, int relu);
+void nativeBatchNormBackward(char *mem, int n, int channels, int spatial, int training,
+  uint32_t input, uint32_t gamma, uint32_t mean, uint32_t invStd, uint32_t dy, uint32_t dx, uint32_t sums, uint32_t reluOut);
+void nativeAddRelu(char *mem, int count, uint32_t a, uint32_t b, uint32_t out);
+
+/* update.c: the optimizer's SGD / Nesterov step (decaySums: [sum |p|, sum p^2] before it) and dst += src. */
+void nativeSgdStep(float *params, float *grads, float *gsum, int count, double lr, double mom, double l1, double l2, double wd, double invBatch,
+  int nesterov, double *decaySums);
+void nativeAddInto(float *dst, const float *src, int count);
 
 #endif
