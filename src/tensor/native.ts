@@ -19,6 +19,9 @@ export interface NativeKernels {
   winograd4Backward(memory: ArrayBuffer, ...args: number[]): void;
   /** sgemm of the wasm kernels (kernels.ts), packing into the wasm module's scratch at byte address `scratch`. */
   sgemm(memory: ArrayBuffer, scratch: number, ...args: number[]): void;
+  /** im2col and col2imAdd of the wasm kernels (kernels.ts), on `memory`. */
+  im2col(memory: ArrayBuffer, ...args: number[]): void;
+  col2imAdd(memory: ArrayBuffer, ...args: number[]): void;
   /** Batch norm, ReLU and add (norm.c): the wasm kernels of the same names, on `memory`. */
   reluForward(memory: ArrayBuffer, ...args: number[]): void;
   reluBackward(memory: ArrayBuffer, ...args: number[]): void;

@@ -258,6 +258,8 @@ export class WasmKernels {
         sgemm: (...a) => native.sgemm(memory.buffer, scratch, ...a),
         winograd4Forward: (...a) => native.winograd4Forward(memory.buffer, ...a),
         winograd4Backward: (...a) => native.winograd4Backward(memory.buffer, ...a),
+        im2col: (...a) => native.im2col(memory.buffer, ...a),
+        col2imAdd: (...a) => native.col2imAdd(memory.buffer, ...a),
         reluForward: (...a) => native.reluForward(memory.buffer, ...a),
         reluBackward: (...a) => native.reluBackward(memory.buffer, ...a),
         addTwo: (...a) => native.addTwo(memory.buffer, ...a),

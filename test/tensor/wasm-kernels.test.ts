@@ -288,6 +288,64 @@ for (const variant of VARIANTS) describe(`${variant}: Winograd weight transforms
   }
 });
 
+describe('native im2col and col2imAdd vs a direct reference', () => {
+  // Stride 2 with output rows of 8+ (the vector step) and not (tails only), odd sizes and channel counts,
+  // pad 0 / 1 / 2, 1x1, stride 1 and 3 (the other row steps), and a plane too large for the stack.
+  const shapes: [string, Conv2dDims][] = [
+    ['resnet 16 -> 3x3 s2 p1, 32x32', makeConv2dDims(1, 16, 32, 32, 1, 3, 3, 2, 1)],
+    ['c3 7x5 3x3 s2 p1 (rows of 3)', makeConv2dDims(1, 3, 7, 5, 1, 3, 3, 2, 1)],
+    ['c5 19x37 3x3 s2 p1 (rows of 19)', makeConv2dDims(1, 5, 19, 37, 1, 3, 3, 2, 1)],
+    ['c6 17x17 1x1 s2 p0', makeConv2dDims(1, 6, 17, 17, 1, 1, 1, 2, 0)],
+    ['c7 20x21 3x3 s2 p0', makeConv2dDims(1, 7, 20, 21, 1, 3, 3, 2, 0)],
+    ['c2 13x40 5x4 s2 p2', makeConv2dDims(1, 2, 13, 40, 1, 5, 4, 2, 2)],
+    ['c3 9x13 3x3 s1 p1', makeConv2dDims(1, 3, 9, 13, 1, 3, 3, 1, 1)],
+    ['c2 6x29 4x1 s3 p2', makeConv2dDims(1, 2, 6, 29, 1, 4, 1, 3, 2)],
+    ['c2 100x100 3x3 s2 p1 (plane beyond the stack buffer)', makeConv2dDims(1, 2, 100, 100, 1, 3, 3, 2, 1)],
+  ];
+  for (const [label, d] of shapes) {
+    it.runIf(nativeKernels() !== null)(label, () => {
+      const { inC, inH, inW, kH, kW, stride, pad, outH, outW } = d;
+      const P = outH * outW;
+      const K = inC * kH * kW;
+      const ld = colStride(P) + 3; // a row stride beyond P: the kernels must use it
+      const rng = makeRng(K * 13 + P);
+      const x = randomArray(rng, inC * inH * inW);
+      const col = randomArray(rng, K * ld);
+      const grad0 = randomArray(rng, x.length);
+      // The reference: col[(c, ky, kx)][oy, ox] = x[c, oy * stride - pad + ky, ox * stride - pad + kx], 0 outside;
+      // col2imAdd adds every entry back where it was read from.
+      const wantCol = new Float32Array(K * P);
+      const wantGrad = Float64Array.from(grad0);
+      for (let c = 0; c < inC; c++) {
+        for (let ky = 0; ky < kH; ky++) {
+          for (let kx = 0; kx < kW; kx++) {
+            const row = (c * kH + ky) * kW + kx;
+            for (let oy = 0; oy < outH; oy++) {
+              for (let ox = 0; ox < outW; ox++) {
+                const iy = oy * stride - pad + ky;
+                const ix = ox * stride - pad + kx;
+                if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+                wantCol[row * P + oy * outW + ox] = x[(c * inH + iy) * inW + ix];
+                wantGrad[(c * inH + iy) * inW + ix] += col[row * ld + oy * outW + ox];
+              }
+            }
+          }
+        }
+      }
+      const wk = kernels('native');
+      const px = put(wk, x);
+      const pcol = put(wk, new Float32Array(K * ld).fill(NaN));
+      wk.x.im2col(inC, inH, inW, kH, kW, stride, pad, outH, outW, px, pcol, ld);
+      const gotCol = get(wk, pcol, K * ld);
+      for (let r = 0; r < K; r++) expect(Array.from(gotCol.subarray(r * ld, r * ld + P)), `im2col row ${r}`).toEqual(Array.from(wantCol.subarray(r * P, r * P + P)));
+      const pc = put(wk, col);
+      const pg = put(wk, grad0);
+      wk.x.col2imAdd(inC, inH, inW, kH, kW, stride, pad, outH, outW, pc, ld, pg);
+      agree(`col2imAdd ${label}`, get(wk, pg, x.length), Float32Array.from(wantGrad));
+    });
+  }
+});
+
 describe('conv col row stride', () => {
   it('pads rows whose length is a multiple of 64 floats (4 KiB-aliasing strides), and only those', () => {
     expect(colStride(1024)).toBe(1040);

@@ -220,6 +220,21 @@ static napi_value addInto(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* im2col / col2imAdd (im2col.c): the wasm kernels' 12 arguments. */
+static napi_value im2col(napi_env env, napi_callback_info info) {
+  int32_t a[12];
+  char *mem = args(env, info, 12, a, 0, NULL);
+  if (mem) nativeIm2col(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  return NULL;
+}
+
+static napi_value col2imAdd(napi_env env, napi_callback_info info) {
+  int32_t a[12];
+  char *mem = args(env, info, 12, a, 0, NULL);
+  if (mem) nativeCol2imAdd(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+  return NULL;
+}
+
 static int cpuSupported(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -245,6 +260,7 @@ NAPI_MODULE_INIT() {
     {"batchNormReluForwardTrain", batchNormReluForwardTrain}, {"channelScaleShiftRelu", channelScaleShiftRelu},
     {"batchNormReluBackward", batchNormReluBackward}, {"addRelu", addRelu},
     {"sgdStep", sgdStep}, {"addInto", addInto},
+    {"im2col", im2col}, {"col2imAdd", col2imAdd},
   };
   for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
     napi_create_function(env, more[i].name, NAPI_AUTO_LENGTH, more[i].cb, NULL, &fn);

@@ -1,4 +1,4 @@
-/* The native kernels (winograd4.c, sgemm.c, norm.c, update.c): arguments as the wasm kernels of the same name, addresses relative to mem (the wasm memory). */
+/* The native kernels (winograd4.c, sgemm.c, im2col.c, norm.c, update.c): arguments as the wasm kernels of the same name, addresses relative to mem (the wasm memory). */
 #ifndef CNNVIZ_KERNELS_H
 #define CNNVIZ_KERNELS_H
 #include <stdint.h>
@@ -26,6 +26,12 @@ void nativeWinograd4Backward(
 /* scratch: the wasm module's packing buffers (its scratchFloats() floats). */
 void nativeSgemm(char *mem, uint32_t scratch, int transA, int transB, int M, int N, int K, float alpha,
   uint32_t A, int lda, uint32_t B, int ldb, float beta, uint32_t C, int ldc);
+
+/* im2col.c: one sample's unfold and fold-back-add, as the wasm kernels of the same name. */
+void nativeIm2col(char *mem, int inC, int inH, int inW, int kH, int kW, int stride, int pad, int outH, int outW,
+  uint32_t input, uint32_t col, int ldcol);
+void nativeCol2imAdd(char *mem, int inC, int inH, int inW, int kH, int kW, int stride, int pad, int outH, int outW,
+  uint32_t col, int ldcol, uint32_t grad);
 
 /* norm.c: batch norm, ReLU and add (the wasm kernels of the same names). */
 void nativeReluForward(char *mem, uint32_t input, uint32_t out, int count);

@@ -26,6 +26,30 @@ static void scaleMatrix(int M, int N, float beta, float *C, int ldc) {
   }
 }
 
+/* The 8x8 block in r[0..7] (one row each) transposed in place. */
+static inline void transpose8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]), t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]), t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE), u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE), u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* dst[k][r] = src[r][k] for an 8x8 block (rows ld / dstLd floats apart). */
+static inline void transpose8(const float *src, int ld, float *dst, int dstLd) {
+  __m256 r[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (size_t)i * ld);
+  transpose8x8(r);
+  for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (size_t)i * dstLd, r[i]);
+}
+
 /* op(B)[pc .. pc+kc][jc .. jc+nc] into panels of NR columns [kc][NR], zero beyond nc. */
 static void packB(int transB, const float *B, int ldb, int pc, int jc, int nc, int kc, float *dst) {
   for (int jr = 0; jr < nc; jr += NR) {
@@ -44,7 +68,15 @@ static void packB(int transB, const float *B, int ldb, int pc, int jc, int nc, i
       }
     } else {
       if (nb < NR) memset(panel, 0, (size_t)kc * NR * 4);
-      for (int c = 0; c < nb; c++) {
+      /* 8 rows of B by 8 of k at a time: one 8x8 transpose instead of 64 strided stores. */
+      int c = 0;
+      for (; c + 8 <= nb; c += 8) {
+        const float *src = B + (size_t)(jc + jr + c) * ldb + pc;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8) transpose8(src + k, ldb, panel + (size_t)k * NR + c, NR);
+        for (; k < kc; k++) for (int r = 0; r < 8; r++) panel[(size_t)k * NR + c + r] = src[(size_t)r * ldb + k];
+      }
+      for (; c < nb; c++) {
         const float *src = B + (size_t)(jc + jr + c) * ldb + pc;
         for (int k = 0; k < kc; k++) panel[(size_t)k * NR + c] = src[k];
       }
@@ -59,9 +91,24 @@ static void packA(int transA, const float *A, int lda, int ic, int pc, int mc, i
     float *panel = dst + (size_t)ir * kc;
     if (mb < MR) memset(panel, 0, (size_t)kc * MR * 4);
     if (!transA) {
+      const float *src = A + (size_t)(ic + ir) * lda + pc;
+      int k = 0;
+      if (mb == MR) {
+        /* 8 k at a time: the 6 rows (and two zero ones) transposed; each k's 6 floats stored in order. */
+        for (; k + 8 <= kc; k += 8) {
+          __m256 r[8];
+          for (int i = 0; i < MR; i++) r[i] = _mm256_loadu_ps(src + (size_t)i * lda + k);
+          r[6] = r[7] = _mm256_setzero_ps();
+          transpose8x8(r);
+          for (int i = 0; i < 8; i++) {
+            float *d = panel + (size_t)(k + i) * MR;
+            _mm_storeu_ps(d, _mm256_castps256_ps128(r[i]));
+            _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(r[i], 1));
+          }
+        }
+      }
       for (int r = 0; r < mb; r++) {
-        const float *src = A + (size_t)(ic + ir + r) * lda + pc;
-        for (int k = 0; k < kc; k++) panel[(size_t)k * MR + r] = src[k];
+        for (int kk = k; kk < kc; kk++) panel[(size_t)kk * MR + r] = src[(size_t)r * lda + kk];
       }
     } else {
       for (int k = 0; k < kc; k++) {
@@ -73,8 +120,8 @@ static void packA(int transA, const float *A, int lda, int ic, int pc, int mc, i
   }
 }
 
-/* C[mb x nb] += alpha * (panel a [kc][MR]) * (panel b [kc][NR]). */
-static inline void micro(int kc, const float *a, const float *b, float alpha, float *C, int ldc, int mb, int nb) {
+/* C[mb x nb] += alpha * (panel a [kc][MR]) * (panel b [kc][NR]); with overwrite, C = alpha * (a * b). */
+static inline void micro(int kc, const float *a, const float *b, float alpha, float *C, int ldc, int mb, int nb, int overwrite) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
@@ -94,8 +141,13 @@ static inline void micro(int kc, const float *a, const float *b, float alpha, fl
     __m256 acc[MR][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 }, { c30, c31 }, { c40, c41 }, { c50, c51 } };
     for (int r = 0; r < MR; r++) {
       float *row = C + (size_t)r * ldc;
-      _mm256_storeu_ps(row, _mm256_fmadd_ps(al, acc[r][0], _mm256_loadu_ps(row)));
-      _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(al, acc[r][1], _mm256_loadu_ps(row + 8)));
+      if (overwrite) {
+        _mm256_storeu_ps(row, _mm256_mul_ps(al, acc[r][0]));
+        _mm256_storeu_ps(row + 8, _mm256_mul_ps(al, acc[r][1]));
+      } else {
+        _mm256_storeu_ps(row, _mm256_fmadd_ps(al, acc[r][0], _mm256_loadu_ps(row)));
+        _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(al, acc[r][1], _mm256_loadu_ps(row + 8)));
+      }
     }
     return;
   }
@@ -108,7 +160,7 @@ static inline void micro(int kc, const float *a, const float *b, float alpha, fl
   _mm256_store_ps(tile[5], c50); _mm256_store_ps(tile[5] + 8, c51);
   for (int r = 0; r < mb; r++) {
     float *row = C + (size_t)r * ldc;
-    for (int c = 0; c < nb; c++) row[c] = __builtin_fmaf(alpha, tile[r][c], row[c]);
+    for (int c = 0; c < nb; c++) row[c] = overwrite ? alpha * tile[r][c] : __builtin_fmaf(alpha, tile[r][c], row[c]);
   }
 }
 
@@ -116,7 +168,9 @@ void nativeSgemm(char *mem, uint32_t scratch, int transA, int transB, int M, int
   uint32_t A, int lda, uint32_t B, int ldb, float beta, uint32_t C, int ldc) {
   if (M <= 0 || N <= 0) return;
   float *c0 = (float *)(mem + C);
-  if (beta != 1) scaleMatrix(M, N, beta, c0, ldc);
+  /* beta = 0 and one K slice: the register tiles store C instead of zeroing it and adding (the same values). */
+  const int overwrite = beta == 0 && K > 0 && K <= KC && alpha != 0;
+  if (beta != 1 && !overwrite) scaleMatrix(M, N, beta, c0, ldc);
   if (K <= 0 || alpha == 0) return;
   const float *a0 = (const float *)(mem + A), *b0 = (const float *)(mem + B);
   /* The wasm module's scratch: packA (128 x 256 floats), then packB (256 x 512). */
@@ -133,7 +187,7 @@ void nativeSgemm(char *mem, uint32_t scratch, int transA, int transB, int M, int
           const int nb = nc - jr < NR ? nc - jr : NR;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mb = mc - ir < MR ? mc - ir : MR;
-            micro(kc, pa + (size_t)ir * kc, pb + (size_t)jr * kc, alpha, c0 + (size_t)(ic + ir) * ldc + jc + jr, ldc, mb, nb);
+            micro(kc, pa + (size_t)ir * kc, pb + (size_t)jr * kc, alpha, c0 + (size_t)(ic + ir) * ldc + jc + jr, ldc, mb, nb, overwrite);
           }
         }
       }
