@@ -55,22 +55,18 @@ static char *args(napi_env env, napi_callback_info info, size_t want, int32_t *o
   return (char *)data;
 }
 
-static napi_value winograd4Forward(napi_env env, napi_callback_info info) {
-  int32_t a[17];
-  char *mem = args(env, info, 17, a, 0, NULL);
-  if (mem) nativeWinograd4Forward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
-  return NULL;
-}
-
-static napi_value winograd4Backward(napi_env env, napi_callback_info info) {
-  int32_t a[22];
-  char *mem = args(env, info, 22, a, 0, NULL);
-  if (mem) {
-    nativeWinograd4Backward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15],
-      a[16], a[17], a[18], a[19], a[20], a[21]);
+/* An entry point whose n arguments after the memory are integers (addresses, sizes), a[0 .. n) in `call`. */
+#define MEMORY_ENTRY(name, n, call)                                  \
+  static napi_value name(napi_env env, napi_callback_info info) {    \
+    int32_t a[n];                                                    \
+    char *mem = args(env, info, n, a, 0, NULL);                      \
+    if (mem) call;                                                   \
+    return NULL;                                                     \
   }
-  return NULL;
-}
+
+MEMORY_ENTRY(winograd4Forward, 17, nativeWinograd4Forward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]))
+
+MEMORY_ENTRY(winograd4Backward, 22, nativeWinograd4Backward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21]))
 
 /* sgemm(memory, scratch, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc). */
 static napi_value sgemm(napi_env env, napi_callback_info info) {
@@ -82,80 +78,34 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
 }
 
 /* Batch norm, ReLU and add (norm.c): the wasm kernels' arguments after the memory. */
-static napi_value reluForward(napi_env env, napi_callback_info info) {
-  int32_t a[3];
-  char *mem = args(env, info, 3, a, 0, NULL);
-  if (mem) nativeReluForward(mem, a[0], a[1], a[2]);
-  return NULL;
-}
+MEMORY_ENTRY(reluForward, 3, nativeReluForward(mem, a[0], a[1], a[2]))
 
-static napi_value reluBackward(napi_env env, napi_callback_info info) {
-  int32_t a[4];
-  char *mem = args(env, info, 4, a, 0, NULL);
-  if (mem) nativeReluBackward(mem, a[0], a[1], a[2], a[3]);
-  return NULL;
-}
+MEMORY_ENTRY(reluBackward, 4, nativeReluBackward(mem, a[0], a[1], a[2], a[3]))
 
-static napi_value addTwo(napi_env env, napi_callback_info info) {
-  int32_t a[4];
-  char *mem = args(env, info, 4, a, 0, NULL);
-  if (mem) nativeAddTwo(mem, a[0], a[1], a[2], a[3]);
-  return NULL;
-}
+MEMORY_ENTRY(addTwo, 4, nativeAddTwo(mem, a[0], a[1], a[2], a[3]))
 
-/* batchNormForwardTrain(memory, n, channels, spatial, input, gamma, beta, eps, mean, variance, invStd, out). */
-static napi_value batchNormForwardTrain(napi_env env, napi_callback_info info) {
+/* batchNormForwardTrain(memory, n, channels, spatial, input, gamma, beta, eps, mean, variance, invStd, out);
+ * relu: fused with the ReLU after it, out gets only the ReLU's output. */
+static napi_value batchNormTrain(napi_env env, napi_callback_info info, int relu) {
   int32_t a[11];
   double r[11];
   char *mem = args(env, info, 11, a, 1u << 6, r);
-  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], 0);
+  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], relu);
   return NULL;
 }
+static napi_value batchNormForwardTrain(napi_env env, napi_callback_info info) { return batchNormTrain(env, info, 0); }
+static napi_value batchNormReluForwardTrain(napi_env env, napi_callback_info info) { return batchNormTrain(env, info, 1); }
 
-/* The same, then ReLU: out gets only the ReLU's output. */
-static napi_value batchNormReluForwardTrain(napi_env env, napi_callback_info info) {
-  int32_t a[11];
-  double r[11];
-  char *mem = args(env, info, 11, a, 1u << 6, r);
-  if (mem) nativeBatchNormForwardTrain(mem, a[0], a[1], a[2], a[3], a[4], a[5], r[6], a[7], a[8], a[9], a[10], 1);
-  return NULL;
-}
+MEMORY_ENTRY(channelScaleShift, 7, nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 0))
 
-static napi_value channelScaleShift(napi_env env, napi_callback_info info) {
-  int32_t a[7];
-  char *mem = args(env, info, 7, a, 0, NULL);
-  if (mem) nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 0);
-  return NULL;
-}
+MEMORY_ENTRY(channelScaleShiftRelu, 7, nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 1))
 
-static napi_value channelScaleShiftRelu(napi_env env, napi_callback_info info) {
-  int32_t a[7];
-  char *mem = args(env, info, 7, a, 0, NULL);
-  if (mem) nativeChannelScaleShift(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], 1);
-  return NULL;
-}
-
-static napi_value batchNormBackward(napi_env env, napi_callback_info info) {
-  int32_t a[11];
-  char *mem = args(env, info, 11, a, 0, NULL);
-  if (mem) nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], 0);
-  return NULL;
-}
+MEMORY_ENTRY(batchNormBackward, 11, nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], 0))
 
 /* batchNormReluBackward(memory, n, channels, spatial, training, input, gamma, mean, invStd, reluOutGrad, dx, sums, reluOut). */
-static napi_value batchNormReluBackward(napi_env env, napi_callback_info info) {
-  int32_t a[12];
-  char *mem = args(env, info, 12, a, 0, NULL);
-  if (mem) nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
-  return NULL;
-}
+MEMORY_ENTRY(batchNormReluBackward, 12, nativeBatchNormBackward(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]))
 
-static napi_value addRelu(napi_env env, napi_callback_info info) {
-  int32_t a[4];
-  char *mem = args(env, info, 4, a, 0, NULL);
-  if (mem) nativeAddRelu(mem, a[0], a[1], a[2], a[3]);
-  return NULL;
-}
+MEMORY_ENTRY(addRelu, 4, nativeAddRelu(mem, a[0], a[1], a[2], a[3]))
 
 /* A typed array's elements (of `type`) and their count; NULL (with a JS exception) when it is not one. */
 static void *typedArray(napi_env env, napi_value value, napi_typedarray_type type, size_t *count) {
@@ -221,19 +171,9 @@ static napi_value addInto(napi_env env, napi_callback_info info) {
 }
 
 /* im2col / col2imAdd (im2col.c): the wasm kernels' 12 arguments. */
-static napi_value im2col(napi_env env, napi_callback_info info) {
-  int32_t a[12];
-  char *mem = args(env, info, 12, a, 0, NULL);
-  if (mem) nativeIm2col(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
-  return NULL;
-}
+MEMORY_ENTRY(im2col, 12, nativeIm2col(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]))
 
-static napi_value col2imAdd(napi_env env, napi_callback_info info) {
-  int32_t a[12];
-  char *mem = args(env, info, 12, a, 0, NULL);
-  if (mem) nativeCol2imAdd(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
-  return NULL;
-}
+MEMORY_ENTRY(col2imAdd, 12, nativeCol2imAdd(mem, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]))
 
 static int cpuSupported(void) {
 #if defined(__x86_64__) || defined(__i386__)

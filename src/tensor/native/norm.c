@@ -46,20 +46,6 @@ void nativeReluBackward(char *mem, uint32_t out, uint32_t outGrad, uint32_t inGr
   for (; i < count; i++) dx[i] += y[i] > 0 ? dy[i] : 0;
 }
 
-/* out = a + b (out may be a or b). */
-void nativeAddTwo(char *mem, int count, uint32_t a, uint32_t b, uint32_t out) {
-  const float *pa = AT(a), *pb = AT(b);
-  float *po = AT(out);
-  int i = 0;
-  for (; i + 16 <= count; i += 16) {
-    const __m256 s0 = _mm256_add_ps(_mm256_loadu_ps(pa + i), _mm256_loadu_ps(pb + i));
-    const __m256 s1 = _mm256_add_ps(_mm256_loadu_ps(pa + i + 8), _mm256_loadu_ps(pb + i + 8));
-    _mm256_storeu_ps(po + i, s0);
-    _mm256_storeu_ps(po + i + 8, s1);
-  }
-  for (; i < count; i++) po[i] = pa[i] + pb[i];
-}
-
 static double rowSum(const float *p, int count) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   int i = 0;
@@ -223,20 +209,22 @@ void nativeBatchNormBackward(
 #undef DY1
 }
 
-/* out = max(0, a + b): add then ReLU, writing only the ReLU's output. */
-void nativeAddRelu(char *mem, int count, uint32_t a, uint32_t b, uint32_t out) {
+/* out = a + b (out may be a or b); relu: max(0, a + b), add then ReLU writing only the ReLU's output. */
+static void addRows(char *mem, int count, uint32_t a, uint32_t b, uint32_t out, int relu) {
   const float *pa = AT(a), *pb = AT(b);
   float *po = AT(out);
-  const __m256 z = _mm256_setzero_ps();
   int i = 0;
   for (; i + 16 <= count; i += 16) {
     const __m256 s0 = _mm256_add_ps(_mm256_loadu_ps(pa + i), _mm256_loadu_ps(pb + i));
     const __m256 s1 = _mm256_add_ps(_mm256_loadu_ps(pa + i + 8), _mm256_loadu_ps(pb + i + 8));
-    _mm256_storeu_ps(po + i, _mm256_max_ps(s0, z));
-    _mm256_storeu_ps(po + i + 8, _mm256_max_ps(s1, z));
+    _mm256_storeu_ps(po + i, act(s0, relu));
+    _mm256_storeu_ps(po + i + 8, act(s1, relu));
   }
   for (; i < count; i++) {
     const float s = pa[i] + pb[i];
-    po[i] = s > 0 ? s : 0;
+    po[i] = relu ? (s > 0 ? s : 0) : s;
   }
 }
+
+void nativeAddTwo(char *mem, int count, uint32_t a, uint32_t b, uint32_t out) { addRows(mem, count, a, b, out, 0); }
+void nativeAddRelu(char *mem, int count, uint32_t a, uint32_t b, uint32_t out) { addRows(mem, count, a, b, out, 1); }

@@ -522,22 +522,42 @@ static inline void outputTile8(ptr m, size_t xiBytes, v8 bias, ptr dA, ptr dB, s
   }
 }
 
+/* The walk over K planes of H x W in bands, two band rows at a time, that the output and grad transforms share. */
+typedef struct {
+  int bH, tW, groups;
+  size_t wBytes, planeBytes, xiBytes, offB;
+} Bands;
+
+static inline Bands bandsOf(int K, int H, int W, int tcap) {
+  Bands b = {bandRows(W), bandTiles(W), bandTiles(W) >> 2, (size_t)W * 4, (size_t)H * W * 4, xiStride(K, tcap), groupB(W, (size_t)W * 4)};
+  return b;
+}
+
+/* Band rows r and r + 1 of the chunk from tile row gr0 in `base` (row1 = row0 when r is the last); returns whether there are two. */
+static inline int bandPair(const Bands *b, ptr base, int K, int H, int gr0, int r, int rows, ptr *row0, ptr *row1) {
+  const int two = r + 1 < rows;
+  *row0 = base + tileRowOffset(gr0 + r, H / b->bH, b->bH, K, b->planeBytes, b->wBytes);
+  *row1 = two ? base + tileRowOffset(gr0 + r + 1, H / b->bH, b->bH, K, b->planeBytes, b->wBytes) : *row0;
+  return two;
+}
+
+/* Prefetch channel k + 1's band rows: planes apart, unseen by the hardware prefetchers. */
+static inline void prefetchNextPlane(const Bands *b, ptr row0, ptr row1, int two, int k, int K) {
+  if (k + 1 >= K) return;
+  prefetchBytes(row0 + (size_t)(k + 1) * b->planeBytes, (size_t)b->bH * b->wBytes);
+  if (two) prefetchBytes(row1 + (size_t)(k + 1) * b->planeBytes, (size_t)b->bH * b->wBytes);
+}
+
 static void outputTransform(int K, int H, int W, ptr M, int tcap, ptr bias, int gr0, int rows, ptr out) {
   _Alignas(32) float scratch[SCRATCH8_FLOATS];
-  const int bH = bandRows(W), tW = bandTiles(W), groups = tW >> 2;
-  const size_t wBytes = (size_t)W * 4;
-  const size_t planeBytes = (size_t)H * wBytes;
-  const size_t xiBytes = xiStride(K, tcap);
-  const size_t offB = groupB(W, wBytes);
+  const Bands bd = bandsOf(K, H, W, tcap);
+  const int tW = bd.tW, groups = bd.groups;
+  const size_t planeBytes = bd.planeBytes, xiBytes = bd.xiBytes, offB = bd.offB, wBytes = bd.wBytes;
   for (int r = 0; r < rows; r += 2) {
-    const int two = r + 1 < rows, total = two ? 2 * groups : groups;
-    const ptr row0 = out + tileRowOffset(gr0 + r, H / bH, bH, K, planeBytes, wBytes);
-    const ptr row1 = two ? out + tileRowOffset(gr0 + r + 1, H / bH, bH, K, planeBytes, wBytes) : row0;
+    ptr row0, row1;
+    const int two = bandPair(&bd, out, K, H, gr0, r, rows, &row0, &row1), total = two ? 2 * groups : groups;
     for (int k = 0; k < K; k++) {
-      if (k + 1 < K) {
-        prefetchBytes(row0 + (size_t)(k + 1) * planeBytes, (size_t)bH * wBytes);
-        if (two) prefetchBytes(row1 + (size_t)(k + 1) * planeBytes, (size_t)bH * wBytes);
-      }
+      prefetchNextPlane(&bd, row0, row1, two, k, K);
       const v8 bv = _mm256_set1_ps(*F(bias + (size_t)k * 4));
       const ptr src = M + (size_t)(k * tcap + r * tW) * 4;
       const size_t plane = (size_t)k * planeBytes;
@@ -568,20 +588,14 @@ static inline void gradTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wBytes, ptr 
 
 static void gradTransform(int K, int H, int W, ptr dy, int gr0, int rows, ptr Z, int tcap) {
   _Alignas(32) float scratch[SCRATCH8_FLOATS];
-  const int bH = bandRows(W), tW = bandTiles(W), groups = tW >> 2;
-  const size_t wBytes = (size_t)W * 4;
-  const size_t planeBytes = (size_t)H * wBytes;
-  const size_t xiBytes = xiStride(K, tcap);
-  const size_t offB = groupB(W, wBytes);
+  const Bands bd = bandsOf(K, H, W, tcap);
+  const int tW = bd.tW, groups = bd.groups;
+  const size_t planeBytes = bd.planeBytes, xiBytes = bd.xiBytes, offB = bd.offB, wBytes = bd.wBytes;
   for (int r = 0; r < rows; r += 2) {
-    const int two = r + 1 < rows, total = two ? 2 * groups : groups;
-    const ptr row0 = dy + tileRowOffset(gr0 + r, H / bH, bH, K, planeBytes, wBytes);
-    const ptr row1 = two ? dy + tileRowOffset(gr0 + r + 1, H / bH, bH, K, planeBytes, wBytes) : row0;
+    ptr row0, row1;
+    const int two = bandPair(&bd, dy, K, H, gr0, r, rows, &row0, &row1), total = two ? 2 * groups : groups;
     for (int k = 0; k < K; k++) {
-      if (k + 1 < K) {
-        prefetchBytes(row0 + (size_t)(k + 1) * planeBytes, (size_t)bH * wBytes);
-        if (two) prefetchBytes(row1 + (size_t)(k + 1) * planeBytes, (size_t)bH * wBytes);
-      }
+      prefetchNextPlane(&bd, row0, row1, two, k, K);
       const size_t plane = (size_t)k * planeBytes;
       const ptr dst = Z + (size_t)(k * tcap + r * tW) * 4;
       for (int g = 0; g < total; g += 2) {
