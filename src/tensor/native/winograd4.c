@@ -48,17 +48,6 @@ static inline void transpose4(v4 a, v4 b, v4 c, v4 d, ptr dstA, ptr dstB) {
   ST(dstB + 16, SHUF(t1, t3, 2, 3, 6, 7));
 }
 
-static inline void filterT(v4 g0, v4 g1, v4 g2, ptr dst, size_t s) {
-  const v4 even = g0 + g2;
-  const v4 q = SPL(1.0 / 24) * g0 + SPL(1.0 / 6) * g2, h = SPL(1.0 / 12) * g1;
-  ST(dst, SPL(0.25) * g0);
-  ST(dst + s, SPL(-1.0 / 6) * (even + g1));
-  ST(dst + 2 * s, SPL(1.0 / 6) * (g1 - even));
-  ST(dst + 3 * s, q + h);
-  ST(dst + 4 * s, q - h);
-  ST(dst + 5 * s, g2);
-}
-
 static inline void filterGradT(v4 u0, v4 u1, v4 u2, v4 u3, v4 u4, v4 u5, ptr dst, size_t s) {
   const v4 a = SPL(1.0 / 6) * (u1 + u2), b = SPL(1.0 / 24) * (u3 + u4);
   ST(dst, (SPL(0.25) * u0 - a) + b);
