@@ -537,28 +537,6 @@ static inline void prefetchNextPlane(const Bands *b, ptr row0, ptr row1, int two
   if (two) prefetchBytes(row1 + (size_t)(k + 1) * b->planeBytes, (size_t)b->bH * b->wBytes);
 }
 
-static void outputTransform(int K, int H, int W, ptr M, int tcap, ptr bias, int gr0, int rows, ptr out) {
-  _Alignas(32) float scratch[SCRATCH8_FLOATS];
-  const Bands bd = bandsOf(K, H, W, tcap);
-  const int tW = bd.tW, groups = bd.groups;
-  const size_t planeBytes = bd.planeBytes, xiBytes = bd.xiBytes, offB = bd.offB, wBytes = bd.wBytes;
-  for (int r = 0; r < rows; r += 2) {
-    ptr row0, row1;
-    const int two = bandPair(&bd, out, K, H, gr0, r, rows, &row0, &row1), total = two ? 2 * groups : groups;
-    for (int k = 0; k < K; k++) {
-      prefetchNextPlane(&bd, row0, row1, two, k, K);
-      const v8 bv = _mm256_set1_ps(*F(bias + (size_t)k * 4));
-      const ptr src = M + (size_t)(k * tcap + r * tW) * 4;
-      const size_t plane = (size_t)k * planeBytes;
-      for (int g = 0; g < total; g += 2) {
-        const int hasB = g + 1 < total;
-        const ptr a = groupAt(row0, row1, g, groups) + plane, b = hasB ? groupAt(row0, row1, g + 1, groups) + plane : a;
-        outputTile8(src + (size_t)g * 16, xiBytes, bv, a, b, offB, wBytes, hasB, (ptr)scratch);
-      }
-    }
-  }
-}
-
 /* Z_t = A dY_t A^T for 8 tiles: group A's halves at a0, a1, B's at b0, b1 (rows wBytes apart). */
 static inline void gradTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wBytes, ptr dst, size_t xiBytes, int hasB, ptr rp) {
   for (int i = 0; i < 4; i++) {
@@ -575,25 +553,39 @@ static inline void gradTile8(ptr a0, ptr a1, ptr b0, ptr b1, size_t wBytes, ptr 
   }
 }
 
-static void gradTransform(int K, int H, int W, ptr dy, int gr0, int rows, ptr Z, int tcap) {
+/*
+ * The band walk of both transforms that map chunk rows to planes: output (1) writes the planes from
+ * the products M plus bias, grad (0) reads the planes dY into Z. Inlined into each with its constant,
+ * so the choice costs nothing.
+ */
+static inline __attribute__((always_inline)) void bandTransform(int output, int K, int H, int W, ptr planes, ptr chunk, ptr bias, int gr0, int rows, int tcap) {
   _Alignas(32) float scratch[SCRATCH8_FLOATS];
   const Bands bd = bandsOf(K, H, W, tcap);
-  const int tW = bd.tW, groups = bd.groups;
-  const size_t planeBytes = bd.planeBytes, xiBytes = bd.xiBytes, offB = bd.offB, wBytes = bd.wBytes;
+  const int groups = bd.groups;
   for (int r = 0; r < rows; r += 2) {
     ptr row0, row1;
-    const int two = bandPair(&bd, dy, K, H, gr0, r, rows, &row0, &row1), total = two ? 2 * groups : groups;
+    const int two = bandPair(&bd, planes, K, H, gr0, r, rows, &row0, &row1), total = two ? 2 * groups : groups;
     for (int k = 0; k < K; k++) {
       prefetchNextPlane(&bd, row0, row1, two, k, K);
-      const size_t plane = (size_t)k * planeBytes;
-      const ptr dst = Z + (size_t)(k * tcap + r * tW) * 4;
+      const size_t plane = (size_t)k * bd.planeBytes;
+      const ptr tiles = chunk + (size_t)(k * tcap + r * bd.tW) * 4;
+      const v8 bv = output ? _mm256_set1_ps(*F(bias + (size_t)k * 4)) : _mm256_setzero_ps();
       for (int g = 0; g < total; g += 2) {
         const int hasB = g + 1 < total;
         const ptr a = groupAt(row0, row1, g, groups) + plane, b = hasB ? groupAt(row0, row1, g + 1, groups) + plane : a;
-        gradTile8(a, a + offB, b, b + offB, wBytes, dst + (size_t)g * 16, xiBytes, hasB, (ptr)scratch);
+        if (output) outputTile8(tiles + (size_t)g * 16, bd.xiBytes, bv, a, b, bd.offB, bd.wBytes, hasB, (ptr)scratch);
+        else gradTile8(a, a + bd.offB, b, b + bd.offB, bd.wBytes, tiles + (size_t)g * 16, bd.xiBytes, hasB, (ptr)scratch);
       }
     }
   }
+}
+
+static void outputTransform(int K, int H, int W, ptr M, int tcap, ptr bias, int gr0, int rows, ptr out) {
+  bandTransform(1, K, H, W, out, M, bias, gr0, rows, tcap);
+}
+
+static void gradTransform(int K, int H, int W, ptr dy, int gr0, int rows, ptr Z, int tcap) {
+  bandTransform(0, K, H, W, dy, Z, NULL, gr0, rows, tcap);
 }
 
 /*
