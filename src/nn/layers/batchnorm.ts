@@ -76,6 +76,11 @@ class BatchNormImpl implements LayerImpl {
   /** With the native kernels: batch norm and the ReLU after it in one pass (see LayerImpl.fuseRelu). */
   readonly fuseRelu: FusedRelu | undefined;
 
+  /** The fused kernels need every tensor in wasm memory (a replica's always are). */
+  private fusedOffWasm(): never {
+    throw new Error(`${this.node.config.name}: batch norm + ReLU runs on wasm memory only`);
+  }
+
   forward(inputs: Float32Array[], output: Float32Array, n: number, ctx: PassContext): void {
     this.run(inputs, output, n, ctx, false);
   }
@@ -88,7 +93,7 @@ class BatchNormImpl implements LayerImpl {
     const { eps } = this.node.config;
     const [runningMean, runningVar] = this.node.state;
     const wasm = this.onWasm(input, output);
-    if (relu && !wasm) throw new Error(`${this.node.config.name}: batch norm + ReLU runs on wasm memory only`);
+    if (relu && !wasm) this.fusedOffWasm();
     this.lastTraining = ctx.training;
     if (!ctx.training) {
       if (wasm) batchNormForwardEvalWasm(this.wk!, d, input.byteOffset, this.gamma, this.beta, eps, runningMean.data, runningVar.data, output.byteOffset, this.wbuf!, relu);
@@ -133,7 +138,7 @@ class BatchNormImpl implements LayerImpl {
         inputGrad ? inputGrad.byteOffset : -1, gammaGrad, betaGrad, this.wbuf!, reluOutput ? reluOutput.byteOffset : -1);
       return;
     }
-    if (reluOutput) throw new Error(`${this.node.config.name}: batch norm + ReLU runs on wasm memory only`);
+    if (reluOutput) this.fusedOffWasm();
     batchNormBackward(d, this.lastTraining, input, this.gamma, mean, invStd, outputGrad, inputGrad, gammaGrad, betaGrad);
   }
 }
